@@ -1,0 +1,17 @@
+// The `baton` command line (commander). Each subcommand lives in its own file beside this one.
+import { Command } from 'commander';
+
+export function program(): Command {
+  const cli = new Command('baton')
+    .description(
+      'Mid-stream failover for long-running connections: a server of the support group takes over\n' +
+        "the client's transport connection (SCTP or TCP-Migrate over UDP) and resumes the stream at the\n" +
+        'exact byte the client is missing.',
+    )
+    .version('0.1.0');
+  return cli;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  await program().parseAsync(argv);
+}

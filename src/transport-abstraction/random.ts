@@ -1,0 +1,72 @@
+// Random values (verification tags, ISNs, keys) come from an injected source, seeded in tests.
+import { randomBytes } from 'node:crypto';
+
+export interface RandomSource {
+  /** n random bytes. */
+  bytes(n: number): Uint8Array;
+  /** A uniform 32-bit unsigned integer. */
+  uint32(): number;
+  /** A uniform float in [0, 1). */
+  float(): number;
+}
+
+export const cryptoRandom: RandomSource = {
+  bytes: (n) => new Uint8Array(randomBytes(n)),
+  uint32: () => randomBytes(4).readUInt32BE(0),
+  float: () => randomBytes(4).readUInt32BE(0) / 2 ** 32,
+};
+
+/**
+ * A fast deterministic generator (xoshiro128**, seeded through splitmix32) for simulations and
+ * tests. Not for keys outside tests.
+ */
+export class SeededRandom implements RandomSource {
+  private s0: number;
+  private s1: number;
+  private s2: number;
+  private s3: number;
+
+  constructor(seed: number) {
+    let x = seed >>> 0;
+    const next = (): number => {
+      x = (x + 0x9e3779b9) >>> 0;
+      let z = x;
+      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
+      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
+      return (z ^ (z >>> 16)) >>> 0;
+    };
+    this.s0 = next();
+    this.s1 = next();
+    this.s2 = next();
+    this.s3 = next();
+  }
+
+  uint32(): number {
+    const result = Math.imul(rotl(Math.imul(this.s1, 5) >>> 0, 7), 9) >>> 0;
+    const t = (this.s1 << 9) >>> 0;
+    this.s2 = (this.s2 ^ this.s0) >>> 0;
+    this.s3 = (this.s3 ^ this.s1) >>> 0;
+    this.s1 = (this.s1 ^ this.s2) >>> 0;
+    this.s0 = (this.s0 ^ this.s3) >>> 0;
+    this.s2 = (this.s2 ^ t) >>> 0;
+    this.s3 = rotl(this.s3, 11);
+    return result;
+  }
+
+  float(): number {
+    return this.uint32() / 2 ** 32;
+  }
+
+  bytes(n: number): Uint8Array {
+    const out = new Uint8Array(n);
+    for (let i = 0; i < n; i += 4) {
+      const v = this.uint32();
+      for (let j = 0; j < 4 && i + j < n; j++) out[i + j] = (v >>> (8 * j)) & 0xff;
+    }
+    return out;
+  }
+}
+
+function rotl(x: number, k: number): number {
+  return ((x << k) | (x >>> (32 - k))) >>> 0;
+}

@@ -1,0 +1,105 @@
+// TypeScript shapes of proto/transport_state.proto (camelCase, as protobufjs names fields).
+// uint64 fields are plain numbers (exact up to 2^53, far beyond any stream offset or time here);
+// bytes are Uint8Array. state.ts encodes and decodes them and checks them against the schema.
+
+export interface EndpointState {
+  address: string;
+  port: number;
+  udpPort: number;
+}
+
+export interface TsnRun {
+  firstTsn: number;
+  streamOffset: number;
+  bytesPerTsn: number;
+  /** 0 while the run is still open. */
+  tsnCount: number;
+  streamId: number;
+  firstSsn: number;
+}
+
+export interface SctpState {
+  localVerificationTag: number;
+  peerVerificationTag: number;
+  localInitialTsn: number;
+  peerInitialTsn: number;
+  tsnMap: TsnRun[];
+  localKeyVector: Uint8Array;
+  peerKeyVector: Uint8Array;
+  endpointPairKey: Uint8Array;
+  hmacId: number;
+  sharedKeyId: number;
+  x25519Agreed: boolean;
+  peerAddresses: EndpointState[];
+  localAddresses: EndpointState[];
+  nextAsconfSerial: number;
+  peerAsconfSerial: number;
+  outboundStreams: number;
+  inboundStreams: number;
+  peerCumulativeTsn: number;
+  peerReceiverWindow: number;
+  inboundNextSsn: number[];
+  pathMtu: number;
+}
+
+export interface TcpMigrateState {
+  initiatorIsn: number;
+  acceptorIsn: number;
+  token: Uint8Array;
+  connectionKey: Uint8Array;
+  mss: number;
+  sackPermitted: boolean;
+  localWindowScale: number;
+  peerWindowScale: number;
+  lastMigrateRequest: number;
+  sndUna: number;
+  sndNxt: number;
+  rcvNxt: number;
+  peerWindow: number;
+  localIsInitiator: boolean;
+  unknownOptions: Uint8Array;
+}
+
+export interface StreamMapping {
+  applicationProtocol: string;
+  objectName: string;
+  request: Uint8Array;
+  responseHeaderLength: number;
+  validator: string;
+  objectLength: number;
+  objectStart: number;
+  requestStreamOffset: number;
+}
+
+export interface TransportState {
+  client: EndpointState;
+  server: EndpointState;
+  /** Exactly one of sctp / tcp is set (the proto's `transport` oneof). */
+  sctp?: SctpState;
+  tcp?: TcpMigrateState;
+  stream?: StreamMapping;
+  takeoverNumber: number;
+  ownerId: string;
+  takenAtMs: number;
+  streamBytesSent: number;
+  streamBytesAcked: number;
+}
+
+export interface Load {
+  hostedConnections: number;
+  outstandingOffers: number;
+}
+
+export interface DroppedConnection {
+  client: EndpointState;
+  takeoverNumber: number;
+}
+
+export interface Announcement {
+  senderId: string;
+  supportGroup: number;
+  sequence: number;
+  load: Load;
+  connections: TransportState[];
+  dropped: DroppedConnection[];
+}

@@ -122,6 +122,11 @@ export interface MigratableTransport extends DatagramCore {
 
 /** Options shared by connect/listen/import. */
 export interface ConnectionOptions {
+  /**
+   * The peer's transport port inside the UDP payload (SCTP port / TCP port). Default: the same
+   * number as the endpoint's own transport port. The endpoint's own port is an endpoint option.
+   */
+  readonly remotePort?: number;
   /** Random source for tags, ISNs and keys (seeded in tests). */
   readonly random?: import('./random.js').RandomSource;
   /** Bound on queued unacknowledged bytes; default 4 MiB. */

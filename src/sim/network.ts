@@ -1,0 +1,666 @@
+// A deterministic simulated network that drives DatagramCores the way the real driver does, on a
+// virtual clock: datagrams are delivered through handleDatagram(now, from, bytes, local), expired
+// timers through handleTimeout(now), and after every input the core's transmits are drained, its
+// single timer re-armed and the optional afterInput hook called (then drained again, in case the
+// hook queued data). Links are DummyNet-like pipes (see link.ts). Randomness is seeded: one stream
+// per link direction and a separate one for `net.random`, so a core's use of randomness never
+// changes which packets a link drops.
+import { addressKey, type UdpAddress } from '../transport-abstraction/address.js';
+import { BatonError, LocalUsageError } from '../transport-abstraction/errors.js';
+import { SeededRandom } from '../transport-abstraction/random.js';
+import type { DatagramCore, Transmit } from '../transport-abstraction/transport.js';
+import { EventQueue } from './event-queue.js';
+import { DEFAULT_REORDER_DELAY_MS, isDirected, Pipe, type DirectedLinkConfig, type LinkConfig, type PipeStats } from './link.js';
+
+export type { LinkConfig, DirectedLinkConfig, PipeStats } from './link.js';
+
+export type DropReason =
+  | 'queue' // the bottleneck queue was full
+  | 'loss' // random loss on the link
+  | 'partition' // the two hosts are partitioned (at send or while in flight)
+  | 'unreachable' // no host owns the destination IP, or nothing is attached to the address
+  | 'killed' // sent by or to a killed host
+  | 'bad-source'; // Transmit.source is not an address the core is attached to
+
+export interface TraceEvent {
+  /** Virtual time in ms. */
+  readonly time: number;
+  readonly kind: 'send' | 'deliver' | 'drop';
+  readonly reason?: DropReason;
+  readonly from: UdpAddress;
+  readonly to: UdpAddress;
+  readonly payload: Uint8Array;
+  /** On deliver/drop: this is the link's extra copy of a duplicated packet. */
+  readonly duplicate?: boolean;
+  /** On deliver/drop: this copy was held back by the link's reorder delay. */
+  readonly reordered?: boolean;
+}
+
+export type TraceListener = (event: TraceEvent) => void;
+
+export interface SimNetworkOptions {
+  /** Seed for every random choice of the network; default 1. */
+  readonly seed?: number;
+  /** Link used between hosts (and within a host) that have no explicit link; default 0.5 ms delay, no limit. */
+  readonly defaultLink?: LinkConfig;
+}
+
+/** A core threw, or a hook/scheduled callback threw, during a run. */
+export interface SimError {
+  readonly time: number;
+  readonly where: 'handleDatagram' | 'handleTimeout' | 'pollTransmit' | 'pollTimeout' | 'afterInput' | 'schedule';
+  readonly error: unknown;
+}
+
+/** Thrown by run()/runUntil() when something in SimNetwork.errors was recorded during the run. */
+export class SimCoreError extends BatonError {
+  readonly errors: readonly SimError[];
+  constructor(errors: readonly SimError[]) {
+    const first = errors[0]!;
+    const text = first.error instanceof Error ? first.error.message : String(first.error);
+    super(
+      'BATON_ERR_SIM_CORE_THREW',
+      `${errors.length} error(s) during the simulated run; first at t=${first.time} ms in ${first.where}: ${text}`,
+      { cause: first.error },
+    );
+    this.errors = errors;
+  }
+}
+
+export interface SimStats {
+  sent: number;
+  delivered: number;
+  dropped: Record<DropReason, number>;
+  /** Events processed (deliveries, timers, scheduled callbacks, including stale timers). */
+  events: number;
+}
+
+export type AfterInput = (now: number) => void;
+
+interface Host {
+  readonly name: string;
+  readonly ips: string[];
+  alive: boolean;
+  readonly bindings: Set<SimBinding>;
+}
+
+interface Packet {
+  readonly from: UdpAddress;
+  readonly to: UdpAddress;
+  readonly payload: Uint8Array;
+  readonly src: Host;
+  readonly dst: Host;
+  readonly duplicate: boolean;
+  readonly reordered: boolean;
+}
+
+const DELIVER = 0;
+const TIMER = 1;
+const CALL = 2;
+
+interface SimEvent {
+  time: number;
+  seq: number;
+  kind: number;
+  packet: Packet | undefined;
+  binding: SimBinding | undefined;
+  generation: number;
+  fn: (() => void) | undefined;
+}
+
+/** A core attached to one or more UDP addresses of one host. */
+export class SimBinding {
+  /** Addresses the core receives on; the first is the default source of its transmits. */
+  readonly addresses: UdpAddress[] = [];
+  timerAt: number | undefined = undefined;
+  generation = 0;
+  attached = true;
+  /** Timer firings in a row at the same virtual time (guards against a core that never advances). */
+  sameTimeFires = 0;
+  lastFire = -1;
+
+  constructor(
+    private readonly net: SimNetwork,
+    readonly core: DatagramCore,
+    readonly host: string,
+    readonly afterInput: AfterInput | undefined,
+  ) {}
+
+  /** Also receive on `address` (an IP of the same host). */
+  addAddress(address: UdpAddress): void {
+    this.net.bindAddress(this, address);
+  }
+
+  detach(): void {
+    this.net.detach(this);
+  }
+}
+
+const TIMER_LOOP_LIMIT = 100_000;
+const DRAIN_LIMIT = 10_000_000;
+
+export class SimNetwork {
+  /** Everything cores, hooks and scheduled callbacks threw; run() rethrows new ones at its end. */
+  readonly errors: SimError[] = [];
+  readonly stats: SimStats = {
+    sent: 0,
+    delivered: 0,
+    dropped: { queue: 0, loss: 0, partition: 0, unreachable: 0, killed: 0, 'bad-source': 0 },
+    events: 0,
+  };
+  /** A random stream for cores' RandomSource, independent of the links' streams. */
+  readonly random: SeededRandom;
+  readonly seed: number;
+
+  private clock = 0;
+  private readonly queue = new EventQueue<SimEvent>();
+  private readonly hosts = new Map<string, Host>();
+  private readonly hostByIp = new Map<string, Host>();
+  /** ip -> port -> binding */
+  private readonly bound = new Map<string, Map<number, SimBinding>>();
+  private readonly bindingOf = new Map<DatagramCore, SimBinding>();
+  /** Explicit link directions keyed "h:name>h:name", "a:ip>h:name", ...; default pipes "d:src>dst". */
+  private readonly pipes = new Map<string, Pipe>();
+  /** Resolved pipe per "srcIp>dstIp"; cleared whenever links change. */
+  private readonly pipeCache = new Map<string, Pipe>();
+  private readonly defaultLink: LinkConfig;
+  private readonly blocked = new Map<Host, Set<Host>>();
+  private readonly listeners: TraceListener[] = [];
+  private running = false;
+
+  constructor(options: SimNetworkOptions = {}) {
+    this.seed = options.seed ?? 1;
+    this.random = new SeededRandom(deriveSeed(this.seed, 'random'));
+    this.defaultLink = options.defaultLink ?? { delayMs: 0.5 };
+  }
+
+  /** Current virtual time in ms. */
+  get now(): number {
+    return this.clock;
+  }
+
+  /** Events waiting in the queue (including timers that were re-armed and are now stale). */
+  get pendingEvents(): number {
+    return this.queue.size;
+  }
+
+  /** A further independent random stream, e.g. one per core: stable whatever else draws randomness. */
+  deriveRandom(label: string): SeededRandom {
+    return new SeededRandom(deriveSeed(this.seed, `core:${label}`));
+  }
+
+  // ---- topology ----
+
+  addHost(name: string, ips: readonly string[]): void {
+    if (this.hosts.has(name)) throw new LocalUsageError(`sim: host "${name}" exists already`);
+    if (this.hostByIp.has(name)) throw new LocalUsageError(`sim: host name "${name}" is an address of another host`);
+    const host: Host = { name, ips: [], alive: true, bindings: new Set() };
+    this.hosts.set(name, host);
+    for (const ip of ips) this.addAddress(name, ip);
+  }
+
+  /** Give a host one more IP address. */
+  addAddress(hostName: string, ip: string): void {
+    const host = this.host(hostName);
+    const owner = this.hostByIp.get(ip);
+    if (owner !== undefined) throw new LocalUsageError(`sim: ${ip} belongs to host "${owner.name}" already`);
+    if (this.hosts.has(ip)) throw new LocalUsageError(`sim: ${ip} is the name of a host`);
+    host.ips.push(ip);
+    this.hostByIp.set(ip, host);
+    this.pipeCache.clear();
+  }
+
+  /**
+   * Link two ends, each a host name or one IP address of a host (an address-level link takes
+   * precedence over a host-level one, for multihoming tests). Calling it again reconfigures the
+   * link; packets already in it keep their times.
+   */
+  link(a: string, b: string, spec: LinkConfig | DirectedLinkConfig): void {
+    const ka = this.endKey(a);
+    const kb = this.endKey(b);
+    const ab = isDirected(spec) ? spec.ab : spec;
+    const ba = isDirected(spec) ? spec.ba : spec;
+    this.setPipe(`${ka}>${kb}`, ab);
+    if (ka !== kb) this.setPipe(`${kb}>${ka}`, ba);
+    this.pipeCache.clear();
+  }
+
+  /** Counters of the link direction from `a` to `b` (as named in link(); host names for default links). */
+  linkStats(a: string, b: string): PipeStats | undefined {
+    return this.pipeByName(a, b)?.stats;
+  }
+
+  /** Bytes waiting for the bottleneck of the link direction from `a` to `b` now. */
+  queuedBytes(a: string, b: string): number {
+    return this.pipeByName(a, b)?.queuedBytes(this.clock) ?? 0;
+  }
+
+  private pipeByName(a: string, b: string): Pipe | undefined {
+    return this.pipes.get(`${this.endKey(a)}>${this.endKey(b)}`) ?? this.pipes.get(`d:${a}>${b}`);
+  }
+
+  private setPipe(key: string, config: LinkConfig): void {
+    const pipe = this.pipes.get(key);
+    if (pipe !== undefined) pipe.reconfigure(config);
+    else this.pipes.set(key, new Pipe(config, deriveSeed(this.seed, `link:${key}`)));
+  }
+
+  private endKey(end: string): string {
+    if (this.hosts.has(end)) return `h:${end}`;
+    if (this.hostByIp.has(end)) return `a:${end}`;
+    throw new LocalUsageError(`sim: "${end}" is neither a host nor an address of a host`);
+  }
+
+  private pipeFor(srcIp: string, src: Host, dstIp: string, dst: Host): Pipe {
+    const cacheKey = `${srcIp}>${dstIp}`;
+    let pipe = this.pipeCache.get(cacheKey);
+    if (pipe !== undefined) return pipe;
+    const pipes = this.pipes;
+    pipe =
+      pipes.get(`a:${srcIp}>a:${dstIp}`) ??
+      pipes.get(`a:${srcIp}>h:${dst.name}`) ??
+      pipes.get(`h:${src.name}>a:${dstIp}`) ??
+      pipes.get(`h:${src.name}>h:${dst.name}`);
+    if (pipe === undefined) {
+      const key = `d:${src.name}>${dst.name}`;
+      pipe = pipes.get(key);
+      if (pipe === undefined) {
+        pipe = new Pipe(this.defaultLink, deriveSeed(this.seed, `link:${key}`));
+        pipes.set(key, pipe);
+      }
+    }
+    this.pipeCache.set(cacheKey, pipe);
+    return pipe;
+  }
+
+  // ---- cores ----
+
+  /** Bind a core to addresses of one host. afterInput(now) runs after each input has been handled and drained. */
+  attach(core: DatagramCore, addresses: readonly UdpAddress[], afterInput?: AfterInput): SimBinding {
+    if (addresses.length === 0) throw new LocalUsageError('sim: attach needs at least one address');
+    if (this.bindingOf.has(core)) throw new LocalUsageError('sim: this core is attached already');
+    const host = this.hostByIp.get(addresses[0]!.address);
+    if (host === undefined) throw new LocalUsageError(`sim: no host owns ${addresses[0]!.address}`);
+    const binding = new SimBinding(this, core, host.name, afterInput);
+    for (const a of addresses) this.bindAddress(binding, a);
+    host.bindings.add(binding);
+    this.bindingOf.set(core, binding);
+    if (host.alive) this.rearm(binding);
+    return binding;
+  }
+
+  /** @internal Used by SimBinding.addAddress and attach. */
+  bindAddress(binding: SimBinding, address: UdpAddress): void {
+    const host = this.hostByIp.get(address.address);
+    if (host === undefined) throw new LocalUsageError(`sim: no host owns ${address.address}`);
+    if (host.name !== binding.host) {
+      throw new LocalUsageError(`sim: ${address.address} belongs to host "${host.name}", not "${binding.host}"`);
+    }
+    let ports = this.bound.get(address.address);
+    if (ports === undefined) this.bound.set(address.address, (ports = new Map()));
+    if (ports.has(address.port)) throw new LocalUsageError(`sim: ${addressKey(address)} is in use`);
+    const copy: UdpAddress = Object.freeze({ address: address.address, port: address.port });
+    ports.set(address.port, binding);
+    binding.addresses.push(copy);
+  }
+
+  detach(binding: SimBinding): void {
+    if (!binding.attached) return;
+    binding.attached = false;
+    binding.generation++;
+    binding.timerAt = undefined;
+    for (const a of binding.addresses) this.bound.get(a.address)?.delete(a.port);
+    this.hosts.get(binding.host)?.bindings.delete(binding);
+    this.bindingOf.delete(binding.core);
+  }
+
+  /** Drain a core's transmits and re-arm its timer now, after the app called it from outside a hook. */
+  wake(core: DatagramCore): void {
+    const binding = this.bindingOf.get(core);
+    if (binding === undefined) throw new LocalUsageError('sim: wake() of a core that is not attached');
+    this.drain(binding);
+    this.rearm(binding);
+  }
+
+  // ---- faults ----
+
+  /** The host's cores get no input; their transmits and timers are discarded until revive(). */
+  kill(hostName: string): void {
+    const host = this.host(hostName);
+    host.alive = false;
+    for (const b of host.bindings) {
+      b.generation++;
+      b.timerAt = undefined;
+    }
+  }
+
+  /** The host's cores run again: pending transmits are sent, timers resume from the current time. */
+  revive(hostName: string): void {
+    const host = this.host(hostName);
+    if (host.alive) return;
+    host.alive = true;
+    for (const b of host.bindings) {
+      this.drain(b);
+      this.rearm(b);
+    }
+  }
+
+  isAlive(hostName: string): boolean {
+    return this.host(hostName).alive;
+  }
+
+  /** Drop every packet between a host of `groupA` and a host of `groupB` (both ways) until heal(). */
+  partition(groupA: readonly string[], groupB: readonly string[]): void {
+    const block = (x: Host, y: Host): void => {
+      let set = this.blocked.get(x);
+      if (set === undefined) this.blocked.set(x, (set = new Set()));
+      set.add(y);
+    };
+    for (const a of groupA) {
+      for (const b of groupB) {
+        const ha = this.host(a);
+        const hb = this.host(b);
+        block(ha, hb);
+        block(hb, ha);
+      }
+    }
+  }
+
+  /** Remove every partition. */
+  heal(): void {
+    this.blocked.clear();
+  }
+
+  private host(name: string): Host {
+    const host = this.hosts.get(name);
+    if (host === undefined) throw new LocalUsageError(`sim: no host "${name}"`);
+    return host;
+  }
+
+  // ---- scripting and tracing ----
+
+  /** Run fn at virtual time `atMs` (now, if that has passed). */
+  schedule(atMs: number, fn: () => void): void {
+    this.push(atMs < this.clock ? this.clock : atMs, CALL, undefined, undefined, 0, fn);
+  }
+
+  /** Run fn `delayMs` from now. */
+  after(delayMs: number, fn: () => void): void {
+    this.schedule(this.clock + delayMs, fn);
+  }
+
+  /** Report every send, deliver and drop. Returns a function that removes the listener. */
+  onTrace(listener: TraceListener): () => void {
+    this.listeners.push(listener);
+    return () => {
+      const i = this.listeners.indexOf(listener);
+      if (i >= 0) this.listeners.splice(i, 1);
+    };
+  }
+
+  // ---- running ----
+
+  /** Process events up to virtual time untilMs (then the clock reads untilMs), or until idle when untilMs is Infinity. */
+  run(untilMs = Infinity): void {
+    this.enter();
+    const firstError = this.errors.length;
+    try {
+      const queue = this.queue;
+      for (;;) {
+        const next = queue.peek();
+        if (next === undefined || next.time > untilMs) break;
+        queue.pop();
+        this.clock = next.time;
+        this.dispatch(next);
+      }
+      if (untilMs !== Infinity && untilMs > this.clock) this.clock = untilMs;
+    } finally {
+      this.running = false;
+    }
+    this.rethrow(firstError);
+  }
+
+  /** Process events until `done()` is true (checked before and after every event) or limitMs passes. */
+  runUntil(done: () => boolean, limitMs = Infinity): boolean {
+    this.enter();
+    const firstError = this.errors.length;
+    let result = false;
+    try {
+      const queue = this.queue;
+      result = done();
+      while (!result) {
+        const next = queue.peek();
+        if (next === undefined || next.time > limitMs) break;
+        queue.pop();
+        this.clock = next.time;
+        this.dispatch(next);
+        result = done();
+      }
+      if (!result && limitMs !== Infinity && limitMs > this.clock) this.clock = limitMs;
+    } finally {
+      this.running = false;
+    }
+    this.rethrow(firstError);
+    return result;
+  }
+
+  private enter(): void {
+    if (this.running) throw new LocalUsageError('sim: run() called from inside a run (a hook or scheduled callback)');
+    this.running = true;
+  }
+
+  private rethrow(firstError: number): void {
+    if (this.errors.length > firstError) throw new SimCoreError(this.errors.slice(firstError));
+  }
+
+  private dispatch(ev: SimEvent): void {
+    this.stats.events++;
+    switch (ev.kind) {
+      case DELIVER:
+        this.deliver(ev.packet!);
+        break;
+      case TIMER: {
+        const b = ev.binding!;
+        if (ev.generation !== b.generation) return; // re-armed, detached or killed since
+        b.timerAt = undefined;
+        const now = this.clock;
+        if (b.lastFire === now) {
+          if (++b.sameTimeFires > TIMER_LOOP_LIMIT) {
+            this.record('handleTimeout', new BatonError('BATON_ERR_SIM_TIMER_LOOP', `core's timer fired ${TIMER_LOOP_LIMIT} times at t=${now} ms without time advancing; disarmed`));
+            b.generation++;
+            return;
+          }
+        } else {
+          b.lastFire = now;
+          b.sameTimeFires = 0;
+        }
+        try {
+          b.core.handleTimeout(now);
+        } catch (error) {
+          this.record('handleTimeout', error);
+        }
+        this.afterInput(b);
+        break;
+      }
+      case CALL:
+        try {
+          ev.fn!();
+        } catch (error) {
+          this.record('schedule', error);
+        }
+        break;
+    }
+  }
+
+  private deliver(p: Packet): void {
+    const dst = p.dst;
+    if (this.blocked.size !== 0 && this.blocked.get(p.src)?.has(dst) === true) return this.drop(p, 'partition');
+    if (!dst.alive) return this.drop(p, 'killed');
+    const b = this.bound.get(p.to.address)?.get(p.to.port);
+    if (b === undefined) return this.drop(p, 'unreachable');
+    this.stats.delivered++;
+    if (this.listeners.length !== 0) {
+      this.emit({ time: this.clock, kind: 'deliver', from: p.from, to: p.to, payload: p.payload, duplicate: p.duplicate, reordered: p.reordered });
+    }
+    try {
+      b.core.handleDatagram(this.clock, p.from, p.payload, p.to);
+    } catch (error) {
+      this.record('handleDatagram', error);
+    }
+    this.afterInput(b);
+  }
+
+  private afterInput(b: SimBinding): void {
+    this.drain(b);
+    this.rearm(b);
+    const hook = b.afterInput;
+    if (hook !== undefined) {
+      try {
+        hook(this.clock);
+      } catch (error) {
+        this.record('afterInput', error);
+      }
+      if (b.attached) {
+        this.drain(b);
+        this.rearm(b);
+      }
+    }
+  }
+
+  private drain(b: SimBinding): void {
+    if (!b.attached) return;
+    const core = b.core;
+    const now = this.clock;
+    for (let i = 0; i < DRAIN_LIMIT; i++) {
+      let tx: Transmit | undefined;
+      try {
+        tx = core.pollTransmit(now);
+      } catch (error) {
+        this.record('pollTransmit', error);
+        return;
+      }
+      if (tx === undefined) return;
+      this.send(b, tx);
+    }
+    this.record('pollTransmit', new BatonError('BATON_ERR_SIM_DRAIN_LOOP', `pollTransmit returned ${DRAIN_LIMIT} datagrams at t=${now} ms without stopping`));
+  }
+
+  private rearm(b: SimBinding): void {
+    if (!b.attached) return;
+    const host = this.hosts.get(b.host)!;
+    if (!host.alive) return;
+    let deadline: number | undefined;
+    try {
+      deadline = b.core.pollTimeout();
+    } catch (error) {
+      this.record('pollTimeout', error);
+      return;
+    }
+    if (deadline === undefined || Number.isNaN(deadline)) {
+      if (b.timerAt !== undefined) {
+        b.timerAt = undefined;
+        b.generation++;
+      }
+      return;
+    }
+    const at = deadline < this.clock ? this.clock : deadline;
+    if (b.timerAt === at) return;
+    b.timerAt = at;
+    this.push(at, TIMER, undefined, b, ++b.generation, undefined);
+  }
+
+  private send(b: SimBinding, tx: Transmit): void {
+    let from = b.addresses[0]!;
+    const source = tx.source;
+    if (source !== undefined && (source.address !== from.address || source.port !== from.port)) {
+      const addrs = b.addresses;
+      let found: UdpAddress | undefined;
+      for (let i = 1; i < addrs.length; i++) {
+        const a = addrs[i]!;
+        if (a.address === source.address && a.port === source.port) {
+          found = a;
+          break;
+        }
+      }
+      if (found === undefined) {
+        this.stats.sent++;
+        const p = this.packet(source, tx, this.hosts.get(b.host)!, undefined);
+        this.traceSend(p);
+        return this.drop(p, 'bad-source');
+      }
+      from = found;
+    }
+    const src = this.hostByIp.get(from.address)!;
+    const dst = this.hostByIp.get(tx.destination.address);
+    const p = this.packet(from, tx, src, dst);
+    this.stats.sent++;
+    this.traceSend(p);
+    if (!src.alive) return this.drop(p, 'killed');
+    if (dst === undefined) return this.drop(p, 'unreachable');
+    if (this.blocked.size !== 0 && this.blocked.get(src)?.has(dst) === true) return this.drop(p, 'partition');
+    const pipe = this.pipeFor(from.address, src, p.to.address, dst);
+    const exit = pipe.admit(this.clock, p.payload.length);
+    if (typeof exit !== 'number') return this.drop(p, exit);
+    const reorderDelay = pipe.config.reorderDelayMs ?? DEFAULT_REORDER_DELAY_MS;
+    const first = pipe.reorderFirst ? { ...p, reordered: true } : p;
+    this.push(pipe.reorderFirst ? exit + reorderDelay : exit, DELIVER, first, undefined, 0, undefined);
+    if (pipe.duplicateCopy) {
+      const copy: Packet = { ...p, payload: p.payload.slice(), duplicate: true, reordered: pipe.reorderSecond };
+      this.push(pipe.reorderSecond ? exit + reorderDelay : exit, DELIVER, copy, undefined, 0, undefined);
+    }
+  }
+
+  private packet(from: UdpAddress, tx: Transmit, src: Host, dst: Host | undefined): Packet {
+    return {
+      from,
+      to: { address: tx.destination.address, port: tx.destination.port },
+      payload: tx.payload.slice(), // a real socket copies too: the core may reuse its buffer
+      src,
+      dst: dst ?? src,
+      duplicate: false,
+      reordered: false,
+    };
+  }
+
+  private traceSend(p: Packet): void {
+    if (this.listeners.length !== 0) this.emit({ time: this.clock, kind: 'send', from: p.from, to: p.to, payload: p.payload });
+  }
+
+  private drop(p: Packet, reason: DropReason): void {
+    this.stats.dropped[reason]++;
+    if (this.listeners.length !== 0) {
+      const e: TraceEvent = p.duplicate || p.reordered
+        ? { time: this.clock, kind: 'drop', reason, from: p.from, to: p.to, payload: p.payload, duplicate: p.duplicate, reordered: p.reordered }
+        : { time: this.clock, kind: 'drop', reason, from: p.from, to: p.to, payload: p.payload };
+      this.emit(e);
+    }
+  }
+
+  private emit(e: TraceEvent): void {
+    for (const listener of this.listeners) listener(e);
+  }
+
+  private record(where: SimError['where'], error: unknown): void {
+    this.errors.push({ time: this.clock, where, error });
+  }
+
+  private push(time: number, kind: number, packet: Packet | undefined, binding: SimBinding | undefined, generation: number, fn: (() => void) | undefined): void {
+    this.queue.push({ time, seq: 0, kind, packet, binding, generation, fn });
+  }
+}
+
+/** A 32-bit seed for the stream `label` of a network seeded with `seed` (FNV-1a, then a murmur finaliser). */
+export function deriveSeed(seed: number, label: string): number {
+  const text = `${seed}\u0000${label}`;
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}

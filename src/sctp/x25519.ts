@@ -1,0 +1,86 @@
+// baton's x25519 key agreement for SCTP AUTH. Each side puts parameter 0xbaf1 (a 32-byte x25519
+// public key; top bits 10 = "skip, do not report", so standard peers ignore it silently) in its
+// INIT / INIT-ACK. When both sides sent one, the RFC 4895 endpoint-pair shared key is
+//   HKDF-SHA-256(ikm = x25519(priv, peerPub),
+//                salt = INIT's initiate tag ∥ INIT-ACK's initiate tag ∥ INIT's RANDOM ∥ INIT-ACK's RANDOM,
+//                info = "baton sctp auth", 32 bytes)
+// so someone who recorded the whole handshake (both key vectors, both tags) still cannot compute
+// the association key, and therefore cannot forge an ASCONF. With a standard peer the
+// endpoint-pair key stays empty (RFC 4895 §6.1 default) and `keySource` says so.
+import { hkdfSync } from 'node:crypto';
+import { x25519 } from '@noble/curves/ed25519.js';
+import type { RandomSource } from '../transport-abstraction/random.js';
+import { ParamType, type Param } from './wire/types.js';
+
+export const X25519_KEY_LENGTH = 32;
+export const HKDF_INFO = 'baton sctp auth';
+
+export type KeySource = 'x25519' | 'rfc4895-default';
+
+export interface X25519KeyPair {
+  readonly privateKey: Uint8Array;
+  readonly publicKey: Uint8Array;
+}
+
+/** A key pair whose private key comes from the injected RandomSource. */
+export function generateKeyPair(random: RandomSource): X25519KeyPair {
+  const privateKey = random.bytes(X25519_KEY_LENGTH);
+  return { privateKey, publicKey: x25519.getPublicKey(privateKey) };
+}
+
+/** The parameter for our INIT / INIT-ACK. */
+export function x25519Param(publicKey: Uint8Array): Param {
+  return { type: ParamType.BATON_X25519_KEY, kind: 'baton-x25519', publicKey };
+}
+
+/** The peer's public key from its INIT / INIT-ACK parameters, if it sent a well-formed one. */
+export function peerPublicKeyFrom(params: readonly Param[]): Uint8Array | undefined {
+  for (const p of params) {
+    if (p.kind === 'baton-x25519' && p.publicKey.length === X25519_KEY_LENGTH) return p.publicKey;
+    if (p.kind === 'unknown' && p.type === ParamType.BATON_X25519_KEY && p.value.length === X25519_KEY_LENGTH) return p.value;
+  }
+  return undefined;
+}
+
+/** The handshake values both sides know, by role (INIT sender = initiator). */
+export interface HandshakeSalt {
+  readonly initiatorTag: number;
+  readonly responderTag: number;
+  readonly initiatorRandom: Uint8Array;
+  readonly responderRandom: Uint8Array;
+}
+
+export function saltBytes(s: HandshakeSalt): Uint8Array {
+  const out = new Uint8Array(8 + s.initiatorRandom.length + s.responderRandom.length);
+  const v = new DataView(out.buffer);
+  v.setUint32(0, s.initiatorTag >>> 0);
+  v.setUint32(4, s.responderTag >>> 0);
+  out.set(s.initiatorRandom, 8);
+  out.set(s.responderRandom, 8 + s.initiatorRandom.length);
+  return out;
+}
+
+export interface EndpointPairKey {
+  readonly keySource: KeySource;
+  /** Empty for 'rfc4895-default'. */
+  readonly key: Uint8Array;
+}
+
+/**
+ * The endpoint-pair shared key in force. x25519 only when we sent a key pair and the peer sent a
+ * public key and the agreement is not degenerate (a low-order peer key yields all zeros; then we
+ * fall back rather than use a key any observer knows).
+ */
+export function endpointPairKey(local: X25519KeyPair | undefined, peerPublicKey: Uint8Array | undefined, salt: HandshakeSalt): EndpointPairKey {
+  const none: EndpointPairKey = { keySource: 'rfc4895-default', key: new Uint8Array(0) };
+  if (local === undefined || peerPublicKey === undefined) return none;
+  let shared: Uint8Array;
+  try {
+    shared = x25519.getSharedSecret(local.privateKey, peerPublicKey);
+  } catch {
+    return none;
+  }
+  if (shared.every((b) => b === 0)) return none;
+  const key = new Uint8Array(hkdfSync('sha256', shared, saltBytes(salt), HKDF_INFO, 32));
+  return { keySource: 'x25519', key };
+}

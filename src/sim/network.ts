@@ -281,6 +281,13 @@ export class SimNetwork {
     if (this.bindingOf.has(core)) throw new LocalUsageError('sim: this core is attached already');
     const host = this.hostByIp.get(addresses[0]!.address);
     if (host === undefined) throw new LocalUsageError(`sim: no host owns ${addresses[0]!.address}`);
+    for (const a of addresses) {
+      const owner = this.hostByIp.get(a.address);
+      if (owner !== host) {
+        throw new LocalUsageError(`sim: ${a.address} belongs to ${owner ? `host "${owner.name}"` : 'no host'}, not "${host.name}"`);
+      }
+      if (this.bound.get(a.address)?.has(a.port) === true) throw new LocalUsageError(`sim: ${addressKey(a)} is in use`);
+    }
     const binding = new SimBinding(this, core, host.name, afterInput);
     for (const a of addresses) this.bindAddress(binding, a);
     host.bindings.add(binding);

@@ -519,6 +519,28 @@ test('a core that throws is counted in net.errors and rethrown at the end of run
   t.notThrows(() => net.run(), 'errors are reported once');
 });
 
+test('a throw outside a run (wake) surfaces from that call; a throwing trace listener is caught too', (t) => {
+  const net = twoHosts();
+  const core: DatagramCore = {
+    handleDatagram() {},
+    handleTimeout() {},
+    pollTransmit: () => {
+      throw new Error('poll bug');
+    },
+    pollTimeout: () => undefined,
+  };
+  net.attach(core, [A]);
+  t.throws(() => net.wake(core), { instanceOf: SimCoreError, message: /pollTransmit: poll bug/ });
+  const sender = new Pacer(B, 10, 10, 2, 0, { address: A.address, port: 1 });
+  net.attach(sender, [{ address: A.address, port: 1 }]);
+  net.attach(new Sink(), [B]);
+  net.onTrace((e) => {
+    if (e.kind === 'deliver') throw new Error('listener bug');
+  });
+  t.throws(() => net.run(), { instanceOf: SimCoreError, message: /2 error\(s\).*trace: listener bug/ });
+  t.is(net.stats.delivered, 2, 'delivery went on');
+});
+
 test('afterInput runs after each input, and whatever it queues is drained', (t) => {
   const net = twoHosts();
   const sink = new Sink();

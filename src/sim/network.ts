@@ -48,11 +48,14 @@ export interface SimNetworkOptions {
 /** A core threw, or a hook/scheduled callback threw, during a run. */
 export interface SimError {
   readonly time: number;
-  readonly where: 'handleDatagram' | 'handleTimeout' | 'pollTransmit' | 'pollTimeout' | 'afterInput' | 'schedule';
+  readonly where: 'handleDatagram' | 'handleTimeout' | 'pollTransmit' | 'pollTimeout' | 'afterInput' | 'schedule' | 'trace';
   readonly error: unknown;
 }
 
-/** Thrown by run()/runUntil() when something in SimNetwork.errors was recorded during the run. */
+/**
+ * Thrown by run()/runUntil() when something new was recorded in SimNetwork.errors during the run,
+ * and by attach()/wake()/revive() when called outside a run and the core threw.
+ */
 export class SimCoreError extends BatonError {
   readonly errors: readonly SimError[];
   constructor(errors: readonly SimError[]) {
@@ -167,6 +170,8 @@ export class SimNetwork {
   private readonly blocked = new Map<Host, Set<Host>>();
   private readonly listeners: TraceListener[] = [];
   private running = false;
+  /** errors[0, reported) have been thrown already. */
+  private reported = 0;
 
   constructor(options: SimNetworkOptions = {}) {
     this.seed = options.seed ?? 1;
@@ -293,6 +298,7 @@ export class SimNetwork {
     host.bindings.add(binding);
     this.bindingOf.set(core, binding);
     if (host.alive) this.rearm(binding);
+    this.settle();
     return binding;
   }
 
@@ -327,6 +333,7 @@ export class SimNetwork {
     if (binding === undefined) throw new LocalUsageError('sim: wake() of a core that is not attached');
     this.drain(binding);
     this.rearm(binding);
+    this.settle();
   }
 
   // ---- faults ----
@@ -350,6 +357,7 @@ export class SimNetwork {
       this.drain(b);
       this.rearm(b);
     }
+    this.settle();
   }
 
   isAlive(hostName: string): boolean {
@@ -410,7 +418,6 @@ export class SimNetwork {
   /** Process events up to virtual time untilMs (then the clock reads untilMs), or until idle when untilMs is Infinity. */
   run(untilMs = Infinity): void {
     this.enter();
-    const firstError = this.errors.length;
     try {
       const queue = this.queue;
       for (;;) {
@@ -424,13 +431,12 @@ export class SimNetwork {
     } finally {
       this.running = false;
     }
-    this.rethrow(firstError);
+    this.rethrow();
   }
 
   /** Process events until `done()` is true (checked before and after every event) or limitMs passes. */
   runUntil(done: () => boolean, limitMs = Infinity): boolean {
     this.enter();
-    const firstError = this.errors.length;
     let result = false;
     try {
       const queue = this.queue;
@@ -447,7 +453,7 @@ export class SimNetwork {
     } finally {
       this.running = false;
     }
-    this.rethrow(firstError);
+    this.rethrow();
     return result;
   }
 
@@ -456,8 +462,17 @@ export class SimNetwork {
     this.running = true;
   }
 
-  private rethrow(firstError: number): void {
-    if (this.errors.length > firstError) throw new SimCoreError(this.errors.slice(firstError));
+  private rethrow(): void {
+    if (this.errors.length > this.reported) {
+      const fresh = this.errors.slice(this.reported);
+      this.reported = this.errors.length;
+      throw new SimCoreError(fresh);
+    }
+  }
+
+  /** Outside a run, report what a core threw during attach()/wake()/revive() right away. */
+  private settle(): void {
+    if (!this.running) this.rethrow();
   }
 
   private dispatch(ev: SimEvent): void {
@@ -644,7 +659,13 @@ export class SimNetwork {
   }
 
   private emit(e: TraceEvent): void {
-    for (const listener of this.listeners) listener(e);
+    for (const listener of this.listeners) {
+      try {
+        listener(e);
+      } catch (error) {
+        this.record('trace', error);
+      }
+    }
   }
 
   private record(where: SimError['where'], error: unknown): void {

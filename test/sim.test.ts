@@ -455,6 +455,47 @@ test('wake() drains a core whose app queued data from outside a hook', (t) => {
   t.throws(() => net.wake(new Sink()), { code: 'BATON_ERR_USAGE' });
 });
 
+test('a moved timer fires once at its final deadline; a timer pushed back on every input stays one queue entry', (t) => {
+  const net = twoHosts();
+  let deadline: number | undefined;
+  const fired: number[] = [];
+  const core: DatagramCore = {
+    handleDatagram() {
+      deadline = net.now + 1000; // like an RTO restarted by every ack
+    },
+    handleTimeout(now) {
+      fired.push(now);
+      deadline = undefined;
+    },
+    pollTransmit: () => undefined,
+    pollTimeout: () => deadline,
+  };
+  net.attach(core, [B]);
+  const set = (at: number, value: number | undefined): void =>
+    net.schedule(at, () => {
+      deadline = value;
+      net.wake(core);
+    });
+  set(0, 100);
+  set(50, 200); // later
+  set(60, 70); // earlier
+  set(80, 150);
+  set(90, undefined); // disarmed: nothing at 150
+  set(95, 400);
+  net.run(1000);
+  t.deepEqual(fired, [70, 400]);
+
+  const acks = new Pacer(B, 10, 1, 10_000, 1000);
+  net.attach(acks, [A]);
+  let maxPending = 0;
+  net.onTrace(() => {
+    maxPending = Math.max(maxPending, net.pendingEvents);
+  });
+  net.run();
+  t.true(maxPending < 10, `at most ${maxPending} events queued`);
+  t.deepEqual(fired, [70, 400, 1000 + 9_999 + 0.5 + 1000]);
+});
+
 test('multiple addresses per host: Transmit.source picks the address, local says where it arrived', (t) => {
   const net = new SimNetwork({ seed: 5 });
   net.addHost('client', ['10.0.0.1', '10.0.1.1']);

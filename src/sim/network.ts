@@ -115,7 +115,10 @@ interface SimEvent {
 export class SimBinding {
   /** Addresses the core receives on; the first is the default source of its transmits. */
   readonly addresses: UdpAddress[] = [];
+  /** Time of the pending timer event in the queue (valid while its generation matches). */
   timerAt: number | undefined = undefined;
+  /** The core's current deadline (clamped to now); may be later than timerAt, see rearm(). */
+  deadline: number | undefined = undefined;
   generation = 0;
   attached = true;
   /** Timer firings in a row at the same virtual time (guards against a core that never advances). */
@@ -322,6 +325,7 @@ export class SimNetwork {
     binding.attached = false;
     binding.generation++;
     binding.timerAt = undefined;
+    binding.deadline = undefined;
     for (const a of binding.addresses) this.bound.get(a.address)?.delete(a.port);
     this.hosts.get(binding.host)?.bindings.delete(binding);
     this.bindingOf.delete(binding.core);
@@ -345,6 +349,7 @@ export class SimNetwork {
     for (const b of host.bindings) {
       b.generation++;
       b.timerAt = undefined;
+      b.deadline = undefined;
     }
   }
 
@@ -483,9 +488,18 @@ export class SimNetwork {
         break;
       case TIMER: {
         const b = ev.binding!;
-        if (ev.generation !== b.generation) return; // re-armed, detached or killed since
+        if (ev.generation !== b.generation) return; // re-armed earlier, detached or killed since
         b.timerAt = undefined;
         const now = this.clock;
+        const deadline = b.deadline;
+        if (deadline === undefined) return; // disarmed since
+        if (deadline > now) {
+          // The deadline moved later after this event was queued: wait for it.
+          b.timerAt = deadline;
+          this.push(deadline, TIMER, undefined, b, b.generation, undefined);
+          return;
+        }
+        b.deadline = undefined;
         if (b.lastFire === now) {
           if (++b.sameTimeFires > TIMER_LOOP_LIMIT) {
             this.record('handleTimeout', new BatonError('BATON_ERR_SIM_TIMER_LOOP', `core's timer fired ${TIMER_LOOP_LIMIT} times at t=${now} ms without time advancing; disarmed`));
@@ -578,15 +592,16 @@ export class SimNetwork {
       this.record('pollTimeout', error);
       return;
     }
-    if (deadline === undefined || Number.isNaN(deadline)) {
-      if (b.timerAt !== undefined) {
-        b.timerAt = undefined;
-        b.generation++;
-      }
+    if (deadline === undefined || !Number.isFinite(deadline)) {
+      b.deadline = undefined; // a pending event, if any, finds no deadline and does nothing
       return;
     }
     const at = deadline < this.clock ? this.clock : deadline;
-    if (b.timerAt === at) return;
+    b.deadline = at;
+    // A pending event at or before the deadline will do: when it fires it re-queues itself for the
+    // later deadline. So a core that pushes its timer back on every ack (an RTO) costs one queue
+    // entry per period, not one per ack.
+    if (b.timerAt !== undefined && b.timerAt <= at) return;
     b.timerAt = at;
     this.push(at, TIMER, undefined, b, ++b.generation, undefined);
   }

@@ -1,0 +1,239 @@
+// TransportSocket: a Node Duplex stream over one MigratableTransport.
+//
+// The transport is sans-IO, so the socket needs two things from whoever drives it: `wake`, called
+// after every call into the transport (send, close, abort) so the driver drains transmits and
+// re-arms its timer (UdpDriver#wake, or `() => net.wake(core)` in the simulator), and `now`, the
+// driver's clock. The driver's afterInput hook must call `pump()`, which polls the transport's
+// events and turns them into stream operations and socket events:
+//
+//   data              -> pushed to the readable side (every stream's bytes, in arrival order)
+//   end               -> the readable side ends
+//   writable          -> a write waiting for send-buffer room continues
+//   closed (error)    -> destroy(error): 'error' with the TransportError (its `code` intact)
+//   closed (clean)    -> the readable side ends; the writable side ends too (pending writes fail)
+//   connected         -> 'connect'
+//   state-changed     -> 'state-changed'
+//   taken-over, takeover-refused, takeover-complete -> re-emitted with the event object
+//
+// Writing: write() hands bytes to transport.send(); when send() accepts fewer bytes than offered,
+// the write callback waits for the transport's 'writable' event, so Node's stream backpressure
+// (write() returning false, 'drain') follows the transport's send buffer. end() calls
+// transport.close(now); destroy() calls transport.abort(now) unless the transport already closed.
+import { Duplex } from 'node:stream';
+import type { UdpAddress } from './address.js';
+import { BatonError } from './errors.js';
+import type { Instant, MigratableTransport, SendOptions, TransportEvent } from './transport.js';
+
+export interface TransportSocketOptions {
+  readonly transport: MigratableTransport;
+  /** Drain the transport's transmits and re-arm its timer (UdpDriver#wake or the sim's wake). */
+  readonly wake: () => void;
+  /** The driver's clock, in ms. */
+  readonly now: () => Instant;
+  /** SCTP stream for written bytes; default 0 (ignored by TCP). */
+  readonly stream?: number;
+  readonly readableHighWaterMark?: number;
+  readonly writableHighWaterMark?: number;
+}
+
+export type TakenOverEvent = Extract<TransportEvent, { type: 'taken-over' }>;
+export type TakeoverRefusedEvent = Extract<TransportEvent, { type: 'takeover-refused' }>;
+export type TakeoverCompleteEvent = Extract<TransportEvent, { type: 'takeover-complete' }>;
+
+/** A write could not complete because the connection ended cleanly first. */
+export class SocketClosedError extends BatonError {
+  constructor(message = 'the connection closed before these bytes were accepted') {
+    super('BATON_ERR_SOCKET_CLOSED', message);
+  }
+}
+
+interface PendingWrite {
+  readonly chunks: Uint8Array[];
+  index: number;
+  offset: number;
+  readonly callback: (error?: Error | null) => void;
+}
+
+export class TransportSocket extends Duplex {
+  readonly transport: MigratableTransport;
+  private readonly wakeDriver: () => void;
+  private readonly now: () => Instant;
+  private readonly sendOptions: SendOptions;
+  private pending: PendingWrite | undefined;
+  private transportClosed = false;
+  private readableDone = false;
+
+  constructor(options: TransportSocketOptions) {
+    super({
+      allowHalfOpen: true,
+      decodeStrings: true,
+      readableHighWaterMark: options.readableHighWaterMark,
+      writableHighWaterMark: options.writableHighWaterMark,
+    });
+    this.transport = options.transport;
+    this.wakeDriver = options.wake;
+    this.now = options.now;
+    this.sendOptions = { stream: options.stream ?? 0 };
+  }
+
+  /** The peer's current primary address. */
+  get remote(): UdpAddress {
+    return this.transport.remote;
+  }
+
+  /** The transport's state name, e.g. "ESTABLISHED". */
+  get stateName(): string {
+    return this.transport.stateName;
+  }
+
+  /** Bytes the transport holds unacknowledged (not counting the stream's own write buffer). */
+  get bufferedAmount(): number {
+    return this.transport.bufferedAmount;
+  }
+
+  /** Poll the transport's events; call from the driver's afterInput hook. */
+  pump(): void {
+    const t = this.transport;
+    for (let ev = t.pollEvent(); ev !== undefined; ev = t.pollEvent()) {
+      if (!this.destroyed) this.handle(ev);
+    }
+  }
+
+  private handle(ev: TransportEvent): void {
+    switch (ev.type) {
+      case 'data':
+        if (!this.readableDone && ev.bytes.length > 0) this.push(ev.bytes);
+        return;
+      case 'writable':
+        this.flushPending();
+        return;
+      case 'end':
+        this.endReadable();
+        return;
+      case 'closed':
+        this.transportClosed = true;
+        if (ev.error !== undefined) {
+          this.destroy(ev.error);
+          return;
+        }
+        this.endReadable();
+        this.failPending(new SocketClosedError());
+        if (!this.writableEnded && !this.destroyed) this.end();
+        return;
+      case 'connected':
+        this.emit('connect');
+        return;
+      case 'state-changed':
+        this.emit('state-changed');
+        return;
+      case 'taken-over':
+      case 'takeover-refused':
+      case 'takeover-complete':
+        this.emit(ev.type, ev);
+        return;
+    }
+  }
+
+  private endReadable(): void {
+    if (this.readableDone) return;
+    this.readableDone = true;
+    this.push(null);
+  }
+
+  private wake(): void {
+    this.wakeDriver();
+  }
+
+  // ---- Duplex implementation ----
+
+  override _read(): void {
+    // Data is pushed as the transport delivers it (pump()); the transport has no read window to
+    // open, so there is nothing to do when the consumer asks for more.
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.startWrite([chunk], callback);
+  }
+
+  override _writev(chunks: Array<{ chunk: Buffer }>, callback: (error?: Error | null) => void): void {
+    this.startWrite(
+      chunks.map((c) => c.chunk),
+      callback,
+    );
+  }
+
+  private startWrite(chunks: Uint8Array[], callback: (error?: Error | null) => void): void {
+    if (this.transportClosed) {
+      callback(new SocketClosedError('write after the connection closed'));
+      return;
+    }
+    this.pending = { chunks, index: 0, offset: 0, callback };
+    this.flushPending();
+  }
+
+  private flushPending(): void {
+    const p = this.pending;
+    if (p === undefined) return;
+    let accepted = 0;
+    try {
+      while (p.index < p.chunks.length) {
+        const chunk = p.chunks[p.index]!;
+        const rest = p.offset === 0 ? chunk : chunk.subarray(p.offset);
+        const n = rest.length === 0 ? 0 : this.transport.send(rest, this.sendOptions);
+        accepted += n;
+        if (n < rest.length) {
+          p.offset += n;
+          break;
+        }
+        p.index++;
+        p.offset = 0;
+      }
+    } catch (error) {
+      this.pending = undefined;
+      if (accepted > 0) this.wake();
+      p.callback(error as Error);
+      return;
+    }
+    if (accepted > 0) this.wake();
+    if (p.index === p.chunks.length) {
+      this.pending = undefined;
+      p.callback();
+    }
+  }
+
+  private failPending(error: Error): void {
+    const p = this.pending;
+    if (p === undefined) return;
+    this.pending = undefined;
+    p.callback(error);
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    if (this.transportClosed) {
+      callback();
+      return;
+    }
+    try {
+      this.transport.close(this.now());
+    } catch (error) {
+      callback(error as Error);
+      return;
+    }
+    this.wake();
+    callback();
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    if (!this.transportClosed) {
+      this.transportClosed = true;
+      try {
+        this.transport.abort(this.now(), error?.message ?? 'socket destroyed');
+      } catch {
+        // already closed underneath us: nothing left to abort
+      }
+      this.wake();
+    }
+    this.failPending(error ?? new SocketClosedError('socket destroyed'));
+    callback(error);
+  }
+}

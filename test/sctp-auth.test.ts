@@ -110,7 +110,7 @@ for (const [name, hmacId, len, hash] of [['SHA-256', 3, 32, 'sha256'], ['SHA-1',
     t.is(sender.sendHmacId, hmacId);
     t.deepEqual(sender.key, receiver.key);
     const pkt = packetWithAuth(hmacId, len);
-    t.true(sender.sign(pkt));
+    t.true(sender.signPacket(pkt));
     t.true(verifyChecksum(pkt));
     // by hand: HMAC over AUTH (hmac zeroed) + following chunks, key = epk ∥ smaller ∥ larger
     const kc = keyVector(client);
@@ -134,6 +134,21 @@ for (const [name, hmacId, len, hash] of [['SHA-256', 3, 32, 'sha256'], ['SHA-1',
   });
 }
 
+test('AuthSigner hooks: writeAuthChunk + sign produce what signPacket produces', (t) => {
+  const tx = new AuthContext(params(60), params(61));
+  const a = packetWithAuth(3, 32);
+  const b = a.slice();
+  b.fill(0xee, 12, 12 + 40); // garbage where the AUTH chunk goes
+  tx.writeAuthChunk(b, 12);
+  t.deepEqual(b, a);
+  tx.sign(b, 12);
+  tx.signPacket(a);
+  t.deepEqual(b.subarray(12), a.subarray(12));
+  t.true(tx.needsAuth(0xc1));
+  t.false(tx.needsAuth(0));
+  t.is(tx.authChunkLength, 40);
+});
+
 test('verify refuses unsupported HMAC ids, wrong lengths, unknown key ids, missing AUTH', (t) => {
   const a = params(20);
   const b = params(21);
@@ -142,10 +157,10 @@ test('verify refuses unsupported HMAC ids, wrong lengths, unknown key ids, missi
   t.deepEqual(rx.verify(packetWithAuth(3, 20)), { ok: false, reason: 'bad-length', hmacId: 3 });
   const other = new AuthContext(b, a);
   const p = packetWithAuth(3, 32, 0);
-  other.sign(p);
+  other.signPacket(p);
   t.true(rx.verify(p).ok);
   const k1 = packetWithAuth(3, 32, 1);
-  new AuthContext(b, a, new Uint8Array(0), 1).sign(k1);
+  new AuthContext(b, a, new Uint8Array(0), 1).signPacket(k1);
   t.deepEqual(rx.verify(k1), { ok: false, reason: 'unknown-key', hmacId: 3 });
   const noAuth = Uint8Array.from([0, 1, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0xc1, 0, 0, 8, 0, 0, 0, 1]);
   t.deepEqual(rx.verify(noAuth), { ok: false, reason: 'no-auth' });
@@ -159,7 +174,7 @@ test('a receiver that only knows SHA-1 gets SHA-1 from a SHA-256-preferring peer
   const tx = new AuthContext(both, sha1Only);
   t.is(tx.sendHmacId, 1);
   const p = packetWithAuth(1, 20);
-  tx.sign(p);
+  tx.signPacket(p);
   t.true(new AuthContext(sha1Only, both).verify(p).ok);
   t.throws(() => new AuthContext(params(32, [3]), params(33, [2])));
 });

@@ -227,18 +227,43 @@ export class AuthContext {
     return requiresAuth(chunkType, this.local.chunkTypes) || chunkType === ChunkType.ASCONF || chunkType === ChunkType.ASCONF_ACK;
   }
 
+  /** packet-writer's AuthSigner: whether we must put AUTH before a chunk of this type. */
+  needsAuth(chunkType: number): boolean {
+    return this.mustAuthenticate(chunkType);
+  }
+
+  /** packet-writer's AuthSigner: write the AUTH chunk header at `offset`, HMAC zeroed. */
+  writeAuthChunk(packet: Uint8Array, offset: number): void {
+    const v = new DataView(packet.buffer, packet.byteOffset, packet.byteLength);
+    const len = this.authChunkLength;
+    packet[offset] = ChunkType.AUTH;
+    packet[offset + 1] = 0;
+    v.setUint16(offset + ChunkLayout.LENGTH, len);
+    v.setUint16(offset + AuthLayout.SHARED_KEY_ID, this.sharedKeyId);
+    v.setUint16(offset + AuthLayout.HMAC_ID, this.sendHmacId);
+    packet.fill(0, offset + AuthLayout.HMAC, offset + pad4(len));
+  }
+
   /**
-   * Fill the HMAC of the first AUTH chunk of an emitted packet in place and refresh the CRC32c.
-   * Returns false when the packet holds no AUTH chunk.
+   * packet-writer's AuthSigner: HMAC over packet[offset, end) (the AUTH chunk at `offset` with its
+   * HMAC field zeroed, then every later chunk) written into the AUTH chunk. The caller finalizes
+   * the CRC32c afterwards.
    */
-  sign(packet: Uint8Array): boolean {
-    const auth = chunkSpans(packet).find((s) => s.type === ChunkType.AUTH);
-    if (auth === undefined) return false;
-    const hmacAt = auth.offset + AuthLayout.HMAC;
+  sign(packet: Uint8Array, offset: number): void {
+    const hmacAt = offset + AuthLayout.HMAC;
     const len = hmacLength(this.sendHmacId)!;
     packet.fill(0, hmacAt, hmacAt + len);
-    const mac = computeHmac(this.sendHmacId, this.key, packet.subarray(auth.offset));
-    packet.set(mac, hmacAt);
+    packet.set(computeHmac(this.sendHmacId, this.key, packet.subarray(offset)), hmacAt);
+  }
+
+  /**
+   * Sign a whole emitted packet: fill the HMAC of its first AUTH chunk and refresh the CRC32c.
+   * Returns false when the packet holds no AUTH chunk.
+   */
+  signPacket(packet: Uint8Array): boolean {
+    const auth = chunkSpans(packet).find((s) => s.type === ChunkType.AUTH);
+    if (auth === undefined) return false;
+    this.sign(packet, auth.offset);
     finalizeChecksum(packet);
     return true;
   }

@@ -250,7 +250,7 @@ test('62 s of virtual time on a saturated 128 kbit/s link runs in well under a s
   t.true(wall < 1000, `took ${wall} ms`);
 });
 
-test('a 10 MB windowed transfer over a fast link runs at hundreds of thousands of events per second', (t) => {
+test('a 10 MB windowed transfer over a fast link completes, every byte once (events per second logged)', (t) => {
   const net = twoHosts();
   net.link('a', 'b', { delayMs: 5, rateBps: 100_000_000, queueBytes: 1_000_000 });
   const total = 10 * 1024 * 1024;

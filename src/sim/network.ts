@@ -167,8 +167,9 @@ export class SimNetwork {
   private readonly bindingOf = new Map<DatagramCore, SimBinding>();
   /** Explicit link directions keyed "h:name>h:name", "a:ip>h:name", ...; default pipes "d:src>dst". */
   private readonly pipes = new Map<string, Pipe>();
-  /** Resolved pipe per "srcIp>dstIp"; cleared whenever links change. */
-  private readonly pipeCache = new Map<string, Pipe>();
+  /** Resolved pipe per source IP, then destination IP; cleared whenever links or addresses change. */
+  private readonly pipeCache = new Map<string, Map<string, Pipe>>();
+  private readonly copier = new PayloadCopier();
   private readonly defaultLink: LinkConfig;
   private readonly blocked = new Map<Host, Set<Host>>();
   private readonly listeners: TraceListener[] = [];
@@ -260,8 +261,9 @@ export class SimNetwork {
   }
 
   private pipeFor(srcIp: string, src: Host, dstIp: string, dst: Host): Pipe {
-    const cacheKey = `${srcIp}>${dstIp}`;
-    let pipe = this.pipeCache.get(cacheKey);
+    let bySource = this.pipeCache.get(srcIp);
+    if (bySource === undefined) this.pipeCache.set(srcIp, (bySource = new Map()));
+    let pipe = bySource.get(dstIp);
     if (pipe !== undefined) return pipe;
     const pipes = this.pipes;
     pipe =
@@ -277,7 +279,7 @@ export class SimNetwork {
         pipes.set(key, pipe);
       }
     }
-    this.pipeCache.set(cacheKey, pipe);
+    bySource.set(dstIp, pipe);
     return pipe;
   }
 
@@ -642,7 +644,7 @@ export class SimNetwork {
     const first = pipe.reorderFirst ? { ...p, reordered: true } : p;
     this.push(pipe.reorderFirst ? exit + reorderDelay : exit, DELIVER, first, undefined, 0, undefined);
     if (pipe.duplicateCopy) {
-      const copy: Packet = { ...p, payload: p.payload.slice(), duplicate: true, reordered: pipe.reorderSecond };
+      const copy: Packet = { ...p, payload: this.copier.copy(p.payload), duplicate: true, reordered: pipe.reorderSecond };
       this.push(pipe.reorderSecond ? exit + reorderDelay : exit, DELIVER, copy, undefined, 0, undefined);
     }
   }
@@ -651,7 +653,7 @@ export class SimNetwork {
     return {
       from,
       to: { address: tx.destination.address, port: tx.destination.port },
-      payload: tx.payload.slice(), // a real socket copies too: the core may reuse its buffer
+      payload: this.copier.copy(tx.payload), // a real socket copies too: the core may reuse its buffer
       src,
       dst: dst ?? src,
       duplicate: false,
@@ -689,6 +691,31 @@ export class SimNetwork {
 
   private push(time: number, kind: number, packet: Packet | undefined, binding: SimBinding | undefined, generation: number, fn: (() => void) | undefined): void {
     this.queue.push({ time, seq: 0, kind, packet, binding, generation, fn });
+  }
+}
+
+/**
+ * Copies payloads into shared slabs (like Node's Buffer pool): far cheaper than one ArrayBuffer per
+ * datagram. A delivered payload is a view with a non-zero byteOffset into a larger buffer, as a
+ * pooled Buffer from a real socket can be, so a core that reads `bytes.buffer` without
+ * `bytes.byteOffset` fails here too.
+ */
+class PayloadCopier {
+  private static readonly SLAB = 256 * 1024;
+  private slab = new ArrayBuffer(PayloadCopier.SLAB);
+  private offset = 8; // never 0, so every delivered payload has a non-zero byteOffset
+
+  copy(bytes: Uint8Array): Uint8Array {
+    const n = bytes.length;
+    if (n > PayloadCopier.SLAB / 8) return bytes.slice(); // rare jumbo datagrams: their own buffer
+    if (this.offset + n > PayloadCopier.SLAB) {
+      this.slab = new ArrayBuffer(PayloadCopier.SLAB);
+      this.offset = 8;
+    }
+    const view = new Uint8Array(this.slab, this.offset, n);
+    view.set(bytes);
+    this.offset = (this.offset + n + 7) & ~7;
+    return view;
   }
 }
 

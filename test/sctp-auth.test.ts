@@ -17,7 +17,7 @@ import {
   unsupportedHmacCause,
   type AuthParams,
 } from '../src/sctp/auth.js';
-import { endpointPairKey, generateKeyPair, peerPublicKeyFrom, x25519Param, saltBytes } from '../src/sctp/x25519.js';
+import { endpointPairKey, generateKeyPair, responderKeyPair, peerPublicKeyFrom, x25519Param, saltBytes } from '../src/sctp/x25519.js';
 import { SeededRandom } from '../src/transport-abstraction/random.js';
 import { verifyChecksum } from '../src/sctp/wire/crc32c.js';
 
@@ -240,4 +240,14 @@ test('eavesdropper: with every public handshake value it cannot reach the x25519
     endpointPairKey(generateKeyPair(rnd), server.publicKey, salt).key, // own key pair against the server's
   ];
   for (const g of guesses) t.notDeepEqual(new AuthContext(cp, sp, new Uint8Array(g)).key, real.key);
+});
+
+test('responder key pair is a deterministic function of secret, tag and RANDOM', (t) => {
+  const secret = new Uint8Array(32).fill(3);
+  const r = new Uint8Array(32).fill(4);
+  const a = responderKeyPair(secret, 77, r);
+  t.deepEqual(responderKeyPair(secret, 77, r), a);
+  t.notDeepEqual(responderKeyPair(secret, 78, r).publicKey, a.publicKey);
+  t.notDeepEqual(responderKeyPair(new Uint8Array(32), 77, r).publicKey, a.publicKey);
+  t.deepEqual(x25519.getPublicKey(a.privateKey), a.publicKey);
 });

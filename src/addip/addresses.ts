@@ -41,8 +41,22 @@ export function encodeAddressParam(param: Param): Uint8Array {
   return out;
 }
 
+/** What ASCONF processing needs from the association's list of peer addresses (paths). */
+export interface PeerAddressTable {
+  list(): readonly UdpAddress[];
+  readonly size: number;
+  readonly primary: UdpAddress;
+  find(ip: string): UdpAddress | undefined;
+  has(ip: string): boolean;
+  /** Add (idempotent by IP). Returns true when it was new. */
+  add(a: UdpAddress): boolean;
+  /** Remove by IP; never the last one. Returns true when removed. */
+  remove(ip: string): boolean;
+  setPrimary(ip: string): boolean;
+}
+
 /** The peer's addresses. Order is insertion order; the primary is one of them. */
-export class PeerAddressSet {
+export class PeerAddressSet implements PeerAddressTable {
   private readonly items: UdpAddress[] = [];
   private primaryIndex = 0;
 

@@ -16,7 +16,7 @@
 //    changes, nothing is cached.
 import type { UdpAddress } from '../transport-abstraction/address.js';
 import { CauseCode, ParamType, type AsconfAckChunk, type AsconfChunk, type AsconfParam, type ErrorCause } from '../sctp/wire/types.js';
-import { PeerAddressSet, encodeAddressParam, ipOf, isWildcard } from './addresses.js';
+import { type PeerAddressTable, encodeAddressParam, ipOf, isWildcard } from './addresses.js';
 import { takeoverRefusedCauses } from './causes.js';
 
 export type AddressChange =
@@ -73,7 +73,7 @@ export class AsconfReceiver {
     this.lastTakeover = lastTakeover;
   }
 
-  handle(asconf: AsconfChunk, from: UdpAddress, peers: PeerAddressSet, authenticated: boolean): AsconfOutcome {
+  handle(asconf: AsconfChunk, from: UdpAddress, peers: PeerAddressTable, authenticated: boolean): AsconfOutcome {
     const takeoverParam = asconf.params.find((p) => p.kind === 'baton-takeover');
     const n = takeoverParam?.kind === 'baton-takeover' ? takeoverParam.requestNumber : undefined;
     if (!authenticated) {
@@ -112,7 +112,7 @@ export class AsconfReceiver {
     return { kind: 'drop', reason: serialLess(asconf.serial, expected) ? 'stale-serial' : 'future-serial' };
   }
 
-  private process(asconf: AsconfChunk, from: UdpAddress, peers: PeerAddressSet, id: string): AsconfOutcome & { kind: 'ack' } {
+  private process(asconf: AsconfChunk, from: UdpAddress, peers: PeerAddressTable, id: string): AsconfOutcome & { kind: 'ack' } {
     const changes: AddressChange[] = [];
     const responses: AsconfParam[] = [];
     const error = (correlationId: number, code: number, info: Uint8Array = new Uint8Array(0)): void => {

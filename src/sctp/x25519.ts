@@ -7,7 +7,7 @@
 // so someone who recorded the whole handshake (both key vectors, both tags) still cannot compute
 // the association key, and therefore cannot forge an ASCONF. With a standard peer the
 // endpoint-pair key stays empty (RFC 4895 §6.1 default) and `keySource` says so.
-import { hkdfSync } from 'node:crypto';
+import { createHmac, hkdfSync } from 'node:crypto';
 import { x25519 } from '@noble/curves/ed25519.js';
 import type { RandomSource } from '../transport-abstraction/random.js';
 import { ParamType, type Param } from './wire/types.js';
@@ -25,6 +25,18 @@ export interface X25519KeyPair {
 /** A key pair whose private key comes from the injected RandomSource. */
 export function generateKeyPair(random: RandomSource): X25519KeyPair {
   const privateKey = random.bytes(X25519_KEY_LENGTH);
+  return { privateKey, publicKey: x25519.getPublicKey(privateKey) };
+}
+
+/**
+ * The INIT-ACK side's key pair, derived from the endpoint's secret (itself drawn from the injected
+ * RandomSource) and the values the stateless cookie carries back (our tag and our RANDOM), so the
+ * cookie never holds a private key: priv = HMAC-SHA-256(secret, "baton x25519 responder" ∥ tag ∥ random).
+ */
+export function responderKeyPair(secret: Uint8Array, localTag: number, localRandom: Uint8Array): X25519KeyPair {
+  const tag = new Uint8Array(4);
+  new DataView(tag.buffer).setUint32(0, localTag >>> 0);
+  const privateKey = new Uint8Array(createHmac('sha256', secret).update('baton x25519 responder').update(tag).update(localRandom).digest());
   return { privateKey, publicKey: x25519.getPublicKey(privateKey) };
 }
 

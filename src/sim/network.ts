@@ -9,82 +9,23 @@ import { addressKey, type UdpAddress } from '../transport-abstraction/address.js
 import { BatonError, LocalUsageError } from '../transport-abstraction/errors.js';
 import { SeededRandom } from '../transport-abstraction/random.js';
 import type { DatagramCore, Transmit } from '../transport-abstraction/transport.js';
+import { SimBinding, type AfterInput } from './binding.js';
 import { EventQueue } from './event-queue.js';
-import { DEFAULT_REORDER_DELAY_MS, isDirected, Pipe, type DirectedLinkConfig, type LinkConfig, type PipeStats } from './link.js';
+import { DEFAULT_REORDER_DELAY_MS, type DirectedLinkConfig, type LinkConfig, type PipeStats } from './link.js';
+import { deriveSeed, PayloadCopier } from './support.js';
+import { Topology, type Host } from './topology.js';
+import { SimCoreError, type DropReason, type SimError, type SimStats, type TraceEvent, type TraceListener } from './trace.js';
 
 export type { LinkConfig, DirectedLinkConfig, PipeStats } from './link.js';
-
-export type DropReason =
-  | 'queue' // the bottleneck queue was full
-  | 'loss' // random loss on the link
-  | 'partition' // the two hosts are partitioned (at send or while in flight)
-  | 'unreachable' // no host owns the destination IP, or nothing is attached to the address
-  | 'killed' // sent by or to a killed host
-  | 'bad-source'; // Transmit.source is not an address the core is attached to
-
-export interface TraceEvent {
-  /** Virtual time in ms. */
-  readonly time: number;
-  readonly kind: 'send' | 'deliver' | 'drop';
-  readonly reason?: DropReason;
-  readonly from: UdpAddress;
-  readonly to: UdpAddress;
-  readonly payload: Uint8Array;
-  /** On deliver/drop: this is the link's extra copy of a duplicated packet. */
-  readonly duplicate?: boolean;
-  /** On deliver/drop: this copy was held back by the link's reorder delay. */
-  readonly reordered?: boolean;
-}
-
-export type TraceListener = (event: TraceEvent) => void;
+export { SimBinding, type AfterInput } from './binding.js';
+export { deriveSeed } from './support.js';
+export { SimCoreError, type DropReason, type SimError, type SimStats, type TraceEvent, type TraceListener } from './trace.js';
 
 export interface SimNetworkOptions {
   /** Seed for every random choice of the network; default 1. */
   readonly seed?: number;
   /** Link used between hosts (and within a host) that have no explicit link; default 0.5 ms delay, no limit. */
   readonly defaultLink?: LinkConfig;
-}
-
-/** A core threw, or a hook/scheduled callback threw, during a run. */
-export interface SimError {
-  readonly time: number;
-  readonly where: 'handleDatagram' | 'handleTimeout' | 'pollTransmit' | 'pollTimeout' | 'afterInput' | 'schedule' | 'trace';
-  readonly error: unknown;
-}
-
-/**
- * Thrown by run()/runUntil() when something new was recorded in SimNetwork.errors during the run,
- * and by attach()/wake()/revive() when called outside a run and the core threw.
- */
-export class SimCoreError extends BatonError {
-  readonly errors: readonly SimError[];
-  constructor(errors: readonly SimError[]) {
-    const first = errors[0]!;
-    const text = first.error instanceof Error ? first.error.message : String(first.error);
-    super(
-      'BATON_ERR_SIM_CORE_THREW',
-      `${errors.length} error(s) during the simulated run; first at t=${first.time} ms in ${first.where}: ${text}`,
-      { cause: first.error },
-    );
-    this.errors = errors;
-  }
-}
-
-export interface SimStats {
-  sent: number;
-  delivered: number;
-  dropped: Record<DropReason, number>;
-  /** Events processed (deliveries, timers, scheduled callbacks, including stale timers). */
-  events: number;
-}
-
-export type AfterInput = (now: number) => void;
-
-interface Host {
-  readonly name: string;
-  readonly ips: string[];
-  alive: boolean;
-  readonly bindings: Set<SimBinding>;
 }
 
 interface Packet {
@@ -111,37 +52,6 @@ interface SimEvent {
   fn: (() => void) | undefined;
 }
 
-/** A core attached to one or more UDP addresses of one host. */
-export class SimBinding {
-  /** Addresses the core receives on; the first is the default source of its transmits. */
-  readonly addresses: UdpAddress[] = [];
-  /** Time of the pending timer event in the queue (valid while its generation matches). */
-  timerAt: number | undefined = undefined;
-  /** The core's current deadline (clamped to now); may be later than timerAt, see rearm(). */
-  deadline: number | undefined = undefined;
-  generation = 0;
-  attached = true;
-  /** Timer firings in a row at the same virtual time (guards against a core that never advances). */
-  sameTimeFires = 0;
-  lastFire = -1;
-
-  constructor(
-    private readonly net: SimNetwork,
-    readonly core: DatagramCore,
-    readonly host: string,
-    readonly afterInput: AfterInput | undefined,
-  ) {}
-
-  /** Also receive on `address` (an IP of the same host). */
-  addAddress(address: UdpAddress): void {
-    this.net.bindAddress(this, address);
-  }
-
-  detach(): void {
-    this.net.detach(this);
-  }
-}
-
 const TIMER_LOOP_LIMIT = 100_000;
 const DRAIN_LIMIT = 10_000_000;
 
@@ -160,18 +70,14 @@ export class SimNetwork {
 
   private clock = 0;
   private readonly queue = new EventQueue<SimEvent>();
-  private readonly hosts = new Map<string, Host>();
-  private readonly hostByIp = new Map<string, Host>();
+  private readonly topology: Topology;
+  private readonly hosts: Map<string, Host>;
+  private readonly hostByIp: Map<string, Host>;
+  private readonly blocked: Map<Host, Set<Host>>;
   /** ip -> port -> binding */
   private readonly bound = new Map<string, Map<number, SimBinding>>();
   private readonly bindingOf = new Map<DatagramCore, SimBinding>();
-  /** Explicit link directions keyed "h:name>h:name", "a:ip>h:name", ...; default pipes "d:src>dst". */
-  private readonly pipes = new Map<string, Pipe>();
-  /** Resolved pipe per source IP, then destination IP; cleared whenever links or addresses change. */
-  private readonly pipeCache = new Map<string, Map<string, Pipe>>();
   private readonly copier = new PayloadCopier();
-  private readonly defaultLink: LinkConfig;
-  private readonly blocked = new Map<Host, Set<Host>>();
   private readonly listeners: TraceListener[] = [];
   private running = false;
   /** errors[0, reported) have been thrown already. */
@@ -180,7 +86,10 @@ export class SimNetwork {
   constructor(options: SimNetworkOptions = {}) {
     this.seed = options.seed ?? 1;
     this.random = new SeededRandom(deriveSeed(this.seed, 'random'));
-    this.defaultLink = options.defaultLink ?? { delayMs: 0.5 };
+    this.topology = new Topology(this.seed, options.defaultLink ?? { delayMs: 0.5 });
+    this.hosts = this.topology.hosts;
+    this.hostByIp = this.topology.hostByIp;
+    this.blocked = this.topology.blocked;
   }
 
   /** Current virtual time in ms. */
@@ -201,22 +110,12 @@ export class SimNetwork {
   // ---- topology ----
 
   addHost(name: string, ips: readonly string[]): void {
-    if (this.hosts.has(name)) throw new LocalUsageError(`sim: host "${name}" exists already`);
-    if (this.hostByIp.has(name)) throw new LocalUsageError(`sim: host name "${name}" is an address of another host`);
-    const host: Host = { name, ips: [], alive: true, bindings: new Set() };
-    this.hosts.set(name, host);
-    for (const ip of ips) this.addAddress(name, ip);
+    this.topology.addHost(name, ips);
   }
 
   /** Give a host one more IP address. */
   addAddress(hostName: string, ip: string): void {
-    const host = this.host(hostName);
-    const owner = this.hostByIp.get(ip);
-    if (owner !== undefined) throw new LocalUsageError(`sim: ${ip} belongs to host "${owner.name}" already`);
-    if (this.hosts.has(ip)) throw new LocalUsageError(`sim: ${ip} is the name of a host`);
-    host.ips.push(ip);
-    this.hostByIp.set(ip, host);
-    this.pipeCache.clear();
+    this.topology.addAddress(hostName, ip);
   }
 
   /**
@@ -225,62 +124,17 @@ export class SimNetwork {
    * link; packets already in it keep their times.
    */
   link(a: string, b: string, spec: LinkConfig | DirectedLinkConfig): void {
-    const ka = this.endKey(a);
-    const kb = this.endKey(b);
-    const ab = isDirected(spec) ? spec.ab : spec;
-    const ba = isDirected(spec) ? spec.ba : spec;
-    this.setPipe(`${ka}>${kb}`, ab);
-    if (ka !== kb) this.setPipe(`${kb}>${ka}`, ba);
-    this.pipeCache.clear();
+    this.topology.link(a, b, spec);
   }
 
   /** Counters of the link direction from `a` to `b` (as named in link(); host names for default links). */
   linkStats(a: string, b: string): PipeStats | undefined {
-    return this.pipeByName(a, b)?.stats;
+    return this.topology.pipeByName(a, b)?.stats;
   }
 
   /** Bytes waiting for the bottleneck of the link direction from `a` to `b` now. */
   queuedBytes(a: string, b: string): number {
-    return this.pipeByName(a, b)?.queuedBytes(this.clock) ?? 0;
-  }
-
-  private pipeByName(a: string, b: string): Pipe | undefined {
-    return this.pipes.get(`${this.endKey(a)}>${this.endKey(b)}`) ?? this.pipes.get(`d:${a}>${b}`);
-  }
-
-  private setPipe(key: string, config: LinkConfig): void {
-    const pipe = this.pipes.get(key);
-    if (pipe !== undefined) pipe.reconfigure(config);
-    else this.pipes.set(key, new Pipe(config, deriveSeed(this.seed, `link:${key}`)));
-  }
-
-  private endKey(end: string): string {
-    if (this.hosts.has(end)) return `h:${end}`;
-    if (this.hostByIp.has(end)) return `a:${end}`;
-    throw new LocalUsageError(`sim: "${end}" is neither a host nor an address of a host`);
-  }
-
-  private pipeFor(srcIp: string, src: Host, dstIp: string, dst: Host): Pipe {
-    let bySource = this.pipeCache.get(srcIp);
-    if (bySource === undefined) this.pipeCache.set(srcIp, (bySource = new Map()));
-    let pipe = bySource.get(dstIp);
-    if (pipe !== undefined) return pipe;
-    const pipes = this.pipes;
-    pipe =
-      pipes.get(`a:${srcIp}>a:${dstIp}`) ??
-      pipes.get(`a:${srcIp}>h:${dst.name}`) ??
-      pipes.get(`h:${src.name}>a:${dstIp}`) ??
-      pipes.get(`h:${src.name}>h:${dst.name}`);
-    if (pipe === undefined) {
-      const key = `d:${src.name}>${dst.name}`;
-      pipe = pipes.get(key);
-      if (pipe === undefined) {
-        pipe = new Pipe(this.defaultLink, deriveSeed(this.seed, `link:${key}`));
-        pipes.set(key, pipe);
-      }
-    }
-    bySource.set(dstIp, pipe);
-    return pipe;
+    return this.topology.pipeByName(a, b)?.queuedBytes(this.clock) ?? 0;
   }
 
   // ---- cores ----
@@ -373,30 +227,16 @@ export class SimNetwork {
 
   /** Drop every packet between a host of `groupA` and a host of `groupB` (both ways) until heal(). */
   partition(groupA: readonly string[], groupB: readonly string[]): void {
-    const block = (x: Host, y: Host): void => {
-      let set = this.blocked.get(x);
-      if (set === undefined) this.blocked.set(x, (set = new Set()));
-      set.add(y);
-    };
-    for (const a of groupA) {
-      for (const b of groupB) {
-        const ha = this.host(a);
-        const hb = this.host(b);
-        block(ha, hb);
-        block(hb, ha);
-      }
-    }
+    this.topology.partition(groupA, groupB);
   }
 
   /** Remove every partition. */
   heal(): void {
-    this.blocked.clear();
+    this.topology.heal();
   }
 
   private host(name: string): Host {
-    const host = this.hosts.get(name);
-    if (host === undefined) throw new LocalUsageError(`sim: no host "${name}"`);
-    return host;
+    return this.topology.host(name);
   }
 
   // ---- scripting and tracing ----
@@ -637,7 +477,7 @@ export class SimNetwork {
     if (!src.alive) return this.drop(p, 'killed');
     if (dst === undefined) return this.drop(p, 'unreachable');
     if (this.blocked.size !== 0 && this.blocked.get(src)?.has(dst) === true) return this.drop(p, 'partition');
-    const pipe = this.pipeFor(from.address, src, p.to.address, dst);
+    const pipe = this.topology.pipeFor(from.address, src, p.to.address, dst);
     const exit = pipe.admit(this.clock, p.payload.length);
     if (typeof exit !== 'number') return this.drop(p, exit);
     const reorderDelay = pipe.config.reorderDelayMs ?? DEFAULT_REORDER_DELAY_MS;
@@ -692,45 +532,4 @@ export class SimNetwork {
   private push(time: number, kind: number, packet: Packet | undefined, binding: SimBinding | undefined, generation: number, fn: (() => void) | undefined): void {
     this.queue.push({ time, seq: 0, kind, packet, binding, generation, fn });
   }
-}
-
-/**
- * Copies payloads into shared slabs (like Node's Buffer pool): far cheaper than one ArrayBuffer per
- * datagram. A delivered payload is a view with a non-zero byteOffset into a larger buffer, as a
- * pooled Buffer from a real socket can be, so a core that reads `bytes.buffer` without
- * `bytes.byteOffset` fails here too.
- */
-class PayloadCopier {
-  private static readonly SLAB = 256 * 1024;
-  private slab = new ArrayBuffer(PayloadCopier.SLAB);
-  private offset = 8; // never 0, so every delivered payload has a non-zero byteOffset
-
-  copy(bytes: Uint8Array): Uint8Array {
-    const n = bytes.length;
-    if (n > PayloadCopier.SLAB / 8) return bytes.slice(); // rare jumbo datagrams: their own buffer
-    if (this.offset + n > PayloadCopier.SLAB) {
-      this.slab = new ArrayBuffer(PayloadCopier.SLAB);
-      this.offset = 8;
-    }
-    const view = new Uint8Array(this.slab, this.offset, n);
-    view.set(bytes);
-    this.offset = (this.offset + n + 7) & ~7;
-    return view;
-  }
-}
-
-/** A 32-bit seed for the stream `label` of a network seeded with `seed` (FNV-1a, then a murmur finaliser). */
-export function deriveSeed(seed: number, label: string): number {
-  const text = `${seed}\u0000${label}`;
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
 }

@@ -8,7 +8,7 @@
 // IPv4 only: an IPv6 address throws PcapError (BATON_ERR_PCAP_IPV6).
 import type { UdpAddress } from '../transport-abstraction/address.js';
 import { BatonError } from '../transport-abstraction/errors.js';
-import type { TraceEvent } from './network.js';
+import type { TraceEvent } from './trace.js';
 
 export const LINKTYPE_RAW = 101;
 export const IPPROTO_TCP = 6;

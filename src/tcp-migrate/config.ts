@@ -1,0 +1,53 @@
+// Tunables of a TCP-Migrate connection, with the RFCs' defaults.
+import type { UdpAddress } from '../transport-abstraction/address.js';
+import type { TcpMigrateConnection } from './connection.js';
+
+export interface TcpMigrateConfig {
+  /** Largest payload we send and the MSS we advertise (the peer's MSS option lowers the first). */
+  readonly mss: number;
+  /** RFC 6298: initial RTO 1 s. */
+  readonly rtoInitial: number;
+  /** RFC 6298: RTO lower bound 1 s; loopback may configure less. */
+  readonly rtoMin: number;
+  /** Upper bound of the backed-off RTO. */
+  readonly rtoMax: number;
+  /** RFC 1122 / RFC 5681: an ACK at least every 2nd full segment and within 200 ms. */
+  readonly delayedAckMs: number;
+  /** Bound on queued unacknowledged bytes (send() accepts less beyond it). */
+  readonly sendBufferSize: number;
+  /** Receive window we advertise; at most 65535 (no window scale: see options.ts). */
+  readonly receiveWindow: number;
+  /** TIME-WAIT lasts this long (2 * MSL). */
+  readonly timeWaitMs: number;
+  /** How long a connection reset by a peer that lost its state waits for a Migrate SYN. */
+  readonly migrateWaitMs: number;
+  /** Retransmissions of one segment (or of the SYN) before the connection times out. */
+  readonly maxRetransmissions: number;
+}
+
+export const DEFAULT_CONFIG: TcpMigrateConfig = {
+  mss: 1400,
+  rtoInitial: 1000,
+  rtoMin: 1000,
+  rtoMax: 60_000,
+  delayedAckMs: 200,
+  sendBufferSize: 4 * 1024 * 1024,
+  receiveWindow: 65535,
+  timeWaitMs: 2000,
+  migrateWaitMs: 10_000,
+  maxRetransmissions: 12,
+};
+
+/** What a connection asks of the endpoint that routes for it. */
+export interface ConnectionOwner {
+  /** The connection has something to send (called when the app acts on it from outside a hook). */
+  wake(conn: TcpMigrateConnection): void;
+  /** The connection's peer address changed (a Migrate SYN was accepted). */
+  rebind(conn: TcpMigrateConnection, oldLocal: UdpAddress, oldRemote: UdpAddress): void;
+  /** A passive connection completed its handshake. */
+  established(conn: TcpMigrateConnection): void;
+  /** The connection learned its token (handshake done) and can be found by Migrate SYNs. */
+  registerToken(conn: TcpMigrateConnection): void;
+  /** The connection reached CLOSED: forget it. */
+  release(conn: TcpMigrateConnection): void;
+}

@@ -1,0 +1,692 @@
+// A sans-IO TCP-Migrate connection: RFC 9293 TCP carried in UDP, with the Migrate options of
+// draft-snoeren-tcp-migrate-00 as refined by the paper (§3.3.2): the Migrate SYN carries the last
+// byte the client acknowledged, its window check is relaxed, a Preload bit marks a third host, and
+// the client flushes its out-of-order data (or, in baton's gap-fill mode, reports it by SACK).
+//
+// All sequence bookkeeping is in stream offsets (offset 0 = ISN+1); wire numbers are made only at
+// the edges (sndWire/rcvWire, sndOffset/rcvOffset). The sender lives in sender.ts's functions,
+// the Migrate handshake in migrate.ts; this file holds the state machine and the API.
+import { sameAddress, type UdpAddress } from '../transport-abstraction/address.js';
+import { LocalUsageError, TransportError, type TransportErrorCode } from '../transport-abstraction/errors.js';
+import type { RandomSource } from '../transport-abstraction/random.js';
+import type { TransportState } from '../transport-abstraction/state-types.js';
+import type {
+  Instant,
+  MigratableTransport,
+  ReceiverState,
+  ResumeMode,
+  SendOptions,
+  Transmit,
+  TransportEvent,
+} from '../transport-abstraction/transport.js';
+import type { ConnectionOwner, TcpMigrateConfig } from './config.js';
+import { deriveConnectionKey, deriveToken, generateKeyPair, type KeyPair } from './migrate-crypto.js';
+import * as migrate from './migrate.js';
+import {
+  findOption,
+  RESET_ABORT,
+  RESET_TAKEN_OVER,
+  emitOptions,
+  optionsLength,
+  type TcpOption,
+} from './options.js';
+import { Reassembly } from './reassembly.js';
+import { RtoEstimator } from './rto.js';
+import { Scoreboard, SendBuffer } from './send-buffer.js';
+import * as sender from './sender.js';
+import { ACK, FIN, RST, SYN, fillChecksum, pseudoHeaderSum, writeHeader, HEADER_LENGTH, type TcpSegment } from './wire.js';
+
+export type TcpState =
+  | 'CLOSED'
+  | 'LISTEN'
+  | 'SYN-SENT'
+  | 'SYN-RECEIVED'
+  | 'ESTABLISHED'
+  | 'FIN-WAIT-1'
+  | 'FIN-WAIT-2'
+  | 'CLOSE-WAIT'
+  | 'CLOSING'
+  | 'LAST-ACK'
+  | 'TIME-WAIT'
+  | 'MIGRATE-WAIT';
+
+export interface ConnectionParams {
+  readonly config: TcpMigrateConfig;
+  readonly random: RandomSource;
+  readonly local: UdpAddress;
+  readonly localPort: number;
+  readonly remote: UdpAddress;
+  readonly remotePort: number;
+  readonly owner?: ConnectionOwner;
+}
+
+const SYNCHRONIZED: ReadonlySet<TcpState> = new Set(['ESTABLISHED', 'FIN-WAIT-1', 'FIN-WAIT-2', 'CLOSE-WAIT', 'CLOSING', 'LAST-ACK', 'TIME-WAIT']);
+
+export class TcpMigrateConnection implements MigratableTransport {
+  readonly kind = 'tcp' as const;
+  state: TcpState = 'CLOSED';
+  readonly config: TcpMigrateConfig;
+  readonly random: RandomSource;
+  owner: ConnectionOwner | undefined;
+
+  local: UdpAddress;
+  localPort: number;
+  remote: UdpAddress;
+  remotePort: number;
+  pseudoOut = 0;
+  pseudoIn = 0;
+
+  // Handshake and Migrate material.
+  localIsInitiator = false;
+  iss = 0;
+  irs = 0;
+  keyPair: KeyPair | undefined;
+  key: Uint8Array | undefined;
+  token: Uint8Array | undefined;
+  lastRequest = 0;
+  sackOk = false;
+  peerMss = 536;
+  /** Set on a connection built by importState(): a third host's preloaded state. */
+  preloaded = false;
+  /** Taker: the Migrate SYN we send until the SYN/ACK comes. */
+  migrateRequest: migrate.PendingRequest | undefined;
+  receiver: ReceiverState | undefined;
+  /** State to return to when a Migrate SYN ends MIGRATE-WAIT. */
+  stateBeforeWait: TcpState = 'ESTABLISHED';
+
+  // Send side (offsets).
+  readonly snd: SendBuffer;
+  sndUna = 0;
+  sndNxt = 0;
+  sndMax = 0;
+  finQueued = false;
+  finAcked = false;
+  peerWindow = 65535;
+  readonly scoreboard = new Scoreboard();
+  cwnd: number;
+  ssthresh = 0x7fffffff;
+  caAcked = 0;
+  dupAcks = 0;
+  inRecovery = false;
+  recoverPoint = 0;
+  recoveryHigh = 0;
+  rtxNext = 0;
+  readonly rtt: RtoEstimator;
+  /** The one timed segment (Karn): acked at `rttEnd`, sent at `rttSentAt`. */
+  rttEnd = -1;
+  rttSentAt = 0;
+  retries = 0;
+  wantWritable = false;
+
+  // Receive side (offsets).
+  rcvNxt = 0;
+  readonly reasm = new Reassembly();
+  /** Offset of the peer's FIN, once seen (-1 before). */
+  finOffset = -1;
+  finReceived = false;
+  unackedSegments = 0;
+  ackNow = false;
+
+  // Timers (named deadlines; undefined = not armed).
+  rtoAt: Instant | undefined;
+  delackAt: Instant | undefined;
+  lingerAt: Instant | undefined;
+
+  private readonly outbox: Transmit[] = [];
+  private readonly events: TransportEvent[] = [];
+  private eventHead = 0;
+  closedError: TransportError | undefined;
+  released = false;
+
+  constructor(params: ConnectionParams) {
+    this.config = params.config;
+    this.random = params.random;
+    this.owner = params.owner;
+    this.local = params.local;
+    this.localPort = params.localPort;
+    this.remote = params.remote;
+    this.remotePort = params.remotePort;
+    this.snd = new SendBuffer(this.config.sendBufferSize);
+    this.rtt = new RtoEstimator(this.config.rtoInitial, this.config.rtoMin, this.config.rtoMax);
+    this.cwnd = this.initialWindow();
+    this.updatePseudo();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Public surface (MigratableTransport)
+
+  get stateName(): string {
+    return this.state;
+  }
+
+  get bufferedAmount(): number {
+    return this.snd.end - this.sndUna;
+  }
+
+  get streamOffset(): number {
+    return this.snd.end;
+  }
+
+  pollEvent(): TransportEvent | undefined {
+    if (this.eventHead >= this.events.length) return undefined;
+    const ev = this.events[this.eventHead]!;
+    this.events[this.eventHead++] = undefined as unknown as TransportEvent;
+    if (this.eventHead === this.events.length) {
+      this.events.length = 0;
+      this.eventHead = 0;
+    }
+    return ev;
+  }
+
+  emit(ev: TransportEvent): void {
+    this.events.push(ev);
+  }
+
+  send(bytes: Uint8Array, _options?: SendOptions): number {
+    if (this.state === 'CLOSED' && !this.preloaded && this.closedError !== undefined) throw new LocalUsageError('send on a closed TCP-Migrate connection');
+    if (this.finQueued || this.released) throw new LocalUsageError(`send after close (state ${this.state})`);
+    if (this.preloaded && this.receiver === undefined) {
+      this.wantWritable = true;
+      return 0;
+    }
+    const n = this.snd.push(bytes);
+    if (n < bytes.length) this.wantWritable = true;
+    if (n > 0) this.owner?.wake(this);
+    return n;
+  }
+
+  close(now: Instant): void {
+    if (this.finQueued || this.released) return;
+    switch (this.state) {
+      case 'ESTABLISHED':
+      case 'SYN-RECEIVED':
+        this.finQueued = true;
+        this.state = 'FIN-WAIT-1';
+        break;
+      case 'CLOSE-WAIT':
+        this.finQueued = true;
+        this.state = 'LAST-ACK';
+        break;
+      case 'SYN-SENT':
+      case 'CLOSED':
+      case 'MIGRATE-WAIT':
+        this.finish(now, undefined);
+        return;
+      default:
+        return;
+    }
+    this.owner?.wake(this);
+  }
+
+  abort(now: Instant, reason?: string): void {
+    if (this.released) return;
+    if (this.state !== 'CLOSED' && this.state !== 'MIGRATE-WAIT' && this.state !== 'TIME-WAIT') {
+      this.queueReset(this.sndWire(this.sndNxt), this.rcvWire(this.rcvNxt), RESET_ABORT);
+    }
+    this.finish(now, new TransportError('BATON_ERR_LOCAL_ABORT', reason ?? 'aborted locally'));
+    this.owner?.wake(this);
+  }
+
+  exportState(now: Instant): TransportState {
+    return migrate.exportState(this, now);
+  }
+
+  takeover(now: Instant, requestNumber: number, mode: ResumeMode = 'go-back-n'): void {
+    migrate.startTakeover(this, now, requestNumber, mode);
+    this.owner?.wake(this);
+  }
+
+  receiverState(): ReceiverState | undefined {
+    return this.receiver;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Wire-number helpers
+
+  sndWire(offset: number): number {
+    return (this.iss + 1 + offset) >>> 0;
+  }
+
+  rcvWire(offset: number): number {
+    return (this.irs + 1 + offset) >>> 0;
+  }
+
+  /** Our stream offset of an acknowledgement number (relative to sndUna, so it never wraps). */
+  sndOffset(wire: number): number {
+    return this.sndUna + ((wire - this.sndWire(this.sndUna)) | 0);
+  }
+
+  rcvOffset(wire: number): number {
+    return this.rcvNxt + ((wire - this.rcvWire(this.rcvNxt)) | 0);
+  }
+
+  /** The acknowledgement we send: next byte expected, plus one for a received FIN. */
+  ackNumber(): number {
+    return this.rcvWire(this.finReceived ? this.rcvNxt + 1 : this.rcvNxt);
+  }
+
+  updatePseudo(): void {
+    this.pseudoOut = pseudoHeaderSum(this.local.address, this.remote.address);
+    this.pseudoIn = pseudoHeaderSum(this.remote.address, this.local.address);
+  }
+
+  initialWindow(): number {
+    // RFC 5681 §3.1: IW = min(4 * SMSS, max(2 * SMSS, 4380)).
+    const smss = this.effectiveMss();
+    return Math.min(4 * smss, Math.max(2 * smss, 4380));
+  }
+
+  effectiveMss(): number {
+    return Math.max(64, Math.min(this.config.mss, this.peerMss));
+  }
+
+  receiveWindow(): number {
+    return Math.min(65535, this.config.receiveWindow);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Opening
+
+  /** Active open: send SYN with MSS, SACK-Permitted and Migrate-Permitted. */
+  open(now: Instant): void {
+    this.localIsInitiator = true;
+    this.iss = this.random.uint32();
+    this.keyPair = generateKeyPair(this.random);
+    this.state = 'SYN-SENT';
+    this.sendSyn(now, false);
+  }
+
+  /** Passive open from a SYN that reached a listening endpoint. */
+  acceptSyn(now: Instant, seg: TcpSegment): void {
+    this.localIsInitiator = false;
+    this.irs = seg.seq;
+    this.iss = this.random.uint32();
+    this.readSynOptions(seg.options);
+    const mp = findOption(seg.options, 'migrate-permitted');
+    if (mp) {
+      this.keyPair = generateKeyPair(this.random);
+      this.key = deriveConnectionKey(this.keyPair, mp.publicKey, false);
+      if (this.key) this.token = deriveToken(this.key, this.irs, this.iss);
+      else this.keyPair = undefined;
+    }
+    this.peerWindow = seg.window;
+    this.state = 'SYN-RECEIVED';
+    this.sendSyn(now, true);
+  }
+
+  readSynOptions(options: readonly TcpOption[]): void {
+    const mss = findOption(options, 'mss');
+    this.peerMss = mss ? Math.max(64, mss.mss) : 536;
+    this.sackOk = findOption(options, 'sack-permitted') !== undefined;
+    this.cwnd = this.initialWindow();
+  }
+
+  sendSyn(now: Instant, withAck: boolean): void {
+    const options: TcpOption[] = [{ type: 'mss', mss: this.config.mss }, { type: 'sack-permitted' }];
+    if (this.keyPair && (!withAck || this.key)) options.push({ type: 'migrate-permitted', curve: 'x25519', publicKey: this.keyPair.publicKey });
+    const seq = this.iss;
+    this.outbox.push(this.build(withAck ? SYN | ACK : SYN, seq, withAck ? (this.irs + 1) >>> 0 : 0, options, 0, 0));
+    if (this.rtoAt === undefined) this.rtoAt = now + this.rtt.rto;
+    if (this.rttEnd < 0 && this.retries === 0) {
+      this.rttEnd = 0;
+      this.rttSentAt = now;
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Input
+
+  /** A segment routed to this connection by its 4-tuple (or, for a Migrate SYN, by token). */
+  handleSegment(now: Instant, seg: TcpSegment, from: UdpAddress, local: UdpAddress): void {
+    if (this.released) return;
+    const mig = (seg.flags & (SYN | ACK)) === SYN ? findOption(seg.options, 'migrate') : undefined;
+    if (mig !== undefined) {
+      migrate.handleMigrateSyn(this, now, seg, mig, from, local);
+      return;
+    }
+    if (!sameAddress(from, this.remote)) return; // routed by token only for Migrate SYNs
+    switch (this.state) {
+      case 'CLOSED':
+        return;
+      case 'SYN-SENT':
+        if (this.migrateRequest !== undefined) migrate.handleMigrateReply(this, now, seg);
+        else this.handleSynSent(now, seg);
+        return;
+      case 'SYN-RECEIVED':
+        this.handleSynReceived(now, seg);
+        return;
+      case 'MIGRATE-WAIT':
+        return;
+      default:
+        this.handleSynchronized(now, seg);
+    }
+  }
+
+  private handleSynSent(now: Instant, seg: TcpSegment): void {
+    const f = seg.flags;
+    if (f & ACK && seg.ack !== ((this.iss + 1) >>> 0)) {
+      if (!(f & RST)) this.queueReset(seg.ack, 0, 0);
+      return;
+    }
+    if (f & RST) {
+      if (f & ACK) this.finish(now, new TransportError('BATON_ERR_REFUSED', `connection refused by ${this.remote.address}:${this.remote.port}`));
+      return;
+    }
+    if (!(f & SYN) || !(f & ACK)) return;
+    this.irs = seg.seq;
+    this.readSynOptions(seg.options);
+    const mp = findOption(seg.options, 'migrate-permitted');
+    if (mp && this.keyPair) {
+      this.key = deriveConnectionKey(this.keyPair, mp.publicKey, true);
+      if (this.key) this.token = deriveToken(this.key, this.iss, this.irs);
+    }
+    if (!this.key) this.keyPair = undefined;
+    this.peerWindow = seg.window;
+    this.synAcked(now);
+    this.state = 'ESTABLISHED';
+    this.ackNow = true;
+    if (this.token) this.owner?.registerToken(this);
+    this.emit({ type: 'connected' });
+  }
+
+  private handleSynReceived(now: Instant, seg: TcpSegment): void {
+    const f = seg.flags;
+    if (f & RST) {
+      if (seg.seq === this.rcvWire(0)) this.finish(now, new TransportError('BATON_ERR_ABORTED', 'reset during handshake'));
+      return;
+    }
+    if (f & SYN) {
+      if (seg.seq === this.irs) this.sendSyn(now, true); // our SYN/ACK was lost
+      return;
+    }
+    if (!(f & ACK)) return;
+    if (seg.ack !== ((this.iss + 1) >>> 0)) {
+      this.queueReset(seg.ack, 0, 0);
+      return;
+    }
+    this.synAcked(now);
+    this.state = this.finQueued ? 'FIN-WAIT-1' : 'ESTABLISHED';
+    if (this.token) this.owner?.registerToken(this);
+    this.owner?.established(this);
+    this.emit({ type: 'connected' });
+    this.handleSynchronized(now, seg);
+  }
+
+  /** Our SYN was acknowledged: sample the RTT (unless it was retransmitted), stop the timer. */
+  private synAcked(now: Instant): void {
+    if (this.rttEnd === 0 && this.retries === 0) this.rtt.sample(now - this.rttSentAt);
+    this.rttEnd = -1;
+    this.retries = 0;
+    this.rtoAt = undefined;
+    this.rtt.clearBackoff();
+  }
+
+  private handleSynchronized(now: Instant, seg: TcpSegment): void {
+    const f = seg.flags;
+    if (f & RST) {
+      // RFC 9293 / 5961: accept a reset whose sequence number is in the receive window.
+      const d = (seg.seq - this.ackNumber()) | 0;
+      if (d >= 0 && d < Math.max(1, this.receiveWindow())) {
+        const reason = findOption(seg.options, 'migrate-reset')?.reason ?? 0;
+        this.handleReset(now, reason);
+      }
+      return;
+    }
+    if (this.state === 'TIME-WAIT') {
+      if (f & FIN) {
+        this.ackNow = true;
+        this.lingerAt = now + this.config.timeWaitMs;
+      }
+      return;
+    }
+    if (f & SYN) {
+      this.ackNow = true; // a retransmitted SYN/ACK (our ACK was lost) or a stray SYN: challenge ACK
+      return;
+    }
+    if (!(f & ACK)) return;
+    sender.processAck(this, now, seg);
+    if (this.released) return;
+    if (seg.payload.length > 0 || f & FIN) this.processData(now, seg);
+  }
+
+  private handleReset(now: Instant, reason: number): void {
+    if (reason === RESET_TAKEN_OVER) {
+      this.finish(now, new TransportError('BATON_ERR_TAKEN_OVER', `the client accepted another server's takeover; ${this.remote.address} refuses us`));
+    } else if (reason === RESET_ABORT || !this.key) {
+      this.finish(now, new TransportError('BATON_ERR_ABORTED', `connection reset by ${this.remote.address}:${this.remote.port}`));
+    } else if (this.state === 'LAST-ACK' || this.state === 'CLOSING') {
+      this.finish(now, undefined);
+    } else {
+      // The draft: a migratable connection reset by a peer that lost its state waits for a Migrate SYN.
+      this.stateBeforeWait = this.state;
+      this.state = 'MIGRATE-WAIT';
+      this.rtoAt = undefined;
+      this.delackAt = undefined;
+      this.ackNow = false;
+      this.lingerAt = now + this.config.migrateWaitMs;
+    }
+  }
+
+  private processData(now: Instant, seg: TcpSegment): void {
+    if (this.finReceived) {
+      this.ackNow = true;
+      return;
+    }
+    const payload = seg.payload;
+    let start = this.rcvOffset(seg.seq);
+    const end = start + payload.length;
+    if (seg.flags & FIN) this.finOffset = end;
+    const wnd = this.receiveWindow();
+    if (end <= this.rcvNxt && !(seg.flags & FIN && end === this.rcvNxt)) {
+      this.ackNow = true; // duplicate
+      return;
+    }
+    if (start >= this.rcvNxt + wnd) {
+      this.ackNow = true;
+      return;
+    }
+    let bytes = payload;
+    if (start < this.rcvNxt) {
+      bytes = bytes.subarray(this.rcvNxt - start);
+      start = this.rcvNxt;
+    }
+    if (start + bytes.length > this.rcvNxt + wnd) bytes = bytes.subarray(0, this.rcvNxt + wnd - start);
+    if (start === this.rcvNxt) {
+      if (bytes.length > 0) {
+        this.rcvNxt += bytes.length;
+        this.emit({ type: 'data', stream: 0, bytes });
+      }
+      if (!this.reasm.isEmpty) {
+        let filled = false;
+        for (let piece = this.reasm.takeAt(this.rcvNxt); piece !== undefined; piece = this.reasm.takeAt(this.rcvNxt)) {
+          this.rcvNxt += piece.length;
+          this.emit({ type: 'data', stream: 0, bytes: piece });
+          filled = true;
+        }
+        if (filled) this.ackNow = true; // RFC 5681 §4.2: ACK at once when a gap fills
+      }
+      if (++this.unackedSegments >= 2) this.ackNow = true;
+      else if (this.delackAt === undefined) this.delackAt = now + this.config.delayedAckMs;
+    } else {
+      if (bytes.length > 0) this.reasm.insert(start, bytes);
+      this.ackNow = true; // out of order: immediate duplicate ACK with SACK
+    }
+    if (this.finOffset >= 0 && this.finOffset === this.rcvNxt && !this.finReceived) this.receiveFin(now);
+  }
+
+  private receiveFin(now: Instant): void {
+    this.finReceived = true;
+    this.ackNow = true;
+    this.emit({ type: 'end' });
+    switch (this.state) {
+      case 'ESTABLISHED':
+        this.state = 'CLOSE-WAIT';
+        break;
+      case 'FIN-WAIT-1':
+        this.state = this.finAcked ? 'TIME-WAIT' : 'CLOSING';
+        break;
+      case 'FIN-WAIT-2':
+        this.state = 'TIME-WAIT';
+        break;
+    }
+    if (this.state === 'TIME-WAIT') this.enterTimeWait(now);
+  }
+
+  enterTimeWait(now: Instant): void {
+    this.state = 'TIME-WAIT';
+    this.rtoAt = undefined;
+    this.lingerAt = now + this.config.timeWaitMs;
+    if (this.closedError === undefined) this.emit({ type: 'closed' });
+    this.closedEmitted = true;
+  }
+
+  closedEmitted = false;
+
+  /** The connection is over: emit 'closed' (once) and tell the endpoint. */
+  finish(_now: Instant, error: TransportError | undefined): void {
+    if (this.released) return;
+    this.state = 'CLOSED';
+    this.rtoAt = undefined;
+    this.delackAt = undefined;
+    this.lingerAt = undefined;
+    this.migrateRequest = undefined;
+    this.closedError = error;
+    if (!this.closedEmitted) this.emit(error ? { type: 'closed', error } : { type: 'closed' });
+    this.closedEmitted = true;
+    this.released = true;
+    this.owner?.release(this);
+  }
+
+  fail(now: Instant, code: TransportErrorCode, message: string): void {
+    this.finish(now, new TransportError(code, message));
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Timers
+
+  handleTimeout(now: Instant): void {
+    if (this.released) return;
+    if (this.lingerAt !== undefined && now >= this.lingerAt) {
+      this.lingerAt = undefined;
+      if (this.state === 'TIME-WAIT') this.finish(now, undefined);
+      else if (this.state === 'MIGRATE-WAIT') this.fail(now, 'BATON_ERR_ABORTED', 'connection reset and no server migrated it in time');
+      if (this.released) return;
+    }
+    if (this.delackAt !== undefined && now >= this.delackAt) {
+      this.delackAt = undefined;
+      this.ackNow = true;
+    }
+    if (this.rtoAt !== undefined && now >= this.rtoAt) {
+      this.rtoAt = undefined;
+      this.onRetransmissionTimeout(now);
+    }
+  }
+
+  private onRetransmissionTimeout(now: Instant): void {
+    if (++this.retries > this.config.maxRetransmissions) {
+      this.fail(now, this.migrateRequest ? 'BATON_ERR_TAKEOVER_REJECTED' : 'BATON_ERR_TIMEOUT', `no answer from ${this.remote.address} after ${this.retries - 1} retransmissions`);
+      return;
+    }
+    this.rtt.backOff();
+    this.rttEnd = -1;
+    switch (this.state) {
+      case 'SYN-SENT':
+        if (this.migrateRequest) migrate.resendRequest(this, now);
+        else this.sendSyn(now, false);
+        return;
+      case 'SYN-RECEIVED':
+        this.sendSyn(now, true);
+        return;
+      default:
+        sender.onRto(this, now);
+    }
+  }
+
+  pollTimeout(): Instant | undefined {
+    let t = this.rtoAt;
+    if (this.delackAt !== undefined && (t === undefined || this.delackAt < t)) t = this.delackAt;
+    if (this.lingerAt !== undefined && (t === undefined || this.lingerAt < t)) t = this.lingerAt;
+    return t;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Output
+
+  handleDatagram(): void {
+    throw new LocalUsageError('bind the TcpMigrateEndpoint to the driver, not a connection');
+  }
+
+  pollTransmit(now: Instant): Transmit | undefined {
+    if (this.outbox.length > 0) return this.outbox.shift();
+    if (this.released && this.state === 'CLOSED') return undefined;
+    if (SYNCHRONIZED.has(this.state) && this.state !== 'TIME-WAIT') {
+      const tx = sender.nextSegment(this, now);
+      if (tx !== undefined) return tx;
+    }
+    if (this.ackNow && SYNCHRONIZED.has(this.state)) return this.buildAck();
+    return undefined;
+  }
+
+  /** Anything queued to go out (the endpoint polls only connections that might). */
+  get hasOutput(): boolean {
+    return this.outbox.length > 0 || this.ackNow || (SYNCHRONIZED.has(this.state) && sender.mightSend(this));
+  }
+
+  buildAck(): Transmit {
+    return this.build(ACK, this.sndWire(this.sndNxt), this.ackNumber(), this.sackOptions(), 0, 0);
+  }
+
+  /** SACK blocks for our out-of-order data (RFC 2018: up to 4 without timestamps). */
+  sackOptions(): TcpOption[] {
+    if (!this.sackOk || this.reasm.isEmpty) return NO_OPTIONS;
+    const blocks = this.reasm.sackRanges(4).map((r) => ({ left: this.rcvWire(r.start), right: this.rcvWire(r.end) }));
+    return [{ type: 'sack', blocks }];
+  }
+
+  /** Builds one segment to the current peer in one allocation; data comes from the send buffer. */
+  build(flags: number, seq: number, ack: number, options: readonly TcpOption[], dataOffset: number, dataLength: number): Transmit {
+    const optLen = options.length === 0 ? 0 : optionsLength(options);
+    const buf = new Uint8Array(HEADER_LENGTH + optLen + dataLength);
+    writeHeader(buf, this.localPort, this.remotePort, seq, ack, optLen, flags, this.receiveWindow());
+    if (optLen > 0) emitOptions(options, buf, HEADER_LENGTH);
+    if (dataLength > 0) this.snd.copyOut(dataOffset, dataLength, buf, HEADER_LENGTH + optLen);
+    fillChecksum(buf, this.pseudoOut);
+    if (flags & ACK) {
+      this.ackNow = false;
+      this.unackedSegments = 0;
+      this.delackAt = undefined;
+    }
+    return { source: this.local, destination: this.remote, payload: buf };
+  }
+
+  /** A RST to the current peer: <SEQ=seq><ACK=ack>, with a Migrate-Reset reason when non-zero. */
+  queueReset(seq: number, ack: number, reason: number): void {
+    this.outbox.push(resetSegment(this.local, this.localPort, this.remote, this.remotePort, seq, ack, reason, true));
+  }
+
+  pushTransmit(tx: Transmit): void {
+    this.outbox.push(tx);
+  }
+}
+
+const NO_OPTIONS: TcpOption[] = [];
+
+/** A RST segment (RFC 9293 §3.10.7.1 form chosen by the caller), optionally with a Migrate-Reset reason. */
+export function resetSegment(
+  local: UdpAddress,
+  localPort: number,
+  remote: UdpAddress,
+  remotePort: number,
+  seq: number,
+  ack: number,
+  reason: number,
+  withAck: boolean,
+): Transmit {
+  const options: TcpOption[] = reason !== 0 ? [{ type: 'migrate-reset', reason }] : [];
+  const optLen = optionsLength(options);
+  const buf = new Uint8Array(HEADER_LENGTH + optLen);
+  writeHeader(buf, localPort, remotePort, seq, ack, optLen, withAck ? RST | ACK : RST, 0);
+  if (optLen > 0) emitOptions(options, buf, HEADER_LENGTH);
+  fillChecksum(buf, pseudoHeaderSum(local.address, remote.address));
+  return { source: local, destination: remote, payload: buf };
+}

@@ -1,0 +1,264 @@
+// A TCP-Migrate endpoint: owns local UDP addresses, routes segments to connections by 4-tuple and
+// Migrate SYNs by token, answers what belongs to no connection with RST (RFC 9293 §3.10.7.1), and
+// counts what it drops. Bind it to a driver (node:dgram or the simulated network).
+import { addressKey, type UdpAddress } from '../transport-abstraction/address.js';
+import { LocalUsageError } from '../transport-abstraction/errors.js';
+import { cryptoRandom, type RandomSource } from '../transport-abstraction/random.js';
+import type { TransportState } from '../transport-abstraction/state-types.js';
+import type { ConnectionOptions, Instant, Transmit, TransportEndpoint } from '../transport-abstraction/transport.js';
+import { DEFAULT_CONFIG, type ConnectionOwner, type TcpMigrateConfig } from './config.js';
+import { resetSegment, TcpMigrateConnection } from './connection.js';
+import { preload } from './migrate.js';
+import { tokenKey } from './migrate-crypto.js';
+import { findOption, RESET_TAKEN_OVER, RESET_UNKNOWN_TOKEN } from './options.js';
+import { ACK, checksumValid, FIN, parseSegment, pseudoHeaderSum, RST, SYN, type TcpSegment } from './wire.js';
+
+export const DEFAULT_TCP_MIGRATE_PORT = 9898;
+
+export interface TcpMigrateEndpointOptions {
+  readonly addresses: readonly UdpAddress[];
+  /** Our TCP port inside the UDP payload; default 9898. */
+  readonly port?: number;
+  readonly listen?: boolean;
+  readonly random?: RandomSource;
+  /** RTO lower bound (RFC 6298: 1000 ms). */
+  readonly rtoMin?: number;
+  /** Path MTU; the MSS is mtu - 88 (IPv4 + UDP + TCP headers + 40 bytes of options), at most 1400 by default. */
+  readonly mtu?: number;
+  /** Verify the TCP checksum of every segment (default true). */
+  readonly verifyChecksum?: boolean;
+  /** Any other tunable. */
+  readonly config?: Partial<TcpMigrateConfig>;
+}
+
+function tupleKey(local: UdpAddress, remote: UdpAddress): string {
+  return `${addressKey(local)}|${addressKey(remote)}`;
+}
+
+export class TcpMigrateEndpoint implements TransportEndpoint, ConnectionOwner {
+  readonly kind = 'tcp' as const;
+  readonly addresses: readonly UdpAddress[];
+  readonly port: number;
+  readonly listening: boolean;
+  readonly random: RandomSource;
+  readonly config: TcpMigrateConfig;
+  readonly dropped = new Map<string, number>();
+  private readonly verify: boolean;
+  private readonly byTuple = new Map<string, TcpMigrateConnection>();
+  private readonly byToken = new Map<string, TcpMigrateConnection>();
+  /** 4-tuples a connection migrated away from: their packets get RST(taken over). */
+  private readonly retired = new Map<string, TcpMigrateConnection>();
+  private readonly connections = new Set<TcpMigrateConnection>();
+  private readonly dirty = new Set<TcpMigrateConnection>();
+  private readonly acceptQueue: TcpMigrateConnection[] = [];
+  private readonly outbox: Transmit[] = [];
+
+  constructor(options: TcpMigrateEndpointOptions) {
+    if (options.addresses.length === 0) throw new LocalUsageError('TcpMigrateEndpoint needs at least one address');
+    this.addresses = options.addresses;
+    this.port = options.port ?? DEFAULT_TCP_MIGRATE_PORT;
+    this.listening = options.listen ?? false;
+    this.random = options.random ?? cryptoRandom;
+    this.verify = options.verifyChecksum ?? true;
+    const mss = options.mtu !== undefined ? Math.max(200, options.mtu - 88) : DEFAULT_CONFIG.mss;
+    const rtoMin = options.rtoMin ?? DEFAULT_CONFIG.rtoMin;
+    this.config = {
+      ...DEFAULT_CONFIG,
+      mss,
+      rtoMin,
+      rtoInitial: Math.max(rtoMin, options.rtoMin !== undefined ? Math.min(DEFAULT_CONFIG.rtoInitial, rtoMin * 5) : DEFAULT_CONFIG.rtoInitial),
+      ...options.config,
+    };
+  }
+
+  private drop(reason: string): void {
+    this.dropped.set(reason, (this.dropped.get(reason) ?? 0) + 1);
+  }
+
+  private configFor(options?: ConnectionOptions): TcpMigrateConfig {
+    if (!options || (options.sendBufferSize === undefined && options.receiveWindow === undefined)) return this.config;
+    return {
+      ...this.config,
+      sendBufferSize: options.sendBufferSize ?? this.config.sendBufferSize,
+      receiveWindow: options.receiveWindow ?? this.config.receiveWindow,
+    };
+  }
+
+  private newConnection(local: UdpAddress, remote: UdpAddress, remotePort: number, options?: ConnectionOptions): TcpMigrateConnection {
+    const conn = new TcpMigrateConnection({
+      config: this.configFor(options),
+      random: options?.random ?? this.random,
+      local,
+      localPort: this.port,
+      remote,
+      remotePort,
+      owner: this,
+    });
+    this.connections.add(conn);
+    this.byTuple.set(tupleKey(local, remote), conn);
+    return conn;
+  }
+
+  connect(now: Instant, remote: UdpAddress, options?: ConnectionOptions): TcpMigrateConnection {
+    const local = this.addresses[0]!;
+    if (this.byTuple.has(tupleKey(local, remote))) throw new LocalUsageError(`a connection to ${addressKey(remote)} exists already`);
+    const conn = this.newConnection(local, remote, options?.remotePort ?? this.port, options);
+    conn.open(now);
+    this.dirty.add(conn);
+    return conn;
+  }
+
+  pollAccept(): TcpMigrateConnection | undefined {
+    return this.acceptQueue.shift();
+  }
+
+  importState(_now: Instant, state: TransportState, options?: ConnectionOptions): TcpMigrateConnection {
+    if (state.tcp === undefined) throw new LocalUsageError('importState: the state is not a TCP-Migrate state');
+    const peer = state.tcp.localIsInitiator ? state.server : state.client;
+    const remote = { address: peer.address, port: peer.udpPort };
+    const local = this.addresses.find((a) => a.address.includes(':') === remote.address.includes(':')) ?? this.addresses[0]!;
+    const old = this.byTuple.get(tupleKey(local, remote));
+    if (old !== undefined) {
+      if (!old.released && old.stateName !== 'CLOSED') throw new LocalUsageError(`importState: a live connection to ${addressKey(remote)} exists already`);
+      this.release(old);
+    }
+    const conn = this.newConnection(local, remote, peer.port, options);
+    preload(conn, state);
+    return conn;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Input
+
+  handleDatagram(now: Instant, from: UdpAddress, bytes: Uint8Array, local?: UdpAddress): void {
+    const to = local ?? this.addresses[0]!;
+    const parsed = parseSegment(bytes);
+    if (!parsed.ok) return this.drop('malformed');
+    const seg = parsed.segment;
+    if (this.verify && !checksumValid(bytes, pseudoHeaderSum(from.address, to.address))) return this.drop('bad-checksum');
+    const key = tupleKey(to, from);
+    const conn = this.byTuple.get(key);
+    const isMigrateSyn = (seg.flags & (SYN | ACK | RST)) === SYN && findOption(seg.options, 'migrate') !== undefined;
+    if (conn !== undefined && !(isMigrateSyn && conn.preloaded && conn.receiverState() === undefined)) {
+      this.dirty.add(conn);
+      conn.handleSegment(now, seg, from, to);
+      return;
+    }
+    if (isMigrateSyn) {
+      const mig = findOption(seg.options, 'migrate')!;
+      const target = this.byToken.get(tokenKey(mig.token));
+      if (target !== undefined) {
+        this.dirty.add(target);
+        target.handleSegment(now, seg, from, to);
+        return;
+      }
+      this.drop('unknown-token');
+      this.outbox.push(resetSegment(to, seg.dstPort, from, seg.srcPort, 0, (seg.seq + 1) >>> 0, RESET_UNKNOWN_TOKEN, true));
+      return;
+    }
+    const stale = this.retired.get(key);
+    if (stale !== undefined && !stale.released) {
+      this.drop('stale-address');
+      if (!(seg.flags & RST)) this.outbox.push(this.resetFor(to, from, seg, RESET_TAKEN_OVER));
+      return;
+    }
+    if ((seg.flags & (SYN | ACK | RST)) === SYN) {
+      if (!this.listening) {
+        this.drop('not-listening');
+        this.outbox.push(this.resetFor(to, from, seg, 0));
+        return;
+      }
+      const c = this.newConnection(to, from, seg.srcPort);
+      this.dirty.add(c);
+      c.acceptSyn(now, seg);
+      return;
+    }
+    this.drop('no-connection');
+    if (!(seg.flags & RST)) this.outbox.push(this.resetFor(to, from, seg, 0));
+  }
+
+  /** RFC 9293 §3.10.7.1: RST for a segment that belongs to no connection. */
+  private resetFor(local: UdpAddress, remote: UdpAddress, seg: TcpSegment, reason: number): Transmit {
+    if (seg.flags & ACK) return resetSegment(local, seg.dstPort, remote, seg.srcPort, seg.ack, 0, reason, false);
+    const len = seg.payload.length + (seg.flags & SYN ? 1 : 0) + (seg.flags & FIN ? 1 : 0);
+    return resetSegment(local, seg.dstPort, remote, seg.srcPort, 0, (seg.seq + len) >>> 0, reason, true);
+  }
+
+  handleTimeout(now: Instant): void {
+    for (const c of this.connections) {
+      const t = c.pollTimeout();
+      if (t !== undefined && t <= now) {
+        this.dirty.add(c);
+        c.handleTimeout(now);
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Output
+
+  pollTransmit(now: Instant): Transmit | undefined {
+    if (this.outbox.length > 0) return this.outbox.shift();
+    for (const c of this.dirty) {
+      const tx = c.pollTransmit(now);
+      if (tx !== undefined) return tx;
+      this.dirty.delete(c);
+      if (c.released) this.forget(c);
+    }
+    return undefined;
+  }
+
+  pollTimeout(): Instant | undefined {
+    let t: Instant | undefined;
+    for (const c of this.connections) {
+      const d = c.pollTimeout();
+      if (d !== undefined && (t === undefined || d < t)) t = d;
+    }
+    return t;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // ConnectionOwner
+
+  wake(conn: TcpMigrateConnection): void {
+    this.dirty.add(conn);
+  }
+
+  rebind(conn: TcpMigrateConnection, oldLocal: UdpAddress, oldRemote: UdpAddress): void {
+    const oldKey = tupleKey(oldLocal, oldRemote);
+    if (this.byTuple.get(oldKey) === conn) this.byTuple.delete(oldKey);
+    this.retired.set(oldKey, conn);
+    const newKey = tupleKey(conn.local, conn.remote);
+    this.retired.delete(newKey);
+    this.byTuple.set(newKey, conn);
+  }
+
+  established(conn: TcpMigrateConnection): void {
+    this.acceptQueue.push(conn);
+  }
+
+  registerToken(conn: TcpMigrateConnection): void {
+    if (conn.token !== undefined) this.byToken.set(tokenKey(conn.token), conn);
+  }
+
+  release(conn: TcpMigrateConnection): void {
+    // Keep it until its last segments (a RST, the final ACK) are polled out.
+    this.dirty.add(conn);
+    const key = tupleKey(conn.local, conn.remote);
+    if (this.byTuple.get(key) === conn) this.byTuple.delete(key);
+    if (conn.token !== undefined) {
+      const k = tokenKey(conn.token);
+      if (this.byToken.get(k) === conn) this.byToken.delete(k);
+    }
+  }
+
+  private forget(conn: TcpMigrateConnection): void {
+    this.connections.delete(conn);
+    for (const [k, c] of this.retired) if (c === conn) this.retired.delete(k);
+  }
+
+  /** Connections alive on this endpoint (for tests and statistics). */
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+}

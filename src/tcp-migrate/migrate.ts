@@ -1,0 +1,286 @@
+// The Migrate handshake (draft-snoeren-tcp-migrate-00 §3, as the paper refines it in §3.3.2) and
+// the state export/import that lets a third host send it (getsockstate / setsockstate).
+//
+// Taker (new server)                                   Client
+//   importState: preloaded, CLOSED
+//   takeover(n): SYN  seq=S=last byte the client acked   ──►  token → connection; R checked;
+//                Migrate(P=1, ReqNo=n, K?, T, R)              n > last → accept, rebind to the new
+//                                                              address, flush out-of-order data
+//                                                              (unless K), restart in slow start
+//                ◄── SYN/ACK seq=client's snd.una-1, ack=next byte it expects [, SACK blocks]
+//   ESTABLISHED; receiverState() = { nextOffset: ack, heldRanges: SACK blocks }
+//   ACK ──►
+// A Migrate SYN with n <= last (from another address) or a wrong R is answered with RST and
+// changes nothing; the same n from the address that won gets the SYN/ACK again (its reply was
+// lost). The Migrate SYN and its SYN/ACK take no sequence space: each carries the number just
+// below the sender's first unacknowledged byte, so pcap shows S+1 as the next byte.
+import { addressKey, sameAddress, type UdpAddress } from '../transport-abstraction/address.js';
+import { LocalUsageError } from '../transport-abstraction/errors.js';
+import type { TransportState } from '../transport-abstraction/state-types.js';
+import type { Instant, ResumeMode } from '../transport-abstraction/transport.js';
+import type { TcpMigrateConnection } from './connection.js';
+import { authenticator, sameBytes } from './migrate-crypto.js';
+import {
+  findOption,
+  MIGRATE_FLAG_KEEP,
+  MIGRATE_FLAG_PRELOAD,
+  RESET_BAD_AUTH,
+  RESET_REFUSED,
+  type TcpOption,
+} from './options.js';
+import { ACK, SYN, type TcpSegment } from './wire.js';
+import { resetSegment } from './connection.js';
+
+export interface PendingRequest {
+  readonly requestNumber: number;
+  readonly mode: ResumeMode;
+  /** The Migrate SYN's sequence number S. */
+  readonly seq: number;
+  readonly options: TcpOption[];
+  /** Offset the client had acknowledged as far as our state knows. */
+  readonly knownUna: number;
+  /** rcv.nxt from the state. */
+  readonly knownRcvNxt: number;
+  sentAt: number;
+  retransmitted: boolean;
+}
+
+type Option<T extends TcpOption['type']> = Extract<TcpOption, { type: T }>;
+
+function isns(c: TcpMigrateConnection): [number, number] {
+  return c.localIsInitiator ? [c.iss, c.irs] : [c.irs, c.iss];
+}
+
+// -----------------------------------------------------------------------------------------------
+// Export / import
+
+export function exportState(c: TcpMigrateConnection, _now: Instant): TransportState {
+  const [initiatorIsn, acceptorIsn] = isns(c);
+  const localEp = { address: c.local.address, port: c.localPort, udpPort: c.local.port };
+  const remoteEp = { address: c.remote.address, port: c.remotePort, udpPort: c.remote.port };
+  const acked = Math.min(c.sndUna, c.snd.end);
+  return {
+    client: c.localIsInitiator ? localEp : remoteEp,
+    server: c.localIsInitiator ? remoteEp : localEp,
+    tcp: {
+      initiatorIsn,
+      acceptorIsn,
+      token: c.token ? new Uint8Array(c.token) : new Uint8Array(0),
+      connectionKey: c.key ? new Uint8Array(c.key) : new Uint8Array(0),
+      mss: c.effectiveMss(),
+      sackPermitted: c.sackOk,
+      localWindowScale: 0,
+      peerWindowScale: 0,
+      lastMigrateRequest: c.lastRequest,
+      sndUna: c.sndWire(acked),
+      sndNxt: c.sndWire(Math.min(c.sndMax, c.snd.end)),
+      rcvNxt: c.rcvWire(c.rcvNxt),
+      peerWindow: c.peerWindow,
+      localIsInitiator: c.localIsInitiator,
+      unknownOptions: new Uint8Array(0),
+    },
+    takeoverNumber: c.lastRequest,
+    ownerId: '',
+    takenAtMs: 0,
+    streamBytesSent: c.snd.end,
+    streamBytesAcked: acked,
+  };
+}
+
+/** setsockstate: load another host's state into a fresh connection of this endpoint (CLOSED). */
+export function preload(c: TcpMigrateConnection, state: TransportState): void {
+  const t = state.tcp;
+  if (t === undefined) throw new LocalUsageError('importState: not a TCP-Migrate state (tcp is unset)');
+  if (t.token.length !== 8) throw new LocalUsageError(`importState: token must be 8 bytes, got ${t.token.length}`);
+  c.preloaded = true;
+  c.localIsInitiator = t.localIsInitiator;
+  c.iss = t.localIsInitiator ? t.initiatorIsn : t.acceptorIsn;
+  c.irs = t.localIsInitiator ? t.acceptorIsn : t.initiatorIsn;
+  c.key = new Uint8Array(t.connectionKey);
+  c.token = new Uint8Array(t.token);
+  c.peerMss = t.mss > 0 ? t.mss : 536;
+  c.sackOk = t.sackPermitted;
+  c.lastRequest = Math.max(t.lastMigrateRequest, state.takeoverNumber);
+  c.peerWindow = t.peerWindow;
+  // Offsets: the uint64 counters resolve the 32-bit wire numbers beyond 4 GiB.
+  const una = state.streamBytesAcked;
+  c.snd.reset(una);
+  c.sndUna = c.sndNxt = c.sndMax = una;
+  c.rcvNxt = (t.rcvNxt - ((c.irs + 1) >>> 0)) >>> 0;
+  c.cwnd = c.initialWindow();
+  c.state = 'CLOSED';
+}
+
+// -----------------------------------------------------------------------------------------------
+// Taker side
+
+export function startTakeover(c: TcpMigrateConnection, now: Instant, requestNumber: number, mode: ResumeMode): void {
+  if (!c.preloaded || c.key === undefined || c.token === undefined) throw new LocalUsageError('takeover() needs a connection built by importState()');
+  if (c.state !== 'CLOSED' || c.migrateRequest !== undefined || c.released) throw new LocalUsageError(`takeover() already called (state ${c.state})`);
+  if (!Number.isInteger(requestNumber) || requestNumber < 1 || requestNumber > 127) {
+    throw new LocalUsageError(`takeover number ${requestNumber} out of range: the Migrate option carries 7 bits (1..127)`);
+  }
+  const seq = (c.sndWire(c.sndUna) - 1) >>> 0;
+  const first = MIGRATE_FLAG_PRELOAD | requestNumber;
+  const flags = mode === 'gap-fill' ? MIGRATE_FLAG_KEEP : 0;
+  const [ii, ia] = isns(c);
+  const options: TcpOption[] = [
+    { type: 'mss', mss: c.config.mss },
+    { type: 'sack-permitted' },
+    {
+      type: 'migrate',
+      preload: true,
+      requestNumber,
+      keepOutOfOrder: mode === 'gap-fill',
+      flags,
+      token: c.token,
+      authenticator: authenticator(c.key, ii, ia, seq, first, flags),
+    },
+  ];
+  c.migrateRequest = {
+    requestNumber,
+    mode,
+    seq,
+    options,
+    knownUna: c.sndUna,
+    knownRcvNxt: c.rcvNxt,
+    sentAt: now,
+    retransmitted: false,
+  };
+  c.state = 'SYN-SENT';
+  c.retries = 0;
+  resendRequest(c, now);
+  c.migrateRequest.retransmitted = false;
+}
+
+export function resendRequest(c: TcpMigrateConnection, now: Instant): void {
+  const r = c.migrateRequest;
+  if (!r) return;
+  r.retransmitted = true;
+  r.sentAt = now;
+  c.pushTransmit(c.build(SYN, r.seq, 0, r.options, 0, 0));
+  c.rtoAt = now + c.rtt.rto;
+}
+
+/** The client's answer to our Migrate SYN: SYN/ACK (won) or RST (refused). */
+export function handleMigrateReply(c: TcpMigrateConnection, now: Instant, seg: TcpSegment): void {
+  const r = c.migrateRequest!;
+  if (seg.flags & 0x04) {
+    if (!(seg.flags & ACK) || seg.ack === ((r.seq + 1) >>> 0)) {
+      const reason = findOption(seg.options, 'migrate-reset')?.reason;
+      const why = reason === RESET_BAD_AUTH ? 'bad authenticator' : reason === RESET_REFUSED ? 'request number not above the last accepted' : 'reset';
+      c.fail(now, 'BATON_ERR_TAKEOVER_REJECTED', `the client refused takeover number ${r.requestNumber}: ${why}`);
+    }
+    return;
+  }
+  if ((seg.flags & (SYN | ACK)) !== (SYN | ACK)) return;
+  // Our send side resumes at the byte the client expects next.
+  const nextOffset = r.knownUna + ((seg.ack - c.sndWire(r.knownUna)) | 0);
+  if (nextOffset < 0) return;
+  const peerUna = r.knownRcvNxt + ((((seg.seq + 1) >>> 0) - c.rcvWire(r.knownRcvNxt)) | 0);
+  c.rcvNxt = Math.max(r.knownRcvNxt, peerUna);
+  c.snd.reset(nextOffset);
+  c.sndUna = c.sndNxt = c.sndMax = c.rtxNext = c.recoverPoint = nextOffset;
+  c.scoreboard.clear();
+  const held: { start: number; end: number }[] = [];
+  const sack = findOption(seg.options, 'sack');
+  if (sack && r.mode === 'gap-fill') {
+    for (const b of sack.blocks) {
+      const start = nextOffset + ((b.left - seg.ack) | 0);
+      const end = nextOffset + ((b.right - seg.ack) | 0);
+      if (start > nextOffset && end > start) held.push({ start, end });
+    }
+    held.sort((a, b) => a.start - b.start);
+    for (const h of held) c.scoreboard.add(h.start, h.end);
+  }
+  const mss = findOption(seg.options, 'mss');
+  if (mss) c.peerMss = Math.max(64, mss.mss);
+  c.peerWindow = seg.window;
+  if (!r.retransmitted) c.rtt.sample(now - r.sentAt);
+  c.rtoAt = undefined;
+  c.retries = 0;
+  c.cwnd = c.initialWindow();
+  c.ssthresh = 0x7fffffff;
+  c.lastRequest = r.requestNumber;
+  c.migrateRequest = undefined;
+  c.state = 'ESTABLISHED';
+  c.ackNow = true;
+  c.receiver = { nextOffset, heldRanges: c.scoreboard.ranges(), cumulativeAck: seg.ack };
+  c.owner?.registerToken(c);
+  c.emit({ type: 'connected' });
+  c.emit({ type: 'takeover-complete', receiver: c.receiver });
+  if (c.wantWritable) {
+    c.wantWritable = false;
+    c.emit({ type: 'writable' });
+  }
+}
+
+// -----------------------------------------------------------------------------------------------
+// Client side
+
+/** A Migrate SYN reached this connection (by token, or by its 4-tuple). */
+export function handleMigrateSyn(c: TcpMigrateConnection, now: Instant, seg: TcpSegment, mig: Option<'migrate'>, from: UdpAddress, local: UdpAddress): void {
+  const refuse = (reason: number, text: string): void => {
+    c.pushTransmit(resetSegment(local, seg.dstPort, from, seg.srcPort, 0, (seg.seq + 1) >>> 0, reason, true));
+    c.emit({ type: 'takeover-refused', requestNumber: mig.requestNumber, peer: from, reason: text });
+  };
+  const synchronized = c.state !== 'CLOSED' && c.state !== 'SYN-SENT' && c.state !== 'SYN-RECEIVED' && c.state !== 'TIME-WAIT';
+  if (c.key === undefined || c.token === undefined || !synchronized || c.preloaded && c.receiver === undefined) {
+    refuse(RESET_REFUSED, `connection in state ${c.state} cannot migrate`);
+    return;
+  }
+  const [ii, ia] = isns(c);
+  const first = (mig.preload ? MIGRATE_FLAG_PRELOAD : 0) | mig.requestNumber;
+  const expected = authenticator(c.key, ii, ia, seg.seq, first, mig.flags);
+  if (!sameBytes(expected, mig.authenticator) || !sameBytes(c.token, mig.token)) {
+    refuse(RESET_BAD_AUTH, 'bad authenticator');
+    return;
+  }
+  const fromCurrent = sameAddress(from, c.remote);
+  if (mig.requestNumber < c.lastRequest || (mig.requestNumber === c.lastRequest && !fromCurrent) || mig.requestNumber === 0) {
+    refuse(RESET_REFUSED, `request number ${mig.requestNumber} is not above ${c.lastRequest}`);
+    return;
+  }
+  if (mig.requestNumber === c.lastRequest) {
+    sendMigrateReply(c, mig.keepOutOfOrder); // the winner retransmitted: our SYN/ACK was lost
+    return;
+  }
+  // Accept: rebind to the new address.
+  const oldLocal = c.local;
+  const oldRemote = c.remote;
+  c.lastRequest = mig.requestNumber;
+  c.remote = from;
+  c.remotePort = seg.srcPort;
+  c.local = local;
+  c.updatePseudo();
+  if (addressKey(oldRemote) !== addressKey(from) || addressKey(oldLocal) !== addressKey(local)) c.owner?.rebind(c, oldLocal, oldRemote);
+  if (mig.preload && !mig.keepOutOfOrder) c.reasm.flush(); // the paper: a new host's TCP knows nothing of them
+  // Both ends restart in slow start towards the new peer, resending what it has not acknowledged.
+  c.peerWindow = seg.window;
+  const mss = findOption(seg.options, 'mss');
+  if (mss) c.peerMss = Math.max(64, mss.mss);
+  c.sndNxt = c.rtxNext = c.sndUna;
+  c.recoverPoint = c.sndUna;
+  c.scoreboard.clear();
+  c.inRecovery = false;
+  c.dupAcks = 0;
+  c.cwnd = c.initialWindow();
+  c.ssthresh = 0x7fffffff;
+  c.rtt.reset();
+  c.rttEnd = -1;
+  c.retries = 0;
+  c.rtoAt = c.sndUna < c.sndMax ? now + c.rtt.rto : undefined;
+  if (c.state === 'MIGRATE-WAIT') {
+    c.state = c.stateBeforeWait;
+    c.lingerAt = undefined;
+  }
+  c.emit({ type: 'taken-over', requestNumber: mig.requestNumber, peer: from });
+  c.emit({ type: 'state-changed' });
+  sendMigrateReply(c, mig.keepOutOfOrder);
+}
+
+function sendMigrateReply(c: TcpMigrateConnection, keep: boolean): void {
+  const options: TcpOption[] = [{ type: 'mss', mss: c.config.mss }];
+  if (keep) options.push(...c.sackOptions());
+  c.pushTransmit(c.build(SYN | ACK, (c.sndWire(c.sndUna) - 1) >>> 0, c.ackNumber(), options, 0, 0));
+}

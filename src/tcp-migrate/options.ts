@@ -1,0 +1,260 @@
+// TCP option codec (RFC 9293 §3.1, RFC 2018 SACK, RFC 7323 for the kinds we only keep) plus the
+// two Migrate options of draft-snoeren-tcp-migrate-00 as baton lays them out.
+//
+// Option space is 40 bytes, as in TCP. baton's layout (experimental kinds of RFC 4727, used in
+// their original pre-RFC-6994 form, i.e. without an ExID: the ExID's two bytes do not fit the
+// 40-byte budget of a SYN that also carries MSS and SACK-Permitted):
+//
+//   Migrate-Permitted   kind 253, length 34 — only on SYN and SYN/ACK
+//     +--------+--------+------------------ 32 bytes ------------------+
+//     |  253   |   34   |  x25519 public key (RFC 7748, little-endian u) |
+//     +--------+--------+-----------------------------------------------+
+//     The curve is identified by the length: 34 = x25519. (The draft put part of its ECDH key
+//     in a Timestamp option; a 32-byte x25519 key fits whole.)
+//     SYN budget: MSS (4) + SACK-Permitted (2) + Migrate-Permitted (34) = 40 bytes exactly, so no
+//     window scale option: the window is at most 65535 bytes.
+//
+//   Migrate             kind 254, length 24 — only on a Migrate SYN (SYN without ACK)
+//     byte 2:  bit 7 (0x80) P = Preload: the sender is a host other than the one that had the
+//              connection (it preloaded state); bits 6..0: request number (1..127)
+//     byte 3:  flags: bit 0 (0x01) K = keep out-of-order data (baton's gap-fill mode: the
+//              receiver keeps its out-of-order queue and reports SACK blocks in its SYN/ACK);
+//              bits 7..1 reserved, sent as 0, covered by R
+//     bytes 4..11:  token T (64 bits)
+//     bytes 12..23: authenticator R (HMAC-SHA-256 truncated to 96 bits)
+//
+//   Migrate-Reset       kind 254, length 3 — only on RST, informational
+//     byte 2: reason — 1 abort by the application, 2 taken over (the connection migrated away from
+//     this address), 3 takeover refused (stale request number), 4 bad authenticator,
+//     5 unknown token. A RST without it is a plain RST (the peer lost its state).
+//
+// parse never throws: a known kind with a wrong length is kept as { type: 'unknown', kind, data };
+// only framing errors (a length < 2 or past the end) fail the whole option list.
+
+export const OPT_EOL = 0;
+export const OPT_NOP = 1;
+export const OPT_MSS = 2;
+export const OPT_WINDOW_SCALE = 3;
+export const OPT_SACK_PERMITTED = 4;
+export const OPT_SACK = 5;
+export const OPT_TIMESTAMP = 8;
+export const OPT_MIGRATE_PERMITTED = 253;
+export const OPT_MIGRATE = 254;
+
+export const MIGRATE_PERMITTED_LENGTH = 34;
+export const MIGRATE_LENGTH = 24;
+export const MIGRATE_RESET_LENGTH = 3;
+export const TOKEN_LENGTH = 8;
+export const AUTHENTICATOR_LENGTH = 12;
+export const MAX_OPTIONS_LENGTH = 40;
+
+export const MIGRATE_FLAG_PRELOAD = 0x80;
+export const MIGRATE_FLAG_KEEP = 0x01;
+
+export const RESET_ABORT = 1;
+export const RESET_TAKEN_OVER = 2;
+export const RESET_REFUSED = 3;
+export const RESET_BAD_AUTH = 4;
+export const RESET_UNKNOWN_TOKEN = 5;
+
+/** A SACK block [left, right) in wire sequence numbers. */
+export interface SackBlock {
+  readonly left: number;
+  readonly right: number;
+}
+
+export type TcpOption =
+  | { readonly type: 'mss'; readonly mss: number }
+  | { readonly type: 'window-scale'; readonly shift: number }
+  | { readonly type: 'sack-permitted' }
+  | { readonly type: 'sack'; readonly blocks: readonly SackBlock[] }
+  | { readonly type: 'timestamp'; readonly value: number; readonly echo: number }
+  | { readonly type: 'migrate-permitted'; readonly curve: 'x25519'; readonly publicKey: Uint8Array }
+  | {
+      readonly type: 'migrate';
+      readonly preload: boolean;
+      readonly requestNumber: number;
+      readonly keepOutOfOrder: boolean;
+      /** The whole flags byte (byte 3), reserved bits included, as R covers it. */
+      readonly flags: number;
+      readonly token: Uint8Array;
+      readonly authenticator: Uint8Array;
+    }
+  | { readonly type: 'migrate-reset'; readonly reason: number }
+  | { readonly type: 'unknown'; readonly kind: number; readonly data: Uint8Array };
+
+export type OptionsResult = { readonly ok: true; readonly options: TcpOption[] } | { readonly ok: false; readonly error: string };
+
+const NO_OPTIONS: TcpOption[] = [];
+
+function u32(b: Uint8Array, i: number): number {
+  return ((b[i]! << 24) | (b[i + 1]! << 16) | (b[i + 2]! << 8) | b[i + 3]!) >>> 0;
+}
+
+function putU32(b: Uint8Array, i: number, v: number): void {
+  b[i] = v >>> 24;
+  b[i + 1] = v >>> 16;
+  b[i + 2] = v >>> 8;
+  b[i + 3] = v;
+}
+
+/** Parses an option list. Never throws. Sub-arrays alias `bytes`. */
+export function parseOptions(bytes: Uint8Array, start = 0, end = bytes.length): OptionsResult {
+  if (start >= end) return { ok: true, options: NO_OPTIONS };
+  const out: TcpOption[] = [];
+  let i = start;
+  while (i < end) {
+    const kind = bytes[i]!;
+    if (kind === OPT_EOL) break;
+    if (kind === OPT_NOP) {
+      i++;
+      continue;
+    }
+    if (i + 1 >= end) return { ok: false, error: `option kind ${kind} at ${i - start} has no length byte` };
+    const len = bytes[i + 1]!;
+    if (len < 2 || i + len > end) return { ok: false, error: `option kind ${kind} at ${i - start} has impossible length ${len}` };
+    out.push(parseOne(bytes, kind, i, len));
+    i += len;
+  }
+  return { ok: true, options: out };
+}
+
+function parseOne(b: Uint8Array, kind: number, i: number, len: number): TcpOption {
+  const d = i + 2;
+  switch (kind) {
+    case OPT_MSS:
+      if (len === 4) return { type: 'mss', mss: (b[d]! << 8) | b[d + 1]! };
+      break;
+    case OPT_WINDOW_SCALE:
+      if (len === 3) return { type: 'window-scale', shift: b[d]! };
+      break;
+    case OPT_SACK_PERMITTED:
+      if (len === 2) return { type: 'sack-permitted' };
+      break;
+    case OPT_SACK:
+      if (len >= 10 && (len - 2) % 8 === 0) {
+        const blocks: SackBlock[] = [];
+        for (let p = d; p < i + len; p += 8) blocks.push({ left: u32(b, p), right: u32(b, p + 4) });
+        return { type: 'sack', blocks };
+      }
+      break;
+    case OPT_TIMESTAMP:
+      if (len === 10) return { type: 'timestamp', value: u32(b, d), echo: u32(b, d + 4) };
+      break;
+    case OPT_MIGRATE_PERMITTED:
+      if (len === MIGRATE_PERMITTED_LENGTH) return { type: 'migrate-permitted', curve: 'x25519', publicKey: b.subarray(d, d + 32) };
+      break;
+    case OPT_MIGRATE:
+      if (len === MIGRATE_LENGTH) {
+        const first = b[d]!;
+        const flags = b[d + 1]!;
+        return {
+          type: 'migrate',
+          preload: (first & MIGRATE_FLAG_PRELOAD) !== 0,
+          requestNumber: first & 0x7f,
+          keepOutOfOrder: (flags & MIGRATE_FLAG_KEEP) !== 0,
+          flags,
+          token: b.subarray(d + 2, d + 2 + TOKEN_LENGTH),
+          authenticator: b.subarray(d + 2 + TOKEN_LENGTH, d + 2 + TOKEN_LENGTH + AUTHENTICATOR_LENGTH),
+        };
+      }
+      if (len === MIGRATE_RESET_LENGTH) return { type: 'migrate-reset', reason: b[d]! };
+      break;
+  }
+  return { type: 'unknown', kind, data: b.subarray(d, i + len) };
+}
+
+/** Encoded length of one option. */
+export function optionLength(o: TcpOption): number {
+  switch (o.type) {
+    case 'mss':
+      return 4;
+    case 'window-scale':
+      return 3;
+    case 'sack-permitted':
+      return 2;
+    case 'sack':
+      return 2 + 8 * o.blocks.length;
+    case 'timestamp':
+      return 10;
+    case 'migrate-permitted':
+      return MIGRATE_PERMITTED_LENGTH;
+    case 'migrate':
+      return MIGRATE_LENGTH;
+    case 'migrate-reset':
+      return MIGRATE_RESET_LENGTH;
+    case 'unknown':
+      return 2 + o.data.length;
+  }
+}
+
+/** Encoded length of a list, padded to a multiple of 4 (the data offset counts 32-bit words). */
+export function optionsLength(options: readonly TcpOption[]): number {
+  let n = 0;
+  for (const o of options) n += optionLength(o);
+  return (n + 3) & ~3;
+}
+
+/** Writes `options` at `at` and pads with EOL to a multiple of 4; returns the padded length. */
+export function emitOptions(options: readonly TcpOption[], out: Uint8Array, at: number): number {
+  let i = at;
+  for (const o of options) {
+    const len = optionLength(o);
+    switch (o.type) {
+      case 'mss':
+        out[i] = OPT_MSS;
+        out[i + 2] = o.mss >>> 8;
+        out[i + 3] = o.mss;
+        break;
+      case 'window-scale':
+        out[i] = OPT_WINDOW_SCALE;
+        out[i + 2] = o.shift;
+        break;
+      case 'sack-permitted':
+        out[i] = OPT_SACK_PERMITTED;
+        break;
+      case 'sack':
+        out[i] = OPT_SACK;
+        for (let k = 0; k < o.blocks.length; k++) {
+          putU32(out, i + 2 + 8 * k, o.blocks[k]!.left);
+          putU32(out, i + 6 + 8 * k, o.blocks[k]!.right);
+        }
+        break;
+      case 'timestamp':
+        out[i] = OPT_TIMESTAMP;
+        putU32(out, i + 2, o.value);
+        putU32(out, i + 6, o.echo);
+        break;
+      case 'migrate-permitted':
+        out[i] = OPT_MIGRATE_PERMITTED;
+        out.set(o.publicKey.subarray(0, 32), i + 2);
+        break;
+      case 'migrate':
+        out[i] = OPT_MIGRATE;
+        out[i + 2] = (o.preload ? MIGRATE_FLAG_PRELOAD : 0) | (o.requestNumber & 0x7f);
+        out[i + 3] = o.flags;
+        out.set(o.token.subarray(0, TOKEN_LENGTH), i + 4);
+        out.set(o.authenticator.subarray(0, AUTHENTICATOR_LENGTH), i + 4 + TOKEN_LENGTH);
+        break;
+      case 'migrate-reset':
+        out[i] = OPT_MIGRATE;
+        out[i + 2] = o.reason;
+        break;
+      case 'unknown':
+        out[i] = o.kind;
+        out.set(o.data, i + 2);
+        break;
+    }
+    out[i + 1] = len;
+    i += len;
+  }
+  const padded = (i - at + 3) & ~3;
+  out.fill(OPT_EOL, i, at + padded);
+  return padded;
+}
+
+/** First option of a type, typed. */
+export function findOption<T extends TcpOption['type']>(options: readonly TcpOption[], type: T): Extract<TcpOption, { type: T }> | undefined {
+  for (const o of options) if (o.type === type) return o as Extract<TcpOption, { type: T }>;
+  return undefined;
+}

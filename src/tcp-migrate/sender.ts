@@ -1,0 +1,191 @@
+// The sending half of a connection: ACK processing, the SACK scoreboard, congestion control
+// (RFC 5681 slow start / congestion avoidance, fast retransmit on 3 duplicate ACKs, recovery that
+// retransmits the holes the scoreboard shows — RFC 6675's pipe, with NewReno's one-segment-per-
+// partial-ACK when the peer does not SACK), RFC 6298 timer handling and segment selection.
+import type { Instant, Transmit } from '../transport-abstraction/transport.js';
+import type { TcpMigrateConnection } from './connection.js';
+import { findOption } from './options.js';
+import { ACK, FIN, PSH, SYN, type TcpSegment } from './wire.js';
+
+const MAX_CWND = 16 * 1024 * 1024;
+
+/** RFC 6675 pipe: bytes we believe are in the network. */
+export function pipe(c: TcpMigrateConnection): number {
+  if (c.inRecovery) {
+    const hi = Math.max(c.recoveryHigh, c.sndUna);
+    return c.scoreboard.unsacked(c.sndUna, Math.min(Math.max(c.rtxNext, c.sndUna), hi)) + c.scoreboard.unsacked(hi, c.sndNxt);
+  }
+  return c.scoreboard.unsacked(c.sndUna, c.sndNxt);
+}
+
+export function processAck(c: TcpMigrateConnection, now: Instant, seg: TcpSegment): void {
+  const ackOff = c.sndOffset(seg.ack);
+  if (ackOff > c.sndMax) {
+    c.ackNow = true; // acknowledges something we never sent
+    return;
+  }
+  const oldWindow = c.peerWindow;
+  c.peerWindow = seg.window;
+  const mss = c.effectiveMss();
+  if (c.sackOk && seg.options.length > 0) {
+    const sack = findOption(seg.options, 'sack');
+    if (sack) {
+      for (const b of sack.blocks) {
+        const l = c.sndOffset(b.left);
+        const r = c.sndOffset(b.right);
+        if (r > l && l >= c.sndUna && r <= c.sndMax) c.scoreboard.add(l, r);
+      }
+    }
+  }
+  if (ackOff > c.sndUna) {
+    const acked = ackOff - c.sndUna;
+    if (c.rttEnd >= 0 && ackOff >= c.rttEnd) {
+      c.rtt.sample(now - c.rttSentAt);
+      c.rttEnd = -1;
+    }
+    c.sndUna = ackOff;
+    if (c.sndNxt < ackOff) c.sndNxt = ackOff;
+    c.snd.release(Math.min(ackOff, c.snd.end));
+    c.scoreboard.ackTo(ackOff);
+    c.retries = 0;
+    c.rtt.clearBackoff();
+    c.dupAcks = 0;
+    if (c.inRecovery) {
+      if (ackOff >= c.recoverPoint) {
+        c.inRecovery = false;
+        c.cwnd = c.ssthresh;
+      } else {
+        if (c.rtxNext < ackOff) c.rtxNext = ackOff;
+        if (c.scoreboard.isEmpty) {
+          // NewReno (RFC 6582): the partial ACK points at the next hole; resend it.
+          c.rtxNext = ackOff;
+          c.recoveryHigh = Math.min(c.sndMax, ackOff + mss);
+        }
+      }
+    } else if (c.cwnd < c.ssthresh) {
+      c.cwnd = Math.min(MAX_CWND, c.cwnd + Math.min(acked, 2 * mss)); // RFC 3465, L = 2
+    } else {
+      c.caAcked += acked;
+      if (c.caAcked >= c.cwnd) {
+        c.caAcked -= c.cwnd;
+        c.cwnd = Math.min(MAX_CWND, c.cwnd + mss);
+      }
+    }
+    if (c.finQueued && !c.finAcked && ackOff >= c.snd.end + 1) finAcked(c, now);
+    if (c.released) return;
+    c.rtoAt = c.sndUna >= c.sndMax ? undefined : now + c.rtt.rto;
+    if (c.wantWritable && c.snd.space > 0 && !c.finQueued) {
+      c.wantWritable = false;
+      c.emit({ type: 'writable' });
+    }
+  } else if (
+    ackOff === c.sndUna &&
+    c.sndMax > c.sndUna &&
+    seg.payload.length === 0 &&
+    (seg.flags & (SYN | FIN)) === 0 &&
+    (seg.window === oldWindow || c.sackOk)
+  ) {
+    c.dupAcks++;
+    if (!c.inRecovery && c.dupAcks >= 3 && c.sndUna >= c.recoverPoint) enterRecovery(c);
+  }
+  if (c.inRecovery) c.recoveryHigh = Math.max(c.recoveryHigh, Math.min(c.scoreboard.high, c.sndMax));
+}
+
+function finAcked(c: TcpMigrateConnection, now: Instant): void {
+  c.finAcked = true;
+  switch (c.state) {
+    case 'FIN-WAIT-1':
+      c.state = 'FIN-WAIT-2';
+      break;
+    case 'CLOSING':
+      c.enterTimeWait(now);
+      break;
+    case 'LAST-ACK':
+      c.finish(now, undefined);
+      break;
+  }
+}
+
+/** Fast retransmit / fast recovery entry (RFC 5681 §3.2 with RFC 6675's pipe). */
+function enterRecovery(c: TcpMigrateConnection): void {
+  const mss = c.effectiveMss();
+  const flight = c.sndMax - c.sndUna;
+  c.ssthresh = Math.max(Math.floor(flight / 2), 2 * mss);
+  c.cwnd = c.ssthresh;
+  c.caAcked = 0;
+  c.inRecovery = true;
+  c.recoverPoint = c.sndMax;
+  c.rtxNext = c.sndUna;
+  c.recoveryHigh = Math.max(Math.min(c.scoreboard.high, c.sndMax), Math.min(c.sndMax, c.sndUna + mss));
+  c.rttEnd = -1;
+}
+
+/** RFC 6298 §5.4-5.7 / RFC 5681 §3.1: loss window, go back to the first unacknowledged byte. */
+export function onRto(c: TcpMigrateConnection, now: Instant): void {
+  if (c.sndUna >= c.sndMax) return;
+  const mss = c.effectiveMss();
+  if (c.retries === 1) c.ssthresh = Math.max(Math.floor((c.sndMax - c.sndUna) / 2), 2 * mss);
+  c.cwnd = mss;
+  c.caAcked = 0;
+  c.inRecovery = false;
+  c.recoverPoint = c.sndMax;
+  c.dupAcks = 0;
+  c.scoreboard.clear(); // RFC 2018 §8: the receiver may have reneged
+  c.sndNxt = c.sndUna;
+  c.rtxNext = c.sndUna;
+  c.rtoAt = now + c.rtt.rto;
+}
+
+export function mightSend(c: TcpMigrateConnection): boolean {
+  return c.sndNxt < c.snd.end || (c.finQueued && c.sndNxt <= c.snd.end) || c.inRecovery;
+}
+
+/** The next data (or FIN) segment the windows allow, or undefined. */
+export function nextSegment(c: TcpMigrateConnection, now: Instant): Transmit | undefined {
+  const end = c.snd.end;
+  const mss = c.effectiveMss();
+  if (c.inRecovery) {
+    const off = c.scoreboard.nextUnsacked(Math.max(c.rtxNext, c.sndUna));
+    if (off < c.recoveryHigh && off < end) {
+      if (pipe(c) >= c.cwnd) return undefined;
+      const len = Math.min(mss, c.recoveryHigh - off, c.scoreboard.nextSackedStart(off) - off, end - off);
+      c.rtxNext = off + len;
+      return dataSegment(c, now, off, len, true, false);
+    }
+  }
+  let off = c.sndNxt;
+  if (off < end) off = c.scoreboard.nextUnsacked(off);
+  if (off < end) {
+    let len = Math.min(mss, end - off, c.scoreboard.nextSackedStart(off) - off);
+    len = Math.min(len, c.sndUna + c.peerWindow - off);
+    if (len <= 0) return undefined; // peer window closed (no persist timer: our peers never close it)
+    if (c.cwnd - pipe(c) < len) return undefined;
+    const isRtx = off < c.sndMax;
+    const fin = c.finQueued && off + len === end;
+    c.sndNxt = off + len + (fin ? 1 : 0);
+    if (c.sndNxt > c.sndMax) c.sndMax = c.sndNxt;
+    return dataSegment(c, now, off, len, isRtx, fin);
+  }
+  if (c.finQueued && c.sndNxt <= end) {
+    const isRtx = end < c.sndMax;
+    c.sndNxt = end + 1;
+    if (c.sndNxt > c.sndMax) c.sndMax = c.sndNxt;
+    return dataSegment(c, now, end, 0, isRtx, true);
+  }
+  return undefined;
+}
+
+function dataSegment(c: TcpMigrateConnection, now: Instant, off: number, len: number, isRtx: boolean, fin: boolean): Transmit {
+  let flags = ACK;
+  if (fin) flags |= FIN;
+  if (len > 0 && off + len === c.snd.end) flags |= PSH;
+  const tx = c.build(flags, c.sndWire(off), c.ackNumber(), c.sackOptions(), off, len);
+  if (isRtx) {
+    if (c.rttEnd >= 0 && off < c.rttEnd) c.rttEnd = -1; // Karn
+  } else if (c.rttEnd < 0) {
+    c.rttEnd = off + len + (fin ? 1 : 0);
+    c.rttSentAt = now;
+  }
+  if (c.rtoAt === undefined) c.rtoAt = now + c.rtt.rto;
+  return tx;
+}

@@ -187,3 +187,44 @@ function onesSum(bytes: Uint8Array): number {
   while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
   return sum;
 }
+
+test('pcapTrace({ at }) captures what tcpdump on that host would see: its sends and its deliveries', (t) => {
+  const net = new SimNetwork({ seed: 2 });
+  net.addHost('client', ['10.0.0.1']);
+  net.addHost('a', ['10.0.0.2']);
+  net.addHost('b', ['10.0.0.3']);
+  net.link('client', 'a', { delayMs: 5, loss: 0 });
+  net.partition(['client'], ['b']);
+  const atClient = new PcapWriter();
+  const everything = new PcapWriter();
+  net.onTrace(pcapTrace(atClient, { at: ['10.0.0.1'] }));
+  net.onTrace(pcapTrace(everything, { kind: 'send' }));
+  const echo: Transmit[] = [];
+  const server: DatagramCore = {
+    handleDatagram: (_now, from, bytes) => void echo.push({ destination: from, payload: bytes }),
+    handleTimeout() {},
+    pollTransmit: () => echo.shift(),
+    pollTimeout: () => undefined,
+  };
+  const out: Transmit[] = [
+    { destination: { address: '10.0.0.2', port: 9899 }, payload: new Uint8Array(8) },
+    { destination: { address: '10.0.0.3', port: 9899 }, payload: new Uint8Array(8) }, // partitioned
+  ];
+  const client: DatagramCore = {
+    handleDatagram() {},
+    handleTimeout() {},
+    pollTransmit: () => out.shift(),
+    pollTimeout: () => undefined,
+  };
+  net.attach(server, [{ address: '10.0.0.2', port: 9899 }]);
+  net.attach(client, [A]);
+  net.wake(client);
+  net.run();
+  t.is(atClient.packetCount, 3, 'two sends from the client, one echo delivered to it');
+  t.is(everything.packetCount, 3, 'two sends from the client, one from a');
+  const buf = atClient.toBuffer();
+  // Third record: the echo from 10.0.0.2 arriving at t = 10 ms.
+  const third = 24 + 2 * (16 + 20 + 8 + 8);
+  t.is(buf.readUInt32LE(third + 4), 10_000);
+  t.deepEqual([...buf.subarray(third + 16 + 12, third + 16 + 16)], [10, 0, 0, 2]);
+});

@@ -3,8 +3,9 @@
 //   'udp'        — IPv4 + UDP + payload, with correct lengths and checksums, so
 //                  `tshark -r f.pcap -d udp.port==9899,sctp` decodes SCTP over UDP (RFC 6951);
 //   'ip-payload' — the payload is the IP payload with protocol number `protocol` (e.g. 6 for a
-//                  TCP-Migrate segment, whose UDP payload is a TCP header + data); for protocol 6
-//                  the TCP checksum is recomputed over the IPv4 pseudo-header so tshark accepts it.
+//                  TCP-Migrate segment, whose UDP payload is a TCP header + data); the UDP ports
+//                  are not written (the segment carries its own). For protocol 6 the TCP
+//                  checksum is recomputed over the IPv4 pseudo-header so tshark accepts it.
 // IPv4 only: an IPv6 address throws PcapError (BATON_ERR_PCAP_IPV6).
 import type { UdpAddress } from '../transport-abstraction/address.js';
 import { BatonError } from '../transport-abstraction/errors.js';
@@ -141,8 +142,13 @@ export class PcapWriter {
 }
 
 export interface PcapTraceOptions extends PcapAddOptions {
-  /** Which trace events to record: 'deliver' (a capture at the receivers, default) or 'send'. */
+  /** Which trace events to record when `at` is not given: 'deliver' (default) or 'send'. */
   readonly kind?: 'send' | 'deliver';
+  /**
+   * Capture as tcpdump on a host would: record the datagrams sent from and delivered to these IP
+   * addresses (each once: a send as it leaves, a delivery as it arrives). Overrides `kind`.
+   */
+  readonly at?: readonly string[];
   /** Per-packet encapsulation, e.g. by port; overrides the fixed options. */
   readonly encapsulate?: (event: TraceEvent) => PcapAddOptions;
 }
@@ -150,8 +156,15 @@ export interface PcapTraceOptions extends PcapAddOptions {
 /** A trace listener that records into `writer`: `net.onTrace(pcapTrace(writer))`. */
 export function pcapTrace(writer: PcapWriter, options: PcapTraceOptions = {}): (event: TraceEvent) => void {
   const kind = options.kind ?? 'deliver';
+  const at = options.at === undefined ? undefined : new Set(options.at);
   return (event) => {
-    if (event.kind !== kind) return;
+    if (at !== undefined) {
+      const seen =
+        (event.kind === 'send' && at.has(event.from.address)) || (event.kind === 'deliver' && at.has(event.to.address));
+      if (!seen) return;
+    } else if (event.kind !== kind) {
+      return;
+    }
     writer.add(event.time, event.from, event.to, event.payload, options.encapsulate?.(event) ?? options);
   };
 }

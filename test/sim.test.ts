@@ -229,6 +229,11 @@ test('the same seed replays the same run exactly; a different seed differs', (t)
   const noisy = scenario(7, true);
   t.deepEqual(noisy.drops, one.drops, "a core's randomness does not change link drops");
   t.deepEqual(noisy.trace.filter((l) => !l.includes('10.0.0.3')), one.trace);
+  // Streams for cores: reproducible per seed and label, distinct across labels and seeds.
+  const n7 = new SimNetwork({ seed: 7 });
+  t.deepEqual(n7.deriveRandom('client').bytes(8), new SimNetwork({ seed: 7 }).deriveRandom('client').bytes(8));
+  t.notDeepEqual(n7.deriveRandom('client').bytes(8), n7.deriveRandom('server').bytes(8));
+  t.notDeepEqual(n7.random.bytes(8), new SimNetwork({ seed: 8 }).random.bytes(8));
 });
 
 test('62 s of virtual time on a saturated 128 kbit/s link runs in well under a second', (t) => {

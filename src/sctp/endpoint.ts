@@ -1,0 +1,371 @@
+// SctpEndpoint: owns local UDP addresses and one SCTP port, routes datagrams to associations by
+// verification tag (and by remote address + ports for INIT, T-bit ABORT / SHUTDOWN COMPLETE and
+// COOKIE ECHO), answers INIT statelessly with a signed cookie, creates associations from valid
+// COOKIE ECHOs, answers out-of-the-blue packets (RFC 9260 §8.4) and counts what it drops.
+import { addressKey, type UdpAddress } from '../transport-abstraction/address.js';
+import { TransportError } from '../transport-abstraction/errors.js';
+import type { SctpState, TransportState } from '../transport-abstraction/state-types.js';
+import type { Instant, Transmit, TransportEndpoint } from '../transport-abstraction/transport.js';
+import { cryptoRandom, type RandomSource } from '../transport-abstraction/random.js';
+import { SctpAssociation, type AssociationHost } from './association.js';
+import { checkCookie, makeCookie } from './cookie.js';
+import { offerParams, readPeerInit } from './handshake.js';
+import { resolveOptions, SCTP_UDP_PORT, type ResolvedOptions, type SctpOptions } from './options.js';
+import { PacketWriter } from './packet-writer.js';
+import { emitParam } from './wire/params.js';
+import { parsePacket } from './wire/parse.js';
+import { CauseCode, ChunkType, ParamType, type Chunk, type InitChunk, type Packet, type Param } from './wire/types.js';
+
+export interface SctpEndpointOptions {
+  /** Local UDP addresses (the first is the default source). */
+  readonly addresses: readonly UdpAddress[];
+  /** Our SCTP port inside the UDP payload; default 9899. */
+  readonly sctpPort?: number;
+  /** Accept associations the peer opens (answer INIT); default true. */
+  readonly listen?: boolean;
+  /** Key for signing state cookies; default 32 random bytes. */
+  readonly secret?: Uint8Array;
+  readonly random?: RandomSource;
+  /** Defaults for every association of this endpoint. */
+  readonly association?: SctpOptions;
+}
+
+export class SctpEndpoint implements TransportEndpoint, AssociationHost {
+  readonly kind = 'sctp' as const;
+  readonly sctpPort: number;
+  readonly addresses: readonly UdpAddress[];
+  readonly dropped = new Map<string, number>();
+  listen: boolean;
+  private readonly secret: Uint8Array;
+  private readonly random: RandomSource;
+  private readonly defaults: SctpOptions;
+  private readonly byTag = new Map<number, SctpAssociation>();
+  private readonly byAddress = new Map<string, SctpAssociation>();
+  private readonly keysOf = new Map<SctpAssociation, { tag: number; keys: string[] }>();
+  private associations: SctpAssociation[] = [];
+  private accepted: SctpAssociation[] = [];
+  private outbox: Transmit[] = [];
+  private cursor = 0;
+  private readonly writer = new PacketWriter(1500);
+
+  constructor(options: SctpEndpointOptions) {
+    if (options.addresses.length === 0) throw new TypeError('an SCTP endpoint needs at least one local address');
+    this.addresses = options.addresses;
+    this.sctpPort = options.sctpPort ?? SCTP_UDP_PORT;
+    this.listen = options.listen ?? true;
+    this.random = options.random ?? options.association?.random ?? cryptoRandom;
+    this.secret = options.secret ?? this.random.bytes(32);
+    this.defaults = { random: this.random, ...options.association };
+  }
+
+  /** Associations currently known (open or closing). */
+  get all(): readonly SctpAssociation[] {
+    return this.associations;
+  }
+
+  drop(reason: string): void {
+    this.dropped.set(reason, (this.dropped.get(reason) ?? 0) + 1);
+  }
+
+  private resolve(options?: SctpOptions): ResolvedOptions {
+    return resolveOptions({ ...this.defaults, ...options });
+  }
+
+  connect(now: Instant, remote: UdpAddress, options?: SctpOptions): SctpAssociation {
+    const a = new SctpAssociation(this, this.resolve(options), this.addresses[0]!, remote);
+    a.start(now);
+    this.register(a);
+    return a;
+  }
+
+  pollAccept(): SctpAssociation | undefined {
+    return this.accepted.shift();
+  }
+
+  importState(now: Instant, state: TransportState, options?: SctpOptions): SctpAssociation {
+    const s: SctpState | undefined = state.sctp;
+    if (!s) throw new TypeError('importState: the state is not an SCTP state');
+    const peer = s.peerAddresses[0] ?? { address: state.client.address, port: state.client.port, udpPort: state.client.udpPort };
+    const a = new SctpAssociation(this, this.resolve({ remotePort: peer.port, ...options }), this.addresses[0]!, { address: peer.address, port: peer.udpPort }, s.localVerificationTag, s.localInitialTsn);
+    a.restore(now, s);
+    this.register(a);
+    return a;
+  }
+
+  private register(a: SctpAssociation): void {
+    this.associations.push(a);
+    this.routingChanged(a);
+  }
+
+  routingChanged(a: SctpAssociation): void {
+    const old = this.keysOf.get(a);
+    if (old) {
+      if (this.byTag.get(old.tag) === a) this.byTag.delete(old.tag);
+      for (const k of old.keys) if (this.byAddress.get(k) === a) this.byAddress.delete(k);
+    }
+    if (a.closed) {
+      this.keysOf.delete(a);
+      return;
+    }
+    const keys = a.paths.map((p) => `${addressKey(p.address)}/${a.remotePort}`);
+    this.keysOf.set(a, { tag: a.localTag, keys });
+    this.byTag.set(a.localTag, a);
+    for (const k of keys) this.byAddress.set(k, a);
+  }
+
+  private lookupByAddress(from: UdpAddress, sctpPort: number): SctpAssociation | undefined {
+    return this.byAddress.get(`${addressKey(from)}/${sctpPort}`);
+  }
+
+  // ---------------------------------------------------------------- input
+
+  handleDatagram(now: Instant, from: UdpAddress, bytes: Uint8Array, local?: UdpAddress): void {
+    const r = parsePacket(bytes);
+    if (!r.ok) {
+      this.drop(r.error.code === 'SCTP_WIRE_CHECKSUM' ? 'checksum' : 'malformed');
+      return;
+    }
+    const p = r.packet;
+    if (p.destinationPort !== this.sctpPort) {
+      this.drop('wrong-port');
+      return;
+    }
+    const first = p.chunks[0]!;
+    if (!('kind' in first)) {
+      if (first.type === ChunkType.INIT) return this.onInit(now, from, p, bytes, first, local);
+      if (first.type === ChunkType.INIT_ACK) return this.onInitAck(now, from, p, first);
+      if (first.type === ChunkType.COOKIE_ECHO) return this.onCookieEcho(now, from, p, bytes, first.cookie, local);
+    }
+    const a = this.byTag.get(p.verificationTag);
+    if (a && !a.closed) {
+      a.handlePacket(now, from, p, bytes, local);
+      return;
+    }
+    const b = this.lookupByAddress(from, p.sourcePort);
+    if (b && !b.closed) {
+      if ((first.type === ChunkType.ABORT || first.type === ChunkType.SHUTDOWN_COMPLETE) && !('kind' in first) && (first as { reflectedTag: boolean }).reflectedTag) {
+        b.handlePacket(now, from, p, bytes, local);
+        return;
+      }
+      if (first.type !== ChunkType.SHUTDOWN_ACK) {
+        this.drop('bad-verification-tag');
+        return;
+      }
+    }
+    this.outOfTheBlue(from, p, local);
+  }
+
+  /** RFC 9260 §8.4. */
+  private outOfTheBlue(from: UdpAddress, p: Packet, local: UdpAddress | undefined): void {
+    this.drop('out-of-the-blue');
+    let reply: Chunk | undefined = { type: 6, reflectedTag: true, causes: [] };
+    for (const c of p.chunks) {
+      if (c.type === ChunkType.ABORT || c.type === ChunkType.SHUTDOWN_COMPLETE || c.type === ChunkType.COOKIE_ACK) return;
+      if (c.type === ChunkType.ERROR && !('kind' in c) && (c as { causes: readonly { code: number }[] }).causes.some((x) => x.code === CauseCode.STALE_COOKIE)) return;
+      if (c.type === ChunkType.SHUTDOWN_ACK) reply = { type: 14, reflectedTag: true };
+    }
+    this.reply(from, p.sourcePort, p.verificationTag, [reply], local);
+  }
+
+  private reply(to: UdpAddress, port: number, vtag: number, chunks: Chunk[], local: UdpAddress | undefined): void {
+    const w = this.writer;
+    w.auth = undefined;
+    w.begin(this.sctpPort, port, vtag, 1 << 16);
+    for (const c of chunks) w.addChunk(c, true);
+    this.outbox.push({ source: local ?? this.addresses[0], destination: to, payload: w.finish() });
+  }
+
+  private onInit(now: Instant, from: UdpAddress, p: Packet, raw: Uint8Array, init: InitChunk, local: UdpAddress | undefined): void {
+    if (p.chunks.length !== 1 || p.verificationTag !== 0) {
+      this.drop('bad-init');
+      return;
+    }
+    const existing = this.lookupByAddress(from, p.sourcePort);
+    if (existing && !existing.closed) {
+      existing.handleInit(now, from, raw, init);
+      return;
+    }
+    if (!this.listen) {
+      this.drop('out-of-the-blue');
+      if (init.initiateTag !== 0) this.reply(from, p.sourcePort, init.initiateTag, [{ type: 6, reflectedTag: false, causes: [] }], local);
+      return;
+    }
+    const options = this.resolve({ remotePort: p.sourcePort });
+    const ack = this.initAck(now, from, raw, init, { tag: this.freshTag(), tsn: this.random.uint32(), tieLocal: 0, tiePeer: 0 }, options);
+    if (ack) this.outbox.push({ source: local ?? this.addresses[0], destination: from, payload: ack });
+  }
+
+  private freshTag(): number {
+    for (;;) {
+      const t = this.random.uint32();
+      if (t !== 0 && !this.byTag.has(t)) return t;
+    }
+  }
+
+  initAck(now: Instant, from: UdpAddress, initPacket: Uint8Array, init: InitChunk, ours: { tag: number; tsn: number; tieLocal: number; tiePeer: number }, options: ResolvedOptions): Uint8Array | undefined {
+    const sourcePort = (initPacket[0]! << 8) | initPacket[1]!;
+    const check = readPeerInit(init);
+    if (!check.ok) {
+      this.drop(`bad-init-${check.problem}`);
+      if (check.problem === 'zero-streams') {
+        this.reply(from, sourcePort, init.initiateTag, [{ type: 6, reflectedTag: false, causes: [{ code: CauseCode.INVALID_MANDATORY_PARAMETER, info: new Uint8Array(0) }] }], undefined);
+      }
+      return undefined;
+    }
+    const peer = check.init;
+    const random = options.random.bytes(32);
+    const extra = options.extraInitParams?.('init-ack') ?? [];
+    const extraBytes = concat(extra.map(emitParam));
+    const preservative = Math.min(peer.cookiePreservative, options.cookieLifetime);
+    const cookie = makeCookie(this.secret, {
+      createdAt: now,
+      lifetime: options.cookieLifetime + preservative,
+      localTag: ours.tag,
+      localInitialTsn: ours.tsn,
+      tieLocal: ours.tieLocal,
+      tiePeer: ours.tiePeer,
+      outboundStreams: options.outboundStreams,
+      inboundStreams: options.inboundStreams,
+      localRandom: random,
+      localExtraParams: extraBytes,
+      initPacket: initPacket.slice(),
+    });
+    const params: Param[] = offerParams(random, this.addresses.length > 1 ? this.addresses.map((a) => a.address) : [], extra, options.advertiseAuth);
+    params.push({ type: ParamType.STATE_COOKIE, kind: 'state-cookie', cookie });
+    for (const u of peer.unrecognized) params.push({ type: ParamType.UNRECOGNIZED_PARAMETER, kind: 'unrecognized-parameter', parameter: u });
+    const ack: InitChunk = {
+      type: 2,
+      initiateTag: ours.tag,
+      advertisedReceiverWindow: options.receiveWindow,
+      outboundStreams: options.outboundStreams,
+      inboundStreams: options.inboundStreams,
+      initialTsn: ours.tsn,
+      params,
+    };
+    const w = this.writer;
+    w.auth = undefined;
+    w.begin(this.sctpPort, sourcePort, init.initiateTag, 1 << 16);
+    w.addChunk(ack, true);
+    return w.finish();
+  }
+
+  private onInitAck(now: Instant, from: UdpAddress, p: Packet, chunk: InitChunk): void {
+    const a = this.byTag.get(p.verificationTag);
+    if (!a || a.closed || a.state !== 'COOKIE-WAIT') {
+      this.drop('unexpected-init-ack');
+      return;
+    }
+    const check = readPeerInit(chunk);
+    if (!check.ok) {
+      if (check.problem === 'zero-streams' && chunk.initiateTag !== 0) {
+        this.reply(from, p.sourcePort, chunk.initiateTag, [{ type: 6, reflectedTag: false, causes: [{ code: CauseCode.INVALID_MANDATORY_PARAMETER, info: new Uint8Array(0) }] }], undefined);
+        a.terminate(new TransportError('BATON_ERR_PROTOCOL', 'INIT ACK with zero streams', CauseCode.INVALID_MANDATORY_PARAMETER));
+      }
+      this.drop(`bad-init-ack-${check.problem}`);
+      return;
+    }
+    a.handleInitAck(now, from, p, chunk, check.init);
+  }
+
+  private onCookieEcho(now: Instant, from: UdpAddress, p: Packet, raw: Uint8Array, cookieBytes: Uint8Array, local: UdpAddress | undefined): void {
+    const check = checkCookie(this.secret, cookieBytes, now);
+    if (!check.ok && check.reason !== 'stale') {
+      this.drop(`cookie-${check.reason}`);
+      return;
+    }
+    const cookie = check.cookie;
+    const initParsed = parsePacket(cookie.initPacket);
+    const initChunk = initParsed.ok ? initParsed.packet.chunks[0] : undefined;
+    if (!initChunk || initChunk.type !== ChunkType.INIT || 'kind' in initChunk) {
+      this.drop('cookie-malformed');
+      return;
+    }
+    const peerCheck = readPeerInit(initChunk as InitChunk);
+    if (!peerCheck.ok) {
+      this.drop('cookie-malformed');
+      return;
+    }
+    const peer = peerCheck.init;
+    if (p.verificationTag !== cookie.localTag) {
+      this.drop('bad-verification-tag');
+      return;
+    }
+    if (!check.ok) {
+      // §5.1.5 / §3.3.10.3: Stale Cookie error with the measure of staleness in microseconds.
+      this.drop('cookie-stale');
+      const info = new Uint8Array(4);
+      new DataView(info.buffer).setUint32(0, check.stalenessMicros >>> 0);
+      this.reply(from, p.sourcePort, peer.tag, [{ type: 9, reflectedTag: false, causes: [{ code: CauseCode.STALE_COOKIE, info }] }], local);
+      return;
+    }
+    const existing = this.byTag.get(cookie.localTag) ?? this.lookupByAddress(from, p.sourcePort);
+    if (existing && !existing.closed) {
+      const result = existing.handleCookieEcho(now, from, cookie, peer, p, raw, 0);
+      if (result === 'discarded') this.drop('cookie-discarded');
+      if (result !== 'restart') return;
+      existing.terminate(new TransportError('BATON_ERR_ABORTED', 'the peer restarted the association'));
+    }
+    const options = this.resolve({ remotePort: p.sourcePort, outboundStreams: cookie.outboundStreams, inboundStreams: cookie.inboundStreams });
+    const a = new SctpAssociation(this, options, local ?? this.addresses[0]!, from, cookie.localTag, cookie.localInitialTsn);
+    a.useLocalRandom(cookie.localRandom, cookie.localExtraParams);
+    a.learnPeer(peer, from);
+    a.established(now);
+    this.register(a);
+    this.accepted.push(a);
+    a.sendCookieAck(from);
+    if (p.chunks.length > 1) a.handlePacket(now, from, p, raw, local, 1);
+  }
+
+  // ---------------------------------------------------------------- output and timers
+
+  pollTransmit(now: Instant): Transmit | undefined {
+    if (this.outbox.length > 0) return this.outbox.shift();
+    const n = this.associations.length;
+    for (let k = 0; k < n; k++) {
+      const i = (this.cursor + k) % n;
+      const a = this.associations[i]!;
+      const t = a.pollTransmit(now);
+      if (t) {
+        this.cursor = i;
+        return t;
+      }
+    }
+    this.sweep();
+    return undefined;
+  }
+
+  /** Forget associations that are closed and have nothing left to send. */
+  private sweep(): void {
+    if (this.associations.some((a) => a.finished)) {
+      for (const a of this.associations) if (a.finished) this.routingChanged(a);
+      this.associations = this.associations.filter((a) => !a.finished);
+      this.cursor = 0;
+    }
+  }
+
+  pollTimeout(): Instant | undefined {
+    let t = Infinity;
+    for (const a of this.associations) {
+      const d = a.pollTimeout();
+      if (d !== undefined && d < t) t = d;
+    }
+    return t === Infinity ? undefined : t;
+  }
+
+  handleTimeout(now: Instant): void {
+    for (const a of this.associations) {
+      const d = a.pollTimeout();
+      if (d !== undefined && d <= now) a.handleTimeout(now);
+    }
+  }
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}

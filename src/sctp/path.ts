@@ -1,0 +1,80 @@
+// One destination transport address of the peer (RFC 9260 §2.5.4 "path"): its RTO, congestion
+// state (§7.2), error counter (§8.2) and its two timers, T3-rtx and HEARTBEAT.
+import type { UdpAddress } from '../transport-abstraction/address.js';
+import { RtoEstimator, type RtoConfig } from './rto.js';
+
+export class Path {
+  readonly rto: RtoEstimator;
+  cwnd: number;
+  ssthresh: number;
+  partialBytesAcked = 0;
+  flightSize = 0;
+  /** Consecutive unanswered retransmission timeouts / heartbeats (§8.2). */
+  errorCount = 0;
+  /** Reachable (error count within Path.Max.Retrans). */
+  active = true;
+  /** A HEARTBEAT to this address was answered, or it carried the handshake (§5.4). */
+  confirmed: boolean;
+  /** T3-rtx deadline, NaN when stopped. */
+  t3 = NaN;
+  /** Next HEARTBEAT deadline, NaN when stopped. */
+  heartbeatAt = NaN;
+  /** Nonce and send time of the HEARTBEAT awaiting its ACK. */
+  heartbeatNonce = 0;
+  heartbeatSentAt = NaN;
+  /** TSN being timed for an RTT measurement, and when it was sent (NaN: none). */
+  rttTsn = 0;
+  rttSentAt = NaN;
+  /** Fast recovery (§7.2.4): the highest outstanding TSN when it began; undefined outside. */
+  fastRecoveryExit: number | undefined;
+
+  constructor(
+    public address: UdpAddress,
+    public mtu: number,
+    rtoConfig: RtoConfig,
+    peerRwnd: number,
+    confirmed: boolean,
+  ) {
+    this.rto = new RtoEstimator(rtoConfig);
+    this.confirmed = confirmed;
+    this.cwnd = Math.min(4 * mtu, Math.max(2 * mtu, 4380));
+    this.ssthresh = peerRwnd;
+  }
+
+  /** Bytes acknowledged (cumulatively or newly) by a SACK; §7.2.1 / §7.2.2 growth. */
+  onAcked(bytesAcked: number, cumAdvanced: boolean, flightBefore: number): void {
+    if (this.fastRecoveryExit !== undefined || bytesAcked === 0) return;
+    if (this.cwnd <= this.ssthresh) {
+      // Slow start: grow only when the window was in use and the cumulative point moved.
+      if (cumAdvanced && flightBefore >= this.cwnd - this.mtu) this.cwnd += Math.min(bytesAcked, this.mtu);
+      return;
+    }
+    this.partialBytesAcked += bytesAcked;
+    if (this.partialBytesAcked >= this.cwnd && flightBefore >= this.cwnd - this.mtu) {
+      this.partialBytesAcked -= this.cwnd;
+      this.cwnd += this.mtu;
+    }
+  }
+
+  /** Fast retransmit begins (§7.2.4 step 1-2). */
+  enterFastRecovery(highestOutstanding: number): void {
+    this.ssthresh = Math.max(Math.floor(this.cwnd / 2), 4 * this.mtu);
+    this.cwnd = this.ssthresh;
+    this.partialBytesAcked = 0;
+    this.fastRecoveryExit = highestOutstanding;
+  }
+
+  /** T3-rtx expired (§7.2.3, §6.3.3). */
+  onRetransmissionTimeout(): void {
+    this.ssthresh = Math.max(Math.floor(this.cwnd / 2), 4 * this.mtu);
+    this.cwnd = this.mtu;
+    this.partialBytesAcked = 0;
+    this.fastRecoveryExit = undefined;
+    this.rto.backoff();
+  }
+
+  /** Idle for an RTO with nothing in flight (§7.2.1): restart from the initial window. */
+  onIdle(): void {
+    this.cwnd = Math.max(Math.floor(this.cwnd / 2), 4 * this.mtu);
+  }
+}

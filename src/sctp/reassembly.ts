@@ -1,0 +1,121 @@
+// Inbound user messages (RFC 9260 §6.5, §6.6, §6.9): fragments are joined by TSN (a message's
+// fragments carry consecutive TSNs), complete ordered messages wait for their SSN, unordered ones
+// go out at once. The caller gives each new (non-duplicate) DATA chunk; deliver() receives whole
+// messages in order. Byte counts feed the advertised receiver window.
+import { ssnAdd, tsnAdd } from './serial.js';
+import type { DataChunk } from './wire/types.js';
+
+export type Deliver = (stream: number, bytes: Uint8Array) => void;
+
+interface Fragment {
+  readonly tsn: number;
+  readonly streamId: number;
+  readonly ssn: number;
+  readonly unordered: boolean;
+  readonly beginning: boolean;
+  readonly ending: boolean;
+  readonly data: Uint8Array;
+}
+
+export class Reassembly {
+  /** Next SSN expected per inbound stream. */
+  readonly nextSsn: number[];
+  /** Complete ordered messages waiting for earlier SSNs, per stream: ssn -> bytes. */
+  private readonly waiting: Array<Map<number, Uint8Array> | undefined>;
+  /** Fragments of incomplete messages, by TSN. */
+  private readonly fragments = new Map<number, Fragment>();
+  /** Bytes held here (fragments + waiting messages). */
+  bufferedBytes = 0;
+
+  constructor(
+    inboundStreams: number,
+    private readonly deliver: Deliver,
+  ) {
+    this.nextSsn = new Array<number>(inboundStreams).fill(0);
+    this.waiting = new Array(inboundStreams).fill(undefined);
+  }
+
+  get streamCount(): number {
+    return this.nextSsn.length;
+  }
+
+  /** A new DATA chunk whose stream id is valid (< streamCount). */
+  add(chunk: DataChunk): void {
+    if (chunk.beginning && chunk.ending) {
+      this.complete(chunk.streamId, chunk.ssn, chunk.unordered, chunk.userData);
+      return;
+    }
+    // Kept as a view into the received datagram (drivers hand over a fresh buffer per datagram).
+    const f: Fragment = {
+      tsn: chunk.tsn,
+      streamId: chunk.streamId,
+      ssn: chunk.ssn,
+      unordered: chunk.unordered,
+      beginning: chunk.beginning,
+      ending: chunk.ending,
+      data: chunk.userData,
+    };
+    this.fragments.set(f.tsn, f);
+    this.bufferedBytes += f.data.length;
+    this.tryAssemble(f);
+  }
+
+  private tryAssemble(f: Fragment): void {
+    let first = f;
+    while (!first.beginning) {
+      const prev = this.fragments.get(tsnAdd(first.tsn, -1));
+      if (!prev || prev.streamId !== f.streamId || prev.unordered !== f.unordered || prev.ending) return;
+      first = prev;
+    }
+    let last = f;
+    while (!last.ending) {
+      const next = this.fragments.get(tsnAdd(last.tsn, 1));
+      if (!next || next.streamId !== f.streamId || next.unordered !== f.unordered || next.beginning) return;
+      last = next;
+    }
+    let length = 0;
+    for (let t = first.tsn; ; t = tsnAdd(t, 1)) {
+      length += this.fragments.get(t)!.data.length;
+      if (t === last.tsn) break;
+    }
+    const message = new Uint8Array(length);
+    let at = 0;
+    for (let t = first.tsn; ; t = tsnAdd(t, 1)) {
+      const piece = this.fragments.get(t)!;
+      message.set(piece.data, at);
+      at += piece.data.length;
+      this.fragments.delete(t);
+      if (t === last.tsn) break;
+    }
+    this.bufferedBytes -= length;
+    this.complete(first.streamId, first.ssn, first.unordered, message);
+  }
+
+  private complete(stream: number, ssn: number, unordered: boolean, bytes: Uint8Array): void {
+    if (unordered) {
+      this.deliver(stream, bytes);
+      return;
+    }
+    if (ssn !== this.nextSsn[stream]) {
+      let w = this.waiting[stream];
+      if (!w) this.waiting[stream] = w = new Map();
+      if (!w.has(ssn)) {
+        w.set(ssn, bytes);
+        this.bufferedBytes += bytes.length;
+      }
+      return;
+    }
+    this.deliver(stream, bytes);
+    let next = ssnAdd(ssn, 1);
+    const w = this.waiting[stream];
+    if (w) {
+      for (let m = w.get(next); m !== undefined; m = w.get(next)) {
+        w.delete(next);
+        this.bufferedBytes -= m.length;
+        this.deliver(stream, m);
+        next = ssnAdd(next, 1);
+      }
+    }
+    this.nextSsn[stream] = next;
+  }
+}

@@ -1,0 +1,86 @@
+// Inbound data path: TSN tracking, reassembly and delivery, the advertised receiver window
+// (RFC 9260 §6.2) and the SACK schedule — delayed SACK (200 ms or every second packet with DATA),
+// immediately when a gap or a duplicate is seen.
+import { Reassembly, type Deliver } from './reassembly.js';
+import { tsnDiff, tsnGt } from './serial.js';
+import { TsnTracker } from './tsn-tracker.js';
+import type { DataChunk, SackChunk } from './wire/types.js';
+
+export type DataResult = 'new' | 'duplicate' | 'dropped' | 'bad-stream';
+
+export class Receiver {
+  readonly tracker: TsnTracker;
+  readonly reassembly: Reassembly;
+  /** Bytes delivered as events that the application has not polled yet. */
+  unreadBytes = 0;
+  /** Packets with DATA since the last SACK. */
+  packetsSinceSack = 0;
+  /** A SACK should go out with the next packet. */
+  sackNow = false;
+  /** The window in the last SACK we sent. */
+  lastAdvertised: number;
+
+  constructor(
+    peerInitialTsn: number,
+    inboundStreams: number,
+    readonly receiveWindow: number,
+    deliver: Deliver,
+  ) {
+    this.tracker = new TsnTracker(peerInitialTsn);
+    this.reassembly = new Reassembly(inboundStreams, (s, b) => {
+      this.unreadBytes += b.length;
+      deliver(s, b);
+    });
+    this.lastAdvertised = receiveWindow;
+  }
+
+  /** The advertised receiver window (a_rwnd). */
+  get window(): number {
+    return Math.max(0, this.receiveWindow - this.reassembly.bufferedBytes - this.unreadBytes);
+  }
+
+  /** One received DATA chunk (non-empty). */
+  onData(chunk: DataChunk): DataResult {
+    const tsn = chunk.tsn;
+    // §6.2: with no window left, drop new chunks beyond the highest TSN received (holes still fill).
+    if (this.window < chunk.userData.length && tsnGt(tsn, this.tracker.highestTsn)) return 'dropped';
+    // Never track more than 2^20 TSNs ahead of the cumulative point (a peer gone mad).
+    if (tsnDiff(tsn, this.tracker.cumulativeTsn) > 1 << 20) return 'dropped';
+    if (this.tracker.receive(tsn) === 'duplicate') {
+      this.sackNow = true;
+      return 'duplicate';
+    }
+    if (chunk.streamId >= this.reassembly.streamCount) return 'bad-stream';
+    this.reassembly.add(chunk);
+    return 'new';
+  }
+
+  /** After all chunks of a packet that carried DATA: decide between now and later. */
+  endOfPacket(): void {
+    this.packetsSinceSack++;
+    if (this.packetsSinceSack >= 2 || this.tracker.hasGaps || this.tracker.hasDuplicates) this.sackNow = true;
+  }
+
+  /** The application consumed `n` delivered bytes; true when a window update is worth sending. */
+  consumed(n: number, mtu: number): boolean {
+    this.unreadBytes -= n;
+    const w = this.window;
+    const reopened = (this.lastAdvertised < 2 * mtu && w >= 4 * mtu) || w - this.lastAdvertised >= this.receiveWindow / 2;
+    if (reopened) this.sackNow = true;
+    return reopened;
+  }
+
+  /** Build the SACK to send now and reset the schedule. */
+  makeSack(): SackChunk {
+    this.packetsSinceSack = 0;
+    this.sackNow = false;
+    this.lastAdvertised = this.window;
+    return {
+      type: 3,
+      cumulativeTsnAck: this.tracker.cumulativeTsn,
+      advertisedReceiverWindow: this.lastAdvertised,
+      gapBlocks: this.tracker.gapBlocks(),
+      duplicateTsns: this.tracker.takeDuplicates(),
+    };
+  }
+}

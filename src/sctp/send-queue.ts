@@ -1,0 +1,253 @@
+// Outbound user data: bytes waiting to be put in DATA chunks, the chunks sent and not yet
+// cumulatively acknowledged (indexed by TSN in an array, O(1)), and — in byte-stream mode — the
+// TSN runs that map every outbound TSN to its stream offset (proto TsnRun).
+//
+// Byte-stream mode (baton's design): every DATA chunk is one complete ordered message on stream 0
+// with exactly `chunkSize` bytes, except when the queue runs dry (a shorter chunk, which closes
+// the current run). Message mode: each send() is one message, fragmented into chunkSize pieces.
+import { ssnAdd, tsnAdd, tsnDiff, tsnLt } from './serial.js';
+import type { TsnRun } from '../transport-abstraction/state-types.js';
+
+export type SendMode = 'stream' | 'message';
+
+export const FLAG_UNORDERED = 0x04;
+export const FLAG_BEGINNING = 0x02;
+export const FLAG_ENDING = 0x01;
+
+/** One DATA chunk sent (or about to be sent) and not yet cumulatively acknowledged. */
+export interface OutChunk {
+  readonly tsn: number;
+  readonly streamId: number;
+  readonly ssn: number;
+  /** U/B/E bits as on the wire. */
+  readonly flags: number;
+  readonly data: Uint8Array;
+  /** Index of the path it was last sent on. */
+  path: number;
+  sentAt: number;
+  transmissions: number;
+  /** Covered by a gap-ack block of the latest SACK. */
+  gapAcked: boolean;
+  /** Counts toward the path's flight size. */
+  inFlight: boolean;
+  /** Waiting in the retransmission queue. */
+  needsRetransmit: boolean;
+  missReports: number;
+  fastRetransmitted: boolean;
+}
+
+interface Segment {
+  readonly bytes: Uint8Array;
+  readonly stream: number;
+  readonly unordered: boolean;
+  offset: number;
+}
+
+interface Run extends TsnRun {
+  closed: boolean;
+}
+
+export class SendQueue {
+  private segments: Segment[] = [];
+  private segmentHead = 0;
+  /** Bytes accepted by send() and not yet put in a chunk. */
+  pendingBytes = 0;
+  /** Bytes in outstanding (un-cumulatively-acked) chunks. */
+  outstandingBytes = 0;
+  /** Stream offset of the next byte put in a chunk (byte-stream mode). */
+  chunkedOffset = 0;
+  /** Bytes accepted by send() so far (the contract's streamOffset). */
+  acceptedOffset = 0;
+
+  private outstanding: OutChunk[] = [];
+  private outHead = 0;
+  /** TSN of outstanding[outHead]; equals nextTsn when nothing is outstanding. */
+  firstTsn: number;
+  nextTsn: number;
+  readonly nextSsn: number[];
+  readonly runs: Run[] = [];
+
+  constructor(
+    readonly mode: SendMode,
+    public chunkSize: number,
+    initialTsn: number,
+    outboundStreams: number,
+  ) {
+    this.firstTsn = initialTsn >>> 0;
+    this.nextTsn = initialTsn >>> 0;
+    this.nextSsn = new Array<number>(outboundStreams).fill(0);
+  }
+
+  get outstandingCount(): number {
+    return this.outstanding.length - this.outHead;
+  }
+
+  /** Queue user bytes (already bounded by the caller). */
+  push(bytes: Uint8Array, stream: number, unordered: boolean): void {
+    if (bytes.length === 0) return;
+    this.segments.push({ bytes, stream, unordered, offset: 0 });
+    this.pendingBytes += bytes.length;
+    this.acceptedOffset += bytes.length;
+  }
+
+  /** Size of the next chunk's user data, or 0 when nothing waits. */
+  nextChunkLength(): number {
+    if (this.pendingBytes === 0) return 0;
+    if (this.mode === 'stream') return Math.min(this.chunkSize, this.pendingBytes);
+    const s = this.segments[this.segmentHead]!;
+    return Math.min(this.chunkSize, s.bytes.length - s.offset);
+  }
+
+  /** Take the next chunk's worth of pending bytes, assign it a TSN and make it outstanding. */
+  take(now: number, path: number): OutChunk | undefined {
+    const length = this.nextChunkLength();
+    if (length === 0) return undefined;
+    let data: Uint8Array;
+    let streamId: number;
+    let flags: number;
+    let ssn: number;
+    const seg = this.segments[this.segmentHead]!;
+    if (this.mode === 'stream') {
+      streamId = 0;
+      flags = FLAG_BEGINNING | FLAG_ENDING;
+      data = this.takeBytes(length);
+      ssn = this.nextSsn[0]!;
+      this.nextSsn[0] = ssnAdd(ssn, 1);
+      this.recordRun(this.nextTsn, length, ssn);
+      this.chunkedOffset += length;
+    } else {
+      streamId = seg.stream;
+      ssn = this.nextSsn[streamId] ?? 0;
+      flags = seg.unordered ? FLAG_UNORDERED : 0;
+      if (seg.offset === 0) flags |= FLAG_BEGINNING;
+      data = seg.bytes.subarray(seg.offset, seg.offset + length);
+      seg.offset += length;
+      this.pendingBytes -= length;
+      if (seg.offset === seg.bytes.length) {
+        flags |= FLAG_ENDING;
+        if (!seg.unordered) this.nextSsn[streamId] = ssnAdd(ssn, 1);
+        this.dropSegment();
+      }
+    }
+    const chunk: OutChunk = {
+      tsn: this.nextTsn,
+      streamId,
+      ssn,
+      flags,
+      data,
+      path,
+      sentAt: now,
+      transmissions: 0,
+      gapAcked: false,
+      inFlight: false,
+      needsRetransmit: false,
+      missReports: 0,
+      fastRetransmitted: false,
+    };
+    this.nextTsn = tsnAdd(this.nextTsn, 1);
+    this.outstanding.push(chunk);
+    this.outstandingBytes += length;
+    return chunk;
+  }
+
+  private takeBytes(length: number): Uint8Array {
+    const seg = this.segments[this.segmentHead]!;
+    const left = seg.bytes.length - seg.offset;
+    this.pendingBytes -= length;
+    if (left >= length) {
+      const out = seg.bytes.subarray(seg.offset, seg.offset + length);
+      seg.offset += length;
+      if (seg.offset === seg.bytes.length) this.dropSegment();
+      return out;
+    }
+    const out = new Uint8Array(length);
+    let at = 0;
+    while (at < length) {
+      const s = this.segments[this.segmentHead]!;
+      const n = Math.min(length - at, s.bytes.length - s.offset);
+      out.set(s.bytes.subarray(s.offset, s.offset + n), at);
+      at += n;
+      s.offset += n;
+      if (s.offset === s.bytes.length) this.dropSegment();
+    }
+    return out;
+  }
+
+  private dropSegment(): void {
+    this.segmentHead++;
+    if (this.segmentHead > 1024 && this.segmentHead * 2 > this.segments.length) {
+      this.segments = this.segments.slice(this.segmentHead);
+      this.segmentHead = 0;
+    }
+  }
+
+  private recordRun(tsn: number, length: number, ssn: number): void {
+    const last = this.runs[this.runs.length - 1];
+    if (last && !last.closed && last.bytesPerTsn === length) {
+      last.tsnCount++;
+    } else {
+      if (last) last.closed = true;
+      this.runs.push({ firstTsn: tsn, streamOffset: this.chunkedOffset, bytesPerTsn: length, tsnCount: 1, streamId: 0, firstSsn: ssn, closed: false });
+    }
+    // A short chunk ends its run: the next full-size chunk starts a new one.
+    if (length < this.chunkSize) this.runs[this.runs.length - 1]!.closed = true;
+  }
+
+  /** The outstanding chunk with this TSN, if any. */
+  get(tsn: number): OutChunk | undefined {
+    const i = tsnDiff(tsn, this.firstTsn);
+    if (i < 0 || i >= this.outstanding.length - this.outHead) return undefined;
+    return this.outstanding[this.outHead + i];
+  }
+
+  /** The i-th outstanding chunk (0 = oldest). */
+  at(i: number): OutChunk {
+    return this.outstanding[this.outHead + i]!;
+  }
+
+  /**
+   * Remove every chunk with TSN <= cumAck, calling `acked` for each (oldest first). Prunes the TSN
+   * runs that end before the new cumulative point.
+   */
+  ackThrough(cumAck: number, acked: (c: OutChunk) => void): void {
+    while (this.outHead < this.outstanding.length && !tsnLt(cumAck, this.firstTsn)) {
+      const c = this.outstanding[this.outHead]!;
+      this.outstanding[this.outHead] = undefined as unknown as OutChunk;
+      this.outHead++;
+      this.firstTsn = tsnAdd(this.firstTsn, 1);
+      this.outstandingBytes -= c.data.length;
+      acked(c);
+    }
+    if (this.outHead > 256 && this.outHead * 2 > this.outstanding.length) {
+      this.outstanding = this.outstanding.slice(this.outHead);
+      this.outHead = 0;
+    }
+    while (this.runs.length > 1) {
+      const r = this.runs[0]!;
+      if (!r.closed || tsnDiff(cumAck, r.firstTsn) < r.tsnCount) break;
+      this.runs.shift();
+    }
+  }
+
+  /** TSN runs as exported: the last run is left open (tsnCount 0) when it may still grow. */
+  exportRuns(): TsnRun[] {
+    return this.runs.map((r) => ({
+      firstTsn: r.firstTsn,
+      streamOffset: r.streamOffset,
+      bytesPerTsn: r.bytesPerTsn,
+      tsnCount: r.closed ? r.tsnCount : 0,
+      streamId: r.streamId,
+      firstSsn: r.firstSsn,
+    }));
+  }
+
+  /** Stream offset of the first byte of `tsn` (byte-stream mode), or undefined if unmapped. */
+  offsetOfTsn(tsn: number): number | undefined {
+    for (let i = this.runs.length - 1; i >= 0; i--) {
+      const r = this.runs[i]!;
+      const d = tsnDiff(tsn, r.firstTsn);
+      if (d >= 0 && (d < r.tsnCount || (!r.closed && i === this.runs.length - 1))) return r.streamOffset + d * r.bytesPerTsn;
+    }
+    return undefined;
+  }
+}

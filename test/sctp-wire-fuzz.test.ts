@@ -6,7 +6,13 @@ import test from 'ava';
 import { isDeepStrictEqual } from 'node:util';
 import { SeededRandom } from '../src/transport-abstraction/random.js';
 import {
+  authenticatedBytes,
+  authenticatedRegion,
+  chunkSpans,
   emitPacket,
+  parsePacketHeader,
+  peekFirstChunkType,
+  peekVerificationTag,
   finalizeChecksum,
   parsePacket,
   type AsconfParam,
@@ -220,7 +226,7 @@ function mutate(g: Gen, src: Uint8Array): Uint8Array {
   return b;
 }
 
-test('60k mutated and random inputs: parsePacket never throws, and re-emission is a fixed point', (t) => {
+test('60k mutated and random inputs: parsePacket (and the cheap looks) never throw, and re-emission is a fixed point', (t) => {
   const g = new Gen(new SeededRandom(20261127));
   const corpus: Uint8Array[] = Array.from({ length: 400 }, () => emitPacket(g.packet()));
   let thrown = 0;
@@ -239,6 +245,13 @@ test('60k mutated and random inputs: parsePacket never throws, and re-emission i
     let r: ReturnType<typeof parsePacket>;
     try {
       r = parsePacket(x, { verifyChecksum: g.int(8) !== 0 });
+      // The cheap looks must not throw either.
+      chunkSpans(x);
+      const region = authenticatedRegion(x);
+      if (region) authenticatedBytes(x, region);
+      parsePacketHeader(x);
+      peekVerificationTag(x);
+      peekFirstChunkType(x);
     } catch (e) {
       thrown++;
       if (firstFailure.length < 3) firstFailure.push(`throw on ${toHex(x)}: ${String(e)}`);

@@ -5,7 +5,10 @@ import { createHmac } from 'node:crypto';
 import { createRequire } from 'node:module';
 import {
   authenticatedBytes,
+  asKnownChunk,
   authenticatedRegion,
+  chunkSpans,
+  isUnknownChunk,
   chunkLength,
   computeChecksum,
   crc32c,
@@ -88,6 +91,31 @@ test('crc32c: every length and alignment agrees with a bitwise reference', (t) =
   for (let start = 0; start < 9; start++) {
     for (let len = 0; len < 100; len++) t.is(crc32c(data, start, start + len), ref(data.subarray(start, start + len)));
   }
+});
+
+test('crc32c: long buffers and split updates agree with the bitwise reference', (t) => {
+  const ref = (b: Uint8Array): number => {
+    let c = 0xffffffff;
+    for (const x of b) {
+      c ^= x;
+      for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
+    }
+    return ~c >>> 0;
+  };
+  const data = Uint8Array.from({ length: 9000 }, (_, i) => (i * 2654435761) >>> 24);
+  t.is(crc32c(data), ref(data));
+  t.is(crc32c(data, 3, 8999), ref(data.subarray(3, 8999)));
+  t.is(crc32c(data.subarray(1401, 2801)), ref(data.subarray(1401, 2801)));
+});
+
+test('checksum: a packet from an independent implementation (scapy INIT) verifies', (t) => {
+  // scapy's SCTP regression test: raw(IP()/SCTP()/SCTPChunkInit(params=[SCTPChunkParamIPv4Addr()])), SCTP part.
+  const wire = hex('0000 0000 00000000 402c0b5f 01 00 001c 00000000 00000000 0000 0000 00000000 0005 0008 7f000001');
+  t.true(verifyChecksum(wire));
+  const r = parsePacket(wire);
+  if (!r.ok) return t.fail(r.error.code);
+  t.deepEqual((r.packet.chunks[0] as InitChunk).params, [{ type: 5, kind: 'ipv4', address: '127.0.0.1' }]);
+  t.is(toHex(emitPacket(r.packet)), toHex(wire));
 });
 
 test('checksum: computed with the field zeroed, stored little-endian', (t) => {
@@ -459,6 +487,34 @@ test('parsePacketHeader, peekVerificationTag, peekFirstChunkType', (t) => {
   t.false(parsePacketHeader(new Uint8Array(5)).ok);
 });
 
+test('chunkSpans: the checked layout without decoding', (t) => {
+  const r = chunkSpans(pkt('0a 00 0005 ff 000000  c5 07 0004  00 03 0011 00000001 0000 0000 00000000 aa'));
+  t.deepEqual(r, {
+    ok: true,
+    spans: [
+      { type: 10, flags: 0, offset: 12, length: 5 },
+      { type: 0xc5, flags: 7, offset: 20, length: 4 },
+      { type: 0, flags: 3, offset: 24, length: 17 },
+    ],
+  });
+  const bad = chunkSpans(pkt('0a 00 0003'));
+  t.is(bad.ok ? '' : bad.error.code, 'SCTP_WIRE_CHUNK_LENGTH');
+  const none = chunkSpans(pkt(''));
+  t.is(none.ok ? '' : none.error.code, 'SCTP_WIRE_NO_CHUNKS');
+  t.false(chunkSpans(new Uint8Array(3)).ok);
+});
+
+test('isUnknownChunk / asKnownChunk', (t) => {
+  const r = parsePacket(pkt('c5 00 0004 0b 00 0004'));
+  if (!r.ok) return t.fail();
+  const [unknown, cookieAck] = r.packet.chunks;
+  t.true(isUnknownChunk(unknown!));
+  t.is(asKnownChunk(unknown!), undefined);
+  t.false(isUnknownChunk(cookieAck!));
+  const k = asKnownChunk(cookieAck!);
+  t.is(k?.type === 11 ? k.reflectedTag : undefined, false);
+});
+
 // ------------------------------------------------------------------------------------------ AUTH
 
 test('AUTH region: offsets of the HMAC field and of the covered bytes', (t) => {
@@ -517,6 +573,27 @@ test('emit rejects an address that is not one (local misuse)', (t) => {
   const err = t.throws(() => emitParam({ type: 5, kind: 'ipv4', address: '::1' }));
   t.is((err as { code?: string }).code, 'BATON_ERR_USAGE');
   t.throws(() => emitParam({ type: 6, kind: 'ipv6', address: '1.2.3.4' }));
+});
+
+test('emit refuses chunks and parameters longer than their 16-bit length field', (t) => {
+  const big = new Uint8Array(0x10000);
+  const e1 = t.throws(() => emitPacket(packetOf({ type: 10, cookie: big })));
+  t.is((e1 as { code?: string }).code, 'BATON_ERR_USAGE');
+  t.throws(() => emitParam({ type: 7, kind: 'state-cookie', cookie: big }));
+  t.throws(() => emitErrorCause({ code: 13, info: big }));
+  // The largest that fits is fine.
+  t.is(emitChunk({ type: 10, cookie: new Uint8Array(0xffff - 4) }).length, 0x10000);
+  t.throws(() => emitChunk({ type: 0x99 } as unknown as Chunk), { message: /not a known chunk/ });
+});
+
+test('a Node Buffer input parses into plain Uint8Array views of the same memory', (t) => {
+  const wire = Buffer.from(pkt('0a 00 0006 abcd 0000'));
+  const r = parsePacket(wire);
+  if (!r.ok) return t.fail(r.error.code);
+  const cookie = (r.packet.chunks[0] as { cookie: Uint8Array }).cookie;
+  t.is(cookie.constructor, Uint8Array);
+  t.is(cookie.buffer, wire.buffer);
+  t.deepEqual(cookie, hex('abcd'));
 });
 
 // ------------------------------------------------------------------------------------- addresses

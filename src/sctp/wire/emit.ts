@@ -1,6 +1,8 @@
 // Emission of SCTP packets and chunks (RFC 9260 §3). One allocation per packet: lengths are summed
 // first, then every field is written straight into the buffer and the CRC32c is filled in last.
-// Emitting a Repr that cannot be encoded (an invalid address string) is local misuse and throws.
+// Emitting a Repr that cannot be encoded (an invalid address string, a chunk or parameter longer
+// than its 16-bit length field) is local misuse and throws LocalUsageError.
+import { LocalUsageError } from '../../transport-abstraction/errors.js';
 import { put16, put32, zero } from './bytes.js';
 import { finalizeChecksum } from './crc32c.js';
 import { Asconf, Auth, Chunk as C, Data, Ecn, FLAG_T, ForwardTsn, Header, Init, Sack, Shutdown, pad4 } from './layout.js';
@@ -62,7 +64,7 @@ export function chunkValueLength(c: Chunk): number {
     case ChunkType.ASCONF_ACK:
       return Asconf.PARAMS + listLength((c as Extract<Chunk, { type: 0x80 }>).params, asconfParamLength);
     default:
-      throw new TypeError(`chunk type ${(c as Chunk).type} without kind 'unknown' is not a known chunk`);
+      throw new LocalUsageError(`chunk type ${(c as Chunk).type} without kind 'unknown' is not a known chunk`);
   }
 }
 
@@ -81,6 +83,7 @@ export function packetLength(p: Packet): number {
 /** Write a chunk at b[o] with its padding zeroed; returns the padded length. */
 export function writeChunk(b: Uint8Array, o: number, c: Chunk): number {
   const n = chunkValueLength(c);
+  if (n > 0xffff) throw new LocalUsageError(`chunk type ${c.type} of ${n} bytes does not fit the 16-bit length field`);
   zero(b, o + n, o + pad4(n));
   if (isUnknown(c)) {
     b[o] = c.type;

@@ -8,6 +8,8 @@ export {
   peekVerificationTag,
   peekFirstChunkType,
   parseChunkAt,
+  chunkSpans,
+  type ChunkSpan,
   authenticatedRegion,
   authenticatedBytes,
   type AuthRegion,

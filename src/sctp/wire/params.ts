@@ -3,6 +3,7 @@
 //
 // Parsing works on absolute offsets into one packet buffer and throws WireError; parse.ts catches
 // it, so nothing escapes parsePacket. Byte fields are subarrays of the input (zero copy).
+import { LocalUsageError } from '../../transport-abstraction/errors.js';
 import { ipv4FromBytes, ipv4ToBytes, ipv6FromBytes, ipv6ToBytes } from './address.js';
 import { put16, put32, u16, u32, zero } from './bytes.js';
 import { WireError } from './errors.js';
@@ -242,6 +243,7 @@ export function paramLength(p: Param): number {
 /** Write a parameter at b[o]; returns its unpadded length. */
 export function writeParam(b: Uint8Array, o: number, p: Param): number {
   const n = paramLength(p);
+  if (n > 0xffff) throw new LocalUsageError(`parameter type ${p.type} of ${n} bytes does not fit the 16-bit length field`);
   put16(b, o, p.type);
   put16(b, o + 2, n);
   const v = o + 4;
@@ -299,6 +301,7 @@ export function errorCauseLength(c: ErrorCause): number {
 
 export function writeErrorCause(b: Uint8Array, o: number, c: ErrorCause): number {
   const n = errorCauseLength(c);
+  if (n > 0xffff) throw new LocalUsageError(`error cause ${c.code} of ${n} bytes does not fit the 16-bit length field`);
   put16(b, o, c.code);
   put16(b, o + 2, n);
   b.set(c.info, o + 4);
@@ -323,6 +326,7 @@ export function asconfParamLength(p: AsconfParam): number {
 
 export function writeAsconfParam(b: Uint8Array, o: number, p: AsconfParam): number {
   const n = asconfParamLength(p);
+  if (n > 0xffff) throw new LocalUsageError(`ASCONF parameter type ${p.type} of ${n} bytes does not fit the 16-bit length field`);
   put16(b, o, p.type);
   put16(b, o + 2, n);
   switch (p.kind) {

@@ -232,6 +232,36 @@ function parseSackAt(b: Uint8Array, o: number, length: number): Chunk {
   };
 }
 
+/** Where one chunk sits in a packet: offset of its header and its length field (padding excluded). */
+export interface ChunkSpan {
+  readonly type: number;
+  readonly flags: number;
+  readonly offset: number;
+  readonly length: number;
+}
+
+/**
+ * The checked chunk layout of a packet without decoding any chunk (no checksum check): every
+ * chunk length >= 4 and inside the packet. A cheap first look, e.g. to find the chunk types.
+ */
+export function chunkSpans(bytes: Uint8Array): { ok: true; spans: ChunkSpan[] } | { ok: false; error: WireError } {
+  try {
+    const n = bytes.length;
+    if (n < Header.LENGTH) throw new WireError('SCTP_WIRE_SHORT', `packet of ${n} bytes`, 0);
+    const spans: ChunkSpan[] = [];
+    for (let o = Header.LENGTH; o < n; ) {
+      const length = chunkLengthAt(bytes, o, n);
+      spans.push({ type: bytes[o + C.TYPE]!, flags: bytes[o + C.FLAGS]!, offset: o, length });
+      o += pad4(length);
+    }
+    if (spans.length === 0) throw new WireError('SCTP_WIRE_NO_CHUNKS', 'no chunks after the common header', Header.LENGTH);
+    return { ok: true, spans };
+  } catch (e) {
+    if (e instanceof WireError) return { ok: false, error: e };
+    return { ok: false, error: new WireError('SCTP_WIRE_MALFORMED', `unexpected: ${String(e)}`, 0) };
+  }
+}
+
 /** Where the HMAC of an AUTH chunk goes and what it covers (RFC 4895 §6.2), as offsets into the packet. */
 export interface AuthRegion {
   /** Offset of the AUTH chunk: the authenticated bytes are [authStart, end). */

@@ -248,3 +248,19 @@ export interface Packet {
   readonly verificationTag: number;
   readonly chunks: readonly Chunk[];
 }
+
+// ------------------------------------------------------------------------------------------------
+// Helpers (added by the wire layer; nothing above changed).
+
+/** Every chunk parse.ts decodes. `switch (chunk.type)` narrows a KnownChunk to its interface. */
+export type KnownChunk = Exclude<Chunk, UnknownChunk>;
+
+/** True for a chunk type parse.ts did not recognise (kept raw). */
+export function isUnknownChunk(c: Chunk): c is UnknownChunk {
+  return (c as { kind?: unknown }).kind === 'unknown';
+}
+
+/** The same chunk, typed so that `switch (c.type)` narrows; undefined for an unknown chunk. */
+export function asKnownChunk(c: Chunk): KnownChunk | undefined {
+  return isUnknownChunk(c) ? undefined : (c as KnownChunk);
+}

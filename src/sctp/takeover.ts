@@ -1,0 +1,204 @@
+// The takeover machinery an association drives, in two halves, both sans-IO.
+//
+// TakeoverInitiator (the new server, on an association built by importState): sends the
+// authenticated ASCONF from its own address — add our address, make it primary, delete the old
+// server's — with baton's takeover parameter carrying n and the serial continuing from the state's
+// counter; retransmits it on T-4; on acceptance sends the stale-TSN probe (probe.ts), retransmits
+// it on its own RTO, and turns the SACK that answers it into the receiver state and a resume plan.
+//
+// TakeoverGuard (the client): runs each authenticated ASCONF through the RFC 5061 receiver with the
+// at-most-once rule, says what to answer and which events to raise, and builds the out-of-the-blue
+// ABORT (T bit) for packets from an address no longer in the association — e.g. the old server,
+// resurrected or wrongly declared dead.
+import type { UdpAddress } from '../transport-abstraction/address.js';
+import { TransportError } from '../transport-abstraction/errors.js';
+import type { SctpState } from '../transport-abstraction/state-types.js';
+import type { ReceiverState, ResumeMode, TransportEvent } from '../transport-abstraction/transport.js';
+import { AsconfSender } from '../addip/sender.js';
+import { AsconfReceiver, type AddressChange } from '../addip/receiver.js';
+import type { PeerAddressTable } from '../addip/addresses.js';
+import { takenOverBy, takenOverCause } from '../addip/causes.js';
+import { CauseCode, type AbortChunk, type AsconfAckChunk, type AsconfChunk, type DataChunk, type SackChunk } from './wire/types.js';
+import { receiverStateFromSack, resumePlan, staleProbeChunk, staleProbeTsn, type ResumeChunk } from './probe.js';
+
+export type TakeoverPhase = 'imported' | 'asconf-sent' | 'probing' | 'complete' | 'rejected' | 'failed';
+
+export interface TakeoverSetup {
+  readonly state: SctpState;
+  /** TransportState.streamBytesAcked: stream bytes the old owner saw acknowledged in order. */
+  readonly streamBytesAcked: number;
+  /** Our (the new server's) address, from which the ASCONF is sent. */
+  readonly newAddress: UdpAddress;
+  /** The client's address the ASCONF goes to. */
+  readonly client: UdpAddress;
+  /** Max retransmissions of the ASCONF and of the probe before giving up (default 8). */
+  readonly maxRetransmissions?: number;
+  readonly rtoMax?: number;
+}
+
+export type InitiatorOutput =
+  | { readonly kind: 'send-asconf'; readonly chunk: AsconfChunk; readonly destination: UdpAddress }
+  | { readonly kind: 'send-probe'; readonly chunk: DataChunk; readonly destination: UdpAddress }
+  | { readonly kind: 'complete'; readonly receiver: ReceiverState; readonly chunks: readonly ResumeChunk[]; readonly next: { tsn: number; ssn: number; offset: number; streamId: number } }
+  | { readonly kind: 'failed'; readonly error: TransportError };
+
+export class TakeoverInitiator {
+  phase: TakeoverPhase = 'imported';
+  readonly sender: AsconfSender;
+  requestNumber: number | undefined;
+  mode: ResumeMode = 'gap-fill';
+  receiver: ReceiverState | undefined;
+  private probe: DataChunk | undefined;
+  private probeRto = 0;
+  private probeDeadline = NaN;
+  private probeRetransmissions = 0;
+  private readonly maxRetransmissions: number;
+  private readonly rtoMax: number;
+
+  constructor(readonly setup: TakeoverSetup) {
+    this.maxRetransmissions = setup.maxRetransmissions ?? 8;
+    this.rtoMax = setup.rtoMax ?? 60_000;
+    this.sender = new AsconfSender(setup.state.nextAsconfSerial, { maxRetransmissions: this.maxRetransmissions, rtoMax: this.rtoMax });
+  }
+
+  /** The old server's IPs: the state's local addresses that are not ours. */
+  get oldServerIps(): string[] {
+    return [...new Set(this.setup.state.localAddresses.map((a) => a.address))].filter((ip) => ip !== this.setup.newAddress.address);
+  }
+
+  /** Build the takeover ASCONF (add ours, set primary, delete the old ones) with number n. */
+  start(now: number, requestNumber: number, mode: ResumeMode, rto: number): InitiatorOutput {
+    if (this.phase !== 'imported') throw new RangeError(`takeover already ${this.phase}`);
+    const ours = this.setup.newAddress.address;
+    const old = this.oldServerIps;
+    // The ASCONF's address parameter: an address the client knows (the old server's), so that it
+    // finds the association although our address is new to it (RFC 5061 §4.1.1).
+    const lookupIp = old[0] ?? ours;
+    this.requestNumber = requestNumber;
+    this.mode = mode;
+    const chunk = this.sender.send(
+      now,
+      rto,
+      this.setup.client,
+      lookupIp,
+      [{ kind: 'add-ip', ip: ours }, { kind: 'set-primary', ip: ours }, ...old.map((ip) => ({ kind: 'delete-ip' as const, ip }))],
+      requestNumber,
+    );
+    this.phase = 'asconf-sent';
+    this.probeRto = rto;
+    return { kind: 'send-asconf', chunk, destination: this.setup.client };
+  }
+
+  /** An authenticated ASCONF-ACK arrived. */
+  handleAsconfAck(now: number, ack: AsconfAckChunk): InitiatorOutput | undefined {
+    if (this.phase !== 'asconf-sent') return undefined;
+    const r = this.sender.handleAck(ack);
+    if (r.kind !== 'done' || r.takeover === undefined) return undefined;
+    if (!r.takeover.accepted) {
+      this.phase = 'rejected';
+      const by = r.takeover.acceptedByPeer;
+      const why = by === undefined ? '' : ` (the client already accepted request number ${by})`;
+      return { kind: 'failed', error: new TransportError('BATON_ERR_TAKEOVER_REJECTED', `the client refused takeover request ${this.requestNumber}${why}`, CauseCode.REQUEST_REFUSED_NO_AUTHORIZATION) };
+    }
+    this.phase = 'probing';
+    const s = this.setup.state;
+    const tsn = staleProbeTsn(s.localInitialTsn, s.tsnMap, this.setup.streamBytesAcked);
+    this.probe = staleProbeChunk(tsn, s.tsnMap);
+    this.probeDeadline = now + this.probeRto;
+    return { kind: 'send-probe', chunk: this.probe, destination: this.setup.client };
+  }
+
+  /** A SACK arrived; while probing, it tells what the client holds. */
+  handleSack(sack: Pick<SackChunk, 'cumulativeTsnAck' | 'gapBlocks'>): InitiatorOutput | undefined {
+    if (this.phase !== 'probing') return undefined;
+    this.phase = 'complete';
+    this.probeDeadline = NaN;
+    const runs = this.setup.state.tsnMap;
+    this.receiver = receiverStateFromSack(sack, runs);
+    const plan = resumePlan(sack, runs, this.mode);
+    return { kind: 'complete', receiver: this.receiver, chunks: plan.chunks, next: plan.next };
+  }
+
+  /** T-4 for the ASCONF, or the probe's own retransmission timer. */
+  get deadline(): number | undefined {
+    if (this.phase === 'asconf-sent') return this.sender.deadline;
+    if (this.phase === 'probing' && !Number.isNaN(this.probeDeadline)) return this.probeDeadline;
+    return undefined;
+  }
+
+  handleTimeout(now: number): InitiatorOutput | undefined {
+    if (this.phase === 'asconf-sent') {
+      const r = this.sender.handleTimeout(now);
+      if (r === undefined) return undefined;
+      if (r.kind === 'give-up') return this.fail('the client never acknowledged the takeover ASCONF');
+      return { kind: 'send-asconf', chunk: r.chunk, destination: r.destination };
+    }
+    if (this.phase === 'probing' && now >= this.probeDeadline) {
+      if (++this.probeRetransmissions > this.maxRetransmissions) return this.fail('the client never answered the stale-TSN probe');
+      this.probeRto = Math.min(this.probeRto * 2, this.rtoMax);
+      this.probeDeadline = now + this.probeRto;
+      return { kind: 'send-probe', chunk: this.probe!, destination: this.setup.client };
+    }
+    return undefined;
+  }
+
+  private fail(message: string): InitiatorOutput {
+    this.phase = 'failed';
+    this.probeDeadline = NaN;
+    return { kind: 'failed', error: new TransportError('BATON_ERR_TIMEOUT', message) };
+  }
+}
+
+export interface GuardResult {
+  /** The ASCONF-ACK to send (to `destination`, authenticated), if any. */
+  readonly ack?: { readonly chunk: AsconfAckChunk; readonly destination: UdpAddress };
+  readonly events: readonly TransportEvent[];
+  readonly changes: readonly AddressChange[];
+}
+
+export class TakeoverGuard {
+  readonly receiver: AsconfReceiver;
+
+  /** `peerSerial`: the last ASCONF serial seen from the peer (initially its initial TSN - 1). */
+  constructor(peerSerial: number, lastTakeover = 0) {
+    this.receiver = new AsconfReceiver(peerSerial, lastTakeover);
+  }
+
+  get lastTakeover(): number {
+    return this.receiver.lastTakeover;
+  }
+
+  handleAsconf(asconf: AsconfChunk, from: UdpAddress, authenticated: boolean, peers: PeerAddressTable): GuardResult {
+    const r = this.receiver.handle(asconf, from, peers, authenticated);
+    const events: TransportEvent[] = [];
+    if (r.takeover !== undefined) {
+      events.push(
+        r.takeover.accepted
+          ? { type: 'taken-over', requestNumber: r.takeover.requestNumber, peer: from }
+          : { type: 'takeover-refused', requestNumber: r.takeover.requestNumber, peer: from, reason: r.takeover.reason ?? 'refused' },
+      );
+    }
+    if (r.kind === 'drop') return { events, changes: [] };
+    return { ack: { chunk: r.ack, destination: r.destination }, events, changes: r.changes };
+  }
+
+  /**
+   * The answer to a packet from an address that is not (or no longer) the peer's: RFC 9260 §8.4
+   * out-of-the-blue handling — ABORT with the T bit, the packet's own tag reflected. After a
+   * takeover the ABORT names it (cause 0xbaf3) so a baton old server knows why it must stop.
+   * Undefined when the packet must not be answered (it is itself an ABORT, SHUTDOWN COMPLETE, ...).
+   */
+  refuseStranger(chunkTypes: readonly number[]): AbortChunk | undefined {
+    if (chunkTypes.some((t) => t === 6 || t === 14 || t === 8 || t === 1)) return undefined;
+    const causes = this.receiver.lastTakeover > 0 ? [takenOverCause(this.receiver.lastTakeover)] : [];
+    return { type: 6, reflectedTag: true, causes };
+  }
+}
+
+/** What an ABORT received by a serving side means for its 'closed' event. */
+export function abortError(abort: AbortChunk): TransportError {
+  const n = takenOverBy(abort.causes);
+  if (n !== undefined) return new TransportError('BATON_ERR_TAKEN_OVER', `another server took this association over (request ${n})`, 0xbaf3);
+  const cause = abort.causes[0]?.code;
+  return new TransportError('BATON_ERR_ABORTED', `the peer aborted the association${cause === undefined ? '' : ` (cause ${cause})`}`, cause);
+}

@@ -432,6 +432,38 @@ test('too short, bad checksum, no chunks', (t) => {
   code(t, pkt('0b 00'), 'SCTP_WIRE_SHORT');
 });
 
+test('every truncation of valid packets is rejected, unless it ends at a chunk end', (t) => {
+  const samples = [
+    '01 00 0024 00000001 00001000 0001 0001 00000001 8002 0008 01020304 000c 0006 0005 0000',
+    '00 03 0015 00000001 0002 0003 00000033 68656c6c6f 000000',
+    '03 00 001c 00000064 00010000 0002 0001 0002 0003 0005 0005 00000060',
+    'c1 00 0020 00000007 0005 0008 0a000001 c001 0010 00000001 0005 0008 0a000002',
+    '80 00 001a 00000007 c003 0012 00000003 000c 000a 627965212121 0000',
+    '0a 00 0006 abcd 0000 0f 00 001c 0001 0001 ' + seq(0, 20),
+  ];
+  for (const sample of samples) {
+    const full = pkt(sample);
+    const r = parsePacket(full);
+    if (!r.ok) return t.fail(`${sample}: ${r.error.code}`);
+    const spans = chunkSpans(full);
+    if (!spans.ok) return t.fail();
+    for (let cut = 0; cut < full.length; cut++) {
+      const b = full.slice(0, cut);
+      if (cut >= 12) finalizeChecksum(b);
+      const c = parsePacket(b);
+      // A cut that only drops whole chunks and/or the padding of the new last chunk leaves a
+      // valid packet: its chunks are a prefix of the original's. Any other cut is an error.
+      const kept = spans.spans.findIndex((s) => cut >= s.offset + s.length && cut <= s.offset + ((s.length + 3) & ~3));
+      if (kept >= 0) {
+        t.true(c.ok, `${sample} cut at ${cut} only drops padding / whole chunks`);
+        if (c.ok) t.deepEqual(c.packet.chunks, r.packet.chunks.slice(0, kept + 1));
+      } else {
+        t.false(c.ok, `${sample} cut at ${cut}`);
+      }
+    }
+  }
+});
+
 test('impossible chunk lengths', (t) => {
   code(t, pkt('0b 00 0000'), 'SCTP_WIRE_CHUNK_LENGTH');
   code(t, pkt('0b 00 0003'), 'SCTP_WIRE_CHUNK_LENGTH');

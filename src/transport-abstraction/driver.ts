@@ -87,22 +87,20 @@ interface Bound {
   readonly onSent: (error: Error | null) => void;
 }
 
+const TIMEOUT_MAX = 2 ** 31 - 1;
 const FULL_BUFFER = new Set(['EAGAIN', 'EWOULDBLOCK', 'ENOBUFS']);
 
-/** Every address we send to is an IP literal: resolve it synchronously, no DNS, no extra tick. */
+/**
+ * Every address we send to is an IP literal: hand it straight to the socket (no DNS, no extra
+ * tick). libuv rejects anything that is not a literal of the socket's family with EINVAL, which
+ * reaches the send callback and is counted.
+ */
 function literalLookup(
   address: string,
-  family: unknown,
+  _family: unknown,
   callback: (error: NodeJS.ErrnoException | null, address: string, family: number) => void,
 ): void {
-  const version = isIP(address);
-  if (version === 0) {
-    const error: NodeJS.ErrnoException = new Error(`not an IP address: "${address}"`);
-    error.code = 'EINVAL';
-    callback(error, address, 0);
-  } else {
-    callback(null, address, version);
-  }
+  callback(null, address, 0);
 }
 
 export class UdpDriver {
@@ -299,7 +297,7 @@ export class UdpDriver {
       this.fail('BATON_ERR_DRIVER_CORE', 'pollTimeout', 'core.pollTimeout threw', error);
       return;
     }
-    if (deadline === undefined) return;
+    if (deadline === undefined || !Number.isFinite(deadline)) return;
     if (deadline > now) {
       // Fired early (ms rounding) or the deadline moved later since we armed: just re-arm.
       this.rearm(now);
@@ -403,7 +401,7 @@ export class UdpDriver {
       this.fail('BATON_ERR_DRIVER_CORE', 'pollTimeout', 'core.pollTimeout threw', error);
       return;
     }
-    if (deadline === undefined || Number.isNaN(deadline)) {
+    if (deadline === undefined || !Number.isFinite(deadline)) {
       if (this.timer !== undefined) {
         clearTimeout(this.timer);
         this.timer = undefined;
@@ -415,7 +413,8 @@ export class UdpDriver {
     // This avoids clearing and re-creating a timer on every ack that pushes the RTO later.
     if (this.timerAt !== undefined && this.timerAt <= deadline) return;
     if (this.timer !== undefined) clearTimeout(this.timer);
-    const delay = Math.max(1, Math.ceil(deadline - now));
+    // setTimeout takes at most 2^31-1 ms; a later deadline fires early and re-arms.
+    const delay = Math.min(TIMEOUT_MAX, Math.max(1, Math.ceil(deadline - now)));
     this.timerAt = now + delay;
     this.timer = setTimeout(this.onTimer, delay);
   }

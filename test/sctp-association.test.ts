@@ -28,3 +28,129 @@ test('bulk transfer arrives byte-identical', (t) => {
   t.is(sha256(p.server.received), sha256(data));
   t.true(p.server.received.every((b) => b.length <= a.options.chunkSize));
 });
+
+test('message mode: fragmentation, several streams, ordered and unordered delivery', (t) => {
+  const p = makePair({ link: { delayMs: 5, reorder: 0.2, reorderDelayMs: 3 }, client: { mode: 'message' }, server: { mode: 'message' }, keepEvents: true });
+  const a = connect(p);
+  p.net.run(100);
+  const messages: Array<{ stream: number; bytes: Uint8Array; unordered: boolean }> = [];
+  for (let i = 0; i < 60; i++) {
+    const size = [10, 1224, 1225, 5000, 70_000][i % 5]!;
+    messages.push({ stream: i % 3, bytes: pattern(size, i), unordered: i % 7 === 0 });
+  }
+  for (const m of messages) t.is(a.send(m.bytes, { stream: m.stream, unordered: m.unordered }), m.bytes.length);
+  p.net.wake(p.clientEp);
+  p.net.runUntil(() => p.server.events.filter((e) => e.type === 'data').length >= messages.length, 20_000);
+  const got = p.server.events.flatMap((e) => (e.type === 'data' ? [e] : []));
+  t.is(got.length, messages.length);
+  // Every message arrives whole, and per stream the ordered ones keep their order.
+  for (let s = 0; s < 3; s++) {
+    const sent = messages.filter((m) => m.stream === s && !m.unordered).map((m) => sha256(m.bytes));
+    const recv = got.filter((e) => e.stream === s).map((e) => sha256(e.bytes)).filter((h) => sent.includes(h));
+    t.deepEqual(recv, sent);
+  }
+  const all = new Set(messages.map((m) => `${m.stream}:${sha256(m.bytes)}`));
+  for (const e of got) t.true(all.has(`${e.stream}:${sha256(e.bytes)}`));
+});
+
+test('stream mode: every chunk full-size except when the queue runs dry; TSN runs map offsets', (t) => {
+  const p = makePair({ link: { delayMs: 5 }, keepEvents: true });
+  const a = connect(p);
+  p.net.run(100);
+  a.send(pattern(5000, 1));
+  p.net.wake(p.clientEp);
+  p.net.run(400);
+  a.send(pattern(3000, 2));
+  p.net.wake(p.clientEp);
+  p.net.run(800);
+  const sizes = p.server.received.map((b) => b.length);
+  const c = a.options.chunkSize;
+  t.deepEqual(sizes, [c, c, c, c, 5000 - 4 * c, c, c, 3000 - 2 * c]);
+  const st = a.exportState(p.net.now);
+  // Everything is acknowledged: the map is pruned to the run holding the cumulative ack.
+  t.true(st.sctp!.tsnMap.length >= 1);
+  const last = st.sctp!.tsnMap[st.sctp!.tsnMap.length - 1]!;
+  t.is(last.bytesPerTsn, 3000 - 2 * c);
+  t.is(last.streamOffset, 5000 + 2 * c);
+  t.is(last.tsnCount, 1);
+  t.is(st.streamBytesAcked, 8000);
+  t.is(st.sctp!.localVerificationTag, a.localTag);
+  t.is(st.sctp!.peerVerificationTag, a.peerTag);
+});
+
+test('shutdown from the client: both sides end cleanly after all data arrived', (t) => {
+  const p = makePair({ link: { delayMs: 10 } });
+  const a = connect(p);
+  const data = pattern(200_000);
+  p.net.run(100);
+  a.send(data);
+  a.close(p.net.now);
+  t.is(a.stateName, 'SHUTDOWN-PENDING');
+  p.net.wake(p.clientEp);
+  p.net.run(5000);
+  t.is(sha256(p.server.received), sha256(data));
+  t.is(a.stateName, 'CLOSED');
+  t.is(p.server.assoc!.stateName, 'CLOSED');
+  t.deepEqual(p.client.events.filter((e) => e.type === 'closed'), [{ type: 'closed' }]);
+  t.true(p.server.events.some((e) => e.type === 'end'));
+  t.deepEqual(p.server.events.filter((e) => e.type === 'closed'), [{ type: 'closed' }]);
+  t.throws(() => a.send(new Uint8Array(1)), { code: 'BATON_ERR_USAGE' });
+  t.is(p.clientEp.all.length, 0);
+});
+
+test('shutdown from the server side while the client still sends', (t) => {
+  const p = makePair({ link: { delayMs: 10 } });
+  const a = connect(p);
+  p.net.run(100);
+  const s = p.server.assoc!;
+  const data = pattern(100_000, 3);
+  s.send(data);
+  s.close(p.net.now);
+  p.net.wake(p.serverEp);
+  p.net.run(5000);
+  t.is(sha256(p.client.received), sha256(data));
+  t.is(s.stateName, 'CLOSED');
+  t.is(a.stateName, 'CLOSED');
+  t.true(p.client.events.some((e) => e.type === 'end'));
+});
+
+test('abort carries its cause to the peer', (t) => {
+  const p = makePair({ link: { delayMs: 10 } });
+  const a = connect(p);
+  p.net.run(100);
+  a.abort(p.net.now, 'bye');
+  p.net.wake(p.clientEp);
+  p.net.run(200);
+  const closed = p.server.events.find((e) => e.type === 'closed');
+  t.is(closed?.type, 'closed');
+  const err = closed && closed.type === 'closed' ? closed.error : undefined;
+  t.is(err?.code, 'BATON_ERR_ABORTED');
+  t.is(err?.wireCause, 12);
+  const mine: unknown[] = [];
+  for (let e = a.pollEvent(); e; e = a.pollEvent()) if (e.type === 'closed') mine.push(e.error?.code);
+  t.deepEqual(mine, ['BATON_ERR_LOCAL_ABORT']);
+});
+
+test('flow control: a slow reader stalls the sender, which resumes when it reads', (t) => {
+  const p = makePair({ link: { delayMs: 5 }, server: { receiveWindow: 64 * 1024 } });
+  const a = connect(p);
+  p.net.run(100);
+  p.server.reading = false;
+  const data = pattern(1_000_000, 4);
+  const f = feeder(a, data);
+  p.client.onData = () => f.pump();
+  f.pump();
+  p.net.wake(p.clientEp);
+  p.net.run(3000);
+  const s = p.server.assoc!;
+  // The receiver holds at most its window (plus one probe chunk).
+  t.true(s.receiver!.unreadBytes <= 64 * 1024 + a.options.chunkSize);
+  t.true(s.receiver!.unreadBytes >= 60 * 1024);
+  t.is(p.server.receivedBytes, 0);
+  t.not(a.stateName, 'CLOSED');
+  p.server.reading = true;
+  p.net.wake(p.serverEp);
+  const ok = p.net.runUntil(() => p.server.receivedBytes >= data.length, 120_000);
+  t.true(ok);
+  t.is(sha256(p.server.received), sha256(data));
+});

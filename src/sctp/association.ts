@@ -164,7 +164,8 @@ export class SctpAssociation implements MigratableTransport {
     return e;
   }
 
-  send(bytes: Uint8Array, options?: SendOptions): number {
+  /** Queue bytes; in message mode `unordered: true` sends the message unordered (U bit). */
+  send(bytes: Uint8Array, options?: SendOptions & { readonly unordered?: boolean }): number {
     if (this.state !== 'COOKIE-WAIT' && this.state !== 'COOKIE-ECHOED' && this.state !== 'ESTABLISHED') {
       throw new LocalUsageError(`cannot send in state ${this.state}`);
     }
@@ -177,7 +178,7 @@ export class SctpAssociation implements MigratableTransport {
     if (this.options.mode === 'stream') n = Math.max(0, Math.min(room, bytes.length));
     else n = bytes.length <= room || this.bufferedAmount === 0 ? bytes.length : 0;
     if (n < bytes.length) this.wantWritable = true;
-    if (n > 0) this.sender.queue.push(n === bytes.length ? bytes : bytes.subarray(0, n), stream, false);
+    if (n > 0) this.sender.queue.push(n === bytes.length ? bytes : bytes.subarray(0, n), stream, this.options.mode === 'message' && options?.unordered === true);
     return n;
   }
 

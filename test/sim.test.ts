@@ -5,6 +5,7 @@ import { performance } from 'node:perf_hooks';
 import type { UdpAddress } from '../src/transport-abstraction/address.js';
 import type { DatagramCore, Transmit } from '../src/transport-abstraction/transport.js';
 import { EventQueue } from '../src/sim/event-queue.js';
+import { Pipe } from '../src/sim/link.js';
 import { SimCoreError, SimNetwork, type TraceEvent } from '../src/sim/network.js';
 
 const A: UdpAddress = { address: '10.0.0.1', port: 9899 };
@@ -163,6 +164,71 @@ test('the drop-tail limit counts waiting bytes, not the packet being serialized'
   net.run();
   t.deepEqual(sink.arrivals.map((a) => [a.time, a.length]), [[1000, 1000], [2000, 1000], [2500, 500]]);
   t.is(net.stats.dropped.queue, 2);
+});
+
+test('the pipe matches an event-driven reference FIFO under random arrivals and sizes', (t) => {
+  const rateBps = 512_000; // 1 byte = 1/64 ms: exact binary fractions, so arrivals often tie with service starts
+  const queueBytes = 5_000;
+  const delayMs = 3;
+  const pipe = new Pipe({ delayMs, rateBps, queueBytes }, 1);
+  // Reference: a server with a waiting line, advanced departure by departure.
+  const waiting: Array<{ size: number; id: number }> = [];
+  let waitingBytes = 0;
+  let serving: { id: number; finish: number } | undefined;
+  const refExit = new Map<number, number>();
+  const pipeExit = new Map<number, number>();
+  const advance = (t: number): void => {
+    while (serving !== undefined && serving.finish <= t) {
+      const finished = serving.finish;
+      const next = waiting.shift();
+      serving = undefined;
+      if (next !== undefined) {
+        waitingBytes -= next.size;
+        serving = { id: next.id, finish: finished + (next.size * 8000) / rateBps };
+        refExit.set(next.id, serving.finish + delayMs);
+      }
+    }
+  };
+  let state = 99;
+  const rand = (n: number): number => {
+    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+    return state % n;
+  };
+  let now = 0;
+  let drops = 0;
+  for (let id = 0; id < 20_000; id++) {
+    now += rand(4) === 0 ? 0 : rand(2000) / 64; // bursts and gaps, often exact ties
+    const size = 40 + rand(1460);
+    advance(now);
+    let refDropped = false;
+    if (serving === undefined) {
+      serving = { id, finish: now + (size * 8000) / rateBps };
+      refExit.set(id, serving.finish + delayMs);
+    } else if (waitingBytes + size > queueBytes) {
+      refDropped = true;
+    } else {
+      waiting.push({ size, id });
+      waitingBytes += size;
+    }
+    const verdict = pipe.admit(now, size);
+    if (refDropped) {
+      drops++;
+      if (verdict !== 'queue') return t.fail(`packet ${id}: reference dropped it, pipe said ${verdict}`);
+      continue;
+    }
+    if (verdict === 'queue' || verdict === 'loss') return t.fail(`packet ${id}: pipe dropped it, reference did not`);
+    pipeExit.set(id, verdict);
+    if (pipe.queuedBytes(now) !== waitingBytes) return t.fail(`packet ${id}: queued ${pipe.queuedBytes(now)}, reference ${waitingBytes}`);
+  }
+  // A waiting packet's exit is known to the reference once it starts: drain, then compare all.
+  advance(Infinity);
+  t.is(refExit.size, pipeExit.size);
+  let worst = 0;
+  for (const [id, exit] of pipeExit) worst = Math.max(worst, Math.abs(exit - refExit.get(id)!));
+  t.true(worst < 1e-6, `largest exit-time difference ${worst} ms`);
+  t.log(`${drops} of 20000 dropped`);
+  t.true(drops > 1000 && drops < 15_000, `${drops} drops`);
+  t.is(pipe.stats.queueDropped, drops);
 });
 
 for (const p of [0.02, 0.1]) {

@@ -278,6 +278,8 @@ test('state: encoding refuses local misuse with LocalUsageError', (t) => {
   t.throws(() => encodeTransportState({ ...tcpState(1), takenAtMs: 2 ** 53 }), { instanceOf: LocalUsageError });
   t.throws(() => encodeTransportState({ ...tcpState(1), takeoverNumber: -1 }), { instanceOf: LocalUsageError });
   t.throws(() => encodeTransportState({ ...tcpState(1), takeoverNumber: 2 ** 32 }), { instanceOf: LocalUsageError });
+  t.throws(() => encodeTransportState({ ...tcpState(1), ownerId: 'bad \ud800 surrogate' }), { instanceOf: LocalUsageError });
+  t.is(decodeTransportState(encodeTransportState({ ...tcpState(1), ownerId: 'emoji \ud83d\ude00 ok' })).ownerId, 'emoji \u{1f600} ok');
   const a = announcement(2);
   t.throws(() => encodeAnnouncement({ ...a, connections: [{ ...tcpState(1), tcp: undefined }] }), { instanceOf: LocalUsageError });
 });

@@ -186,6 +186,8 @@ function checkObject(info: MessageInfo, value: unknown, path: string): void {
   }
 }
 
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
 function checkValue(f: FieldInfo, v: unknown, at: string): void {
   switch (f.kind) {
     case 'uint32':
@@ -203,6 +205,8 @@ function checkValue(f: FieldInfo, v: unknown, at: string): void {
       return;
     case 'string':
       if (typeof v !== 'string') throw new LocalUsageError(`${at}: string expected`);
+      // A lone surrogate would be written as bytes that are not UTF-8, which decoding refuses.
+      if (LONE_SURROGATE.test(v)) throw new LocalUsageError(`${at}: string has a lone surrogate (not encodable as UTF-8)`);
       return;
     case 'bytes':
       if (!(v instanceof Uint8Array)) throw new LocalUsageError(`${at}: Uint8Array expected`);

@@ -1,0 +1,278 @@
+// Handshake corner cases, tag rules and out-of-the-blue handling, driven by hand: datagrams are
+// carried between the two endpoints by the test, which may alter, hold or drop them.
+import test from 'ava';
+import { SctpEndpoint } from '../src/sctp/endpoint.js';
+import { emitPacket } from '../src/sctp/wire/emit.js';
+import { finalizeChecksum } from '../src/sctp/wire/crc32c.js';
+import { parsePacket } from '../src/sctp/wire/parse.js';
+import type { Chunk, Packet } from '../src/sctp/wire/types.js';
+import type { SctpOptions } from '../src/sctp/options.js';
+import { SeededRandom } from '../src/transport-abstraction/random.js';
+import type { Transmit, TransportEvent } from '../src/transport-abstraction/transport.js';
+import type { SctpAssociation } from '../src/sctp/association.js';
+
+const A = { address: '10.0.0.1', port: 9899 };
+const B = { address: '10.0.0.2', port: 9899 };
+
+function endpoints(opts: { listenA?: boolean; listenB?: boolean; assoc?: SctpOptions } = {}) {
+  const a = new SctpEndpoint({ addresses: [A], random: new SeededRandom(1), listen: opts.listenA ?? false, association: opts.assoc });
+  const b = new SctpEndpoint({ addresses: [B], random: new SeededRandom(2), listen: opts.listenB ?? true, association: opts.assoc });
+  return { a, b };
+}
+
+function drain(ep: SctpEndpoint, now: number): Transmit[] {
+  const out: Transmit[] = [];
+  for (let t = ep.pollTransmit(now); t; t = ep.pollTransmit(now)) out.push(t);
+  return out;
+}
+
+function chunksOf(t: Transmit): Chunk[] {
+  const r = parsePacket(t.payload);
+  if (!r.ok) throw new Error(r.error.message);
+  return [...r.packet.chunks];
+}
+
+function packetOf(t: Transmit): Packet {
+  const r = parsePacket(t.payload);
+  if (!r.ok) throw new Error(r.error.message);
+  return r.packet;
+}
+
+function deliver(to: SctpEndpoint, from: typeof A, ts: Transmit[], now: number): void {
+  for (const t of ts) to.handleDatagram(now, from, t.payload);
+}
+
+function events(a: SctpAssociation): TransportEvent[] {
+  const out: TransportEvent[] = [];
+  for (let e = a.pollEvent(); e; e = a.pollEvent()) out.push(e);
+  return out;
+}
+
+/** Run both endpoints to quiescence (no timers), carrying every datagram. */
+function settle(a: SctpEndpoint, b: SctpEndpoint, now: number): void {
+  for (let i = 0; i < 100; i++) {
+    const x = drain(a, now);
+    const y = drain(b, now);
+    if (x.length === 0 && y.length === 0) return;
+    deliver(b, A, x, now);
+    deliver(a, B, y, now);
+  }
+}
+
+test('handshake by hand: INIT, INIT ACK, COOKIE ECHO, COOKIE ACK with AUTH/ASCONF advertised', (t) => {
+  const { a, b } = endpoints();
+  const c = a.connect(0, B);
+  const [init] = drain(a, 0);
+  const ic = chunksOf(init!)[0]!;
+  t.is(ic.type, 1);
+  t.is(packetOf(init!).verificationTag, 0);
+  const params = (ic as { params: Array<{ kind: string; chunkTypes?: number[]; hmacIds?: number[]; random?: Uint8Array }> }).params;
+  t.deepEqual(params.find((p) => p.kind === 'supported-extensions')?.chunkTypes, [0xc1, 0x80, 0x0f]);
+  t.deepEqual(params.find((p) => p.kind === 'hmac-algo')?.hmacIds, [3, 1]);
+  t.deepEqual(params.find((p) => p.kind === 'chunks')?.chunkTypes, [0xc1, 0x80]);
+  t.is(params.find((p) => p.kind === 'random')?.random?.length, 32);
+  deliver(b, A, [init!], 1);
+  t.is(b.all.length, 0, 'the listener keeps no state before COOKIE ECHO');
+  const [ack] = drain(b, 1);
+  t.is(chunksOf(ack!)[0]!.type, 2);
+  t.is(packetOf(ack!).verificationTag, c.localTag);
+  deliver(a, B, [ack!], 2);
+  const [echo] = drain(a, 2);
+  t.is(chunksOf(echo!)[0]!.type, 10);
+  deliver(b, A, [echo!], 3);
+  const s = b.pollAccept()!;
+  t.is(s.stateName, 'ESTABLISHED');
+  const [cack] = drain(b, 3);
+  t.is(chunksOf(cack!)[0]!.type, 11);
+  deliver(a, B, [cack!], 4);
+  t.is(c.stateName, 'ESTABLISHED');
+  t.true(c.peerKeyVector.length > 0 && s.peerKeyVector.length > 0);
+  t.deepEqual(s.peerKeyVector, c.localKeyVector);
+  t.deepEqual(c.peerKeyVector, s.localKeyVector);
+});
+
+test('a tampered cookie is dropped and counted; no association is created', (t) => {
+  const { a, b } = endpoints();
+  a.connect(0, B);
+  settleUntilEcho();
+  function settleUntilEcho() {
+    deliver(b, A, drain(a, 0), 0);
+    deliver(a, B, drain(b, 0), 0);
+  }
+  const [echo] = drain(a, 0);
+  const bytes = echo!.payload.slice();
+  bytes[12 + 4 + 20] ^= 0x40; // a byte inside the cookie
+  finalizeChecksum(bytes);
+  b.handleDatagram(1, A, bytes);
+  t.is(b.pollAccept(), undefined);
+  t.is(b.dropped.get('cookie-bad-mac'), 1);
+  t.deepEqual(drain(b, 1), []);
+});
+
+test('a stale cookie draws a Stale Cookie error; the initiator retries with a Cookie Preservative', (t) => {
+  const { a, b } = endpoints({ assoc: { cookieLifetime: 1000 } });
+  const c = a.connect(0, B);
+  deliver(b, A, drain(a, 0), 0);
+  deliver(a, B, drain(b, 0), 0);
+  const echo = drain(a, 0);
+  deliver(b, A, echo, 3000); // 2 s too late
+  const [err] = drain(b, 3000);
+  const e = chunksOf(err!)[0] as { type: number; causes: Array<{ code: number; info: Uint8Array }> };
+  t.is(e.type, 9);
+  t.is(e.causes[0]!.code, 3);
+  t.is(new DataView(e.causes[0]!.info.buffer, e.causes[0]!.info.byteOffset).getUint32(0), 2_000_000);
+  t.is(packetOf(err!).verificationTag, c.localTag);
+  deliver(a, B, [err!], 3000);
+  t.is(c.stateName, 'COOKIE-WAIT');
+  const [init] = drain(a, 3000);
+  const params = (chunksOf(init!)[0] as { params: Array<{ kind: string; increment?: number }> }).params;
+  t.is(params.find((p) => p.kind === 'cookie-preservative')?.increment, 4000);
+  deliver(b, A, [init!], 3000);
+  settle(a, b, 3000);
+  t.is(c.stateName, 'ESTABLISHED');
+});
+
+test('INIT collision: both sides connect at once and end with one association each', (t) => {
+  const { a, b } = endpoints({ listenA: true, listenB: true });
+  const ca = a.connect(0, B);
+  const cb = b.connect(0, A);
+  const initA = drain(a, 0);
+  const initB = drain(b, 0);
+  deliver(b, A, initA, 1);
+  deliver(a, B, initB, 1);
+  settle(a, b, 2);
+  t.is(ca.stateName, 'ESTABLISHED');
+  t.is(cb.stateName, 'ESTABLISHED');
+  t.is(ca.peerTag, cb.localTag);
+  t.is(cb.peerTag, ca.localTag);
+  t.is(a.pollAccept(), undefined);
+  t.is(b.pollAccept(), undefined);
+  t.is(a.all.length, 1);
+  t.is(b.all.length, 1);
+  // Data flows both ways on the surviving pair.
+  ca.send(new Uint8Array([1, 2, 3]));
+  cb.send(new Uint8Array([4, 5]));
+  settle(a, b, 3);
+  const ea = events(ca).filter((e) => e.type === 'data');
+  const eb = events(cb).filter((e) => e.type === 'data');
+  t.deepEqual(eb.map((e) => (e.type === 'data' ? [...e.bytes] : [])), [[1, 2, 3]]);
+  t.deepEqual(ea.map((e) => (e.type === 'data' ? [...e.bytes] : [])), [[4, 5]]);
+});
+
+test('peer restart: a new INIT from the same address replaces the old association (tie-tags)', (t) => {
+  const { a, b } = endpoints();
+  const c1 = a.connect(0, B);
+  settle(a, b, 0);
+  const s1 = b.pollAccept()!;
+  t.is(c1.stateName, 'ESTABLISHED');
+  // The client host restarts: a fresh endpoint on the same address, no memory of c1.
+  const a2 = new SctpEndpoint({ addresses: [A], random: new SeededRandom(99), listen: false });
+  const c2 = a2.connect(10, B);
+  const [init] = drain(a2, 10);
+  deliver(b, A, [init!], 10);
+  const [ack] = drain(b, 10);
+  const cookieParam = (chunksOf(ack!)[0] as { initiateTag: number }).initiateTag;
+  t.not(cookieParam, s1.localTag, 'a new tag for the restarted association');
+  deliver(a2, B, [ack!], 11);
+  settle(a2, b, 12);
+  t.is(c2.stateName, 'ESTABLISHED');
+  const s2 = b.pollAccept()!;
+  t.truthy(s2);
+  t.is(s2.peerTag, c2.localTag);
+  const closed = events(s1).find((e) => e.type === 'closed');
+  t.is(closed && closed.type === 'closed' ? closed.error?.code : undefined, 'BATON_ERR_ABORTED');
+  t.is(b.all.filter((x) => !x.closed).length, 1);
+});
+
+test('INIT to a port nobody listens on is refused with ABORT: BATON_ERR_REFUSED', (t) => {
+  const { a, b } = endpoints({ listenB: false });
+  const c = a.connect(0, B);
+  deliver(b, A, drain(a, 0), 0);
+  const [abort] = drain(b, 0);
+  const ch = chunksOf(abort!)[0] as { type: number; reflectedTag: boolean };
+  t.is(ch.type, 6);
+  t.is(packetOf(abort!).verificationTag, c.localTag);
+  deliver(a, B, [abort!], 0);
+  const closed = events(c).find((e) => e.type === 'closed');
+  t.is(closed && closed.type === 'closed' ? closed.error?.code : undefined, 'BATON_ERR_REFUSED');
+});
+
+function raw(vtag: number, chunks: Chunk[], srcPort = 9899): Uint8Array {
+  return emitPacket({ sourcePort: srcPort, destinationPort: 9899, verificationTag: vtag, chunks });
+}
+
+test('out-of-the-blue packets (§8.4): ABORT with T bit, SHUTDOWN COMPLETE for SHUTDOWN ACK, silence for ABORT', (t) => {
+  const { b } = endpoints();
+  b.handleDatagram(0, A, raw(0x1234, [{ type: 0, immediate: false, unordered: false, beginning: true, ending: true, tsn: 5, streamId: 0, ssn: 0, ppid: 0, userData: new Uint8Array([1]) }]));
+  const [r1] = drain(b, 0);
+  t.is(packetOf(r1!).verificationTag, 0x1234);
+  t.deepEqual(chunksOf(r1!)[0], { type: 6, reflectedTag: true, causes: [] });
+  b.handleDatagram(0, A, raw(0x5678, [{ type: 8, reflectedTag: false }]));
+  const [r2] = drain(b, 0);
+  t.is(packetOf(r2!).verificationTag, 0x5678);
+  t.deepEqual(chunksOf(r2!)[0], { type: 14, reflectedTag: true });
+  b.handleDatagram(0, A, raw(0x9abc, [{ type: 6, reflectedTag: false, causes: [] }]));
+  b.handleDatagram(0, A, raw(0x9abc, [{ type: 14, reflectedTag: false }]));
+  b.handleDatagram(0, A, raw(0x9abc, [{ type: 11, reflectedTag: false }]));
+  t.deepEqual(drain(b, 0), []);
+  t.is(b.dropped.get('out-of-the-blue'), 5);
+});
+
+test('verification tags: a wrong tag is dropped; T-bit ABORT with the peer tag is accepted', (t) => {
+  const { a, b } = endpoints();
+  const c = a.connect(0, B);
+  settle(a, b, 0);
+  const s = b.pollAccept()!;
+  b.handleDatagram(1, A, raw(s.localTag ^ 1, [{ type: 4, info: new Uint8Array(8) }]));
+  t.is(b.dropped.get('bad-verification-tag'), 1);
+  // ABORT with T bit must carry the sender's own tag (= s.peerTag); with our tag and T set it is wrong.
+  b.handleDatagram(1, A, raw(s.localTag, [{ type: 6, reflectedTag: true, causes: [] }]));
+  t.is(s.stateName, 'ESTABLISHED');
+  b.handleDatagram(1, A, raw(s.peerTag, [{ type: 6, reflectedTag: true, causes: [] }]));
+  t.is(s.stateName, 'CLOSED');
+  t.is(c.stateName, 'ESTABLISHED');
+});
+
+test('unknown chunks follow their action bits; unknown INIT parameters are reported in INIT ACK', (t) => {
+  const { a, b } = endpoints({ assoc: { extraInitParams: (k) => (k === 'init' ? [{ type: 0xc123, kind: 'unknown', value: new Uint8Array([9, 9, 9, 9]) }] : []) } });
+  const c = a.connect(0, B);
+  deliver(b, A, drain(a, 0), 0);
+  const [ack] = drain(b, 0);
+  const up = (chunksOf(ack!)[0] as { params: Array<{ kind: string; parameter?: Uint8Array }> }).params.find((p) => p.kind === 'unrecognized-parameter');
+  t.deepEqual([...up!.parameter!], [0xc1, 0x23, 0, 8, 9, 9, 9, 9]);
+  deliver(a, B, [ack!], 0);
+  settle(a, b, 0);
+  const s = b.pollAccept()!;
+  t.is(c.stateName, 'ESTABLISHED');
+  // 0xff: skip and report; then a DATA chunk that must still be processed.
+  const unknown: Chunk = { type: 0xff, kind: 'unknown', flags: 0, raw: new Uint8Array([0xff, 0, 0, 8, 1, 2, 3, 4]) };
+  const data: Chunk = { type: 0, immediate: false, unordered: false, beginning: true, ending: true, tsn: s.peerInitialTsn, streamId: 0, ssn: 0, ppid: 0, userData: new Uint8Array([7]) };
+  b.handleDatagram(1, A, raw(s.localTag, [unknown, data]));
+  const out = drain(b, 1);
+  const errs = out.flatMap(chunksOf).filter((x) => x.type === 9) as Array<{ causes: Array<{ code: number }> }>;
+  t.is(errs[0]?.causes[0]?.code, 6);
+  t.deepEqual(events(s).filter((e) => e.type === 'data').map((e) => (e.type === 'data' ? [...e.bytes] : [])), [[7]]);
+  // 0x3f: stop, discard silently — the DATA after it is not processed.
+  const stop: Chunk = { type: 0x3f, kind: 'unknown', flags: 0, raw: new Uint8Array([0x3f, 0, 0, 4]) };
+  b.handleDatagram(2, A, raw(s.localTag, [stop, { ...data, tsn: (s.peerInitialTsn + 1) >>> 0 } as Chunk]));
+  t.deepEqual(events(s).filter((e) => e.type === 'data'), []);
+});
+
+test('a SACK for a TSN never sent is a protocol violation: ABORT with cause 13, BATON_ERR_PROTOCOL', (t) => {
+  const { a, b } = endpoints();
+  const c = a.connect(0, B);
+  settle(a, b, 0);
+  const s = b.pollAccept()!;
+  events(c);
+  a.handleDatagram(1, B, raw(c.localTag, [{ type: 3, cumulativeTsnAck: (c.localInitialTsn + 1000) >>> 0, advertisedReceiverWindow: 1000, gapBlocks: [], duplicateTsns: [] }]));
+  const closed = events(c).find((e) => e.type === 'closed');
+  t.is(closed && closed.type === 'closed' ? closed.error?.code : undefined, 'BATON_ERR_PROTOCOL');
+  t.is(closed && closed.type === 'closed' ? closed.error?.wireCause : undefined, 13);
+  const [abort] = drain(a, 1);
+  const ch = chunksOf(abort!)[0] as { type: number; causes: Array<{ code: number }> };
+  t.is(ch.type, 6);
+  t.is(ch.causes[0]!.code, 13);
+  deliver(b, A, [abort!], 1);
+  const sc = events(s).find((e) => e.type === 'closed');
+  t.is(sc && sc.type === 'closed' ? sc.error?.wireCause : undefined, 13);
+});

@@ -33,7 +33,10 @@ export interface DatagramCore {
   handleDatagram(now: Instant, from: UdpAddress, bytes: Uint8Array, local?: UdpAddress): void;
   /** Run every timer whose deadline is <= now. */
   handleTimeout(now: Instant): void;
-  /** The next datagram to send, or undefined when there is none. */
+  /**
+   * The next datagram to send, or undefined when there is none. The payload belongs to the driver
+   * from then on (it may be sent asynchronously): a core must not reuse or change it.
+   */
   pollTransmit(now: Instant): Transmit | undefined;
   /** The earliest deadline of any armed timer, or undefined when no timer is armed. */
   pollTimeout(): Instant | undefined;
@@ -43,7 +46,7 @@ export interface DatagramCore {
 export interface ReceiverState {
   /** The first stream byte the client is missing: everything before it arrived in order. */
   readonly nextOffset: number;
-  /** Later byte ranges [start, end) the client already holds (SCTP gap blocks); empty for TCP. */
+  /** Later byte ranges [start, end) the client already holds (SCTP gap blocks, TCP SACK blocks in gap-fill mode). */
   readonly heldRanges: ReadonlyArray<{ readonly start: number; readonly end: number }>;
   /** The transport's own figure: SCTP cumulative TSN ack, or the TCP ack number. */
   readonly cumulativeAck: number;
@@ -94,9 +97,9 @@ export interface MigratableTransport extends DatagramCore {
   send(bytes: Uint8Array, options?: SendOptions): number;
   /** Bytes queued but not yet acknowledged by the peer. */
   readonly bufferedAmount: number;
-  /** Graceful close: deliver what is queued, then SHUTDOWN / FIN. */
+  /** Graceful close: deliver what is queued, then SHUTDOWN / FIN. Does nothing once closed. */
   close(now: Instant): void;
-  /** Immediate ABORT / RST. */
+  /** Immediate ABORT / RST. Does nothing once closed. */
   abort(now: Instant, reason?: string): void;
 
   /**

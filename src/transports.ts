@@ -1,0 +1,47 @@
+// The one switch between baton's transports: `--transport sctp|tcp`. Everything above this file
+// (CLI, wedge, benchmarks, conformance suite) builds endpoints through createEndpoint().
+import type { UdpAddress } from './transport-abstraction/address.js';
+import type { RandomSource } from './transport-abstraction/random.js';
+import type { TransportEndpoint, TransportKind } from './transport-abstraction/transport.js';
+import { LocalUsageError } from './transport-abstraction/errors.js';
+import { SctpEndpoint } from './sctp/endpoint.js';
+import { TcpMigrateEndpoint } from './tcp-migrate/endpoint.js';
+
+export const TRANSPORT_KINDS: readonly TransportKind[] = ['sctp', 'tcp'];
+
+/** Default UDP carrier ports: RFC 6951's 9899 for SCTP, 9898 for TCP-Migrate. */
+export const DEFAULT_UDP_PORT: Record<TransportKind, number> = { sctp: 9899, tcp: 9898 };
+
+export interface EndpointOptions {
+  /** The endpoint's own transport port inside the UDP payload. Default: the kind's UDP port. */
+  readonly port?: number;
+  /** The local UDP addresses the endpoint will be bound to (the driver binds the sockets). */
+  readonly addresses: readonly UdpAddress[];
+  /** Accept incoming connections. */
+  readonly listen?: boolean;
+  readonly random?: RandomSource;
+  /** Lower bound of the retransmission timeout in ms (RFCs: 1000; loopback may use less). */
+  readonly rtoMin?: number;
+  /** Path MTU for packet sizing. */
+  readonly mtu?: number;
+}
+
+export function parseTransportKind(text: string): TransportKind {
+  if (text === 'sctp' || text === 'tcp') return text;
+  throw new LocalUsageError(`unknown transport "${text}": use sctp or tcp`);
+}
+
+export function createEndpoint(kind: TransportKind, options: EndpointOptions): TransportEndpoint {
+  const port = options.port ?? DEFAULT_UDP_PORT[kind];
+  if (kind === 'tcp') return new TcpMigrateEndpoint({ ...options, port });
+  return new SctpEndpoint({
+    addresses: options.addresses,
+    sctpPort: port,
+    listen: options.listen ?? false,
+    ...(options.random ? { random: options.random } : {}),
+    association: {
+      ...(options.mtu !== undefined ? { mtu: options.mtu } : {}),
+      ...(options.rtoMin !== undefined ? { rto: { min: options.rtoMin } } : {}),
+    },
+  });
+}

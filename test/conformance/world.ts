@@ -1,0 +1,218 @@
+// A small world on the simulated network for the cross-transport conformance suite: one client,
+// up to three servers, and file-serving / file-collecting applications written once against the
+// MigratableTransport contract.
+import { createHash } from 'node:crypto';
+import { SimNetwork, type LinkConfig } from '../../src/sim/network.js';
+import { createEndpoint, DEFAULT_UDP_PORT } from '../../src/transports.js';
+import type { UdpAddress } from '../../src/transport-abstraction/address.js';
+import type {
+  MigratableTransport,
+  ReceiverState,
+  ResumeMode,
+  TransportEndpoint,
+  TransportEvent,
+  TransportKind,
+} from '../../src/transport-abstraction/transport.js';
+import type { TransportState } from '../../src/transport-abstraction/state-types.js';
+
+export const HOSTS = { client: '10.0.0.1', a: '10.0.0.2', b: '10.0.0.3', c: '10.0.0.4', eve: '10.0.0.9' } as const;
+export type ServerName = 'a' | 'b' | 'c' | 'eve';
+
+export function sha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/** Deterministic file contents: every byte depends on its offset, so a splice at the wrong offset shows. */
+export function makeFile(length: number, seed = 7): Uint8Array {
+  const out = new Uint8Array(length);
+  let x = seed >>> 0;
+  for (let i = 0; i < length; i++) {
+    x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
+    out[i] = (x >>> 24) ^ (i & 0xff);
+  }
+  return out;
+}
+
+/** Sends `file` from `offset` on, keeping the transport's send buffer full, then closes. */
+export class FileSender {
+  readonly events: TransportEvent[] = [];
+  offset: number;
+  closedCleanly = false;
+  error: TransportEvent | undefined;
+  receiver: ReceiverState | undefined;
+  private closing = false;
+
+  constructor(
+    readonly conn: MigratableTransport,
+    readonly file: Uint8Array,
+    offset: number,
+    private readonly started: boolean,
+  ) {
+    this.offset = offset;
+  }
+
+  private active = false;
+
+  /** Called by the sim after each input to the server's endpoint. */
+  pump(now: number): void {
+    for (let ev = this.conn.pollEvent(); ev !== undefined; ev = this.conn.pollEvent()) {
+      this.events.push(ev);
+      if (ev.type === 'connected') this.active = true;
+      if (ev.type === 'takeover-complete') {
+        this.receiver = ev.receiver;
+        this.offset = ev.receiver.nextOffset;
+        this.active = true;
+      }
+      if (ev.type === 'closed') {
+        if (ev.error) this.error = ev;
+        else this.closedCleanly = true;
+      }
+    }
+    if (!(this.active || this.started) || this.error || this.closedCleanly || this.closing) return;
+    while (this.offset < this.file.length) {
+      const n = this.conn.send(this.file.subarray(this.offset, Math.min(this.file.length, this.offset + 65536)));
+      if (n === 0) break;
+      this.offset += n;
+    }
+    if (this.offset >= this.file.length) {
+      this.closing = true;
+      this.conn.close(now);
+    }
+  }
+
+  eventTypes(): string[] {
+    return this.events.map((e) => e.type);
+  }
+}
+
+/** Collects what the client receives, answers the peer's end with its own close. */
+export class Collector {
+  readonly events: TransportEvent[] = [];
+  private readonly chunks: Uint8Array[] = [];
+  received = 0;
+  ended = false;
+  closed: TransportEvent | undefined;
+  /** Virtual times of data deliveries, for stall measurements. */
+  readonly deliveries: number[] = [];
+
+  constructor(readonly conn: MigratableTransport) {}
+
+  pump(now: number): void {
+    for (let ev = this.conn.pollEvent(); ev !== undefined; ev = this.conn.pollEvent()) {
+      this.events.push(ev);
+      if (ev.type === 'data') {
+        this.chunks.push(ev.bytes.slice());
+        this.received += ev.bytes.length;
+        this.deliveries.push(now);
+      } else if (ev.type === 'end') {
+        this.ended = true;
+        this.conn.close(now);
+      } else if (ev.type === 'closed') {
+        this.closed = ev;
+      }
+    }
+  }
+
+  bytes(): Uint8Array {
+    return Buffer.concat(this.chunks);
+  }
+
+  longestStall(): number {
+    let worst = 0;
+    for (let i = 1; i < this.deliveries.length; i++) worst = Math.max(worst, this.deliveries[i]! - this.deliveries[i - 1]!);
+    return worst;
+  }
+}
+
+export interface WorldOptions {
+  kind: TransportKind;
+  seed: number;
+  /** Link from the client to each server (both directions). */
+  links?: Partial<Record<ServerName, LinkConfig>>;
+  fileLength?: number;
+}
+
+export interface Server {
+  name: ServerName;
+  endpoint: TransportEndpoint;
+  address: UdpAddress;
+  sender?: FileSender;
+}
+
+/** client <-> a (serving from the start), b, c, eve as candidate takers. */
+export class World {
+  readonly net: SimNetwork;
+  readonly kind: TransportKind;
+  readonly file: Uint8Array;
+  readonly client: { endpoint: TransportEndpoint; address: UdpAddress; conn: MigratableTransport; collector: Collector };
+  readonly servers = new Map<ServerName, Server>();
+
+  constructor(options: WorldOptions) {
+    this.kind = options.kind;
+    this.file = makeFile(options.fileLength ?? 200_000, options.seed);
+    this.net = new SimNetwork({ seed: options.seed });
+    const port = DEFAULT_UDP_PORT[this.kind];
+    const links: Record<ServerName, LinkConfig> = {
+      a: { delayMs: 5 },
+      b: { delayMs: 20 },
+      c: { delayMs: 100 },
+      eve: { delayMs: 10 },
+      ...options.links,
+    };
+    this.net.addHost('client', [HOSTS.client]);
+    for (const name of ['a', 'b', 'c', 'eve'] as const) {
+      this.net.addHost(name, [HOSTS[name]]);
+      this.net.link('client', name, links[name]);
+    }
+    for (const name of ['a', 'b', 'c', 'eve'] as const) {
+      const address = { address: HOSTS[name], port };
+      const endpoint = createEndpoint(this.kind, {
+        addresses: [address],
+        listen: name === 'a',
+        random: this.net.random,
+        rtoMin: 200,
+      });
+      const server: Server = { name, endpoint, address };
+      this.servers.set(name, server);
+      this.net.attach(endpoint, [address], (now) => this.serve(server, now));
+    }
+    const clientAddress = { address: HOSTS.client, port };
+    const clientEndpoint = createEndpoint(this.kind, { addresses: [clientAddress], random: this.net.random, rtoMin: 200 });
+    const conn = clientEndpoint.connect(this.net.now, this.server('a').address);
+    const collector = new Collector(conn);
+    this.client = { endpoint: clientEndpoint, address: clientAddress, conn, collector };
+    this.net.attach(clientEndpoint, [clientAddress], (now) => collector.pump(now));
+    this.net.wake(clientEndpoint);
+  }
+
+  server(name: ServerName): Server {
+    return this.servers.get(name)!;
+  }
+
+  private serve(server: Server, now: number): void {
+    if (server.name === 'a' && !server.sender) {
+      const accepted = server.endpoint.pollAccept();
+      if (accepted) server.sender = new FileSender(accepted, this.file, 0, true);
+    }
+    server.sender?.pump(now);
+  }
+
+  /** Server `name` imports `state` and sends its takeover request number `n`. */
+  takeOver(name: ServerName, state: TransportState, n: number, mode: ResumeMode = 'go-back-n'): FileSender {
+    const server = this.server(name);
+    const conn = server.endpoint.importState(this.net.now, state);
+    server.sender = new FileSender(conn, this.file, 0, false);
+    conn.takeover(this.net.now, n, mode);
+    this.net.wake(server.endpoint);
+    return server.sender;
+  }
+
+  /** Run until the client has the whole file and the connection closed, or the limit passes. */
+  runToCompletion(limitMs = 600_000): boolean {
+    return this.net.runUntil(() => this.client.collector.closed !== undefined, limitMs);
+  }
+
+  clientHasFile(): boolean {
+    return sha256(this.client.collector.bytes()) === sha256(this.file);
+  }
+}

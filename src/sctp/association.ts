@@ -51,6 +51,22 @@ export interface AuthHook extends AuthSigner {
 
 export interface AssociationHooks {
   auth?: AuthHook;
+  /** Extra parameters for our INIT (baton's x25519 key). */
+  initParams?(): Param[];
+  /** The peer's INIT / INIT ACK values were learned (AUTH keys can be computed). */
+  onPeerInit?(peer: PeerInit): void;
+  /** Before a packet's chunks are processed; 'consumed' when the hook answered it itself. */
+  onPacket?(now: Instant, from: UdpAddress, packet: Packet, raw: Uint8Array): 'consumed' | undefined;
+  /** A SACK arrived; true when the hook consumed it (takeover probing). */
+  onSack?(now: Instant, sack: import('./wire/types.js').SackChunk): boolean;
+  /** An ABORT's causes that mean something else than a plain abort (taken over). */
+  abortError?(causes: readonly ErrorCause[]): TransportError | undefined;
+  pollTimeout?(): Instant | undefined;
+  handleTimeout?(now: Instant): void;
+  takeover?(now: Instant, requestNumber: number, mode?: ResumeMode): void;
+  receiverState?(): ReceiverState | undefined;
+  /** Fill in what the hooks own in an exported state (AUTH key, serials, takeover number). */
+  exportInto?(state: TransportState): void;
   /** Received ASCONF / ASCONF-ACK (already authenticated if the auth hook requires it). */
   onAsconf?(now: Instant, chunk: AsconfChunk | AsconfAckChunk, from: UdpAddress, authenticated: boolean): void;
   /** Received ERROR causes not handled here. */
@@ -232,7 +248,7 @@ export class SctpAssociation implements MigratableTransport {
       inboundNextSsn: this.receiver ? [...this.receiver.reassembly.nextSsn] : [],
       pathMtu: this.options.mtu,
     };
-    return {
+    const state: TransportState = {
       client: ep(this.remote),
       server: { address: this.local.address, port: this.host.sctpPort, udpPort: this.local.port },
       sctp,
@@ -242,6 +258,8 @@ export class SctpAssociation implements MigratableTransport {
       streamBytesSent: q.chunkedOffset,
       streamBytesAcked: this.ackedStreamOffset(),
     };
+    this.hooks.exportInto?.(state);
+    return state;
   }
 
   /** Stream offset up to which the peer acknowledged everything (byte-stream mode). */
@@ -251,14 +269,30 @@ export class SctpAssociation implements MigratableTransport {
   }
 
   takeover(now: Instant, requestNumber: number, mode?: ResumeMode): void {
-    void now;
-    void requestNumber;
-    void mode;
-    throw new LocalUsageError('not yet');
+    if (!this.hooks.takeover) throw new LocalUsageError('takeover() needs the takeover hooks (an endpoint-built association)');
+    this.hooks.takeover(now, requestNumber, mode);
   }
 
   receiverState(): ReceiverState | undefined {
-    throw new LocalUsageError('not yet');
+    return this.hooks.receiverState?.();
+  }
+
+  /** Send these chunks in one packet to `destination` now (AUTH added as the peer requires). */
+  queuePacket(destination: UdpAddress, chunks: Chunk[], verificationTag = this.peerTag): void {
+    this.outbox.push({ source: this.local, destination, payload: this.packetBytes(chunks, verificationTag) });
+  }
+
+  pushEvent(e: TransportEvent): void {
+    this.events.push(e);
+  }
+
+  get primaryRto(): number {
+    return this.paths[this.primary]!.rto.rto;
+  }
+
+  /** Takeover resume: continue the outbound stream at (tsn, ssn, offset), replaying these chunk sizes first. */
+  resumeSending(tsn: number, ssn: number, offset: number, replay: ReadonlyArray<{ length: number; held: boolean }>): void {
+    this.sender.queue.resume(tsn, ssn, offset, replay);
   }
 
   // ---------------------------------------------------------------- hooks for AUTH / ADD-IP / takeover
@@ -361,7 +395,7 @@ export class SctpAssociation implements MigratableTransport {
 
   private sendInit(now: Instant): void {
     const o = this.options;
-    const params: Param[] = offerParams(this.localRandom, [], o.extraInitParams?.('init') ?? [], o.advertiseAuth);
+    const params: Param[] = offerParams(this.localRandom, [], [...(o.extraInitParams?.('init') ?? []), ...(this.hooks.initParams?.() ?? [])], o.advertiseAuth);
     if (this.cookiePreservative > 0) params.push({ type: ParamType.COOKIE_PRESERVATIVE, kind: 'cookie-preservative', increment: this.cookiePreservative });
     const init: InitChunk = {
       type: 1,
@@ -399,6 +433,7 @@ export class SctpAssociation implements MigratableTransport {
       if (ip !== from.address) this.addPeerAddress({ address: ip, port: from.port });
     }
     this.host.routingChanged(this);
+    this.hooks.onPeerInit?.(peer);
   }
 
   /** Entered ESTABLISHED (COOKIE ACK received, or a valid COOKIE ECHO accepted). */
@@ -444,7 +479,6 @@ export class SctpAssociation implements MigratableTransport {
 
   /** A parsed packet routed here by the endpoint (INIT and COOKIE ECHO come via handleInit / the endpoint). */
   handlePacket(now: Instant, from: UdpAddress, packet: Packet, raw: Uint8Array, local?: UdpAddress, startIndex = 0): void {
-    void local;
     if (this.state === 'CLOSED') return;
     const first = packet.chunks[startIndex]!;
     const vt = packet.verificationTag;
@@ -459,7 +493,10 @@ export class SctpAssociation implements MigratableTransport {
         this.host.drop('bad-verification-tag');
         return;
       }
+      if (this.hooks.onPacket?.(now, from, packet, raw) === 'consumed') return;
     }
+    // Answer from the address the peer reached us on (a multihomed endpoint's paths differ by source).
+    if (local !== undefined && !sameAddress(local, this.local)) this.local = local;
     let hadData = false;
     let authenticated = false;
     const auth = this.hooks.auth;
@@ -608,6 +645,7 @@ export class SctpAssociation implements MigratableTransport {
 
   private onSack(now: Instant, sack: import('./wire/types.js').SackChunk): void {
     if (!DATA_STATES.has(this.state) && this.state !== 'SHUTDOWN-SENT') return;
+    if (this.hooks.onSack?.(now, sack)) return;
     const r = this.sender.handleSack(now, sack);
     if (r.kind === 'violation') {
       this.protocolViolation(CauseCode.PROTOCOL_VIOLATION, r.reason);
@@ -637,6 +675,8 @@ export class SctpAssociation implements MigratableTransport {
   }
 
   private onAbort(causes: readonly ErrorCause[]): void {
+    const special = this.hooks.abortError?.(causes);
+    if (special) return this.terminate(special);
     const cause = causes[0]?.code;
     const refused = this.state === 'COOKIE-WAIT' || this.state === 'COOKIE-ECHOED';
     const code: TransportErrorCode = refused ? 'BATON_ERR_REFUSED' : 'BATON_ERR_ABORTED';
@@ -757,6 +797,8 @@ export class SctpAssociation implements MigratableTransport {
 
   pollTimeout(): Instant | undefined {
     let t = this.timers.earliest() ?? Infinity;
+    const h = this.hooks.pollTimeout?.();
+    if (h !== undefined && h < t) t = h;
     for (const p of this.paths) {
       if (p.t3 < t) t = p.t3;
       if (p.heartbeatAt < t) t = p.heartbeatAt;
@@ -766,6 +808,8 @@ export class SctpAssociation implements MigratableTransport {
 
   handleTimeout(now: Instant): void {
     if (this.state === 'CLOSED') return;
+    this.hooks.handleTimeout?.(now);
+    if (this.closed) return;
     const o = this.options;
     if (this.timers.expire(Timer.T1_INIT, now) && this.state === 'COOKIE-WAIT') {
       if (++this.initRetransmits > o.maxInitRetransmits) return this.terminate(new TransportError('BATON_ERR_TIMEOUT', 'no answer to INIT'));

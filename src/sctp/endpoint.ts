@@ -8,6 +8,7 @@ import type { SctpState, TransportState } from '../transport-abstraction/state-t
 import type { Instant, Transmit, TransportEndpoint } from '../transport-abstraction/transport.js';
 import { cryptoRandom, type RandomSource } from '../transport-abstraction/random.js';
 import { SctpAssociation, type AssociationHost } from './association.js';
+import { TakeoverAgent, initAckParams, type Role } from './takeover-hooks.js';
 import { checkCookie, makeCookie } from './cookie.js';
 import { offerParams, readPeerInit } from './handshake.js';
 import { resolveOptions, SCTP_UDP_PORT, type ResolvedOptions, type SctpOptions } from './options.js';
@@ -73,6 +74,7 @@ export class SctpEndpoint implements TransportEndpoint, AssociationHost {
 
   connect(now: Instant, remote: UdpAddress, options?: SctpOptions): SctpAssociation {
     const a = new SctpAssociation(this, this.resolve(options), this.addresses[0]!, remote);
+    this.installTakeover(a, 'initiator');
     a.start(now);
     this.register(a);
     return a;
@@ -88,8 +90,16 @@ export class SctpEndpoint implements TransportEndpoint, AssociationHost {
     const peer = s.peerAddresses[0] ?? { address: state.client.address, port: state.client.port, udpPort: state.client.udpPort };
     const a = new SctpAssociation(this, this.resolve({ remotePort: peer.port, ...options }), this.addresses[0]!, { address: peer.address, port: peer.udpPort }, s.localVerificationTag, s.localInitialTsn);
     a.restore(now, s);
+    this.installTakeover(a, 'imported').importFrom(state);
     this.register(a);
     return a;
+  }
+
+  /** AUTH / x25519 / ADD-IP / takeover hooks (src/sctp/takeover-hooks.ts). */
+  private installTakeover(a: SctpAssociation, role: Role): TakeoverAgent {
+    const agent = new TakeoverAgent(a, this.secret, role);
+    a.hooks = agent;
+    return agent;
   }
 
   private register(a: SctpAssociation): void {
@@ -214,7 +224,7 @@ export class SctpEndpoint implements TransportEndpoint, AssociationHost {
     }
     const peer = check.init;
     const random = options.random.bytes(32);
-    const extra = options.extraInitParams?.('init-ack') ?? [];
+    const extra = [...(options.extraInitParams?.('init-ack') ?? []), ...(options.advertiseAuth ? initAckParams(this.secret, ours.tag, random) : [])];
     const extraBytes = concat(extra.map(emitParam));
     const preservative = Math.min(peer.cookiePreservative, options.cookieLifetime);
     const cookie = makeCookie(this.secret, {
@@ -307,6 +317,7 @@ export class SctpEndpoint implements TransportEndpoint, AssociationHost {
     }
     const options = this.resolve({ remotePort: p.sourcePort, outboundStreams: cookie.outboundStreams, inboundStreams: cookie.inboundStreams });
     const a = new SctpAssociation(this, options, local ?? this.addresses[0]!, from, cookie.localTag, cookie.localInitialTsn);
+    this.installTakeover(a, 'responder');
     a.useLocalRandom(cookie.localRandom, cookie.localExtraParams);
     a.learnPeer(peer, from);
     a.established(now);

@@ -66,6 +66,8 @@ export class SendQueue {
   nextTsn: number;
   readonly nextSsn: number[];
   readonly runs: Run[] = [];
+  /** After a takeover: chunk sizes to reproduce exactly first (held = the client has it already). */
+  private replay: Array<{ length: number; held: boolean }> = [];
 
   constructor(
     readonly mode: SendMode,
@@ -90,9 +92,31 @@ export class SendQueue {
     this.acceptedOffset += bytes.length;
   }
 
+  /**
+   * Takeover resume (byte-stream mode): continue at TSN `tsn`, SSN `ssn`, stream offset `offset`
+   * with nothing outstanding; the first chunks reproduce `replay`'s sizes (the TSNs the client's
+   * gap blocks name), those marked held are created already gap-acked and never transmitted.
+   */
+  resume(tsn: number, ssn: number, offset: number, replay: ReadonlyArray<{ length: number; held: boolean }>): void {
+    if (this.outstandingCount > 0 || this.pendingBytes > 0) throw new RangeError('resume() on a queue that already holds data');
+    this.firstTsn = tsn >>> 0;
+    this.nextTsn = tsn >>> 0;
+    this.nextSsn[0] = ssn & 0xffff;
+    this.chunkedOffset = offset;
+    this.acceptedOffset = offset;
+    this.outstanding = [];
+    this.outHead = 0;
+    this.runs.length = 0;
+    this.replay = replay.map((r) => ({ length: r.length, held: r.held }));
+  }
+
   /** Size of the next chunk's user data, or 0 when nothing waits. */
   nextChunkLength(): number {
     if (this.pendingBytes === 0) return 0;
+    if (this.replay.length > 0 && this.mode === 'stream') {
+      const need = this.replay[0]!.length;
+      return this.pendingBytes >= need ? need : 0;
+    }
     if (this.mode === 'stream') return Math.min(this.chunkSize, this.pendingBytes);
     const s = this.segments[this.segmentHead]!;
     return Math.min(this.chunkSize, s.bytes.length - s.offset);
@@ -107,6 +131,7 @@ export class SendQueue {
     let flags: number;
     let ssn: number;
     const seg = this.segments[this.segmentHead]!;
+    const replayed = this.mode === 'stream' ? this.replay.shift() : undefined;
     if (this.mode === 'stream') {
       streamId = 0;
       flags = FLAG_BEGINNING | FLAG_ENDING;
@@ -144,6 +169,7 @@ export class SendQueue {
       missReports: 0,
       fastRetransmitted: false,
     };
+    if (replayed?.held) chunk.gapAcked = true;
     this.nextTsn = tsnAdd(this.nextTsn, 1);
     this.outstanding.push(chunk);
     this.outstandingBytes += length;

@@ -240,6 +240,7 @@ export class Sender {
       if (this.peerRwnd < len && this.totalFlight > 0) break;
       if (w.dataCost(len) > w.room) break;
       const c = q.take(now, index)!;
+      if (c.gapAcked) continue; // takeover gap-fill: the client already holds this TSN
       this.peerRwnd = Math.max(0, this.peerRwnd - len);
       if (Number.isNaN(p.rttSentAt)) {
         p.rttTsn = c.tsn;

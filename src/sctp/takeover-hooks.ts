@@ -1,0 +1,291 @@
+// TakeoverAgent: the AUTH, x25519, ADD-IP and takeover hooks of one SctpAssociation. The endpoint
+// installs one on every association it creates (connect, accepted COOKIE ECHO, importState); the
+// association calls the hooks at a few fixed points (see AssociationHooks in association.ts).
+//
+//  - Handshake: our 0xbaf1 x25519 key goes in INIT / INIT-ACK (derived from the endpoint secret,
+//    our tag and our RANDOM, so the stateless cookie needs no private key); when the peer's INIT /
+//    INIT-ACK is learned, the AUTH context is built with the x25519-derived endpoint-pair key, or
+//    RFC 4895's empty one for a standard peer (`keySource`).
+//  - Every association answers ASCONFs (TakeoverGuard: RFC 5061 + the at-most-once rule) and,
+//    once taken over, refuses packets from addresses no longer in it with an OOTB ABORT.
+//  - An imported association drives TakeoverInitiator: ASCONF, probe, resume.
+import type { UdpAddress } from '../transport-abstraction/address.js';
+import { LocalUsageError, type TransportError } from '../transport-abstraction/errors.js';
+import type { TransportState } from '../transport-abstraction/state-types.js';
+import type { Instant, ReceiverState, ResumeMode } from '../transport-abstraction/transport.js';
+import type { PeerAddressTable } from '../addip/addresses.js';
+import { AuthContext, authContextFromVectors, authParamsFrom, parseKeyVector, unsupportedHmacCause } from './auth.js';
+import { endpointPairKey, peerPublicKeyFrom, responderKeyPair, x25519Param, type KeySource, type X25519KeyPair } from './x25519.js';
+import { TakeoverGuard, TakeoverInitiator, abortError, type InitiatorOutput } from './takeover.js';
+import type { AsconfAckChunk, AsconfChunk, Chunk, ErrorCause, Packet, Param, SackChunk } from './wire/types.js';
+import type { PeerInit } from './handshake.js';
+import { tsnAdd } from './serial.js';
+
+/** What the agent needs from its association (SctpAssociation provides all of it). */
+export interface TakeoverHost {
+  readonly localTag: number;
+  readonly localInitialTsn: number;
+  readonly authRandom: Uint8Array;
+  readonly localKeyVector: Uint8Array;
+  readonly peerKeyVector: Uint8Array;
+  readonly local: UdpAddress;
+  readonly remote: UdpAddress;
+  readonly paths: ReadonlyArray<{ address: UdpAddress; confirmed: boolean }>;
+  readonly primary: number;
+  pathIndex(address: UdpAddress): number;
+  addPeerAddress(address: UdpAddress, confirmed?: boolean): number;
+  removePeerAddress(address: UdpAddress): boolean;
+  setPrimary(address: UdpAddress): boolean;
+  /** Send these chunks in one packet to `destination` now (AUTH added as the peer requires). */
+  queuePacket(destination: UdpAddress, chunks: Chunk[], verificationTag?: number): void;
+  pushEvent(e: import('../transport-abstraction/transport.js').TransportEvent): void;
+  terminate(error: TransportError | undefined): void;
+  /** Continue the outbound stream at (tsn, ssn, offset), replaying these chunk sizes first. */
+  resumeSending(tsn: number, ssn: number, offset: number, replay: ReadonlyArray<{ length: number; held: boolean }>): void;
+  /** Current RTO of the primary path. */
+  readonly primaryRto: number;
+}
+
+/** The AUTH hook in the shape association.ts and packet-writer.ts call. */
+export interface AuthAdapter {
+  needsAuth(chunkType: number): boolean;
+  readonly authChunkLength: number;
+  writeAuthChunk(packet: Uint8Array, offset: number): void;
+  sign(packet: Uint8Array, offset: number): void;
+  requiredOnReceive(chunkType: number): boolean;
+  verify(raw: Uint8Array, packet: Packet, authIndex: number): boolean;
+}
+
+export type Role = 'initiator' | 'responder' | 'imported';
+
+export class TakeoverAgent {
+  auth: AuthAdapter | undefined;
+  context: AuthContext | undefined;
+  keySource: KeySource = 'rfc4895-default';
+  guard: TakeoverGuard | undefined;
+  initiator: TakeoverInitiator | undefined;
+  /** Takeover number of the imported state (the next taker uses this + 1). */
+  private importedTakeoverNumber = 0;
+  /** Datagrams refused by the agent, by reason (for tests and diagnostics). */
+  readonly refused = new Map<string, number>();
+  private keyPair: X25519KeyPair | undefined;
+
+  constructor(
+    private readonly host: TakeoverHost,
+    private readonly secret: Uint8Array,
+    readonly role: Role,
+  ) {}
+
+  private count(reason: string): void {
+    this.refused.set(reason, (this.refused.get(reason) ?? 0) + 1);
+  }
+
+  private ownKeyPair(): X25519KeyPair {
+    this.keyPair ??= responderKeyPair(this.secret, this.host.localTag, this.host.authRandom);
+    return this.keyPair;
+  }
+
+  // ------------------------------------------------------------ handshake
+
+  /** Extra parameters for our INIT (the INIT-ACK's come from initAckParams on the endpoint). */
+  initParams(): Param[] {
+    return [x25519Param(this.ownKeyPair().publicKey)];
+  }
+
+  /** The peer's INIT / INIT-ACK is known: build AUTH with the endpoint-pair key in force. */
+  onPeerInit(peer: PeerInit): void {
+    this.guard = new TakeoverGuard(tsnAdd(peer.initialTsn, -1));
+    const local = parseKeyVector(this.host.localKeyVector);
+    const remote = authParamsFrom(peer.params);
+    if (local === undefined || remote === undefined) return; // no AUTH with this peer
+    const initiator = this.role === 'initiator';
+    const salt = {
+      initiatorTag: initiator ? this.host.localTag : peer.tag,
+      responderTag: initiator ? peer.tag : this.host.localTag,
+      initiatorRandom: initiator ? local.random : remote.random,
+      responderRandom: initiator ? remote.random : local.random,
+    };
+    const epk = endpointPairKey(this.ownKeyPair(), peerPublicKeyFrom(peer.params), salt);
+    try {
+      this.useContext(new AuthContext(local, remote, epk.key, 0, this.host.localKeyVector, this.host.peerKeyVector), epk.keySource);
+    } catch {
+      // no HMAC in common: AUTH stays off, ASCONFs will be refused as unauthenticated
+    }
+  }
+
+  private useContext(ctx: AuthContext, source: KeySource): void {
+    this.context = ctx;
+    this.keySource = source;
+    this.auth = {
+      needsAuth: (t) => ctx.needsAuth(t),
+      authChunkLength: ctx.authChunkLength,
+      writeAuthChunk: (p, o) => ctx.writeAuthChunk(p, o),
+      sign: (p, o) => ctx.sign(p, o),
+      requiredOnReceive: (t) => ctx.mustBeAuthenticated(t),
+      verify: (raw) => {
+        const v = ctx.verify(raw);
+        if (!v.ok && v.reason === 'unsupported-hmac' && v.hmacId !== undefined) {
+          // RFC 4895 §6.3: report an HMAC identifier we did not offer.
+          this.host.queuePacket(this.host.remote, [{ type: 9, reflectedTag: false, causes: [unsupportedHmacCause(v.hmacId)] }]);
+        }
+        if (!v.ok) this.count(`auth-${v.reason}`);
+        return v.ok;
+      },
+    };
+  }
+
+  // ------------------------------------------------------------ import / export
+
+  /** Preload from exported state (importState): AUTH from the vectors, serials, the initiator. */
+  importFrom(state: TransportState): void {
+    const s = state.sctp!;
+    const ctx = authContextFromVectors(s.localKeyVector, s.peerKeyVector, s.endpointPairKey, s.sharedKeyId);
+    if (ctx !== undefined) this.useContext(ctx, s.x25519Agreed ? 'x25519' : 'rfc4895-default');
+    this.guard = new TakeoverGuard(s.peerAsconfSerial);
+    this.importedTakeoverNumber = state.takeoverNumber;
+    this.initiator = new TakeoverInitiator({ state: s, streamBytesAcked: state.streamBytesAcked, newAddress: this.host.local, client: this.host.remote });
+  }
+
+  exportInto(state: TransportState): void {
+    const s = state.sctp;
+    if (!s) return;
+    const ctx = this.context;
+    if (ctx) {
+      s.endpointPairKey = ctx.endpointPairKey;
+      s.hmacId = ctx.sendHmacId;
+      s.sharedKeyId = ctx.sharedKeyId;
+      s.x25519Agreed = this.keySource === 'x25519';
+    }
+    s.nextAsconfSerial = this.initiator?.sender.nextSerial ?? this.host.localInitialTsn;
+    s.peerAsconfSerial = this.guard?.receiver.peerSerial ?? 0;
+    state.takeoverNumber = this.initiator?.requestNumber ?? this.importedTakeoverNumber;
+  }
+
+  // ------------------------------------------------------------ takeover (new server)
+
+  takeover(now: Instant, requestNumber: number, mode: ResumeMode = 'gap-fill'): void {
+    if (!this.initiator) throw new LocalUsageError('takeover() needs an association built by importState()');
+    if (!this.context) throw new LocalUsageError('takeover() needs AUTH: the exported state has no usable key vectors');
+    this.apply(now, this.initiator.start(now, requestNumber, mode, this.host.primaryRto));
+  }
+
+  receiverState(): ReceiverState | undefined {
+    return this.initiator?.receiver;
+  }
+
+  private apply(now: Instant, out: InitiatorOutput | undefined): void {
+    if (out === undefined) return;
+    switch (out.kind) {
+      case 'send-asconf':
+      case 'send-probe':
+        this.host.queuePacket(out.destination, [out.chunk]);
+        return;
+      case 'failed':
+        this.host.terminate(out.error);
+        return;
+      case 'complete':
+        // The plan's chunks start right after the client's cumulative TSN; then `next` follows.
+        this.host.resumeSending(tsnAdd(out.receiver.cumulativeAck, 1), out.chunks[0]?.ssn ?? out.next.ssn, out.chunks[0]?.offset ?? out.next.offset, out.chunks);
+        this.host.pushEvent({ type: 'connected' });
+        this.host.pushEvent({ type: 'takeover-complete', receiver: out.receiver });
+        return;
+    }
+    void now;
+  }
+
+  // ------------------------------------------------------------ hooks the association calls
+
+  /**
+   * Before a packet's chunks are processed. 'consumed' when the agent answered it itself: a packet
+   * from an address that is not the peer's once the association was taken over (OOTB → ABORT).
+   */
+  onPacket(now: Instant, from: UdpAddress, packet: Packet, raw: Uint8Array): 'consumed' | undefined {
+    void now;
+    const asconfIndex = packet.chunks.findIndex((c) => c.type === 0xc1);
+    if (asconfIndex >= 0) {
+      // Report a takeover ASCONF that fails authentication (the association then skips it).
+      const ctx = this.context;
+      const acceptable = ctx ? ctx.acceptable(raw).accept : [];
+      if (!acceptable[asconfIndex]) {
+        const c = packet.chunks[asconfIndex] as AsconfChunk;
+        const t = 'params' in c ? c.params.find((p) => p.kind === 'baton-takeover') : undefined;
+        this.count('asconf-unauthenticated');
+        if (t?.kind === 'baton-takeover') this.host.pushEvent({ type: 'takeover-refused', requestNumber: t.requestNumber, peer: from, reason: 'not-authenticated' });
+      }
+      return undefined;
+    }
+    if (this.host.pathIndex(from) >= 0 || !this.guard || this.guard.lastTakeover === 0) return undefined;
+    this.count('stranger');
+    const abort = this.guard.refuseStranger(packet.chunks.map((c) => c.type));
+    if (abort) this.host.queuePacket(from, [abort], packet.verificationTag);
+    return 'consumed';
+  }
+
+  onAsconf(now: Instant, chunk: AsconfChunk | AsconfAckChunk, from: UdpAddress, authenticated: boolean): void {
+    if (chunk.type === 0xc1) {
+      if (!this.guard) return;
+      const r = this.guard.handleAsconf(chunk, from, authenticated, this.table(from));
+      for (const e of r.events) this.host.pushEvent(e);
+      if (r.ack) this.host.queuePacket(r.ack.destination, [r.ack.chunk]);
+      return;
+    }
+    if (this.initiator && authenticated) this.apply(now, this.initiator.handleAsconfAck(now, chunk));
+  }
+
+  /** True when the SACK is the taker's business (probing, or not yet resumed). */
+  onSack(now: Instant, sack: SackChunk): boolean {
+    const i = this.initiator;
+    if (!i || i.phase === 'complete') return false;
+    if (i.phase === 'probing') this.apply(now, i.handleSack(sack));
+    return true;
+  }
+
+  abortError(causes: readonly ErrorCause[]): TransportError | undefined {
+    const e = abortError({ type: 6, reflectedTag: false, causes });
+    return e.code === 'BATON_ERR_TAKEN_OVER' ? e : undefined;
+  }
+
+  pollTimeout(): Instant | undefined {
+    return this.initiator?.deadline;
+  }
+
+  handleTimeout(now: Instant): void {
+    const d = this.initiator?.deadline;
+    if (d !== undefined && d <= now) this.apply(now, this.initiator!.handleTimeout(now));
+  }
+
+  /** The association's paths as RFC 5061 sees them; addresses from an ASCONF's source are confirmed. */
+  private table(source: UdpAddress): PeerAddressTable {
+    const h = this.host;
+    const byIp = (ip: string) => h.paths.find((p) => p.address.address === ip)?.address;
+    return {
+      list: () => h.paths.map((p) => p.address),
+      get size() {
+        return h.paths.length;
+      },
+      get primary() {
+        return h.paths[h.primary]!.address;
+      },
+      find: byIp,
+      has: (ip) => byIp(ip) !== undefined,
+      add: (a) => {
+        if (byIp(a.address) !== undefined) return false;
+        h.addPeerAddress(a, a.address === source.address);
+        return true;
+      },
+      remove: (ip) => {
+        const a = byIp(ip);
+        return a !== undefined && h.removePeerAddress(a);
+      },
+      setPrimary: (ip) => {
+        const a = byIp(ip);
+        return a !== undefined && h.setPrimary(a);
+      },
+    };
+  }
+}
+
+/** The x25519 parameter for an INIT-ACK the endpoint builds statelessly (our tag, our RANDOM). */
+export function initAckParams(secret: Uint8Array, localTag: number, localRandom: Uint8Array): Param[] {
+  return [x25519Param(responderKeyPair(secret, localTag, localRandom).publicKey)];
+}

@@ -1,0 +1,271 @@
+// TCP-Migrate loss recovery with chosen drops: SACK + fast recovery, RTO with backoff, delayed
+// ACK, and gap-fill vs go-back-N resumption after a takeover. A small pump moves datagrams between
+// endpoints with a fixed one-way delay and lets a test drop exactly the segments it names.
+import test from 'ava';
+import { createHash } from 'node:crypto';
+import type { UdpAddress } from '../src/transport-abstraction/address.js';
+import { SeededRandom } from '../src/transport-abstraction/random.js';
+import type { ResumeMode, TransportEvent } from '../src/transport-abstraction/transport.js';
+import { TcpMigrateEndpoint } from '../src/tcp-migrate/endpoint.js';
+import type { TcpMigrateConnection } from '../src/tcp-migrate/connection.js';
+import { parseSegment, type TcpSegment } from '../src/tcp-migrate/wire.js';
+
+interface Sent {
+  time: number;
+  from: string;
+  to: string;
+  seg: TcpSegment;
+  dropped: boolean;
+}
+
+class Pump {
+  now = 0;
+  readonly eps = new Map<string, TcpMigrateEndpoint>();
+  private flights: { at: number; from: UdpAddress; to: UdpAddress; bytes: Uint8Array }[] = [];
+  readonly log: Sent[] = [];
+  drop: (s: Omit<Sent, 'dropped'>) => boolean = () => false;
+  dead = new Set<string>();
+  hooks: (() => void)[] = [];
+
+  constructor(readonly delay = 10) {}
+
+  add(address: string, listen = false): TcpMigrateEndpoint {
+    const ep = new TcpMigrateEndpoint({ addresses: [{ address, port: 9898 }], listen, random: new SeededRandom(address.length * 7 + this.eps.size), rtoMin: 200 });
+    this.eps.set(address, ep);
+    return ep;
+  }
+
+  private drain(): void {
+    for (let again = true; again; ) {
+      again = false;
+      for (const [addr, ep] of this.eps) {
+        if (this.dead.has(addr)) continue;
+        for (let tx = ep.pollTransmit(this.now); tx; tx = ep.pollTransmit(this.now)) {
+          const p = parseSegment(tx.payload);
+          if (!p.ok) throw new Error('emitted an unparsable segment');
+          const s = { time: this.now, from: addr, to: tx.destination.address, seg: p.segment };
+          const dropped = this.drop(s);
+          this.log.push({ ...s, dropped });
+          if (!dropped) this.flights.push({ at: this.now + this.delay, from: { address: addr, port: 9898 }, to: tx.destination, bytes: tx.payload });
+        }
+      }
+      for (const h of this.hooks) h();
+      // Hooks may have queued output: one more pass if any endpoint has something.
+      for (const [addr, ep] of this.eps) {
+        if (this.dead.has(addr)) continue;
+        const tx = ep.pollTransmit(this.now);
+        if (tx) {
+          const p = parseSegment(tx.payload);
+          if (!p.ok) throw new Error('emitted an unparsable segment');
+          const s = { time: this.now, from: addr, to: tx.destination.address, seg: p.segment };
+          const dropped = this.drop(s);
+          this.log.push({ ...s, dropped });
+          if (!dropped) this.flights.push({ at: this.now + this.delay, from: { address: addr, port: 9898 }, to: tx.destination, bytes: tx.payload });
+          again = true;
+        }
+      }
+    }
+  }
+
+  run(until: number, done: () => boolean = () => false): boolean {
+    this.drain();
+    while (!done()) {
+      let next = Infinity;
+      if (this.flights.length > 0) next = this.flights[0]!.at;
+      for (const [addr, ep] of this.eps) {
+        const t = this.dead.has(addr) ? undefined : ep.pollTimeout();
+        if (t !== undefined && t < next) next = t;
+      }
+      if (next === Infinity || next > until) {
+        this.now = Math.max(this.now, Math.min(until, next));
+        return done();
+      }
+      this.now = Math.max(this.now, next);
+      while (this.flights.length > 0 && this.flights[0]!.at <= this.now) {
+        const f = this.flights.shift()!;
+        if (this.dead.has(f.to.address)) continue;
+        this.eps.get(f.to.address)?.handleDatagram(this.now, f.from, f.bytes, f.to);
+        this.drain(); // as a driver does after every datagram
+      }
+      for (const [addr, ep] of this.eps) {
+        const t = ep.pollTimeout();
+        if (!this.dead.has(addr) && t !== undefined && t <= this.now) ep.handleTimeout(this.now);
+      }
+      this.drain();
+    }
+    return true;
+  }
+}
+
+function file(n: number): Uint8Array {
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) out[i] = (i * 31 + (i >>> 8)) & 0xff;
+  return out;
+}
+const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+
+/** client 10.0.0.1 downloads `data` from a 10.0.0.2. */
+function setup(data: Uint8Array, delay = 10, closeAtEnd = true) {
+  const pump = new Pump(delay);
+  const client = pump.add('10.0.0.1');
+  const a = pump.add('10.0.0.2', true);
+  const conn = client.connect(0, { address: '10.0.0.2', port: 9898 }) as TcpMigrateConnection;
+  const got: Uint8Array[] = [];
+  const clientEvents: TransportEvent[] = [];
+  const servers: { conn: TcpMigrateConnection; offset: number; active: boolean; events: TransportEvent[] }[] = [];
+  let accepted: TcpMigrateConnection | undefined;
+  pump.hooks.push(() => {
+    for (let e = conn.pollEvent(); e; e = conn.pollEvent()) {
+      clientEvents.push(e);
+      if (e.type === 'data') got.push(e.bytes.slice());
+      if (e.type === 'end') conn.close(pump.now);
+    }
+    if (!accepted) {
+      accepted = a.pollAccept() as TcpMigrateConnection | undefined;
+      if (accepted) servers.push({ conn: accepted, offset: 0, active: true, events: [] });
+    }
+    for (const s of servers) {
+      for (let e = s.conn.pollEvent(); e; e = s.conn.pollEvent()) {
+        s.events.push(e);
+        if (e.type === 'takeover-complete') {
+          s.offset = e.receiver.nextOffset;
+          s.active = true;
+        }
+      }
+      if (!s.active || s.conn.stateName === 'CLOSED') continue;
+      while (s.offset < data.length) {
+        const n = s.conn.send(data.subarray(s.offset, Math.min(data.length, s.offset + 65536)));
+        if (n === 0) break;
+        s.offset += n;
+      }
+      if (closeAtEnd && s.offset >= data.length && s.conn.stateName === 'ESTABLISHED') s.conn.close(pump.now);
+    }
+  });
+  const received = (): Uint8Array => Buffer.concat(got);
+  const closed = (): boolean => clientEvents.some((e) => e.type === 'closed');
+  const takeover = (address: string, state: ReturnType<TcpMigrateConnection['exportState']>, n: number, mode: ResumeMode) => {
+    const ep = pump.eps.get(address) ?? pump.add(address);
+    const c = ep.importState(pump.now, state) as TcpMigrateConnection;
+    const s = { conn: c, offset: 0, active: false, events: [] as TransportEvent[] };
+    servers.push(s);
+    c.takeover(pump.now, n, mode);
+    return s;
+  };
+  return { pump, client, a, conn, received, closed, servers, clientEvents, takeover, server: () => accepted };
+}
+
+const dataFrom = (from: string) => (s: Sent) => s.from === from && s.seg.payload.length > 0;
+
+test('SACK and fast recovery: three holes in one window are resent once each, without a timeout', (t) => {
+  const data = file(300_000);
+  const w = setup(data);
+  const seen = new Set<number>();
+  let firstDataSeq: number | undefined;
+  const lost = new Set([40, 42, 44].map((k) => k * 1400));
+  w.pump.drop = (s) => {
+    if (s.from !== '10.0.0.2' || s.seg.payload.length === 0) return false;
+    firstDataSeq ??= s.seg.seq;
+    const off = (s.seg.seq - firstDataSeq) >>> 0;
+    const first = !seen.has(off);
+    seen.add(off);
+    return first && lost.has(off);
+  };
+  let recovery = false;
+  let maxRetries = 0;
+  w.pump.hooks.push(() => {
+    const s = w.server();
+    if (s?.inRecovery) recovery = true;
+    if (s) maxRetries = Math.max(maxRetries, s.retries);
+  });
+  t.true(w.pump.run(60_000, w.closed));
+  t.is(sha(w.received()), sha(data));
+  const sent = w.pump.log.filter(dataFrom('10.0.0.2'));
+  const offsets = sent.map((s) => (s.seg.seq - firstDataSeq!) >>> 0);
+  const resent = offsets.filter((o, i) => offsets.indexOf(o) !== i);
+  t.deepEqual(resent.sort((x, y) => x - y), [...lost].sort((x, y) => x - y), 'exactly the lost segments were resent');
+  t.true(recovery, 'the sender never entered fast recovery');
+  t.is(maxRetries, 0, 'a retransmission timeout fired');
+  const sacks = w.pump.log.filter((s) => s.from === '10.0.0.1' && s.seg.options.some((o) => o.type === 'sack'));
+  t.true(sacks.length >= 3, 'the receiver did not report SACK blocks');
+});
+
+test('RTO: a lost tail is resent after the timeout, and the timeout doubles when it is lost again', (t) => {
+  const data = file(20 * 1400);
+  const w = setup(data, 10);
+  let firstDataSeq: number | undefined;
+  const times: number[] = [];
+  w.pump.drop = (s) => {
+    if (s.from !== '10.0.0.2' || s.seg.payload.length === 0) return false;
+    firstDataSeq ??= s.seg.seq;
+    const off = (s.seg.seq - firstDataSeq) >>> 0;
+    if (off !== 19 * 1400) return false;
+    times.push(s.time);
+    return times.length <= 2; // the original and the first retransmission are lost
+  };
+  t.true(w.pump.run(60_000, w.closed));
+  t.is(sha(w.received()), sha(data));
+  t.is(times.length, 3);
+  const first = times[1]! - times[0]!;
+  const second = times[2]! - times[1]!;
+  t.true(first >= 200, `first RTO ${first} ms is below rtoMin`);
+  // The first timer ran from the last ACK (RTO = rtoMin = 200 ms); the second is doubled.
+  t.true(first >= 200, `first RTO fired after ${first} ms`);
+  t.is(second, 400, `backoff: ${first} ms then ${second} ms`);
+});
+
+test('delayed ACK: every second full segment, and within 200 ms for a lone one', (t) => {
+  const data = file(100 * 1400);
+  const w = setup(data);
+  t.true(w.pump.run(60_000, w.closed));
+  const dataSegs = w.pump.log.filter(dataFrom('10.0.0.2')).length;
+  const acks = w.pump.log.filter((s) => s.from === '10.0.0.1' && s.seg.payload.length === 0 && (s.seg.flags & 0x13) === 0x10).length;
+  t.true(acks <= dataSegs * 0.6 && acks >= dataSegs * 0.4, `${acks} ACKs for ${dataSegs} segments`);
+  // A lone segment: the client sends 10 bytes, the server ACKs it 200 ms later.
+  const w2 = setup(new Uint8Array(0), 10, false);
+  w2.pump.run(1000, () => w2.server() !== undefined);
+  w2.pump.run(1000, () => w2.conn.stateName === 'ESTABLISHED' && w2.pump.now > 100);
+  w2.conn.send(new Uint8Array(10));
+  w2.client.wake(w2.conn);
+  w2.pump.run(2000, () => w2.pump.log.some((s) => s.from === '10.0.0.2' && s.seg.payload.length === 0 && s.time > 100 && (s.seg.flags & 0x10) !== 0 && w2.server()!.rcvNxt === 10));
+  const sentAt = w2.pump.log.find((s) => s.from === '10.0.0.1' && s.seg.payload.length === 10)!.time;
+  const ackAt = w2.pump.log.find((s) => s.from === '10.0.0.2' && s.time > sentAt && (s.seg.flags & 0x10) !== 0)!.time;
+  t.is(ackAt - sentAt, 10 + 200);
+});
+
+for (const mode of ['go-back-n', 'gap-fill'] as const) {
+  test(`takeover with holes at the client (${mode}): byte-exact, and what B resends`, (t) => {
+    const data = file(200_000);
+    const w = setup(data);
+    let firstDataSeq: number | undefined;
+    w.pump.drop = (s) => {
+      if (s.from !== '10.0.0.2' || s.seg.payload.length === 0) return false;
+      firstDataSeq ??= s.seg.seq;
+      return ((s.seg.seq - firstDataSeq) >>> 0) === 30 * 1400; // one hole, A dies before repairing it
+    };
+    t.true(w.pump.run(5000, () => w.conn.reasm.held > 5 * 1400));
+    const state = w.server()!.exportState(w.pump.now);
+    w.pump.dead.add('10.0.0.2');
+    const holes = w.conn.reasm.ranges();
+    t.true(holes.length > 0);
+    const b = w.takeover('10.0.0.3', state, 1, mode);
+    t.true(w.pump.run(60_000, w.closed), 'did not finish');
+    t.is(sha(w.received()), sha(data));
+    const r = b.conn.receiverState()!;
+    t.is(r.nextOffset, 30 * 1400);
+    const fromB = w.pump.log.filter(dataFrom('10.0.0.3'));
+    const firstB = (fromB[0]!.seg.seq - firstDataSeq!) >>> 0;
+    t.is(firstB, 30 * 1400, 'B starts at the first missing byte');
+    if (mode === 'gap-fill') {
+      t.deepEqual(r.heldRanges, holes, 'the SYN/ACK reported what the client holds');
+      const overlapping = fromB.filter((s) => {
+        const off = (s.seg.seq - firstDataSeq!) >>> 0;
+        return holes.some((h) => off >= h.start && off < h.end);
+      });
+      t.is(overlapping.length, 0, 'B resent bytes the client held');
+    } else {
+      t.deepEqual(r.heldRanges, []);
+      const second = (fromB[1]!.seg.seq - firstDataSeq!) >>> 0;
+      t.is(second, 31 * 1400, 'go-back-N: B resends what followed the hole');
+    }
+  });
+}

@@ -151,9 +151,14 @@ for (const kind of TRANSPORT_KINDS) {
   test(`${kind}: gap-fill and go-back-N resumption both deliver byte-exact; gap-fill resends less`, (t) => {
     const sentBytes: Record<string, number> = {};
     for (const mode of ['go-back-n', 'gap-fill'] as const) {
-      // Loss on A's link leaves holes at the client when A dies; B resumes.
-      const world = new World({ kind, seed: 31, fileLength: 600_000, links: { a: lossy(0.03, 10), b: { delayMs: 10, rateBps: 4_000_000 } } });
-      const state = serveThenExport(world, 600);
+      // A brief partition drops a window of A's packets; what A sends after it heals reaches the
+      // client beyond the hole, and A dies before it can repair it.
+      const world = new World({ kind, seed: 31, fileLength: 600_000, links: { a: lossy(0, 10), b: { delayMs: 10, rateBps: 4_000_000 } } });
+      const state = serveThenExport(world, 500);
+      world.net.partition(['a'], ['client']);
+      world.net.run(world.net.now + 20);
+      world.net.heal();
+      world.net.run(world.net.now + 15);
       world.net.kill('a');
       let fromB = 0;
       world.net.onTrace((e) => {

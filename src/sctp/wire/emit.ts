@@ -5,7 +5,7 @@
 import { LocalUsageError } from '../../transport-abstraction/errors.js';
 import { put16, put32, zero } from './bytes.js';
 import { finalizeChecksum } from './crc32c.js';
-import { Asconf, Auth, Chunk as C, Data, Ecn, FLAG_T, ForwardTsn, Header, Init, Sack, Shutdown, pad4 } from './layout.js';
+import { Asconf, Auth, Chunk as C, Data, Ecn, FLAG_T, ForwardTsn, Header, Init, Sack, Shutdown, Tlv, pad4 } from './layout.js';
 import type { AuthRegion } from './parse.js';
 import {
   asconfParamLength,
@@ -38,7 +38,7 @@ export function chunkValueLength(c: Chunk): number {
     }
     case ChunkType.HEARTBEAT:
     case ChunkType.HEARTBEAT_ACK:
-      return C.VALUE + 4 + (c as Extract<Chunk, { type: 4 | 5 }>).info.length;
+      return C.VALUE + Tlv.HEADER_LENGTH + (c as Extract<Chunk, { type: 4 | 5 }>).info.length;
     case ChunkType.ABORT:
     case ChunkType.ERROR:
       return C.VALUE + listLength((c as Extract<Chunk, { type: 6 | 9 }>).causes, errorCauseLength);

@@ -186,6 +186,8 @@ export function parseAsconfParams(b: Uint8Array, start: number, end: number): As
 // Emit. Lengths are unpadded; a list's length counts the padding of every element but the last
 // (RFC 9260 §3.2: the chunk length includes the padding of all parameters except the last).
 
+const H = Tlv.HEADER_LENGTH;
+
 /** A list of TLVs laid end to end: every element padded except the last. */
 export function listLength<T>(items: readonly T[], length: (item: T) => number): number {
   let n = 0;
@@ -209,34 +211,34 @@ export function writeList<T>(b: Uint8Array, o: number, items: readonly T[], writ
 export function paramLength(p: Param): number {
   switch (p.kind) {
     case 'heartbeat-info':
-      return 4 + p.info.length;
+      return H + p.info.length;
     case 'ipv4':
-      return 8;
+      return H + 4;
     case 'ipv6':
       return 20;
     case 'state-cookie':
-      return 4 + p.cookie.length;
+      return H + p.cookie.length;
     case 'unrecognized-parameter':
-      return 4 + p.parameter.length;
+      return H + p.parameter.length;
     case 'cookie-preservative':
     case 'adaptation-layer':
-      return 8;
+      return H + 4;
     case 'supported-address-types':
-      return 4 + 2 * p.types.length;
+      return H + 2 * p.types.length;
     case 'ecn-capable':
     case 'forward-tsn-supported':
-      return 4;
+      return H;
     case 'random':
-      return 4 + p.random.length;
+      return H + p.random.length;
     case 'chunks':
     case 'supported-extensions':
-      return 4 + p.chunkTypes.length;
+      return H + p.chunkTypes.length;
     case 'hmac-algo':
-      return 4 + 2 * p.hmacIds.length;
+      return H + 2 * p.hmacIds.length;
     case 'baton-x25519':
-      return 4 + p.publicKey.length;
+      return H + p.publicKey.length;
     case 'unknown':
-      return 4 + p.value.length;
+      return H + p.value.length;
   }
 }
 
@@ -244,9 +246,9 @@ export function paramLength(p: Param): number {
 export function writeParam(b: Uint8Array, o: number, p: Param): number {
   const n = paramLength(p);
   if (n > 0xffff) throw new LocalUsageError(`parameter type ${p.type} of ${n} bytes does not fit the 16-bit length field`);
-  put16(b, o, p.type);
-  put16(b, o + 2, n);
-  const v = o + 4;
+  put16(b, o + Tlv.TYPE, p.type);
+  put16(b, o + Tlv.LENGTH, n);
+  const v = o + Tlv.VALUE;
   switch (p.kind) {
     case 'heartbeat-info':
       b.set(p.info, v);
@@ -296,15 +298,15 @@ export function writeParam(b: Uint8Array, o: number, p: Param): number {
 }
 
 export function errorCauseLength(c: ErrorCause): number {
-  return 4 + c.info.length;
+  return H + c.info.length;
 }
 
 export function writeErrorCause(b: Uint8Array, o: number, c: ErrorCause): number {
   const n = errorCauseLength(c);
   if (n > 0xffff) throw new LocalUsageError(`error cause ${c.code} of ${n} bytes does not fit the 16-bit length field`);
-  put16(b, o, c.code);
-  put16(b, o + 2, n);
-  b.set(c.info, o + 4);
+  put16(b, o + Tlv.TYPE, c.code);
+  put16(b, o + Tlv.LENGTH, n);
+  b.set(c.info, o + Tlv.VALUE);
   return n;
 }
 
@@ -316,19 +318,19 @@ export function asconfParamLength(p: AsconfParam): number {
       return AP.BODY + paramLength(p.address);
     case 'success':
     case 'baton-takeover':
-      return 8;
+      return H + 4;
     case 'error-cause':
       return AP.BODY + listLength(p.causes, errorCauseLength);
     case 'unknown':
-      return 4 + p.value.length;
+      return H + p.value.length;
   }
 }
 
 export function writeAsconfParam(b: Uint8Array, o: number, p: AsconfParam): number {
   const n = asconfParamLength(p);
   if (n > 0xffff) throw new LocalUsageError(`ASCONF parameter type ${p.type} of ${n} bytes does not fit the 16-bit length field`);
-  put16(b, o, p.type);
-  put16(b, o + 2, n);
+  put16(b, o + Tlv.TYPE, p.type);
+  put16(b, o + Tlv.LENGTH, n);
   switch (p.kind) {
     case 'add-ip':
     case 'delete-ip':
@@ -344,10 +346,10 @@ export function writeAsconfParam(b: Uint8Array, o: number, p: AsconfParam): numb
       writeList(b, o + AP.BODY, p.causes, writeErrorCause);
       break;
     case 'baton-takeover':
-      put32(b, o + 4, p.requestNumber);
+      put32(b, o + Tlv.VALUE, p.requestNumber);
       break;
     case 'unknown':
-      b.set(p.value, o + 4);
+      b.set(p.value, o + Tlv.VALUE);
       break;
   }
   return n;

@@ -308,6 +308,7 @@ export class SctpAssociation implements MigratableTransport {
     if (i >= 0) return i;
     this.paths.push(new Path(address, this.options.mtu, this.options.rto, this.sender.peerAdvertised, confirmed));
     this.host.routingChanged(this);
+    if (this.state !== 'CLOSED') this.events.push({ type: 'state-changed' });
     return this.paths.length - 1;
   }
 
@@ -328,6 +329,7 @@ export class SctpAssociation implements MigratableTransport {
     const p = this.pathIndex(primaryAddress);
     this.primary = p >= 0 ? p : 0;
     this.host.routingChanged(this);
+    this.events.push({ type: 'state-changed' });
     return true;
   }
 
@@ -335,6 +337,7 @@ export class SctpAssociation implements MigratableTransport {
     const i = this.pathIndex(address);
     if (i < 0) return false;
     this.primary = i;
+    this.events.push({ type: 'state-changed' });
     return true;
   }
 
@@ -444,6 +447,7 @@ export class SctpAssociation implements MigratableTransport {
     this.initPacket = undefined;
     this.cookieEcho = undefined;
     this.events.push({ type: 'connected' });
+    this.events.push({ type: 'state-changed' });
     for (const p of this.paths) {
       // Unconfirmed addresses are verified right away (§5.4), the rest after HB.interval.
       p.heartbeatAt = p.confirmed ? now + this.options.heartbeatInterval + p.rto.rto : now;
@@ -917,8 +921,8 @@ export class SctpAssociation implements MigratableTransport {
       const rest: typeof this.control = [];
       for (const item of this.control) {
         const target = item.path ?? i;
-        if (target === i || (target !== i && w.count === 0 && rest.length === 0 && false)) {
-          if (!w.addChunk(item.chunk, true)) rest.push(item);
+        if (target === i) {
+          if (!w.addChunk(item.chunk, w.count === 0)) rest.push(item);
         } else rest.push(item);
       }
       // Control chunks for another path go out in their own packet, first.

@@ -4,7 +4,7 @@
 import test from 'ava';
 import { createHash } from 'node:crypto';
 import type { UdpAddress } from '../src/transport-abstraction/address.js';
-import { SeededRandom } from '../src/transport-abstraction/random.js';
+import { SeededRandom, type RandomSource } from '../src/transport-abstraction/random.js';
 import type { ResumeMode, TransportEvent } from '../src/transport-abstraction/transport.js';
 import { TcpMigrateEndpoint } from '../src/tcp-migrate/endpoint.js';
 import type { TcpMigrateConnection } from '../src/tcp-migrate/connection.js';
@@ -29,8 +29,10 @@ class Pump {
 
   constructor(readonly delay = 10) {}
 
+  random: (n: number) => RandomSource = (n) => new SeededRandom(n);
+
   add(address: string, listen = false): TcpMigrateEndpoint {
-    const ep = new TcpMigrateEndpoint({ addresses: [{ address, port: 9898 }], listen, random: new SeededRandom(address.length * 7 + this.eps.size), rtoMin: 200 });
+    const ep = new TcpMigrateEndpoint({ addresses: [{ address, port: 9898 }], listen, random: this.random(address.length * 7 + this.eps.size), rtoMin: 200 });
     this.eps.set(address, ep);
     return ep;
   }
@@ -105,8 +107,9 @@ function file(n: number): Uint8Array {
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
 /** client 10.0.0.1 downloads `data` from a 10.0.0.2. */
-function setup(data: Uint8Array, delay = 10, closeAtEnd = true) {
+function setup(data: Uint8Array, delay = 10, closeAtEnd = true, random?: (n: number) => RandomSource) {
   const pump = new Pump(delay);
+  if (random) pump.random = random;
   const client = pump.add('10.0.0.1');
   const a = pump.add('10.0.0.2', true);
   const conn = client.connect(0, { address: '10.0.0.2', port: 9898 }) as TcpMigrateConnection;
@@ -269,3 +272,57 @@ for (const mode of ['go-back-n', 'gap-fill'] as const) {
     }
   });
 }
+
+test('sequence numbers wrap: ISNs just below 2^32, a transfer across the wrap and a takeover after it', (t) => {
+  const nearWrap = (n: number): RandomSource => {
+    const r = new SeededRandom(n);
+    return { bytes: (k) => r.bytes(k), float: () => r.float(), uint32: () => 0xffffffff - 5000 - n };
+  };
+  const data = file(150_000);
+  const w = setup(data, 10, true, nearWrap);
+  t.true(w.pump.run(300, () => w.pump.now >= 300));
+  t.true(w.server()!.iss > 0xfff00000);
+  const state = w.server()!.exportState(w.pump.now);
+  w.pump.dead.add('10.0.0.2');
+  w.takeover('10.0.0.3', state, 1, 'go-back-n');
+  t.true(w.pump.run(60_000, w.closed));
+  t.is(sha(w.received()), sha(data));
+});
+
+test('handshake survives a lost SYN and a lost SYN/ACK (retransmitted after the RTO)', (t) => {
+  const data = file(10_000);
+  const w = setup(data);
+  let syns = 0;
+  let synAcks = 0;
+  w.pump.drop = (s) => {
+    if (s.seg.flags === 0x02 && ++syns === 1) return true;
+    if (s.seg.flags === 0x12 && ++synAcks === 1) return true;
+    return false;
+  };
+  t.true(w.pump.run(60_000, w.closed));
+  t.is(sha(w.received()), sha(data));
+  // SYN at 0 lost, again at 1000 (RTO); its SYN/ACK lost, the acceptor resends it at 2010,
+  // before the initiator's backed-off timer (3000).
+  t.is(syns, 2);
+  t.is(synAcks, 2);
+  const secondSynAck = w.pump.log.filter((s) => s.seg.flags === 0x12)[1]!;
+  t.is(secondSynAck.time, 2010);
+});
+
+test('simultaneous close: both ends pass through CLOSING to TIME-WAIT', (t) => {
+  const w = setup(file(1000), 10, false);
+  t.true(w.pump.run(5000, () => w.server() !== undefined && w.received().length === 1000));
+  const server = w.server()!;
+  const states = new Set<string>();
+  w.pump.hooks.push(() => {
+    states.add(`c:${w.conn.stateName}`);
+    states.add(`s:${server.stateName}`);
+  });
+  w.conn.close(w.pump.now);
+  server.close(w.pump.now);
+  w.client.wake(w.conn);
+  w.a.wake(server);
+  t.true(w.pump.run(60_000, () => w.conn.stateName === 'CLOSED' && server.stateName === 'CLOSED'));
+  for (const s of ['c:CLOSING', 's:CLOSING', 'c:TIME-WAIT', 's:TIME-WAIT']) t.true(states.has(s), `never ${s}`);
+  t.true(w.clientEvents.some((e) => e.type === 'closed' && e.error === undefined));
+});

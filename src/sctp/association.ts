@@ -57,8 +57,8 @@ export interface AssociationHooks {
   onPeerInit?(peer: PeerInit): void;
   /** Before a packet's chunks are processed; 'consumed' when the hook answered it itself. */
   onPacket?(now: Instant, from: UdpAddress, packet: Packet, raw: Uint8Array): 'consumed' | undefined;
-  /** A SACK arrived; true when the hook consumed it (takeover probing). */
-  onSack?(now: Instant, sack: import('./wire/types.js').SackChunk): boolean;
+  /** A SACK arrived: true when the hook consumed it (takeover probing), or a SACK to use instead. */
+  onSack?(now: Instant, sack: import('./wire/types.js').SackChunk): boolean | import('./wire/types.js').SackChunk;
   /** An ABORT's causes that mean something else than a plain abort (taken over). */
   abortError?(causes: readonly ErrorCause[]): TransportError | undefined;
   pollTimeout?(): Instant | undefined;
@@ -284,6 +284,11 @@ export class SctpAssociation implements MigratableTransport {
 
   pushEvent(e: TransportEvent): void {
     this.events.push(e);
+  }
+
+  /** The TSN the next new DATA chunk gets. */
+  get outboundNextTsn(): number {
+    return this.sender.queue.nextTsn;
   }
 
   get primaryRto(): number {
@@ -649,7 +654,9 @@ export class SctpAssociation implements MigratableTransport {
 
   private onSack(now: Instant, sack: import('./wire/types.js').SackChunk): void {
     if (!DATA_STATES.has(this.state) && this.state !== 'SHUTDOWN-SENT') return;
-    if (this.hooks.onSack?.(now, sack)) return;
+    const hooked = this.hooks.onSack?.(now, sack);
+    if (hooked === true) return;
+    if (hooked) sack = hooked;
     const r = this.sender.handleSack(now, sack);
     if (r.kind === 'violation') {
       this.protocolViolation(CauseCode.PROTOCOL_VIOLATION, r.reason);

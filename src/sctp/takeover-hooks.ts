@@ -19,7 +19,7 @@ import { endpointPairKey, peerPublicKeyFrom, responderKeyPair, x25519Param, type
 import { TakeoverGuard, TakeoverInitiator, abortError, type InitiatorOutput } from './takeover.js';
 import type { AsconfAckChunk, AsconfChunk, Chunk, ErrorCause, Packet, Param, SackChunk } from './wire/types.js';
 import type { PeerInit } from './handshake.js';
-import { tsnAdd } from './serial.js';
+import { tsnAdd, tsnDiff, tsnLt } from './serial.js';
 
 /** What the agent needs from its association (SctpAssociation provides all of it). */
 export interface TakeoverHost {
@@ -44,6 +44,8 @@ export interface TakeoverHost {
   resumeSending(tsn: number, ssn: number, offset: number, replay: ReadonlyArray<{ length: number; held: boolean }>): void;
   /** Current RTO of the primary path. */
   readonly primaryRto: number;
+  /** The TSN the next new DATA chunk gets. */
+  readonly outboundNextTsn: number;
 }
 
 /** The AUTH hook in the shape association.ts and packet-writer.ts call. */
@@ -232,12 +234,19 @@ export class TakeoverAgent {
     if (this.initiator && authenticated) this.apply(now, this.initiator.handleAsconfAck(now, chunk));
   }
 
-  /** True when the SACK is the taker's business (probing, or not yet resumed). */
-  onSack(now: Instant, sack: SackChunk): boolean {
+  /**
+   * True when the SACK is the taker's business (probing, or not yet resumed). After resuming, a
+   * SACK may acknowledge TSNs of the replay region the taker has not re-sent yet (the client held
+   * them, or got them from the old server): those parts are clipped until the TSNs are sent again.
+   */
+  onSack(now: Instant, sack: SackChunk): boolean | SackChunk {
     const i = this.initiator;
-    if (!i || i.phase === 'complete') return false;
-    if (i.phase === 'probing') this.apply(now, i.handleSack(sack));
-    return true;
+    if (!i) return false;
+    if (i.phase !== 'complete') {
+      if (i.phase === 'probing') this.apply(now, i.handleSack(sack));
+      return true;
+    }
+    return clipSack(sack, this.host.outboundNextTsn);
   }
 
   abortError(causes: readonly ErrorCause[]): TransportError | undefined {
@@ -283,6 +292,17 @@ export class TakeoverAgent {
       },
     };
   }
+}
+
+/** A SACK restricted to TSNs below `nextTsn` (the original when nothing needs clipping). */
+export function clipSack(sack: SackChunk, nextTsn: number): SackChunk {
+  const last = tsnAdd(nextTsn, -1);
+  const cum = sack.cumulativeTsnAck;
+  if (tsnLt(last, cum)) return { ...sack, cumulativeTsnAck: last, gapBlocks: [] };
+  const room = tsnDiff(last, cum);
+  if (sack.gapBlocks.every((g) => g.end <= room)) return sack;
+  const gapBlocks = sack.gapBlocks.filter((g) => g.start <= room).map((g) => ({ start: g.start, end: Math.min(g.end, room) }));
+  return { ...sack, gapBlocks };
 }
 
 /** The x25519 parameter for an INIT-ACK the endpoint builds statelessly (our tag, our RANDOM). */

@@ -1,0 +1,362 @@
+// SCTP takeover on the simulated network: the paper's Figure 3 and friends, end to end through
+// SctpEndpoint / SctpAssociation with the TakeoverAgent hooks, protobuf state in between.
+import test from 'ava';
+import { createHash } from 'node:crypto';
+import { SimNetwork, type DirectedLinkConfig, type LinkConfig } from '../src/sim/network.js';
+import { parsePacket, type DataChunk, type InitChunk } from '../src/sctp/wire/index.js';
+import { keyVector } from '../src/sctp/handshake.js';
+import * as crc from '../src/sctp/wire/crc32c.js';
+import { SctpEndpoint } from '../src/sctp/endpoint.js';
+import type { SctpAssociation } from '../src/sctp/association.js';
+import type { TakeoverAgent } from '../src/sctp/takeover-hooks.js';
+import { SeededRandom } from '../src/transport-abstraction/random.js';
+import { decodeTransportState, encodeTransportState } from '../src/transport-abstraction/state.js';
+import type { TransportState } from '../src/transport-abstraction/state-types.js';
+import type { ResumeMode, TransportEvent } from '../src/transport-abstraction/transport.js';
+import type { UdpAddress } from '../src/transport-abstraction/address.js';
+
+const IP = { client: '10.0.0.1', a: '10.0.0.2', b: '10.0.0.3', c: '10.0.0.4', d: '10.0.0.5' } as const;
+type ServerName = 'a' | 'b' | 'c' | 'd';
+const at = (ip: string): UdpAddress => ({ address: ip, port: 9899 });
+const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+interface Server {
+  name: ServerName;
+  ep: SctpEndpoint;
+  assoc?: SctpAssociation;
+  events: TransportEvent[];
+  /** next file offset to hand to the transport */
+  offset: number;
+  sending: boolean;
+  /** bytes handed to send() (counts what the app re-sent) */
+  handed: number;
+}
+
+interface World {
+  net: SimNetwork;
+  file: Uint8Array;
+  client: { ep: SctpEndpoint; assoc: SctpAssociation; events: TransportEvent[]; chunks: Uint8Array[]; bytes: number };
+  servers: Record<ServerName, Server>;
+  /** raw datagrams seen per (from host → to host) */
+  sent: Map<string, number>;
+  /** every datagram sent, in order */
+  traced: Array<{ from: UdpAddress; to: UdpAddress; payload: Uint8Array }>;
+}
+
+interface Options {
+  seed?: number;
+  fileSize?: number;
+  rateBps?: number;
+  loss?: number;
+  servers?: ServerName[];
+  /** Per-server link override (client is the first end: `ab` is client → server). */
+  links?: Partial<Record<ServerName, LinkConfig | DirectedLinkConfig>>;
+}
+
+function pump(s: Server, file: Uint8Array): void {
+  const a = s.assoc;
+  if (!a || !s.sending || a.closed) return;
+  while (s.offset < file.length) {
+    const n = a.send(file.subarray(s.offset, Math.min(file.length, s.offset + 65536)));
+    s.offset += n;
+    s.handed += n;
+    if (n === 0) break;
+  }
+}
+
+function makeWorld(o: Options = {}): World {
+  const seed = o.seed ?? 1;
+  const net = new SimNetwork({ seed });
+  const names = o.servers ?? ['a', 'b', 'c'];
+  net.addHost('client', [IP.client]);
+  const rtt: Record<ServerName, number> = { a: 10, b: 40, c: 200, d: 60 };
+  const file = new SeededRandom(seed + 77).bytes(o.fileSize ?? 400_000);
+  const servers = {} as Record<ServerName, Server>;
+  names.forEach((name, k) => {
+    net.addHost(name, [IP[name]]);
+    net.link('client', name, o.links?.[name] ?? { delayMs: rtt[name] / 2, rateBps: o.rateBps ?? 2_000_000, queueBytes: 64_000, loss: o.loss ?? 0 });
+    const ep = new SctpEndpoint({ addresses: [at(IP[name])], random: new SeededRandom(seed * 100 + k + 1), association: { mtu: 1280 } });
+    const s: Server = { name, ep, events: [], offset: 0, sending: false, handed: 0 };
+    servers[name] = s;
+    net.attach(ep, [at(IP[name])], () => {
+      if (!s.assoc) {
+        s.assoc = ep.pollAccept();
+        if (s.assoc) s.sending = true;
+      }
+      const a = s.assoc;
+      if (!a) return;
+      for (let e = a.pollEvent(); e; e = a.pollEvent()) {
+        s.events.push(e);
+        if (e.type === 'takeover-complete') {
+          s.offset = e.receiver.nextOffset;
+          s.sending = true;
+        }
+      }
+      pump(s, file);
+    });
+  });
+  const sent = new Map<string, number>();
+  const traced: World['traced'] = [];
+  net.onTrace((e) => {
+    if (e.kind !== 'send') return;
+    traced.push({ from: e.from, to: e.to, payload: e.payload.slice() });
+    const key = `${e.from.address}>${e.to.address}`;
+    sent.set(key, (sent.get(key) ?? 0) + 1);
+  });
+  const cep = new SctpEndpoint({ addresses: [at(IP.client)], random: new SeededRandom(seed * 100), listen: false, association: { mtu: 1280 } });
+  const assoc = cep.connect(0, at(IP.a));
+  const client = { ep: cep, assoc, events: [] as TransportEvent[], chunks: [] as Uint8Array[], bytes: 0 };
+  net.attach(cep, [at(IP.client)], () => {
+    for (let e = assoc.pollEvent(); e; e = assoc.pollEvent()) {
+      if (e.type === 'data') {
+        client.chunks.push(e.bytes.slice());
+        client.bytes += e.bytes.length;
+      } else client.events.push(e);
+    }
+  });
+  net.wake(cep);
+  return { net, file, client, servers, sent, traced };
+}
+
+/** The state A would announce, through protobuf encode/decode (the soft-state path). */
+function announce(s: Server): TransportState {
+  return decodeTransportState(encodeTransportState(s.assoc!.exportState(0)));
+}
+
+function takeOver(w: World, name: ServerName, state: TransportState, n: number, mode: ResumeMode = 'gap-fill'): SctpAssociation {
+  const s = w.servers[name];
+  const a = s.ep.importState(w.net.now, state);
+  s.assoc = a;
+  s.sending = false;
+  s.offset = 0;
+  a.takeover(w.net.now, n, mode);
+  w.net.wake(s.ep);
+  return a;
+}
+
+function received(w: World): Uint8Array {
+  const out = new Uint8Array(w.client.bytes);
+  let o = 0;
+  for (const c of w.client.chunks) {
+    out.set(c, o);
+    o += c.length;
+  }
+  return out;
+}
+
+const agentOf = (a: SctpAssociation) => a.hooks as TakeoverAgent;
+
+test('handshake between baton endpoints agrees on an x25519 endpoint-pair key; AUTH in force', (t) => {
+  const w = makeWorld({ servers: ['a'] });
+  w.net.runUntil(() => w.servers.a.assoc !== undefined && w.client.assoc.stateName === 'ESTABLISHED', 1000);
+  const ca = agentOf(w.client.assoc);
+  const sa = agentOf(w.servers.a.assoc!);
+  t.is(ca.keySource, 'x25519');
+  t.is(sa.keySource, 'x25519');
+  t.deepEqual(ca.context!.key, sa.context!.key);
+  t.is(ca.context!.endpointPairKey.length, 32);
+  const st = w.servers.a.assoc!.exportState(0);
+  t.true(st.sctp!.x25519Agreed);
+  t.deepEqual(st.sctp!.endpointPairKey, sa.context!.endpointPairKey);
+  t.is(st.sctp!.hmacId, 3);
+  t.is(st.sctp!.nextAsconfSerial, w.servers.a.assoc!.localInitialTsn);
+});
+
+test('Figure 3: A wrongly declared dead; B (40 ms) wins, A refused, C (200 ms, same n) rejected; stream continues byte-exact', (t) => {
+  const w = makeWorld({ seed: 3, fileSize: 600_000, rateBps: 1_000_000 });
+  const { net } = w;
+  net.runUntil(() => w.client.bytes > 150_000, 5000);
+  const state = announce(w.servers.a); // A's last announcement; A keeps running (not dead)
+  net.run(net.now + 30); // A keeps sending: the state is already stale when B and C act
+  const b = takeOver(w, 'b', state, state.takeoverNumber + 1, 'gap-fill');
+  const c = takeOver(w, 'c', state, state.takeoverNumber + 1, 'gap-fill');
+  const ok = net.runUntil(() => w.client.bytes >= w.file.length, 20_000);
+  t.true(ok, `client got ${w.client.bytes} of ${w.file.length}`);
+  t.is(sha(received(w)), sha(w.file));
+  // The client held more than the announced state said: the probe found it out
+  const rs = b.receiverState()!;
+  if (process.env.DEBUG_TAKEOVER) console.log({ acked: state.streamBytesAcked, streamSent: state.streamBytesSent, rs, aEvents: w.servers.a.events, cEvents: w.servers.c.events, clientEvents: w.client.events, sent: [...w.sent] });
+  t.true(rs.nextOffset > state.streamBytesAcked);
+  t.true(rs.nextOffset <= state.streamBytesSent);
+  // B won
+  t.true(w.servers.b.events.some((e) => e.type === 'takeover-complete'));
+  t.deepEqual(w.client.assoc.remote, at(IP.b));
+  t.deepEqual(w.client.events.filter((e) => e.type === 'taken-over'), [{ type: 'taken-over', requestNumber: 1, peer: at(IP.b) }]);
+  // C rejected, and knows it
+  const cClosed = w.servers.c.events.find((e) => e.type === 'closed');
+  t.is(cClosed?.type === 'closed' ? cClosed.error?.code : undefined, 'BATON_ERR_TAKEOVER_REJECTED');
+  t.true(c.closed);
+  t.true(w.client.events.some((e) => e.type === 'takeover-refused' && e.requestNumber === 1 && e.peer.address === IP.c));
+  // A refused: ABORT with T bit → BATON_ERR_TAKEN_OVER
+  const aClosed = w.servers.a.events.find((e) => e.type === 'closed');
+  t.is(aClosed?.type === 'closed' ? aClosed.error?.code : undefined, 'BATON_ERR_TAKEN_OVER');
+  t.true((agentOf(w.client.assoc).refused.get('stranger') ?? 0) >= 1);
+  t.false(b.closed);
+  t.is(w.client.assoc.stateName, 'ESTABLISHED');
+});
+
+test('state export → protobuf → import keeps everything the taker needs', (t) => {
+  const w = makeWorld({ servers: ['a', 'b'], fileSize: 200_000 });
+  w.net.runUntil(() => w.client.bytes > 50_000, 5000);
+  const raw = w.servers.a.assoc!.exportState(0);
+  const round = decodeTransportState(encodeTransportState(raw));
+  t.deepEqual(round.sctp, raw.sctp);
+  t.is(round.streamBytesAcked, raw.streamBytesAcked);
+  const imported = w.servers.b.ep.importState(w.net.now, round);
+  const again = imported.exportState(0);
+  t.is(again.sctp!.localVerificationTag, raw.sctp!.localVerificationTag);
+  t.is(again.sctp!.peerVerificationTag, raw.sctp!.peerVerificationTag);
+  t.deepEqual(again.sctp!.localKeyVector, raw.sctp!.localKeyVector);
+  t.deepEqual(again.sctp!.peerKeyVector, raw.sctp!.peerKeyVector);
+  t.deepEqual(again.sctp!.endpointPairKey, raw.sctp!.endpointPairKey);
+  t.is(again.sctp!.nextAsconfSerial, raw.sctp!.nextAsconfSerial);
+  t.is(again.sctp!.peerAsconfSerial, raw.sctp!.peerAsconfSerial);
+  t.deepEqual(agentOf(imported).context!.key, agentOf(w.servers.a.assoc!).context!.key);
+  t.deepEqual(again.sctp!.localAddresses.map((x) => x.address), [IP.b]);
+});
+
+/** DATA chunks (TSN, length) a server sent to the client, from the trace. */
+function dataSent(w: World, fromIp: string): Array<{ tsn: number; length: number }> {
+  return w.traced.filter((e) => e.from.address === fromIp && e.to.address === IP.client).flatMap((e) => {
+    const p = parsePacket(e.payload);
+    return p.ok ? p.packet.chunks.filter((c): c is DataChunk => c.type === 0 && !('kind' in c)).map((c) => ({ tsn: c.tsn, length: c.userData.length })) : [];
+  });
+}
+
+for (const mode of ['gap-fill', 'go-back-n'] as const) {
+  test(`takeover during loss recovery (${mode}): gap blocks become held ranges; the stream is byte-exact`, (t) => {
+    const w = makeWorld({
+      seed: 11,
+      servers: ['a', 'b'],
+      fileSize: 500_000,
+      links: { a: { ab: { delayMs: 5, rateBps: 2_000_000, queueBytes: 64_000 }, ba: { delayMs: 5, rateBps: 2_000_000, queueBytes: 64_000, loss: 0.04 } } },
+    });
+    const { net } = w;
+    const tracker = () => (w.client.assoc as unknown as { receiver: { tracker: { hasGaps: boolean } } }).receiver.tracker;
+    const gotGaps = net.runUntil(() => w.client.bytes > 100_000 && tracker().hasGaps, 10_000);
+    t.true(gotGaps);
+    const state = announce(w.servers.a);
+    net.kill('a'); // A really dies, in the middle of loss recovery
+    const b = takeOver(w, 'b', state, 1, mode);
+    const ok = net.runUntil(() => w.client.bytes >= w.file.length, 30_000);
+    if (process.env.DEBUG_TAKEOVER) console.log(mode, w.client.bytes, b.receiverState(), b.stateName, w.servers.b.events, w.servers.b.offset, b.bufferedAmount, (b as any).sender.queue.nextTsn, (w.client.assoc as any).receiver.tracker.cumulativeTsn);
+    t.true(ok);
+    t.is(sha(received(w)), sha(w.file));
+    const rs = b.receiverState()!;
+    t.true(rs.heldRanges.length > 0, 'the client held out-of-order data at takeover');
+    const heldBytes = rs.heldRanges.reduce((n, r) => n + r.end - r.start, 0);
+    // Bytes B put on the wire for stream offsets the client already held at takeover
+    const state0 = state.sctp!.tsnMap;
+    const resent = dataSent(w, IP.b).filter(({ tsn }) => {
+      const run = state0.find((r) => ((tsn - r.firstTsn) | 0) >= 0 && (r.tsnCount === 0 || ((tsn - r.firstTsn) | 0) < r.tsnCount));
+      if (!run) return false;
+      const off = run.streamOffset + ((tsn - run.firstTsn) | 0) * run.bytesPerTsn;
+      return rs.heldRanges.some((r) => off >= r.start && off < r.end);
+    });
+    const resentBytes = resent.reduce((n, c) => n + c.length, 0);
+    if (mode === 'gap-fill') t.is(resentBytes, 0);
+    else t.is(resentBytes, heldBytes);
+    t.log(`${mode}: held ${heldBytes} bytes in ${rs.heldRanges.length} ranges; re-sent ${resentBytes}`);
+  });
+}
+
+test('cascaded takeover: B dies before finishing, D takes over from B with n+1', (t) => {
+  const w = makeWorld({ seed: 5, servers: ['a', 'b', 'd'], fileSize: 500_000, rateBps: 1_000_000 });
+  const { net } = w;
+  net.runUntil(() => w.client.bytes > 100_000, 5000);
+  const s1 = announce(w.servers.a);
+  net.kill('a');
+  const b = takeOver(w, 'b', s1, s1.takeoverNumber + 1);
+  net.runUntil(() => w.client.bytes > 250_000, 10_000);
+  t.true(w.servers.b.events.some((e) => e.type === 'takeover-complete'));
+  const s2 = announce(w.servers.b);
+  t.is(s2.takeoverNumber, 1);
+  t.deepEqual(s2.sctp!.localAddresses.map((x) => x.address), [IP.b]);
+  t.is(s2.sctp!.nextAsconfSerial, s1.sctp!.nextAsconfSerial + 1);
+  net.kill('b');
+  takeOver(w, 'd', s2, s2.takeoverNumber + 1);
+  const ok = net.runUntil(() => w.client.bytes >= w.file.length, 30_000);
+  t.true(ok);
+  t.is(sha(received(w)), sha(w.file));
+  t.deepEqual(w.client.events.filter((e) => e.type === 'taken-over').map((e) => e.type === 'taken-over' && [e.requestNumber, e.peer.address]), [[1, IP.b], [2, IP.d]]);
+  t.deepEqual(w.client.assoc.remote, at(IP.d));
+  void b;
+});
+
+test('forged takeover (wrong key), eavesdropper (everything from the handshake), replay and off-path guesses are all refused', (t) => {
+  const w = makeWorld({ seed: 9, servers: ['a', 'b', 'c', 'd'], fileSize: 400_000, rateBps: 1_000_000 });
+  const { net } = w;
+  net.runUntil(() => w.client.bytes > 80_000, 5000);
+  const real = announce(w.servers.a);
+  // 1. forged: a state whose endpoint-pair key is wrong
+  const forged: TransportState = { ...real, sctp: { ...real.sctp!, endpointPairKey: new Uint8Array(32).fill(0x42) } };
+  const cf = takeOver(w, 'c', forged, 1);
+  // 2. eavesdropper: rebuilds the state from the captured handshake alone
+  const init = w.traced.map((e) => parsePacket(e.payload)).flatMap((p) => (p.ok ? p.packet.chunks : [])).filter((c): c is InitChunk => (c.type === 1 || c.type === 2) && !('kind' in c));
+  const i1 = init.find((c) => c.type === 1)!;
+  const i2 = init.find((c) => c.type === 2)!;
+  const eve: TransportState = {
+    ...real,
+    sctp: {
+      ...real.sctp!,
+      localVerificationTag: i2.initiateTag,
+      peerVerificationTag: i1.initiateTag,
+      localInitialTsn: i2.initialTsn,
+      localKeyVector: keyVector(i2.params),
+      peerKeyVector: keyVector(i1.params),
+      endpointPairKey: new Uint8Array(0), // RFC 4895's default: all an observer can derive
+      x25519Agreed: false,
+    },
+  };
+  t.deepEqual(eve.sctp!.localKeyVector, real.sctp!.localKeyVector); // she saw the vectors right
+  const ce = takeOver(w, 'd', eve, 1);
+  net.run(net.now + 3000);
+  t.deepEqual(w.client.assoc.remote, at(IP.a), 'the client still talks to A');
+  const refusedAuth = w.client.events.filter((e) => e.type === 'takeover-refused' && e.reason === 'not-authenticated');
+  t.true(refusedAuth.some((e) => e.type === 'takeover-refused' && e.peer.address === IP.c));
+  t.true(refusedAuth.some((e) => e.type === 'takeover-refused' && e.peer.address === IP.d));
+  t.is(agentOf(w.client.assoc).guard!.lastTakeover, 0);
+  void cf;
+  void ce;
+  // the genuine takeover still works afterwards with n = 1
+  net.kill('a');
+  takeOver(w, 'b', real, 1);
+  net.runUntil(() => w.client.events.some((e) => e.type === 'taken-over'), 5000);
+  t.deepEqual(w.client.assoc.remote, at(IP.b));
+  // 3. replay of B's recorded ASCONF (from B's address, later): refused, nothing changes
+  const asconfFromB = w.traced.find((e) => e.from.address === IP.b && (() => { const p = parsePacket(e.payload); return p.ok && p.packet.chunks.some((c) => c.type === 0xc1); })())!;
+  const before = w.client.events.length;
+  w.client.ep.handleDatagram(net.now, at(IP.b), asconfFromB.payload.slice());
+  net.wake(w.client.ep);
+  net.run(net.now + 100);
+  t.deepEqual(w.client.assoc.remote, at(IP.b));
+  t.false(w.client.events.slice(before).some((e) => e.type === 'taken-over'));
+  // ... and replayed from another address (spoofed source): refused with number-used
+  w.client.ep.handleDatagram(net.now, at(IP.c), asconfFromB.payload.slice());
+  net.wake(w.client.ep);
+  net.run(net.now + 100);
+  t.true(w.client.events.slice(before).some((e) => e.type === 'takeover-refused' && e.reason === 'number-used'));
+  t.deepEqual(w.client.assoc.remote, at(IP.b));
+  // 4. off-path guesses: random tags / random HMACs on B's ASCONF with a higher number
+  const rnd = new SeededRandom(4);
+  const droppedBefore = w.client.ep.dropped.get('bad-verification-tag') ?? 0;
+  for (let i = 0; i < 40; i++) {
+    const g = asconfFromB.payload.slice();
+    if (i % 2 === 0) g.set(rnd.bytes(4), 4); // guess the verification tag
+    else g.set(rnd.bytes(32), 12 + 8); // guess the HMAC
+    // fix the CRC so the guess is not merely a checksum error
+    const { finalizeChecksum } = crc;
+    finalizeChecksum(g);
+    w.client.ep.handleDatagram(net.now, at(IP.d), g);
+  }
+  net.wake(w.client.ep);
+  net.run(net.now + 100);
+  t.deepEqual(w.client.assoc.remote, at(IP.b));
+  t.is(agentOf(w.client.assoc).guard!.lastTakeover, 1);
+  t.true((agentOf(w.client.assoc).refused.get('auth-bad-hmac') ?? 0) >= 20);
+  t.true(w.client.ep.dropped.get('out-of-the-blue')! + (w.client.ep.dropped.get('bad-verification-tag') ?? 0) - droppedBefore >= 20);
+  // the stream still completes from B
+  const ok = net.runUntil(() => w.client.bytes >= w.file.length, 30_000);
+  t.true(ok);
+  t.is(sha(received(w)), sha(w.file));
+});

@@ -278,3 +278,51 @@ test('a SACK for a TSN never sent is a protocol violation: ABORT with cause 13, 
   const sc = events(s).find((e) => e.type === 'closed');
   t.is(sc && sc.type === 'closed' ? sc.error?.wireCause : undefined, 13);
 });
+
+test('delayed SACK: one packet waits 200 ms, the second packet is acknowledged at once', (t) => {
+  const { a, b } = endpoints();
+  const c = a.connect(0, B);
+  settle(a, b, 0);
+  const s = b.pollAccept()!;
+  c.send(new Uint8Array(100));
+  deliver(b, A, drain(a, 10), 10);
+  t.deepEqual(drain(b, 10), []);
+  t.is(b.pollTimeout(), 210);
+  b.handleTimeout(210);
+  const [sack] = drain(b, 210);
+  t.is(chunksOf(sack!)[0].type, 3);
+  t.is(chunksOf(sack!)[0].cumulativeTsnAck, s.receiver!.tracker.cumulativeTsn);
+  c.send(new Uint8Array(100));
+  deliver(b, A, drain(a, 300), 300);
+  c.send(new Uint8Array(100));
+  deliver(b, A, drain(a, 301), 301);
+  const out = drain(b, 301);
+  t.is(out.length, 1);
+  t.is(chunksOf(out[0]!)[0].type, 3);
+});
+
+test('fast retransmit: one lost DATA packet is resent after three miss reports, without waiting for T3', (t) => {
+  const { a, b } = endpoints({ assoc: { rto: { min: 1000, initial: 1000 } } });
+  const c = a.connect(0, B);
+  settle(a, b, 0);
+  b.pollAccept();
+  // Open the window as if slow start had run for a while.
+  c.paths[0]!.cwnd = 20 * 1224;
+  const before = c.paths[0]!.cwnd;
+  c.send(new Uint8Array(8 * 1224));
+  const burst = drain(a, 1100);
+  t.true(burst.length >= 6);
+  const lostTsn = chunksOf(burst[0]!)[0].tsn as number;
+  // Lose the first packet; deliver the rest one by one, carrying every SACK back.
+  for (const p of burst.slice(1)) {
+    b.handleDatagram(1100, A, p.payload);
+    deliver(a, B, drain(b, 1100), 1100);
+  }
+  const resent = drain(a, 1100);
+  const tsns = resent.flatMap(chunksOf).filter((x) => x.type === 0).map((x) => x.tsn);
+  t.true(tsns.includes(lostTsn), 'the lost TSN went out again before any timer fired');
+  t.true(c.paths[0]!.cwnd < before, 'cwnd was reduced (fast recovery)');
+  deliver(b, A, resent, 1101);
+  settle(a, b, 1101);
+  t.is(c.sender.queue.outstandingCount, 0);
+});

@@ -46,6 +46,8 @@ export class Receiver {
     if (this.window < chunk.userData.length && tsnGt(tsn, this.tracker.highestTsn)) return 'dropped';
     // Never track more than 2^20 TSNs ahead of the cumulative point (a peer gone mad).
     if (tsnDiff(tsn, this.tracker.cumulativeTsn) > 1 << 20) return 'dropped';
+    // A chunk arriving while a gap is open (possibly filling it) is acknowledged at once (§6.7).
+    if (this.tracker.hasGaps) this.sackNow = true;
     if (this.tracker.receive(tsn) === 'duplicate') {
       this.sackNow = true;
       return 'duplicate';

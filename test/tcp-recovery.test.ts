@@ -326,3 +326,25 @@ test('simultaneous close: both ends pass through CLOSING to TIME-WAIT', (t) => {
   for (const s of ['c:CLOSING', 's:CLOSING', 'c:TIME-WAIT', 's:TIME-WAIT']) t.true(states.has(s), `never ${s}`);
   t.true(w.clientEvents.some((e) => e.type === 'closed' && e.error === undefined));
 });
+
+test('a lost Migrate SYN is resent; a lost SYN/ACK reply is answered again for the winner (no second takeover)', (t) => {
+  const data = file(200_000);
+  const w = setup(data);
+  t.true(w.pump.run(5000, () => w.received().length > 50_000));
+  const state = w.server()!.exportState(w.pump.now);
+  w.pump.dead.add('10.0.0.2');
+  let migrateSyns = 0;
+  let replies = 0;
+  w.pump.drop = (s) => {
+    if (s.from === '10.0.0.3' && s.seg.options.some((o) => o.type === 'migrate')) return ++migrateSyns === 1;
+    if (s.from === '10.0.0.1' && s.seg.flags === 0x12) return ++replies === 1;
+    return false;
+  };
+  const b = w.takeover('10.0.0.3', state, 1, 'go-back-n');
+  t.true(w.pump.run(60_000, w.closed));
+  t.is(sha(w.received()), sha(data));
+  t.is(migrateSyns, 3, 'first lost, second answered (reply lost), third answered again');
+  t.is(replies, 2);
+  t.is(w.clientEvents.filter((e) => e.type === 'taken-over').length, 1, 'the retransmission did not count as a second takeover');
+  t.true(b.events.some((e) => e.type === 'takeover-complete'));
+});

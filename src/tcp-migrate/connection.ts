@@ -409,6 +409,7 @@ export class TcpMigrateConnection implements MigratableTransport {
     if (this.token) this.owner?.registerToken(this);
     this.owner?.established(this);
     this.emit({ type: 'connected' });
+    if (this.key) this.emit({ type: 'state-changed' });
     this.handleSynchronized(now, seg);
   }
 

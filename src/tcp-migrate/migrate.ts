@@ -209,6 +209,7 @@ export function handleMigrateReply(c: TcpMigrateConnection, now: Instant, seg: T
   c.owner?.registerToken(c);
   c.emit({ type: 'connected' });
   c.emit({ type: 'takeover-complete', receiver: c.receiver });
+  c.emit({ type: 'state-changed' });
   if (c.wantWritable) {
     c.wantWritable = false;
     c.emit({ type: 'writable' });

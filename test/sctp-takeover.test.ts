@@ -35,7 +35,7 @@ interface Server {
 interface World {
   net: SimNetwork;
   file: Uint8Array;
-  client: { ep: SctpEndpoint; assoc: SctpAssociation; events: TransportEvent[]; chunks: Uint8Array[]; bytes: number };
+  client: { ep: SctpEndpoint; assoc: SctpAssociation; events: TransportEvent[]; chunks: Uint8Array[]; bytes: number; drain: () => void };
   servers: Record<ServerName, Server>;
   /** raw datagrams seen per (from host → to host) */
   sent: Map<string, number>;
@@ -105,15 +105,22 @@ function makeWorld(o: Options = {}): World {
   });
   const cep = new SctpEndpoint({ addresses: [at(IP.client)], random: new SeededRandom(seed * 100), listen: false, association: { mtu: 1280 } });
   const assoc = cep.connect(0, at(IP.a));
-  const client = { ep: cep, assoc, events: [] as TransportEvent[], chunks: [] as Uint8Array[], bytes: 0 };
-  net.attach(cep, [at(IP.client)], () => {
-    for (let e = assoc.pollEvent(); e; e = assoc.pollEvent()) {
-      if (e.type === 'data') {
-        client.chunks.push(e.bytes.slice());
-        client.bytes += e.bytes.length;
-      } else client.events.push(e);
-    }
-  });
+  const client = {
+    ep: cep,
+    assoc,
+    events: [] as TransportEvent[],
+    chunks: [] as Uint8Array[],
+    bytes: 0,
+    drain(): void {
+      for (let e = assoc.pollEvent(); e; e = assoc.pollEvent()) {
+        if (e.type === 'data') {
+          client.chunks.push(e.bytes.slice());
+          client.bytes += e.bytes.length;
+        } else client.events.push(e);
+      }
+    },
+  };
+  net.attach(cep, [at(IP.client)], () => client.drain());
   net.wake(cep);
   return { net, file, client, servers, sent, traced };
 }
@@ -327,12 +334,14 @@ test('forged takeover (wrong key), eavesdropper (everything from the handshake),
   const asconfFromB = w.traced.find((e) => e.from.address === IP.b && (() => { const p = parsePacket(e.payload); return p.ok && p.packet.chunks.some((c) => c.type === 0xc1); })())!;
   const before = w.client.events.length;
   w.client.ep.handleDatagram(net.now, at(IP.b), asconfFromB.payload.slice());
+  w.client.drain();
   net.wake(w.client.ep);
   net.run(net.now + 100);
   t.deepEqual(w.client.assoc.remote, at(IP.b));
   t.false(w.client.events.slice(before).some((e) => e.type === 'taken-over'));
   // ... and replayed from another address (spoofed source): refused with number-used
   w.client.ep.handleDatagram(net.now, at(IP.c), asconfFromB.payload.slice());
+  w.client.drain();
   net.wake(w.client.ep);
   net.run(net.now + 100);
   t.true(w.client.events.slice(before).some((e) => e.type === 'takeover-refused' && e.reason === 'number-used'));

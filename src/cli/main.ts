@@ -1,5 +1,6 @@
 // The `baton` command line (commander). Each subcommand lives in its own file beside this one.
 import { Command } from 'commander';
+import { catCommand } from './cat.js';
 
 export function program(): Command {
   const cli = new Command('baton')
@@ -9,6 +10,7 @@ export function program(): Command {
         'exact byte the client is missing.',
     )
     .version('0.1.0');
+  cli.addCommand(catCommand());
   return cli;
 }
 

@@ -91,3 +91,17 @@ test('resume plan: gap-fill skips held TSNs, go-back-n resends them; both contin
   const closed = runs.slice(0, 2);
   t.deepEqual(resumePlan({ cumulativeTsnAck: 1010, gapBlocks: [] }, closed, 'go-back-n').next, { tsn: 1011, ssn: 11, offset: 1030, streamId: 0 });
 });
+
+test('clipSack: acknowledgements of replay TSNs not re-sent yet are clipped', async (t) => {
+  const { clipSack } = await import('../src/sctp/takeover-hooks.js');
+  const sack = { type: 3 as const, cumulativeTsnAck: 1004, advertisedReceiverWindow: 1000, gapBlocks: [{ start: 3, end: 4 }, { start: 6, end: 8 }], duplicateTsns: [] };
+  t.is(clipSack(sack, 1013), sack); // everything below nextTsn: unchanged
+  t.deepEqual(clipSack(sack, 1011).gapBlocks, [{ start: 3, end: 4 }, { start: 6, end: 6 }]);
+  t.deepEqual(clipSack(sack, 1008).gapBlocks, [{ start: 3, end: 3 }]);
+  t.deepEqual(clipSack(sack, 1006).gapBlocks, []);
+  const ahead = clipSack({ ...sack, cumulativeTsnAck: 1020 }, 1010);
+  t.is(ahead.cumulativeTsnAck, 1009);
+  t.deepEqual(ahead.gapBlocks, []);
+  // wrap-around
+  t.is(clipSack({ ...sack, cumulativeTsnAck: 5, gapBlocks: [] }, 0xfffffff0).cumulativeTsnAck, 0xffffffef);
+});

@@ -20,8 +20,10 @@ import type {
   TransportEvent,
 } from '../transport-abstraction/transport.js';
 import type { ConnectionOwner, TcpMigrateConfig } from './config.js';
-import { deriveConnectionKey, deriveToken, generateKeyPair, type KeyPair } from './migrate-crypto.js';
+import type { KeyPair } from './migrate-crypto.js';
+import * as handshake from './handshake.js';
 import * as migrate from './migrate.js';
+import * as receiver from './receiver.js';
 import {
   findOption,
   RESET_ABORT,
@@ -34,7 +36,7 @@ import { Reassembly } from './reassembly.js';
 import { RtoEstimator } from './rto.js';
 import { Scoreboard, SendBuffer } from './send-buffer.js';
 import * as sender from './sender.js';
-import { ACK, FIN, RST, SYN, fillChecksum, pseudoHeaderSum, writeHeader, HEADER_LENGTH, type TcpSegment } from './wire.js';
+import { ACK, FIN, RST, SYN, checksumValid, fillChecksum, parseSegment, pseudoHeaderSum, writeHeader, HEADER_LENGTH, type TcpSegment } from './wire.js';
 
 export type TcpState =
   | 'CLOSED'
@@ -183,7 +185,6 @@ export class TcpMigrateConnection implements MigratableTransport {
   }
 
   send(bytes: Uint8Array, _options?: SendOptions): number {
-    if (this.state === 'CLOSED' && !this.preloaded && this.closedError !== undefined) throw new LocalUsageError('send on a closed TCP-Migrate connection');
     if (this.finQueued || this.released) throw new LocalUsageError(`send after close (state ${this.state})`);
     if (this.preloaded && this.receiver === undefined) {
       this.wantWritable = true;
@@ -285,55 +286,6 @@ export class TcpMigrateConnection implements MigratableTransport {
   }
 
   // ---------------------------------------------------------------------------------------------
-  // Opening
-
-  /** Active open: send SYN with MSS, SACK-Permitted and Migrate-Permitted. */
-  open(now: Instant): void {
-    this.localIsInitiator = true;
-    this.iss = this.random.uint32();
-    this.keyPair = generateKeyPair(this.random);
-    this.state = 'SYN-SENT';
-    this.sendSyn(now, false);
-  }
-
-  /** Passive open from a SYN that reached a listening endpoint. */
-  acceptSyn(now: Instant, seg: TcpSegment): void {
-    this.localIsInitiator = false;
-    this.irs = seg.seq;
-    this.iss = this.random.uint32();
-    this.readSynOptions(seg.options);
-    const mp = findOption(seg.options, 'migrate-permitted');
-    if (mp) {
-      this.keyPair = generateKeyPair(this.random);
-      this.key = deriveConnectionKey(this.keyPair, mp.publicKey, false);
-      if (this.key) this.token = deriveToken(this.key, this.irs, this.iss);
-      else this.keyPair = undefined;
-    }
-    this.peerWindow = seg.window;
-    this.state = 'SYN-RECEIVED';
-    this.sendSyn(now, true);
-  }
-
-  readSynOptions(options: readonly TcpOption[]): void {
-    const mss = findOption(options, 'mss');
-    this.peerMss = mss ? Math.max(64, mss.mss) : 536;
-    this.sackOk = findOption(options, 'sack-permitted') !== undefined;
-    this.cwnd = this.initialWindow();
-  }
-
-  sendSyn(now: Instant, withAck: boolean): void {
-    const options: TcpOption[] = [{ type: 'mss', mss: this.config.mss }, { type: 'sack-permitted' }];
-    if (this.keyPair && (!withAck || this.key)) options.push({ type: 'migrate-permitted', curve: 'x25519', publicKey: this.keyPair.publicKey });
-    const seq = this.iss;
-    this.outbox.push(this.build(withAck ? SYN | ACK : SYN, seq, withAck ? (this.irs + 1) >>> 0 : 0, options, 0, 0));
-    if (this.rtoAt === undefined) this.rtoAt = now + this.rtt.rto;
-    if (this.rttEnd < 0 && this.retries === 0) {
-      this.rttEnd = 0;
-      this.rttSentAt = now;
-    }
-  }
-
-  // ---------------------------------------------------------------------------------------------
   // Input
 
   /** A segment routed to this connection by its 4-tuple (or, for a Migrate SYN, by token). */
@@ -350,10 +302,10 @@ export class TcpMigrateConnection implements MigratableTransport {
         return;
       case 'SYN-SENT':
         if (this.migrateRequest !== undefined) migrate.handleMigrateReply(this, now, seg);
-        else this.handleSynSent(now, seg);
+        else handshake.handleSynSent(this, now, seg);
         return;
       case 'SYN-RECEIVED':
-        this.handleSynReceived(now, seg);
+        handshake.handleSynReceived(this, now, seg);
         return;
       case 'MIGRATE-WAIT':
         return;
@@ -362,67 +314,7 @@ export class TcpMigrateConnection implements MigratableTransport {
     }
   }
 
-  private handleSynSent(now: Instant, seg: TcpSegment): void {
-    const f = seg.flags;
-    if (f & ACK && seg.ack !== ((this.iss + 1) >>> 0)) {
-      if (!(f & RST)) this.queueReset(seg.ack, 0, 0);
-      return;
-    }
-    if (f & RST) {
-      if (f & ACK) this.finish(now, new TransportError('BATON_ERR_REFUSED', `connection refused by ${this.remote.address}:${this.remote.port}`));
-      return;
-    }
-    if (!(f & SYN) || !(f & ACK)) return;
-    this.irs = seg.seq;
-    this.readSynOptions(seg.options);
-    const mp = findOption(seg.options, 'migrate-permitted');
-    if (mp && this.keyPair) {
-      this.key = deriveConnectionKey(this.keyPair, mp.publicKey, true);
-      if (this.key) this.token = deriveToken(this.key, this.iss, this.irs);
-    }
-    if (!this.key) this.keyPair = undefined;
-    this.peerWindow = seg.window;
-    this.synAcked(now);
-    this.state = 'ESTABLISHED';
-    this.ackNow = true;
-    if (this.token) this.owner?.registerToken(this);
-    this.emit({ type: 'connected' });
-  }
-
-  private handleSynReceived(now: Instant, seg: TcpSegment): void {
-    const f = seg.flags;
-    if (f & RST) {
-      if (seg.seq === this.rcvWire(0)) this.finish(now, new TransportError('BATON_ERR_ABORTED', 'reset during handshake'));
-      return;
-    }
-    if (f & SYN) {
-      if (seg.seq === this.irs) this.sendSyn(now, true); // our SYN/ACK was lost
-      return;
-    }
-    if (!(f & ACK)) return;
-    if (seg.ack !== ((this.iss + 1) >>> 0)) {
-      this.queueReset(seg.ack, 0, 0);
-      return;
-    }
-    this.synAcked(now);
-    this.state = this.finQueued ? 'FIN-WAIT-1' : 'ESTABLISHED';
-    if (this.token) this.owner?.registerToken(this);
-    this.owner?.established(this);
-    this.emit({ type: 'connected' });
-    if (this.key) this.emit({ type: 'state-changed' });
-    this.handleSynchronized(now, seg);
-  }
-
-  /** Our SYN was acknowledged: sample the RTT (unless it was retransmitted), stop the timer. */
-  private synAcked(now: Instant): void {
-    if (this.rttEnd === 0 && this.retries === 0) this.rtt.sample(now - this.rttSentAt);
-    this.rttEnd = -1;
-    this.retries = 0;
-    this.rtoAt = undefined;
-    this.rtt.clearBackoff();
-  }
-
-  private handleSynchronized(now: Instant, seg: TcpSegment): void {
+  handleSynchronized(now: Instant, seg: TcpSegment): void {
     const f = seg.flags;
     if (f & RST) {
       // RFC 9293 / 5961: accept a reset whose sequence number is in the receive window.
@@ -447,7 +339,7 @@ export class TcpMigrateConnection implements MigratableTransport {
     if (!(f & ACK)) return;
     sender.processAck(this, now, seg);
     if (this.released) return;
-    if (seg.payload.length > 0 || f & FIN) this.processData(now, seg);
+    if (seg.payload.length > 0 || f & FIN) receiver.processData(this, now, seg);
   }
 
   private handleReset(now: Instant, reason: number): void {
@@ -466,71 +358,6 @@ export class TcpMigrateConnection implements MigratableTransport {
       this.ackNow = false;
       this.lingerAt = now + this.config.migrateWaitMs;
     }
-  }
-
-  private processData(now: Instant, seg: TcpSegment): void {
-    if (this.finReceived) {
-      this.ackNow = true;
-      return;
-    }
-    const payload = seg.payload;
-    let start = this.rcvOffset(seg.seq);
-    const end = start + payload.length;
-    if (seg.flags & FIN) this.finOffset = end;
-    const wnd = this.receiveWindow();
-    if (end <= this.rcvNxt && !(seg.flags & FIN && end === this.rcvNxt)) {
-      this.ackNow = true; // duplicate
-      return;
-    }
-    if (start >= this.rcvNxt + wnd) {
-      this.ackNow = true;
-      return;
-    }
-    let bytes = payload;
-    if (start < this.rcvNxt) {
-      bytes = bytes.subarray(this.rcvNxt - start);
-      start = this.rcvNxt;
-    }
-    if (start + bytes.length > this.rcvNxt + wnd) bytes = bytes.subarray(0, this.rcvNxt + wnd - start);
-    if (start === this.rcvNxt) {
-      if (bytes.length > 0) {
-        this.rcvNxt += bytes.length;
-        this.emit({ type: 'data', stream: 0, bytes });
-      }
-      if (!this.reasm.isEmpty) {
-        let filled = false;
-        for (let piece = this.reasm.takeAt(this.rcvNxt); piece !== undefined; piece = this.reasm.takeAt(this.rcvNxt)) {
-          this.rcvNxt += piece.length;
-          this.emit({ type: 'data', stream: 0, bytes: piece });
-          filled = true;
-        }
-        if (filled) this.ackNow = true; // RFC 5681 §4.2: ACK at once when a gap fills
-      }
-      if (++this.unackedSegments >= 2) this.ackNow = true;
-      else if (this.delackAt === undefined) this.delackAt = now + this.config.delayedAckMs;
-    } else {
-      if (bytes.length > 0) this.reasm.insert(start, bytes);
-      this.ackNow = true; // out of order: immediate duplicate ACK with SACK
-    }
-    if (this.finOffset >= 0 && this.finOffset === this.rcvNxt && !this.finReceived) this.receiveFin(now);
-  }
-
-  private receiveFin(now: Instant): void {
-    this.finReceived = true;
-    this.ackNow = true;
-    this.emit({ type: 'end' });
-    switch (this.state) {
-      case 'ESTABLISHED':
-        this.state = 'CLOSE-WAIT';
-        break;
-      case 'FIN-WAIT-1':
-        this.state = this.finAcked ? 'TIME-WAIT' : 'CLOSING';
-        break;
-      case 'FIN-WAIT-2':
-        this.state = 'TIME-WAIT';
-        break;
-    }
-    if (this.state === 'TIME-WAIT') this.enterTimeWait(now);
   }
 
   enterTimeWait(now: Instant): void {
@@ -593,10 +420,10 @@ export class TcpMigrateConnection implements MigratableTransport {
     switch (this.state) {
       case 'SYN-SENT':
         if (this.migrateRequest) migrate.resendRequest(this, now);
-        else this.sendSyn(now, false);
+        else handshake.sendSyn(this, now, false);
         return;
       case 'SYN-RECEIVED':
-        this.sendSyn(now, true);
+        handshake.sendSyn(this, now, true);
         return;
       default:
         sender.onRto(this, now);
@@ -613,9 +440,26 @@ export class TcpMigrateConnection implements MigratableTransport {
   // ---------------------------------------------------------------------------------------------
   // Output
 
-  handleDatagram(): void {
-    throw new LocalUsageError('bind the TcpMigrateEndpoint to the driver, not a connection');
+  /**
+   * A connection bound to a driver on its own (without an endpoint): checked parse, checksum,
+   * then the same path as a routed segment. Bad datagrams are dropped and counted.
+   */
+  handleDatagram(now: Instant, from: UdpAddress, bytes: Uint8Array, local?: UdpAddress): void {
+    const parsed = parseSegment(bytes);
+    if (!parsed.ok) {
+      this.droppedDatagrams++;
+      return;
+    }
+    const to = local ?? this.local;
+    if (!checksumValid(bytes, pseudoHeaderSum(from.address, to.address))) {
+      this.droppedDatagrams++;
+      return;
+    }
+    this.handleSegment(now, parsed.segment, from, to);
   }
+
+  /** Datagrams dropped by handleDatagram (only when bound without an endpoint). */
+  droppedDatagrams = 0;
 
   pollTransmit(now: Instant): Transmit | undefined {
     if (this.outbox.length > 0) return this.outbox.shift();
@@ -626,11 +470,6 @@ export class TcpMigrateConnection implements MigratableTransport {
     }
     if (this.ackNow && SYNCHRONIZED.has(this.state)) return this.buildAck();
     return undefined;
-  }
-
-  /** Anything queued to go out (the endpoint polls only connections that might). */
-  get hasOutput(): boolean {
-    return this.outbox.length > 0 || this.ackNow || (SYNCHRONIZED.has(this.state) && sender.mightSend(this));
   }
 
   buildAck(): Transmit {

@@ -8,6 +8,7 @@ import type { TransportState } from '../transport-abstraction/state-types.js';
 import type { ConnectionOptions, Instant, Transmit, TransportEndpoint } from '../transport-abstraction/transport.js';
 import { DEFAULT_CONFIG, type ConnectionOwner, type TcpMigrateConfig } from './config.js';
 import { resetSegment, TcpMigrateConnection } from './connection.js';
+import { acceptSyn, open as openConnection } from './handshake.js';
 import { preload } from './migrate.js';
 import { tokenKey } from './migrate-crypto.js';
 import { findOption, RESET_TAKEN_OVER, RESET_UNKNOWN_TOKEN } from './options.js';
@@ -103,7 +104,7 @@ export class TcpMigrateEndpoint implements TransportEndpoint, ConnectionOwner {
     const local = this.addresses[0]!;
     if (this.byTuple.has(tupleKey(local, remote))) throw new LocalUsageError(`a connection to ${addressKey(remote)} exists already`);
     const conn = this.newConnection(local, remote, options?.remotePort ?? this.port, options);
-    conn.open(now);
+    openConnection(conn, now);
     this.dirty.add(conn);
     return conn;
   }
@@ -170,7 +171,7 @@ export class TcpMigrateEndpoint implements TransportEndpoint, ConnectionOwner {
       }
       const c = this.newConnection(to, from, seg.srcPort);
       this.dirty.add(c);
-      c.acceptSyn(now, seg);
+      acceptSyn(c, now, seg);
       return;
     }
     this.drop('no-connection');

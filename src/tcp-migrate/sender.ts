@@ -136,10 +136,6 @@ export function onRto(c: TcpMigrateConnection, now: Instant): void {
   c.rtoAt = now + c.rtt.rto;
 }
 
-export function mightSend(c: TcpMigrateConnection): boolean {
-  return c.sndNxt < c.snd.end || (c.finQueued && c.sndNxt <= c.snd.end) || c.inRecovery;
-}
-
 /** The next data (or FIN) segment the windows allow, or undefined. */
 export function nextSegment(c: TcpMigrateConnection, now: Instant): Transmit | undefined {
   const end = c.snd.end;

@@ -1,0 +1,73 @@
+// The receiving half of a connection: the acceptability test of RFC 9293 §3.10.7.4 on stream
+// offsets, in-order delivery, the out-of-order queue, delayed ACKs (RFC 1122 §4.2.3.2 / RFC 5681
+// §4.2: every second full segment, at most delayedAckMs later, at once when out of order or when a
+// gap fills) and the FIN.
+import type { Instant } from '../transport-abstraction/transport.js';
+import type { TcpMigrateConnection } from './connection.js';
+import { FIN, type TcpSegment } from './wire.js';
+
+export function processData(c: TcpMigrateConnection, now: Instant, seg: TcpSegment): void {
+  if (c.finReceived) {
+    c.ackNow = true;
+    return;
+  }
+  const payload = seg.payload;
+  let start = c.rcvOffset(seg.seq);
+  const end = start + payload.length;
+  if (seg.flags & FIN) c.finOffset = end;
+  const wnd = c.receiveWindow();
+  if (end <= c.rcvNxt && !(seg.flags & FIN && end === c.rcvNxt)) {
+    c.ackNow = true; // duplicate
+    return;
+  }
+  if (start >= c.rcvNxt + wnd) {
+    c.ackNow = true;
+    return;
+  }
+  let bytes = payload;
+  if (start < c.rcvNxt) {
+    bytes = bytes.subarray(c.rcvNxt - start);
+    start = c.rcvNxt;
+  }
+  if (start + bytes.length > c.rcvNxt + wnd) bytes = bytes.subarray(0, c.rcvNxt + wnd - start);
+  if (start === c.rcvNxt) {
+    if (bytes.length > 0) {
+      c.rcvNxt += bytes.length;
+      c.emit({ type: 'data', stream: 0, bytes });
+    }
+    if (!c.reasm.isEmpty) {
+      let filled = false;
+      for (let piece = c.reasm.takeAt(c.rcvNxt); piece !== undefined; piece = c.reasm.takeAt(c.rcvNxt)) {
+        c.rcvNxt += piece.length;
+        c.emit({ type: 'data', stream: 0, bytes: piece });
+        filled = true;
+      }
+      if (filled) c.ackNow = true; // RFC 5681 §4.2: ACK at once when a gap fills
+    }
+    if (++c.unackedSegments >= 2) c.ackNow = true;
+    else if (c.delackAt === undefined) c.delackAt = now + c.config.delayedAckMs;
+  } else {
+    if (bytes.length > 0) c.reasm.insert(start, bytes);
+    c.ackNow = true; // out of order: immediate duplicate ACK with SACK
+  }
+  if (c.finOffset >= 0 && c.finOffset === c.rcvNxt && !c.finReceived) receiveFin(c, now);
+}
+
+export function receiveFin(c: TcpMigrateConnection, now: Instant): void {
+  c.finReceived = true;
+  c.ackNow = true;
+  c.emit({ type: 'end' });
+  switch (c.state) {
+    case 'ESTABLISHED':
+      c.state = 'CLOSE-WAIT';
+      break;
+    case 'FIN-WAIT-1':
+      c.state = c.finAcked ? 'TIME-WAIT' : 'CLOSING';
+      break;
+    case 'FIN-WAIT-2':
+      c.state = 'TIME-WAIT';
+      break;
+  }
+  if (c.state === 'TIME-WAIT') c.enterTimeWait(now);
+}
+

@@ -348,3 +348,30 @@ test('a lost Migrate SYN is resent; a lost SYN/ACK reply is answered again for t
   t.is(w.clientEvents.filter((e) => e.type === 'taken-over').length, 1, 'the retransmission did not count as a second takeover');
   t.true(b.events.some((e) => e.type === 'takeover-complete'));
 });
+
+test('a new connection on the same addresses ends the old one\'s TIME-WAIT', (t) => {
+  const pump = new Pump(5);
+  const client = pump.add('10.0.0.1');
+  const server = pump.add('10.0.0.2', true);
+  const accepted: TcpMigrateConnection[] = [];
+  const closedClients: TransportEvent[] = [];
+  let conn = client.connect(0, { address: '10.0.0.2', port: 9898 }) as TcpMigrateConnection;
+  pump.hooks.push(() => {
+    for (let c = server.pollAccept(); c; c = server.pollAccept()) {
+      accepted.push(c as TcpMigrateConnection);
+      c.send(new Uint8Array(3000).fill(accepted.length));
+      c.close(pump.now);
+    }
+    for (let e = conn.pollEvent(); e; e = conn.pollEvent()) {
+      if (e.type === 'end') conn.close(pump.now);
+      if (e.type === 'closed') closedClients.push(e);
+    }
+  });
+  t.true(pump.run(10_000, () => closedClients.length === 1));
+  t.is(accepted[0]!.stateName, 'TIME-WAIT');
+  conn = client.connect(pump.now, { address: '10.0.0.2', port: 9898 }) as TcpMigrateConnection;
+  t.true(pump.run(20_000, () => closedClients.length === 2));
+  t.is(accepted.length, 2);
+  t.is(closedClients.filter((e) => e.type === 'closed' && e.error === undefined).length, 2);
+  t.is(accepted[0]!.stateName, 'CLOSED');
+});

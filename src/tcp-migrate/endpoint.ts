@@ -102,7 +102,11 @@ export class TcpMigrateEndpoint implements TransportEndpoint, ConnectionOwner {
 
   connect(now: Instant, remote: UdpAddress, options?: ConnectionOptions): TcpMigrateConnection {
     const local = this.addresses[0]!;
-    if (this.byTuple.has(tupleKey(local, remote))) throw new LocalUsageError(`a connection to ${addressKey(remote)} exists already`);
+    const existing = this.byTuple.get(tupleKey(local, remote));
+    if (existing !== undefined) {
+      if (existing.stateName !== 'TIME-WAIT') throw new LocalUsageError(`a connection to ${addressKey(remote)} exists already`);
+      existing.finish(now, undefined); // RFC 6191 in spirit: a new incarnation ends TIME-WAIT
+    }
     const conn = this.newConnection(local, remote, options?.remotePort ?? this.port, options);
     openConnection(conn, now);
     this.dirty.add(conn);
@@ -140,7 +144,9 @@ export class TcpMigrateEndpoint implements TransportEndpoint, ConnectionOwner {
     const key = tupleKey(to, from);
     const conn = this.byTuple.get(key);
     const isMigrateSyn = (seg.flags & (SYN | ACK | RST)) === SYN && findOption(seg.options, 'migrate') !== undefined;
-    if (conn !== undefined && !(isMigrateSyn && conn.preloaded && conn.receiverState() === undefined)) {
+    if (conn !== undefined && conn.stateName === 'TIME-WAIT' && (seg.flags & (SYN | ACK | RST)) === SYN && !isMigrateSyn) {
+      conn.finish(now, undefined); // a new SYN for a 4-tuple in TIME-WAIT starts a new connection
+    } else if (conn !== undefined) {
       this.dirty.add(conn);
       conn.handleSegment(now, seg, from, to);
       return;

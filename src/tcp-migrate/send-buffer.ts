@@ -159,6 +159,22 @@ export class Scoreboard {
     return Infinity;
   }
 
+  /**
+   * RFC 6675 IsLost, for every hole at once: the start of the SACKed range at which the SACKed
+   * bytes counted from the top reach `threshold` (DupThresh * SMSS). Every un-SACKed byte below it
+   * has at least that much SACKed above it and is deemed lost. 0 when no hole qualifies.
+   */
+  lossBoundary(threshold: number, below: number): number {
+    let acc = 0;
+    for (let i = this.starts.length - 1; i >= 0; i--) {
+      const s = this.starts[i]!;
+      if (s >= below) continue;
+      acc += Math.min(this.ends[i]!, below) - s;
+      if (acc >= threshold) return s;
+    }
+    return 0;
+  }
+
   /** Bytes in [from, to) that are not SACKed. */
   unsacked(from: number, to: number): number {
     if (to <= from) return 0;

@@ -8,6 +8,7 @@ import { findOption } from './options.js';
 import { ACK, FIN, PSH, SYN, type TcpSegment } from './wire.js';
 
 const MAX_CWND = 16 * 1024 * 1024;
+const DUP_THRESH = 3;
 
 /** RFC 6675 pipe: bytes we believe are in the network. */
 export function pipe(c: TcpMigrateConnection): number {
@@ -86,9 +87,9 @@ export function processAck(c: TcpMigrateConnection, now: Instant, seg: TcpSegmen
     (seg.window === oldWindow || c.sackOk)
   ) {
     c.dupAcks++;
-    if (!c.inRecovery && c.dupAcks >= 3 && c.sndUna >= c.recoverPoint) enterRecovery(c);
+    if (!c.inRecovery && c.dupAcks >= DUP_THRESH && c.sndUna >= c.recoverPoint) enterRecovery(c);
   }
-  if (c.inRecovery) c.recoveryHigh = Math.max(c.recoveryHigh, Math.min(c.scoreboard.high, c.sndMax));
+  if (c.inRecovery) c.recoveryHigh = Math.max(c.recoveryHigh, c.scoreboard.lossBoundary(DUP_THRESH * mss, c.sndMax));
 }
 
 function finAcked(c: TcpMigrateConnection, now: Instant): void {
@@ -116,7 +117,8 @@ function enterRecovery(c: TcpMigrateConnection): void {
   c.inRecovery = true;
   c.recoverPoint = c.sndMax;
   c.rtxNext = c.sndUna;
-  c.recoveryHigh = Math.max(Math.min(c.scoreboard.high, c.sndMax), Math.min(c.sndMax, c.sndUna + mss));
+  // RFC 6675 §5: the first unacknowledged segment is resent at once, then every hole IsLost marks.
+  c.recoveryHigh = Math.max(c.scoreboard.lossBoundary(DUP_THRESH * mss, c.sndMax), Math.min(c.sndMax, c.sndUna + mss));
   c.rttEnd = -1;
 }
 

@@ -149,6 +149,18 @@ test('AuthSigner hooks: writeAuthChunk + sign produce what signPacket produces',
   t.is(tx.authChunkLength, 40);
 });
 
+test('verify works on a Node Buffer (Buffer#slice is a view) and leaves it untouched', (t) => {
+  const tx = new AuthContext(params(70), params(71));
+  const p = packetWithAuth(3, 32);
+  tx.signPacket(p);
+  const pooled = Buffer.concat([Buffer.alloc(100, 1), Buffer.from(p)]).subarray(100);
+  const before = Buffer.from(pooled);
+  const rx = new AuthContext(params(71), params(70));
+  t.true(rx.verify(pooled).ok);
+  t.true(rx.verify(pooled).ok);
+  t.true(before.equals(pooled));
+});
+
 test('verify refuses unsupported HMAC ids, wrong lengths, unknown key ids, missing AUTH', (t) => {
   const a = params(20);
   const b = params(21);

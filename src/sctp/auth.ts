@@ -284,7 +284,8 @@ export class AuthContext {
     const chunkLen = v.getUint16(auth.offset + ChunkLayout.LENGTH);
     if (chunkLen !== AuthLayout.HMAC + len) return { ok: false, reason: 'bad-length', hmacId };
     if (keyId !== this.sharedKeyId) return { ok: false, reason: 'unknown-key', hmacId };
-    const text = packet.slice(auth.offset);
+    // A copy (never Buffer#slice, which is a view): the received bytes must stay untouched.
+    const text = new Uint8Array(packet.subarray(auth.offset));
     const received = text.slice(AuthLayout.HMAC, AuthLayout.HMAC + len);
     text.fill(0, AuthLayout.HMAC, AuthLayout.HMAC + len);
     const expected = computeHmac(hmacId, this.key, text);

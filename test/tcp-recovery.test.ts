@@ -349,29 +349,88 @@ test('a lost Migrate SYN is resent; a lost SYN/ACK reply is answered again for t
   t.true(b.events.some((e) => e.type === 'takeover-complete'));
 });
 
-test('a new connection on the same addresses ends the old one\'s TIME-WAIT', (t) => {
+test('one client, one server: connections one after the other and side by side use their own TCP ports', (t) => {
   const pump = new Pump(5);
   const client = pump.add('10.0.0.1');
   const server = pump.add('10.0.0.2', true);
   const accepted: TcpMigrateConnection[] = [];
-  const closedClients: TransportEvent[] = [];
-  let conn = client.connect(0, { address: '10.0.0.2', port: 9898 }) as TcpMigrateConnection;
+  const conns: { conn: TcpMigrateConnection; got: number[]; closed: boolean }[] = [];
+  const open = (): void => {
+    conns.push({ conn: client.connect(pump.now, { address: '10.0.0.2', port: 9898 }) as TcpMigrateConnection, got: [], closed: false });
+  };
   pump.hooks.push(() => {
     for (let c = server.pollAccept(); c; c = server.pollAccept()) {
       accepted.push(c as TcpMigrateConnection);
       c.send(new Uint8Array(3000).fill(accepted.length));
       c.close(pump.now);
     }
-    for (let e = conn.pollEvent(); e; e = conn.pollEvent()) {
-      if (e.type === 'end') conn.close(pump.now);
-      if (e.type === 'closed') closedClients.push(e);
+    for (const k of conns) {
+      for (let e = k.conn.pollEvent(); e; e = k.conn.pollEvent()) {
+        if (e.type === 'data') k.got.push(...new Set(e.bytes));
+        if (e.type === 'end') k.conn.close(pump.now);
+        if (e.type === 'closed') k.closed = !e.error;
+      }
     }
   });
-  t.true(pump.run(10_000, () => closedClients.length === 1));
+  open();
+  t.true(pump.run(10_000, () => conns[0]!.closed));
   t.is(accepted[0]!.stateName, 'TIME-WAIT');
-  conn = client.connect(pump.now, { address: '10.0.0.2', port: 9898 }) as TcpMigrateConnection;
-  t.true(pump.run(20_000, () => closedClients.length === 2));
-  t.is(accepted.length, 2);
-  t.is(closedClients.filter((e) => e.type === 'closed' && e.error === undefined).length, 2);
-  t.is(accepted[0]!.stateName, 'CLOSED');
+  open(); // while the server still holds the first in TIME-WAIT
+  open(); // and a third side by side with the second
+  t.true(pump.run(20_000, () => conns.every((k) => k.closed)));
+  t.is(accepted.length, 3);
+  const ports = new Set(conns.map((k) => k.conn.localPort));
+  t.is(ports.size, 3, 'each connection has its own TCP port');
+  t.deepEqual(conns.map((k) => [...new Set(k.got)].length), [1, 1, 1], 'no bytes crossed between connections');
+  t.deepEqual(new Set(conns.map((k) => k.got[0])), new Set([1, 2, 3]));
+});
+
+test('one taker takes over two connections of the same client: each rebinds to its own 4-tuple', (t) => {
+  const pump = new Pump(5);
+  const client = pump.add('10.0.0.1');
+  const a = pump.add('10.0.0.2', true);
+  const b = pump.add('10.0.0.3');
+  const files = [file(80_000), file(90_000).map((v) => v ^ 0x55)];
+  const conns = [0, 1].map(() => client.connect(0, { address: '10.0.0.2', port: 9898 }) as TcpMigrateConnection);
+  const got: Uint8Array[][] = [[], []];
+  const done = [false, false];
+  const servers: { conn: TcpMigrateConnection; file: Uint8Array; offset: number; on: boolean }[] = [];
+  pump.hooks.push(() => {
+    for (let c = a.pollAccept(); c; c = a.pollAccept()) {
+      const k = servers.filter((s) => s.conn.localPort === 9898).length;
+      servers.push({ conn: c as TcpMigrateConnection, file: files[k]!, offset: 0, on: true });
+    }
+    conns.forEach((c, i) => {
+      for (let e = c.pollEvent(); e; e = c.pollEvent()) {
+        if (e.type === 'data') got[i]!.push(e.bytes.slice());
+        if (e.type === 'end') c.close(pump.now);
+        if (e.type === 'closed') done[i] = e.error === undefined;
+      }
+    });
+    for (const s of servers) {
+      for (let e = s.conn.pollEvent(); e; e = s.conn.pollEvent()) {
+        if (e.type === 'takeover-complete') {
+          s.offset = e.receiver.nextOffset;
+          s.on = true;
+        }
+      }
+      if (!s.on || s.conn.stateName !== 'ESTABLISHED') continue;
+      s.offset += s.conn.send(s.file.subarray(s.offset, s.offset + 32768));
+      if (s.offset >= s.file.length) s.conn.close(pump.now);
+    }
+  });
+  t.true(pump.run(5000, () => servers.length === 2 && got.every((g) => g.length > 5)));
+  // The server accepted them in SYN order: match each accepted connection to the client's by port.
+  for (const s of servers) s.file = files[conns.findIndex((c) => c.localPort === s.conn.remotePort)]!;
+  const states = servers.map((s) => s.conn.exportState(pump.now));
+  pump.dead.add('10.0.0.2');
+  for (const st of states) {
+    const conn = b.importState(pump.now, st) as TcpMigrateConnection;
+    servers.push({ conn, file: files[conns.findIndex((c) => c.localPort === st.client.port)]!, offset: 0, on: false });
+    conn.takeover(pump.now, 1, 'go-back-n');
+  }
+  t.true(pump.run(60_000, () => done.every(Boolean)), 'both downloads finished');
+  t.is(sha(Buffer.concat(got[0]!)), sha(files[0]!));
+  t.is(sha(Buffer.concat(got[1]!)), sha(files[1]!));
+  t.true(conns.every((c) => c.remote.address === '10.0.0.3'));
 });

@@ -43,7 +43,7 @@ export interface ConnectionOwner {
   /** The connection has something to send (called when the app acts on it from outside a hook). */
   wake(conn: TcpMigrateConnection): void;
   /** The connection's peer address changed (a Migrate SYN was accepted). */
-  rebind(conn: TcpMigrateConnection, oldLocal: UdpAddress, oldRemote: UdpAddress): void;
+  rebind(conn: TcpMigrateConnection, oldLocal: UdpAddress, oldRemote: UdpAddress, oldLocalPort: number, oldRemotePort: number): void;
   /** A passive connection completed its handshake. */
   established(conn: TcpMigrateConnection): void;
   /** The connection learned its token (handshake done) and can be found by Migrate SYNs. */

@@ -76,7 +76,6 @@ export class TcpMigrateConnection implements MigratableTransport {
   remote: UdpAddress;
   remotePort: number;
   pseudoOut = 0;
-  pseudoIn = 0;
 
   // Handshake and Migrate material.
   localIsInitiator = false;
@@ -268,7 +267,6 @@ export class TcpMigrateConnection implements MigratableTransport {
 
   updatePseudo(): void {
     this.pseudoOut = pseudoHeaderSum(this.local.address, this.remote.address);
-    this.pseudoIn = pseudoHeaderSum(this.remote.address, this.local.address);
   }
 
   initialWindow(): number {

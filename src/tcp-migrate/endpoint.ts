@@ -32,9 +32,21 @@ export interface TcpMigrateEndpointOptions {
   readonly config?: Partial<TcpMigrateConfig>;
 }
 
-function tupleKey(local: UdpAddress, remote: UdpAddress): string {
-  return `${addressKey(local)}|${addressKey(remote)}`;
+/**
+ * A connection's key: both UDP addresses and both TCP ports. The TCP ports let one client hold
+ * several connections to the same server address (each connect() takes its own ephemeral port), and
+ * keep them apart when a taker serves two of them from one address.
+ */
+function tupleKey(local: UdpAddress, remote: UdpAddress, localPort: number, remotePort: number): string {
+  return `${addressKey(local)}|${addressKey(remote)}|${localPort}|${remotePort}`;
 }
+
+function connKey(c: TcpMigrateConnection): string {
+  return tupleKey(c.local, c.remote, c.localPort, c.remotePort);
+}
+
+const EPHEMERAL_FIRST = 49152;
+const EPHEMERAL_COUNT = 16384;
 
 export class TcpMigrateEndpoint implements TransportEndpoint, ConnectionOwner {
   readonly kind = 'tcp' as const;
@@ -53,6 +65,7 @@ export class TcpMigrateEndpoint implements TransportEndpoint, ConnectionOwner {
   private readonly dirty = new Set<TcpMigrateConnection>();
   private readonly acceptQueue: TcpMigrateConnection[] = [];
   private readonly outbox: Transmit[] = [];
+  private nextEphemeral: number;
 
   constructor(options: TcpMigrateEndpointOptions) {
     if (options.addresses.length === 0) throw new LocalUsageError('TcpMigrateEndpoint needs at least one address');
@@ -61,6 +74,7 @@ export class TcpMigrateEndpoint implements TransportEndpoint, ConnectionOwner {
     this.listening = options.listen ?? false;
     this.random = options.random ?? cryptoRandom;
     this.verify = options.verifyChecksum ?? true;
+    this.nextEphemeral = this.random.uint32() % EPHEMERAL_COUNT;
     const mss = options.mtu !== undefined ? Math.max(200, options.mtu - 88) : DEFAULT_CONFIG.mss;
     const rtoMin = options.rtoMin ?? DEFAULT_CONFIG.rtoMin;
     this.config = {
@@ -85,32 +99,43 @@ export class TcpMigrateEndpoint implements TransportEndpoint, ConnectionOwner {
     };
   }
 
-  private newConnection(local: UdpAddress, remote: UdpAddress, remotePort: number, options?: ConnectionOptions): TcpMigrateConnection {
+  private newConnection(local: UdpAddress, remote: UdpAddress, localPort: number, remotePort: number, options?: ConnectionOptions): TcpMigrateConnection {
     const conn = new TcpMigrateConnection({
       config: this.configFor(options),
       random: options?.random ?? this.random,
       local,
-      localPort: this.port,
+      localPort,
       remote,
       remotePort,
       owner: this,
     });
     this.connections.add(conn);
-    this.byTuple.set(tupleKey(local, remote), conn);
+    this.byTuple.set(connKey(conn), conn);
     return conn;
   }
 
   connect(now: Instant, remote: UdpAddress, options?: ConnectionOptions): TcpMigrateConnection {
     const local = this.addresses[0]!;
-    const existing = this.byTuple.get(tupleKey(local, remote));
-    if (existing !== undefined) {
-      if (existing.stateName !== 'TIME-WAIT') throw new LocalUsageError(`a connection to ${addressKey(remote)} exists already`);
-      existing.finish(now, undefined); // RFC 6191 in spirit: a new incarnation ends TIME-WAIT
-    }
-    const conn = this.newConnection(local, remote, options?.remotePort ?? this.port, options);
+    const remotePort = options?.remotePort ?? this.port;
+    const localPort = this.ephemeralPort(local, remote, remotePort);
+    const conn = this.newConnection(local, remote, localPort, remotePort, options);
     openConnection(conn, now);
     this.dirty.add(conn);
     return conn;
+  }
+
+  /** A local TCP port no live connection to `remote` uses (a 4-tuple in TIME-WAIT may be reused). */
+  private ephemeralPort(local: UdpAddress, remote: UdpAddress, remotePort: number): number {
+    for (let i = 0; i < EPHEMERAL_COUNT; i++) {
+      const port = EPHEMERAL_FIRST + ((this.nextEphemeral + i) % EPHEMERAL_COUNT);
+      const existing = this.byTuple.get(tupleKey(local, remote, port, remotePort));
+      if (existing === undefined || existing.stateName === 'TIME-WAIT') {
+        existing?.finish(0, undefined);
+        this.nextEphemeral = (this.nextEphemeral + i + 1) % EPHEMERAL_COUNT;
+        return port;
+      }
+    }
+    throw new LocalUsageError(`no free TCP port towards ${addressKey(remote)}`);
   }
 
   pollAccept(): TcpMigrateConnection | undefined {
@@ -122,12 +147,12 @@ export class TcpMigrateEndpoint implements TransportEndpoint, ConnectionOwner {
     const peer = state.tcp.localIsInitiator ? state.server : state.client;
     const remote = { address: peer.address, port: peer.udpPort };
     const local = this.addresses.find((a) => a.address.includes(':') === remote.address.includes(':')) ?? this.addresses[0]!;
-    const old = this.byTuple.get(tupleKey(local, remote));
+    const old = this.byTuple.get(tupleKey(local, remote, this.port, peer.port));
     if (old !== undefined) {
-      if (!old.released && old.stateName !== 'CLOSED') throw new LocalUsageError(`importState: a live connection to ${addressKey(remote)} exists already`);
+      if (!old.released && old.stateName !== 'CLOSED') throw new LocalUsageError(`importState: a live connection to ${addressKey(remote)} port ${peer.port} exists already`);
       this.release(old);
     }
-    const conn = this.newConnection(local, remote, peer.port, options);
+    const conn = this.newConnection(local, remote, this.port, peer.port, options);
     preload(conn, state);
     return conn;
   }
@@ -141,19 +166,12 @@ export class TcpMigrateEndpoint implements TransportEndpoint, ConnectionOwner {
     if (!parsed.ok) return this.drop('malformed');
     const seg = parsed.segment;
     if (this.verify && !checksumValid(bytes, pseudoHeaderSum(from.address, to.address))) return this.drop('bad-checksum');
-    const key = tupleKey(to, from);
-    const conn = this.byTuple.get(key);
+    const key = tupleKey(to, from, seg.dstPort, seg.srcPort);
     const isMigrateSyn = (seg.flags & (SYN | ACK | RST)) === SYN && findOption(seg.options, 'migrate') !== undefined;
-    if (conn !== undefined && conn.stateName === 'TIME-WAIT' && (seg.flags & (SYN | ACK | RST)) === SYN && !isMigrateSyn) {
-      conn.finish(now, undefined); // a new SYN for a 4-tuple in TIME-WAIT starts a new connection
-    } else if (conn !== undefined) {
-      this.dirty.add(conn);
-      conn.handleSegment(now, seg, from, to);
-      return;
-    }
     if (isMigrateSyn) {
+      // By token first: the request comes from an address the connection has never seen.
       const mig = findOption(seg.options, 'migrate')!;
-      const target = this.byToken.get(tokenKey(mig.token));
+      const target = this.byToken.get(tokenKey(mig.token)) ?? this.byTuple.get(key);
       if (target !== undefined) {
         this.dirty.add(target);
         target.handleSegment(now, seg, from, to);
@@ -161,6 +179,14 @@ export class TcpMigrateEndpoint implements TransportEndpoint, ConnectionOwner {
       }
       this.drop('unknown-token');
       this.outbox.push(resetSegment(to, seg.dstPort, from, seg.srcPort, 0, (seg.seq + 1) >>> 0, RESET_UNKNOWN_TOKEN, true));
+      return;
+    }
+    const conn = this.byTuple.get(key);
+    if (conn !== undefined && conn.stateName === 'TIME-WAIT' && (seg.flags & (SYN | ACK | RST)) === SYN) {
+      conn.finish(now, undefined); // a new SYN for a 4-tuple in TIME-WAIT starts a new connection
+    } else if (conn !== undefined) {
+      this.dirty.add(conn);
+      conn.handleSegment(now, seg, from, to);
       return;
     }
     const stale = this.retired.get(key);
@@ -175,7 +201,12 @@ export class TcpMigrateEndpoint implements TransportEndpoint, ConnectionOwner {
         this.outbox.push(this.resetFor(to, from, seg, 0));
         return;
       }
-      const c = this.newConnection(to, from, seg.srcPort);
+      if (seg.dstPort !== this.port) {
+        this.drop('not-listening');
+        this.outbox.push(this.resetFor(to, from, seg, 0));
+        return;
+      }
+      const c = this.newConnection(to, from, this.port, seg.srcPort);
       this.dirty.add(c);
       acceptSyn(c, now, seg);
       return;
@@ -231,11 +262,11 @@ export class TcpMigrateEndpoint implements TransportEndpoint, ConnectionOwner {
     this.dirty.add(conn);
   }
 
-  rebind(conn: TcpMigrateConnection, oldLocal: UdpAddress, oldRemote: UdpAddress): void {
-    const oldKey = tupleKey(oldLocal, oldRemote);
+  rebind(conn: TcpMigrateConnection, oldLocal: UdpAddress, oldRemote: UdpAddress, oldLocalPort: number, oldRemotePort: number): void {
+    const oldKey = tupleKey(oldLocal, oldRemote, oldLocalPort, oldRemotePort);
     if (this.byTuple.get(oldKey) === conn) this.byTuple.delete(oldKey);
     this.retired.set(oldKey, conn);
-    const newKey = tupleKey(conn.local, conn.remote);
+    const newKey = connKey(conn);
     this.retired.delete(newKey);
     this.byTuple.set(newKey, conn);
   }
@@ -251,7 +282,7 @@ export class TcpMigrateEndpoint implements TransportEndpoint, ConnectionOwner {
   release(conn: TcpMigrateConnection): void {
     // Keep it until its last segments (a RST, the final ACK) are polled out.
     this.dirty.add(conn);
-    const key = tupleKey(conn.local, conn.remote);
+    const key = connKey(conn);
     if (this.byTuple.get(key) === conn) this.byTuple.delete(key);
     if (conn.token !== undefined) {
       const k = tokenKey(conn.token);

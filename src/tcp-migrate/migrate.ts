@@ -249,12 +249,16 @@ export function handleMigrateSyn(c: TcpMigrateConnection, now: Instant, seg: Tcp
   // Accept: rebind to the new address.
   const oldLocal = c.local;
   const oldRemote = c.remote;
+  const oldLocalPort = c.localPort;
+  const oldRemotePort = c.remotePort;
   c.lastRequest = mig.requestNumber;
   c.remote = from;
   c.remotePort = seg.srcPort;
   c.local = local;
   c.updatePseudo();
-  if (addressKey(oldRemote) !== addressKey(from) || addressKey(oldLocal) !== addressKey(local)) c.owner?.rebind(c, oldLocal, oldRemote);
+  if (addressKey(oldRemote) !== addressKey(from) || addressKey(oldLocal) !== addressKey(local) || oldRemotePort !== seg.srcPort) {
+    c.owner?.rebind(c, oldLocal, oldRemote, oldLocalPort, oldRemotePort);
+  }
   if (mig.preload && !mig.keepOutOfOrder) c.reasm.flush(); // the paper: a new host's TCP knows nothing of them
   // Both ends restart in slow start towards the new peer, resending what it has not acknowledged.
   c.peerWindow = seg.window;

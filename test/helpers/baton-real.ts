@@ -13,7 +13,7 @@ interface Waiter {
   readonly resolve: () => void;
   readonly reject: (e: Error) => void;
   readonly timer: NodeJS.Timeout;
-  readonly what: string;
+  readonly what: () => string;
 }
 
 export class RealConnection {
@@ -119,7 +119,7 @@ export class RealConnection {
 
   /** Resolves when `check()` holds after some input; rejects after timeoutMs with the log. */
   until(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
-    return this.owner.until(check, timeoutMs, `${what} [events: ${this.log.join(',')}; received ${this.receivedBytes} B; state ${this.transport.stateName}]`);
+    return this.owner.until(check, timeoutMs, () => `${what} [events: ${this.log.join(',')}; received ${this.receivedBytes} B; state ${this.transport.stateName}]`);
   }
 
   waitConnected(timeoutMs = 10_000): Promise<void> {
@@ -215,21 +215,23 @@ export class RealEndpoint {
   async close(): Promise<void> {
     for (const w of this.waiters) {
       clearTimeout(w.timer);
-      w.reject(new Error(`endpoint closed while waiting for ${w.what}`));
+      w.reject(new Error(`endpoint closed while waiting for ${w.what()}`));
     }
     this.waiters = [];
     await this.driver?.close();
   }
 
-  until(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  /** `what` describes the wait in the timeout error; a function is evaluated at the timeout. */
+  until(check: () => boolean, timeoutMs: number, what: string | (() => string)): Promise<void> {
     if (check()) return Promise.resolve();
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiters = this.waiters.filter((w) => w.timer !== timer);
         const dropped = [...this.endpoint.dropped].map(([k, v]) => `${k}=${v}`).join(' ');
-        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; endpoint dropped: ${dropped || 'none'}; driver errors: ${this.driverErrors.map((e) => e.message).join(' | ') || 'none'}`));
+        const described = typeof what === 'function' ? what() : what;
+        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${described}; endpoint dropped: ${dropped || 'none'}; driver errors: ${this.driverErrors.map((e) => e.message).join(' | ') || 'none'}`));
       }, timeoutMs);
-      this.waiters.push({ check, resolve, reject, timer, what });
+      this.waiters.push({ check, resolve, reject, timer, what: typeof what === 'function' ? what : () => what });
     });
   }
 

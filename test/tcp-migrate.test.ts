@@ -438,3 +438,30 @@ test('reordering, duplication and loss together: still byte-identical, and a tak
     t.true(w.intact(), `seed ${seed}: bytes differ`);
   }
 });
+
+test('fuzz: mutated segments from the peer\'s address never throw and leave a sane state', (t) => {
+  const w = new World(12, 300_000, { a: { delayMs: 5, rateBps: 2_000_000 } });
+  const captured: Uint8Array[] = [];
+  w.net.onTrace((e) => {
+    if (e.kind === 'send' && captured.length < 200) captured.push(e.payload.slice());
+  });
+  w.net.run(300);
+  const rnd = w.net.deriveRandom('fuzz');
+  const names = new Set(['SYN-SENT', 'SYN-RECEIVED', 'ESTABLISHED', 'FIN-WAIT-1', 'FIN-WAIT-2', 'CLOSE-WAIT', 'CLOSING', 'LAST-ACK', 'TIME-WAIT', 'CLOSED', 'MIGRATE-WAIT']);
+  for (let i = 0; i < 3000; i++) {
+    const b = captured[rnd.uint32() % captured.length]!.slice();
+    const flips = 1 + (rnd.uint32() % 4);
+    for (let k = 0; k < flips; k++) b[rnd.uint32() % b.length] = rnd.uint32() & 0xff;
+    const cut = rnd.float() < 0.2 ? b.subarray(0, rnd.uint32() % b.length) : b;
+    if (rnd.float() < 0.8 && cut.length >= 20) fillChecksum(cut, pseudoHeaderSum(HOSTS.a, HOSTS.client));
+    t.notThrows(() => w.clientEndpoint.handleDatagram(w.net.now, w.server('a').address, cut, w.clientAddress));
+    t.notThrows(() => {
+      for (let tx = w.clientEndpoint.pollTransmit(w.net.now); tx; tx = w.clientEndpoint.pollTransmit(w.net.now));
+    });
+  }
+  t.true(names.has(w.conn.stateName), w.conn.stateName);
+  const drops = [...w.clientEndpoint.dropped.values()].reduce((x, y) => x + y, 0);
+  t.true(drops > 100, 'bad datagrams were not counted');
+  w.net.run(w.net.now + 60_000);
+  t.true(names.has(w.conn.stateName));
+});

@@ -2,7 +2,7 @@ import test from 'ava';
 import { AsconfSender } from '../src/addip/sender.js';
 import { AsconfReceiver, serialLess } from '../src/addip/receiver.js';
 import { PeerAddressSet, addressParam, encodeAddressParam, isWildcard } from '../src/addip/addresses.js';
-import { BATON_CAUSE_TAKEOVER_NUMBER_USED, acceptedNumberIn, takenOverBy, takenOverCause } from '../src/addip/causes.js';
+import { BATON_CAUSE_TAKEOVER_NUMBER_USED, acceptedNumberIn, isNotAuthenticatedFor, notAuthenticatedCause, takenOverBy, takenOverCause } from '../src/addip/causes.js';
 import { asconfLookupAddress, lookupByAsconf, newPeerAddress } from '../src/addip/lookup.js';
 import type { AsconfChunk, Packet } from '../src/sctp/wire/types.js';
 import { LocalUsageError } from '../src/transport-abstraction/errors.js';
@@ -227,4 +227,12 @@ test('lookup by the ASCONF address parameter; new address takes the UDP source p
 test('taken-over ABORT cause round trip', (t) => {
   t.is(takenOverBy([takenOverCause(5)]), 5);
   t.is(takenOverBy([{ code: 12, info: new Uint8Array(0) }]), undefined);
+});
+
+test('not-authenticated ERROR cause names the ASCONF serial', (t) => {
+  const c = notAuthenticatedCause(0xfffffffe);
+  t.is(c.code, 0xa4);
+  t.true(isNotAuthenticatedFor(c, 0xfffffffe));
+  t.false(isNotAuthenticatedFor(c, 7));
+  t.false(isNotAuthenticatedFor({ code: 0xa4, info: new Uint8Array(0) }, 0));
 });

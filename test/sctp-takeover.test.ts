@@ -323,8 +323,12 @@ test('forged takeover (wrong key), eavesdropper (everything from the handshake),
   t.true(refusedAuth.some((e) => e.type === 'takeover-refused' && e.peer.address === IP.c));
   t.true(refusedAuth.some((e) => e.type === 'takeover-refused' && e.peer.address === IP.d));
   t.is(agentOf(w.client.assoc).guard!.lastTakeover, 0);
-  void cf;
-  void ce;
+  // both wrong-key takers learn it at once from the client's ERROR (no AUTH needed for it)
+  for (const [x, name] of [[cf, 'c'], [ce, 'd']] as const) {
+    t.true(x.closed);
+    const closed = w.servers[name].events.find((e) => e.type === 'closed');
+    t.is(closed?.type === 'closed' ? closed.error?.code : undefined, 'BATON_ERR_TAKEOVER_REJECTED');
+  }
   // the genuine takeover still works afterwards with n = 1
   net.kill('a');
   takeOver(w, 'b', real, 1);

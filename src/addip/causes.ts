@@ -7,6 +7,12 @@
 //   BATON_TAKEOVER_NUMBER_USED (0xbaf4) whose 4-byte info is the request number already accepted.
 // The loser recognises 0xa4 on the ASCONF-ACK for its takeover serial (BATON_ERR_TAKEOVER_REJECTED).
 //
+// Refusing an ASCONF that fails authentication (wrong key): RFC 4895 says discard silently, and a
+// standard peer does. A baton client, for an ASCONF carrying the baton takeover parameter only, also
+// sends an ERROR chunk (which needs no AUTH) with REQUEST_REFUSED_NO_AUTHORIZATION whose 4-byte info
+// is the ASCONF's serial, so a misconfigured taker stops at once instead of timing out. Only someone
+// who knows the verification tag can send that, i.e. an on-path attacker, who can drop packets anyway.
+//
 // Refusing the old server after takeover: its packets come from an address no longer in the
 // association and are treated as out of the blue (RFC 9260 §8.4): ABORT with the T bit and the
 // reflected tag. A baton client adds cause BATON_TAKEN_OVER (0xbaf3, info: the accepted request
@@ -49,4 +55,14 @@ export function takenOverBy(causes: readonly ErrorCause[]): number | undefined {
 export function acceptedNumberIn(causes: readonly ErrorCause[]): number | undefined {
   const c = causes.find((x) => x.code === BATON_CAUSE_TAKEOVER_NUMBER_USED);
   return c === undefined ? undefined : readU32(c.info);
+}
+
+/** The ERROR cause a baton client sends for a takeover ASCONF it could not authenticate. */
+export function notAuthenticatedCause(serial: number): ErrorCause {
+  return { code: CauseCode.REQUEST_REFUSED_NO_AUTHORIZATION, info: u32(serial) };
+}
+
+/** Whether an ERROR cause refuses our ASCONF with this serial as unauthenticated. */
+export function isNotAuthenticatedFor(cause: ErrorCause, serial: number): boolean {
+  return cause.code === CauseCode.REQUEST_REFUSED_NO_AUTHORIZATION && readU32(cause.info) === serial >>> 0;
 }

@@ -10,14 +10,15 @@
 //    once taken over, refuses packets from addresses no longer in it with an OOTB ABORT.
 //  - An imported association drives TakeoverInitiator: ASCONF, probe, resume.
 import type { UdpAddress } from '../transport-abstraction/address.js';
-import { LocalUsageError, type TransportError } from '../transport-abstraction/errors.js';
+import { LocalUsageError, TransportError as TransportErrorClass, type TransportError } from '../transport-abstraction/errors.js';
 import type { TransportState } from '../transport-abstraction/state-types.js';
 import type { Instant, ReceiverState, ResumeMode } from '../transport-abstraction/transport.js';
 import type { PeerAddressTable } from '../addip/addresses.js';
 import { AuthContext, authContextFromVectors, authParamsFrom, parseKeyVector, unsupportedHmacCause } from './auth.js';
 import { endpointPairKey, peerPublicKeyFrom, responderKeyPair, x25519Param, type KeySource, type X25519KeyPair } from './x25519.js';
 import { TakeoverGuard, TakeoverInitiator, abortError, type InitiatorOutput } from './takeover.js';
-import type { AsconfAckChunk, AsconfChunk, Chunk, ErrorCause, Packet, Param, SackChunk } from './wire/types.js';
+import { CauseCode, type AsconfAckChunk, type AsconfChunk, type Chunk, type ErrorCause, type Packet, type Param, type SackChunk } from './wire/types.js';
+import { isNotAuthenticatedFor, notAuthenticatedCause } from '../addip/causes.js';
 import type { PeerInit } from './handshake.js';
 import { tsnAdd, tsnDiff, tsnLt } from './serial.js';
 
@@ -212,7 +213,11 @@ export class TakeoverAgent {
         const c = packet.chunks[asconfIndex] as AsconfChunk;
         const t = 'params' in c ? c.params.find((p) => p.kind === 'baton-takeover') : undefined;
         this.count('asconf-unauthenticated');
-        if (t?.kind === 'baton-takeover') this.host.pushEvent({ type: 'takeover-refused', requestNumber: t.requestNumber, peer: from, reason: 'not-authenticated' });
+        if (t?.kind === 'baton-takeover') {
+          this.host.pushEvent({ type: 'takeover-refused', requestNumber: t.requestNumber, peer: from, reason: 'not-authenticated' });
+          // Tell a baton taker at once (an ERROR needs no AUTH), instead of letting it time out.
+          this.host.queuePacket(from, [{ type: 9, reflectedTag: false, causes: [notAuthenticatedCause(c.serial)] }]);
+        }
       }
       return undefined;
     }
@@ -247,6 +252,17 @@ export class TakeoverAgent {
       return true;
     }
     return clipSack(sack, this.host.outboundNextTsn);
+  }
+
+  /** ERROR causes: a baton client that could not authenticate our takeover ASCONF. */
+  onErrorCauses(now: Instant, causes: readonly ErrorCause[]): void {
+    const i = this.initiator;
+    const outstanding = i?.sender.outstanding;
+    if (!i || i.phase !== 'asconf-sent' || !outstanding) return;
+    if (!causes.some((c) => isNotAuthenticatedFor(c, outstanding.chunk.serial))) return;
+    i.phase = 'rejected';
+    this.host.terminate(new TransportErrorClass('BATON_ERR_TAKEOVER_REJECTED', `the client could not authenticate takeover request ${i.requestNumber} (wrong key)`, CauseCode.REQUEST_REFUSED_NO_AUTHORIZATION));
+    void now;
   }
 
   abortError(causes: readonly ErrorCause[]): TransportError | undefined {
@@ -308,4 +324,13 @@ export function clipSack(sack: SackChunk, nextTsn: number): SackChunk {
 /** The x25519 parameter for an INIT-ACK the endpoint builds statelessly (our tag, our RANDOM). */
 export function initAckParams(secret: Uint8Array, localTag: number, localRandom: Uint8Array): Param[] {
   return [x25519Param(responderKeyPair(secret, localTag, localRandom).publicKey)];
+}
+
+/**
+ * Which AUTH endpoint-pair key an association uses: 'x25519' (both sides are baton), or
+ * 'rfc4895-default' (a standard peer: RFC 4895's empty key); undefined when AUTH is not in use.
+ */
+export function authKeySource(a: { hooks: unknown }): KeySource | undefined {
+  const agent = a.hooks;
+  return agent instanceof TakeoverAgent && agent.context !== undefined ? agent.keySource : undefined;
 }

@@ -18,6 +18,7 @@ import type { TransportState } from '../transport-abstraction/state-types.js';
 import type { MigratableTransport, ResumeMode, TransportEndpoint, TransportKind } from '../transport-abstraction/transport.js';
 import { createEndpoint, DEFAULT_UDP_PORT, parseTransportKind } from '../transports.js';
 import { describeCause } from './causes.js';
+import { Throttle } from './throttle.js';
 
 interface CatOptions {
   listen?: string;
@@ -34,6 +35,7 @@ interface CatOptions {
   mtu?: string;
   verbose?: boolean;
   closeOnEof?: boolean;
+  rate?: string;
 }
 
 export function catCommand(): Command {
@@ -58,6 +60,7 @@ export function catCommand(): Command {
     .option('--takeover-number <n>', "takeover request number (default: the state's number + 1)")
     .option('--rto-min <ms>', 'lower bound of the retransmission timeout in ms (default 1000, the RFCs; 200 suits loopback)')
     .option('--mtu <bytes>', 'path MTU used to size packets (default 1280 for sctp)')
+    .option('--rate <bytes/s>', 'pace --send-file at most this many bytes per second (to watch or kill a stream mid-file)')
     .option('-N, --close-on-eof', 'close the connection when standard input ends (default: keep receiving until the peer closes)')
     .option('-v, --verbose', 'report connection progress on standard error')
     .action(async (target: string | undefined, options: CatOptions) => {
@@ -108,6 +111,8 @@ async function open(kind: TransportKind, target: string | undefined, o: CatOptio
   const peerUdp = portOption(o.peerEncapPort, '--peer-encap-port') ?? defaultPort;
   const rtoMin = numberOption(o.rtoMin, '--rto-min', 1);
   const mtu = numberOption(o.mtu, '--mtu', 576);
+  numberOption(o.rate, '--rate', 1);
+  if (o.rate !== undefined && o.sendFile === undefined) fail('--rate paces --send-file; give a file');
   const tuning = { ...(rtoMin !== undefined ? { rtoMin } : {}), ...(mtu !== undefined ? { mtu } : {}) };
 
   if (o.takeOver !== undefined) {
@@ -204,7 +209,9 @@ function source(o: CatOptions, socket: TransportSocket, start = 0): void {
   if (o.sendFile !== undefined) {
     const file = createReadStream(o.sendFile, { start, highWaterMark: 256 * 1024 });
     file.on('error', (error: Error) => socket.destroy(error));
-    file.pipe(socket);
+    const rate = numberOption(o.rate, '--rate', 1);
+    if (rate === undefined) file.pipe(socket);
+    else file.pipe(new Throttle(rate)).pipe(socket);
     return;
   }
   // Like nc: the end of standard input does not close the connection unless asked (-N), since an

@@ -1,0 +1,112 @@
+// `baton cat` as a user runs it: real processes on 127.0.0.x, free UDP ports, bounded in time.
+import test from 'ava';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, statSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { spawnProcess, runToExit } from './helpers/process.js';
+import { freeUdpPort } from './helpers/ports.js';
+
+const BATON = fileURLToPath(new URL('../bin/baton.js', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'baton-cat-'));
+
+function makeFile(name: string, length: number): string {
+  const bytes = Buffer.alloc(length);
+  for (let i = 0; i < length; i++) bytes[i] = (i * 131 + (i >>> 11)) & 0xff;
+  const path = join(dir, name);
+  writeFileSync(path, bytes);
+  return path;
+}
+
+const sha = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
+
+async function until(check: () => boolean, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (check()) return true;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  return check();
+}
+
+test.serial('baton --help and baton cat --help explain themselves', async (t) => {
+  const top = await runToExit(process.execPath, [BATON, '--help'], { t, timeoutMs: 20_000 });
+  t.is(top.status.code, 0);
+  t.regex(top.stdout, /cat \[options\] \[target\]/);
+  const cat = await runToExit(process.execPath, [BATON, 'cat', '--help'], { t, timeoutMs: 20_000 });
+  t.is(cat.status.code, 0);
+  for (const flag of ['--listen', '--transport', '--udp-encap-port', '--peer-encap-port', '--send-file', '--state-out', '--take-over']) {
+    t.true(cat.stdout.includes(flag), `--help lacks ${flag}`);
+  }
+});
+
+test.serial('bad arguments get a clear message and exit status 2', async (t) => {
+  const cases: Array<[string[], RegExp]> = [
+    [['cat'], /give ADDR\[:PORT\] to connect to/],
+    [['cat', 'nowhere.example'], /not an IP address/],
+    [['cat', '127.0.0.1:99999'], /not a UDP port/],
+    [['cat', '127.0.0.1', '--udp-encap-port', 'x'], /--udp-encap-port must be a UDP port/],
+    [['cat', '--listen', '127.0.0.1', '127.0.0.1'], /either a target .* or --listen/],
+    [['cat', '--take-over', join(dir, 'missing.state'), '--listen', '127.0.0.3', '--send-file', join(dir, 'x')], /cannot read the state file/],
+  ];
+  for (const [args, message] of cases) {
+    const run = await runToExit(process.execPath, [BATON, ...args], { t, timeoutMs: 20_000 });
+    t.is(run.status.code, 2, `${args.join(' ')}: ${run.stderr}`);
+    t.regex(run.stderr, message);
+  }
+  const garbage = join(dir, 'garbage.state');
+  writeFileSync(garbage, Buffer.from('not a protobuf at all, just text'));
+  const file = makeFile('small.bin', 100);
+  const run = await runToExit(process.execPath, [BATON, 'cat', '--take-over', garbage, '--listen', '127.0.0.3', '--send-file', file], { t, timeoutMs: 20_000 });
+  t.is(run.status.code, 2);
+  t.regex(run.stderr, /not a baton connection state \(BATON_ERR_STATE_/);
+});
+
+for (const transport of ['sctp', 'tcp']) {
+  test.serial(`${transport}: a file crosses intact and both ends exit 0`, async (t) => {
+    const file = makeFile(`file-${transport}.bin`, 2_000_000);
+    const port = await freeUdpPort('127.0.0.2');
+    const out = join(dir, `got-${transport}.bin`);
+    const server = spawnProcess(process.execPath, [BATON, 'cat', '-t', transport, '--listen', '127.0.0.2', '--udp-encap-port', String(port), '--send-file', file, '-v'], { t, timeoutMs: 60_000, stderr: 'pipe' });
+    await server.waitForLine(/listening on/, 20_000, 'stderr');
+    const client = spawnProcess(process.execPath, [BATON, 'cat', '-t', transport, '127.0.0.2', '--peer-encap-port', String(port)], { t, timeoutMs: 60_000, stdout: { file: out } });
+    const [c, s] = await Promise.all([client.waitForExit(60_000), server.waitForExit(60_000)]);
+    t.is(c.code, 0, client.stderr);
+    t.is(s.code, 0, server.stderr);
+    t.is(sha(out), sha(file));
+  });
+
+  test.serial(`${transport}: a connection to a port nobody serves is refused with exit 1 and the cause`, async (t) => {
+    const port = await freeUdpPort('127.0.0.2');
+    const server = spawnProcess(process.execPath, [BATON, 'cat', '-t', transport, '--listen', '127.0.0.2:5000', '--udp-encap-port', String(port), '-v'], { t, timeoutMs: 60_000, stderr: 'pipe' });
+    await server.waitForLine(/listening on/, 20_000, 'stderr');
+    const client = await runToExit(process.execPath, [BATON, 'cat', '-t', transport, '127.0.0.2:5001', '--peer-encap-port', String(port)], { t, timeoutMs: 30_000 });
+    t.is(client.status.code, 1);
+    t.regex(client.stderr, /BATON_ERR_REFUSED/);
+  });
+
+  test.serial(`${transport}: failover by hand — A is SIGKILLed mid-file, B takes over from its state file, the client gets the file byte-exact`, async (t) => {
+    const file = makeFile(`failover-${transport}.bin`, 3_000_000);
+    const state = join(dir, `a-${transport}.state`);
+    const out = join(dir, `failover-got-${transport}.bin`);
+    const port = await freeUdpPort('127.0.0.2');
+    const common = ['-t', transport, '--udp-encap-port', String(port), '--rto-min', '100'];
+    const a = spawnProcess(process.execPath, [BATON, 'cat', ...common, '--listen', '127.0.0.2', '--send-file', file, '--state-out', state, '--rate', '1500000', '-v'], { t, timeoutMs: 60_000, stderr: 'pipe' });
+    await a.waitForLine(/listening on/, 20_000, 'stderr');
+    const client = spawnProcess(process.execPath, [BATON, 'cat', '-t', transport, '127.0.0.2', '--peer-encap-port', String(port), '--rto-min', '100', '-v'], { t, timeoutMs: 60_000, stdout: { file: out }, stderr: 'pipe' });
+    t.true(await until(() => existsSync(out) && statSync(out).size > 600_000, 20_000), 'the client never got going');
+    t.true(existsSync(state), 'A wrote no state file');
+    a.killNow('SIGKILL');
+    await a.waitForExit(10_000);
+    const got = statSync(out).size;
+    t.true(got < 3_000_000, 'A finished before it was killed; the test proves nothing');
+    const b = spawnProcess(process.execPath, [BATON, 'cat', ...common, '--take-over', state, '--listen', '127.0.0.3', '--send-file', file, '-v'], { t, timeoutMs: 60_000, stderr: 'pipe' });
+    const [c, sb] = await Promise.all([client.waitForExit(60_000), b.waitForExit(60_000)]);
+    t.is(c.code, 0, client.stderr);
+    t.is(sb.code, 0, b.stderr);
+    t.regex(b.stderr, /client holds \d+ bytes in order/);
+    t.regex(client.stderr, /taken over by 127\.0\.0\.3/);
+    t.is(sha(out), sha(file));
+  });
+}

@@ -465,3 +465,23 @@ test('fuzz: mutated segments from the peer\'s address never throw and leave a sa
   w.net.run(w.net.now + 60_000);
   t.true(names.has(w.conn.stateName));
 });
+
+test('A dies right after its FIN reached the client: B takes over at the end of the stream and both close cleanly', (t) => {
+  const w = new World(13, 100_000, { a: { delayMs: 5, rateBps: 1_000_000 } });
+  let state: TransportState | undefined;
+  w.net.onTrace((e) => {
+    // Keep the last state A had before it dies (as its support group would have heard it).
+    if (e.kind === 'send' && e.from.address === HOSTS.a && w.server('a').feeder) state = w.feeder('a').conn.exportState(e.time);
+  });
+  t.true(w.net.runUntil(() => w.client.events.some((e) => e.type === 'end'), 10_000));
+  w.net.kill('a');
+  t.is(w.conn.stateName, 'LAST-ACK');
+  const b = w.takeOver('b', state!, 1);
+  t.true(w.done(), 'the client never finished closing');
+  t.true(w.intact());
+  t.is(b.conn.receiverState()?.nextOffset, w.file.length, 'the SYN/ACK acks the data, not the FIN');
+  const closed = w.client.closed();
+  t.true(closed?.type === 'closed' && closed.error === undefined);
+  w.net.run(w.net.now + 5000);
+  t.is(b.closedWith(), 'clean');
+});

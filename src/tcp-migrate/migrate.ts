@@ -284,8 +284,13 @@ export function handleMigrateSyn(c: TcpMigrateConnection, now: Instant, seg: Tcp
   sendMigrateReply(c, mig.keepOutOfOrder);
 }
 
+/**
+ * The SYN/ACK answering an accepted Migrate SYN. Its ack is the next data byte expected, without
+ * the +1 of a FIN already received: the taker resumes the stream at a data offset and sends the
+ * FIN again, which the ACKs that follow acknowledge.
+ */
 function sendMigrateReply(c: TcpMigrateConnection, keep: boolean): void {
   const options: TcpOption[] = [{ type: 'mss', mss: c.config.mss }];
   if (keep) options.push(...c.sackOptions());
-  c.pushTransmit(c.build(SYN | ACK, (c.sndWire(c.sndUna) - 1) >>> 0, c.ackNumber(), options, 0, 0));
+  c.pushTransmit(c.build(SYN | ACK, (c.sndWire(c.sndUna) - 1) >>> 0, c.rcvWire(c.rcvNxt), options, 0, 0));
 }

@@ -10,7 +10,7 @@
 //    once taken over, refuses packets from addresses no longer in it with an OOTB ABORT.
 //  - An imported association drives TakeoverInitiator: ASCONF, probe, resume.
 import type { UdpAddress } from '../transport-abstraction/address.js';
-import { LocalUsageError, TransportError as TransportErrorClass, type TransportError } from '../transport-abstraction/errors.js';
+import { LocalUsageError, TransportError } from '../transport-abstraction/errors.js';
 import type { TransportState } from '../transport-abstraction/state-types.js';
 import type { Instant, ReceiverState, ResumeMode } from '../transport-abstraction/transport.js';
 import type { PeerAddressTable } from '../addip/addresses.js';
@@ -191,6 +191,7 @@ export class TakeoverAgent {
         this.host.resumeSending(tsnAdd(out.receiver.cumulativeAck, 1), out.chunks[0]?.ssn ?? out.next.ssn, out.chunks[0]?.offset ?? out.next.offset, out.chunks);
         this.host.pushEvent({ type: 'connected' });
         this.host.pushEvent({ type: 'takeover-complete', receiver: out.receiver });
+        this.host.pushEvent({ type: 'state-changed' }); // new owner, takeover number, TSN map
         return;
     }
     void now;
@@ -261,7 +262,7 @@ export class TakeoverAgent {
     if (!i || i.phase !== 'asconf-sent' || !outstanding) return;
     if (!causes.some((c) => isNotAuthenticatedFor(c, outstanding.chunk.serial))) return;
     i.phase = 'rejected';
-    this.host.terminate(new TransportErrorClass('BATON_ERR_TAKEOVER_REJECTED', `the client could not authenticate takeover request ${i.requestNumber} (wrong key)`, CauseCode.REQUEST_REFUSED_NO_AUTHORIZATION));
+    this.host.terminate(new TransportError('BATON_ERR_TAKEOVER_REJECTED', `the client could not authenticate takeover request ${i.requestNumber} (wrong key)`, CauseCode.REQUEST_REFUSED_NO_AUTHORIZATION));
     void now;
   }
 

@@ -166,7 +166,8 @@ export function resendRequest(c: TcpMigrateConnection, now: Instant): void {
 export function handleMigrateReply(c: TcpMigrateConnection, now: Instant, seg: TcpSegment): void {
   const r = c.migrateRequest!;
   if (seg.flags & 0x04) {
-    if (!(seg.flags & ACK) || seg.ack === ((r.seq + 1) >>> 0)) {
+    // RFC 9293 §3.10.7.3 (SYN-SENT): only a reset that acknowledges our SYN counts.
+    if (seg.flags & ACK && seg.ack === ((r.seq + 1) >>> 0)) {
       const reason = findOption(seg.options, 'migrate-reset')?.reason;
       const why = reason === RESET_BAD_AUTH ? 'bad authenticator' : reason === RESET_REFUSED ? 'request number not above the last accepted' : 'reset';
       c.fail(now, 'BATON_ERR_TAKEOVER_REJECTED', `the client refused takeover number ${r.requestNumber}: ${why}`);
@@ -176,7 +177,7 @@ export function handleMigrateReply(c: TcpMigrateConnection, now: Instant, seg: T
   if ((seg.flags & (SYN | ACK)) !== (SYN | ACK)) return;
   // Our send side resumes at the byte the client expects next.
   const nextOffset = r.knownUna + ((seg.ack - c.sndWire(r.knownUna)) | 0);
-  if (nextOffset < 0) return;
+  if (nextOffset < r.knownUna) return; // the client cannot have un-acknowledged what our state saw acked
   const peerUna = r.knownRcvNxt + ((((seg.seq + 1) >>> 0) - c.rcvWire(r.knownRcvNxt)) | 0);
   c.rcvNxt = Math.max(r.knownRcvNxt, peerUna);
   c.snd.reset(nextOffset);

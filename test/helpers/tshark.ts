@@ -215,13 +215,16 @@ export interface LoopbackCapture {
 
 /**
  * Capture UDP traffic on `lo` for the given ports with dumpcap (root or CAP_NET_RAW needed) into
- * `file` (pcapng). Resolves once dumpcap reports it is capturing.
+ * `file` (pcapng). dumpcap prints "Capturing on" some 20-30 ms before its filter really sees
+ * packets, and a SIGINT loses what it has not read yet (measured: the last ~50 ms); so this waits
+ * `settleMs` (default 300) after the banner, and stop() waits as long again before the SIGINT.
  */
 export async function captureLoopback(
   file: string,
   udpPorts: readonly number[],
-  options: { readonly t?: SpawnOptions['t']; readonly timeoutMs?: number } = {},
+  options: { readonly t?: SpawnOptions['t']; readonly timeoutMs?: number; readonly settleMs?: number } = {},
 ): Promise<LoopbackCapture> {
+  const settle = options.settleMs ?? 300;
   const filter = udpPorts.map((p) => `udp port ${p}`).join(' or ');
   const p = spawnProcess('/usr/bin/dumpcap', ['-q', '-i', 'lo', '-f', filter, '-w', file], {
     name: 'dumpcap',
@@ -229,10 +232,14 @@ export async function captureLoopback(
     timeoutMs: options.timeoutMs ?? 120_000,
   });
   await p.waitForLine(/Capturing on/, 10_000, 'stderr');
+  await new Promise((r) => setTimeout(r, settle));
   return {
     file,
     async stop() {
+      await new Promise((r) => setTimeout(r, settle));
       await p.kill('SIGINT', 3000);
+      const captured = /Packets captured: (\d+)/.exec(p.stderr);
+      if (!captured) throw new Error(`dumpcap did not finish cleanly: ${p.describe()}`);
     },
   };
 }

@@ -161,7 +161,7 @@ export class TcpMigrateConnection implements MigratableTransport {
   }
 
   get bufferedAmount(): number {
-    return this.snd.end - this.sndUna;
+    return Math.max(0, this.snd.end - this.sndUna);
   }
 
   get streamOffset(): number {

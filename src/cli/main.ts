@@ -1,5 +1,6 @@
 // The `baton` command line (commander). Each subcommand lives in its own file beside this one.
 import { Command } from 'commander';
+import { benchCommand } from './bench.js';
 import { catCommand } from './cat.js';
 
 export function program(): Command {
@@ -11,6 +12,7 @@ export function program(): Command {
     )
     .version('0.1.0');
   cli.addCommand(catCommand());
+  cli.addCommand(benchCommand());
   return cli;
 }
 

@@ -470,6 +470,11 @@ export class TcpMigrateConnection implements MigratableTransport {
     return undefined;
   }
 
+  /** Queue an ACK now, with the SACK blocks of this moment. */
+  ackImmediately(): void {
+    this.outbox.push(this.buildAck());
+  }
+
   buildAck(): Transmit {
     return this.build(ACK, this.sndWire(this.sndNxt), this.ackNumber(), this.sackOptions(), 0, 0);
   }

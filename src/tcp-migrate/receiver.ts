@@ -1,7 +1,9 @@
 // The receiving half of a connection: the acceptability test of RFC 9293 §3.10.7.4 on stream
 // offsets, in-order delivery, the out-of-order queue, delayed ACKs (RFC 1122 §4.2.3.2 / RFC 5681
 // §4.2: every second full segment, at most delayedAckMs later, at once when out of order or when a
-// gap fills) and the FIN.
+// gap fills) and the FIN. Those immediate ACKs are built when the segment is processed, not when
+// the driver next drains: a driver that feeds a burst of datagrams before draining still gets one
+// duplicate ACK per out-of-order segment (fast retransmit counts them) and one ACK per two segments.
 import type { Instant } from '../transport-abstraction/transport.js';
 import type { TcpMigrateConnection } from './connection.js';
 import { FIN, type TcpSegment } from './wire.js';
@@ -42,14 +44,21 @@ export function processData(c: TcpMigrateConnection, now: Instant, seg: TcpSegme
         c.emit({ type: 'data', stream: 0, bytes: piece });
         filled = true;
       }
-      if (filled) c.ackNow = true; // RFC 5681 §4.2: ACK at once when a gap fills
+      if (filled) {
+        c.ackImmediately(); // RFC 5681 §4.2: ACK at once when a gap fills
+        return finCheck(c, now);
+      }
     }
-    if (++c.unackedSegments >= 2) c.ackNow = true;
+    if (++c.unackedSegments >= 2) c.ackImmediately();
     else if (c.delackAt === undefined) c.delackAt = now + c.config.delayedAckMs;
   } else {
     if (bytes.length > 0) c.reasm.insert(start, bytes);
-    c.ackNow = true; // out of order: immediate duplicate ACK with SACK
+    c.ackImmediately(); // out of order: a duplicate ACK with SACK for each such segment
   }
+  finCheck(c, now);
+}
+
+function finCheck(c: TcpMigrateConnection, now: Instant): void {
   if (c.finOffset >= 0 && c.finOffset === c.rcvNxt && !c.finReceived) receiveFin(c, now);
 }
 

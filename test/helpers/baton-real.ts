@@ -4,7 +4,8 @@
 import { createHash } from 'node:crypto';
 import type { UdpAddress } from '../../src/transport-abstraction/address.js';
 import { UdpDriver, type DriverError } from '../../src/transport-abstraction/driver.js';
-import type { MigratableTransport, TransportEndpoint, TransportEvent, TransportKind } from '../../src/transport-abstraction/transport.js';
+import type { MigratableTransport, ReceiverState, TransportEndpoint, TransportEvent, TransportKind } from '../../src/transport-abstraction/transport.js';
+import type { TransportState } from '../../src/transport-abstraction/state-types.js';
 import { createEndpoint } from '../../src/transports.js';
 import { freeUdpPort } from './ports.js';
 
@@ -23,6 +24,8 @@ export class RealConnection {
   private chunks: Buffer[] = [];
   receivedBytes = 0;
   connected = false;
+  /** Set by a 'takeover-complete' event (taker side). */
+  takeoverReceiver: ReceiverState | undefined;
   ended = false;
   closed = false;
   closeError: TransportEvent & { type: 'closed' } | undefined;
@@ -89,6 +92,10 @@ export class RealConnection {
       sawData = false;
       this.log.push(e.type === 'closed' && e.error ? `closed:${e.error.code}` : e.type);
       if (e.type === 'connected') this.connected = true;
+      else if (e.type === 'takeover-complete') {
+        this.takeoverReceiver = e.receiver;
+        this.connected = true;
+      }
       else if (e.type === 'end') this.ended = true;
       else if (e.type === 'closed') {
         this.closed = true;
@@ -197,6 +204,13 @@ export class RealEndpoint {
     const c = new RealConnection(this.endpoint.connect(this.driver.now(), remote, { remotePort: remoteTransportPort }), this);
     this.connections.push(c);
     this.kick();
+    return c;
+  }
+
+  /** A preloaded connection from another server's exported state; call transport.takeover() next. */
+  importState(state: TransportState): RealConnection {
+    const c = new RealConnection(this.endpoint.importState(this.driver.now(), state), this);
+    this.connections.push(c);
     return c;
   }
 

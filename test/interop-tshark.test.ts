@@ -66,7 +66,8 @@ test('tshark decodes a baton ↔ baton association over UDP cleanly (handshake, 
   t.true(d.frames.every((f) => f.source.startsWith('127.0.0.') && f.destination.startsWith('127.0.0.')), 'loopback only');
 });
 
-test('tshark decodes a baton ↔ usrsctp echo_server association cleanly', async (t) => {
+/** baton client ↔ usrsctp echo_server on 127.0.0.1 for a while (heartbeats included), captured on lo. */
+async function captureWithUsrsctp(t: ExecutionContext, idleMs = 0) {
   const dir = tempDir(t);
   const [usrsctpEncap, batonPort] = await freeWildcardUdpPorts(2);
   const file = join(dir, 'usrsctp.pcapng');
@@ -79,15 +80,31 @@ test('tshark decodes a baton ↔ usrsctp echo_server association cleanly', async
   const data = randomBytes(30_000);
   conn.send(data);
   await conn.waitBytes(data.length);
+  // Stay associated a while: path confirmation (HEARTBEATs to unconfirmed addresses) happens then.
+  if (idleMs > 0) await new Promise((r) => setTimeout(r, idleMs));
   conn.close();
   await conn.waitClosed();
   await capture.stop();
-  const d = await decodeSctpCapture(file, { udpPorts: [usrsctpEncap!, batonPort!] });
-  // usrsctp heartbeats every address of the host (192.0.2.x, fd00::, ...) — all on lo; keep only
-  // the frames between the two endpoints' own addresses for the address check, all for the rest.
-  await assertClean(t, file, [usrsctpEncap!, batonPort!], d);
+  const ports = [usrsctpEncap!, batonPort!];
+  return { file, ports, batonPort: batonPort!, d: await decodeSctpCapture(file, { udpPorts: ports }) };
+}
+
+test('tshark decodes a baton ↔ usrsctp echo_server association cleanly', async (t) => {
+  const { file, ports, d } = await captureWithUsrsctp(t);
+  // usrsctp heartbeats every address of the host (192.0.2.x, fd00::, ...), all on lo.
+  await assertClean(t, file, ports, d);
   const names = chunkNames(d);
   for (const c of ['INIT', 'INIT_ACK', 'COOKIE_ECHO', 'COOKIE_ACK', 'DATA', 'SACK', 'SHUTDOWN', 'SHUTDOWN_ACK', 'SHUTDOWN_COMPLETE']) {
     t.true(names.has(c), `capture holds ${c} (has ${[...names].join(' ')})`);
   }
+});
+
+// usrsctp's INIT ACK lists every address of this host (192.0.2.2, fd00::2, ::1, 127.0.0.1).
+// baton should stay in the association's scope (loopback) instead of probing the others.
+test('baton talking to usrsctp on 127.0.0.1 sends only to 127.0.0.0/8', async (t) => {
+  const { d, batonPort } = await captureWithUsrsctp(t, 1500);
+  const fromBaton = d.frames.filter((f) => f.udpSourcePort === batonPort);
+  t.true(fromBaton.length > 0);
+  const outside = fromBaton.filter((f) => !f.destination.startsWith('127.')).map((f) => `frame ${f.number}: ${f.info} to ${f.destination}`);
+  t.deepEqual(outside, [], 'baton sent packets outside 127.0.0.0/8');
 });

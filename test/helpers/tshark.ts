@@ -51,8 +51,11 @@ export interface TsharkFrame {
   readonly protocols: string;
   /** tshark's Info column, e.g. "INIT", "DATA (TSN=0) SACK (Ack=0, Arwnd=131072)" */
   readonly info: string;
+  /** IPv4 or IPv6 source / destination address. */
   readonly source: string;
   readonly destination: string;
+  readonly udpSourcePort: number;
+  readonly udpDestinationPort: number;
   /** SCTP chunk type numbers in the frame, in order. */
   readonly chunkTypes: readonly number[];
   /** tshark's CRC32c verdict: good, bad, or unverified (no SCTP or validation off). */
@@ -87,6 +90,10 @@ const FIELDS = [
   '_ws.col.Info',
   'ip.src',
   'ip.dst',
+  'ipv6.src',
+  'ipv6.dst',
+  'udp.srcport',
+  'udp.dstport',
   'sctp.chunk_type',
   'sctp.checksum.status',
   '_ws.malformed',
@@ -168,8 +175,10 @@ export function parseFields(out: string): TsharkDecode {
       number,
       protocols,
       info: (get('_ws.col.Info')[0] ?? '').trim(),
-      source: get('ip.src')[0] ?? '',
-      destination: get('ip.dst')[0] ?? '',
+      source: get('ip.src')[0] ?? get('ipv6.src')[0] ?? '',
+      destination: get('ip.dst')[0] ?? get('ipv6.dst')[0] ?? '',
+      udpSourcePort: Number(get('udp.srcport')[0] ?? NaN),
+      udpDestinationPort: Number(get('udp.dstport')[0] ?? NaN),
       chunkTypes: get('sctp.chunk_type').map(Number),
       // PROTO_CHECKSUM_E_BAD = 0, _GOOD = 1, _UNVERIFIED = 2
       checksum: status.includes('0') ? 'bad' : status.includes('1') ? 'good' : 'unverified',

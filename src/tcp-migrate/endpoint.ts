@@ -165,7 +165,7 @@ export class TcpMigrateEndpoint implements TransportEndpoint, ConnectionOwner {
     const parsed = parseSegment(bytes);
     if (!parsed.ok) return this.drop('malformed');
     const seg = parsed.segment;
-    if (this.verify && !checksumValid(bytes, pseudoHeaderSum(from.address, to.address))) return this.drop('bad-checksum');
+    if (this.verify && !checksumValid(bytes, this.pseudoSum(from.address, to.address))) return this.drop('bad-checksum');
     const key = tupleKey(to, from, seg.dstPort, seg.srcPort);
     const isMigrateSyn = (seg.flags & (SYN | ACK | RST)) === SYN && findOption(seg.options, 'migrate') !== undefined;
     if (isMigrateSyn) {
@@ -213,6 +213,20 @@ export class TcpMigrateEndpoint implements TransportEndpoint, ConnectionOwner {
     }
     this.drop('no-connection');
     if (!(seg.flags & RST)) this.outbox.push(this.resetFor(to, from, seg, 0));
+  }
+
+  /** Pseudo-header sums by address pair, so the IP text is not parsed per datagram. */
+  private readonly pseudoSums = new Map<string, number>();
+
+  private pseudoSum(src: string, dst: string): number {
+    const key = `${src}>${dst}`;
+    let sum = this.pseudoSums.get(key);
+    if (sum === undefined) {
+      if (this.pseudoSums.size >= 4096) this.pseudoSums.clear(); // bounded against spoofed sources
+      sum = pseudoHeaderSum(src, dst);
+      this.pseudoSums.set(key, sum);
+    }
+    return sum;
   }
 
   /** RFC 9293 §3.10.7.1: RST for a segment that belongs to no connection. */

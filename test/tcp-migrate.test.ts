@@ -485,3 +485,17 @@ test('A dies right after its FIN reached the client: B takes over at the end of 
   w.net.run(w.net.now + 5000);
   t.is(b.closedWith(), 'clean');
 });
+
+test('a zombie old server that reappears after the download finished is still told it was taken over', (t) => {
+  const w = new World(14, 200_000, { a: { delayMs: 5, rateBps: 1_000_000 }, b: { delayMs: 10, rateBps: 4_000_000 } });
+  w.net.run(300);
+  const state = w.feeder('a').conn.exportState(w.net.now);
+  w.net.partition(['a'], ['client']); // wrongly declared dead: A lives on behind a partition
+  w.takeOver('b', state, 1);
+  t.true(w.done());
+  t.true(w.intact());
+  t.is(w.clientEndpoint.connectionCount, 0, 'the client connection is gone');
+  w.net.heal();
+  w.net.run(w.net.now + 120_000);
+  t.is(w.feeder('a').closedWith(), 'BATON_ERR_TAKEN_OVER');
+});

@@ -46,6 +46,7 @@ function connKey(c: TcpMigrateConnection): string {
 }
 
 const EPHEMERAL_FIRST = 49152;
+const MAX_RETIRED = 4096;
 const EPHEMERAL_COUNT = 16384;
 
 export class TcpMigrateEndpoint implements TransportEndpoint, ConnectionOwner {
@@ -59,8 +60,11 @@ export class TcpMigrateEndpoint implements TransportEndpoint, ConnectionOwner {
   private readonly verify: boolean;
   private readonly byTuple = new Map<string, TcpMigrateConnection>();
   private readonly byToken = new Map<string, TcpMigrateConnection>();
-  /** 4-tuples a connection migrated away from: their packets get RST(taken over). */
-  private readonly retired = new Map<string, TcpMigrateConnection>();
+  /**
+   * 4-tuples a connection migrated away from: their packets get RST(taken over), also after the
+   * connection itself has closed (the old server may be a zombie). Bounded, oldest forgotten first.
+   */
+  private readonly retired = new Set<string>();
   private readonly connections = new Set<TcpMigrateConnection>();
   private readonly dirty = new Set<TcpMigrateConnection>();
   private readonly acceptQueue: TcpMigrateConnection[] = [];
@@ -111,6 +115,7 @@ export class TcpMigrateEndpoint implements TransportEndpoint, ConnectionOwner {
     });
     this.connections.add(conn);
     this.byTuple.set(connKey(conn), conn);
+    this.retired.delete(connKey(conn));
     return conn;
   }
 
@@ -189,8 +194,7 @@ export class TcpMigrateEndpoint implements TransportEndpoint, ConnectionOwner {
       conn.handleSegment(now, seg, from, to);
       return;
     }
-    const stale = this.retired.get(key);
-    if (stale !== undefined && !stale.released) {
+    if (this.retired.has(key)) {
       this.drop('stale-address');
       if (!(seg.flags & RST)) this.outbox.push(this.resetFor(to, from, seg, RESET_TAKEN_OVER));
       return;
@@ -279,7 +283,8 @@ export class TcpMigrateEndpoint implements TransportEndpoint, ConnectionOwner {
   rebind(conn: TcpMigrateConnection, oldLocal: UdpAddress, oldRemote: UdpAddress, oldLocalPort: number, oldRemotePort: number): void {
     const oldKey = tupleKey(oldLocal, oldRemote, oldLocalPort, oldRemotePort);
     if (this.byTuple.get(oldKey) === conn) this.byTuple.delete(oldKey);
-    this.retired.set(oldKey, conn);
+    this.retired.add(oldKey);
+    if (this.retired.size > MAX_RETIRED) this.retired.delete(this.retired.values().next().value!);
     const newKey = connKey(conn);
     this.retired.delete(newKey);
     this.byTuple.set(newKey, conn);
@@ -306,7 +311,6 @@ export class TcpMigrateEndpoint implements TransportEndpoint, ConnectionOwner {
 
   private forget(conn: TcpMigrateConnection): void {
     this.connections.delete(conn);
-    for (const [k, c] of this.retired) if (c === conn) this.retired.delete(k);
   }
 
   /** Connections alive on this endpoint (for tests and statistics). */

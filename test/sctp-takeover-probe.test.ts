@@ -105,3 +105,18 @@ test('clipSack: acknowledgements of replay TSNs not re-sent yet are clipped', as
   // wrap-around
   t.is(clipSack({ ...sack, cumulativeTsnAck: 5, gapBlocks: [] }, 0xfffffff0).cumulativeTsnAck, 0xffffffef);
 });
+
+test('mappingCovers: the map must reach the client\'s cumulative TSN + 1 and its highest held TSN', async (t) => {
+  const { mappingCovers } = await import('../src/sctp/probe.js');
+  t.true(mappingCovers({ cumulativeTsnAck: 1004, gapBlocks: [{ start: 3, end: 400 }] }, runs, 1000)); // open run
+  const closed = runs.slice(0, 2); // TSNs 1000..1010
+  t.true(mappingCovers({ cumulativeTsnAck: 1010, gapBlocks: [] }, closed, 1000));
+  t.true(mappingCovers({ cumulativeTsnAck: 1004, gapBlocks: [{ start: 2, end: 6 }] }, closed, 1000));
+  t.false(mappingCovers({ cumulativeTsnAck: 1004, gapBlocks: [{ start: 2, end: 7 }] }, closed, 1000));
+  t.false(mappingCovers({ cumulativeTsnAck: 1011, gapBlocks: [] }, closed, 1000));
+  t.false(mappingCovers({ cumulativeTsnAck: 990, gapBlocks: [] }, runs, 1000)); // before the map
+  t.true(mappingCovers({ cumulativeTsnAck: 999, gapBlocks: [] }, runs, 1000));
+  // an empty map (exported before any data): only "nothing received" is known
+  t.true(mappingCovers({ cumulativeTsnAck: 999, gapBlocks: [] }, [], 1000));
+  t.false(mappingCovers({ cumulativeTsnAck: 1003, gapBlocks: [] }, [], 1000));
+});

@@ -30,6 +30,8 @@ interface Server {
   sending: boolean;
   /** bytes handed to send() (counts what the app re-sent) */
   handed: number;
+  /** sending paced by the app (first server only) */
+  paced?: boolean;
 }
 
 interface World {
@@ -49,15 +51,18 @@ interface Options {
   rateBps?: number;
   loss?: number;
   servers?: ServerName[];
+  /** App-level pacing of the first server (bytes per ms): its queue runs dry, chunks vary in size. */
+  paceBytesPerMs?: number;
   /** Per-server link override (client is the first end: `ab` is client → server). */
   links?: Partial<Record<ServerName, LinkConfig | DirectedLinkConfig>>;
 }
 
-function pump(s: Server, file: Uint8Array): void {
+function pump(s: Server, file: Uint8Array, limit = file.length): void {
   const a = s.assoc;
   if (!a || !s.sending || a.closed) return;
-  while (s.offset < file.length) {
-    const n = a.send(file.subarray(s.offset, Math.min(file.length, s.offset + 65536)));
+  const end = Math.min(file.length, limit);
+  while (s.offset < end) {
+    const n = a.send(file.subarray(s.offset, Math.min(end, s.offset + 65536)));
     s.offset += n;
     s.handed += n;
     if (n === 0) break;
@@ -92,8 +97,18 @@ function makeWorld(o: Options = {}): World {
           s.sending = true;
         }
       }
-      pump(s, file);
+      pump(s, file, s.paced && o.paceBytesPerMs ? Math.floor(net.now * o.paceBytesPerMs) : file.length);
     });
+    if (k === 0 && o.paceBytesPerMs) {
+      s.paced = true;
+      const tick = (): void => {
+        if (!s.paced) return;
+        pump(s, file, Math.floor(net.now * o.paceBytesPerMs!));
+        net.wake(ep);
+        if (s.offset < file.length) net.after(3, tick);
+      };
+      net.after(3, tick);
+    }
   });
   const sent = new Map<string, number>();
   const traced: World['traced'] = [];
@@ -372,4 +387,48 @@ test('forged takeover (wrong key), eavesdropper (everything from the handshake),
   const ok = net.runUntil(() => w.client.bytes >= w.file.length, 30_000);
   t.true(ok);
   t.is(sha(received(w)), sha(w.file));
+});
+
+test('takeover from a paced sender (queue runs dry: short chunks, many TSN runs) is byte-exact', (t) => {
+  const w = makeWorld({ seed: 21, servers: ['a', 'b'], fileSize: 400_000, paceBytesPerMs: 700, rateBps: 4_000_000 });
+  const { net } = w;
+  net.runUntil(() => w.client.bytes > 150_000, 10_000);
+  const state = announce(w.servers.a);
+  t.log(`runs in the state: ${state.sctp!.tsnMap.length}`);
+  net.kill('a');
+  const b = takeOver(w, 'b', state, 1);
+  const ok = net.runUntil(() => w.client.bytes >= w.file.length, 30_000);
+  t.true(ok, `client got ${w.client.bytes}`);
+  t.is(sha(received(w)), sha(w.file));
+  t.truthy(b.receiverState());
+});
+
+test('a state older than what the client holds is not spliced: the taker aborts with a clear reason', (t) => {
+  const w = makeWorld({ seed: 31, servers: ['a', 'b'], fileSize: 300_000 });
+  const { net } = w;
+  net.runUntil(() => w.client.bytes > 20_000, 5000);
+  const now = announce(w.servers.a);
+  // The map as it was when A's queue had run dry after two chunks (a closed run): older than the
+  // client, which by now holds far more. Nothing can say where its later TSNs sit in the stream.
+  const run = now.sctp!.tsnMap[0]!;
+  const stale: TransportState = { ...now, sctp: { ...now.sctp!, tsnMap: [{ ...run, tsnCount: 2 }] } };
+  net.runUntil(() => w.client.bytes > 100_000, 5000);
+  net.kill('a');
+  const b = takeOver(w, 'b', stale, 1);
+  net.run(net.now + 3000);
+  t.true(b.closed);
+  const bClosed = w.servers.b.events.find((e) => e.type === 'closed');
+  t.is(bClosed?.type === 'closed' ? bClosed.error?.code : undefined, 'BATON_ERR_LOCAL_ABORT');
+  t.false(w.servers.b.events.some((e) => e.type === 'takeover-complete'));
+  const cClosed = w.client.events.find((e) => e.type === 'closed');
+  t.is(cClosed?.type === 'closed' ? cClosed.error?.code : undefined, 'BATON_ERR_ABORTED');
+  // what the client got is a clean prefix of the file, never a splice
+  t.is(sha(received(w)), sha(w.file.subarray(0, w.client.bytes)));
+});
+
+test('the owner announces a state change whenever its TSN map changes shape', (t) => {
+  const w = makeWorld({ seed: 33, servers: ['a'], fileSize: 100_000, paceBytesPerMs: 300 });
+  w.net.runUntil(() => w.client.bytes >= w.file.length, 10_000);
+  const changes = w.servers.a.events.filter((e) => e.type === 'state-changed').length;
+  t.true(changes > 5, `state-changed ${changes} times`);
 });

@@ -576,6 +576,11 @@ export class SctpAssociation implements MigratableTransport {
     }
     if (hadData && this.receiver) {
       this.receiver.endOfPacket();
+      if (this.state === 'SHUTDOWN-SENT') {
+        // §9.2: answer each packet with DATA by SACK + SHUTDOWN at once and restart T2-shutdown.
+        this.receiver.sackNow = true;
+        this.sendShutdown(now);
+      }
       if (!this.receiver.sackNow && !this.timers.isArmed(Timer.DELAYED_SACK)) this.timers.set(Timer.DELAYED_SACK, now + this.options.delayedSackTime);
     }
     this.progressShutdown(now);
@@ -948,6 +953,11 @@ export class SctpAssociation implements MigratableTransport {
       this.timers.stop(Timer.DELAYED_SACK);
     }
     if (canData) this.sender.fill(now, w, i);
+    if (this.sender.queue.runsChanged) {
+      // The TSN map changed shape: a taker needs a fresh export (see send-queue runsChanged).
+      this.sender.queue.runsChanged = false;
+      this.events.push({ type: 'state-changed' });
+    }
     if (w.count === 0) return undefined;
     return { source: this.local, destination, payload: w.finish() };
   }

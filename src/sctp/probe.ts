@@ -160,6 +160,24 @@ export function resumePlan(
   return { chunks, next };
 }
 
+/**
+ * Whether the map can say where the client's data sits: everything from its cumulative TSN + 1 up
+ * to its highest held TSN must be mapped (an open last run maps every later TSN, by extrapolation).
+ * False when the exported state is older than a run change the client has already seen: then no
+ * offset is trustworthy and resuming would splice the stream.
+ */
+export function mappingCovers(sack: Pick<SackChunk, 'cumulativeTsnAck' | 'gapBlocks'>, runs: readonly TsnRun[], localInitialTsn: number): boolean {
+  const cum = sack.cumulativeTsnAck >>> 0;
+  const highestGap = sack.gapBlocks.reduce((m, g) => Math.max(m, g.end), 0);
+  if (runs.length === 0) return cum === tsnAdd(localInitialTsn, -1) && highestGap === 0;
+  const first = runs[0]!;
+  if (tsnLt(tsnAdd(cum, 1), first.firstTsn)) return false;
+  const last = runs[runs.length - 1]!;
+  if (last.tsnCount === 0) return true;
+  const lastTsn = tsnAdd(last.firstTsn, last.tsnCount - 1);
+  return !tsnLt(lastTsn, tsnAdd(cum, highestGap));
+}
+
 /** Bytes a resume plan puts on the wire again (for comparing gap-fill with go-back-N). */
 export function resendBytes(plan: { chunks: readonly ResumeChunk[] }): number {
   return plan.chunks.reduce((n, c) => n + (c.held ? 0 : c.length), 0);

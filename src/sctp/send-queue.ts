@@ -66,6 +66,12 @@ export class SendQueue {
   nextTsn: number;
   readonly nextSsn: number[];
   readonly runs: Run[] = [];
+  /**
+   * Set when a TSN run closed or a new one began (a short chunk: the queue ran dry). A taker
+   * extrapolates the open run, so the owner must export its state again: the association turns
+   * this into a 'state-changed' event and clears it.
+   */
+  runsChanged = false;
   /** After a takeover: chunk sizes to reproduce exactly first (held = the client has it already). */
   private replay: Array<{ length: number; held: boolean }> = [];
 
@@ -213,10 +219,14 @@ export class SendQueue {
       last.tsnCount++;
     } else {
       if (last) last.closed = true;
+      this.runsChanged = true;
       this.runs.push({ firstTsn: tsn, streamOffset: this.chunkedOffset, bytesPerTsn: length, tsnCount: 1, streamId: 0, firstSsn: ssn, closed: false });
     }
     // A short chunk ends its run: the next full-size chunk starts a new one.
-    if (length < this.chunkSize) this.runs[this.runs.length - 1]!.closed = true;
+    if (length < this.chunkSize) {
+      this.runs[this.runs.length - 1]!.closed = true;
+      this.runsChanged = true;
+    }
   }
 
   /** The outstanding chunk with this TSN, if any. */

@@ -186,6 +186,11 @@ export class TakeoverAgent {
       case 'failed':
         this.host.terminate(out.error);
         return;
+      case 'stale-state':
+        // The client took us as its server: tell it plainly instead of leaving it hanging.
+        this.host.queuePacket(this.host.remote, [{ type: 6, reflectedTag: false, causes: [{ code: CauseCode.USER_INITIATED_ABORT, info: new TextEncoder().encode(out.reason) }] }]);
+        this.host.terminate(out.error);
+        return;
       case 'complete':
         // The plan's chunks start right after the client's cumulative TSN; then `next` follows.
         this.host.resumeSending(tsnAdd(out.receiver.cumulativeAck, 1), out.chunks[0]?.ssn ?? out.next.ssn, out.chunks[0]?.offset ?? out.next.offset, out.chunks);

@@ -19,7 +19,7 @@ import { AsconfReceiver, type AddressChange } from '../addip/receiver.js';
 import type { PeerAddressTable } from '../addip/addresses.js';
 import { takenOverBy, takenOverCause } from '../addip/causes.js';
 import { CauseCode, type AbortChunk, type AsconfAckChunk, type AsconfChunk, type DataChunk, type SackChunk } from './wire/types.js';
-import { receiverStateFromSack, resumePlan, staleProbeChunk, staleProbeTsn, type ResumeChunk } from './probe.js';
+import { mappingCovers, receiverStateFromSack, resumePlan, staleProbeChunk, staleProbeTsn, type ResumeChunk } from './probe.js';
 
 export type TakeoverPhase = 'imported' | 'asconf-sent' | 'probing' | 'complete' | 'rejected' | 'failed';
 
@@ -40,7 +40,9 @@ export type InitiatorOutput =
   | { readonly kind: 'send-asconf'; readonly chunk: AsconfChunk; readonly destination: UdpAddress }
   | { readonly kind: 'send-probe'; readonly chunk: DataChunk; readonly destination: UdpAddress }
   | { readonly kind: 'complete'; readonly receiver: ReceiverState; readonly chunks: readonly ResumeChunk[]; readonly next: { tsn: number; ssn: number; offset: number; streamId: number } }
-  | { readonly kind: 'failed'; readonly error: TransportError };
+  | { readonly kind: 'failed'; readonly error: TransportError }
+  /** Accepted, but the state is too old to map the client's TSNs: abort the association with `reason`. */
+  | { readonly kind: 'stale-state'; readonly error: TransportError; readonly reason: string };
 
 export class TakeoverInitiator {
   phase: TakeoverPhase = 'imported';
@@ -111,9 +113,14 @@ export class TakeoverInitiator {
   /** A SACK arrived; while probing, it tells what the client holds. */
   handleSack(sack: Pick<SackChunk, 'cumulativeTsnAck' | 'gapBlocks'>): InitiatorOutput | undefined {
     if (this.phase !== 'probing') return undefined;
-    this.phase = 'complete';
     this.probeDeadline = NaN;
     const runs = this.setup.state.tsnMap;
+    if (!mappingCovers(sack, runs, this.setup.state.localInitialTsn)) {
+      this.phase = 'failed';
+      const reason = `baton: the exported state is older than what the client holds (cumulative TSN ${sack.cumulativeTsnAck >>> 0}); no stream offset can be trusted`;
+      return { kind: 'stale-state', reason, error: new TransportError('BATON_ERR_LOCAL_ABORT', `takeover aborted: ${reason}`, CauseCode.USER_INITIATED_ABORT) };
+    }
+    this.phase = 'complete';
     this.receiver = receiverStateFromSack(sack, runs);
     const plan = resumePlan(sack, runs, this.mode);
     return { kind: 'complete', receiver: this.receiver, chunks: plan.chunks, next: plan.next };

@@ -104,11 +104,21 @@ test('shutdown from the server side while the client still sends', (t) => {
   p.net.run(100);
   const s = p.server.assoc!;
   const data = pattern(100_000, 3);
+  const up = pattern(300_000, 8);
+  a.send(up);
+  p.net.wake(p.clientEp);
+  p.net.run(p.net.now + 15);
   s.send(data);
   s.close(p.net.now);
   p.net.wake(p.serverEp);
+  let sawShutdownSentWithData = false;
+  p.server.onData = () => {
+    if (s.stateName === 'SHUTDOWN-SENT') sawShutdownSentWithData = true;
+  };
   p.net.run(5000);
+  t.true(sawShutdownSentWithData, 'the client was still sending while the server had sent SHUTDOWN');
   t.is(sha256(p.client.received), sha256(data));
+  t.is(sha256(p.server.received), sha256(up));
   t.is(s.stateName, 'CLOSED');
   t.is(a.stateName, 'CLOSED');
   t.true(p.client.events.some((e) => e.type === 'end'));

@@ -164,3 +164,16 @@ test('flow control: a slow reader stalls the sender, which resumes when it reads
   t.true(ok);
   t.is(sha256(p.server.received), sha256(data));
 });
+
+test('bulk transfer survives duplication and reordering byte-identical', (t) => {
+  const p = makePair({ seed: 3, link: { delayMs: 8, duplicate: 0.05, reorder: 0.1, reorderDelayMs: 6, loss: 0.01 } });
+  const data = pattern(2_000_000, 9);
+  const a = connect(p);
+  const f = feeder(a, data);
+  p.client.onData = () => f.pump();
+  f.pump();
+  p.net.wake(p.clientEp);
+  t.true(p.net.runUntil(() => p.server.receivedBytes >= data.length, 120_000));
+  t.is(sha256(p.server.received), sha256(data));
+  t.is(p.server.receivedBytes, data.length);
+});

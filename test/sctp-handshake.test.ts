@@ -326,3 +326,49 @@ test('fast retransmit: one lost DATA packet is resent after three miss reports, 
   settle(a, b, 1101);
   t.is(c.sender.queue.outstandingCount, 0);
 });
+
+test('duplicate DATA is reported in the SACK duplicate-TSN list, immediately', (t) => {
+  const { a, b } = endpoints();
+  const c = a.connect(0, B);
+  settle(a, b, 0);
+  b.pollAccept();
+  c.send(new Uint8Array(50));
+  const [p] = drain(a, 5);
+  const tsn = chunksOf(p!)[0].tsn;
+  b.handleDatagram(5, A, p!.payload);
+  t.deepEqual(drain(b, 5), [], 'first copy: delayed SACK');
+  b.handleDatagram(6, A, p!.payload);
+  const [sack] = drain(b, 6);
+  t.deepEqual(chunksOf(sack!)[0].duplicateTsns, [tsn]);
+});
+
+test('an INIT nobody answers ends in BATON_ERR_TIMEOUT after Max.Init.Retransmits', (t) => {
+  const { a } = endpoints({ assoc: { maxInitRetransmits: 3, rto: { initial: 100, min: 100, max: 1000 } } });
+  const c = a.connect(0, B);
+  let sent = drain(a, 0).length;
+  for (let i = 0; i < 10 && !c.closed; i++) {
+    const d = a.pollTimeout()!;
+    a.handleTimeout(d);
+    sent += drain(a, d).length;
+  }
+  t.is(sent, 4);
+  const closed = events(c).find((e) => e.type === 'closed');
+  t.is(closed && closed.type === 'closed' ? closed.error?.code : undefined, 'BATON_ERR_TIMEOUT');
+});
+
+test('unrecognized parameters in an INIT ACK are reported in an ERROR bundled with COOKIE ECHO', (t) => {
+  const a = new SctpEndpoint({ addresses: [A], random: new SeededRandom(1), listen: false });
+  const b = new SctpEndpoint({
+    addresses: [B],
+    random: new SeededRandom(2),
+    association: { extraInitParams: (k) => (k === 'init-ack' ? [{ type: 0xcbcd, kind: 'unknown', value: new Uint8Array([1, 2, 3, 4]) }] : []) },
+  });
+  a.connect(0, B);
+  deliver(b, A, drain(a, 0), 0);
+  deliver(a, B, drain(b, 0), 0);
+  const [echo] = drain(a, 0);
+  const cs = chunksOf(echo!);
+  t.deepEqual(cs.map((x) => x.type), [10, 9]);
+  t.is(cs[1].causes[0].code, 8);
+  t.deepEqual([...cs[1].causes[0].info], [0xcb, 0xcd, 0, 8, 1, 2, 3, 4]);
+});

@@ -59,6 +59,8 @@ export function exportState(c: TcpMigrateConnection, _now: Instant): TransportSt
   const localEp = { address: c.local.address, port: c.localPort, udpPort: c.local.port };
   const remoteEp = { address: c.remote.address, port: c.remotePort, udpPort: c.remote.port };
   const acked = Math.min(c.sndUna, c.snd.end);
+  // A takeover still in flight may win: the next taker must use a larger number.
+  const number = Math.max(c.lastRequest, c.migrateRequest?.requestNumber ?? 0);
   return {
     client: c.localIsInitiator ? localEp : remoteEp,
     server: c.localIsInitiator ? remoteEp : localEp,
@@ -71,7 +73,7 @@ export function exportState(c: TcpMigrateConnection, _now: Instant): TransportSt
       sackPermitted: c.sackOk,
       localWindowScale: 0,
       peerWindowScale: 0,
-      lastMigrateRequest: c.lastRequest,
+      lastMigrateRequest: number,
       sndUna: c.sndWire(acked),
       sndNxt: c.sndWire(Math.min(c.sndMax, c.snd.end)),
       rcvNxt: c.rcvWire(c.rcvNxt),
@@ -79,7 +81,7 @@ export function exportState(c: TcpMigrateConnection, _now: Instant): TransportSt
       localIsInitiator: c.localIsInitiator,
       unknownOptions: new Uint8Array(0),
     },
-    takeoverNumber: c.lastRequest,
+    takeoverNumber: number,
     ownerId: '',
     takenAtMs: 0,
     streamBytesSent: c.snd.end,

@@ -372,3 +372,45 @@ test('unrecognized parameters in an INIT ACK are reported in an ERROR bundled wi
   t.is(cs[1].causes[0].code, 8);
   t.deepEqual([...cs[1].causes[0].info], [0xcb, 0xcd, 0, 8, 1, 2, 3, 4]);
 });
+
+test('shutdown with a lost SHUTDOWN COMPLETE: T2 resends SHUTDOWN ACK, answered out of the blue with T bit', (t) => {
+  const { a, b } = endpoints({ assoc: { rto: { initial: 100, min: 100, max: 1000 } } });
+  const c = a.connect(0, B);
+  settle(a, b, 0);
+  const s = b.pollAccept()!;
+  c.close(10);
+  deliver(b, A, drain(a, 10), 10); // SHUTDOWN
+  t.is(s.stateName, 'SHUTDOWN-ACK-SENT');
+  deliver(a, B, drain(b, 10), 10); // SHUTDOWN ACK
+  t.is(c.stateName, 'CLOSED');
+  const lost = drain(a, 10); // SHUTDOWN COMPLETE, lost
+  t.is(chunksOf(lost[0]!)[0].type, 14);
+  a.handleTimeout(10);
+  drain(a, 10); // the closed association leaves the endpoint
+  const d = b.pollTimeout()!;
+  b.handleTimeout(d);
+  const again = drain(b, d);
+  t.is(chunksOf(again[0]!)[0].type, 8);
+  deliver(a, B, again, d);
+  const [sc] = drain(a, d);
+  t.deepEqual(chunksOf(sc!)[0], { type: 14, reflectedTag: true });
+  deliver(b, A, [sc!], d);
+  t.is(s.stateName, 'CLOSED');
+  t.deepEqual(events(s).filter((e) => e.type === 'closed'), [{ type: 'closed' }]);
+});
+
+test('an INIT arriving in SHUTDOWN-ACK-SENT is answered with SHUTDOWN ACK', (t) => {
+  const { a, b } = endpoints();
+  const c = a.connect(0, B);
+  settle(a, b, 0);
+  const s = b.pollAccept()!;
+  c.close(10);
+  deliver(b, A, drain(a, 10), 10);
+  drain(b, 10);
+  t.is(s.stateName, 'SHUTDOWN-ACK-SENT');
+  const a2 = new SctpEndpoint({ addresses: [A], random: new SeededRandom(5), listen: false });
+  a2.connect(20, B);
+  deliver(b, A, drain(a2, 20), 20);
+  const out = drain(b, 20);
+  t.is(chunksOf(out[0]!)[0].type, 8);
+});

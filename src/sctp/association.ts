@@ -353,7 +353,8 @@ export class SctpAssociation implements MigratableTransport {
   /** The path data goes to: the primary while it is active, else the first active one. */
   get sendPath(): number {
     if (this.paths[this.primary]!.active) return this.primary;
-    const i = this.paths.findIndex((p) => p.active);
+    // Only to a confirmed address (§5.4): unverified ones get HEARTBEATs, not data.
+    const i = this.paths.findIndex((p) => p.active && p.confirmed);
     return i >= 0 ? i : this.primary;
   }
 

@@ -13,6 +13,7 @@ import { PacketWriter, type AuthSigner } from './packet-writer.js';
 import { Path } from './path.js';
 import { Receiver } from './receiver.js';
 import { Sender } from './sender.js';
+import { FAILOVER_CORK_MS } from './send-queue.js';
 import { tsnAdd } from './serial.js';
 import { Timer, TimerTable } from './timers.js';
 import { parsePacket } from './wire/parse.js';
@@ -225,6 +226,9 @@ export class SctpAssociation implements MigratableTransport {
     void now;
     const ep = (a: UdpAddress) => ({ address: a.address, port: this.remotePort, udpPort: a.port });
     const q = this.sender.queue;
+    // A connection whose state is exported takes part in failover: keep its TSN map one open run
+    // while it is fed continuously (short tails wait, see SendQueue.corkMs).
+    q.corkMs = Math.max(q.corkMs, FAILOVER_CORK_MS);
     const sctp: SctpState = {
       localVerificationTag: this.localTag,
       peerVerificationTag: this.peerTag,
@@ -816,6 +820,8 @@ export class SctpAssociation implements MigratableTransport {
     let t = this.timers.earliest() ?? Infinity;
     const h = this.hooks.pollTimeout?.();
     if (h !== undefined && h < t) t = h;
+    const cork = this.sender.queue.corkDeadline;
+    if (cork !== undefined && cork < t) t = cork;
     for (const p of this.paths) {
       if (p.t3 < t) t = p.t3;
       if (p.heartbeatAt < t) t = p.heartbeatAt;
@@ -827,6 +833,11 @@ export class SctpAssociation implements MigratableTransport {
     if (this.state === 'CLOSED') return;
     this.hooks.handleTimeout?.(now);
     if (this.closed) return;
+    const q = this.sender.queue;
+    if (q.corkDeadline !== undefined && q.corkDeadline <= now) {
+      q.corkDeadline = undefined;
+      q.flushShort = true; // the held short tail goes with the next packet
+    }
     const o = this.options;
     if (this.timers.expire(Timer.T1_INIT, now) && this.state === 'COOKIE-WAIT') {
       if (++this.initRetransmits > o.maxInitRetransmits) return this.terminate(new TransportError('BATON_ERR_TIMEOUT', 'no answer to INIT'));
@@ -923,6 +934,11 @@ export class SctpAssociation implements MigratableTransport {
     const path = this.paths[i]!;
     const r = this.receiver;
     const dataAllowed = DATA_STATES.has(this.state);
+    // Byte-stream cork (send-queue corkMs): closing flushes at once, otherwise arm the timer.
+    const q = this.sender.queue;
+    if (this.state !== 'ESTABLISHED') q.flushShort = true;
+    if (!q.corked) q.corkDeadline = undefined;
+    else q.corkDeadline ??= now + q.corkMs;
     const canData = dataAllowed && this.sender.canSend(i);
     const sack = r.sackNow || (canData && this.timers.isArmed(Timer.DELAYED_SACK));
     if (!sack && !canData && this.control.length === 0) return undefined;

@@ -10,6 +10,9 @@ import type { TsnRun } from '../transport-abstraction/state-types.js';
 
 export type SendMode = 'stream' | 'message';
 
+/** Cork delay for byte-stream connections that take part in failover (see SendQueue.corkMs). */
+export const FAILOVER_CORK_MS = 200;
+
 export const FLAG_UNORDERED = 0x04;
 export const FLAG_BEGINNING = 0x02;
 export const FLAG_ENDING = 0x01;
@@ -72,6 +75,18 @@ export class SendQueue {
    * this into a 'state-changed' event and clears it.
    */
   runsChanged = false;
+  /**
+   * Byte-stream mode cork: a short tail (fewer than chunkSize bytes) waits up to corkMs for more
+   * bytes instead of going out as a short chunk. Every short chunk closes a TSN run, and a taker
+   * can extrapolate only an open run, so a continuously fed stream stays one run. 0 (the default)
+   * disables it; the association turns it on (FAILOVER_CORK_MS) once its state is exported, i.e.
+   * for connections that take part in failover, and a taker's queue has it from resume().
+   */
+  corkMs = 0;
+  /** Set by the association (cork timer fired, or closing): a short chunk may go now. */
+  flushShort = false;
+  /** When the held tail must go (the association's timer), undefined when nothing is held. */
+  corkDeadline: number | undefined;
   /** After a takeover: chunk sizes to reproduce exactly first (held = the client has it already). */
   private replay: Array<{ length: number; held: boolean }> = [];
 
@@ -114,11 +129,17 @@ export class SendQueue {
     this.outHead = 0;
     this.runs.length = 0;
     this.replay = replay.map((r) => ({ length: r.length, held: r.held }));
+    this.corkMs = Math.max(this.corkMs, FAILOVER_CORK_MS);
+  }
+
+  /** A short tail is being held back (byte-stream mode cork). */
+  get corked(): boolean {
+    return this.mode === 'stream' && this.corkMs > 0 && !this.flushShort && this.replay.length === 0 && this.pendingBytes > 0 && this.pendingBytes < this.chunkSize;
   }
 
   /** Size of the next chunk's user data, or 0 when nothing waits. */
   nextChunkLength(): number {
-    if (this.pendingBytes === 0) return 0;
+    if (this.pendingBytes === 0 || this.corked) return 0;
     if (this.replay.length > 0 && this.mode === 'stream') {
       const need = this.replay[0]!.length;
       return this.pendingBytes >= need ? need : 0;
@@ -138,6 +159,7 @@ export class SendQueue {
     let ssn: number;
     const seg = this.segments[this.segmentHead]!;
     const replayed = this.mode === 'stream' ? this.replay.shift() : undefined;
+    if (length < this.chunkSize) this.flushShort = false;
     if (this.mode === 'stream') {
       streamId = 0;
       flags = FLAG_BEGINNING | FLAG_ENDING;

@@ -464,3 +464,27 @@ test('a driver that feeds bursts before draining still gets per-segment duplicat
   const acks = w.pump.log.filter((s) => s.from === '10.0.0.1' && s.seg.payload.length === 0 && (s.seg.flags & 0x13) === 0x10).length;
   t.true(acks >= dataSegs * 0.45, `${acks} ACKs for ${dataSegs} segments delivered in bursts`);
 });
+
+test('gap-fill when the client holds almost a full window past the hole, and B\'s first repair is lost too', (t) => {
+  const data = file(300_000);
+  const w = setup(data);
+  let firstDataSeq: number | undefined;
+  let bRepairs = 0;
+  w.pump.drop = (s) => {
+    if (s.seg.payload.length === 0) return false;
+    firstDataSeq ??= s.seg.seq;
+    const off = (s.seg.seq - firstDataSeq) >>> 0;
+    if (s.from === '10.0.0.2') return off === 30 * 1400; // the hole A never repairs
+    if (s.from === '10.0.0.3' && off === 30 * 1400) return ++bRepairs === 1; // B's first repair lost
+    return false;
+  };
+  t.true(w.pump.run(5000, () => w.conn.reasm.held > 60_000));
+  const state = w.server()!.exportState(w.pump.now);
+  w.pump.dead.add('10.0.0.2');
+  const b = w.takeover('10.0.0.3', state, 1, 'gap-fill');
+  t.true(w.pump.run(60_000, w.closed), 'stalled: the ACK over the held range was not accepted');
+  t.is(sha(w.received()), sha(data));
+  const held = b.conn.receiverState()!.heldRanges;
+  t.true(held.length === 1 && held[0]!.end - held[0]!.start > 60_000);
+  t.is(bRepairs, 2, 'the repair was sent again after the timeout');
+});

@@ -92,6 +92,8 @@ export class TcpMigrateConnection implements MigratableTransport {
   /** Taker: the Migrate SYN we send until the SYN/ACK comes. */
   migrateRequest: migrate.PendingRequest | undefined;
   receiver: ReceiverState | undefined;
+  /** Taker in gap-fill mode: end of the highest range the client held at takeover (0 otherwise). */
+  heldHigh = 0;
   /** State to return to when a Migrate SYN ends MIGRATE-WAIT. */
   stateBeforeWait: TcpState = 'ESTABLISHED';
 

@@ -196,6 +196,7 @@ export function handleMigrateReply(c: TcpMigrateConnection, now: Instant, seg: T
     held.sort((a, b) => a.start - b.start);
     for (const h of held) c.scoreboard.add(h.start, h.end);
   }
+  c.heldHigh = c.scoreboard.high;
   const mss = findOption(seg.options, 'mss');
   if (mss) c.peerMss = Math.max(64, mss.mss);
   c.peerWindow = seg.window;

@@ -21,8 +21,11 @@ export function pipe(c: TcpMigrateConnection): number {
 
 export function processAck(c: TcpMigrateConnection, now: Instant, seg: TcpSegment): void {
   const ackOff = c.sndOffset(seg.ack);
-  if (ackOff > c.sndMax) {
-    c.ackNow = true; // acknowledges something we never sent
+  // After a gap-fill takeover the client's cumulative ACK and SACK blocks may cover ranges it held
+  // before we took over and that we never sent (up to heldHigh); beyond that nobody sent it.
+  const limit = Math.max(c.sndMax, c.heldHigh);
+  if (ackOff > limit) {
+    c.ackNow = true;
     return;
   }
   const oldWindow = c.peerWindow;
@@ -34,7 +37,7 @@ export function processAck(c: TcpMigrateConnection, now: Instant, seg: TcpSegmen
       for (const b of sack.blocks) {
         const l = c.sndOffset(b.left);
         const r = c.sndOffset(b.right);
-        if (r > l && l >= c.sndUna && r <= c.sndMax) c.scoreboard.add(l, r);
+        if (r > l && l >= c.sndUna && r <= limit) c.scoreboard.add(l, r);
       }
     }
   }
@@ -46,6 +49,7 @@ export function processAck(c: TcpMigrateConnection, now: Instant, seg: TcpSegmen
     }
     c.sndUna = ackOff;
     if (c.sndNxt < ackOff) c.sndNxt = ackOff;
+    if (c.sndMax < ackOff) c.sndMax = ackOff;
     c.snd.release(Math.min(ackOff, c.snd.end));
     c.scoreboard.ackTo(ackOff);
     c.retries = 0;

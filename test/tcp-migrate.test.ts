@@ -499,3 +499,48 @@ test('a zombie old server that reappears after the download finished is still to
   w.net.run(w.net.now + 120_000);
   t.is(w.feeder('a').closedWith(), 'BATON_ERR_TAKEN_OVER');
 });
+
+test('soak: random links (loss up to 15%, reordering, duplication), takeover at a random time, races and cascades', (t) => {
+  let takeovers = 0;
+  for (let seed = 30000; seed < 30040; seed++) {
+    const rnd = new SimNetwork({ seed }).deriveRandom('soak');
+    const r = (): number => rnd.float();
+    const loss = r() * 0.15;
+    const reorder = r() * 0.1;
+    const duplicate = r() * 0.05;
+    const rate = 500_000 + r() * 4_000_000;
+    const queue = 20_000 + Math.floor(r() * 100_000);
+    const link = (d: number): LinkConfig => ({ delayMs: d, rateBps: rate, queueBytes: queue, loss, reorder, duplicate });
+    const w = new World(seed, 200_000 + Math.floor(r() * 300_000), { a: link(2 + r() * 30), b: link(2 + r() * 60), c: link(5 + r() * 100) });
+    w.net.run(100 + r() * 1500);
+    const mode: ResumeMode = r() < 0.5 ? 'gap-fill' : 'go-back-n';
+    const race = r() < 0.4;
+    const cascade = !race && r() < 0.4;
+    const a = w.server('a').feeder;
+    if (a !== undefined && w.client.closed() === undefined) {
+      const state = a.conn.exportState(w.net.now);
+      if (r() < 0.5) w.net.kill('a');
+      else w.net.partition(['a'], ['client']);
+      const b = w.takeOver('b', state, 1, mode);
+      const c = race ? w.takeOver('c', state, 1, mode) : undefined;
+      takeovers++;
+      if (c) {
+        w.net.runUntil(() => (b.has('takeover-complete') || b.closedWith() !== undefined) && (c.has('takeover-complete') || c.closedWith() !== undefined), 60_000);
+        t.is([b, c].filter((x) => x.has('takeover-complete')).length, 1, `seed ${seed}: exactly one taker wins`);
+      }
+      if (cascade && w.net.runUntil(() => b.has('takeover-complete'), 10_000) && w.client.closed() === undefined) {
+        w.net.run(w.net.now + r() * 1000);
+        if (w.client.closed() === undefined) {
+          const stateB = b.conn.exportState(w.net.now);
+          w.net.kill('b');
+          w.takeOver('c', stateB, 2, mode);
+        }
+      }
+    }
+    t.true(w.done(900_000), `seed ${seed}: did not finish`);
+    t.true(w.intact(), `seed ${seed}: bytes differ`);
+    const closed = w.client.closed();
+    t.true(closed?.type === 'closed' && closed.error === undefined, `seed ${seed}: closed with an error`);
+  }
+  t.true(takeovers >= 30, `only ${takeovers} scenarios reached a takeover`);
+});

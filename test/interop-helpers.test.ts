@@ -145,30 +145,29 @@ test('node sctp peer (UDP mode) echoes a file to itself intact', async (t) => {
   t.is((await server.waitForExit(10_000)).code, 0);
 });
 
-test('usrsctp client and echo_server (UDP encapsulation on 127.0.0.1) echo lines', async (t) => {
-  const [serverEncap, clientEncap] = await freeWildcardUdpPorts(2);
-  const server = spawnProcess(USRSCTP.echoServer, [String(serverEncap), String(clientEncap)], {
-    t,
-    lineBuffered: true,
-    name: 'echo_server',
-  });
-  // echo_server prints nothing when it is ready: wait for its UDP socket.
-  await waitForUdpPortBound(serverEncap!);
+// usrsctp's client and echo_server bind the wildcard address, list every address of the host in
+// INIT / INIT ACK and heartbeat them all (192.0.2.x, fd00::...). So this self-test runs both in a
+// network namespace of its own where only lo exists (root needed, as in CI): then they can only
+// talk on 127.0.0.1 and ::1, and fixed ports cannot collide with anything.
+test('usrsctp client and echo_server (UDP encapsulation, private netns with lo only) echo lines', async (t) => {
   const lines = ['hello usrsctp', 'second line, a bit longer than the first one'];
-  const client = spawnProcess(USRSCTP.client, ['127.0.0.1', '7', '0', String(clientEncap), String(serverEncap)], {
-    t,
-    stdin: 'pipe',
-    lineBuffered: true,
-    name: 'client',
-  });
-  await client.waitForLine(/SCTP_COMM_UP/);
-  for (const l of lines) client.write(l + '\n');
-  for (const l of lines) await client.waitForLine(new RegExp(`^${l}$`));
-  client.endInput();
-  await client.waitForLine(/SCTP_SHUTDOWN_COMP/);
-  t.is((await client.waitForExit(10_000)).code, 0);
-  await server.waitForLine(/^Msg of length 45 received from .*complete 1\.$/);
-  t.pass();
+  const script = [
+    'ip link set lo up',
+    `${USRSCTP.echoServer} 9899 9900 > /dev/null 2>&1 & S=$!`,
+    // wait for the UDP socket of usrsctp_init (port 9899 = 0x26AB) in this namespace's table
+    "i=0; while ! grep -q ':26AB ' /proc/net/udp; do sleep 0.02; i=$((i+1)); [ $i -gt 250 ] && exit 3; done",
+    'sleep 0.1',
+    `{ printf '${lines.join('\\n')}\\n'; sleep 1; } | stdbuf -oL ${USRSCTP.client} 127.0.0.1 7 0 9900 9899`,
+    'rc=$?; kill $S; exit $rc',
+  ].join('\n');
+  const p = spawnProcess('unshare', ['-n', 'sh', '-c', script], { t, name: 'usrsctp in netns', timeoutMs: 30_000 });
+  const status = await p.waitForExit(25_000);
+  t.is(status.code, 0, p.describe());
+  for (const l of lines) t.true(p.lines.includes(l), `echoed: ${l}`);
+  t.regex(p.stdout, /Association change SCTP_COMM_UP/);
+  t.regex(p.stdout, /Association change SCTP_SHUTDOWN_COMP/);
+  // Only loopback exists here, so only loopback addresses are in the association.
+  t.regex(p.stdout, /^Peer addresses: 127\.0\.0\.1, ::1\.$|^Peer addresses: ::1, 127\.0\.0\.1\.$/m);
 });
 
 test('usrsctp tsctp sends a counted run of 1400-byte messages to a tsctp server', async (t) => {

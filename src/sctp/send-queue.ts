@@ -268,14 +268,23 @@ export class SendQueue {
    * runs that end before the new cumulative point.
    */
   ackThrough(cumAck: number, acked: (c: OutChunk) => void): void {
-    while (this.outHead < this.outstanding.length && !tsnLt(cumAck, this.firstTsn)) {
-      const c = this.outstanding[this.outHead]!;
-      this.outstanding[this.outHead] = undefined as unknown as OutChunk;
-      this.outHead++;
-      this.firstTsn = tsnAdd(this.firstTsn, 1);
-      this.outstandingBytes -= c.data.length;
-      acked(c);
-    }
+    for (let c = this.shiftAcked(cumAck); c; c = this.shiftAcked(cumAck)) acked(c);
+    this.finishAck(cumAck);
+  }
+
+  /** The oldest outstanding chunk, removed, if its TSN <= cumAck (no callback on the SACK path). */
+  shiftAcked(cumAck: number): OutChunk | undefined {
+    if (this.outHead >= this.outstanding.length || tsnLt(cumAck, this.firstTsn)) return undefined;
+    const c = this.outstanding[this.outHead]!;
+    this.outstanding[this.outHead] = undefined as unknown as OutChunk;
+    this.outHead++;
+    this.firstTsn = tsnAdd(this.firstTsn, 1);
+    this.outstandingBytes -= c.data.length;
+    return c;
+  }
+
+  /** After shiftAcked(): compact the array and prune the TSN runs that end before cumAck. */
+  finishAck(cumAck: number): void {
     if (this.outHead > 256 && this.outHead * 2 > this.outstanding.length) {
       this.outstanding = this.outstanding.slice(this.outHead);
       this.outHead = 0;

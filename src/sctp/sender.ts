@@ -25,6 +25,9 @@ export class Sender {
   fastRetransmitNow = false;
   /** Bytes in flight over all paths. */
   totalFlight = 0;
+  /** Scratch per-path counters for handleSack (no allocation per SACK). */
+  private ackedPerPath = new Float64Array(4);
+  private flightBefore = new Float64Array(4);
   ppid = 0;
 
   constructor(
@@ -84,21 +87,31 @@ export class Sender {
     const cum = sack.cumulativeTsnAck;
     if (tsnLt(cum, this.cumulativeAck)) return { kind: 'ignored' };
     if (!tsnLt(cum, q.nextTsn)) return { kind: 'violation', reason: `SACK acknowledges TSN ${cum}, never sent` };
-    const ackedPerPath = new Array<number>(this.paths.length).fill(0);
-    const flightBefore = this.paths.map((p) => p.flightSize);
+    const n = this.paths.length;
+    if (this.ackedPerPath.length < n) {
+      this.ackedPerPath = new Float64Array(n);
+      this.flightBefore = new Float64Array(n);
+    }
+    const ackedPerPath = this.ackedPerPath;
+    const flightBefore = this.flightBefore;
+    for (let i = 0; i < n; i++) {
+      ackedPerPath[i] = 0;
+      flightBefore[i] = this.paths[i]!.flightSize;
+    }
     let newlyAcked = 0;
     let htna: number | undefined;
     const cumAdvanced = tsnGt(cum, this.cumulativeAck);
-    q.ackThrough(cum, (c) => {
+    for (let c = q.shiftAcked(cum); c; c = q.shiftAcked(cum)) {
       if (!c.gapAcked) {
         newlyAcked += c.data.length;
-        if (ackedPerPath[c.path] !== undefined) ackedPerPath[c.path] += c.data.length;
+        if (c.path < n) ackedPerPath[c.path] += c.data.length;
         htna = c.tsn;
       }
       this.leaveFlight(c);
       c.needsRetransmit = false;
       this.measureRtt(now, c);
-    });
+    }
+    q.finishAck(cum);
     // Gap-ack blocks.
     let highestGap = cum;
     for (const g of sack.gapBlocks) {
@@ -110,7 +123,7 @@ export class Sender {
         if (c && !c.gapAcked) {
           c.gapAcked = true;
           newlyAcked += c.data.length;
-          if (ackedPerPath[c.path] !== undefined) ackedPerPath[c.path] += c.data.length;
+          if (c.path < n) ackedPerPath[c.path] += c.data.length;
           if (htna === undefined || tsnGt(t, htna)) htna = t;
           this.leaveFlight(c);
           c.needsRetransmit = false;

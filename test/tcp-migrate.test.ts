@@ -286,14 +286,16 @@ test('MIGRATE-WAIT without a takeover ends in BATON_ERR_ABORTED', (t) => {
 });
 
 test('Figure 3: B wins, A (still alive) gets RST, C with the same number gets RST, the stream continues from B', (t) => {
-  const w = new World(7, 300_000, {
-    a: { delayMs: 5, rateBps: 128_000 * 8 },
-    b: { delayMs: 20, rateBps: 128_000 * 8 },
-    c: { delayMs: 100, rateBps: 128_000 * 8 },
+  // The paper's pipes: RTTs of about 10, 40 and 200 ms, 128 kbit/s each.
+  const w = new World(7, 60_000, {
+    a: { delayMs: 5, rateBps: 128_000 },
+    b: { delayMs: 20, rateBps: 128_000 },
+    c: { delayMs: 100, rateBps: 128_000 },
   });
   w.net.run(400);
   const state = w.feeder('a').conn.exportState(w.net.now);
   const fromClient = w.watch(HOSTS.client);
+  const fromB = w.watch(HOSTS.b);
   const b = w.takeOver('b', state, state.takeoverNumber + 1);
   const c = w.takeOver('c', state, state.takeoverNumber + 1);
   t.true(w.done());
@@ -310,6 +312,13 @@ test('Figure 3: B wins, A (still alive) gets RST, C with the same number gets RS
   const rstToA = fromClient.filter((s) => s.seg.ok && s.seg.segment.flags & 0x04 && s.to.address === HOSTS.a);
   const rstToC = fromClient.filter((s) => s.seg.ok && s.seg.segment.flags & 0x04 && s.to.address === HOSTS.c);
   t.is(synAckToB.length, 1);
+  const migrateSyn = fromB[0]!.seg.ok ? fromB[0]!.seg.segment : undefined;
+  const mig = migrateSyn?.options.find((o) => o.type === 'migrate');
+  t.like(mig, { type: 'migrate', preload: true, requestNumber: 1, keepOutOfOrder: false });
+  // The Migrate SYN carries the last byte the client had acknowledged as A's state knew it.
+  t.is(migrateSyn!.seq, (state.tcp!.sndUna - 1) >>> 0);
+  const reply = synAckToB[0]!.seg.ok ? synAckToB[0]!.seg.segment : undefined;
+  t.is(b.conn.receiverState()!.cumulativeAck, reply!.ack);
   t.true(rstToA.length >= 1);
   t.is(rstToC.length, 1);
   t.true(w.clientEndpoint.dropped.get('stale-address')! >= 1);

@@ -966,8 +966,9 @@ export class SctpAssociation implements MigratableTransport {
       this.control = rest;
     }
     if (sack) {
-      w.addChunk(r.makeSack(), true);
-      this.timers.stop(Timer.DELAYED_SACK);
+      // A SACK that no longer fits behind the control chunks goes in the next packet.
+      if (w.addChunk(r.makeSack(), true)) this.timers.stop(Timer.DELAYED_SACK);
+      else r.sackNow = true;
     }
     if (canData) this.sender.fill(now, w, i);
     if (this.sender.queue.runsChanged) {

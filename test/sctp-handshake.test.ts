@@ -414,3 +414,16 @@ test('an INIT arriving in SHUTDOWN-ACK-SENT is answered with SHUTDOWN ACK', (t) 
   const out = drain(b, 20);
   t.is(chunksOf(out[0]!)[0].type, 8);
 });
+
+test('a DATA chunk with the I bit (RFC 7053) is acknowledged at once', (t) => {
+  const { a, b } = endpoints();
+  const c = a.connect(0, B);
+  settle(a, b, 0);
+  const s = b.pollAccept()!;
+  const data: Chunk = { type: 0, immediate: true, unordered: false, beginning: true, ending: true, tsn: s.peerInitialTsn, streamId: 0, ssn: 0, ppid: 0, userData: new Uint8Array([1]) };
+  b.handleDatagram(5, A, raw(s.localTag, [data]));
+  const out = drain(b, 5);
+  t.is(out.length, 1);
+  t.is(chunksOf(out[0]!)[0].type, 3);
+  t.is(c.stateName, 'ESTABLISHED');
+});

@@ -48,7 +48,8 @@ export class Receiver {
     // Never track more than 2^20 TSNs ahead of the cumulative point (a peer gone mad).
     if (tsnDiff(tsn, this.tracker.cumulativeTsn) > 1 << 20) return 'dropped';
     // A chunk arriving while a gap is open (possibly filling it) is acknowledged at once (§6.7).
-    if (this.tracker.hasGaps) this.sackNow = true;
+    // So is one with the I bit (RFC 7053: the sender asks for an immediate SACK).
+    if (this.tracker.hasGaps || chunk.immediate) this.sackNow = true;
     if (this.tracker.receive(tsn) === 'duplicate') {
       this.sackNow = true;
       return 'duplicate';

@@ -78,3 +78,49 @@ test('usrsctp client downloads a file from baton cat --listen --send-file (netns
   t.regex(output, /Peer addresses: 127\.0\.0\.1\./, 'baton offered only its loopback address');
   t.is(output.replace(NOTIFICATION, ''), text, 'the client wrote the file, byte-exact');
 });
+
+// Issue 4 by hand, with a client nobody here wrote: usrsctp's client downloads a text file from
+// `baton cat` A (127.0.0.1), A is SIGKILLed mid-file, `baton cat --take-over` B (127.0.0.2, same
+// UDP port) imports A's state file, takes the association over with an authenticated ASCONF and
+// sends the rest; the client's output is the file byte-exact, on one association.
+test('usrsctp client survives SIGKILL of baton cat A: B takes over from the state file (netns, lo only)', async (t) => {
+  const dir = tempDir(t);
+  let text = '';
+  for (let i = 0; i < 12000; i++) text += `row ${String(i).padStart(6, '0')}: streamed by A, finished by B after A was killed\n`;
+  const file = join(dir, 'file.txt');
+  writeFileSync(file, text);
+  const out = join(dir, 'client.out');
+  const state = join(dir, 'a.state');
+  const common = `--udp-encap-port 9899 --rto-min 200 --send-file ${file}`;
+  const p = runInNetns(t, [
+    `${process.execPath} ${BATON} cat --listen 127.0.0.1:7000 ${common} --state-out ${state} --rate 400000 > /dev/null 2> ${dir}/a.err & A=$!`,
+    waitBound(9899),
+    `mkfifo ${dir}/stdin`,
+    `stdbuf -oL ${USRSCTP.client} 127.0.0.1 7000 0 9900 9899 < ${dir}/stdin > ${out} 2>&1 & C=$!`,
+    `exec 3> ${dir}/stdin`,
+    // let a good part of the file (about 900 kB) arrive, then kill A without a word
+    `i=0; while [ "$(stat -c %s ${out} 2>/dev/null || echo 0)" -lt 250000 ]; do sleep 0.02; i=$((i+1)); [ $i -gt 1000 ] && { echo "NO PROGRESS"; exit 4; }; done`,
+    'kill -9 $A; wait $A 2>/dev/null',
+    `echo "KILLED_AT $(stat -c %s ${out})"`,
+    `${process.execPath} ${BATON} cat --take-over ${state} --listen 127.0.0.2 ${common} -v > /dev/null 2> ${dir}/b.err; echo "B $?"`,
+    'exec 3>&-',
+    'wait $C; echo "CLIENT $?"',
+  ]);
+  const status = await p.waitForExit(55_000);
+  const bErr = (): string => {
+    try {
+      return readFileSync(join(dir, 'b.err'), 'utf8');
+    } catch {
+      return '(no b.err)';
+    }
+  };
+  t.is(status.code, 0, p.describe());
+  t.true(p.lines.includes('B 0'), `${p.describe()}\nB stderr: ${bErr()}`);
+  t.true(p.lines.includes('CLIENT 0'), p.describe());
+  const killedAt = Number(p.lines.find((l) => l.startsWith('KILLED_AT '))?.split(' ')[1]);
+  t.true(killedAt < text.length, 'A was killed before it finished: the test proves something');
+  const output = readFileSync(out, 'latin1');
+  t.is(output.match(/SCTP_COMM_UP/g)?.length, 1, 'one association, no restart');
+  t.regex(output, /Peer address 127\.0\.0\.2 is now /, 'usrsctp saw the new server address');
+  t.is(output.replace(NOTIFICATION, ''), text, 'the client wrote the file, byte-exact');
+});

@@ -69,7 +69,8 @@ test('stream mode: every chunk full-size except when the queue runs dry; TSN run
   const st = a.exportState(p.net.now);
   // Everything is acknowledged: the map is pruned to the run holding the cumulative ack.
   t.true(st.sctp!.tsnMap.length >= 1);
-  const last = st.sctp!.tsnMap[st.sctp!.tsnMap.length - 1]!;
+  // (the exported map may end with the open run the next chunks will form: see takeover-hooks withContinuation)
+  const last = st.sctp!.tsnMap.filter((r) => r.tsnCount !== 0).at(-1)!;
   t.is(last.bytesPerTsn, 3000 - 2 * c);
   t.is(last.streamOffset, 5000 + 2 * c);
   t.is(last.tsnCount, 1);

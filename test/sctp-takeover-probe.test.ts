@@ -120,3 +120,15 @@ test('mappingCovers: the map must reach the client\'s cumulative TSN + 1 and its
   t.true(mappingCovers({ cumulativeTsnAck: 999, gapBlocks: [] }, [], 1000));
   t.false(mappingCovers({ cumulativeTsnAck: 1003, gapBlocks: [] }, [], 1000));
 });
+
+test('withContinuation: a closed or empty map gets the open run the next full-size chunks form', async (t) => {
+  const { withContinuation } = await import('../src/sctp/takeover-hooks.js');
+  const o = { mode: 'stream', chunkSize: 100 };
+  t.is(withContinuation(runs, 2000, 99_999, o, undefined), runs); // already open
+  const closed = runs.slice(0, 2); // ends at TSN 1010, offset 1030, SSN 10
+  t.deepEqual(withContinuation(closed, 1011, 1030, o, undefined).at(-1), { firstTsn: 1011, streamOffset: 1030, bytesPerTsn: 100, tsnCount: 0, streamId: 0, firstSsn: 11 });
+  t.is(withContinuation(closed, 1013, 1290, o, undefined), closed); // replay in progress: unknown, unchanged
+  t.deepEqual(withContinuation([], 77, 0, o, 0), [{ firstTsn: 77, streamOffset: 0, bytesPerTsn: 100, tsnCount: 0, streamId: 0, firstSsn: 0 }]);
+  t.deepEqual(withContinuation([], 77, 500, o, undefined), []);
+  t.is(withContinuation(closed, 1011, 1030, { mode: 'message', chunkSize: 100 }, undefined), closed);
+});

@@ -197,7 +197,6 @@ test('Figure 3: A wrongly declared dead; B (40 ms) wins, A refused, C (200 ms, s
   t.is(sha(received(w)), sha(w.file));
   // The client held more than the announced state said: the probe found it out
   const rs = b.receiverState()!;
-  if (process.env.DEBUG_TAKEOVER) console.log({ acked: state.streamBytesAcked, streamSent: state.streamBytesSent, rs, aEvents: w.servers.a.events, cEvents: w.servers.c.events, clientEvents: w.client.events, sent: [...w.sent] });
   t.true(rs.nextOffset > state.streamBytesAcked);
   t.true(rs.nextOffset <= state.streamBytesSent);
   // B won
@@ -261,8 +260,7 @@ for (const mode of ['gap-fill', 'go-back-n'] as const) {
     net.kill('a'); // A really dies, in the middle of loss recovery
     const b = takeOver(w, 'b', state, 1, mode);
     const ok = net.runUntil(() => w.client.bytes >= w.file.length, 30_000);
-    if (process.env.DEBUG_TAKEOVER) console.log(mode, w.client.bytes, b.receiverState(), b.stateName, w.servers.b.events, w.servers.b.offset, b.bufferedAmount, (b as any).sender.queue.nextTsn, (w.client.assoc as any).receiver.tracker.cumulativeTsn);
-    t.true(ok);
+      t.true(ok);
     t.is(sha(received(w)), sha(w.file));
     const rs = b.receiverState()!;
     t.true(rs.heldRanges.length > 0, 'the client held out-of-order data at takeover');
@@ -431,4 +429,21 @@ test('the owner announces a state change whenever its TSN map changes shape', (t
   w.net.runUntil(() => w.client.bytes >= w.file.length, 10_000);
   const changes = w.servers.a.events.filter((e) => e.type === 'state-changed').length;
   t.true(changes > 5, `state-changed ${changes} times`);
+});
+
+test('paced sender, takeover from a state exported long before: the cork keeps one TSN run, byte-exact', (t) => {
+  const w = makeWorld({ seed: 41, servers: ['a', 'b'], fileSize: 400_000, paceBytesPerMs: 500, rateBps: 8_000_000 });
+  const { net } = w;
+  net.runUntil(() => w.client.bytes > 40_000, 10_000);
+  const old = announce(w.servers.a); // exporting turns the cork on
+  net.runUntil(() => w.client.bytes > 250_000, 10_000); // A keeps sending, paced, for a long while
+  const now = w.servers.a.assoc!.exportState(0);
+  t.is(now.sctp!.tsnMap.length, 1, 'one open run since the first export');
+  t.is(now.sctp!.tsnMap[0]!.tsnCount, 0);
+  net.kill('a');
+  const b = takeOver(w, 'b', old, 1);
+  const ok = net.runUntil(() => w.client.bytes >= w.file.length, 30_000);
+  t.true(ok, `client got ${w.client.bytes}`);
+  t.is(sha(received(w)), sha(w.file));
+  t.true(b.receiverState()!.nextOffset > old.streamBytesSent, 'B resumed beyond what the old state had seen');
 });

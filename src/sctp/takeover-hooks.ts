@@ -11,7 +11,7 @@
 //  - An imported association drives TakeoverInitiator: ASCONF, probe, resume.
 import type { UdpAddress } from '../transport-abstraction/address.js';
 import { LocalUsageError, TransportError } from '../transport-abstraction/errors.js';
-import type { TransportState } from '../transport-abstraction/state-types.js';
+import type { TransportState, TsnRun } from '../transport-abstraction/state-types.js';
 import type { Instant, ReceiverState, ResumeMode } from '../transport-abstraction/transport.js';
 import type { PeerAddressTable } from '../addip/addresses.js';
 import { AuthContext, authContextFromVectors, authParamsFrom, parseKeyVector, unsupportedHmacCause } from './auth.js';
@@ -47,6 +47,7 @@ export interface TakeoverHost {
   readonly primaryRto: number;
   /** The TSN the next new DATA chunk gets. */
   readonly outboundNextTsn: number;
+  readonly options: { readonly mode: string; readonly chunkSize: number };
 }
 
 /** The AUTH hook in the shape association.ts and packet-writer.ts call. */
@@ -72,6 +73,8 @@ export class TakeoverAgent {
   /** Datagrams refused by the agent, by reason (for tests and diagnostics). */
   readonly refused = new Map<string, number>();
   private keyPair: X25519KeyPair | undefined;
+  /** Where the outbound stream resumed after our takeover (for exports before the next chunk). */
+  private resumedAt: { tsn: number; ssn: number } | undefined;
 
   constructor(
     private readonly host: TakeoverHost,
@@ -159,6 +162,8 @@ export class TakeoverAgent {
       s.sharedKeyId = ctx.sharedKeyId;
       s.x25519Agreed = this.keySource === 'x25519';
     }
+    const emptySsn = this.resumedAt === undefined ? (state.streamBytesSent === 0 ? 0 : undefined) : this.resumedAt.tsn === this.host.outboundNextTsn ? this.resumedAt.ssn : undefined;
+    s.tsnMap = withContinuation(s.tsnMap, this.host.outboundNextTsn, state.streamBytesSent, this.host.options, emptySsn);
     s.nextAsconfSerial = this.initiator?.sender.nextSerial ?? this.host.localInitialTsn;
     s.peerAsconfSerial = this.guard?.receiver.peerSerial ?? 0;
     state.takeoverNumber = this.initiator?.requestNumber ?? this.importedTakeoverNumber;
@@ -193,7 +198,8 @@ export class TakeoverAgent {
         return;
       case 'complete':
         // The plan's chunks start right after the client's cumulative TSN; then `next` follows.
-        this.host.resumeSending(tsnAdd(out.receiver.cumulativeAck, 1), out.chunks[0]?.ssn ?? out.next.ssn, out.chunks[0]?.offset ?? out.next.offset, out.chunks);
+        this.resumedAt = { tsn: tsnAdd(out.receiver.cumulativeAck, 1), ssn: out.chunks[0]?.ssn ?? out.next.ssn };
+        this.host.resumeSending(this.resumedAt.tsn, this.resumedAt.ssn, out.chunks[0]?.offset ?? out.next.offset, out.chunks);
         this.host.pushEvent({ type: 'connected' });
         this.host.pushEvent({ type: 'takeover-complete', receiver: out.receiver });
         this.host.pushEvent({ type: 'state-changed' }); // new owner, takeover number, TSN map
@@ -314,6 +320,31 @@ export class TakeoverAgent {
       },
     };
   }
+}
+
+/**
+ * The exported map ends with an open run: when the owner's last run is closed (its queue ran dry)
+ * or there is none yet, append the run its next chunks will form. Exporting turns the byte-stream
+ * cork on (SendQueue.corkMs), so from now on the owner sends full-size chunks while it is fed; a
+ * short chunk after an idle cork delay changes the map and raises 'state-changed' (re-export).
+ * A taker holding this state can then place every later TSN.
+ */
+export function withContinuation(
+  runs: TsnRun[],
+  nextTsn: number,
+  chunkedOffset: number,
+  options: { readonly mode: string; readonly chunkSize: number },
+  /** SSN of the next chunk when there are no runs (0 for a fresh association), undefined if unknown. */
+  emptySsn: number | undefined,
+): TsnRun[] {
+  if (options.mode !== 'stream') return runs;
+  const last = runs[runs.length - 1];
+  if (last !== undefined && last.tsnCount === 0) return runs;
+  if (last === undefined && emptySsn === undefined) return runs;
+  const ssn = last === undefined ? emptySsn! : (last.firstSsn + last.tsnCount) & 0xffff;
+  // Replaying after a takeover (chunk sizes not yet known to the map): leave the map as it is.
+  if (last !== undefined && (tsnAdd(last.firstTsn, last.tsnCount) !== nextTsn >>> 0 || last.streamOffset + last.tsnCount * last.bytesPerTsn !== chunkedOffset)) return runs;
+  return [...runs, { firstTsn: nextTsn >>> 0, streamOffset: chunkedOffset, bytesPerTsn: options.chunkSize, tsnCount: 0, streamId: 0, firstSsn: ssn }];
 }
 
 /** A SACK restricted to TSNs below `nextTsn` (the original when nothing needs clipping). */

@@ -10,6 +10,7 @@ import { DEFAULT_CONFIG, type ConnectionOwner, type TcpMigrateConfig } from './c
 import { resetSegment, TcpMigrateConnection } from './connection.js';
 import { acceptSyn, open as openConnection } from './handshake.js';
 import { preload } from './migrate.js';
+import { DeadlineHeap } from './deadline-heap.js';
 import { tokenKey } from './migrate-crypto.js';
 import { findOption, RESET_TAKEN_OVER, RESET_UNKNOWN_TOKEN } from './options.js';
 import { ACK, checksumValid, FIN, parseSegment, pseudoHeaderSum, RST, SYN, type TcpSegment } from './wire.js';
@@ -66,7 +67,12 @@ export class TcpMigrateEndpoint implements TransportEndpoint, ConnectionOwner {
    */
   private readonly retired = new Set<string>();
   private readonly connections = new Set<TcpMigrateConnection>();
+  /** Connections that may have something to send. */
   private readonly dirty = new Set<TcpMigrateConnection>();
+  /** The timer table: each connection's armed deadline, a heap over them, and who to re-read. */
+  private readonly armed = new Map<TcpMigrateConnection, number>();
+  private readonly deadlines = new DeadlineHeap<TcpMigrateConnection>();
+  private readonly timerDirty = new Set<TcpMigrateConnection>();
   private readonly acceptQueue: TcpMigrateConnection[] = [];
   private readonly outbox: Transmit[] = [];
   private nextEphemeral: number;
@@ -125,7 +131,7 @@ export class TcpMigrateEndpoint implements TransportEndpoint, ConnectionOwner {
     const localPort = this.ephemeralPort(local, remote, remotePort);
     const conn = this.newConnection(local, remote, localPort, remotePort, options);
     openConnection(conn, now);
-    this.dirty.add(conn);
+    this.touch(conn);
     return conn;
   }
 
@@ -178,7 +184,7 @@ export class TcpMigrateEndpoint implements TransportEndpoint, ConnectionOwner {
       const mig = findOption(seg.options, 'migrate')!;
       const target = this.byToken.get(tokenKey(mig.token)) ?? this.byTuple.get(key);
       if (target !== undefined) {
-        this.dirty.add(target);
+        this.touch(target);
         target.handleSegment(now, seg, from, to);
         return;
       }
@@ -190,7 +196,7 @@ export class TcpMigrateEndpoint implements TransportEndpoint, ConnectionOwner {
     if (conn !== undefined && conn.stateName === 'TIME-WAIT' && (seg.flags & (SYN | ACK | RST)) === SYN) {
       conn.finish(now, undefined); // a new SYN for a 4-tuple in TIME-WAIT starts a new connection
     } else if (conn !== undefined) {
-      this.dirty.add(conn);
+      this.touch(conn);
       conn.handleSegment(now, seg, from, to);
       return;
     }
@@ -211,7 +217,7 @@ export class TcpMigrateEndpoint implements TransportEndpoint, ConnectionOwner {
         return;
       }
       const c = this.newConnection(to, from, this.port, seg.srcPort);
-      this.dirty.add(c);
+      this.touch(c);
       acceptSyn(c, now, seg);
       return;
     }
@@ -241,13 +247,34 @@ export class TcpMigrateEndpoint implements TransportEndpoint, ConnectionOwner {
   }
 
   handleTimeout(now: Instant): void {
-    for (const c of this.connections) {
-      const t = c.pollTimeout();
-      if (t !== undefined && t <= now) {
-        this.dirty.add(c);
-        c.handleTimeout(now);
+    this.refreshTimers();
+    for (let t = this.deadlines.peekTime(); t !== undefined && t <= now; t = this.deadlines.peekTime()) {
+      const c = this.deadlines.peekItem()!;
+      this.deadlines.pop();
+      if (this.armed.get(c) !== t) continue; // stale entry: re-armed or disarmed since
+      this.armed.delete(c);
+      this.touch(c);
+      c.handleTimeout(now);
+    }
+  }
+
+  /** Marks a connection for polling: it may send, and its deadline may have moved. */
+  private touch(conn: TcpMigrateConnection): void {
+    this.dirty.add(conn);
+    this.timerDirty.add(conn);
+  }
+
+  private refreshTimers(): void {
+    for (const c of this.timerDirty) {
+      const d = c.pollTimeout();
+      if (d === this.armed.get(c)) continue;
+      if (d === undefined) this.armed.delete(c);
+      else {
+        this.armed.set(c, d);
+        this.deadlines.push(d, c);
       }
     }
+    this.timerDirty.clear();
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -257,7 +284,10 @@ export class TcpMigrateEndpoint implements TransportEndpoint, ConnectionOwner {
     if (this.outbox.length > 0) return this.outbox.shift();
     for (const c of this.dirty) {
       const tx = c.pollTransmit(now);
-      if (tx !== undefined) return tx;
+      if (tx !== undefined) {
+        this.timerDirty.add(c); // sending may arm the retransmission timer
+        return tx;
+      }
       this.dirty.delete(c);
       if (c.released) this.forget(c);
     }
@@ -265,19 +295,19 @@ export class TcpMigrateEndpoint implements TransportEndpoint, ConnectionOwner {
   }
 
   pollTimeout(): Instant | undefined {
-    let t: Instant | undefined;
-    for (const c of this.connections) {
-      const d = c.pollTimeout();
-      if (d !== undefined && (t === undefined || d < t)) t = d;
+    this.refreshTimers();
+    for (let t = this.deadlines.peekTime(); t !== undefined; t = this.deadlines.peekTime()) {
+      if (this.armed.get(this.deadlines.peekItem()!) === t) return t;
+      this.deadlines.pop(); // stale
     }
-    return t;
+    return undefined;
   }
 
   // ---------------------------------------------------------------------------------------------
   // ConnectionOwner
 
   wake(conn: TcpMigrateConnection): void {
-    this.dirty.add(conn);
+    this.touch(conn);
   }
 
   rebind(conn: TcpMigrateConnection, oldLocal: UdpAddress, oldRemote: UdpAddress, oldLocalPort: number, oldRemotePort: number): void {
@@ -300,7 +330,7 @@ export class TcpMigrateEndpoint implements TransportEndpoint, ConnectionOwner {
 
   release(conn: TcpMigrateConnection): void {
     // Keep it until its last segments (a RST, the final ACK) are polled out.
-    this.dirty.add(conn);
+    this.touch(conn);
     const key = connKey(conn);
     if (this.byTuple.get(key) === conn) this.byTuple.delete(key);
     if (conn.token !== undefined) {
@@ -311,6 +341,8 @@ export class TcpMigrateEndpoint implements TransportEndpoint, ConnectionOwner {
 
   private forget(conn: TcpMigrateConnection): void {
     this.connections.delete(conn);
+    this.armed.delete(conn);
+    this.timerDirty.delete(conn);
   }
 
   /** Connections alive on this endpoint (for tests and statistics). */

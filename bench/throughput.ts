@@ -108,11 +108,12 @@ export async function runThroughput(options: ThroughputOptions): Promise<Through
 export function formatThroughput(r: ThroughputResult): string {
   const f = (x: number): string => (Number.isFinite(x) ? x.toFixed(1) : '-');
   const ratio = (x: number): string => (Number.isFinite(x) ? `${x.toFixed(2)}×` : '-');
+  const row = (label: string, mbps: number, note = ''): string => `  ${label.padEnd(20)}${f(mbps).padStart(8)} MB/s${note}`;
   return [
     `transport ${r.transport}, ${r.messageSize}-byte writes, ${r.seconds} s each, loopback`,
-    `  baton (${r.transport})        ${f(r.batonMBps)} MB/s`,
-    `  usrsctp tsctp        ${f(r.usrsctpMBps)} MB/s   baton/usrsctp ${ratio(r.ratioToUsrsctp)}`,
-    `  node:dgram ceiling   ${f(r.udpCeilingMBps)} MB/s   baton/ceiling ${ratio(r.ratioToCeiling)}`,
+    row(`baton (${r.transport})`, r.batonMBps),
+    row('usrsctp tsctp', r.usrsctpMBps, `   baton/usrsctp ${ratio(r.ratioToUsrsctp)}`),
+    row('node:dgram ceiling', r.udpCeilingMBps, `   baton/ceiling ${ratio(r.ratioToCeiling)}`),
   ].join('\n');
 }
 

@@ -591,3 +591,23 @@ test('many connections on one endpoint pair: 150 downloads under loss all comple
   t.is(client.connectionCount, 0);
   t.is(server.connectionCount, 0, 'TIME-WAIT connections were not released');
 });
+
+test('client-to-server data: what A never acknowledged is resent to B, and later bytes reach B in order', (t) => {
+  const w = new World(16, 400_000, { a: { delayMs: 5, rateBps: 1_000_000 }, b: { delayMs: 10, rateBps: 1_000_000 } });
+  w.net.run(300);
+  const state = w.feeder('a').conn.exportState(w.net.now);
+  const upload = makeFile(30_000, 99);
+  // The client sends the first half just as A dies: A never acknowledges it.
+  w.net.kill('a');
+  w.conn.send(upload.subarray(0, 15_000));
+  w.net.wake(w.clientEndpoint);
+  w.net.run(w.net.now + 50);
+  const b = w.takeOver('b', state, 1);
+  t.true(w.net.runUntil(() => b.has('takeover-complete'), 5000));
+  w.conn.send(upload.subarray(15_000));
+  w.net.wake(w.clientEndpoint);
+  t.true(w.done());
+  t.true(w.intact());
+  const atB = Buffer.concat(b.events.flatMap((e) => (e.type === 'data' ? [e.bytes] : [])));
+  t.is(sha(atB), sha(upload), 'B did not receive the client\'s bytes in order');
+});

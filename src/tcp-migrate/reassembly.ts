@@ -1,7 +1,7 @@
 // The receiver's out-of-order queue (RFC 9293 §3.10.7.4) and the SACK blocks it reports
-// (RFC 2018 §4). Segments are kept as views of the datagrams they came in, sorted by stream
-// offset and trimmed so they never overlap; the common case (the next segment after the last one
-// held) is an O(1) append.
+// (RFC 2018 §4). Segments are copied out of their datagrams (a driver may reuse its receive
+// buffers; only out-of-order data pays for the copy), sorted by stream offset and trimmed so they
+// never overlap; the common case (the next segment after the last one held) is an O(1) append.
 
 interface Piece {
   start: number;
@@ -27,7 +27,7 @@ export class Reassembly {
     // Fast path: beyond everything held.
     const last = p[p.length - 1];
     if (last === undefined || last.start + last.bytes.length <= start) {
-      p.push({ start, bytes });
+      p.push({ start, bytes: bytes.slice() });
       this.held += bytes.length;
       return;
     }
@@ -42,7 +42,7 @@ export class Reassembly {
         continue;
       }
       const next = q === undefined ? end : Math.min(end, q.start);
-      p.splice(i, 0, { start: cur, bytes: bytes.subarray(cur - start, next - start) });
+      p.splice(i, 0, { start: cur, bytes: bytes.slice(cur - start, next - start) });
       this.held += next - cur;
       i++;
       cur = next;

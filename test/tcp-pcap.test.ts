@@ -61,7 +61,7 @@ test('tshark decodes a capture with a takeover and finds every TCP checksum good
   try {
     const file = join(dir, 'takeover.pcap');
     writeFileSync(file, writer.toBuffer());
-    const out = execFileSync('tshark', ['-r', file, '-o', 'tcp.check_checksum:TRUE', '-T', 'fields', '-e', 'tcp.checksum.status', '-e', 'ip.src', '-e', 'tcp.flags'], {
+    const out = execFileSync('tshark', ['-r', file, '-o', 'tcp.check_checksum:TRUE', '-T', 'fields', '-e', 'tcp.checksum.status', '-e', 'ip.src', '-e', 'tcp.flags', '-e', 'tcp.option_kind', '-e', '_ws.malformed', '-e', '_ws.expert.severity'], {
       encoding: 'utf8',
       timeout: 60_000,
       stdio: ['ignore', 'pipe', 'ignore'],
@@ -71,7 +71,15 @@ test('tshark decodes a capture with a takeover and finds every TCP checksum good
     t.true(rows.length > 100);
     t.deepEqual([...new Set(rows.map((r) => r[0]))], ['1'], 'tshark: checksum status 1 = good for every segment');
     t.true(rows.some((r) => r[1] === '10.0.0.3' && r[2] === '0x0002'), 'the Migrate SYN from B is in the capture');
+    // The Migrate options decode as TCP options (experimental kinds 253 Migrate-Permitted, 254 Migrate).
+    const kinds = (r: string[]) => (r[3] ?? '').split(',').filter(Boolean).map(Number);
+    t.true(rows.some((r) => r[2] === '0x0002' && r[1] === '10.0.0.1' && kinds(r).includes(253)), 'Migrate-Permitted on the SYN');
+    t.true(rows.some((r) => r[2] === '0x0002' && r[1] === '10.0.0.3' && kinds(r).includes(254)), 'Migrate option on the Migrate SYN');
+    t.deepEqual(rows.filter((r) => (r[4] ?? '') !== ''), [], 'no malformed segments');
+    // Expert severities: 8388608 = error (Wireshark's PI_ERROR); notes and chats about retransmissions are fine.
+    t.deepEqual(rows.filter((r) => (r[5] ?? '').split(',').includes('8388608')), [], 'no expert errors');
   } finally {
+    if (process.env.KEEP_PCAP) writeFileSync(process.env.KEEP_PCAP, writer.toBuffer());
     rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -122,21 +122,39 @@ function senderMain(address: string, port: number, seconds: number, size: number
   let lastAckAt = performance.now();
   let running = true;
   const inFlight = (): number => sent - lost - received;
+  // One pump chain at a time: `scheduled` says a pump is queued (immediate or 1 ms timer);
+  // `stall` is armed while the window is full and only an ack (or its absence) can restart it.
+  let scheduled = false;
+  let stall: NodeJS.Timeout | undefined;
   const pump = (): void => {
+    scheduled = false;
     if (!running) return;
-    // No ack for 20 ms with a full window: what is in flight was lost; write it off.
-    if (inFlight() >= window && performance.now() - lastAckAt > 20) {
-      lost += inFlight();
-      lastAckAt = performance.now();
-    }
     let n = 0;
     while (inFlight() < window && n < 256) {
       socket.send(payload);
       sent++;
       n++;
     }
-    if (socket.getSendQueueCount() > 64 || inFlight() >= window) setTimeout(pump, 1).unref();
-    else setImmediate(pump);
+    if (inFlight() >= window) {
+      // No ack for 20 ms with a full window: what is in flight was lost; write it off.
+      stall = setTimeout(() => {
+        stall = undefined;
+        if (performance.now() - lastAckAt > 20) lost += inFlight();
+        pump();
+      }, 21);
+      stall.unref();
+    } else {
+      scheduled = true;
+      if (socket.getSendQueueCount() > 64) setTimeout(pump, 1).unref();
+      else setImmediate(pump);
+    }
+  };
+  const kick = (): void => {
+    if (stall !== undefined) {
+      clearTimeout(stall);
+      stall = undefined;
+      pump();
+    }
   };
   socket.on('message', (msg) => {
     if (msg.length === 4) {
@@ -144,7 +162,7 @@ function senderMain(address: string, port: number, seconds: number, size: number
       if (count > received) {
         received = count;
         lastAckAt = performance.now();
-        pump();
+        kick();
       }
     } else if (msg[0] === FIN) {
       process.stdout.write(`SENT ${sent}\n`);

@@ -475,3 +475,29 @@ test('takeover under loss on every link, 30 seeds, random moments, both resume m
   t.is(completed, 30);
   t.log(`${withHeld} of 30 takeovers found the client holding out-of-order data`);
 });
+
+test('an AUTH with an HMAC identifier we did not offer draws ERROR "Unsupported HMAC Identifier"', (t) => {
+  const w = makeWorld({ seed: 51, servers: ['a', 'b'], fileSize: 100_000 });
+  const { net } = w;
+  net.runUntil(() => w.client.bytes > 20_000, 5000);
+  const state = announce(w.servers.a);
+  takeOver(w, 'b', state, 1);
+  net.runUntil(() => w.client.events.some((e) => e.type === 'taken-over'), 5000);
+  const asconf = w.traced.find((e) => e.from.address === IP.b && (() => { const p = parsePacket(e.payload); return p.ok && p.packet.chunks.some((c) => c.type === 0xc1); })())!;
+  const bad = asconf.payload.slice();
+  bad[12 + 6] = 0;
+  bad[12 + 7] = 2; // HMAC id 2: not offered by anyone
+  crc.finalizeChecksum(bad);
+  const mark = w.traced.length;
+  w.client.ep.handleDatagram(net.now, at(IP.b), bad);
+  w.client.drain();
+  net.wake(w.client.ep);
+  net.run(net.now + 50);
+  const errors = w.traced.slice(mark).filter((e) => e.from.address === IP.client).flatMap((e) => {
+    const p = parsePacket(e.payload);
+    return p.ok ? p.packet.chunks.filter((c) => c.type === 9 && !('kind' in c)) : [];
+  });
+  t.true(errors.some((c) => c.type === 9 && 'causes' in c && c.causes.some((x) => x.code === 0x0105 && x.info[1] === 2)));
+  t.is((agentOf(w.client.assoc).refused.get('auth-unsupported-hmac') ?? 0), 1);
+  t.deepEqual(w.client.assoc.remote, at(IP.b));
+});

@@ -58,13 +58,18 @@ export async function runUsrsctpTsctp(options: TsctpOptions = {}): Promise<Tsctp
   });
   try {
     await waitForUdpPortBound(serverEncap!);
-    const client = spawnProcess(
-      USRSCTP.tsctp,
-      ['-E', String(clientEncap), '-U', String(serverEncap), '-L', '127.0.0.1', '-p', String(sctpPort), '-l', String(size), '-T', String(seconds), '127.0.0.1'],
-      { stdout: 'ignore', stderr: 'pipe', timeoutMs: (seconds + 60) * 1000, name: 'tsctp client' },
-    );
-    const status = await client.waitForExit((seconds + 50) * 1000);
-    if (status.code !== 0) throw new Error(`tsctp client failed: ${client.describe()}`);
+    // A server that has bound its UDP port may not listen yet: a refused client exits 1, so retry.
+    for (let attempt = 0; ; attempt++) {
+      const client = spawnProcess(
+        USRSCTP.tsctp,
+        ['-E', String(clientEncap), '-U', String(serverEncap), '-L', '127.0.0.1', '-p', String(sctpPort), '-l', String(size), '-T', String(seconds), '127.0.0.1'],
+        { stdout: 'ignore', stderr: 'pipe', timeoutMs: (seconds + 60) * 1000, name: 'tsctp client' },
+      );
+      const status = await client.waitForExit((seconds + 50) * 1000);
+      if (status.code === 0) break;
+      if (attempt >= 2 || !/Connection refused/.test(client.stderr)) throw new Error(`tsctp client failed: ${client.describe()}`);
+      await new Promise((r) => setTimeout(r, 300));
+    }
     // The server prints its summary once the association is shut down.
     const deadline = Date.now() + 20_000;
     let summary = parseTsctpServer(tail(serverOut, 64 << 10).replace(/\[S\]\[[\d.]+\] /g, '\n'));

@@ -156,7 +156,7 @@ test('usrsctp client and echo_server (UDP encapsulation, private netns with lo o
     `${USRSCTP.echoServer} 9899 9900 > /dev/null 2>&1 & S=$!`,
     // wait for the UDP socket of usrsctp_init (port 9899 = 0x26AB) in this namespace's table
     "i=0; while ! grep -q ':26AB ' /proc/net/udp; do sleep 0.02; i=$((i+1)); [ $i -gt 250 ] && exit 3; done",
-    'sleep 0.1',
+    'sleep 0.3', // bound is not yet listening: give it a moment (the client does not retry)
     `{ printf '${lines.join('\\n')}\\n'; sleep 1; } | stdbuf -oL ${USRSCTP.client} 127.0.0.1 7 0 9900 9899`,
     'rc=$?; kill $S; exit $rc',
   ].join('\n');
@@ -181,12 +181,18 @@ test('usrsctp tsctp sends a counted run of 1400-byte messages to a tsctp server'
   });
   await waitForUdpPortBound(serverEncap!);
   // The client's stdout is a flood of usrsctp debug lines (Debian builds with SCTP_DEBUG): drop it.
-  const { status } = await runToExit(
-    USRSCTP.tsctp,
-    ['-E', String(clientEncap), '-U', String(serverEncap), '-L', '127.0.0.1', '-p', String(sctpPort), '-l', '1400', '-n', '2000', '127.0.0.1'],
-    { t, stdout: 'ignore', timeoutMs: 30_000, name: 'tsctp client' },
-  );
-  t.is(status.code, 0);
+  // A server that has bound its UDP port may not listen yet: a refused client exits 1, so retry.
+  let run = { status: { code: -1, signal: null } as { code: number | null; signal: NodeJS.Signals | null }, stderr: '' };
+  for (let attempt = 0; attempt < 3; attempt++) {
+    run = await runToExit(
+      USRSCTP.tsctp,
+      ['-E', String(clientEncap), '-U', String(serverEncap), '-L', '127.0.0.1', '-p', String(sctpPort), '-l', '1400', '-n', '2000', '127.0.0.1'],
+      { t, stdout: 'ignore', timeoutMs: 30_000, name: 'tsctp client' },
+    );
+    if (run.status.code === 0 || !/Connection refused/.test(run.stderr)) break;
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  t.is(run.status.code, 0, run.stderr);
   // Receiver summary: length, messages, recv calls, bytes, seconds, B/s, notifications.
   const m = await server.waitForLine(TSCTP_SERVER_SUMMARY, 15_000);
   t.is(m[1], '1400');

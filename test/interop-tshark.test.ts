@@ -75,8 +75,7 @@ async function captureWithUsrsctp(t: ExecutionContext, idleMs = 0) {
   spawnProcess(USRSCTP.echoServer, [String(usrsctpEncap), String(batonPort)], { t, lineBuffered: true, name: 'echo_server' });
   await waitForUdpPortBound(usrsctpEncap!);
   const baton = await RealEndpoint.open({ local: { address: '127.0.0.1', port: batonPort! }, t });
-  const conn = baton.connect({ address: '127.0.0.1', port: usrsctpEncap! }, 7);
-  await conn.waitConnected();
+  const conn = await baton.connectEstablished({ address: '127.0.0.1', port: usrsctpEncap! }, 7);
   const data = randomBytes(30_000);
   conn.send(data);
   await conn.waitBytes(data.length);

@@ -21,8 +21,7 @@ test('baton client → usrsctp echo_server: 200 kB echoed back intact, clean shu
   const server = spawnProcess(USRSCTP.echoServer, [String(usrsctpEncap), String(batonPort)], { t, lineBuffered: true, name: 'echo_server' });
   await waitForUdpPortBound(usrsctpEncap!);
   const baton = await RealEndpoint.open({ local: { address: LO, port: batonPort! }, t });
-  const conn = baton.connect({ address: LO, port: usrsctpEncap! }, 7);
-  await conn.waitConnected();
+  const conn = await baton.connectEstablished({ address: LO, port: usrsctpEncap! }, 7);
   const data = randomBytes(200_000);
   conn.send(data);
   await conn.waitBytes(data.length, 30_000);
@@ -49,8 +48,7 @@ test('baton client → usrsctp discard_server: every byte counted by the server'
   });
   await waitForUdpPortBound(usrsctpEncap!);
   const baton = await RealEndpoint.open({ local: { address: LO, port: batonPort! }, t });
-  const conn = baton.connect({ address: LO, port: usrsctpEncap! }, 9);
-  await conn.waitConnected();
+  const conn = await baton.connectEstablished({ address: LO, port: usrsctpEncap! }, 9);
   const total = 300_000;
   conn.send(randomBytes(total));
   conn.close();
@@ -118,8 +116,7 @@ test('baton client → usrsctp tsctp server: the server counts every byte', asyn
   });
   await waitForUdpPortBound(usrsctpEncap!);
   const baton = await RealEndpoint.open({ local: { address: LO, port: batonPort! }, t });
-  const conn = baton.connect({ address: LO, port: usrsctpEncap! }, sctpPort);
-  await conn.waitConnected();
+  const conn = await baton.connectEstablished({ address: LO, port: usrsctpEncap! }, sctpPort);
   const total = 1_000_000;
   conn.send(randomBytes(total));
   conn.close();

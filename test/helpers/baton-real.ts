@@ -207,6 +207,22 @@ export class RealEndpoint {
     return c;
   }
 
+  /**
+   * Connect and wait until established; if the peer refuses (ABORT: a program that binds its UDP
+   * socket before it listens, like usrsctp's servers, may not be listening yet) try again after
+   * `retryMs`, up to `attempts` times.
+   */
+  async connectEstablished(remote: UdpAddress, remoteTransportPort: number, attempts = 5, retryMs = 300): Promise<RealConnection> {
+    let last: RealConnection | undefined;
+    for (let i = 0; i < attempts; i++) {
+      last = this.connect(remote, remoteTransportPort);
+      await last.until(() => last!.connected || last!.closed, 15_000, 'connected');
+      if (last.connected) return last;
+      await new Promise((r) => setTimeout(r, retryMs));
+    }
+    throw new Error(`association to ${remote.address}:${remote.port} refused ${attempts} times: ${last!.log.join(',')} ${last!.closeError?.error?.message ?? ''}`);
+  }
+
   /** A preloaded connection from another server's exported state; call transport.takeover() next. */
   importState(state: TransportState): RealConnection {
     const c = new RealConnection(this.endpoint.importState(this.driver.now(), state), this);

@@ -233,7 +233,9 @@ test('state export → protobuf → import keeps everything the taker needs', (t
   t.is(again.sctp!.nextAsconfSerial, raw.sctp!.nextAsconfSerial);
   t.is(again.sctp!.peerAsconfSerial, raw.sctp!.peerAsconfSerial);
   t.deepEqual(agentOf(imported).context!.key, agentOf(w.servers.a.assoc!).context!.key);
-  t.deepEqual(again.sctp!.localAddresses.map((x) => x.address), [IP.b]);
+  // before its takeover completes, the taker's export still names the old server too
+  t.deepEqual(again.sctp!.localAddresses.map((x) => x.address), [IP.a, IP.b]);
+  t.deepEqual(again.sctp!.tsnMap, raw.sctp!.tsnMap);
 });
 
 /** DATA chunks (TSN, length) a server sent to the client, from the trace. */
@@ -500,4 +502,25 @@ test('an AUTH with an HMAC identifier we did not offer draws ERROR "Unsupported 
   t.true(errors.some((c) => c.type === 9 && 'causes' in c && c.causes.some((x) => x.code === 0x0105 && x.info[1] === 2)));
   t.is((agentOf(w.client.assoc).refused.get('auth-unsupported-hmac') ?? 0), 1);
   t.deepEqual(w.client.assoc.remote, at(IP.b));
+});
+
+test('a taker exports what it imported until its takeover completes (a cascade from it stays exact)', (t) => {
+  const w = makeWorld({ seed: 61, servers: ['a', 'b', 'd'], fileSize: 300_000 });
+  const { net } = w;
+  net.runUntil(() => w.client.bytes > 80_000, 5000);
+  const s1 = announce(w.servers.a);
+  net.kill('a');
+  net.kill('b'); // B imports and sends its ASCONF into the void, then announces anyway
+  const b = takeOver(w, 'b', s1, 1);
+  const s2 = decodeTransportState(encodeTransportState(b.exportState(0)));
+  t.deepEqual(s2.sctp!.tsnMap, s1.sctp!.tsnMap);
+  t.is(s2.streamBytesSent, s1.streamBytesSent);
+  t.deepEqual(s2.sctp!.localAddresses.map((x) => x.address), [IP.a, IP.b]);
+  t.is(s2.takeoverNumber, 1);
+  takeOver(w, 'd', s2, 2);
+  const ok = net.runUntil(() => w.client.bytes >= w.file.length, 30_000);
+  t.true(ok);
+  t.is(sha(received(w)), sha(w.file));
+  t.deepEqual(w.client.assoc.remote, at(IP.d));
+  t.deepEqual(w.client.assoc.paths.map((p) => p.address.address), [IP.d]);
 });

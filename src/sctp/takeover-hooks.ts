@@ -70,6 +70,8 @@ export class TakeoverAgent {
   initiator: TakeoverInitiator | undefined;
   /** Takeover number of the imported state (the next taker uses this + 1). */
   private importedTakeoverNumber = 0;
+  /** The state we were built from (importState), for exports before our takeover completes. */
+  private imported: TransportState | undefined;
   /** Datagrams refused by the agent, by reason (for tests and diagnostics). */
   readonly refused = new Map<string, number>();
   private keyPair: X25519KeyPair | undefined;
@@ -149,6 +151,7 @@ export class TakeoverAgent {
     if (ctx !== undefined) this.useContext(ctx, s.x25519Agreed ? 'x25519' : 'rfc4895-default');
     this.guard = new TakeoverGuard(s.peerAsconfSerial);
     this.importedTakeoverNumber = state.takeoverNumber;
+    this.imported = state;
     this.initiator = new TakeoverInitiator({ state: s, streamBytesAcked: state.streamBytesAcked, newAddress: this.host.local, client: this.host.remote });
   }
 
@@ -161,6 +164,21 @@ export class TakeoverAgent {
       s.hmacId = ctx.sendHmacId;
       s.sharedKeyId = ctx.sharedKeyId;
       s.x25519Agreed = this.keySource === 'x25519';
+    }
+    const pending = this.initiator !== undefined && this.initiator.phase !== 'complete' ? this.imported : undefined;
+    if (pending) {
+      // Not resumed yet: the outbound stream is still exactly as imported. Keep the old server's
+      // addresses too, so that a later taker deletes them whether or not our ASCONF got through.
+      const ps = pending.sctp!;
+      s.tsnMap = ps.tsnMap.map((r) => ({ ...r }));
+      state.streamBytesSent = pending.streamBytesSent;
+      state.streamBytesAcked = pending.streamBytesAcked;
+      const mine = s.localAddresses;
+      s.localAddresses = [...ps.localAddresses.filter((a) => !mine.some((m) => m.address === a.address)), ...mine];
+      s.nextAsconfSerial = this.initiator!.sender.nextSerial;
+      s.peerAsconfSerial = this.guard?.receiver.peerSerial ?? 0;
+      state.takeoverNumber = this.initiator!.requestNumber ?? this.importedTakeoverNumber;
+      return;
     }
     const emptySsn = this.resumedAt === undefined ? (state.streamBytesSent === 0 ? 0 : undefined) : this.resumedAt.tsn === this.host.outboundNextTsn ? this.resumedAt.ssn : undefined;
     s.tsnMap = withContinuation(s.tsnMap, this.host.outboundNextTsn, state.streamBytesSent, this.host.options, emptySsn);

@@ -74,7 +74,7 @@ export class TakeoverAgent {
   private imported: TransportState | undefined;
   /** Datagrams refused by the agent, by reason (for tests and diagnostics). */
   readonly refused = new Map<string, number>();
-  private keyPair: X25519KeyPair | undefined;
+  private keyPair: (X25519KeyPair & { tag: number; random: Uint8Array }) | undefined;
   /** Where the outbound stream resumed after our takeover (for exports before the next chunk). */
   private resumedAt: { tsn: number; ssn: number } | undefined;
 
@@ -88,9 +88,14 @@ export class TakeoverAgent {
     this.refused.set(reason, (this.refused.get(reason) ?? 0) + 1);
   }
 
+  /** Our x25519 key pair: a function of the endpoint secret, our tag and our RANDOM (recomputed if
+   * the association adopted another RANDOM, e.g. the one its cookie carried). */
   private ownKeyPair(): X25519KeyPair {
-    this.keyPair ??= responderKeyPair(this.secret, this.host.localTag, this.host.authRandom);
-    return this.keyPair;
+    const k = this.keyPair;
+    if (k === undefined || k.tag !== this.host.localTag || k.random !== this.host.authRandom) {
+      this.keyPair = { ...responderKeyPair(this.secret, this.host.localTag, this.host.authRandom), tag: this.host.localTag, random: this.host.authRandom };
+    }
+    return this.keyPair!;
   }
 
   // ------------------------------------------------------------ handshake

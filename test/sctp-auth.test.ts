@@ -17,7 +17,7 @@ import {
   unsupportedHmacCause,
   type AuthParams,
 } from '../src/sctp/auth.js';
-import { endpointPairKey, generateKeyPair, responderKeyPair, peerPublicKeyFrom, x25519Param, saltBytes } from '../src/sctp/x25519.js';
+import { canonicalSalt, endpointPairKey, generateKeyPair, responderKeyPair, peerPublicKeyFrom, x25519Param, saltBytes } from '../src/sctp/x25519.js';
 import { SeededRandom } from '../src/transport-abstraction/random.js';
 import { verifyChecksum } from '../src/sctp/wire/crc32c.js';
 
@@ -262,4 +262,14 @@ test('responder key pair is a deterministic function of secret, tag and RANDOM',
   t.notDeepEqual(responderKeyPair(secret, 78, r).publicKey, a.publicKey);
   t.notDeepEqual(responderKeyPair(new Uint8Array(32), 77, r).publicKey, a.publicKey);
   t.deepEqual(x25519.getPublicKey(a.privateKey), a.publicKey);
+});
+
+test('canonicalSalt is the same from both sides', (t) => {
+  const a = { tag: 5, random: new Uint8Array(32).fill(1) };
+  const b = { tag: 3, random: new Uint8Array(32).fill(2) };
+  t.deepEqual(canonicalSalt(a, b), canonicalSalt(b, a));
+  t.is(canonicalSalt(a, b).initiatorTag, 3);
+  const c = { tag: 5, random: new Uint8Array(32).fill(0) };
+  t.deepEqual(canonicalSalt(a, c), canonicalSalt(c, a));
+  t.is(canonicalSalt(a, c).initiatorRandom[0], 0);
 });

@@ -524,3 +524,28 @@ test('a taker exports what it imported until its takeover completes (a cascade f
   t.deepEqual(w.client.assoc.remote, at(IP.d));
   t.deepEqual(w.client.assoc.paths.map((p) => p.address.address), [IP.d]);
 });
+
+test('INIT collision: both sides still agree on the AUTH key (one RANDOM per association, canonical salt)', (t) => {
+  const A = at('10.0.0.1');
+  const B = at('10.0.0.2');
+  const a = new SctpEndpoint({ addresses: [A], random: new SeededRandom(1) });
+  const b = new SctpEndpoint({ addresses: [B], random: new SeededRandom(2) });
+  const ca = a.connect(0, B);
+  const cb = b.connect(0, A);
+  for (let now = 1; now < 4; now++) {
+    for (let k = 0; k < 20; k++) {
+      let any = false;
+      for (const [src, dst, from] of [[a, b, A], [b, a, B]] as const) {
+        for (let x = src.pollTransmit(now); x; x = src.pollTransmit(now)) {
+          dst.handleDatagram(now, from, x.payload);
+          any = true;
+        }
+      }
+      if (!any) break;
+    }
+  }
+  t.is(ca.stateName, 'ESTABLISHED');
+  t.is(cb.stateName, 'ESTABLISHED');
+  t.is(agentOf(ca).keySource, 'x25519');
+  t.deepEqual(agentOf(ca).context!.key, agentOf(cb).context!.key);
+});

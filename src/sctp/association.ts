@@ -35,11 +35,13 @@ export interface AssociationHost {
   /** Our SCTP port. */
   readonly sctpPort: number;
   /** Build an INIT ACK (with a signed cookie) answering `init`; undefined when the INIT is to be dropped. */
-  initAck(now: Instant, from: UdpAddress, initPacket: Uint8Array, init: InitChunk, ours: { tag: number; tsn: number; tieLocal: number; tiePeer: number }, options: ResolvedOptions): Uint8Array | undefined;
+  initAck(now: Instant, from: UdpAddress, initPacket: Uint8Array, init: InitChunk, ours: { tag: number; tsn: number; tieLocal: number; tiePeer: number; random?: Uint8Array }, options: ResolvedOptions): Uint8Array | undefined;
   /** Peer addresses or tags changed: update routing. */
   routingChanged(a: SctpAssociation): void;
   /** Count a dropped datagram. */
   drop(reason: string): void;
+  /** Something to act on (input, app call, timer): poll this association at the next drain. */
+  wake(a: SctpAssociation): void;
 }
 
 /** Hooks for the AUTH / ADD-IP / takeover modules (see the hooks note). */
@@ -177,12 +179,13 @@ export class SctpAssociation implements MigratableTransport {
     }
     const e = this.events[this.eventHead]!;
     this.events[this.eventHead++] = undefined as unknown as TransportEvent;
-    if (e.type === 'data' && this.receiver) this.receiver.consumed(e.bytes.length, this.options.mtu);
+    if (e.type === 'data' && this.receiver && this.receiver.consumed(e.bytes.length, this.options.mtu)) this.host.wake(this);
     return e;
   }
 
   /** Queue bytes; in message mode `unordered: true` sends the message unordered (U bit). */
   send(bytes: Uint8Array, options?: SendOptions & { readonly unordered?: boolean }): number {
+    this.host.wake(this);
     if (this.state !== 'COOKIE-WAIT' && this.state !== 'COOKIE-ECHOED' && this.state !== 'ESTABLISHED') {
       throw new LocalUsageError(`cannot send in state ${this.state}`);
     }
@@ -200,6 +203,7 @@ export class SctpAssociation implements MigratableTransport {
   }
 
   close(now: Instant): void {
+    this.host.wake(this);
     switch (this.state) {
       case 'COOKIE-WAIT':
       case 'COOKIE-ECHOED':
@@ -215,6 +219,7 @@ export class SctpAssociation implements MigratableTransport {
   }
 
   abort(now: Instant, reason?: string): void {
+    this.host.wake(this);
     if (this.state === 'CLOSED') return;
     const info = new TextEncoder().encode(reason ?? 'user abort');
     this.sendAbort({ code: CauseCode.USER_INITIATED_ABORT, info });
@@ -273,6 +278,7 @@ export class SctpAssociation implements MigratableTransport {
   }
 
   takeover(now: Instant, requestNumber: number, mode?: ResumeMode): void {
+    this.host.wake(this);
     if (!this.hooks.takeover) throw new LocalUsageError('takeover() needs the takeover hooks (an endpoint-built association)');
     this.hooks.takeover(now, requestNumber, mode);
   }
@@ -283,6 +289,7 @@ export class SctpAssociation implements MigratableTransport {
 
   /** Send these chunks in one packet to `destination` now (AUTH added as the peer requires). */
   queuePacket(destination: UdpAddress, chunks: Chunk[], verificationTag = this.peerTag): void {
+    this.host.wake(this);
     this.outbox.push({ source: this.local, destination, payload: this.packetBytes(chunks, verificationTag) });
   }
 
@@ -301,6 +308,7 @@ export class SctpAssociation implements MigratableTransport {
 
   /** Takeover resume: continue the outbound stream at (tsn, ssn, offset), replaying these chunk sizes first. */
   resumeSending(tsn: number, ssn: number, offset: number, replay: ReadonlyArray<{ length: number; held: boolean }>): void {
+    this.host.wake(this);
     this.sender.queue.resume(tsn, ssn, offset, replay);
   }
 
@@ -308,6 +316,7 @@ export class SctpAssociation implements MigratableTransport {
 
   /** Queue a control chunk for the next packet to `path` (default: the current send path). */
   sendControl(chunk: Chunk, path?: number): void {
+    this.host.wake(this);
     this.control.push({ chunk, path });
   }
 
@@ -493,6 +502,7 @@ export class SctpAssociation implements MigratableTransport {
 
   /** A parsed packet routed here by the endpoint (INIT and COOKIE ECHO come via handleInit / the endpoint). */
   handlePacket(now: Instant, from: UdpAddress, packet: Packet, raw: Uint8Array, local?: UdpAddress, startIndex = 0): void {
+    this.host.wake(this);
     if (this.state === 'CLOSED') return;
     const first = packet.chunks[startIndex]!;
     const vt = packet.verificationTag;
@@ -593,6 +603,7 @@ export class SctpAssociation implements MigratableTransport {
 
   /** Called by the endpoint when the INIT ACK answering our INIT arrives (already parsed and checked). */
   handleInitAck(now: Instant, from: UdpAddress, packet: Packet, chunk: InitChunk, peer: PeerInit): void {
+    this.host.wake(this);
     if (packet.verificationTag !== this.localTag) {
       this.host.drop('bad-verification-tag');
       return;
@@ -602,13 +613,15 @@ export class SctpAssociation implements MigratableTransport {
 
   /** An INIT for this association (§5.2.1, §5.2.2): answer with an INIT ACK, or SHUTDOWN ACK. */
   handleInit(now: Instant, from: UdpAddress, raw: Uint8Array, init: InitChunk): void {
-    let ours: { tag: number; tsn: number; tieLocal: number; tiePeer: number };
+    this.host.wake(this);
+    let ours: { tag: number; tsn: number; tieLocal: number; tiePeer: number; random?: Uint8Array };
     switch (this.state) {
       case 'CLOSED':
         return;
       case 'COOKIE-WAIT':
       case 'COOKIE-ECHOED':
-        ours = { tag: this.localTag, tsn: this.localInitialTsn, tieLocal: 0, tiePeer: 0 };
+        // INIT collision: answer with our INIT's tag AND RANDOM, so both sides' AUTH key vectors agree.
+        ours = { tag: this.localTag, tsn: this.localInitialTsn, tieLocal: 0, tiePeer: 0, random: this.localRandom };
         break;
       case 'SHUTDOWN-ACK-SENT':
         this.outbox.push({ source: this.local, destination: from, payload: this.packetBytes([{ type: 8, reflectedTag: false }], this.peerTag) });
@@ -625,6 +638,7 @@ export class SctpAssociation implements MigratableTransport {
    * (case A): the endpoint then replaces this association. Otherwise handled here.
    */
   handleCookieEcho(now: Instant, from: UdpAddress, cookie: CookieContents, peer: PeerInit, packet: Packet, raw: Uint8Array, index: number): 'restart' | 'handled' | 'discarded' {
+    this.host.wake(this);
     const L = this.localTag;
     const P = this.peerTag;
     if (cookie.localTag !== L && peer.tag !== P && cookie.tieLocal === L && cookie.tiePeer === P) {
@@ -800,6 +814,7 @@ export class SctpAssociation implements MigratableTransport {
 
   /** Enter CLOSED and report it (error undefined = clean). */
   terminate(error: TransportError | undefined): void {
+    this.host.wake(this);
     if (this.state === 'CLOSED' && this.closeError !== undefined) return;
     const wasClosed = this.state === 'CLOSED' && this.events.some((e) => e?.type === 'closed');
     this.state = 'CLOSED';
@@ -830,6 +845,7 @@ export class SctpAssociation implements MigratableTransport {
   }
 
   handleTimeout(now: Instant): void {
+    this.host.wake(this);
     if (this.state === 'CLOSED') return;
     this.hooks.handleTimeout?.(now);
     if (this.closed) return;

@@ -12,6 +12,7 @@ import { TakeoverAgent, initAckParams, type Role } from './takeover-hooks.js';
 import { checkCookie, makeCookie } from './cookie.js';
 import { offerParams, readPeerInit } from './handshake.js';
 import { resolveOptions, SCTP_UDP_PORT, type ResolvedOptions, type SctpOptions } from './options.js';
+import { DeadlineHeap } from './deadline-heap.js';
 import { PacketWriter } from './packet-writer.js';
 import { emitParam } from './wire/params.js';
 import { parsePacket } from './wire/parse.js';
@@ -43,10 +44,14 @@ export class SctpEndpoint implements TransportEndpoint, AssociationHost {
   private readonly byTag = new Map<number, SctpAssociation>();
   private readonly byAddress = new Map<string, SctpAssociation>();
   private readonly keysOf = new Map<SctpAssociation, { tag: number; keys: string[] }>();
-  private associations: SctpAssociation[] = [];
+  private readonly associations = new Set<SctpAssociation>();
+  /** Associations that may have something to send or a changed deadline (woken since last drained). */
+  private readonly active = new Set<SctpAssociation>();
+  /** Timer heap with lazy deletion: `armed` holds each association's deadline as last pushed. */
+  private readonly heap = new DeadlineHeap<SctpAssociation>();
+  private readonly armed = new Map<SctpAssociation, number>();
   private accepted: SctpAssociation[] = [];
   private outbox: Transmit[] = [];
-  private cursor = 0;
   private readonly writer = new PacketWriter(1500);
 
   constructor(options: SctpEndpointOptions) {
@@ -61,7 +66,12 @@ export class SctpEndpoint implements TransportEndpoint, AssociationHost {
 
   /** Associations currently known (open or closing). */
   get all(): readonly SctpAssociation[] {
-    return this.associations;
+    return [...this.associations];
+  }
+
+  /** An association has input, output or an app call to act on: poll it at the next drain. */
+  wake(a: SctpAssociation): void {
+    if (this.associations.has(a)) this.active.add(a);
   }
 
   drop(reason: string): void {
@@ -103,7 +113,8 @@ export class SctpEndpoint implements TransportEndpoint, AssociationHost {
   }
 
   private register(a: SctpAssociation): void {
-    this.associations.push(a);
+    this.associations.add(a);
+    this.active.add(a);
     this.routingChanged(a);
   }
 
@@ -137,7 +148,14 @@ export class SctpEndpoint implements TransportEndpoint, AssociationHost {
     }
     const p = r.packet;
     if (p.destinationPort !== this.sctpPort) {
+      // Nobody listens on that SCTP port here: out of the blue (§8.4), an INIT is refused.
       this.drop('wrong-port');
+      const init = p.chunks[0];
+      if (init && init.type === ChunkType.INIT && !('kind' in init)) {
+        if (p.chunks.length === 1 && init.initiateTag !== 0) this.reply(from, p.sourcePort, init.initiateTag, [{ type: 6, reflectedTag: false, causes: [] }], local, p.destinationPort);
+        return;
+      }
+      this.outOfTheBlue(from, p, local);
       return;
     }
     const first = p.chunks[0]!;
@@ -174,13 +192,13 @@ export class SctpEndpoint implements TransportEndpoint, AssociationHost {
       if (c.type === ChunkType.ERROR && !('kind' in c) && (c as { causes: readonly { code: number }[] }).causes.some((x) => x.code === CauseCode.STALE_COOKIE)) return;
       if (c.type === ChunkType.SHUTDOWN_ACK) reply = { type: 14, reflectedTag: true };
     }
-    this.reply(from, p.sourcePort, p.verificationTag, [reply], local);
+    this.reply(from, p.sourcePort, p.verificationTag, [reply], local, p.destinationPort);
   }
 
-  private reply(to: UdpAddress, port: number, vtag: number, chunks: Chunk[], local: UdpAddress | undefined): void {
+  private reply(to: UdpAddress, port: number, vtag: number, chunks: Chunk[], local: UdpAddress | undefined, ourPort = this.sctpPort): void {
     const w = this.writer;
     w.auth = undefined;
-    w.begin(this.sctpPort, port, vtag, 1 << 16);
+    w.begin(ourPort, port, vtag, 1 << 16);
     for (const c of chunks) w.addChunk(c, true);
     this.outbox.push({ source: local ?? this.addresses[0], destination: to, payload: w.finish() });
   }
@@ -212,7 +230,7 @@ export class SctpEndpoint implements TransportEndpoint, AssociationHost {
     }
   }
 
-  initAck(now: Instant, from: UdpAddress, initPacket: Uint8Array, init: InitChunk, ours: { tag: number; tsn: number; tieLocal: number; tiePeer: number }, options: ResolvedOptions): Uint8Array | undefined {
+  initAck(now: Instant, from: UdpAddress, initPacket: Uint8Array, init: InitChunk, ours: { tag: number; tsn: number; tieLocal: number; tiePeer: number; random?: Uint8Array }, options: ResolvedOptions): Uint8Array | undefined {
     const sourcePort = (initPacket[0]! << 8) | initPacket[1]!;
     const check = readPeerInit(init);
     if (!check.ok) {
@@ -223,7 +241,7 @@ export class SctpEndpoint implements TransportEndpoint, AssociationHost {
       return undefined;
     }
     const peer = check.init;
-    const random = options.random.bytes(32);
+    const random = ours.random ?? options.random.bytes(32);
     const extra = [...(options.extraInitParams?.('init-ack') ?? []), ...(options.advertiseAuth ? initAckParams(this.secret, ours.tag, random) : [])];
     const extraBytes = concat(extra.map(emitParam));
     const preservative = Math.min(peer.cookiePreservative, options.cookieLifetime);
@@ -331,42 +349,59 @@ export class SctpEndpoint implements TransportEndpoint, AssociationHost {
 
   pollTransmit(now: Instant): Transmit | undefined {
     if (this.outbox.length > 0) return this.outbox.shift();
-    const n = this.associations.length;
-    for (let k = 0; k < n; k++) {
-      const i = (this.cursor + k) % n;
-      const a = this.associations[i]!;
+    // Only woken associations are polled; one that has nothing more is settled: its deadline goes
+    // on the heap and it leaves the active set (or the endpoint, once closed and drained).
+    for (const a of this.active) {
       const t = a.pollTransmit(now);
-      if (t) {
-        this.cursor = i;
-        return t;
-      }
+      if (t) return t;
+      this.active.delete(a);
+      if (a.finished) this.forget(a);
+      else this.arm(a);
     }
-    this.sweep();
     return undefined;
   }
 
-  /** Forget associations that are closed and have nothing left to send. */
-  private sweep(): void {
-    if (this.associations.some((a) => a.finished)) {
-      for (const a of this.associations) if (a.finished) this.routingChanged(a);
-      this.associations = this.associations.filter((a) => !a.finished);
-      this.cursor = 0;
+  private arm(a: SctpAssociation): void {
+    const d = a.pollTimeout();
+    if (d === undefined) {
+      this.armed.delete(a);
+    } else if (this.armed.get(a) !== d) {
+      this.armed.set(a, d);
+      this.heap.push(d, a);
     }
+  }
+
+  /** Forget an association that is closed and has nothing left to send. */
+  private forget(a: SctpAssociation): void {
+    this.associations.delete(a);
+    this.armed.delete(a);
+    this.routingChanged(a);
   }
 
   pollTimeout(): Instant | undefined {
-    let t = Infinity;
-    for (const a of this.associations) {
-      const d = a.pollTimeout();
-      if (d !== undefined && d < t) t = d;
+    for (const a of this.active) this.arm(a);
+    const h = this.heap;
+    for (let a = h.peekItem(); a !== undefined; a = h.peekItem()) {
+      if (this.armed.get(a) === h.peekTime()) return h.peekTime();
+      h.pop(); // stale: re-armed, disarmed or forgotten since
     }
-    return t === Infinity ? undefined : t;
+    return undefined;
   }
 
   handleTimeout(now: Instant): void {
-    for (const a of this.associations) {
-      const d = a.pollTimeout();
-      if (d !== undefined && d <= now) a.handleTimeout(now);
+    for (const a of this.active) this.arm(a);
+    const h = this.heap;
+    const due: SctpAssociation[] = [];
+    for (let a = h.peekItem(); a !== undefined && h.peekTime()! <= now; a = h.peekItem()) {
+      const t = h.peekTime();
+      h.pop();
+      if (this.armed.get(a) !== t) continue;
+      this.armed.delete(a);
+      due.push(a);
+    }
+    for (const a of due) {
+      a.handleTimeout(now);
+      this.active.add(a);
     }
   }
 }

@@ -15,7 +15,7 @@ import type { TransportState, TsnRun } from '../transport-abstraction/state-type
 import type { Instant, ReceiverState, ResumeMode } from '../transport-abstraction/transport.js';
 import type { PeerAddressTable } from '../addip/addresses.js';
 import { AuthContext, authContextFromVectors, authParamsFrom, parseKeyVector, unsupportedHmacCause } from './auth.js';
-import { endpointPairKey, peerPublicKeyFrom, responderKeyPair, x25519Param, type KeySource, type X25519KeyPair } from './x25519.js';
+import { canonicalSalt, endpointPairKey, peerPublicKeyFrom, responderKeyPair, x25519Param, type KeySource, type X25519KeyPair } from './x25519.js';
 import { TakeoverGuard, TakeoverInitiator, abortError, type InitiatorOutput } from './takeover.js';
 import { CauseCode, type AsconfAckChunk, type AsconfChunk, type Chunk, type ErrorCause, type Packet, type Param, type SackChunk } from './wire/types.js';
 import { isNotAuthenticatedFor, notAuthenticatedCause } from '../addip/causes.js';
@@ -111,13 +111,7 @@ export class TakeoverAgent {
     const local = parseKeyVector(this.host.localKeyVector);
     const remote = authParamsFrom(peer.params);
     if (local === undefined || remote === undefined) return; // no AUTH with this peer
-    const initiator = this.role === 'initiator';
-    const salt = {
-      initiatorTag: initiator ? this.host.localTag : peer.tag,
-      responderTag: initiator ? peer.tag : this.host.localTag,
-      initiatorRandom: initiator ? local.random : remote.random,
-      responderRandom: initiator ? remote.random : local.random,
-    };
+    const salt = canonicalSalt({ tag: this.host.localTag, random: local.random }, { tag: peer.tag, random: remote.random });
     const epk = endpointPairKey(this.ownKeyPair(), peerPublicKeyFrom(peer.params), salt);
     try {
       this.useContext(new AuthContext(local, remote, epk.key, 0, this.host.localKeyVector, this.host.peerKeyVector), epk.keySource);

@@ -2,7 +2,9 @@
 // public key; top bits 10 = "skip, do not report", so standard peers ignore it silently) in its
 // INIT / INIT-ACK. When both sides sent one, the RFC 4895 endpoint-pair shared key is
 //   HKDF-SHA-256(ikm = x25519(priv, peerPub),
-//                salt = INIT's initiate tag ∥ INIT-ACK's initiate tag ∥ INIT's RANDOM ∥ INIT-ACK's RANDOM,
+//                salt = tag1 ∥ tag2 ∥ RANDOM1 ∥ RANDOM2, the two sides' (initiate tag, RANDOM) in
+//                       ascending tag order (canonicalSalt: the same on both sides, even when both
+//                       sent INIT at once),
 //                info = "baton sctp auth", 32 bytes)
 // so someone who recorded the whole handshake (both key vectors, both tags) still cannot compute
 // the association key, and therefore cannot forge an ASCONF. With a standard peer the
@@ -60,6 +62,13 @@ export interface HandshakeSalt {
   readonly responderTag: number;
   readonly initiatorRandom: Uint8Array;
   readonly responderRandom: Uint8Array;
+}
+
+/** The salt both sides compute alike: the (tag, RANDOM) pairs in ascending tag (then RANDOM) order. */
+export function canonicalSalt(a: { tag: number; random: Uint8Array }, b: { tag: number; random: Uint8Array }): HandshakeSalt {
+  const aFirst = a.tag >>> 0 !== b.tag >>> 0 ? a.tag >>> 0 < b.tag >>> 0 : Buffer.compare(Buffer.from(a.random), Buffer.from(b.random)) <= 0;
+  const [x, y] = aFirst ? [a, b] : [b, a];
+  return { initiatorTag: x.tag, responderTag: y.tag, initiatorRandom: x.random, responderRandom: y.random };
 }
 
 export function saltBytes(s: HandshakeSalt): Uint8Array {

@@ -102,7 +102,7 @@ test('usrsctp client survives SIGKILL of baton cat A: B takes over from the stat
     `i=0; while [ "$(stat -c %s ${out} 2>/dev/null || echo 0)" -lt 250000 ]; do sleep 0.02; i=$((i+1)); [ $i -gt 1000 ] && { echo "NO PROGRESS"; exit 4; }; done`,
     'kill -9 $A; wait $A 2>/dev/null',
     `echo "KILLED_AT $(stat -c %s ${out})"`,
-    `${process.execPath} ${BATON} cat --take-over ${state} --listen 127.0.0.2 ${common} -v > /dev/null 2> ${dir}/b.err; echo "B $?"`,
+    `${process.execPath} ${BATON} cat --take-over ${state} --listen 127.0.0.2 ${common} -v > /dev/null 2> ${dir}/b.err 3>&-; echo "B $?"`,
     'exec 3>&-',
     'wait $C; echo "CLIENT $?"',
   ]);
@@ -123,4 +123,35 @@ test('usrsctp client survives SIGKILL of baton cat A: B takes over from the stat
   t.is(output.match(/SCTP_COMM_UP/g)?.length, 1, 'one association, no restart');
   t.regex(output, /Peer address 127\.0\.0\.2 is now /, 'usrsctp saw the new server address');
   t.is(output.replace(NOTIFICATION, ''), text, 'the client wrote the file, byte-exact');
+});
+
+// usrsctp's http_client (HTTP/1.0 over SCTP, PPID 63) against `baton cat` playing a web server by
+// hand: the request arrives at baton byte-exact; the response baton sends (one DATA chunk, so one
+// write() in the client's debug-flooded stdout) comes out whole; both ends finish cleanly.
+test('usrsctp http_client ↔ baton cat --listen: request and response intact (netns, lo only)', async (t) => {
+  const dir = tempDir(t);
+  const body = 'hello from baton over SCTP over UDP\n'.repeat(10);
+  const response = `HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
+  writeFileSync(join(dir, 'response'), response);
+  const p = runInNetns(t, [
+    `mkfifo ${dir}/stdin`,
+    `${process.execPath} ${BATON} cat --listen 127.0.0.1:8080 --udp-encap-port 9899 --rto-min 200 -N < ${dir}/stdin > ${dir}/request 2> ${dir}/baton.err & B=$!`,
+    `exec 3> ${dir}/stdin`,
+    waitBound(9899),
+    // 3>&-: the client must not inherit the FIFO's write end, or baton's stdin never ends
+    `${USRSCTP.httpClient} 127.0.0.1 8080 0 9900 9899 /index.html > ${dir}/http.out 2>&1 3>&- & H=$!`,
+    `i=0; while ! grep -q 'Connection: close' ${dir}/request 2>/dev/null; do sleep 0.02; i=$((i+1)); [ $i -gt 500 ] && { echo "NO REQUEST"; exit 4; }; done`,
+    `cat ${dir}/response >&3`,
+    'exec 3>&-',
+    'wait $B; echo "BATON $?"',
+    'wait $H; echo "HTTP $?"',
+  ]);
+  const status = await p.waitForExit(50_000);
+  t.is(status.code, 0, p.describe());
+  t.true(p.lines.includes('BATON 0'), `${p.describe()}\nbaton stderr: ${readFileSync(join(dir, 'baton.err'), 'utf8')}`);
+  t.true(p.lines.includes('HTTP 0'), p.describe());
+  t.is(readFileSync(join(dir, 'request'), 'latin1'), 'GET /index.html HTTP/1.0\r\nUser-agent: libusrsctp\r\nConnection: close\r\n\r\n');
+  const out = readFileSync(join(dir, 'http.out'), 'latin1');
+  t.true(out.includes(response), 'the response is in http_client output, whole');
+  t.regex(out, /Finished, returning with 0/);
 });

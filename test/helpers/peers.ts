@@ -13,6 +13,8 @@ export const USRSCTP = {
   client: '/usr/lib/usrsctp/client',
   /** tsctp [-E local_encaps] [-U remote_encaps] [-l len] [-n count | -T secs] [-L local_ip] [-p port] [address] */
   tsctp: '/usr/lib/usrsctp/tsctp',
+  /** http_client remote_addr remote_port [local_port] [local_encaps] [remote_encaps] [uri]: HTTP/1.0 GET, response to stdout among debug lines. */
+  httpClient: '/usr/lib/usrsctp/http_client',
 } as const;
 
 /** The npm `sctp` package (v1.0.0) as a child process: see test/helpers/node-sctp-peer.cjs. */

@@ -790,8 +790,17 @@ export class SctpAssociation implements MigratableTransport {
   }
 
   private sendShutdown(now: Instant): void {
-    const cum = this.receiver?.tracker.cumulativeTsn ?? 0;
-    this.outbox.push({ source: this.local, destination: this.paths[this.sendPath]!.address, payload: this.packetBytes([{ type: 7, cumulativeTsnAck: cum }], this.peerTag) });
+    const r = this.receiver;
+    const cum = r?.tracker.cumulativeTsn ?? 0;
+    const chunks: Chunk[] = [];
+    // A SACK still owed goes with it: some peers (node-sctp) take only a SACK, not SHUTDOWN's
+    // cumulative TSN ack, as acknowledgement of their data, and would never answer.
+    if (r && (r.sackNow || this.timers.isArmed(Timer.DELAYED_SACK))) {
+      chunks.push(r.makeSack());
+      this.timers.stop(Timer.DELAYED_SACK);
+    }
+    chunks.push({ type: 7, cumulativeTsnAck: cum });
+    this.outbox.push({ source: this.local, destination: this.paths[this.sendPath]!.address, payload: this.packetBytes(chunks, this.peerTag) });
     this.timers.set(Timer.T2_SHUTDOWN, now + this.paths[this.sendPath]!.rto.rto);
   }
 

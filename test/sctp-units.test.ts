@@ -160,3 +160,14 @@ test('cookie: round trip, tamper detection, staleness in microseconds', (t) => {
   t.is(stale.ok ? 0 : stale.reason === 'stale' ? stale.stalenessMicros : -1, 100_500);
   t.is(checkCookie(new Uint8Array(32), bytes, 1200).ok, false);
 });
+
+test('address scoping: listed peer addresses of another family or loopback-ness are not used', async (t) => {
+  const { inScope } = await import('../src/sctp/association.js');
+  t.true(inScope('127.0.0.2', '127.0.0.1'));
+  t.false(inScope('192.0.2.2', '127.0.0.1'));
+  t.false(inScope('::1', '127.0.0.1'));
+  t.false(inScope('fd00::2', '127.0.0.1'));
+  t.true(inScope('10.0.0.3', '10.0.0.2'));
+  t.false(inScope('127.0.0.1', '10.0.0.2'));
+  t.true(inScope('fd00::2', 'fd00::1'));
+});

@@ -452,7 +452,7 @@ export class SctpAssociation implements MigratableTransport {
     if (source < 0) this.paths[this.primary]!.address = from;
     this.paths[this.pathIndex(from)]!.confirmed = true;
     for (const ip of peer.addresses) {
-      if (ip !== from.address) this.addPeerAddress({ address: ip, port: from.port });
+      if (ip !== from.address && inScope(ip, from.address)) this.addPeerAddress({ address: ip, port: from.port });
     }
     this.host.routingChanged(this);
     this.hooks.onPeerInit?.(peer);
@@ -1009,6 +1009,21 @@ export class SctpAssociation implements MigratableTransport {
   get peerAddressKeys(): string[] {
     return this.paths.map((p) => addressKey(p.address));
   }
+}
+
+/**
+ * Address scoping (RFC 9260 §5.1.2 and the UDP encapsulation): a listed peer address is used only
+ * if it has the family of the address the association runs on (one UDP socket family) and the same
+ * loopback-ness — an association over 127.0.0.1 never probes the peer's other host addresses.
+ */
+export function inScope(ip: string, reference: string): boolean {
+  const v6 = ip.includes(':');
+  if (v6 !== reference.includes(':')) return false;
+  return isLoopback(ip) === isLoopback(reference);
+}
+
+function isLoopback(ip: string): boolean {
+  return ip.startsWith('127.') || ip === '::1' || ip === '0:0:0:0:0:0:0:1';
 }
 
 function nonZero(v: number): number {

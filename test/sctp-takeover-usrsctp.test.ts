@@ -52,7 +52,7 @@ test('usrsctp client keeps its association and its data when baton B takes over 
   taken.takeover(b.driver.now(), state.takeoverNumber + 1, 'gap-fill');
   b.kick();
   await connB.until(() => connB.log.includes('takeover-complete') || connB.closed, 10_000, 'takeover-complete');
-  t.true(connB.log.includes('takeover-complete'), connB.log.join(','));
+  t.true(connB.log.includes('takeover-complete'), `${connB.log.join(',')} ${connB.closeError?.error?.message ?? ''}`);
   const rs = taken.receiverState()!;
   t.is(rs.nextOffset, 'hello from server A\n'.length);
   t.deepEqual(rs.heldRanges, []);
@@ -64,17 +64,17 @@ test('usrsctp client keeps its association and its data when baton B takes over 
   await connB.waitBytes(5);
   t.is(connB.received.toString('latin1'), 'to B\n');
 
-  // A, wrongly still alive, sends again: usrsctp no longer knows its address. It drops A's
-  // packets (as out of the blue; this build answers with silence, not ABORT, seen here), so A
-  // gives up after its retransmissions: A stops either way, and its data never reaches the app.
+  // A, wrongly still alive, sends again: usrsctp no longer knows A's address and drops its
+  // packets (this build answers with silence, not ABORT, seen here), so A's data stays
+  // unacknowledged (A would give up after Association.Max.Retrans; not awaited here) and never
+  // reaches the application.
   connA.send(new TextEncoder().encode('late from server A\n'));
-  await connA.waitClosed(15_000);
-  const code = connA.closeError?.error?.code;
-  t.log(`old server A closed with ${code}`);
-  t.true(code === 'BATON_ERR_TIMEOUT' || code === 'BATON_ERR_ABORTED', String(code));
   connB.send(new TextEncoder().encode('still B\n'));
   await client.waitForLine(/^still B$/);
+  await new Promise((r) => setTimeout(r, 1500)); // A retransmits meanwhile (RTO min 200 ms)
   t.false(client.stdout.includes('late from server A'));
+  t.true(connA.transport.bufferedAmount > 0, 'A never got its late data acknowledged');
+  connA.abort('test over');
 
   client.endInput();
   await client.waitForLine(/SCTP_SHUTDOWN_COMP/, 10_000);

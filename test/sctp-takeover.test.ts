@@ -549,3 +549,22 @@ test('INIT collision: both sides still agree on the AUTH key (one RANDOM per ass
   t.is(agentOf(ca).keySource, 'x25519');
   t.deepEqual(agentOf(ca).context!.key, agentOf(cb).context!.key);
 });
+
+test('client data acknowledged by the old server after the export is lost for the taker: the client stops with a clear error', (t) => {
+  const w = makeWorld({ seed: 71, servers: ['a', 'b'], fileSize: 300_000 });
+  const { net } = w;
+  net.runUntil(() => w.client.bytes > 50_000, 5000);
+  const state = announce(w.servers.a);
+  w.client.assoc.send(new TextEncoder().encode('a request sent after the state was taken'));
+  net.wake(w.client.ep);
+  net.runUntil(() => w.servers.a.events.some((e) => e.type === 'data'), 2000);
+  net.run(net.now + 300); // A acknowledges it
+  net.kill('a');
+  const b = takeOver(w, 'b', state, 1);
+  net.run(net.now + 3000);
+  const closed = w.client.events.find((e) => e.type === 'closed');
+  t.is(closed?.type === 'closed' ? closed.error?.code : undefined, 'BATON_ERR_PROTOCOL');
+  t.regex(closed?.type === 'closed' ? (closed.error?.message ?? '') : '', /lacks data this side sent/);
+  t.true(b.closed);
+  // and when the client sent nothing after the export, the same takeover goes through (see Figure 3)
+});

@@ -47,7 +47,8 @@ export interface TakeoverHost {
   readonly primaryRto: number;
   /** The TSN the next new DATA chunk gets. */
   readonly outboundNextTsn: number;
-  readonly options: { readonly mode: string; readonly chunkSize: number };
+  readonly options: { readonly mode: string; readonly chunkSize: number; readonly receiveWindow: number };
+  readonly sender: { readonly cumulativeAck: number };
 }
 
 /** The AUTH hook in the shape association.ts and packet-writer.ts call. */
@@ -75,6 +76,8 @@ export class TakeoverAgent {
   /** Datagrams refused by the agent, by reason (for tests and diagnostics). */
   readonly refused = new Map<string, number>();
   private keyPair: (X25519KeyPair & { tag: number; random: Uint8Array }) | undefined;
+  /** Client side: our outbound cumulative ack point when we accepted the last takeover. */
+  private ackPointAtTakeover: number | undefined;
   /** Where the outbound stream resumed after our takeover (for exports before the next chunk). */
   private resumedAt: { tsn: number; ssn: number } | undefined;
 
@@ -202,9 +205,17 @@ export class TakeoverAgent {
     if (out === undefined) return;
     switch (out.kind) {
       case 'send-asconf':
-      case 'send-probe':
         this.host.queuePacket(out.destination, [out.chunk]);
         return;
+      case 'send-probe': {
+        // With the probe, a SACK of what we (from the state) hold of the client's data: a baton
+        // client learns at once whether data it sent after the state was taken is missing here;
+        // a standard one ignores a SACK below its ack point (RFC 9260 §6.2.1).
+        const s = this.initiator!.setup.state;
+        const sack: SackChunk = { type: 3, cumulativeTsnAck: s.peerCumulativeTsn, advertisedReceiverWindow: this.host.options.receiveWindow, gapBlocks: [], duplicateTsns: [] };
+        this.host.queuePacket(out.destination, [sack, out.chunk]); // control chunks before DATA (RFC 9260 §6.10)
+        return;
+      }
       case 'failed':
         this.host.terminate(out.error);
         return;
@@ -262,6 +273,7 @@ export class TakeoverAgent {
       if (!this.guard) return;
       const r = this.guard.handleAsconf(chunk, from, authenticated, this.table(from));
       for (const e of r.events) this.host.pushEvent(e);
+      if (r.events.some((e) => e.type === 'taken-over')) this.ackPointAtTakeover = this.host.sender.cumulativeAck;
       if (r.ack) this.host.queuePacket(r.ack.destination, [r.ack.chunk]);
       return;
     }
@@ -275,12 +287,28 @@ export class TakeoverAgent {
    */
   onSack(now: Instant, sack: SackChunk): boolean | SackChunk {
     const i = this.initiator;
-    if (!i) return false;
+    if (!i) return this.checkTakerCaughtUp(sack);
     if (i.phase !== 'complete') {
       if (i.phase === 'probing') this.apply(now, i.handleSack(sack));
       return true;
     }
     return clipSack(sack, this.host.outboundNextTsn);
+  }
+
+  /**
+   * Client side, after a takeover: a SACK from the new server whose cumulative TSN is below what
+   * the old server had acknowledged means the exported state predates data this side sent; that
+   * data reached the old server's application only and is lost for the new one. Stop with a clear
+   * error rather than carry on with a hole (RFC 9260 would just ignore such a SACK).
+   */
+  private checkTakerCaughtUp(sack: SackChunk): boolean {
+    const mark = this.ackPointAtTakeover;
+    if (mark === undefined || !tsnLt(sack.cumulativeTsnAck, mark)) return false;
+    const reason = `baton: the server that took over (request ${this.guard?.lastTakeover}) lacks data this side sent before the takeover: it acknowledges TSN ${sack.cumulativeTsnAck >>> 0}, the old server had acknowledged up to ${mark}`;
+    this.count('taker-behind');
+    this.host.queuePacket(this.host.remote, [{ type: 6, reflectedTag: false, causes: [{ code: CauseCode.USER_INITIATED_ABORT, info: new TextEncoder().encode(reason) }] }]);
+    this.host.terminate(new TransportError('BATON_ERR_PROTOCOL', reason, CauseCode.USER_INITIATED_ABORT));
+    return true;
   }
 
   /** ERROR causes: a baton client that could not authenticate our takeover ASCONF. */

@@ -427,3 +427,23 @@ test('a DATA chunk with the I bit (RFC 7053) is acknowledged at once', (t) => {
   t.is(chunksOf(out[0]!)[0].type, 3);
   t.is(c.stateName, 'ESTABLISHED');
 });
+
+test('a restart INIT listing an address the association lacks is refused: ABORT with cause 11 (§5.2.2)', (t) => {
+  const a = new SctpEndpoint({ addresses: [A, { address: '10.0.0.5', port: 9899 }], random: new SeededRandom(1), listen: false });
+  const b = new SctpEndpoint({ addresses: [B], random: new SeededRandom(2) });
+  const c = a.connect(0, B);
+  settle(a, b, 0);
+  const s = b.pollAccept()!;
+  t.is(s.paths.length, 2);
+  // A restarted client now also lists 10.0.0.9.
+  const a2 = new SctpEndpoint({ addresses: [A, { address: '10.0.0.9', port: 9899 }], random: new SeededRandom(3), listen: false });
+  const c2 = a2.connect(10, B);
+  deliver(b, A, drain(a2, 10), 10);
+  const [abort] = drain(b, 10);
+  const ch = chunksOf(abort!)[0];
+  t.is(ch.type, 6);
+  t.is(ch.causes[0].code, 11);
+  t.is(packetOf(abort!).verificationTag, c2.localTag);
+  t.is(s.stateName, 'ESTABLISHED');
+  t.is(c.stateName, 'ESTABLISHED');
+});

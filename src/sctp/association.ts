@@ -17,7 +17,7 @@ import { FAILOVER_CORK_MS } from './send-queue.js';
 import { tsnAdd } from './serial.js';
 import { Timer, TimerTable } from './timers.js';
 import { parsePacket } from './wire/parse.js';
-import { unknownChunkAction } from './wire/params.js';
+import { emitParam, unknownChunkAction } from './wire/params.js';
 import { CauseCode, ChunkType, ParamType, type AsconfAckChunk, type AsconfChunk, type Chunk, type ErrorCause, type InitChunk, type Packet, type Param } from './wire/types.js';
 
 export type AssociationState =
@@ -34,6 +34,8 @@ export type AssociationState =
 export interface AssociationHost {
   /** Our SCTP port. */
   readonly sctpPort: number;
+  /** Our local UDP addresses (listed in our INIT when there are several). */
+  readonly addresses: readonly UdpAddress[];
   /** Build an INIT ACK (with a signed cookie) answering `init`; undefined when the INIT is to be dropped. */
   initAck(now: Instant, from: UdpAddress, initPacket: Uint8Array, init: InitChunk, ours: { tag: number; tsn: number; tieLocal: number; tiePeer: number; random?: Uint8Array }, options: ResolvedOptions): Uint8Array | undefined;
   /** Peer addresses or tags changed: update routing. */
@@ -417,7 +419,8 @@ export class SctpAssociation implements MigratableTransport {
 
   private sendInit(now: Instant): void {
     const o = this.options;
-    const params: Param[] = offerParams(this.localRandom, [], [...(o.extraInitParams?.('init') ?? []), ...(this.hooks.initParams?.() ?? [])], o.advertiseAuth);
+    const ips = this.host.addresses.length > 1 ? this.host.addresses.map((a) => a.address) : [];
+    const params: Param[] = offerParams(this.localRandom, ips, [...(o.extraInitParams?.('init') ?? []), ...(this.hooks.initParams?.() ?? [])], o.advertiseAuth);
     if (this.cookiePreservative > 0) params.push({ type: ParamType.COOKIE_PRESERVATIVE, kind: 'cookie-preservative', increment: this.cookiePreservative });
     const init: InitChunk = {
       type: 1,
@@ -626,8 +629,18 @@ export class SctpAssociation implements MigratableTransport {
       case 'SHUTDOWN-ACK-SENT':
         this.outbox.push({ source: this.local, destination: from, payload: this.packetBytes([{ type: 8, reflectedTag: false }], this.peerTag) });
         return;
-      default:
+      default: {
+        // §5.2.2: a restart that brings addresses this association does not have is refused.
+        const added = init.params.flatMap((p) =>
+          (p.kind === 'ipv4' || p.kind === 'ipv6') && inScope(p.address, from.address) && this.pathIndex({ address: p.address, port: from.port }) < 0 ? [p] : [],
+        );
+        if (added.length > 0) {
+          const info = concatBytes(added.map((p) => emitParam(p)));
+          this.outbox.push({ source: this.local, destination: from, payload: this.packetBytes([{ type: 6, reflectedTag: false, causes: [{ code: CauseCode.RESTART_WITH_NEW_ADDRESSES, info }] }], init.initiateTag) });
+          return;
+        }
         ours = { tag: nonZero(this.options.random.uint32()), tsn: this.options.random.uint32(), tieLocal: this.localTag, tiePeer: this.peerTag };
+      }
     }
     const ack = this.host.initAck(now, from, raw, init, ours, this.options);
     if (ack) this.outbox.push({ source: this.local, destination: from, payload: ack });
@@ -1024,6 +1037,16 @@ export function inScope(ip: string, reference: string): boolean {
 
 function isLoopback(ip: string): boolean {
   return ip.startsWith('127.') || ip === '::1' || ip === '0:0:0:0:0:0:0:1';
+}
+
+function concatBytes(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }
 
 function nonZero(v: number): number {

@@ -124,3 +124,24 @@ test('baton client → usrsctp tsctp server: the server counts every byte', asyn
   const m = await server.waitForLine(TSCTP_SERVER_SUMMARY, 15_000);
   t.is(Number(m[4]), total, 'bytes the tsctp server received');
 });
+
+for (const { name, args, count, length } of [
+  { name: 'unordered (U bit) 1400-byte messages', args: ['-u'], count: 2000, length: 1400 },
+  { name: 'fragmented 20 000-byte messages (B/E bits over 14+ DATA chunks)', args: [], count: 150, length: 20_000 },
+]) {
+  test(`usrsctp tsctp client → baton server: ${name} arrive complete`, async (t) => {
+    const [clientEncap] = await freeWildcardUdpPorts(1);
+    const baton = await RealEndpoint.open({ local: { address: LO, port: 0 }, listen: true, t });
+    const batonPort = baton.address.port;
+    const tsctp = spawnProcess(
+      USRSCTP.tsctp,
+      ['-E', String(clientEncap), '-U', String(batonPort), '-L', LO, '-p', String(batonPort), '-l', String(length), '-n', String(count), ...args, LO],
+      { t, stdout: 'ignore', name: 'tsctp client', timeoutMs: 60_000 },
+    );
+    const conn = await baton.accept();
+    await conn.waitEnded(30_000);
+    t.is(conn.receivedBytes, length * count);
+    t.true(conn.received.every((b) => b === 0x62));
+    t.is((await tsctp.waitForExit(20_000)).code, 0);
+  });
+}

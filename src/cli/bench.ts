@@ -22,6 +22,7 @@ export function benchCommand(): Command {
   const bench = new Command('bench').description('Benchmarks (figures for the README come from these).');
   bench
     .command('throughput')
+    .summary('goodput of one connection vs usrsctp and the node:dgram ceiling')
     .description(
       "One connection's goodput between two processes on loopback, measured in the same run as usrsctp's tsctp (Debian libusrsctp-examples) and a raw node:dgram blast between two Node processes (the ceiling for any userspace transport in Node), with the ratios. MB/s are 10^6 bytes of application payload per second at the receiver.",
     )

@@ -40,6 +40,7 @@ interface CatOptions {
 
 export function catCommand(): Command {
   return new Command('cat')
+    .summary("netcat over baton's transports, and failover by hand (--state-out / --take-over)")
     .description(
       [
         "A netcat over baton's migratable transports. Connects to ADDR[:PORT] (or, with --listen, accepts one connection), copies standard input (or --send-file) to the stream and the stream to standard output. PORT is the SCTP/TCP port inside UDP (default 9899 for sctp, 9898 for tcp); the UDP ports are --udp-encap-port (ours) and --peer-encap-port (theirs).",

@@ -6,9 +6,7 @@ import { catCommand } from './cat.js';
 export function program(): Command {
   const cli = new Command('baton')
     .description(
-      'Mid-stream failover for long-running connections: a server of the support group takes over\n' +
-        "the client's transport connection (SCTP or TCP-Migrate over UDP) and resumes the stream at the\n" +
-        'exact byte the client is missing.',
+      "Mid-stream failover for long-running connections: a server of the support group takes over the client's transport connection (SCTP or TCP-Migrate, carried in UDP) and resumes the stream at the exact byte the client is missing. Try `baton cat --help`.",
     )
     .version('0.1.0');
   cli.addCommand(catCommand());

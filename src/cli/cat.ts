@@ -9,14 +9,14 @@ import { createReadStream } from 'node:fs';
 import { readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { Command, Option } from 'commander';
-import { parseAddress, type UdpAddress } from '../transport-abstraction/address.js';
+import { parseAddress } from '../transport-abstraction/address.js';
 import { BatonError, LocalUsageError, TransportError } from '../transport-abstraction/errors.js';
-import { UdpDriver } from '../transport-abstraction/driver.js';
-import { TransportSocket } from '../transport-abstraction/socket.js';
+import type { TransportSocket } from '../transport-abstraction/socket.js';
+import { BatonServer, connect } from '../api.js';
 import { decodeTransportState, encodeTransportState } from '../transport-abstraction/state.js';
 import type { TransportState } from '../transport-abstraction/state-types.js';
-import type { MigratableTransport, ResumeMode, TransportEndpoint, TransportKind } from '../transport-abstraction/transport.js';
-import { createEndpoint, DEFAULT_UDP_PORT, parseTransportKind } from '../transports.js';
+import type { MigratableTransport, ResumeMode, TransportKind } from '../transport-abstraction/transport.js';
+import { DEFAULT_UDP_PORT, parseTransportKind } from '../transports.js';
 import { describeCause } from './causes.js';
 import { Throttle } from './throttle.js';
 
@@ -125,71 +125,54 @@ async function open(kind: TransportKind, target: string | undefined, o: CatOptio
   if (o.listen !== undefined) {
     if (target !== undefined) fail('give either a target to connect to or --listen, not both');
     const at = parseAddress(o.listen, defaultPort);
-    const local = { address: at.address, port: localUdp ?? defaultPort };
-    const endpoint = createEndpoint(kind, { addresses: [local], port: at.port, listen: true, ...tuning });
-    const driver = await UdpDriver.bind(endpoint, [local]);
-    log(`listening on ${driver.addresses.map((a) => `${a.address} udp ${a.port}`).join(', ')} (${kind} port ${at.port})`);
-    return serve(endpoint, driver, o, log);
+    const server = await BatonServer.listen({ transport: kind, address: at.address, port: at.port, udpPort: localUdp ?? defaultPort, ...tuning });
+    log(`listening on ${server.addresses.map((a) => `${a.address} udp ${a.port}`).join(', ')} (${kind} port ${at.port})`);
+    const done = new Promise<number>((resolve) => {
+      server.once('connection', (socket) => {
+        log(`accepted a connection from ${socket.remote.address} udp ${socket.remote.port}`);
+        resolve(pipeConnection(socket, server, o, log));
+      });
+    });
+    return { done };
   }
   if (target === undefined) fail('give ADDR[:PORT] to connect to, or --listen ADDR[:PORT]');
   if (o.stateOut !== undefined) fail('--state-out is for the serving side (--listen)');
   const remoteAt = parseAddress(target, defaultPort);
-  const localAddress = o.local ?? (remoteAt.address.startsWith('127.') ? '127.0.0.1' : remoteAt.address === '::1' ? '::1' : '0.0.0.0');
-  parseAddress(localAddress, 0);
-  const local = { address: localAddress, port: localUdp ?? 0 };
-  // Bind first so the endpoint knows its real UDP port.
-  let endpoint: TransportEndpoint | undefined;
-  const driver = await UdpDriver.bind(
-    {
-      handleDatagram: (now, from, bytes, at) => endpoint?.handleDatagram(now, from, bytes, at),
-      handleTimeout: (now) => endpoint?.handleTimeout(now),
-      pollTransmit: (now) => endpoint?.pollTransmit(now),
-      pollTimeout: () => endpoint?.pollTimeout(),
-    },
-    [local],
-  );
-  endpoint = createEndpoint(kind, { addresses: driver.addresses, port: remoteAt.port, ...tuning });
-  const remote: UdpAddress = { address: remoteAt.address, port: peerUdp };
-  const conn = endpoint.connect(driver.now(), remote, { remotePort: remoteAt.port });
-  log(`connecting to ${remote.address} ${kind} port ${remoteAt.port} over udp ${remote.port}`);
-  return { done: pipeConnection(conn, driver, o, log) };
-}
-
-/** Accept one connection and pipe it. */
-function serve(endpoint: TransportEndpoint, driver: UdpDriver, o: CatOptions, log: (line: string) => void): Session {
-  const done = new Promise<number>((resolve) => {
-    driver.afterInput = () => {
-      const conn = endpoint.pollAccept();
-      if (conn === undefined) return;
-      driver.afterInput = undefined;
-      log(`accepted a connection from ${conn.remote.address} udp ${conn.remote.port}`);
-      pipeConnection(conn, driver, o, log).then(resolve, () => resolve(1));
-    };
+  if (o.local !== undefined) parseAddress(o.local, 0);
+  const socket = await connect({
+    transport: kind,
+    address: remoteAt.address,
+    port: remoteAt.port,
+    udpPort: peerUdp,
+    ...(o.local !== undefined ? { localAddress: o.local } : {}),
+    ...(localUdp !== undefined ? { localUdpPort: localUdp } : {}),
+    ...tuning,
   });
-  return { done };
+  log(`connecting to ${remoteAt.address} ${kind} port ${remoteAt.port} over udp ${peerUdp}`);
+  return { done: pipeConnection(socket, undefined, o, log) };
 }
 
-/** Pipe one connection to stdin/stdout (or the file) until it closes; resolves to the exit status. */
-function pipeConnection(conn: MigratableTransport, driver: UdpDriver, o: CatOptions, log: (line: string) => void, resumeAt?: (socket: TransportSocket) => void): Promise<number> {
-  const socket = new TransportSocket({ transport: conn, wake: () => driver.wake(), now: () => driver.now() });
-  driver.afterInput = () => socket.pump();
-  const state = o.stateOut !== undefined ? new StateFile(o.stateOut, conn, o.sendFile) : undefined;
-  if (state) socket.on('state-changed', () => state.changed(driver.now()));
-  socket.on('connect', () => {
+/**
+ * Pipe one connection to stdin/stdout (or the file) until it closes; resolves to the exit status.
+ * `server` (when serving) is closed at the end and gives the clock for state exports.
+ */
+function pipeConnection(socket: TransportSocket, server: BatonServer | undefined, o: CatOptions, log: (line: string) => void, resumeAt?: (socket: TransportSocket) => void): Promise<number> {
+  const state = o.stateOut !== undefined && server ? new StateFile(o.stateOut, socket.transport, o.sendFile, () => server.now()) : undefined;
+  if (state) socket.on('state-changed', () => state.changed());
+  const start = () => {
     log('connected');
-    state?.changed(driver.now());
+    state?.changed();
     if (resumeAt === undefined) source(o, socket);
-  });
+  };
+  if (socket.stateName === 'ESTABLISHED' && resumeAt === undefined) queueMicrotask(start);
+  else socket.on('connect', start);
   socket.on('taken-over', (ev) => log(`taken over by ${ev.peer.address} (request ${ev.requestNumber})`));
   socket.on('takeover-refused', (ev) => log(`refused a takeover from ${ev.peer.address} (request ${ev.requestNumber}): ${ev.reason}`));
   if (resumeAt) socket.on('takeover-complete', () => resumeAt(socket));
   socket.pipe(process.stdout, { end: false });
-  // Events may already be waiting (an accepted association arrives 'connected').
-  socket.pump();
-  driver.wake();
   return new Promise<number>((resolve) => {
     const finish = (status: number) => {
-      void Promise.all([state?.flush(), driver.close()]).finally(() => resolve(status));
+      void Promise.all([state?.flush(), server?.close()]).finally(() => resolve(status));
     };
     socket.on('error', (error: Error) => {
       process.stderr.write(`baton cat: ${describeError(error)}\n`);
@@ -229,15 +212,13 @@ async function takeOver(kind: TransportKind, o: CatOptions, localUdp: number | u
     fail(`${o.sendFile} is ${file.size} bytes but the stream carried a ${state.stream.objectLength}-byte object: not the same file`);
   }
   const at = parseAddress(o.listen!, state.server.port);
-  const local = { address: at.address, port: localUdp ?? state.server.udpPort };
-  const endpoint = createEndpoint(kind, { addresses: [local], port: state.server.port, ...tuning });
-  const driver = await UdpDriver.bind(endpoint, [local]);
-  const conn = endpoint.importState(driver.now(), state);
+  const server = await BatonServer.listen({ transport: kind, address: at.address, port: state.server.port, udpPort: localUdp ?? state.server.udpPort, accept: false, ...tuning });
   const n = o.takeoverNumber !== undefined ? numberOption(o.takeoverNumber, '--takeover-number', 1)! : state.takeoverNumber + 1;
   const mode = o.resume as ResumeMode;
-  log(`taking over ${state.client.address} udp ${state.client.udpPort} from ${local.address} with request ${n} (${mode})`);
-  const done = pipeConnection(conn, driver, o, log, (socket) => {
-    const receiver = conn.receiverState();
+  log(`taking over ${state.client.address} udp ${state.client.udpPort} from ${at.address} with request ${n} (${mode})`);
+  const socket = server.takeOver(state, { requestNumber: n, mode });
+  const done = pipeConnection(socket, server, o, log, () => {
+    const receiver = socket.transport.receiverState();
     if (receiver === undefined) {
       socket.destroy(new TransportError('BATON_ERR_PROTOCOL', 'takeover completed without a receiver state'));
       return;
@@ -245,8 +226,6 @@ async function takeOver(kind: TransportKind, o: CatOptions, localUdp: number | u
     log(`client holds ${receiver.nextOffset} bytes in order${receiver.heldRanges.length ? ` and ${receiver.heldRanges.length} later ranges` : ''}; resuming there`);
     source(o, socket, receiver.nextOffset);
   });
-  conn.takeover(driver.now(), n, mode);
-  driver.wake();
   return { done };
 }
 
@@ -274,10 +253,11 @@ class StateFile {
     private readonly path: string,
     private readonly conn: MigratableTransport,
     private readonly file: string | undefined,
+    private readonly now: () => number,
   ) {}
 
-  changed(now: number): void {
-    const state = this.conn.exportState(now);
+  changed(): void {
+    const state = this.conn.exportState(this.now());
     state.takenAtMs = Date.now();
     if (this.file !== undefined) {
       state.stream = {

@@ -6,5 +6,6 @@ export { SctpEndpoint } from './sctp/endpoint.js';
 export { SctpAssociation } from './sctp/association.js';
 export { TcpMigrateEndpoint } from './tcp-migrate/endpoint.js';
 export { TcpMigrateConnection } from './tcp-migrate/connection.js';
+export { listen, connect, BatonServer, type ListenOptions, type ConnectOptions, type TuningOptions } from './api.js';
 export { SimNetwork } from './sim/network.js';
 export { PcapWriter } from './sim/pcap.js';

@@ -108,6 +108,8 @@ export class SctpAssociation implements MigratableTransport {
 
   private readonly writer: PacketWriter;
   private outbox: Transmit[] = [];
+  /** Index of the next outbox entry to hand out (a queue without shift()). */
+  private outboxHead = 0;
   private control: Array<{ chunk: Chunk; path: number | undefined }> = [];
   private events: TransportEvent[] = [];
   private eventHead = 0;
@@ -599,7 +601,13 @@ export class SctpAssociation implements MigratableTransport {
         this.receiver.sackNow = true;
         this.sendShutdown(now);
       }
-      if (!this.receiver.sackNow && !this.timers.isArmed(Timer.DELAYED_SACK)) this.timers.set(Timer.DELAYED_SACK, now + this.options.delayedSackTime);
+      if (this.receiver.sackNow) {
+        // Build the SACK now, not at the next drain: a driver that feeds a burst of datagrams
+        // before draining must still send one SACK per second packet (and per packet on gaps),
+        // or a Max.Burst-limited sender (usrsctp) starves for ACK clock after a lost SACK.
+        const t = this.buildPacket(now);
+        if (t) this.outbox.push(t);
+      } else if (!this.timers.isArmed(Timer.DELAYED_SACK)) this.timers.set(Timer.DELAYED_SACK, now + this.options.delayedSackTime);
     }
     this.progressShutdown(now);
   }
@@ -963,10 +971,19 @@ export class SctpAssociation implements MigratableTransport {
   }
 
   pollTransmit(now: Instant): Transmit | undefined {
-    if (this.outbox.length > 0) {
-      const t = this.outbox.shift()!;
+    if (this.outboxHead < this.outbox.length) {
+      const t = this.outbox[this.outboxHead++]!;
+      if (this.outboxHead === this.outbox.length) {
+        this.outbox = [];
+        this.outboxHead = 0;
+      }
       return t;
     }
+    return this.buildPacket(now);
+  }
+
+  /** The next packet from the control queue, the SACK schedule and the data sender, if any. */
+  private buildPacket(now: Instant): Transmit | undefined {
     if (this.state === 'CLOSED' || this.receiver === undefined) return undefined;
     const i = this.sendPath;
     const path = this.paths[i]!;

@@ -178,3 +178,26 @@ test('bulk transfer survives duplication and reordering byte-identical', (t) => 
   t.is(sha256(p.server.received), sha256(data));
   t.is(p.server.receivedBytes, data.length);
 });
+
+test('congestion control fills a DummyNet-like bottleneck (rate + drop-tail queue) without stalls', (t) => {
+  for (const [rate, queue, size] of [
+    [128_000, 14_000, 300_000],
+    [1_000_000, 14_000, 2_000_000],
+    [10_000_000, 64_000, 2_000_000],
+  ] as const) {
+    const p = makePair({ seed: 1, link: { delayMs: 20, rateBps: rate, queueBytes: queue } });
+    const data = pattern(size, 11);
+    const a = connect(p);
+    const f = feeder(a, data);
+    p.client.onData = () => f.pump();
+    f.pump();
+    p.net.wake(p.clientEp);
+    t.true(p.net.runUntil(() => p.server.receivedBytes >= data.length, 600_000));
+    t.is(sha256(p.server.received), sha256(data));
+    const ideal = (size * 8) / rate;
+    const took = p.net.now / 1000;
+    t.true(took < ideal * 1.3 + 0.5, `rate ${rate}: ${took.toFixed(1)} s for an ideal ${ideal.toFixed(1)} s`);
+    t.true(p.net.stats.dropped.queue > 0, 'the queue overflowed at least once: the test exercises loss recovery');
+    t.true(p.server.longestGap < 2000, `longest gap ${p.server.longestGap} ms`);
+  }
+});

@@ -201,3 +201,20 @@ test('congestion control fills a DummyNet-like bottleneck (rate + drop-tail queu
     t.true(p.server.longestGap < 2000, `longest gap ${p.server.longestGap} ms`);
   }
 });
+
+test('message mode: a message larger than the receive window is handed over piecemeal (partial delivery)', (t) => {
+  const opts = { mode: 'message' as const, receiveWindow: 64 * 1024, rto: { min: 200, initial: 500 } };
+  const p = makePair({ link: { delayMs: 5 }, client: opts, server: opts, keepEvents: true });
+  const a = connect(p);
+  p.net.run(100);
+  const big = pattern(300_000, 21);
+  const small = pattern(100, 22);
+  t.is(a.send(big, { stream: 1 }), big.length);
+  t.is(a.send(small, { stream: 1 }), small.length);
+  p.net.wake(p.clientEp);
+  t.true(p.net.runUntil(() => p.server.receivedBytes >= big.length + small.length, 60_000));
+  const got = p.server.events.flatMap((e) => (e.type === 'data' ? [e] : []));
+  t.true(got.every((e) => e.stream === 1));
+  t.true(got.length > 2, 'the big message came in several pieces');
+  t.is(sha256(got.map((e) => e.bytes)), sha256([big, small]));
+});

@@ -35,6 +35,53 @@ export class Reassembly {
     this.waiting = new Array(inboundStreams).fill(undefined);
   }
 
+  /** Ordered messages being handed over piecemeal (partial delivery): stream -> SSN, next TSN. */
+  private readonly partial = new Map<number, { ssn: number; nextTsn: number }>();
+
+  /**
+   * Partial delivery (RFC 9260 §6.9, the receiver side): when the window is used up by fragments
+   * of messages that cannot complete, hand over the in-order head of each stream's next ordered
+   * message now; its later fragments follow as they arrive. Without it a message larger than the
+   * receive window could never be reassembled. Returns true when something was delivered.
+   */
+  relieve(): boolean {
+    const before = this.bufferedBytes;
+    for (const f of [...this.fragments.values()]) {
+      if (!f.beginning || f.unordered || this.partial.has(f.streamId) || f.ssn !== this.nextSsn[f.streamId]) continue;
+      if (!this.fragments.has(f.tsn)) continue;
+      this.partial.set(f.streamId, { ssn: f.ssn, nextTsn: f.tsn });
+      this.continuePartial(f.streamId);
+    }
+    return this.bufferedBytes < before;
+  }
+
+  private continuePartial(stream: number): void {
+    const p = this.partial.get(stream)!;
+    for (let f = this.fragments.get(p.nextTsn); f && f.streamId === stream && f.ssn === p.ssn && !f.unordered; f = this.fragments.get(p.nextTsn)) {
+      this.fragments.delete(f.tsn);
+      this.bufferedBytes -= f.data.length;
+      this.deliver(stream, f.data);
+      p.nextTsn = tsnAdd(p.nextTsn, 1);
+      if (f.ending) {
+        this.partial.delete(stream);
+        // The message is complete: later ordered messages of this stream may go now.
+        let next = ssnAdd(f.ssn, 1);
+        this.nextSsn[stream] = next;
+        const w = this.waiting[stream];
+        if (w) {
+          for (let m = w.get(next); m !== undefined; m = w.get(next)) {
+            w.delete(next);
+            this.bufferedBytes -= m.length;
+            this.deliver(stream, m);
+            next = ssnAdd(next, 1);
+          }
+          this.nextSsn[stream] = next;
+        }
+        return;
+      }
+    }
+  }
+
   get streamCount(): number {
     return this.nextSsn.length;
   }
@@ -57,6 +104,11 @@ export class Reassembly {
     };
     this.fragments.set(f.tsn, f);
     this.bufferedBytes += f.data.length;
+    const p = this.partial.get(f.streamId);
+    if (p && !f.unordered && f.ssn === p.ssn) {
+      this.continuePartial(f.streamId);
+      return;
+    }
     this.tryAssemble(f);
   }
 

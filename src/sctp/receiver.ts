@@ -44,7 +44,11 @@ export class Receiver {
     const tsn = chunk.tsn;
     // §6.2: with no window left, drop new chunks beyond the highest TSN received (holes still fill).
     // A chunk larger than a small remaining window is taken: that is the sender's window probe.
-    if (this.window <= 0 && tsnGt(tsn, this.tracker.highestTsn)) return 'dropped';
+    if (this.window <= 0 && tsnGt(tsn, this.tracker.highestTsn)) {
+      // Fragments of unfinished messages may be what fills the window: hand their heads over.
+      this.reassembly.relieve();
+      return 'dropped';
+    }
     // Never track more than 2^20 TSNs ahead of the cumulative point (a peer gone mad).
     if (tsnDiff(tsn, this.tracker.cumulativeTsn) > 1 << 20) return 'dropped';
     // A chunk arriving while a gap is open (possibly filling it) is acknowledged at once (§6.7).

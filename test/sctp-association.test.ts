@@ -218,3 +218,20 @@ test('message mode: a message larger than the receive window is handed over piec
   t.true(got.length > 2, 'the big message came in several pieces');
   t.is(sha256(got.map((e) => e.bytes)), sha256([big, small]));
 });
+
+test('cwnd decays while an address is idle (§7.2.1): max(cwnd / 2, 4 MTU) per RTO of silence', (t) => {
+  const p = makePair({ link: { delayMs: 5 } });
+  const a = connect(p);
+  p.net.run(100);
+  a.send(pattern(2_000_000, 30));
+  p.net.wake(p.clientEp);
+  p.net.runUntil(() => p.server.receivedBytes >= 2_000_000, 30_000);
+  const path = a.paths[0]!;
+  const grown = path.cwnd;
+  t.true(grown > 16 * path.mtu, `cwnd grew to ${grown}`);
+  p.net.run(p.net.now + 5 * path.rto.rto + 10);
+  a.send(pattern(1000, 31));
+  p.net.wake(p.clientEp);
+  p.net.run(p.net.now + 1);
+  t.is(path.cwnd, Math.max(4 * path.mtu, Math.floor(grown / 32)));
+});

@@ -73,8 +73,16 @@ export class Path {
     this.rto.backoff();
   }
 
-  /** Idle for an RTO with nothing in flight (§7.2.1): restart from the initial window. */
-  onIdle(): void {
-    this.cwnd = Math.max(Math.floor(this.cwnd / 2), 4 * this.mtu);
+  /** When DATA last went to this address (NaN: never). */
+  lastSendAt = NaN;
+
+  /**
+   * §7.2.1: an address that sent nothing for a while has its cwnd adjusted to
+   * max(cwnd / 2, 4 * MTU) per RTO of silence. Applied lazily, when sending resumes.
+   */
+  decayIfIdle(now: number): void {
+    if (this.flightSize > 0 || Number.isNaN(this.lastSendAt)) return;
+    const idle = Math.floor((now - this.lastSendAt) / this.rto.rto);
+    for (let i = 0; i < idle && i < 32 && this.cwnd > 4 * this.mtu; i++) this.cwnd = Math.max(Math.floor(this.cwnd / 2), 4 * this.mtu);
   }
 }

@@ -218,6 +218,7 @@ export class Sender {
   /** Write retransmissions, then new DATA, into the packet for path `index`. Returns chunks written. */
   fill(now: number, w: PacketWriter, index: number): number {
     const p = this.paths[index]!;
+    p.decayIfIdle(now);
     let written = 0;
     const fast = this.fastRetransmitNow;
     this.fastRetransmitNow = false;
@@ -273,7 +274,9 @@ export class Sender {
     c.transmissions++;
     c.missReports = 0;
     c.inFlight = true;
-    this.paths[index]!.flightSize += c.data.length;
+    const p = this.paths[index]!;
+    p.flightSize += c.data.length;
+    p.lastSendAt = now;
     this.totalFlight += c.data.length;
   }
 

@@ -86,3 +86,18 @@ export class Path {
     for (let i = 0; i < idle && i < 32 && this.cwnd > 4 * this.mtu; i++) this.cwnd = Math.max(Math.floor(this.cwnd / 2), 4 * this.mtu);
   }
 }
+
+/**
+ * Address scoping (RFC 9260 §5.1.2 and the UDP encapsulation): a listed peer address is used only
+ * if it has the family of the address the association runs on (one UDP socket family) and the same
+ * loopback-ness — an association over 127.0.0.1 never probes the peer's other host addresses.
+ */
+export function inScope(ip: string, reference: string): boolean {
+  const v6 = ip.includes(':');
+  if (v6 !== reference.includes(':')) return false;
+  return isLoopback(ip) === isLoopback(reference);
+}
+
+function isLoopback(ip: string): boolean {
+  return ip.startsWith('127.') || ip === '::1' || ip === '0:0:0:0:0:0:0:1';
+}

@@ -1,0 +1,204 @@
+// SctpAssociation: inbound packets — verification tag checks (§8.5), the AUTH rule (RFC 4895),
+// dispatch of each chunk to the receiver, the sender (SACK), HEARTBEAT, ABORT, ERROR, SHUTDOWN and
+// the ASCONF hooks, and the SACK decision at the end of a packet carrying DATA (§6.2).
+import { sameAddress, type UdpAddress } from '../../transport-abstraction/address.js';
+import { TransportError, type TransportErrorCode } from '../../transport-abstraction/errors.js';
+import type { Instant } from '../../transport-abstraction/transport.js';
+import type { SctpAssociation } from '../association.js';
+import { Timer } from '../timers.js';
+import { parsePacket } from '../wire/parse.js';
+import { unknownChunkAction } from '../wire/params.js';
+import { CauseCode, ChunkType, type ErrorCause, type Packet, type SackChunk } from '../wire/types.js';
+import { established, sendInit } from './handshake.js';
+import { buildPacket, DATA_STATES, packetBytes } from './output.js';
+import { onShutdown, onShutdownAck, progressShutdown, protocolViolation, sendShutdown, terminate } from './shutdown.js';
+
+export function handleDatagram(a: SctpAssociation, now: Instant, from: UdpAddress, bytes: Uint8Array, local?: UdpAddress): void {
+  const r = parsePacket(bytes);
+  if (!r.ok) {
+    a.host.drop('malformed');
+    return;
+  }
+  handlePacket(a, now, from, r.packet, bytes, local);
+}
+
+/** A parsed packet routed here by the endpoint (INIT and COOKIE ECHO come via handleInit / the endpoint). */
+export function handlePacket(a: SctpAssociation, now: Instant, from: UdpAddress, packet: Packet, raw: Uint8Array, local?: UdpAddress, startIndex = 0): void {
+  a.host.wake(a);
+  if (a.state === 'CLOSED') return;
+  const first = packet.chunks[startIndex]!;
+  const vt = packet.verificationTag;
+  if (startIndex === 0) {
+    if (first.type === ChunkType.ABORT || first.type === ChunkType.SHUTDOWN_COMPLETE) {
+      const t = (first as { reflectedTag: boolean }).reflectedTag;
+      if (!(t ? vt === a.peerTag && a.peerTag !== 0 : vt === a.localTag)) {
+        a.host.drop('bad-verification-tag');
+        return;
+      }
+    } else if (vt !== a.localTag) {
+      a.host.drop('bad-verification-tag');
+      return;
+    }
+    if (a.hooks.onPacket?.(now, from, packet, raw) === 'consumed') return;
+  }
+  // Answer from the address the peer reached us on (a multihomed endpoint's paths differ by source).
+  if (local !== undefined && !sameAddress(local, a.local)) a.local = local;
+  let hadData = false;
+  let authenticated = false;
+  const auth = a.hooks.auth;
+  for (let i = startIndex; i < packet.chunks.length && !a.closed; i++) {
+    const c = packet.chunks[i]!;
+    if (auth && c.type !== ChunkType.AUTH && !authenticated && auth.requiredOnReceive(c.type)) continue;
+    if ('kind' in c) {
+      onUnknownChunk(a, c.type, c.raw);
+      continue;
+    }
+    switch (c.type) {
+      case ChunkType.DATA:
+        if (!DATA_STATES.has(a.state) && a.state !== 'SHUTDOWN-SENT') break;
+        if (c.userData.length === 0) {
+          protocolViolation(a, CauseCode.NO_USER_DATA, `DATA chunk TSN ${c.tsn} without user data`, u32Bytes(c.tsn));
+          return;
+        }
+        hadData = true;
+        if (a.receiver!.onData(c) === 'bad-stream') {
+          const info = new Uint8Array(4);
+          info[0] = c.streamId >>> 8;
+          info[1] = c.streamId & 0xff;
+          a.control.push({ chunk: { type: 9, reflectedTag: false, causes: [{ code: CauseCode.INVALID_STREAM_IDENTIFIER, info }] }, path: undefined });
+        }
+        break;
+      case ChunkType.SACK:
+        onSack(a, now, c);
+        break;
+      case ChunkType.HEARTBEAT:
+        a.outbox.push({ source: a.local, destination: from, payload: packetBytes(a, [{ type: 5, info: c.info }], a.peerTag) });
+        break;
+      case ChunkType.HEARTBEAT_ACK:
+        onHeartbeatAck(a, now, c.info);
+        break;
+      case ChunkType.ABORT:
+        onAbort(a, c.causes);
+        return;
+      case ChunkType.SHUTDOWN:
+        onShutdown(a, now, c.cumulativeTsnAck);
+        break;
+      case ChunkType.SHUTDOWN_ACK:
+        onShutdownAck(a, now, from, vt);
+        break;
+      case ChunkType.SHUTDOWN_COMPLETE:
+        if (a.state === 'SHUTDOWN-ACK-SENT') terminate(a, undefined);
+        return;
+      case ChunkType.ERROR:
+        onError(a, now, c.causes);
+        break;
+      case ChunkType.COOKIE_ACK:
+        if (a.state === 'COOKIE-ECHOED') established(a, now);
+        break;
+      case ChunkType.INIT_ACK:
+        if (a.state === 'COOKIE-WAIT') a.host.drop('init-ack-handled-by-endpoint');
+        break;
+      case ChunkType.AUTH:
+        authenticated = auth ? auth.verify(raw, packet, i) : false;
+        if (auth && !authenticated) a.host.drop('auth-failed');
+        break;
+      case ChunkType.ASCONF:
+      case ChunkType.ASCONF_ACK:
+        if (a.hooks.onAsconf) a.hooks.onAsconf(now, c, from, authenticated);
+        else onUnknownChunk(a, c.type, undefined);
+        break;
+      default:
+        break;
+    }
+  }
+  if (hadData && a.receiver) {
+    a.receiver.endOfPacket();
+    if (a.state === 'SHUTDOWN-SENT') {
+      // §9.2: answer each packet with DATA by SACK + SHUTDOWN at once and restart T2-shutdown.
+      a.receiver.sackNow = true;
+      sendShutdown(a, now);
+    }
+    if (a.receiver.sackNow) {
+      // Build the SACK now, not at the next drain: a driver that feeds a burst of datagrams
+      // before draining must still send one SACK per second packet (and per packet on gaps),
+      // or a Max.Burst-limited sender (usrsctp) starves for ACK clock after a lost SACK.
+      const t = buildPacket(a, now);
+      if (t) a.outbox.push(t);
+    } else if (!a.timers.isArmed(Timer.DELAYED_SACK)) a.timers.set(Timer.DELAYED_SACK, now + a.options.delayedSackTime);
+  }
+  progressShutdown(a, now);
+}
+
+export function onUnknownChunk(a: SctpAssociation, type: number, raw: Uint8Array | undefined): void {
+  const action = unknownChunkAction(type);
+  if ((action === 'stop-report' || action === 'skip-report') && raw && a.peerTag !== 0) {
+    a.control.push({ chunk: { type: 9, reflectedTag: false, causes: [{ code: CauseCode.UNRECOGNIZED_CHUNK_TYPE, info: raw }] }, path: undefined });
+  }
+}
+
+export function onSack(a: SctpAssociation, now: Instant, sack: SackChunk): void {
+  if (!DATA_STATES.has(a.state) && a.state !== 'SHUTDOWN-SENT') return;
+  const hooked = a.hooks.onSack?.(now, sack);
+  if (hooked === true) return;
+  if (hooked) sack = hooked;
+  const r = a.sender.handleSack(now, sack);
+  if (r.kind === 'violation') {
+    protocolViolation(a, CauseCode.PROTOCOL_VIOLATION, r.reason);
+    return;
+  }
+  if (r.kind === 'processed' && r.newlyAckedBytes > 0) {
+    a.errorCount = 0;
+    if (a.wantWritable && a.bufferedAmount <= a.options.sendBufferSize / 2) {
+      a.wantWritable = false;
+      a.events.push({ type: 'writable' });
+    }
+  }
+}
+
+export function onHeartbeatAck(a: SctpAssociation, now: Instant, info: Uint8Array): void {
+  if (info.length !== 16) return;
+  const v = new DataView(info.buffer, info.byteOffset, 16);
+  const i = v.getUint32(4);
+  const p = a.paths[i];
+  if (!p || v.getUint32(0) !== p.heartbeatNonce || Number.isNaN(p.heartbeatSentAt)) return;
+  p.rto.update(now - v.getFloat64(8));
+  p.heartbeatSentAt = NaN;
+  p.errorCount = 0;
+  p.active = true;
+  p.confirmed = true;
+  a.errorCount = 0;
+}
+
+export function onAbort(a: SctpAssociation, causes: readonly ErrorCause[]): void {
+  const special = a.hooks.abortError?.(causes);
+  if (special) return terminate(a, special);
+  const cause = causes[0]?.code;
+  const refused = a.state === 'COOKIE-WAIT' || a.state === 'COOKIE-ECHOED';
+  const code: TransportErrorCode = refused ? 'BATON_ERR_REFUSED' : 'BATON_ERR_ABORTED';
+  terminate(a, new TransportError(code, refused ? 'the peer refused the association (ABORT)' : `the peer aborted the association (cause ${cause ?? 'none'})`, cause));
+}
+
+export function onError(a: SctpAssociation, now: Instant, causes: readonly ErrorCause[]): void {
+  for (const cause of causes) {
+    if (cause.code === CauseCode.STALE_COOKIE && a.state === 'COOKIE-ECHOED' && cause.info.length >= 4) {
+      // §5.2.6: retry with a Cookie Preservative asking for twice the measured staleness.
+      if (++a.initRetransmits > a.options.maxInitRetransmits) {
+        terminate(a, new TransportError('BATON_ERR_TIMEOUT', 'state cookie kept going stale'));
+        return;
+      }
+      const staleMicros = new DataView(cause.info.buffer, cause.info.byteOffset, 4).getUint32(0);
+      a.cookiePreservative = Math.ceil((staleMicros * 2) / 1000);
+      a.timers.stop(Timer.T1_COOKIE);
+      a.state = 'COOKIE-WAIT';
+      sendInit(a, now);
+      return;
+    }
+  }
+  a.hooks.onErrorCauses?.(now, causes);
+}
+
+function u32Bytes(v: number): Uint8Array {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setUint32(0, v >>> 0);
+  return b;
+}

@@ -1,0 +1,83 @@
+// SctpAssociation: outbound packets — the outbox of ready packets (handshake, replies, SACKs built
+// while input was processed), then one packet per call bundling control chunks, a due SACK and
+// DATA (§6.10), with AUTH in front where the peer requires it (PacketWriter).
+import type { Instant, Transmit } from '../../transport-abstraction/transport.js';
+import type { AssociationState, SctpAssociation } from '../association.js';
+import { Timer } from '../timers.js';
+import type { Chunk } from '../wire/types.js';
+
+/** States in which DATA may be sent and is accepted. */
+export const DATA_STATES: ReadonlySet<AssociationState> = new Set<AssociationState>(['ESTABLISHED', 'SHUTDOWN-PENDING', 'SHUTDOWN-RECEIVED']);
+
+export function packetBytes(a: SctpAssociation, chunks: Chunk[], vtag: number): Uint8Array {
+  const w = a.writer;
+  w.auth = a.hooks.auth;
+  w.begin(a.host.sctpPort, a.remotePort, vtag, 1 << 16);
+  for (const c of chunks) w.addChunk(c, true);
+  return w.finish();
+}
+
+export function pollTransmit(a: SctpAssociation, now: Instant): Transmit | undefined {
+  if (a.outboxHead < a.outbox.length) {
+    const t = a.outbox[a.outboxHead++]!;
+    if (a.outboxHead === a.outbox.length) {
+      a.outbox = [];
+      a.outboxHead = 0;
+    }
+    return t;
+  }
+  return buildPacket(a, now);
+}
+
+/** The next packet from the control queue, the SACK schedule and the data sender, if any. */
+export function buildPacket(a: SctpAssociation, now: Instant): Transmit | undefined {
+  if (a.state === 'CLOSED' || a.receiver === undefined) return undefined;
+  const i = a.sendPath;
+  const path = a.paths[i]!;
+  const r = a.receiver;
+  const dataAllowed = DATA_STATES.has(a.state);
+  // Byte-stream cork (send-queue corkMs): closing flushes at once, otherwise arm the timer.
+  const q = a.sender.queue;
+  if (a.state !== 'ESTABLISHED') q.flushShort = true;
+  if (!q.corked) q.corkDeadline = undefined;
+  else q.corkDeadline ??= now + q.corkMs;
+  const canData = dataAllowed && a.sender.canSend(i);
+  const sack = r.sackNow || (canData && a.timers.isArmed(Timer.DELAYED_SACK));
+  if (!sack && !canData && a.control.length === 0) return undefined;
+  const w = a.writer;
+  w.auth = a.hooks.auth;
+  w.begin(a.host.sctpPort, a.remotePort, a.peerTag, path.mtu - 28);
+  let destination = path.address;
+  if (a.control.length > 0) {
+    const rest: typeof a.control = [];
+    for (const item of a.control) {
+      const target = item.path ?? i;
+      if (target === i) {
+        if (!w.addChunk(item.chunk, w.count === 0)) rest.push(item);
+      } else rest.push(item);
+    }
+    // Control chunks for another path go out in their own packet, first.
+    if (w.count === 0 && rest.length > 0) {
+      const item = rest.shift()!;
+      const p = a.paths[item.path ?? i] ?? path;
+      destination = p.address;
+      w.addChunk(item.chunk, true);
+      a.control = rest;
+      return { source: a.local, destination, payload: w.finish() };
+    }
+    a.control = rest;
+  }
+  if (sack) {
+    // A SACK that no longer fits behind the control chunks goes in the next packet.
+    if (w.addChunk(r.makeSack(), true)) a.timers.stop(Timer.DELAYED_SACK);
+    else r.sackNow = true;
+  }
+  if (canData) a.sender.fill(now, w, i);
+  if (a.sender.queue.runsChanged) {
+    // The TSN map changed shape: a taker needs a fresh export (see send-queue runsChanged).
+    a.sender.queue.runsChanged = false;
+    a.events.push({ type: 'state-changed' });
+  }
+  if (w.count === 0) return undefined;
+  return { source: a.local, destination, payload: w.finish() };
+}

@@ -1,0 +1,109 @@
+// SctpAssociation: timers — the next deadline over the timer table, the paths' T3-rtx / HEARTBEAT
+// deadlines, the hooks and the byte-stream cork; expiry of T1 (INIT, COOKIE ECHO), T2, T5,
+// delayed SACK, T3-rtx (§6.3.3) and HEARTBEAT (§8.3), with path and association error counting (§8).
+import { TransportError } from '../../transport-abstraction/errors.js';
+import type { Instant } from '../../transport-abstraction/transport.js';
+import type { SctpAssociation } from '../association.js';
+import { Timer } from '../timers.js';
+import { CauseCode } from '../wire/types.js';
+import { packetBytes } from './output.js';
+import { sendAbort, sendShutdown, sendShutdownAck, terminate } from './shutdown.js';
+
+export function pollTimeout(a: SctpAssociation): Instant | undefined {
+  let t = a.timers.earliest() ?? Infinity;
+  const h = a.hooks.pollTimeout?.();
+  if (h !== undefined && h < t) t = h;
+  const cork = a.sender.queue.corkDeadline;
+  if (cork !== undefined && cork < t) t = cork;
+  for (const p of a.paths) {
+    if (p.t3 < t) t = p.t3;
+    if (p.heartbeatAt < t) t = p.heartbeatAt;
+  }
+  return t === Infinity ? undefined : t;
+}
+
+export function handleTimeout(a: SctpAssociation, now: Instant): void {
+  a.host.wake(a);
+  if (a.state === 'CLOSED') return;
+  a.hooks.handleTimeout?.(now);
+  if (a.closed) return;
+  const q = a.sender.queue;
+  if (q.corkDeadline !== undefined && q.corkDeadline <= now) {
+    q.corkDeadline = undefined;
+    q.flushShort = true; // the held short tail goes with the next packet
+  }
+  const o = a.options;
+  if (a.timers.expire(Timer.T1_INIT, now) && a.state === 'COOKIE-WAIT') {
+    if (++a.initRetransmits > o.maxInitRetransmits) return terminate(a, new TransportError('BATON_ERR_TIMEOUT', 'no answer to INIT'));
+    const p = a.paths[0]!;
+    p.rto.backoff();
+    a.outbox.push({ source: a.local, destination: p.address, payload: a.initPacket! });
+    a.timers.set(Timer.T1_INIT, now + p.rto.rto);
+  }
+  if (a.timers.expire(Timer.T1_COOKIE, now) && a.state === 'COOKIE-ECHOED') {
+    if (++a.initRetransmits > o.maxInitRetransmits) return terminate(a, new TransportError('BATON_ERR_TIMEOUT', 'no answer to COOKIE ECHO'));
+    const p = a.paths[a.primary]!;
+    p.rto.backoff();
+    a.outbox.push({ source: a.local, destination: p.address, payload: a.cookieEcho! });
+    a.timers.set(Timer.T1_COOKIE, now + p.rto.rto);
+  }
+  if (a.timers.expire(Timer.T2_SHUTDOWN, now)) {
+    const p = a.paths[a.sendPath]!;
+    p.rto.backoff();
+    if (countError(a, now, a.sendPath)) return;
+    if (a.state === 'SHUTDOWN-SENT') sendShutdown(a, now);
+    else if (a.state === 'SHUTDOWN-ACK-SENT') sendShutdownAck(a, now);
+  }
+  if (a.timers.expire(Timer.T5_SHUTDOWN_GUARD, now)) {
+    sendAbort(a, { code: CauseCode.USER_INITIATED_ABORT, info: new Uint8Array(0) });
+    return terminate(a, new TransportError('BATON_ERR_TIMEOUT', 'shutdown guard timer expired'));
+  }
+  if (a.timers.expire(Timer.DELAYED_SACK, now) && a.receiver) a.receiver.sackNow = true;
+  for (let i = 0; i < a.paths.length && !a.closed; i++) {
+    const p = a.paths[i]!;
+    if (p.t3 <= now) {
+      p.t3 = NaN;
+      // A zero-window probe that times out is not a path error (§6.1).
+      const probing = a.sender.peerAdvertised === 0;
+      a.sender.onRetransmissionTimeout(i);
+      if (!probing && countError(a, now, i)) return;
+    }
+    if (p.heartbeatAt <= now) heartbeat(a, now, i);
+  }
+}
+
+/** Count an error against path i and the association; true when the association died. */
+export function countError(a: SctpAssociation, now: Instant, i: number): boolean {
+  const p = a.paths[i]!;
+  p.errorCount++;
+  a.errorCount++;
+  if (a.errorCount > a.options.associationMaxRetrans) {
+    terminate(a, new TransportError('BATON_ERR_TIMEOUT', `peer unreachable: ${a.errorCount} consecutive retransmission timeouts`));
+    return true;
+  }
+  if (p.errorCount > a.options.pathMaxRetrans && p.active) {
+    p.active = false;
+    a.sender.failOver(i);
+    if (Number.isNaN(p.heartbeatAt)) p.heartbeatAt = now + p.rto.rto;
+  }
+  return false;
+}
+
+export function heartbeat(a: SctpAssociation, now: Instant, i: number): void {
+  const p = a.paths[i]!;
+  if (!Number.isNaN(p.heartbeatSentAt)) {
+    p.heartbeatSentAt = NaN;
+    p.rto.backoff();
+    if (countError(a, now, i)) return;
+  }
+  const info = new Uint8Array(16);
+  const v = new DataView(info.buffer);
+  p.heartbeatNonce = a.options.random.uint32();
+  v.setUint32(0, p.heartbeatNonce);
+  v.setUint32(4, i);
+  v.setFloat64(8, now);
+  p.heartbeatSentAt = now;
+  a.outbox.push({ source: a.local, destination: p.address, payload: packetBytes(a, [{ type: 4, info }], a.peerTag) });
+  const jitter = p.rto.rto * (a.options.random.float() - 0.5);
+  p.heartbeatAt = now + p.rto.rto + (p.active && p.confirmed ? a.options.heartbeatInterval + jitter : 0);
+}

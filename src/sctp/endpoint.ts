@@ -12,7 +12,7 @@ import { TakeoverAgent, initAckParams, type Role } from './takeover-hooks.js';
 import { checkCookie, makeCookie } from './cookie.js';
 import { offerParams, readPeerInit } from './handshake.js';
 import { resolveOptions, SCTP_UDP_PORT, type ResolvedOptions, type SctpOptions } from './options.js';
-import { DeadlineHeap } from './deadline-heap.js';
+import { DeadlineHeap } from '../transport-abstraction/deadline-heap.js';
 import { PacketWriter } from './packet-writer.js';
 import { emitParam } from './wire/params.js';
 import { parsePacket } from './wire/parse.js';

@@ -10,7 +10,7 @@ import { DEFAULT_CONFIG, type ConnectionOwner, type TcpMigrateConfig } from './c
 import { resetSegment, TcpMigrateConnection } from './connection.js';
 import { acceptSyn, open as openConnection } from './handshake.js';
 import { preload } from './migrate.js';
-import { DeadlineHeap } from './deadline-heap.js';
+import { DeadlineHeap } from '../transport-abstraction/deadline-heap.js';
 import { tokenKey } from './migrate-crypto.js';
 import { findOption, RESET_TAKEN_OVER, RESET_UNKNOWN_TOKEN } from './options.js';
 import { ACK, checksumValid, FIN, parseSegment, pseudoHeaderSum, RST, SYN, type TcpSegment } from './wire.js';

@@ -120,6 +120,7 @@ export class TcpMigrateEndpoint implements TransportEndpoint, ConnectionOwner {
       owner: this,
     });
     this.connections.add(conn);
+    this.lastRoute = undefined;
     this.byTuple.set(connKey(conn), conn);
     this.retired.delete(connKey(conn));
     return conn;
@@ -177,12 +178,15 @@ export class TcpMigrateEndpoint implements TransportEndpoint, ConnectionOwner {
     if (!parsed.ok) return this.drop('malformed');
     const seg = parsed.segment;
     if (this.verify && !checksumValid(bytes, this.pseudoSum(from.address, to.address))) return this.drop('bad-checksum');
-    const key = tupleKey(to, from, seg.dstPort, seg.srcPort);
+    // A burst from one peer goes to the same connection: compare its 4-tuple instead of building
+    // the key string. Only a match is trusted (byTuple maps that tuple to it: see lastRoute).
+    const cached = this.cachedRoute(to, from, seg);
+    const key = cached === undefined ? tupleKey(to, from, seg.dstPort, seg.srcPort) : '';
     const isMigrateSyn = (seg.flags & (SYN | ACK | RST)) === SYN && findOption(seg.options, 'migrate') !== undefined;
     if (isMigrateSyn) {
       // By token first: the request comes from an address the connection has never seen.
       const mig = findOption(seg.options, 'migrate')!;
-      const target = this.byToken.get(tokenKey(mig.token)) ?? this.byTuple.get(key);
+      const target = this.byToken.get(tokenKey(mig.token)) ?? cached ?? this.byTuple.get(key);
       if (target !== undefined) {
         this.touch(target);
         target.handleSegment(now, seg, from, to);
@@ -192,15 +196,16 @@ export class TcpMigrateEndpoint implements TransportEndpoint, ConnectionOwner {
       this.outbox.push(resetSegment(to, seg.dstPort, from, seg.srcPort, 0, (seg.seq + 1) >>> 0, RESET_UNKNOWN_TOKEN, true));
       return;
     }
-    const conn = this.byTuple.get(key);
+    const conn = cached ?? this.byTuple.get(key);
     if (conn !== undefined && conn.stateName === 'TIME-WAIT' && (seg.flags & (SYN | ACK | RST)) === SYN) {
       conn.finish(now, undefined); // a new SYN for a 4-tuple in TIME-WAIT starts a new connection
     } else if (conn !== undefined) {
+      this.lastRoute = conn;
       this.touch(conn);
       conn.handleSegment(now, seg, from, to);
       return;
     }
-    if (this.retired.has(key)) {
+    if (this.retired.has(cached === undefined ? key : tupleKey(to, from, seg.dstPort, seg.srcPort))) {
       this.drop('stale-address');
       if (!(seg.flags & RST)) this.outbox.push(this.resetFor(to, from, seg, RESET_TAKEN_OVER));
       return;
@@ -225,10 +230,30 @@ export class TcpMigrateEndpoint implements TransportEndpoint, ConnectionOwner {
     if (!(seg.flags & RST)) this.outbox.push(this.resetFor(to, from, seg, 0));
   }
 
+  /**
+   * The connection the last datagram was routed to. Invariant: while set, byTuple maps its current
+   * 4-tuple to it, so it is cleared whenever byTuple changes (newConnection, rebind, release).
+   */
+  private lastRoute: TcpMigrateConnection | undefined;
+
+  private cachedRoute(to: UdpAddress, from: UdpAddress, seg: TcpSegment): TcpMigrateConnection | undefined {
+    const c = this.lastRoute;
+    if (c === undefined || c.remotePort !== seg.srcPort || c.localPort !== seg.dstPort) return undefined;
+    const r = c.remote;
+    const l = c.local;
+    if (r.port !== from.port || l.port !== to.port || r.address !== from.address || l.address !== to.address) return undefined;
+    return c;
+  }
+
   /** Pseudo-header sums by address pair, so the IP text is not parsed per datagram. */
   private readonly pseudoSums = new Map<string, number>();
+  /** The last pair looked up (a burst comes from one peer): no key string, no Map lookup. */
+  private lastPseudoSrc = '';
+  private lastPseudoDst = '';
+  private lastPseudo = 0;
 
   private pseudoSum(src: string, dst: string): number {
+    if (src === this.lastPseudoSrc && dst === this.lastPseudoDst) return this.lastPseudo;
     const key = `${src}>${dst}`;
     let sum = this.pseudoSums.get(key);
     if (sum === undefined) {
@@ -236,6 +261,9 @@ export class TcpMigrateEndpoint implements TransportEndpoint, ConnectionOwner {
       sum = pseudoHeaderSum(src, dst);
       this.pseudoSums.set(key, sum);
     }
+    this.lastPseudoSrc = src;
+    this.lastPseudoDst = dst;
+    this.lastPseudo = sum;
     return sum;
   }
 
@@ -311,6 +339,7 @@ export class TcpMigrateEndpoint implements TransportEndpoint, ConnectionOwner {
   }
 
   rebind(conn: TcpMigrateConnection, oldLocal: UdpAddress, oldRemote: UdpAddress, oldLocalPort: number, oldRemotePort: number): void {
+    this.lastRoute = undefined;
     const oldKey = tupleKey(oldLocal, oldRemote, oldLocalPort, oldRemotePort);
     if (this.byTuple.get(oldKey) === conn) this.byTuple.delete(oldKey);
     this.retired.add(oldKey);
@@ -331,6 +360,7 @@ export class TcpMigrateEndpoint implements TransportEndpoint, ConnectionOwner {
   release(conn: TcpMigrateConnection): void {
     // Keep it until its last segments (a RST, the final ACK) are polled out.
     this.touch(conn);
+    this.lastRoute = undefined;
     const key = connKey(conn);
     if (this.byTuple.get(key) === conn) this.byTuple.delete(key);
     if (conn.token !== undefined) {

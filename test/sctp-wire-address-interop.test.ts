@@ -9,17 +9,8 @@ import {
   ipv6FromBytes,
   ipv6ToBytes,
   parsePacket,
-  type Chunk,
-  type Packet,
 } from '../src/sctp/wire/index.js';
-
-const hex = (s: string): Uint8Array => new Uint8Array(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
-const toHex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
-const seq = (from: number, n: number): string => toHex(Uint8Array.from({ length: n }, (_, i) => (from + i) & 0xff));
-const bytes = (from: number, n: number): Uint8Array => hex(seq(from, n));
-const ascii = (s: string): Uint8Array => new TextEncoder().encode(s);
-const HEADER = { sourcePort: 5000, destinationPort: 5001, verificationTag: 0xdeadbeef };
-const packetOf = (...chunks: Chunk[]): Packet => ({ ...HEADER, chunks });
+import { hex, toHex, seq, bytes, ascii, packetOf } from './helpers/sctp-bytes.js';
 
 // ------------------------------------------------------------------------------------- addresses
 

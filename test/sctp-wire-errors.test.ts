@@ -17,21 +17,9 @@ import {
   peekVerificationTag,
   verifyChecksum,
   type Chunk,
-  type Packet,
   type WireErrorCode,
 } from '../src/sctp/wire/index.js';
-
-const hex = (s: string): Uint8Array => new Uint8Array(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
-const toHex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
-const seq = (from: number, n: number): string => toHex(Uint8Array.from({ length: n }, (_, i) => (from + i) & 0xff));
-const bytes = (from: number, n: number): Uint8Array => hex(seq(from, n));
-const HEADER = { sourcePort: 5000, destinationPort: 5001, verificationTag: 0xdeadbeef };
-function pkt(chunksHex: string, vtag = 'deadbeef'): Uint8Array {
-  const b = hex(`1388 1389 ${vtag} 00000000 ${chunksHex}`);
-  finalizeChecksum(b);
-  return b;
-}
-const packetOf = (...chunks: Chunk[]): Packet => ({ ...HEADER, chunks });
+import { hex, toHex, seq, bytes, pkt, packetOf } from './helpers/sctp-bytes.js';
 
 // -------------------------------------------------------------------------------------- errors
 

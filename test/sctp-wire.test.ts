@@ -5,28 +5,15 @@ import test from 'ava';
 import {
   chunkLength,
   emitPacket,
-  finalizeChecksum,
   parsePacket,
   unknownChunkAction,
   unknownParamAction,
   type Chunk,
   type DataChunk,
   type InitChunk,
-  type Packet,
 } from '../src/sctp/wire/index.js';
+import { hex, toHex, seq, bytes, ascii, pkt, packetOf } from './helpers/sctp-bytes.js';
 
-const hex = (s: string): Uint8Array => new Uint8Array(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
-const toHex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
-const seq = (from: number, n: number): string => toHex(Uint8Array.from({ length: n }, (_, i) => (from + i) & 0xff));
-const bytes = (from: number, n: number): Uint8Array => hex(seq(from, n));
-const ascii = (s: string): Uint8Array => new TextEncoder().encode(s);
-const HEADER = { sourcePort: 5000, destinationPort: 5001, verificationTag: 0xdeadbeef };
-function pkt(chunksHex: string, vtag = 'deadbeef'): Uint8Array {
-  const b = hex(`1388 1389 ${vtag} 00000000 ${chunksHex}`);
-  finalizeChecksum(b);
-  return b;
-}
-const packetOf = (...chunks: Chunk[]): Packet => ({ ...HEADER, chunks });
 function both(t: import('ava').ExecutionContext, chunkHex: string, chunk: Chunk): void {
   const wire = pkt(chunkHex);
   t.is(toHex(emitPacket(packetOf(chunk))), toHex(wire), 'emit');

@@ -36,7 +36,7 @@ import { Reassembly } from './reassembly.js';
 import { RtoEstimator } from './rto.js';
 import { Scoreboard, SendBuffer } from './send-buffer.js';
 import * as sender from './sender.js';
-import { ACK, FIN, RST, SYN, checksumValid, fillChecksum, parseSegment, pseudoHeaderSum, writeHeader, HEADER_LENGTH, type TcpSegment } from './wire.js';
+import { ACK, FIN, RST, SYN, allocSegment, checksumValid, fillChecksum, parseSegment, pseudoHeaderSum, writeHeader, HEADER_LENGTH, type TcpSegment } from './wire.js';
 
 export type TcpState =
   | 'CLOSED'
@@ -491,7 +491,7 @@ export class TcpMigrateConnection implements MigratableTransport {
   /** Builds one segment to the current peer in one allocation; data comes from the send buffer. */
   build(flags: number, seq: number, ack: number, options: readonly TcpOption[], dataOffset: number, dataLength: number): Transmit {
     const optLen = options.length === 0 ? 0 : optionsLength(options);
-    const buf = new Uint8Array(HEADER_LENGTH + optLen + dataLength);
+    const buf = allocSegment(HEADER_LENGTH + optLen + dataLength);
     writeHeader(buf, this.localPort, this.remotePort, seq, ack, optLen, flags, this.receiveWindow());
     if (optLen > 0) emitOptions(options, buf, HEADER_LENGTH);
     if (dataLength > 0) this.snd.copyOut(dataOffset, dataLength, buf, HEADER_LENGTH + optLen);

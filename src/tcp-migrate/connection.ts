@@ -123,6 +123,10 @@ export class TcpMigrateConnection implements MigratableTransport {
 
   // Receive side (offsets).
   rcvNxt = 0;
+  /** Bytes delivered as 'data' events that the application has not polled yet. */
+  rcvUnread = 0;
+  /** RCV.NXT + RCV.WND as last advertised: the right edge only moves in SWS-sized steps. */
+  rcvAdvEdge = 0;
   readonly reasm = new Reassembly();
   /** Offset of the peer's FIN, once seen (-1 before). */
   finOffset = -1;
@@ -134,6 +138,16 @@ export class TcpMigrateConnection implements MigratableTransport {
   rtoAt: Instant | undefined;
   delackAt: Instant | undefined;
   lingerAt: Instant | undefined;
+  /** Persist timer (RFC 9293 §3.8.6.1): a zero-window probe is due at this time. */
+  persistAt: Instant | undefined;
+  /** Probes sent since the window last opened: the persist timer's backoff exponent. */
+  persistShift = 0;
+  /** Probes sent since the peer last answered; beyond maxRetransmissions the connection times out. */
+  persistUnanswered = 0;
+  /** The persist timer fired: the next segment is a probe, or data into a small window. */
+  probeDue = false;
+  /** The largest window the peer has offered (SWS avoidance's max(SND.WND)). */
+  maxPeerWindow = 0;
 
   private readonly outbox: Transmit[] = [];
   private readonly events: TransportEvent[] = [];
@@ -178,10 +192,15 @@ export class TcpMigrateConnection implements MigratableTransport {
       this.events.length = 0;
       this.eventHead = 0;
     }
+    if (ev.type === 'data') {
+      this.rcvUnread -= ev.bytes.length;
+      receiver.readerTook(this);
+    }
     return ev;
   }
 
   emit(ev: TransportEvent): void {
+    if (ev.type === 'data') this.rcvUnread += ev.bytes.length;
     this.events.push(ev);
   }
 
@@ -267,6 +286,11 @@ export class TcpMigrateConnection implements MigratableTransport {
     return this.rcvWire(this.finReceived ? this.rcvNxt + 1 : this.rcvNxt);
   }
 
+  /** A zero-window probe (sender.ts): an empty segment at RCV.NXT - 1. */
+  isProbe(seg: TcpSegment): boolean {
+    return seg.payload.length === 0 && seg.seq === ((this.rcvWire(this.rcvNxt) - 1) >>> 0);
+  }
+
   updatePseudo(): void {
     this.pseudoOut = pseudoHeaderSum(this.local.address, this.remote.address);
   }
@@ -281,8 +305,24 @@ export class TcpMigrateConnection implements MigratableTransport {
     return Math.max(64, Math.min(this.config.mss, this.peerMss));
   }
 
-  receiveWindow(): number {
+  /** The receive buffer: the configured window, at most 65535 (no window scale). */
+  receiveBuffer(): number {
     return Math.min(65535, this.config.receiveWindow);
+  }
+
+  /** Room for in-order bytes: the buffer less what the application has not read yet. */
+  receiveWindow(): number {
+    return Math.max(0, this.receiveBuffer() - this.rcvUnread);
+  }
+
+  /**
+   * RCV.WND to put in a segment, with receiver SWS avoidance (RFC 9293 §3.8.6.2.2, RFC 1122
+   * §4.2.3.3): the right edge advances only when it can move by min(MSS, buffer/2); never shrinks.
+   */
+  advertisedWindow(): number {
+    const edge = this.rcvNxt + this.receiveWindow();
+    if (edge - this.rcvAdvEdge >= Math.min(this.effectiveMss(), this.receiveBuffer() >> 1)) this.rcvAdvEdge = edge;
+    return Math.min(65535, Math.max(0, this.rcvAdvEdge - this.rcvNxt));
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -340,6 +380,7 @@ export class TcpMigrateConnection implements MigratableTransport {
     sender.processAck(this, now, seg);
     if (this.released) return;
     if (seg.payload.length > 0 || f & FIN) receiver.processData(this, now, seg);
+    else if (this.isProbe(seg)) this.ackNow = true; // RFC 9293 §3.10.7.4: an unacceptable segment is answered
   }
 
   private handleReset(now: Instant, reason: number): void {
@@ -354,6 +395,7 @@ export class TcpMigrateConnection implements MigratableTransport {
       this.stateBeforeWait = this.state;
       this.state = 'MIGRATE-WAIT';
       this.rtoAt = undefined;
+      this.persistAt = undefined;
       this.delackAt = undefined;
       this.ackNow = false;
       this.lingerAt = now + this.config.migrateWaitMs;
@@ -363,6 +405,7 @@ export class TcpMigrateConnection implements MigratableTransport {
   enterTimeWait(now: Instant): void {
     this.state = 'TIME-WAIT';
     this.rtoAt = undefined;
+    this.persistAt = undefined;
     this.lingerAt = now + this.config.timeWaitMs;
     if (this.closedError === undefined) this.emit({ type: 'closed' });
     this.closedEmitted = true;
@@ -375,6 +418,7 @@ export class TcpMigrateConnection implements MigratableTransport {
     if (this.released) return;
     this.state = 'CLOSED';
     this.rtoAt = undefined;
+    this.persistAt = undefined;
     this.delackAt = undefined;
     this.lingerAt = undefined;
     this.migrateRequest = undefined;
@@ -407,6 +451,11 @@ export class TcpMigrateConnection implements MigratableTransport {
     if (this.rtoAt !== undefined && now >= this.rtoAt) {
       this.rtoAt = undefined;
       this.onRetransmissionTimeout(now);
+      if (this.released) return;
+    }
+    if (this.persistAt !== undefined && now >= this.persistAt) {
+      this.persistAt = undefined;
+      sender.onPersistTimeout(this, now);
     }
   }
 
@@ -434,6 +483,7 @@ export class TcpMigrateConnection implements MigratableTransport {
     let t = this.rtoAt;
     if (this.delackAt !== undefined && (t === undefined || this.delackAt < t)) t = this.delackAt;
     if (this.lingerAt !== undefined && (t === undefined || this.lingerAt < t)) t = this.lingerAt;
+    if (this.persistAt !== undefined && (t === undefined || this.persistAt < t)) t = this.persistAt;
     return t;
   }
 
@@ -492,7 +542,7 @@ export class TcpMigrateConnection implements MigratableTransport {
   build(flags: number, seq: number, ack: number, options: readonly TcpOption[], dataOffset: number, dataLength: number): Transmit {
     const optLen = options.length === 0 ? 0 : optionsLength(options);
     const buf = allocSegment(HEADER_LENGTH + optLen + dataLength);
-    writeHeader(buf, this.localPort, this.remotePort, seq, ack, optLen, flags, this.receiveWindow());
+    writeHeader(buf, this.localPort, this.remotePort, seq, ack, optLen, flags, this.advertisedWindow());
     if (optLen > 0) emitOptions(options, buf, HEADER_LENGTH);
     if (dataLength > 0) this.snd.copyOut(dataOffset, dataLength, buf, HEADER_LENGTH + optLen);
     fillChecksum(buf, this.pseudoOut);

@@ -4,6 +4,10 @@
 // gap fills) and the FIN. Those immediate ACKs are built when the segment is processed, not when
 // the driver next drains: a driver that feeds a burst of datagrams before draining still gets one
 // duplicate ACK per out-of-order segment (fast retransmit counts them) and one ACK per two segments.
+//
+// Flow control: the window is the receive buffer less the in-order bytes delivered as 'data'
+// events that the application has not polled (connection.ts receiveWindow/advertisedWindow), so a
+// reader that stops polling closes the window; readerTook() sends the window update when it reads.
 import type { Instant } from '../transport-abstraction/transport.js';
 import type { TcpMigrateConnection } from './connection.js';
 import { FIN, type TcpSegment } from './wire.js';
@@ -57,6 +61,24 @@ export function processData(c: TcpMigrateConnection, now: Instant, seg: TcpSegme
   }
   finCheck(c, now);
 }
+
+/**
+ * The application polled 'data': send a window update (a pure ACK) when the right edge can move by
+ * the SWS step, min(MSS, buffer/2) (RFC 9293 §3.8.6.2.2), and the window the peer knows is below
+ * half the buffer (Linux's tcp_cleanup_rbuf rule: a prompt reader costs no extra ACKs, since the
+ * ACKs its data elicits carry the window anyway).
+ */
+export function readerTook(c: TcpMigrateConnection): void {
+  if (c.ackNow || c.finReceived || c.released || !OPEN.has(c.state)) return;
+  const buffer = c.receiveBuffer();
+  const known = c.rcvAdvEdge - c.rcvNxt;
+  if (known >= buffer >> 1) return;
+  if (c.receiveWindow() - known < Math.min(c.effectiveMss(), buffer >> 1)) return;
+  c.ackNow = true;
+  c.owner?.wake(c);
+}
+
+const OPEN: ReadonlySet<string> = new Set(['ESTABLISHED', 'FIN-WAIT-1', 'FIN-WAIT-2']);
 
 function finCheck(c: TcpMigrateConnection, now: Instant): void {
   if (c.finOffset >= 0 && c.finOffset === c.rcvNxt && !c.finReceived) receiveFin(c, now);

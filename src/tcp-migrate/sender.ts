@@ -1,7 +1,8 @@
 // The sending half of a connection: ACK processing, the SACK scoreboard, congestion control
 // (RFC 5681 slow start / congestion avoidance, fast retransmit on 3 duplicate ACKs, recovery that
 // retransmits the holes the scoreboard shows — RFC 6675's pipe, with NewReno's one-segment-per-
-// partial-ACK when the peer does not SACK), RFC 6298 timer handling and segment selection.
+// partial-ACK when the peer does not SACK), RFC 6298 timer handling and segment selection, with
+// sender SWS avoidance and the persist timer (RFC 9293 §3.8.6.1, §3.8.6.2.1) for a closed window.
 import type { Instant, Transmit } from '../transport-abstraction/transport.js';
 import type { TcpMigrateConnection } from './connection.js';
 import { findOption } from './options.js';
@@ -30,6 +31,8 @@ export function processAck(c: TcpMigrateConnection, now: Instant, seg: TcpSegmen
   }
   const oldWindow = c.peerWindow;
   c.peerWindow = seg.window;
+  if (seg.window > c.maxPeerWindow) c.maxPeerWindow = seg.window;
+  c.persistUnanswered = 0;
   const mss = c.effectiveMss();
   if (c.sackOk && seg.options.length > 0) {
     const sack = findOption(seg.options, 'sack');
@@ -88,7 +91,8 @@ export function processAck(c: TcpMigrateConnection, now: Instant, seg: TcpSegmen
     c.sndMax > c.sndUna &&
     seg.payload.length === 0 &&
     (seg.flags & (SYN | FIN)) === 0 &&
-    (seg.window === oldWindow || c.sackOk)
+    (seg.window === oldWindow || c.sackOk) &&
+    !c.isProbe(seg)
   ) {
     c.dupAcks++;
     if (!c.inRecovery && c.dupAcks >= DUP_THRESH && c.sndUna >= c.recoverPoint) enterRecovery(c);
@@ -159,8 +163,14 @@ export function nextSegment(c: TcpMigrateConnection, now: Instant): Transmit | u
   if (off < end) off = c.scoreboard.nextUnsacked(off);
   if (off < end) {
     let len = Math.min(mss, end - off, c.scoreboard.nextSackedStart(off) - off);
-    len = Math.min(len, c.sndUna + c.peerWindow - off);
-    if (len <= 0) return undefined; // peer window closed (no persist timer: our peers never close it)
+    const usable = c.sndUna + c.peerWindow - off;
+    if (usable < len) {
+      // Sender SWS avoidance (RFC 9293 §3.8.6.2.1): into a window smaller than the segment we
+      // would send, send only at least half the largest window the peer offered, or when the
+      // persist timer has run out (its override); a closed window gets probes instead.
+      if (usable <= 0 || (!c.probeDue && usable < Math.max(c.maxPeerWindow, c.peerWindow) >> 1)) return windowStall(c, now);
+      len = usable;
+    }
     if (c.cwnd - pipe(c) < len) return undefined;
     const isRtx = off < c.sndMax;
     const fin = c.finQueued && off + len === end;
@@ -177,6 +187,37 @@ export function nextSegment(c: TcpMigrateConnection, now: Instant): Transmit | u
   return undefined;
 }
 
+/**
+ * The peer's window stops us. Nothing in flight means no ACK will come to reopen it, so the persist
+ * timer runs; when it has fired, a zero-window probe goes out and the timer re-arms, backed off.
+ * The probe is an empty segment at SND.UNA - 1 (Linux's form): unacceptable to the receiver, so it
+ * answers with an ACK carrying its window (RFC 9293 §3.10.7.4), whether or not the window opened.
+ */
+function windowStall(c: TcpMigrateConnection, now: Instant): Transmit | undefined {
+  if (c.probeDue) {
+    c.probeDue = false;
+    armPersist(c, now);
+    return c.build(ACK, (c.sndWire(c.sndUna) - 1) >>> 0, c.ackNumber(), c.sackOptions(), 0, 0);
+  }
+  if (c.persistAt === undefined && c.sndUna >= c.sndMax) armPersist(c, now);
+  return undefined;
+}
+
+/** The persist interval: the RTO, doubled per probe since the window last opened, at most rtoMax. */
+function armPersist(c: TcpMigrateConnection, now: Instant): void {
+  c.persistAt = now + Math.min(c.config.rtoMax, c.rtt.rto * 2 ** Math.min(c.persistShift, 16));
+}
+
+/** The persist timer fired: the next segment probes (or, into a small window, sends what fits). */
+export function onPersistTimeout(c: TcpMigrateConnection, now: Instant): void {
+  if (++c.persistUnanswered > c.config.maxRetransmissions) {
+    c.fail(now, 'BATON_ERR_TIMEOUT', `${c.remote.address} answered none of ${c.persistUnanswered - 1} zero-window probes`);
+    return;
+  }
+  c.persistShift++;
+  c.probeDue = true;
+}
+
 function dataSegment(c: TcpMigrateConnection, now: Instant, off: number, len: number, isRtx: boolean, fin: boolean): Transmit {
   let flags = ACK;
   if (fin) flags |= FIN;
@@ -189,5 +230,8 @@ function dataSegment(c: TcpMigrateConnection, now: Instant, off: number, len: nu
     c.rttSentAt = now;
   }
   if (c.rtoAt === undefined) c.rtoAt = now + c.rtt.rto;
+  c.persistAt = undefined;
+  c.persistShift = 0;
+  c.probeDue = false;
   return tx;
 }

@@ -11,6 +11,7 @@
 import { createHmac } from 'node:crypto';
 import { ChunkType, HmacId, ParamType, CauseCode, type Param, type ErrorCause } from './wire/types.js';
 import { Header, Chunk as ChunkLayout, Auth as AuthLayout, pad4 } from './wire/layout.js';
+import { concat } from './wire/bytes.js';
 import { finalizeChecksum } from './wire/crc32c.js';
 
 /** HMAC identifiers we implement, in our order of preference (what we send in HMAC-ALGO). */
@@ -100,16 +101,6 @@ export function keyVector(p: AuthParams): Uint8Array {
   if (p.chunksSent !== false) parts.push(tlv(ParamType.CHUNKS, Uint8Array.from(p.chunkTypes)));
   parts.push(tlv(ParamType.HMAC_ALGO, hmacs));
   return concat(parts);
-}
-
-export function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }
 
 /**

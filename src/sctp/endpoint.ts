@@ -14,6 +14,7 @@ import { offerParams, readPeerInit } from './handshake.js';
 import { resolveOptions, SCTP_UDP_PORT, type ResolvedOptions, type SctpOptions } from './options.js';
 import { DeadlineHeap } from '../transport-abstraction/deadline-heap.js';
 import { PacketWriter } from './packet-writer.js';
+import { concat } from './wire/bytes.js';
 import { emitParam } from './wire/params.js';
 import { parsePacket } from './wire/parse.js';
 import { CauseCode, ChunkType, ParamType, type Chunk, type InitChunk, type Packet, type Param } from './wire/types.js';
@@ -404,14 +405,4 @@ export class SctpEndpoint implements TransportEndpoint, AssociationHost {
       this.active.add(a);
     }
   }
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }

@@ -2,6 +2,7 @@
 // Extensions (ASCONF, ASCONF-ACK, AUTH), the AUTH key-vector parameters RANDOM / CHUNKS / HMAC-ALGO
 // (RFC 4895 §3, as usrsctp requires), extra parameters from hooks (baton's x25519 key) — and
 // what we read from the peer's, including the unrecognized parameters to report (§3.2.1).
+import { concat } from './wire/bytes.js';
 import { emitParam, unknownParamAction } from './wire/params.js';
 import { ChunkType, HmacId, ParamType, type InitChunk, type Param } from './wire/types.js';
 
@@ -40,13 +41,7 @@ export function keyVector(params: readonly Param[]): Uint8Array {
     const p = params.find((x) => x.kind === kind);
     if (p) parts.push(emitParam(p));
   }
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return concat(parts);
 }
 
 export interface PeerInit {

@@ -9,6 +9,7 @@ import { offerParams, type PeerInit } from '../handshake.js';
 import { inScope } from '../path.js';
 import { Receiver } from '../receiver.js';
 import { Timer } from '../timers.js';
+import { concat } from '../wire/bytes.js';
 import { emitParam } from '../wire/params.js';
 import { CauseCode, ParamType, type Chunk, type InitChunk, type Packet, type Param } from '../wire/types.js';
 import { handlePacket } from './input.js';
@@ -120,7 +121,7 @@ export function handleInit(a: SctpAssociation, now: Instant, from: UdpAddress, r
         (p.kind === 'ipv4' || p.kind === 'ipv6') && inScope(p.address, from.address) && a.pathIndex({ address: p.address, port: from.port }) < 0 ? [p] : [],
       );
       if (added.length > 0) {
-        const info = concatBytes(added.map((p) => emitParam(p)));
+        const info = concat(added.map((p) => emitParam(p)));
         a.outbox.push({ source: a.local, destination: from, payload: packetBytes(a, [{ type: 6, reflectedTag: false, causes: [{ code: CauseCode.RESTART_WITH_NEW_ADDRESSES, info }] }], init.initiateTag) });
         return;
       }
@@ -169,14 +170,4 @@ export function handleCookieEcho(a: SctpAssociation, now: Instant, from: UdpAddr
 
 export function nonZero(v: number): number {
   return v === 0 ? 1 : v;
-}
-
-function concatBytes(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }

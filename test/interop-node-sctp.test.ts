@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { RealEndpoint } from './helpers/baton-real.js';
 import { spawnProcess } from './helpers/process.js';
 import { freeUdpPort } from './helpers/ports.js';
-import { nodeSctpPeerArgs } from './helpers/peers.js';
+import { nodeSctpPeerArgs, type NodeSctpPeerOptions } from './helpers/peers.js';
 
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 const BATON = '127.0.0.2';
@@ -27,22 +27,31 @@ function dataFile(t: { teardown(fn: () => void): void }, size: number): { file: 
   return { file, data };
 }
 
-/** baton connects to a node-sctp echo server and sends `size` random bytes; resolves once they came back. */
-async function echoThroughNodeSctp(t: ExecutionContext, size: number) {
+/**
+ * A baton endpoint on BATON (listening when node-sctp is the client) and a node-sctp process in
+ * `role` on a free UDP port of NODE, pointed at each other; `extra` adds the peer's options.
+ */
+async function batonAndNodeSctp(t: ExecutionContext, role: 'server' | 'client', extra: Partial<NodeSctpPeerOptions>) {
   const nodePort = await freeUdpPort(NODE);
-  const baton = await RealEndpoint.open({ local: { address: BATON, port: 0 }, transportPort: BATON_SCTP_PORT, t });
+  const baton = await RealEndpoint.open({ local: { address: BATON, port: 0 }, transportPort: BATON_SCTP_PORT, listen: role === 'client', t });
   const peer = spawnProcess(
     process.execPath,
     nodeSctpPeerArgs({
-      role: 'server',
+      role,
       local: { address: NODE, port: nodePort },
       peer: baton.address,
       localSctpPort: NODE_SCTP_PORT,
       peerSctpPort: BATON_SCTP_PORT,
-      echo: true,
+      ...extra,
     }),
-    { t, name: 'node-sctp server', timeoutMs: 60_000 },
+    { t, name: `node-sctp ${role}`, timeoutMs: 60_000 },
   );
+  return { baton, peer, nodePort };
+}
+
+/** baton connects to a node-sctp echo server and sends `size` random bytes; resolves once they came back. */
+async function echoThroughNodeSctp(t: ExecutionContext, size: number) {
+  const { baton, peer, nodePort } = await batonAndNodeSctp(t, 'server', { echo: true });
   await peer.waitForLine(/^LISTENING \d+$/);
   const conn = baton.connect({ address: NODE, port: nodePort }, NODE_SCTP_PORT);
   await conn.waitConnected();
@@ -86,21 +95,7 @@ test('baton client → node sctp server: graceful close while a SACK for node-sc
 
 test('node sctp client → baton server: a 300 kB file arrives intact, node-sctp closes', async (t) => {
   const { file, data } = dataFile(t, 300_000);
-  const nodePort = await freeUdpPort(NODE);
-  const baton = await RealEndpoint.open({ local: { address: BATON, port: 0 }, transportPort: BATON_SCTP_PORT, listen: true, t });
-  const peer = spawnProcess(
-    process.execPath,
-    nodeSctpPeerArgs({
-      role: 'client',
-      local: { address: NODE, port: nodePort },
-      peer: baton.address,
-      localSctpPort: NODE_SCTP_PORT,
-      peerSctpPort: BATON_SCTP_PORT,
-      send: file,
-      closeAfterSend: true,
-    }),
-    { t, name: 'node-sctp client', timeoutMs: 60_000 },
-  );
+  const { baton, peer } = await batonAndNodeSctp(t, 'client', { send: file, closeAfterSend: true });
   const conn = await baton.accept(15_000);
   await conn.waitEnded(30_000);
   t.is(conn.receivedBytes, data.length);
@@ -110,21 +105,8 @@ test('node sctp client → baton server: a 300 kB file arrives intact, node-sctp
 });
 
 test('baton server → node sctp client: baton sends 300 kB, node-sctp hashes it and closes', async (t) => {
-  const nodePort = await freeUdpPort(NODE);
-  const baton = await RealEndpoint.open({ local: { address: BATON, port: 0 }, transportPort: BATON_SCTP_PORT, listen: true, t });
   const data = randomBytes(300_000);
-  const peer = spawnProcess(
-    process.execPath,
-    nodeSctpPeerArgs({
-      role: 'client',
-      local: { address: NODE, port: nodePort },
-      peer: baton.address,
-      localSctpPort: NODE_SCTP_PORT,
-      peerSctpPort: BATON_SCTP_PORT,
-      expect: data.length,
-    }),
-    { t, name: 'node-sctp client', timeoutMs: 60_000 },
-  );
+  const { baton, peer } = await batonAndNodeSctp(t, 'client', { expect: data.length });
   const conn = await baton.accept(15_000);
   conn.send(data);
   const got = await peer.waitForLine(/^HASH ([0-9a-f]+) (\d+)$/, 30_000);

@@ -65,18 +65,7 @@ export class Reassembly {
       if (f.ending) {
         this.partial.delete(stream);
         // The message is complete: later ordered messages of this stream may go now.
-        let next = ssnAdd(f.ssn, 1);
-        this.nextSsn[stream] = next;
-        const w = this.waiting[stream];
-        if (w) {
-          for (let m = w.get(next); m !== undefined; m = w.get(next)) {
-            w.delete(next);
-            this.bufferedBytes -= m.length;
-            this.deliver(stream, m);
-            next = ssnAdd(next, 1);
-          }
-          this.nextSsn[stream] = next;
-        }
+        this.nextSsn[stream] = this.releaseWaiting(stream, ssnAdd(f.ssn, 1));
         return;
       }
     }
@@ -158,16 +147,19 @@ export class Reassembly {
       return;
     }
     this.deliver(stream, bytes);
-    let next = ssnAdd(ssn, 1);
+    this.nextSsn[stream] = this.releaseWaiting(stream, ssnAdd(ssn, 1));
+  }
+
+  /** Deliver the stream's waiting messages from SSN `next` on while they are consecutive; returns the SSN after them. */
+  private releaseWaiting(stream: number, next: number): number {
     const w = this.waiting[stream];
-    if (w) {
-      for (let m = w.get(next); m !== undefined; m = w.get(next)) {
-        w.delete(next);
-        this.bufferedBytes -= m.length;
-        this.deliver(stream, m);
-        next = ssnAdd(next, 1);
-      }
+    if (!w) return next;
+    for (let m = w.get(next); m !== undefined; m = w.get(next)) {
+      w.delete(next);
+      this.bufferedBytes -= m.length;
+      this.deliver(stream, m);
+      next = ssnAdd(next, 1);
     }
-    this.nextSsn[stream] = next;
+    return next;
   }
 }

@@ -10,20 +10,12 @@ import type { ResumeMode, TransportEvent } from '../src/transport-abstraction/tr
 import { TcpMigrateEndpoint } from '../src/tcp-migrate/endpoint.js';
 import type { TcpMigrateConnection } from '../src/tcp-migrate/connection.js';
 import { checksumValid, fillChecksum, parseSegment, pseudoHeaderSum } from '../src/tcp-migrate/wire.js';
+import { makeFile } from './conformance/world.js';
 
 const PORT = 9898;
 const HOSTS = { client: '10.0.0.1', a: '10.0.0.2', b: '10.0.0.3', c: '10.0.0.4', eve: '10.0.0.9' } as const;
 type Name = 'a' | 'b' | 'c' | 'eve';
 
-function makeFile(length: number, seed: number): Uint8Array {
-  const out = new Uint8Array(length);
-  let x = seed >>> 0;
-  for (let i = 0; i < length; i++) {
-    x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
-    out[i] = (x >>> 24) ^ (i & 0xff);
-  }
-  return out;
-}
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
 /** A server application: feeds `file` from an offset, closes at the end. */

@@ -15,6 +15,15 @@
 //   state-changed     -> 'state-changed'
 //   taken-over, takeover-refused, takeover-complete -> re-emitted with the event object
 //
+// Reading follows the consumer: when push() returns false (the readable side is over its
+// highWaterMark) pump() stops polling, so data waits in the transport, where it counts against the
+// receive window the transport advertises (TCP-Migrate, SCTP) and the sender stalls. The socket
+// holds at most highWaterMark + one chunk. When the consumer reads again, _read() resumes polling
+// and wakes the driver so the transport's window update goes out. Events keep their order: a
+// 'closed' or 'end' queued behind unread data is handled when the reader gets there. While paused,
+// pump() costs one check (and retries a write waiting for send-buffer room, since its 'writable'
+// event may sit behind the unread data).
+//
 // Writing: write() hands bytes to transport.send(); when send() accepts fewer bytes than offered,
 // the write callback waits for the transport's 'writable' event, so Node's stream backpressure
 // (write() returning false, 'drain') follows the transport's send buffer. end() calls
@@ -62,6 +71,9 @@ export class TransportSocket extends Duplex {
   private pending: PendingWrite | undefined;
   private transportClosed = false;
   private readableDone = false;
+  /** push() returned false: events stay in the transport until the consumer reads (_read). */
+  private readPaused = false;
+  private pumping = false;
 
   constructor(options: TransportSocketOptions) {
     super({
@@ -91,18 +103,35 @@ export class TransportSocket extends Duplex {
     return this.transport.bufferedAmount;
   }
 
-  /** Poll the transport's events; call from the driver's afterInput hook. */
+  /** True while the consumer is not reading and events wait in the transport. */
+  get readingPaused(): boolean {
+    return this.readPaused;
+  }
+
+  /** Poll the transport's events; call from the driver's afterInput hook. Cheap while paused. */
   pump(): void {
-    const t = this.transport;
-    for (let ev = t.pollEvent(); ev !== undefined; ev = t.pollEvent()) {
-      if (!this.destroyed) this.handle(ev);
+    if (this.readPaused) {
+      if (this.pending !== undefined) this.flushPending();
+      return;
+    }
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      const t = this.transport;
+      while (!this.readPaused) {
+        const ev = t.pollEvent();
+        if (ev === undefined) break;
+        if (!this.destroyed) this.handle(ev);
+      }
+    } finally {
+      this.pumping = false;
     }
   }
 
   private handle(ev: TransportEvent): void {
     switch (ev.type) {
       case 'data':
-        if (!this.readableDone && ev.bytes.length > 0) this.push(ev.bytes);
+        if (!this.readableDone && ev.bytes.length > 0 && !this.push(ev.bytes) && !this.readableDone && !this.destroyed) this.readPaused = true;
         return;
       case 'writable':
         this.flushPending();
@@ -147,8 +176,13 @@ export class TransportSocket extends Duplex {
   // ---- Duplex implementation ----
 
   override _read(): void {
-    // Data is pushed as the transport delivers it (pump()); the transport has no read window to
-    // open, so there is nothing to do when the consumer asks for more.
+    // Data is pushed as the transport delivers it (pump()); after push() said stop, the consumer's
+    // read resumes polling, and the driver is woken so the window update the reads allow goes out.
+    if (!this.readPaused) return;
+    this.readPaused = false;
+    if (this.pumping) return; // called back from inside pump(): its loop goes on
+    this.pump();
+    this.wake();
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {

@@ -10,6 +10,12 @@
 //     sends messageSize-byte writes as fast as the send buffer takes them for N seconds, closes
 //     gracefully, prints "SENT bytes" once closed, exits 0.
 // Both print "ERROR ..." and exit 1 on a failure.
+//
+// Normally bench/throughput.ts (`baton bench throughput`) starts a receiver and a sender.
+// By hand, in two shells:
+//   node --import=tsx bench/baton-peer.ts --role receiver --transport sctp --local 127.0.0.1:9000
+//   node --import=tsx bench/baton-peer.ts --role sender --transport sctp --local 127.0.0.1:9001 \
+//     --peer 127.0.0.1:9000 --seconds 5 --message-size 1400
 import type { UdpAddress } from '../src/transport-abstraction/address.js';
 import { UdpDriver } from '../src/transport-abstraction/driver.js';
 import type { MigratableTransport, TransportEndpoint, TransportKind } from '../src/transport-abstraction/transport.js';

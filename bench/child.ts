@@ -1,5 +1,7 @@
 // Running a bench script as a child process: under tsx when we run from TypeScript sources, plain
 // node when compiled (dist/bench/*.js). Children bind 127.0.0.x only.
+// Not a benchmark and nothing to run: helpers (project root, child arguments, flag parsing, MB/s)
+// shared by throughput.ts, udp-ceiling.ts, usrsctp-tsctp.ts and baton-peer.ts.
 import { fileURLToPath } from 'node:url';
 import { dirname, resolve } from 'node:path';
 

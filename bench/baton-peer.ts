@@ -30,6 +30,14 @@ function udp(text: string | undefined, what: string): UdpAddress {
   return { address: m![1]!, port: Number(m![2]) };
 }
 
+/** The driver's counters on stderr (datagrams per cycle: how much each event-loop turn moved). */
+function driverStats(driver: UdpDriver): string {
+  const s = driver.stats;
+  const perCycle = (s.datagramsSent / Math.max(1, s.cycles)).toFixed(1);
+  const inPerCycle = (s.datagramsReceived / Math.max(1, s.cycles)).toFixed(1);
+  return `STATS sent ${s.datagramsSent} received ${s.datagramsReceived} cycles ${s.cycles} (${perCycle} out, ${inPerCycle} in per cycle) dropped ${s.sendDropped} timer ${s.timerFires}\n`;
+}
+
 function fail(message: string): never {
   process.stdout.write(`ERROR ${message.replace(/\s+/g, ' ')}\n`);
   process.exit(1);
@@ -68,6 +76,7 @@ async function receiver(kind: TransportKind, local: UdpAddress): Promise<void> {
         } else if (e.type === 'closed') {
           report();
           if (e.error) process.stderr.write(`closed with ${e.error.code}: ${e.error.message}\n`);
+          process.stderr.write(driverStats(driver));
           setTimeout(() => void driver.close().then(() => process.exit(0)), 50);
         }
       }
@@ -114,6 +123,7 @@ async function sender(kind: TransportKind, local: UdpAddress, peer: UdpAddress, 
         } else if (e.type === 'closed') {
           if (e.error) fail(`closed with ${e.error.code}: ${e.error.message}`);
           process.stdout.write(`SENT ${sent}\n`);
+          process.stderr.write(driverStats(driver));
           setTimeout(() => void driver.close().then(() => process.exit(0)), 50);
           return;
         }

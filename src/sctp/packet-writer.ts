@@ -1,7 +1,13 @@
-// Assembles one outbound SCTP packet in a reusable scratch buffer: common header, control chunks
-// (through the wire emitter), DATA chunks written straight from the send queue's records (no
-// per-chunk Repr), an optional AUTH chunk placed before the first chunk that needs it (RFC 4895
-// §6.2; the AuthHandler signs it when the packet is finished), then the CRC32c.
+// Assembles one outbound SCTP packet: common header, control chunks (through the wire emitter),
+// DATA chunks written straight from the send queue's records (no per-chunk Repr), an optional AUTH
+// chunk placed before the first chunk that needs it (RFC 4895 §6.2; the AuthHandler signs it when
+// the packet is finished), then the CRC32c.
+//
+// Packets are written in place into 64 kB slabs and handed out as views: one ArrayBuffer per ~45
+// full-sized packets instead of a scratch copy plus a fresh copy each. A finished packet belongs to
+// the driver (Transmit payload), so a region is never written again once handed out: the next
+// packet starts after it, and a full slab is replaced, not reused; the old one is collected when
+// no packet cut from it is referenced. A packet begun but not finished leaves its region free.
 import { finalizeChecksum } from './wire/crc32c.js';
 import { put16, put32 } from './wire/bytes.js';
 import { chunkLength, writeChunk } from './wire/emit.js';
@@ -26,8 +32,14 @@ export interface AuthSigner {
   sign(packet: Uint8Array, offset: number): void;
 }
 
+const SLAB_SIZE = 65536;
+
 export class PacketWriter {
+  /** The current slab; the packet being built is buf[base, at). */
   private buf: Uint8Array;
+  /** First byte of the slab not handed out yet (8-byte aligned: the CRC reads whole words). */
+  private used = 0;
+  private base = 0;
   private at = COMMON_HEADER;
   private authOffset = -1;
   private limit = 0;
@@ -36,21 +48,30 @@ export class PacketWriter {
   auth: AuthSigner | undefined;
 
   constructor(maxPacket: number) {
-    this.buf = new Uint8Array(Math.max(maxPacket, 1500));
+    this.buf = new Uint8Array(Math.max(SLAB_SIZE, maxPacket));
   }
 
   /** Start a packet of at most `maxLength` bytes (SCTP header included). */
   begin(sourcePort: number, destinationPort: number, verificationTag: number, maxLength: number): void {
-    if (this.buf.length < maxLength) this.buf = new Uint8Array(maxLength);
+    // Room for a full-sized packet up front (a control-only packet with a larger limit grows).
+    const want = Math.min(maxLength, SLAB_SIZE >>> 2);
+    if (this.used + want > this.buf.length) this.newSlab(want);
     const b = this.buf;
-    put16(b, 0, sourcePort);
-    put16(b, 2, destinationPort);
-    put32(b, 4, verificationTag);
-    put32(b, 8, 0);
-    this.at = COMMON_HEADER;
+    const o = this.used;
+    put16(b, o, sourcePort);
+    put16(b, o + 2, destinationPort);
+    put32(b, o + 4, verificationTag);
+    put32(b, o + 8, 0);
+    this.base = o;
+    this.at = o + COMMON_HEADER;
     this.authOffset = -1;
-    this.limit = maxLength;
+    this.limit = o + maxLength;
     this.count = 0;
+  }
+
+  private newSlab(atLeast: number): void {
+    this.buf = new Uint8Array(Math.max(SLAB_SIZE, atLeast));
+    this.used = 0;
   }
 
   /** Bytes still free in this packet. */
@@ -79,7 +100,7 @@ export class PacketWriter {
   addChunk(c: Chunk, force = false): boolean {
     const need = this.costOf(c);
     if (need > this.room && !(force && this.count === 0)) return false;
-    if (this.at + need > this.buf.length) this.grow(this.at + need);
+    if (this.at + need > this.buf.length) this.grow(need);
     this.maybeAuth(c.type);
     this.at += writeChunk(this.buf, this.at, c);
     this.count++;
@@ -93,10 +114,12 @@ export class PacketWriter {
 
   /** Append a DATA chunk for an outbound record; the caller checked dataCost() against room. */
   addData(c: OutChunk, ppid: number): void {
+    const n = DATA_HEADER + c.data.length;
+    const need = pad4(n) + pad4(this.authCost(0));
+    if (this.at + need > this.buf.length) this.grow(need);
     this.maybeAuth(0);
     const b = this.buf;
     const o = this.at;
-    const n = DATA_HEADER + c.data.length;
     b[o] = 0;
     b[o + 1] = c.flags;
     put16(b, o + 2, n);
@@ -111,16 +134,24 @@ export class PacketWriter {
     this.count++;
   }
 
-  private grow(n: number): void {
-    const nb = new Uint8Array(n);
-    nb.set(this.buf.subarray(0, this.at));
-    this.buf = nb;
+  /** Move the packet begun so far to the start of a new slab with `more` bytes free after it. */
+  private grow(more: number): void {
+    const old = this.buf;
+    const shift = this.base;
+    const written = this.at - shift;
+    this.newSlab(written + more);
+    this.buf.set(old.subarray(shift, this.at));
+    this.base = 0;
+    this.at -= shift;
+    this.limit -= shift;
+    if (this.authOffset >= 0) this.authOffset -= shift;
   }
 
-  /** The finished packet (a fresh copy), signed and checksummed. */
+  /** The finished packet (a view into the slab, never written again), signed and checksummed. */
   finish(): Uint8Array {
-    const out = this.buf.slice(0, this.at);
-    if (this.authOffset >= 0) this.auth!.sign(out, this.authOffset);
+    const out = this.buf.subarray(this.base, this.at);
+    this.used = (this.at + 7) & ~7;
+    if (this.authOffset >= 0) this.auth!.sign(out, this.authOffset - this.base);
     finalizeChecksum(out);
     return out;
   }

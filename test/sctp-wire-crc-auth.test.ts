@@ -57,6 +57,18 @@ test('crc32c: long buffers and split updates agree with the bitwise reference', 
   t.is(crc32c(data.subarray(1401, 2801)), bitwiseCrc32c(data.subarray(1401, 2801)));
 });
 
+test('crc32c: the word-at-a-time path agrees with the reference for every view offset, start and length', (t) => {
+  // Views at byteOffset 0..7 (aligned and not), so both the 16-byte word loop and its byte-wise
+  // head and tail are checked, as well as the byte-read fallback below 64 bytes.
+  const backing = Uint8Array.from({ length: 400 }, (_, i) => (i * 2654435761) >>> 24);
+  for (let viewOffset = 0; viewOffset < 8; viewOffset++) {
+    const view = backing.subarray(viewOffset);
+    for (let start = 0; start < 5; start++) {
+      for (let len = 56; len < 200; len += 3) t.is(crc32c(view, start, start + len), bitwiseCrc32c(view.subarray(start, start + len)));
+    }
+  }
+});
+
 test('checksum: a packet from an independent implementation (scapy INIT) verifies', (t) => {
   // scapy's SCTP regression test: raw(IP()/SCTP()/SCTPChunkInit(params=[SCTPChunkParamIPv4Addr()])), SCTP part.
   const wire = hex('0000 0000 00000000 402c0b5f 01 00 001c 00000000 00000000 0000 0000 00000000 0005 0008 7f000001');

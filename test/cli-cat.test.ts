@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync, statSync, writeFileSync, existsSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { spawn } from 'node:child_process';
 import { spawnProcess, runToExit } from './helpers/process.js';
 import { freeUdpPort } from './helpers/ports.js';
 
@@ -108,5 +109,66 @@ for (const transport of ['sctp', 'tcp']) {
     t.regex(b.stderr, /client holds \d+ bytes in order/);
     t.regex(client.stderr, /taken over by 127\.0\.0\.3/);
     t.is(sha(out), sha(file));
+  });
+}
+
+/** The resident set size of a process in bytes (Linux /proc), or NaN once it is gone. */
+function rssOf(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+for (const transport of ['tcp', 'sctp']) {
+  test.serial(`${transport}: a client whose stdout pipe nobody reads for 2 s stays small (receive backpressure), then the file arrives intact`, async (t) => {
+    const length = 30_000_000;
+    const file = makeFile(`slow-reader-${transport}.bin`, length);
+    const port = await freeUdpPort('127.0.0.2');
+    const server = spawnProcess(process.execPath, [BATON, 'cat', '-t', transport, '--listen', '127.0.0.2', '--udp-encap-port', String(port), '--send-file', file, '-v'], { t, timeoutMs: 30_000, stderr: 'pipe' });
+    await server.waitForLine(/listening on/, 20_000, 'stderr');
+    // The client's stdout is a pipe this test does not read at first (not the helper's collector).
+    const client = spawn(process.execPath, [BATON, 'cat', '-t', transport, '127.0.0.2', '--peer-encap-port', String(port), '-v'], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const kill = (): void => {
+      try {
+        process.kill(-client.pid!, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    };
+    t.teardown(kill);
+    const guard = setTimeout(kill, 30_000);
+    t.teardown(() => clearTimeout(guard));
+    client.stdout.pause();
+    let stderr = '';
+    client.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => client.on('exit', (code) => resolve(code)));
+    const closed = new Promise<void>((resolve) => client.stdout.on('close', () => resolve()));
+    t.true(await until(() => /connected/.test(stderr), 20_000), `the client never connected: ${stderr}`);
+    const base = rssOf(client.pid!);
+    let peak = base;
+    const stallEnd = Date.now() + 2000;
+    while (Date.now() < stallEnd) {
+      await new Promise((r) => setTimeout(r, 50));
+      peak = Math.max(peak, rssOf(client.pid!));
+    }
+    t.log(`${transport}: client RSS ${(base / 1e6).toFixed(1)} MB at connect, at most ${(peak / 1e6).toFixed(1)} MB while its stdout was not read`);
+    // Without backpressure the whole file (30 MB) piles up in the client in well under 2 s.
+    t.true(peak - base < 12_000_000, `the client grew by ${((peak - base) / 1e6).toFixed(1)} MB while nobody read its output`);
+    t.is(server.exitStatus, undefined, 'the server finished while the client could not have read the file');
+    const hash = createHash('sha256');
+    let got = 0;
+    client.stdout.on('data', (d: Buffer) => {
+      hash.update(d);
+      got += d.length;
+    });
+    client.stdout.resume();
+    const [code] = await Promise.all([exited, closed]);
+    t.is(code, 0, stderr);
+    t.is(got, length);
+    t.is(hash.digest('hex'), sha(file));
+    t.is((await server.waitForExit(20_000)).code, 0, server.stderr);
   });
 }

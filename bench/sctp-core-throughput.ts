@@ -1,17 +1,20 @@
 // CPU throughput of the SCTP cores alone: two endpoints wired back to back in-process (no
-// sockets, no delay), byte-stream mode, 1500-byte MTU. Usage: npx tsx bench/sctp-core-throughput.ts [MB]
+// sockets, no delay), byte-stream mode, 1500-byte MTU. Usage: npx tsx bench/sctp-core-throughput.ts [MB] [write-bytes]
+// (write-bytes: size of each send(), default 1 MiB; 1400 is what `baton bench throughput` writes,
+// where most chunks span two writes)
 import { SctpEndpoint } from '../src/sctp/endpoint.js';
 import { SeededRandom } from '../src/transport-abstraction/random.js';
 import type { Transmit } from '../src/transport-abstraction/transport.js';
 
 const MB = Number(process.argv[2] ?? 200);
+const WRITE = Number(process.argv[3] ?? 1 << 20);
 const A = { address: '127.0.0.1', port: 9899 };
 const B = { address: '127.0.0.2', port: 9899 };
 const assoc = { mtu: 1500, rto: { min: 200, initial: 1000 } };
 const a = new SctpEndpoint({ addresses: [A], random: new SeededRandom(1), listen: false, association: assoc });
 const b = new SctpEndpoint({ addresses: [B], random: new SeededRandom(2), association: assoc });
 const c = a.connect(0, B);
-const block = new Uint8Array(1 << 20).map((_, i) => i & 0xff);
+const block = new Uint8Array(WRITE).map((_, i) => i & 0xff);
 let sent = 0;
 let received = 0;
 const total = MB * 1e6;

@@ -10,6 +10,9 @@ import type { TsnRun } from '../transport-abstraction/state-types.js';
 
 export type SendMode = 'stream' | 'message';
 
+const SPAN_SLAB = 65536;
+const EMPTY = new Uint8Array(0);
+
 /** Cork delay for byte-stream connections that take part in failover (see SendQueue.corkMs). */
 export const FAILOVER_CORK_MS = 200;
 
@@ -52,6 +55,8 @@ interface Run extends TsnRun {
 
 export class SendQueue {
   private segments: Segment[] = [];
+  private spanSlab: Uint8Array = EMPTY;
+  private spanUsed = 0;
   private segmentHead = 0;
   /** Bytes accepted by send() and not yet put in a chunk. */
   pendingBytes = 0;
@@ -214,7 +219,7 @@ export class SendQueue {
       if (seg.offset === seg.bytes.length) this.dropSegment();
       return out;
     }
-    const out = new Uint8Array(length);
+    const out = this.spanBuffer(length);
     let at = 0;
     while (at < length) {
       const s = this.segments[this.segmentHead]!;
@@ -224,6 +229,24 @@ export class SendQueue {
       s.offset += n;
       if (s.offset === s.bytes.length) this.dropSegment();
     }
+    return out;
+  }
+
+  /**
+   * Room for a chunk that spans several send() writes (constant in byte-stream mode when the app
+   * writes less than chunkSize at a time): cut from a 64 kB slab instead of a new ArrayBuffer per
+   * chunk. A region belongs to its chunk until the chunk is acknowledged and dropped (it may be
+   * retransmitted or exported meanwhile), so it is never handed out twice: a full slab is replaced,
+   * and freed by the collector once none of its chunks is referenced.
+   */
+  private spanBuffer(length: number): Uint8Array {
+    if (length > SPAN_SLAB >>> 2) return new Uint8Array(length);
+    if (this.spanUsed + length > this.spanSlab.length) {
+      this.spanSlab = new Uint8Array(SPAN_SLAB);
+      this.spanUsed = 0;
+    }
+    const out = this.spanSlab.subarray(this.spanUsed, this.spanUsed + length);
+    this.spanUsed = (this.spanUsed + length + 7) & ~7;
     return out;
   }
 

@@ -53,7 +53,8 @@ export function processData(c: TcpMigrateConnection, now: Instant, seg: TcpSegme
         return finCheck(c, now);
       }
     }
-    if (++c.unackedSegments >= 2) c.ackImmediately();
+    // A window too small for another full segment is not delayed: the sender waits for this ACK.
+    if (++c.unackedSegments >= 2 || c.receiveWindow() < c.effectiveMss()) c.ackImmediately();
     else if (c.delackAt === undefined) c.delackAt = now + c.config.delayedAckMs;
   } else {
     if (bytes.length > 0) c.reasm.insert(start, bytes);

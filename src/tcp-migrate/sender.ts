@@ -34,9 +34,11 @@ export function processAck(c: TcpMigrateConnection, now: Instant, seg: TcpSegmen
   if (seg.window > c.maxPeerWindow) c.maxPeerWindow = seg.window;
   c.persistUnanswered = 0;
   const mss = c.effectiveMss();
+  let sacked = false;
   if (c.sackOk && seg.options.length > 0) {
     const sack = findOption(seg.options, 'sack');
     if (sack) {
+      sacked = true;
       for (const b of sack.blocks) {
         const l = c.sndOffset(b.left);
         const r = c.sndOffset(b.right);
@@ -91,7 +93,8 @@ export function processAck(c: TcpMigrateConnection, now: Instant, seg: TcpSegmen
     c.sndMax > c.sndUna &&
     seg.payload.length === 0 &&
     (seg.flags & (SYN | FIN)) === 0 &&
-    (seg.window === oldWindow || c.sackOk) &&
+    // RFC 5681: the same window; or (RFC 6675) SACK blocks. A pure window update is no duplicate.
+    (seg.window === oldWindow || sacked) &&
     !c.isProbe(seg)
   ) {
     c.dupAcks++;

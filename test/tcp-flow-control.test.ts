@@ -299,3 +299,45 @@ test('sender SWS avoidance: a window smaller than a segment and than half the la
   t.true(w.net.runUntil(() => w.closed, w.net.now + 120_000));
   t.true(w.intact());
 });
+
+test('takeover while the client reader is paused: the taker finds a closed window, probes, and resumes when the reader reads', (t) => {
+  const w = new World(7, 400_000, LINK);
+  const B: UdpAddress = { address: '10.0.0.3', port: PORT };
+  w.net.addHost('b', [B.address]);
+  w.net.link('client', 'b', LINK);
+  const b = new TcpMigrateEndpoint({ addresses: [B], random: w.net.random, rtoMin: 200 });
+  let taker: TcpMigrateConnection | undefined;
+  let offset = -1;
+  w.net.attach(b, [B], (now) => {
+    if (taker === undefined) return;
+    for (let ev = taker.pollEvent(); ev !== undefined; ev = taker.pollEvent()) {
+      if (ev.type === 'takeover-complete') offset = ev.receiver.nextOffset;
+    }
+    while (offset >= 0 && offset < w.file.length) {
+      const n = taker.send(w.file.subarray(offset, Math.min(w.file.length, offset + 65536)));
+      if (n === 0) break;
+      offset += n;
+      if (offset === w.file.length) taker.close(now);
+    }
+  });
+  w.net.run(200);
+  w.paused = true;
+  w.net.run(2000);
+  t.true(w.conn.rcvUnread > 60_000, 'the window should be closed');
+  const state = w.serverConn!.exportState(w.net.now);
+  w.net.kill('server');
+  taker = b.importState(w.net.now, state);
+  taker.takeover(w.net.now, 1);
+  w.net.wake(b);
+  const tookAt = w.net.now;
+  w.net.run(tookAt + 4000);
+  t.false(taker.released, `taker state ${taker.state}`);
+  t.true(offset >= 0, 'the takeover did not complete');
+  t.is(taker.peerWindow, 0, 'the taker should see the closed window');
+  t.is(taker.sndMax, taker.sndUna, 'the taker sent into a closed window');
+  t.true(taker.persistAt !== undefined && taker.persistShift >= 1, 'the taker is not probing');
+  t.true(w.conn.rcvUnread <= 65535);
+  w.resume();
+  t.true(w.net.runUntil(() => w.closed, w.net.now + 60_000), 'the transfer did not resume with the taker');
+  t.true(w.intact(), 'bytes differ from the file');
+});

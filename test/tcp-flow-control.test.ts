@@ -341,3 +341,55 @@ test('takeover while the client reader is paused: the taker finds a closed windo
   t.true(w.net.runUntil(() => w.closed, w.net.now + 60_000), 'the transfer did not resume with the taker');
   t.true(w.intact(), 'bytes differ from the file');
 });
+
+/** A hand-made ACK from the client to the server's connection (what a misbehaving or reordered peer would send). */
+function injectAck(w: World, ackOffset: number, window: number): void {
+  const sc = w.serverConn!;
+  sc.handleSegment(
+    w.net.now,
+    { srcPort: w.conn.localPort, dstPort: sc.localPort, seq: w.conn.sndWire(w.conn.sndNxt), ack: sc.sndWire(ackOffset), flags: 0x10, window, checksum: 0, urgent: 0, options: [], payload: new Uint8Array(0) },
+    CLIENT,
+    SERVER,
+  );
+  sc.owner?.wake(sc); // routed by hand, so tell the endpoint the connection has something to send
+  w.net.wake(w.server);
+}
+
+test('an old (reordered) ACK does not reopen a closed window', (t) => {
+  const w = new World(8, 300_000, LINK);
+  w.net.run(200);
+  w.paused = true;
+  w.net.run(1500);
+  const sc = w.serverConn!;
+  t.is(sc.peerWindow, 0);
+  const at = w.net.now;
+  injectAck(w, sc.sndUna - 20_000, 65535);
+  t.is(sc.peerWindow, 0, 'an ACK below SND.UNA updated the window');
+  w.net.run(at + 100);
+  t.is(w.dataSent(at, at + 100), 0, 'data sent past the window the receiver offers');
+  w.resume();
+  t.true(w.net.runUntil(() => w.closed, w.net.now + 60_000));
+  t.true(w.intact());
+});
+
+test('a window that closes under outstanding data: the retransmissions probe, and a peer that answers is never timed out', (t) => {
+  const w = new World(9, 300_000, LINK);
+  w.net.run(200);
+  w.paused = true;
+  w.net.run(1500);
+  const sc = w.serverConn!;
+  t.is(sc.sndUna, sc.sndMax);
+  // A (forged) ACK offers 20 kB the receiver does not have: the segments sent into it are
+  // dropped, the receiver answers with a zero window, and the data stays outstanding.
+  injectAck(w, sc.sndUna, 20_000);
+  w.net.run(w.net.now + 100);
+  t.true(sc.sndMax > sc.sndUna, 'nothing was sent into the offered window');
+  t.is(sc.peerWindow, 0);
+  // Twelve backed-off retransmission timeouts would pass in ~4 minutes: the reader sleeps 20.
+  w.net.run(w.net.now + 20 * 60_000);
+  t.false(sc.released, `the sender gave up: ${sc.closedError?.code}`);
+  t.true(w.probes(w.net.now - 5 * 60_000).length >= 3, 'no probes while the window stayed closed');
+  w.resume();
+  t.true(w.net.runUntil(() => w.closed, w.net.now + 120_000));
+  t.true(w.intact());
+});

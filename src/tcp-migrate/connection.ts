@@ -460,7 +460,10 @@ export class TcpMigrateConnection implements MigratableTransport {
   }
 
   private onRetransmissionTimeout(now: Instant): void {
-    if (++this.retries > this.config.maxRetransmissions) {
+    // Outstanding data behind a closed window: the retransmissions are zero-window probes, and a
+    // peer that answers them is not dead (RFC 9293 §3.8.6.1): count them as probes, not retries.
+    const probing = this.peerWindow === 0 && SYNCHRONIZED.has(this.state);
+    if (probing ? ++this.persistUnanswered > this.config.maxRetransmissions : ++this.retries > this.config.maxRetransmissions) {
       this.fail(now, this.migrateRequest ? 'BATON_ERR_TAKEOVER_REJECTED' : 'BATON_ERR_TIMEOUT', `no answer from ${this.remote.address} after ${this.retries - 1} retransmissions`);
       return;
     }

@@ -30,8 +30,12 @@ export function processAck(c: TcpMigrateConnection, now: Instant, seg: TcpSegmen
     return;
   }
   const oldWindow = c.peerWindow;
-  c.peerWindow = seg.window;
-  if (seg.window > c.maxPeerWindow) c.maxPeerWindow = seg.window;
+  if (ackOff >= c.sndUna) {
+    // RFC 9293 §3.10.7.4: an older ACK (reordered) does not update the window; its window, taken
+    // from today's SND.UNA, would reach past the edge the receiver offers now.
+    c.peerWindow = seg.window;
+    if (seg.window > c.maxPeerWindow) c.maxPeerWindow = seg.window;
+  }
   c.persistUnanswered = 0;
   const mss = c.effectiveMss();
   let sacked = false;
@@ -147,6 +151,7 @@ export function onRto(c: TcpMigrateConnection, now: Instant): void {
   c.sndNxt = c.sndUna;
   c.rtxNext = c.sndUna;
   c.rtoAt = now + c.rtt.rto;
+  c.probeDue = true; // a window that shrank under the outstanding data still gets a probe, or what fits
 }
 
 /** The next data (or FIN) segment the windows allow, or undefined. */
@@ -199,7 +204,7 @@ export function nextSegment(c: TcpMigrateConnection, now: Instant): Transmit | u
 function windowStall(c: TcpMigrateConnection, now: Instant): Transmit | undefined {
   if (c.probeDue) {
     c.probeDue = false;
-    armPersist(c, now);
+    if (c.sndUna >= c.sndMax) armPersist(c, now); // else the retransmission timer is running
     return c.build(ACK, (c.sndWire(c.sndUna) - 1) >>> 0, c.ackNumber(), c.sackOptions(), 0, 0);
   }
   if (c.persistAt === undefined && c.sndUna >= c.sndMax) armPersist(c, now);

@@ -93,6 +93,23 @@ test('send queue (stream mode): full chunks, a short one when dry, runs and offs
   t.is(q.outstandingBytes, 200);
 });
 
+test('send queue (stream mode): chunks spanning small writes keep their bytes while later chunks are cut', (t) => {
+  // 1400-byte writes into 1436-byte chunks: nearly every chunk spans two writes and is copied into
+  // the queue's slab. Every chunk must still hold its own stream bytes after ~100 more were taken.
+  const q = new SendQueue('stream', 1436, 1, 1);
+  const stream = Uint8Array.from({ length: 1400 * 120 }, (_, i) => (i * 31 + (i >>> 8)) & 0xff);
+  for (let o = 0; o < stream.length; o += 1400) q.push(stream.subarray(o, o + 1400), 0, false);
+  const chunks = [];
+  for (let c = q.take(0, 0); c; c = q.take(0, 0)) chunks.push(c);
+  let offset = 0;
+  for (const c of chunks) {
+    t.deepEqual(c.data, stream.subarray(offset, offset + c.data.length));
+    offset += c.data.length;
+  }
+  t.is(offset, stream.length);
+  t.true(new Set(chunks.map((c) => c.data.buffer)).size > 2, 'several slabs were used');
+});
+
 test('send queue (message mode): one message per send, fragmented with B/E bits and one SSN', (t) => {
   const q = new SendQueue('message', 100, 5, 3);
   q.push(new Uint8Array(250), 2, false);

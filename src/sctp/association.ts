@@ -290,6 +290,12 @@ export class SctpAssociation implements MigratableTransport {
     this.control.push({ chunk, path });
   }
 
+  /**
+   * Peer addresses deleted by ADD-IP: an ASCONF may still name one as its sender (a takeover that
+   * lost the race names the server it meant to replace), and must then reach the takeover rules.
+   */
+  readonly formerPeerAddresses: UdpAddress[] = [];
+
   /** Add a peer address (ADD-IP); returns its path index. */
   addPeerAddress(address: UdpAddress, confirmed = false): number {
     const i = this.pathIndex(address);
@@ -306,6 +312,8 @@ export class SctpAssociation implements MigratableTransport {
     if (i < 0 || this.paths.length === 1) return false;
     this.sender.failOver(i);
     const primaryAddress = this.paths[this.primary]!.address;
+    this.formerPeerAddresses.push(address);
+    if (this.formerPeerAddresses.length > 16) this.formerPeerAddresses.shift();
     this.paths.splice(i, 1);
     // Chunk records name paths by index: shift the later ones down.
     const q = this.sender.queue;

@@ -9,6 +9,7 @@ import type { Instant, Transmit, TransportEndpoint } from '../transport-abstract
 import { cryptoRandom, type RandomSource } from '../transport-abstraction/random.js';
 import { SctpAssociation, type AssociationHost } from './association.js';
 import { TakeoverAgent, initAckParams, type Role } from './takeover-hooks.js';
+import { asconfLookupAddress, lookupByAsconf, type LookupView } from '../addip/lookup.js';
 import { checkCookie, makeCookie } from './cookie.js';
 import { offerParams, readPeerInit } from './handshake.js';
 import { resolveOptions, SCTP_UDP_PORT, type ResolvedOptions, type SctpOptions } from './options.js';
@@ -167,6 +168,13 @@ export class SctpEndpoint implements TransportEndpoint, AssociationHost {
     }
     const a = this.byTag.get(p.verificationTag);
     if (a && !a.closed) {
+      // An ASCONF from an address the association does not know yet is found through its own
+      // address parameter (RFC 5061 §4.1.1), which must name one of the association's peers
+      // (or one a takeover deleted, so a losing taker still hears that it lost).
+      if (a.pathIndex(from) < 0 && asconfLookupAddress(p) !== undefined && lookupByAsconf(p, [a], lookupView) === undefined) {
+        this.drop('asconf-unknown-address');
+        return;
+      }
       a.handlePacket(now, from, p, bytes, local);
       return;
     }
@@ -405,4 +413,9 @@ export class SctpEndpoint implements TransportEndpoint, AssociationHost {
       this.active.add(a);
     }
   }
+}
+
+/** What RFC 5061's lookup by address parameter needs to know of an association. */
+function lookupView(a: SctpAssociation): LookupView {
+  return { localVerificationTag: a.localTag, localPort: a.host.sctpPort, peerPort: a.remotePort, peerAddresses: [...a.paths.map((p) => p.address), ...a.formerPeerAddresses] };
 }

@@ -261,7 +261,14 @@ export class TakeoverAgent {
       }
       return undefined;
     }
-    if (this.host.pathIndex(from) >= 0 || !this.guard || this.guard.lastTakeover === 0) return undefined;
+    if (this.host.pathIndex(from) >= 0) return undefined;
+    if (!this.guard || this.guard.lastTakeover === 0) {
+      // Not one of the association's addresses and no takeover to speak of: out of the blue for
+      // this association (RFC 9260 §8.4 identifies associations by addresses), dropped silently so
+      // a spoofed source cannot draw ABORTs at a third party.
+      this.count('unknown-source');
+      return 'consumed';
+    }
     this.count('stranger');
     const abort = this.guard.refuseStranger(packet.chunks.map((c) => c.type));
     if (abort) this.host.queuePacket(from, [abort], packet.verificationTag);

@@ -1,0 +1,71 @@
+// Which association a packet from an unknown source belongs to (RFC 9260 §8.4, RFC 5061 §4.1.1):
+// a packet from an address the association does not have is out of the blue for it, even with the
+// right verification tag — except an ASCONF, which names its sender in its address parameter.
+import test from 'ava';
+import { World, HOSTS } from './conformance/world.js';
+import { chunkSpans } from '../src/sctp/wire/parse.js';
+import { emitPacket } from '../src/sctp/wire/emit.js';
+import { finalizeChecksum } from '../src/sctp/wire/crc32c.js';
+import { ChunkType } from '../src/sctp/wire/types.js';
+import type { TransportState } from '../src/transport-abstraction/state-types.js';
+
+function serve(world: World, ms: number): TransportState {
+  world.net.run(world.net.now + ms);
+  return world.server('a').sender!.conn.exportState(world.net.now);
+}
+
+test('an ABORT with the right tag from an address outside the association does not end it', (t) => {
+  const world = new World({ kind: 'sctp', seed: 41, fileLength: 300_000, links: { a: { delayMs: 5, rateBps: 1_000_000 } } });
+  serve(world, 300);
+  const client = world.client;
+  const abort = emitPacket({
+    sourcePort: 9899,
+    destinationPort: 9899,
+    verificationTag: (client.conn.exportState(world.net.now).sctp!.localVerificationTag) >>> 0,
+    chunks: [{ type: ChunkType.ABORT, reflectedTag: false, causes: [] }],
+  });
+  client.endpoint.handleDatagram(world.net.now, { address: HOSTS.eve, port: 9899 }, abort, client.address);
+  client.collector.pump(world.net.now);
+  t.is(client.collector.closed, undefined, 'a stranger closed the association');
+  // The same ABORT from A's own address is honoured: the tag was right.
+  client.endpoint.handleDatagram(world.net.now, world.server('a').address, abort, client.address);
+  client.collector.pump(world.net.now);
+  t.is(client.collector.closed?.type === 'closed' ? client.collector.closed.error?.code : undefined, 'BATON_ERR_ABORTED');
+});
+
+test("an ASCONF whose address parameter names none of the association's addresses is dropped", (t) => {
+  // Record B's genuine takeover ASCONF, then let a stranger replay it with another sender address.
+  const world = new World({ kind: 'sctp', seed: 42, fileLength: 300_000, links: { a: { delayMs: 5, rateBps: 1_000_000 } } });
+  const state = serve(world, 300);
+  let asconf: Uint8Array | undefined;
+  world.net.onTrace((e) => {
+    if (asconf || e.kind !== 'send' || e.from.address !== HOSTS.b) return;
+    const spans = chunkSpans(e.payload);
+    if (spans.ok && spans.spans.some((s) => s.type === ChunkType.ASCONF)) asconf = e.payload.slice();
+  });
+  world.net.partition(['b'], ['client']); // B's request never arrives; we only want its bytes
+  world.takeOver('b', state, state.takeoverNumber + 1);
+  world.net.run(world.net.now + 50);
+  world.net.heal();
+  t.truthy(asconf, 'B sent no ASCONF');
+  const forged = asconf!.slice();
+  const spans = chunkSpans(forged);
+  t.true(spans.ok);
+  const at = spans.ok ? spans.spans.find((s) => s.type === ChunkType.ASCONF)!.offset : 0;
+  // ASCONF: header (4), serial (4), then the address parameter: type 5, length 8, IPv4.
+  t.deepEqual([...forged.subarray(at + 8, at + 12)], [0, 5, 0, 8]);
+  t.deepEqual([...forged.subarray(at + 12, at + 16)], [10, 0, 0, 2], 'the address parameter names A');
+  forged.set([10, 0, 0, 77], at + 12);
+  finalizeChecksum(forged);
+  const client = world.client;
+  const events = client.collector.events.length;
+  client.endpoint.handleDatagram(world.net.now, { address: HOSTS.eve, port: 9899 }, forged, client.address);
+  client.collector.pump(world.net.now);
+  t.is(client.endpoint.dropped.get('asconf-unknown-address'), 1);
+  t.deepEqual(client.collector.events.slice(events).filter((e) => e.type !== 'data'), [], 'the client reacted to it');
+  // The untouched ASCONF from the same stranger address is looked up through A and handled.
+  client.endpoint.handleDatagram(world.net.now, { address: HOSTS.eve, port: 9899 }, asconf!, client.address);
+  client.collector.pump(world.net.now);
+  t.true(client.collector.events.some((e) => e.type === 'taken-over'), 'the genuine request, relayed, was not handled');
+  t.is(client.conn.remote.address, HOSTS.b, 'the relay, not B, became the primary');
+});

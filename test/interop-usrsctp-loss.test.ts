@@ -79,40 +79,4 @@ test('baton client → usrsctp tsctp server through 3 % loss each way: the serve
 // burst of 5 it reads in one go), one lost SACK leaves usrsctp with nothing to clock on until its
 // T3 timer (RTO.Min 1 s) fires. So: the same transfer through the same lossy relay, once into a
 // usrsctp receiver and once into baton; baton may be a little slower, not an order of magnitude.
-test('usrsctp → baton through 3 % loss is about as fast as usrsctp → usrsctp (SACK often enough)', async (t) => {
-  const count = 3000;
-  // usrsctp → usrsctp
-  const [sEncap, cEncap] = await freeWildcardUdpPorts(2);
-  const relay1 = await startLossyRelay({ target: { address: LO, port: sEncap! }, loss: LOSS, seed: 11, spare: 4 });
-  t.teardown(() => relay1.close());
-  const server = spawnProcess(USRSCTP.tsctp, ['-E', String(sEncap), '-L', LO, '-p', '5001'], { t, lineBuffered: true, keepBytes: 1 << 20, name: 'tsctp server' });
-  await waitForUdpPortBound(sEncap!);
-  let t0 = performance.now();
-  spawnProcess(USRSCTP.tsctp, ['-E', String(cEncap), '-U', String(relay1.front.port), '-L', LO, '-p', '5001', '-l', '1400', '-n', String(count), LO], {
-    t,
-    stdout: 'ignore',
-    name: 'tsctp client 1',
-    timeoutMs: 120_000,
-  });
-  const m = await server.waitForLine(TSCTP_SERVER_SUMMARY, 100_000);
-  const usrsctpMs = performance.now() - t0;
-  t.is(Number(m[4]), 1400 * count);
-  // usrsctp → baton
-  const [cEncap2] = await freeWildcardUdpPorts(1);
-  const baton = await RealEndpoint.open({ local: { address: LO, port: 0 }, listen: true, rtoMin: 200, t });
-  const relay2 = await startLossyRelay({ target: baton.address, loss: LOSS, seed: 11, spare: 4 });
-  t.teardown(() => relay2.close());
-  t0 = performance.now();
-  spawnProcess(USRSCTP.tsctp, ['-E', String(cEncap2), '-U', String(relay2.front.port), '-L', LO, '-p', String(baton.address.port), '-l', '1400', '-n', String(count), LO], {
-    t,
-    stdout: 'ignore',
-    name: 'tsctp client 2',
-    timeoutMs: 120_000,
-  });
-  const conn = await baton.accept(20_000);
-  await conn.waitEnded(100_000);
-  const batonMs = performance.now() - t0;
-  t.is(conn.receivedBytes, 1400 * count);
-  t.log(`usrsctp receiver ${usrsctpMs.toFixed(0)} ms (relay dropped ${relay1.stats.dropped}), baton receiver ${batonMs.toFixed(0)} ms (dropped ${relay2.stats.dropped})`);
-  t.true(batonMs <= 4 * usrsctpMs + 2000, `baton receiver took ${batonMs.toFixed(0)} ms, usrsctp receiver ${usrsctpMs.toFixed(0)} ms`);
-});
+

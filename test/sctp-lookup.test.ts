@@ -69,3 +69,30 @@ test("an ASCONF whose address parameter names none of the association's addresse
   t.true(client.collector.events.some((e) => e.type === 'taken-over'), 'the genuine request, relayed, was not handled');
   t.is(client.conn.remote.address, HOSTS.b, 'the relay, not B, became the primary');
 });
+
+test('a burst of DATA packets fed before any transmit is polled is acknowledged at least every second packet', (t) => {
+  // A real driver reads a burst of datagrams before it drains the endpoint (RFC 9260 §6.2: a SACK
+  // for at least every second packet). usrsctp's sender stalls on a lost SACK when there are fewer.
+  const world = new World({ kind: 'sctp', seed: 43, fileLength: 2_000_000, links: { a: { delayMs: 5, rateBps: 50_000_000 } } });
+  serve(world, 300);
+  const burst: Uint8Array[] = [];
+  world.net.onTrace((e) => {
+    // What A sends while partitioned away is dropped at once: the drops are the burst.
+    if (e.kind !== 'drop' || e.from.address !== HOSTS.a) return;
+    const spans = chunkSpans(e.payload);
+    if (spans.ok && spans.spans.some((s) => s.type === ChunkType.DATA)) burst.push(e.payload.slice());
+  });
+  world.net.partition(['a'], ['client']);
+  world.net.run(world.net.now + 30);
+  const packets = burst.slice(0, 40);
+  t.true(packets.length >= 20, `only ${packets.length} DATA packets captured`);
+  const client = world.client;
+  const from = world.server('a').address;
+  for (const p of packets) client.endpoint.handleDatagram(world.net.now, from, p, client.address);
+  let sacks = 0;
+  for (let tx = client.endpoint.pollTransmit(world.net.now); tx; tx = client.endpoint.pollTransmit(world.net.now)) {
+    const spans = chunkSpans(tx.payload);
+    if (spans.ok) sacks += spans.spans.filter((s) => s.type === ChunkType.SACK).length;
+  }
+  t.true(sacks >= Math.floor(packets.length / 2), `${sacks} SACKs for ${packets.length} DATA packets`);
+});

@@ -4,6 +4,7 @@ export * from './transport-abstraction/index.js';
 export { createEndpoint, parseTransportKind, DEFAULT_UDP_PORT, TRANSPORT_KINDS, type EndpointOptions } from './transports.js';
 export { SctpEndpoint } from './sctp/endpoint.js';
 export { SctpAssociation } from './sctp/association.js';
+export { authKeySource } from './sctp/takeover-hooks.js';
 export { TcpMigrateEndpoint } from './tcp-migrate/endpoint.js';
 export { TcpMigrateConnection } from './tcp-migrate/connection.js';
 export { listen, connect, BatonServer, type ListenOptions, type ConnectOptions, type TuningOptions } from './api.js';

@@ -9,20 +9,12 @@ import type { UdpAddress } from '../src/transport-abstraction/address.js';
 import { TcpMigrateEndpoint } from '../src/tcp-migrate/endpoint.js';
 import type { TcpMigrateConnection } from '../src/tcp-migrate/connection.js';
 import { parseSegment, type TcpSegment } from '../src/tcp-migrate/wire.js';
+import { makeFile } from './conformance/world.js';
 
 const PORT = 9898;
 const CLIENT: UdpAddress = { address: '10.0.0.1', port: PORT };
 const SERVER: UdpAddress = { address: '10.0.0.2', port: PORT };
 
-function makeFile(length: number, seed: number): Uint8Array {
-  const out = new Uint8Array(length);
-  let x = seed >>> 0;
-  for (let i = 0; i < length; i++) {
-    x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
-    out[i] = (x >>> 24) ^ (i & 0xff);
-  }
-  return out;
-}
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
 interface Seen {

@@ -88,6 +88,11 @@ export interface MigratableTransport extends DatagramCore {
   /** The peer's current primary address. */
   readonly remote: UdpAddress;
 
+  /**
+   * The next event. In-order data counts against the receive window the connection advertises
+   * until it has been polled here, so an application that stops polling stops the peer (the
+   * Duplex adapter stops polling while its reader is behind).
+   */
   pollEvent(): TransportEvent | undefined;
 
   /**
@@ -104,7 +109,8 @@ export interface MigratableTransport extends DatagramCore {
 
   /**
    * The protobuf description a peer server needs in order to take this connection over
-   * (getsockstate). Stream mapping, owner and takeover number are filled in by the caller.
+   * (getsockstate). The takeover number is the connection's own (takeovers so far); the stream
+   * mapping and the owner id are the caller's to fill in.
    */
   exportState(now: Instant): TransportState;
   /**
@@ -134,7 +140,7 @@ export interface ConnectionOptions {
   readonly random?: import('./random.js').RandomSource;
   /** Bound on queued unacknowledged bytes; default 4 MiB. */
   readonly sendBufferSize?: number;
-  /** Receive window; default 1 MiB. */
+  /** Receive window; default 1 MiB for SCTP, 65535 bytes for TCP-Migrate (no window scaling). */
   readonly receiveWindow?: number;
 }
 

@@ -23,6 +23,19 @@ export interface TcpMigrateConfig {
   readonly migrateWaitMs: number;
   /** Retransmissions of one segment (or of the SYN) before the connection times out. */
   readonly maxRetransmissions: number;
+  /**
+   * Keep-alive (RFC 9293 §3.8.4, keepalive.ts): after this long without a segment from the peer, a
+   * connection with nothing in flight probes it; 0 disables. RFC 1122 §4.2.3.6 says off by default
+   * and no less than two hours, for connections nobody watches. baton's are long-running streams
+   * whose point is to notice a dead server and fail over (DESIGN: "where no server holds fresh
+   * state, the client gets a clear error, not a hang"), so 15 s: a dead peer is known ~35 s later.
+   * The cost is one 20-byte probe and its ACK per idle period per silent connection.
+   */
+  readonly keepaliveIdleMs: number;
+  /** Time between unanswered keep-alive probes. */
+  readonly keepaliveIntervalMs: number;
+  /** Unanswered probes after which the connection closes with BATON_ERR_TIMEOUT. */
+  readonly keepaliveProbes: number;
 }
 
 export const DEFAULT_CONFIG: TcpMigrateConfig = {
@@ -36,6 +49,9 @@ export const DEFAULT_CONFIG: TcpMigrateConfig = {
   timeWaitMs: 2000,
   migrateWaitMs: 10_000,
   maxRetransmissions: 12,
+  keepaliveIdleMs: 15_000,
+  keepaliveIntervalMs: 5_000,
+  keepaliveProbes: 4,
 };
 
 /** What a connection asks of the endpoint that routes for it. */

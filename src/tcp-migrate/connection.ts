@@ -22,6 +22,7 @@ import type {
 import type { ConnectionOwner, TcpMigrateConfig } from './config.js';
 import type { KeyPair } from './migrate-crypto.js';
 import * as handshake from './handshake.js';
+import * as keepalive from './keepalive.js';
 import * as migrate from './migrate.js';
 import * as receiver from './receiver.js';
 import {
@@ -148,6 +149,12 @@ export class TcpMigrateConnection implements MigratableTransport {
   probeDue = false;
   /** The largest window the peer has offered (SWS avoidance's max(SND.WND)). */
   maxPeerWindow = 0;
+  /** Keep-alive timer (keepalive.ts): idle deadline, then the next probe's. */
+  keepaliveAt: Instant | undefined;
+  /** Keep-alive probes sent since the peer was last heard from. */
+  keepaliveSent = 0;
+  /** Keep-alive probes sent over the connection's life (for tests and diagnostics). */
+  keepalivesSentTotal = 0;
 
   private readonly outbox: Transmit[] = [];
   private readonly events: TransportEvent[] = [];
@@ -286,9 +293,12 @@ export class TcpMigrateConnection implements MigratableTransport {
     return this.rcvWire(this.finReceived ? this.rcvNxt + 1 : this.rcvNxt);
   }
 
-  /** A zero-window probe (sender.ts): an empty segment at RCV.NXT - 1. */
+  /**
+   * A zero-window probe (sender.ts) or a keep-alive (keepalive.ts): an empty segment at the
+   * sequence number just below the one we expect (RCV.NXT - 1, or the peer's FIN once received).
+   */
   isProbe(seg: TcpSegment): boolean {
-    return seg.payload.length === 0 && seg.seq === ((this.rcvWire(this.rcvNxt) - 1) >>> 0);
+    return seg.payload.length === 0 && !(seg.flags & FIN) && seg.seq === ((this.ackNumber() - 1) >>> 0);
   }
 
   updatePseudo(): void {
@@ -343,15 +353,18 @@ export class TcpMigrateConnection implements MigratableTransport {
       case 'SYN-SENT':
         if (this.migrateRequest !== undefined) migrate.handleMigrateReply(this, now, seg);
         else handshake.handleSynSent(this, now, seg);
-        return;
+        break;
       case 'SYN-RECEIVED':
         handshake.handleSynReceived(this, now, seg);
-        return;
+        break;
       case 'MIGRATE-WAIT':
         return;
       default:
         this.handleSynchronized(now, seg);
     }
+    // Any segment from the peer shows it alive: restart the keep-alive clock (also arms it when
+    // the segment completed a handshake or a takeover).
+    if (!this.released) keepalive.restart(this, now);
   }
 
   handleSynchronized(now: Instant, seg: TcpSegment): void {
@@ -397,6 +410,7 @@ export class TcpMigrateConnection implements MigratableTransport {
       this.rtoAt = undefined;
       this.persistAt = undefined;
       this.delackAt = undefined;
+      this.keepaliveAt = undefined;
       this.ackNow = false;
       this.lingerAt = now + this.config.migrateWaitMs;
     }
@@ -406,6 +420,7 @@ export class TcpMigrateConnection implements MigratableTransport {
     this.state = 'TIME-WAIT';
     this.rtoAt = undefined;
     this.persistAt = undefined;
+    this.keepaliveAt = undefined;
     this.lingerAt = now + this.config.timeWaitMs;
     if (this.closedError === undefined) this.emit({ type: 'closed' });
     this.closedEmitted = true;
@@ -421,6 +436,7 @@ export class TcpMigrateConnection implements MigratableTransport {
     this.persistAt = undefined;
     this.delackAt = undefined;
     this.lingerAt = undefined;
+    this.keepaliveAt = undefined;
     this.migrateRequest = undefined;
     this.closedError = error;
     if (!this.closedEmitted) this.emit(error ? { type: 'closed', error } : { type: 'closed' });
@@ -456,7 +472,9 @@ export class TcpMigrateConnection implements MigratableTransport {
     if (this.persistAt !== undefined && now >= this.persistAt) {
       this.persistAt = undefined;
       sender.onPersistTimeout(this, now);
+      if (this.released) return;
     }
+    if (this.keepaliveAt !== undefined && now >= this.keepaliveAt) keepalive.onTimeout(this, now);
   }
 
   private onRetransmissionTimeout(now: Instant): void {
@@ -487,6 +505,7 @@ export class TcpMigrateConnection implements MigratableTransport {
     if (this.delackAt !== undefined && (t === undefined || this.delackAt < t)) t = this.delackAt;
     if (this.lingerAt !== undefined && (t === undefined || this.lingerAt < t)) t = this.lingerAt;
     if (this.persistAt !== undefined && (t === undefined || this.persistAt < t)) t = this.persistAt;
+    if (this.keepaliveAt !== undefined && (t === undefined || this.keepaliveAt < t)) t = this.keepaliveAt;
     return t;
   }
 

@@ -19,6 +19,7 @@ import { LocalUsageError } from '../transport-abstraction/errors.js';
 import type { TransportState } from '../transport-abstraction/state-types.js';
 import type { Instant, ResumeMode } from '../transport-abstraction/transport.js';
 import type { TcpMigrateConnection } from './connection.js';
+import * as keepalive from './keepalive.js';
 import { authenticator, sameBytes } from './migrate-crypto.js';
 import {
   findOption,
@@ -283,6 +284,7 @@ export function handleMigrateSyn(c: TcpMigrateConnection, now: Instant, seg: Tcp
     c.state = c.stateBeforeWait;
     c.lingerAt = undefined;
   }
+  keepalive.restart(c, now); // a new peer: forget the probes the old one left unanswered
   c.emit({ type: 'taken-over', requestNumber: mig.requestNumber, peer: from });
   c.emit({ type: 'state-changed' });
   sendMigrateReply(c, mig.keepOutOfOrder);

@@ -290,14 +290,8 @@ export class UdpDriver {
     if (this.closed) return;
     this.stats.timerFires++;
     const now = this.clock();
-    let deadline: Instant | undefined;
-    try {
-      deadline = this.core.pollTimeout();
-    } catch (error) {
-      this.fail('BATON_ERR_DRIVER_CORE', 'pollTimeout', 'core.pollTimeout threw', error);
-      return;
-    }
-    if (deadline === undefined || !Number.isFinite(deadline)) return;
+    const deadline = this.deadline();
+    if (deadline === undefined) return;
     if (deadline > now) {
       // Fired early (ms rounding) or the deadline moved later since we armed: just re-arm.
       this.rearm(now);
@@ -392,16 +386,21 @@ export class UdpDriver {
     return undefined;
   }
 
-  private rearm(now: Instant): void {
-    if (this.closed) return;
-    let deadline: Instant | undefined;
+  /** The core's next deadline; undefined when none is armed, it is not finite, or the core threw. */
+  private deadline(): Instant | undefined {
     try {
-      deadline = this.core.pollTimeout();
+      const deadline = this.core.pollTimeout();
+      return deadline !== undefined && Number.isFinite(deadline) ? deadline : undefined;
     } catch (error) {
       this.fail('BATON_ERR_DRIVER_CORE', 'pollTimeout', 'core.pollTimeout threw', error);
-      return;
+      return undefined;
     }
-    if (deadline === undefined || !Number.isFinite(deadline)) {
+  }
+
+  private rearm(now: Instant): void {
+    if (this.closed) return;
+    const deadline = this.deadline();
+    if (deadline === undefined) {
       if (this.timer !== undefined) {
         clearTimeout(this.timer);
         this.timer = undefined;

@@ -79,6 +79,7 @@ export class SimNetwork {
   private readonly bindingOf = new Map<DatagramCore, SimBinding>();
   private readonly copier = new PayloadCopier();
   private readonly listeners: TraceListener[] = [];
+  private readonly errorListeners: Array<(error: SimError) => void> = [];
   private running = false;
   /** errors[0, reported) have been thrown already. */
   private reported = 0;
@@ -258,6 +259,25 @@ export class SimNetwork {
       const i = this.listeners.indexOf(listener);
       if (i >= 0) this.listeners.splice(i, 1);
     };
+  }
+
+  /**
+   * Hear every error as it is recorded (it is still kept in `errors` and rethrown at the end of the
+   * run). Returns a function that removes the listener.
+   */
+  onError(listener: (error: SimError) => void): () => void {
+    this.errorListeners.push(listener);
+    return () => {
+      const i = this.errorListeners.indexOf(listener);
+      if (i >= 0) this.errorListeners.splice(i, 1);
+    };
+  }
+
+  /** An unused UDP port on `ip` (from 49152 up), for attachments that ask for port 0. */
+  freePort(ip: string): number {
+    const ports = this.bound.get(ip);
+    for (let port = 49152; port < 65536; port++) if (ports?.has(port) !== true) return port;
+    throw new LocalUsageError(`sim: no free UDP port left on ${ip}`);
   }
 
   // ---- running ----
@@ -526,7 +546,15 @@ export class SimNetwork {
   }
 
   private record(where: SimError['where'], error: unknown): void {
-    this.errors.push({ time: this.clock, where, error });
+    const entry: SimError = { time: this.clock, where, error };
+    this.errors.push(entry);
+    for (const listener of this.errorListeners) {
+      try {
+        listener(entry);
+      } catch {
+        // a listener's own fault must not hide the error it was told about
+      }
+    }
   }
 
   private push(time: number, kind: number, packet: Packet | undefined, binding: SimBinding | undefined, generation: number, fn: (() => void) | undefined): void {

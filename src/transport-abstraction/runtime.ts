@@ -1,0 +1,52 @@
+// The runtime seam: one small interface through which application code built on the transport
+// contract (the library's sessions, `baton cat`, the wedge) reaches the world it runs in. Two
+// worlds implement it: real UDP sockets and timers (src/node/udp-runtime.ts) and the simulated
+// network in virtual time (src/sim/runtime.ts). Code written against `Runtime` runs unchanged in
+// both; this file is pure (no sockets, no timers, no clock of its own).
+//
+// The cycle is the drivers' own: after any input to an attached core (datagrams or its timer) the
+// core's transmits are drained and its timer re-armed, then `afterInput(now)` runs so the app can
+// poll events, then transmits are drained again. After calling into a core from anywhere else (a
+// timer of the app's, a stream write), call `attachment.wake()`.
+import type { UdpAddress } from './address.js';
+import type { BatonError } from './errors.js';
+import type { DatagramCore, Instant } from './transport.js';
+
+export type AfterInput = (now: Instant) => void;
+
+/** A core bound to local UDP addresses of one runtime. */
+export interface Attachment<C extends DatagramCore = DatagramCore> {
+  readonly core: C;
+  /** The bound addresses, with the real ports when port 0 was asked for. */
+  readonly addresses: readonly UdpAddress[];
+  /** Drain the core's transmits and re-arm its timer now, after the app called into the core. */
+  wake(): void;
+  /** Stop delivering input, stop the timer and release the addresses. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+/** A cancellable one-shot timer of the application's own (not a core's). */
+export interface RuntimeTimer {
+  cancel(): void;
+}
+
+export interface Runtime {
+  /** Which world this is, for logs: 'udp' or 'sim'. */
+  readonly world: 'udp' | 'sim';
+  /** The world's clock in ms: monotonic real time, or virtual time. */
+  now(): Instant;
+  /**
+   * Bind `addresses` (port 0 picks a free port where the world has such a thing), build the core
+   * on the bound addresses with `make`, and start driving it. In the simulator the attachment is
+   * complete when attach() returns (the promise is already settled), so setup code may also run
+   * inside a simulated callback. Rejects with a BatonError when an address cannot be bound.
+   */
+  attach<C extends DatagramCore>(addresses: readonly UdpAddress[], make: (bound: readonly UdpAddress[]) => C, afterInput?: AfterInput): Promise<Attachment<C>>;
+  /** Run `fn` once at time `at` (at once if that has passed). Exceptions go to the error listeners. */
+  setTimer(at: Instant, fn: () => void): RuntimeTimer;
+  /**
+   * Every error a core, a hook or a timer callback threw, as a coded BatonError. Returns a function
+   * that removes the listener. Errors with no listener are kept in the world's own counters.
+   */
+  onError(listener: (error: BatonError) => void): () => void;
+}

@@ -17,7 +17,7 @@
 //   node --import=tsx bench/baton-peer.ts --role sender --transport sctp --local 127.0.0.1:9001 \
 //     --peer 127.0.0.1:9000 --seconds 5 --message-size 1400
 import type { UdpAddress } from '../src/transport-abstraction/address.js';
-import { UdpDriver } from '../src/transport-abstraction/driver.js';
+import { UdpDriver } from '../src/node/driver.js';
 import type { MigratableTransport, TransportEndpoint, TransportKind } from '../src/transport-abstraction/transport.js';
 import { createEndpoint } from '../src/transports.js';
 import { parseFlags } from './child.js';

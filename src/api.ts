@@ -3,8 +3,8 @@
 // Everything here is glue between createEndpoint(), UdpDriver and TransportSocket.
 import { EventEmitter } from 'node:events';
 import type { UdpAddress } from './transport-abstraction/address.js';
-import { UdpDriver } from './transport-abstraction/driver.js';
-import { TransportSocket } from './transport-abstraction/socket.js';
+import { UdpDriver } from './node/driver.js';
+import { TransportSocket } from './node/socket.js';
 import type { TransportState } from './transport-abstraction/state-types.js';
 import type { DatagramCore, MigratableTransport, ResumeMode, TransportEndpoint, TransportKind } from './transport-abstraction/transport.js';
 import { createEndpoint, DEFAULT_UDP_PORT } from './transports.js';

@@ -11,7 +11,7 @@ import { basename } from 'node:path';
 import { Command, Option } from 'commander';
 import { parseAddress } from '../transport-abstraction/address.js';
 import { BatonError, LocalUsageError, TransportError } from '../transport-abstraction/errors.js';
-import type { TransportSocket } from '../transport-abstraction/socket.js';
+import type { TransportSocket } from '../node/socket.js';
 import { BatonServer, connect } from '../api.js';
 import { decodeTransportState, encodeTransportState } from '../transport-abstraction/state.js';
 import type { TransportState } from '../transport-abstraction/state-types.js';

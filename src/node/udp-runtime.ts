@@ -6,7 +6,7 @@ import type { UdpAddress } from '../transport-abstraction/address.js';
 import { BatonError } from '../transport-abstraction/errors.js';
 import type { AfterInput, Attachment, Runtime, RuntimeTimer } from '../transport-abstraction/runtime.js';
 import type { DatagramCore, Instant } from '../transport-abstraction/transport.js';
-import { UdpDriver, type UdpDriverOptions } from '../transport-abstraction/driver.js';
+import { UdpDriver, type UdpDriverOptions } from './driver.js';
 
 const TIMEOUT_MAX = 2 ** 31 - 1;
 

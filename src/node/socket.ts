@@ -29,9 +29,9 @@
 // (write() returning false, 'drain') follows the transport's send buffer. end() calls
 // transport.close(now); destroy() calls transport.abort(now) unless the transport already closed.
 import { Duplex } from 'node:stream';
-import type { UdpAddress } from './address.js';
-import { BatonError } from './errors.js';
-import type { Instant, MigratableTransport, SendOptions, TransportEvent } from './transport.js';
+import type { UdpAddress } from '../transport-abstraction/address.js';
+import { BatonError } from '../transport-abstraction/errors.js';
+import type { Instant, MigratableTransport, SendOptions, TransportEvent } from '../transport-abstraction/transport.js';
 
 export interface TransportSocketOptions {
   readonly transport: MigratableTransport;

@@ -8,6 +8,7 @@ export { SctpAssociation } from './sctp/association.js';
 export { authKeySource } from './sctp/takeover-hooks.js';
 export { TcpMigrateEndpoint } from './tcp-migrate/endpoint.js';
 export { TcpMigrateConnection } from './tcp-migrate/connection.js';
-export { listen, connect, BatonServer, type ListenOptions, type ConnectOptions, type TuningOptions } from './api.js';
+export { listen, connect, udpRuntime, BatonServer, type ListenOptions, type ConnectOptions, type TuningOptions } from './api.js';
 export { SimNetwork } from './sim/network.js';
+export { SimRuntime, SimRuntimeError, SimRunLimitError } from './sim/runtime.js';
 export { PcapWriter } from './sim/pcap.js';

@@ -25,7 +25,8 @@ export function runtimeErrorOf(error: DriverError): RuntimeError {
   return new RuntimeError(RUNTIME_CODE[error.code], error.where, error.message, error);
 }
 
-class UdpAttachment<C extends DatagramCore> implements Attachment<C> {
+/** An attachment on real UDP; `driver` gives its counters (benchmarks read them). */
+export class UdpAttachment<C extends DatagramCore> implements Attachment<C> {
   readonly errors = new ErrorListeners();
 
   constructor(
@@ -66,7 +67,7 @@ export class UdpRuntime implements Runtime {
     return this.clock();
   }
 
-  async attach<C extends DatagramCore>(addresses: readonly UdpAddress[], make: (bound: readonly UdpAddress[]) => C, afterInput?: AfterInput): Promise<Attachment<C>> {
+  async attach<C extends DatagramCore>(addresses: readonly UdpAddress[], make: (bound: readonly UdpAddress[]) => C, afterInput?: AfterInput): Promise<UdpAttachment<C>> {
     // Bind first (so port 0 resolves), then build the core on the bound addresses.
     let core: C | undefined;
     let attachment: UdpAttachment<C> | undefined;

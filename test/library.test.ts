@@ -2,6 +2,7 @@
 // 127.0.0.x, for both transports; and a takeover through BatonServer.takeOver().
 import test from 'ava';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { connect, listen, SimNetwork, SimRuntime, UdpRuntime, type Runtime, type RuntimeError, type TransportSocket } from '../src/index.js';
 import { freeUdpPort } from './helpers/ports.js';
 
@@ -60,6 +61,13 @@ async function hello(runtime: Runtime, serverIp: string, clientIp: string): Prom
   return String(echo);
 }
 // ---
+
+test('README: its example is this file\'s hello(), word for word', (t) => {
+  const fn = (text: string): string | undefined => /^async function hello\(.*?^}$/ms.exec(text)?.[0];
+  const readme = fn(readFileSync(new URL('../README.md', import.meta.url), 'utf8'));
+  t.truthy(readme, 'README.md has no hello()');
+  t.is(readme, fn(readFileSync(new URL(import.meta.url), 'utf8')));
+});
 
 test('README: the same application code on real UDP', async (t) => {
   t.is(await hello(new UdpRuntime(), '127.0.0.4', '127.0.0.1'), 'hello, baton');

@@ -2,6 +2,7 @@
 // one switch, and the simulated network for deterministic tests of code built on them.
 export * from './transport-abstraction/index.js';
 export * from './node/index.js';
+export * from './stream/index.js';
 export { createEndpoint, parseTransportKind, DEFAULT_UDP_PORT, TRANSPORT_KINDS, type EndpointOptions } from './transports.js';
 export { SctpEndpoint } from './sctp/endpoint.js';
 export { SctpAssociation } from './sctp/association.js';

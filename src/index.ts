@@ -1,5 +1,6 @@
 // baton as a library: the transport contract and its helpers, the two migratable transports behind
-// one switch, and the simulated network for deterministic tests of code built on them.
+// one switch, the application loop over them, the two runtimes (real UDP, and the simulated network
+// for deterministic tests of code built on them) and the node:net-like listen/connect.
 export * from './transport-abstraction/index.js';
 export * from './node/index.js';
 export * from './stream/index.js';

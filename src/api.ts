@@ -121,9 +121,11 @@ export interface BatonServerEvents {
 export class BatonServer extends EventEmitter<BatonServerEvents> {
   private constructor(private readonly binding: Binding) {
     super();
+    // Emitted outside the runtime's listener shield, so that a server nobody listens to for
+    // 'error' fails loudly (an uncaught exception), as a node:net server would.
     binding.onError = (error) => {
-      if (binding.fault(error)) this.emit('error', error);
-      else this.emit('warning', error);
+      const fault = binding.fault(error);
+      process.nextTick(() => this.emit(fault ? 'error' : 'warning', error));
     };
     binding.onInput = () => {
       for (let conn = binding.endpoint.pollAccept(); conn !== undefined; conn = binding.endpoint.pollAccept()) {

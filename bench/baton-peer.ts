@@ -1,6 +1,7 @@
 // One end of baton's throughput benchmark, run as its own process. Uses only the transport
-// contract (TransportEndpoint.connect/pollAccept, MigratableTransport.send/pollEvent/close) and
-// UdpDriver.bind/wake, so it measures whatever backend createEndpoint() builds.
+// contract (TransportEndpoint.connect/pollAccept), the library's application loop (StreamSender,
+// StreamCollector) and the runtime seam on real UDP, so it measures whatever backend
+// createEndpoint() builds.
 //
 //   receiver: --role receiver --transport sctp|tcp --local 127.0.0.1:PORT
 //     prints "LISTENING port", then "RESULT bytes seconds" (first to last data byte) when the
@@ -17,8 +18,9 @@
 //   node --import=tsx bench/baton-peer.ts --role sender --transport sctp --local 127.0.0.1:9001 \
 //     --peer 127.0.0.1:9000 --seconds 5 --message-size 1400
 import type { UdpAddress } from '../src/transport-abstraction/address.js';
-import { UdpDriver } from '../src/transport-abstraction/driver.js';
-import type { MigratableTransport, TransportEndpoint, TransportKind } from '../src/transport-abstraction/transport.js';
+import type { TransportEndpoint, TransportKind } from '../src/transport-abstraction/transport.js';
+import { UdpRuntime, type UdpAttachment } from '../src/node/udp-runtime.js';
+import { END, StreamCollector, StreamSender, type StreamSource } from '../src/stream/index.js';
 import { createEndpoint } from '../src/transports.js';
 import { parseFlags } from './child.js';
 
@@ -31,8 +33,8 @@ function udp(text: string | undefined, what: string): UdpAddress {
 }
 
 /** The driver's counters on stderr (datagrams per cycle: how much each event-loop turn moved). */
-function driverStats(driver: UdpDriver): string {
-  const s = driver.stats;
+function driverStats(attachment: UdpAttachment<TransportEndpoint>): string {
+  const s = attachment.driver.stats;
   const perCycle = (s.datagramsSent / Math.max(1, s.cycles)).toFixed(1);
   const inPerCycle = (s.datagramsReceived / Math.max(1, s.cycles)).toFixed(1);
   return `STATS sent ${s.datagramsSent} received ${s.datagramsReceived} cycles ${s.cycles} (${perCycle} out, ${inPerCycle} in per cycle) dropped ${s.sendDropped} timer ${s.timerFires}\n`;
@@ -48,101 +50,82 @@ function endpointFor(kind: TransportKind, local: UdpAddress, listen: boolean): T
   return createEndpoint(kind, { addresses: [local], port: local.port, listen, mtu: LOOPBACK_MTU, rtoMin: 200 });
 }
 
+function runtimeWithLog(): UdpRuntime {
+  const runtime = new UdpRuntime();
+  runtime.onError((e) => process.stderr.write(`runtime: ${e.code} ${e.message}\n`));
+  return runtime;
+}
+
 async function receiver(kind: TransportKind, local: UdpAddress): Promise<void> {
-  const endpoint = endpointFor(kind, local, true);
-  let conn: MigratableTransport | undefined;
-  let bytes = 0;
-  let first = 0;
-  let last = 0;
+  const runtime = runtimeWithLog();
+  let endpoint: TransportEndpoint | undefined;
+  let collector: StreamCollector | undefined;
   let reported = false;
   const report = (): void => {
-    if (reported) return;
+    if (reported || collector === undefined) return;
     reported = true;
-    process.stdout.write(`RESULT ${bytes} ${((last - first) / 1000).toFixed(6)}\n`);
+    const seconds = ((collector.lastDataAt ?? 0) - (collector.firstDataAt ?? 0)) / 1000;
+    process.stdout.write(`RESULT ${collector.received} ${seconds.toFixed(6)}\n`);
   };
-  const driver = await UdpDriver.bind(endpoint, [local], {
-    errors: (e) => process.stderr.write(`driver: ${e.code} ${e.message}\n`),
-    afterInput: (now) => {
-      if (!conn) conn = endpoint.pollAccept();
-      if (!conn) return;
-      for (let e = conn.pollEvent(); e !== undefined; e = conn.pollEvent()) {
-        if (e.type === 'data') {
-          if (bytes === 0) first = now;
-          last = now;
-          bytes += e.bytes.length;
-        } else if (e.type === 'end') {
-          report();
-          conn.close(now);
-        } else if (e.type === 'closed') {
-          report();
-          if (e.error) process.stderr.write(`closed with ${e.error.code}: ${e.error.message}\n`);
-          process.stderr.write(driverStats(driver));
-          setTimeout(() => void driver.close().then(() => process.exit(0)), 50);
-        }
-      }
-    },
+  const attachment = await runtime.attach([local], (bound) => (endpoint = endpointFor(kind, bound[0]!, true)), (now) => {
+    if (collector === undefined) {
+      const conn = endpoint!.pollAccept();
+      if (conn === undefined) return;
+      collector = new StreamCollector({
+        conn,
+        keep: false,
+        onEvent: (e) => {
+          if (e.type === 'end') report();
+          else if (e.type === 'closed') {
+            report();
+            if (e.error) process.stderr.write(`closed with ${e.error.code}: ${e.error.message}\n`);
+            process.stderr.write(driverStats(attachment));
+            setTimeout(() => void attachment.close().then(() => process.exit(0)), 50);
+          }
+        },
+      });
+    }
+    collector.pump(now);
   });
-  process.stdout.write(`LISTENING ${driver.addresses[0]!.port}\n`);
+  process.stdout.write(`LISTENING ${attachment.addresses[0]!.port}\n`);
 }
 
 async function sender(kind: TransportKind, local: UdpAddress, peer: UdpAddress, seconds: number, size: number): Promise<void> {
-  const endpoint = endpointFor(kind, local, false);
+  const runtime = runtimeWithLog();
   const chunk = new Uint8Array(size).fill(0x62);
-  let conn: MigratableTransport | undefined;
-  let connected = false;
   let stopAt = Infinity;
-  let closing = false;
-  let sent = 0;
-  let partial = 0; // bytes of `chunk` already accepted by a short send
-  const fill = (now: number): void => {
-    if (!conn || !connected || closing) return;
-    if (now >= stopAt) {
-      closing = true;
-      conn.close(now);
-      return;
-    }
-    for (;;) {
-      const piece = partial === 0 ? chunk : chunk.subarray(partial);
-      const n = conn.send(piece);
-      sent += n;
-      if (n < piece.length) {
-        partial += n; // the rest waits for 'writable'
-        return;
-      }
-      partial = 0;
-    }
+  // Message-sized writes: each read ends at a message boundary (a short send resumes mid-message).
+  const source: StreamSource = {
+    read: (offset, max) => {
+      if (runtime.now() >= stopAt) return END;
+      const at = offset % size;
+      return chunk.subarray(at, Math.min(size, at + max));
+    },
   };
-  const driver = await UdpDriver.bind(endpoint, [local], {
-    errors: (e) => process.stderr.write(`driver: ${e.code} ${e.message}\n`),
-    afterInput: (now) => {
-      if (!conn) return;
-      for (let e = conn.pollEvent(); e !== undefined; e = conn.pollEvent()) {
-        if (e.type === 'connected') {
-          connected = true;
-          stopAt = now + seconds * 1000;
-        } else if (e.type === 'closed') {
-          if (e.error) fail(`closed with ${e.error.code}: ${e.error.message}`);
-          process.stdout.write(`SENT ${sent}\n`);
-          process.stderr.write(driverStats(driver));
-          setTimeout(() => void driver.close().then(() => process.exit(0)), 50);
-          return;
-        }
+  let endpoint: TransportEndpoint | undefined;
+  let sender: StreamSender | undefined;
+  const attachment = await runtime.attach([local], (bound) => (endpoint = endpointFor(kind, bound[0]!, false)), (now) => sender?.pump(now));
+  const conn = endpoint!.connect(runtime.now(), peer, { remotePort: peer.port });
+  sender = new StreamSender({
+    conn,
+    source,
+    now: () => runtime.now(),
+    wake: () => attachment.wake(),
+    onEvent: (e, now) => {
+      if (e.type === 'connected') stopAt = now + seconds * 1000;
+      else if (e.type === 'closed') {
+        if (e.error) fail(`closed with ${e.error.code}: ${e.error.message}`);
+        process.stdout.write(`SENT ${sender!.offset}\n`);
+        process.stderr.write(driverStats(attachment));
+        setTimeout(() => void attachment.close().then(() => process.exit(0)), 50);
       }
-      fill(now);
     },
   });
-  conn = endpoint.connect(driver.now(), peer, { remotePort: peer.port });
-  driver.wake();
+  attachment.wake();
   // The stop time passes while the send buffer is full and no event fires: check it on a timer.
   const tick = setInterval(() => {
-    if (closing) {
-      clearInterval(tick);
-      return;
-    }
-    if (connected && driver.now() >= stopAt) {
-      fill(driver.now());
-      driver.wake();
-    }
+    if (!sender!.sending) clearInterval(tick);
+    else if (runtime.now() >= stopAt) sender!.ready();
   }, 20);
 }
 

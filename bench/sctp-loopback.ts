@@ -2,7 +2,7 @@
 // 1500-byte MTU. Usage: npx tsx bench/sctp-loopback.ts [MB]
 import dgram from 'node:dgram';
 import { SctpEndpoint } from '../src/sctp/endpoint.js';
-import { UdpDriver } from '../src/transport-abstraction/driver.js';
+import { UdpDriver } from '../src/node/driver.js';
 import type { SctpAssociation } from '../src/sctp/association.js';
 
 async function freePort(address: string): Promise<number> {

@@ -8,8 +8,8 @@
 import { benchScript, isMain, mbps, parseFlags, PROJECT_ROOT } from './child.js';
 import { runUdpCeiling } from './udp-ceiling.js';
 import { runUsrsctpTsctp } from './usrsctp-tsctp.js';
-import { spawnProcess } from '../test/helpers/process.js';
-import { freeUdpPorts } from '../test/helpers/ports.js';
+import { spawnProcess } from './process.js';
+import { freeUdpPorts } from './ports.js';
 import type { TransportKind } from '../src/transport-abstraction/transport.js';
 
 export interface ThroughputOptions {

@@ -11,7 +11,7 @@
 import dgram from 'node:dgram';
 import { performance } from 'node:perf_hooks';
 import { benchScript, isMain, mbps, parseFlags, PROJECT_ROOT } from './child.js';
-import { spawnProcess } from '../test/helpers/process.js';
+import { spawnProcess } from './process.js';
 
 export interface UdpCeilingOptions {
   readonly seconds?: number;

@@ -12,9 +12,9 @@ import { existsSync, mkdtempSync, rmSync, statSync, openSync, readSync, closeSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isMain, mbps, parseFlags } from './child.js';
-import { spawnProcess } from '../test/helpers/process.js';
-import { freeWildcardUdpPorts, waitForUdpPortBound } from '../test/helpers/ports.js';
-import { USRSCTP, TSCTP_SERVER_SUMMARY, parseTsctpServer } from '../test/helpers/peers.js';
+import { spawnProcess } from './process.js';
+import { freeWildcardUdpPorts, waitForUdpPortBound } from './ports.js';
+import { USRSCTP, TSCTP_SERVER_SUMMARY, parseTsctpServer } from './usrsctp.js';
 
 export interface TsctpOptions {
   readonly seconds?: number;

@@ -1,19 +1,36 @@
 // baton's node:net-like surface for programs that embed it: listen() and connect() give Duplex
 // sockets over either transport; a server can also take a connection over from an exported state.
-// Everything here is glue between createEndpoint(), UdpDriver and TransportSocket.
+// Everything here is glue between createEndpoint(), a Runtime and TransportSocket. The runtime is
+// real UDP unless a `runtime` option names another world (a SimRuntime for virtual time): the
+// same application code runs on both.
+//
+// Errors never vanish: when a core or the event handling throws (a RuntimeError fault), every
+// socket of that endpoint is destroyed with the coded error and a server emits 'error'; transient
+// I/O errors (a failed send) are emitted as 'warning' on the server, or on a connect()ed socket.
 import { EventEmitter } from 'node:events';
 import type { UdpAddress } from './transport-abstraction/address.js';
-import { UdpDriver } from './transport-abstraction/driver.js';
-import { TransportSocket } from './transport-abstraction/socket.js';
+import type { Attachment, Runtime, RuntimeError } from './transport-abstraction/runtime.js';
 import type { TransportState } from './transport-abstraction/state-types.js';
-import type { DatagramCore, MigratableTransport, ResumeMode, TransportEndpoint, TransportKind } from './transport-abstraction/transport.js';
+import type { MigratableTransport, ResumeMode, TransportEndpoint, TransportKind } from './transport-abstraction/transport.js';
+import { TransportSocket } from './node/socket.js';
+import { UdpRuntime } from './node/udp-runtime.js';
 import { createEndpoint, DEFAULT_UDP_PORT } from './transports.js';
+
+let defaultRuntime: UdpRuntime | undefined;
+
+/** The runtime listen() and connect() use when given none: real UDP sockets and timers. */
+export function udpRuntime(): UdpRuntime {
+  defaultRuntime ??= new UdpRuntime();
+  return defaultRuntime;
+}
 
 export interface TuningOptions {
   /** Lower bound of the retransmission timeout in ms (RFCs: 1000; loopback suits 100-200). */
   readonly rtoMin?: number;
   /** Path MTU used to size packets. */
   readonly mtu?: number;
+  /** The world to run in (default: real UDP, udpRuntime()); a SimRuntime runs in virtual time. */
+  readonly runtime?: Runtime;
 }
 
 export interface ListenOptions extends TuningOptions {
@@ -41,37 +58,51 @@ export interface ConnectOptions extends TuningOptions {
   readonly localUdpPort?: number;
 }
 
-/** Binds one endpoint to UDP and pumps the events of every socket made on it. */
+/** One endpoint attached to a runtime; pumps the events of every socket made on it. */
 class Binding {
   readonly sockets = new Set<TransportSocket>();
   onInput: (() => void) | undefined;
+  /** Errors of this attachment; the default destroys the sockets on a fault. */
+  onError: (error: RuntimeError) => void = (error) => this.fault(error);
 
   private constructor(
-    readonly endpoint: TransportEndpoint,
-    readonly driver: UdpDriver,
+    readonly runtime: Runtime,
+    readonly attachment: Attachment<TransportEndpoint>,
   ) {
-    driver.afterInput = () => {
-      this.onInput?.();
-      for (const socket of this.sockets) socket.pump();
-    };
+    attachment.onError((error) => this.onError(error));
   }
 
-  /** Bind first (so port 0 resolves), then build the endpoint on the bound addresses. */
-  static async open(kind: TransportKind, local: UdpAddress, port: number, listen: boolean, tuning: TuningOptions): Promise<Binding> {
-    let endpoint: TransportEndpoint | undefined;
-    const core: DatagramCore = {
-      handleDatagram: (now, from, bytes, at) => endpoint?.handleDatagram(now, from, bytes, at),
-      handleTimeout: (now) => endpoint?.handleTimeout(now),
-      pollTransmit: (now) => endpoint?.pollTransmit(now),
-      pollTimeout: () => endpoint?.pollTimeout(),
-    };
-    const driver = await UdpDriver.bind(core, [local]);
-    endpoint = createEndpoint(kind, { addresses: driver.addresses, port, listen, ...tuning });
-    return new Binding(endpoint, driver);
+  get endpoint(): TransportEndpoint {
+    return this.attachment.core;
+  }
+
+  /** Attach first (so port 0 resolves), then build the endpoint on the bound addresses. */
+  static async open(runtime: Runtime, kind: TransportKind, local: UdpAddress, port: number, listen: boolean, tuning: TuningOptions): Promise<Binding> {
+    let binding: Binding | undefined;
+    const { rtoMin, mtu } = tuning;
+    const attachment = await runtime.attach(
+      [local],
+      (bound) => createEndpoint(kind, { addresses: bound, port, listen, ...(rtoMin !== undefined ? { rtoMin } : {}), ...(mtu !== undefined ? { mtu } : {}) }),
+      () => binding?.afterInput(),
+    );
+    binding = new Binding(runtime, attachment);
+    return binding;
+  }
+
+  private afterInput(): void {
+    this.onInput?.();
+    for (const socket of this.sockets) socket.pump();
+  }
+
+  /** The endpoint's state cannot be trusted after a fault: end every connection on it. */
+  fault(error: RuntimeError): boolean {
+    if (!error.fault) return false;
+    for (const socket of this.sockets) socket.destroy(error);
+    return true;
   }
 
   socket(transport: MigratableTransport): TransportSocket {
-    const socket = new TransportSocket({ transport, wake: () => this.driver.wake(), now: () => this.driver.now() });
+    const socket = new TransportSocket({ transport, wake: () => this.attachment.wake(), now: () => this.runtime.now() });
     this.sockets.add(socket);
     socket.once('close', () => this.sockets.delete(socket));
     return socket;
@@ -80,12 +111,22 @@ class Binding {
 
 export interface BatonServerEvents {
   connection: [socket: TransportSocket];
+  /** A core or the event handling threw: every socket of this server was destroyed with `error`. */
+  error: [error: RuntimeError];
+  /** A transient I/O error (a failed send, a socket error); the datagram is lost, nothing else. */
+  warning: [error: RuntimeError];
 }
 
 /** A listening endpoint; 'connection' gives one TransportSocket per accepted connection. */
 export class BatonServer extends EventEmitter<BatonServerEvents> {
   private constructor(private readonly binding: Binding) {
     super();
+    // Emitted outside the runtime's listener shield, so that a server nobody listens to for
+    // 'error' fails loudly (an uncaught exception), as a node:net server would.
+    binding.onError = (error) => {
+      const fault = binding.fault(error);
+      process.nextTick(() => this.emit(fault ? 'error' : 'warning', error));
+    };
     binding.onInput = () => {
       for (let conn = binding.endpoint.pollAccept(); conn !== undefined; conn = binding.endpoint.pollAccept()) {
         const socket = binding.socket(conn);
@@ -98,13 +139,18 @@ export class BatonServer extends EventEmitter<BatonServerEvents> {
   static async listen(options: ListenOptions): Promise<BatonServer> {
     const kind = options.transport ?? 'sctp';
     const udpPort = options.udpPort ?? DEFAULT_UDP_PORT[kind];
-    const binding = await Binding.open(kind, { address: options.address, port: udpPort }, options.port ?? DEFAULT_UDP_PORT[kind], options.accept ?? true, options);
+    const binding = await Binding.open(options.runtime ?? udpRuntime(), kind, { address: options.address, port: udpPort }, options.port ?? DEFAULT_UDP_PORT[kind], options.accept ?? true, options);
     return new BatonServer(binding);
   }
 
   /** The bound UDP addresses (with the real port when 0 was asked for). */
   get addresses(): UdpAddress[] {
-    return this.binding.driver.addresses;
+    return [...this.binding.attachment.addresses];
+  }
+
+  /** The world this server runs in. */
+  get runtime(): Runtime {
+    return this.binding.runtime;
   }
 
   get endpoint(): TransportEndpoint {
@@ -118,27 +164,27 @@ export class BatonServer extends EventEmitter<BatonServerEvents> {
    * receiver.nextOffset on. A refused takeover destroys it with BATON_ERR_TAKEOVER_REJECTED.
    */
   takeOver(state: TransportState, options: { requestNumber?: number; mode?: ResumeMode } = {}): TransportSocket {
-    const driver = this.binding.driver;
-    const conn = this.binding.endpoint.importState(driver.now(), state);
+    const { runtime, attachment } = this.binding;
+    const conn = this.binding.endpoint.importState(runtime.now(), state);
     const socket = this.binding.socket(conn);
-    conn.takeover(driver.now(), options.requestNumber ?? state.takeoverNumber + 1, options.mode ?? 'gap-fill');
-    driver.wake();
+    conn.takeover(runtime.now(), options.requestNumber ?? state.takeoverNumber + 1, options.mode ?? 'gap-fill');
+    attachment.wake();
     return socket;
   }
 
-  /** The driver's clock (ms), for exportState(now) and other calls into the cores. */
+  /** The runtime's clock (ms), for exportState(now) and other calls into the cores. */
   now(): number {
-    return this.binding.driver.now();
+    return this.binding.runtime.now();
   }
 
-  /** Wake the driver after changing a connection directly (exportState needs none). */
+  /** Wake the runtime after changing a connection directly (exportState needs none). */
   wake(): void {
-    this.binding.driver.wake();
+    this.binding.attachment.wake();
   }
 
   async close(): Promise<void> {
     for (const socket of this.binding.sockets) socket.destroy();
-    await this.binding.driver.close();
+    await this.binding.attachment.close();
   }
 }
 
@@ -151,18 +197,23 @@ export function listen(options: ListenOptions, onConnection?: (socket: Transport
 
 /**
  * Open a connection; the socket is returned at once (writes queue until the handshake completes,
- * 'connect' fires when it does, 'error' carries a refusal or abort with its code). The UDP socket
- * closes with the connection.
+ * 'connect' fires when it does, 'error' carries a refusal or abort with its code, or a
+ * RuntimeError when the endpoint's core threw; transient I/O errors come as 'warning'). The
+ * attachment (the UDP socket) closes with the connection.
  */
 export async function connect(options: ConnectOptions): Promise<TransportSocket> {
   const kind = options.transport ?? 'sctp';
   const loopback = options.address.startsWith('127.') ? '127.0.0.1' : options.address === '::1' ? '::1' : '0.0.0.0';
   const local = { address: options.localAddress ?? loopback, port: options.localUdpPort ?? 0 };
   const port = options.port ?? DEFAULT_UDP_PORT[kind];
-  const binding = await Binding.open(kind, local, port, false, options);
-  const conn = binding.endpoint.connect(binding.driver.now(), { address: options.address, port: options.udpPort ?? DEFAULT_UDP_PORT[kind] }, { remotePort: port });
+  const runtime = options.runtime ?? udpRuntime();
+  const binding = await Binding.open(runtime, kind, local, port, false, options);
+  const conn = binding.endpoint.connect(runtime.now(), { address: options.address, port: options.udpPort ?? DEFAULT_UDP_PORT[kind] }, { remotePort: port });
   const socket = binding.socket(conn);
-  socket.once('close', () => void binding.driver.close());
-  binding.driver.wake();
+  binding.onError = (error) => {
+    if (!binding.fault(error)) socket.emit('warning', error);
+  };
+  socket.once('close', () => void binding.attachment.close());
+  binding.attachment.wake();
   return socket;
 }

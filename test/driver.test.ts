@@ -1,7 +1,7 @@
 import test from 'ava';
 import dgram from 'node:dgram';
 import type { UdpAddress } from '../src/transport-abstraction/address.js';
-import { DriverError, UdpDriver } from '../src/transport-abstraction/driver.js';
+import { DriverError, UdpDriver } from '../src/node/driver.js';
 import type { DatagramCore, Instant, Transmit } from '../src/transport-abstraction/transport.js';
 
 /** Echoes every datagram back to its sender from the address it arrived on. */

@@ -42,11 +42,7 @@ for (const kind of TRANSPORT_KINDS) {
     net.addHost('c', ['10.0.0.1']);
     net.link('s', 'c', { delayMs: 10 });
     const runtime = new SimRuntime(net);
-    const pending = echoOnce(runtime, kind, '10.0.0.2', '10.0.0.1', 'hello over the seam');
-    // Setup completes synchronously in the simulator; let the awaits inside echoOnce settle, then run.
-    for (let i = 0; i < 10; i++) await Promise.resolve();
-    net.run(10_000);
-    t.is(await pending, 'hello over the seam');
+    t.is(await runtime.run(echoOnce(runtime, kind, '10.0.0.2', '10.0.0.1', 'hello over the seam'), 10_000), 'hello over the seam');
     t.true(net.now >= 40, 'a handshake and an echo take at least two round trips of virtual time');
   });
 
@@ -68,8 +64,52 @@ test('sim runtime: a cancelled timer never fires, errors reach the listener as c
   });
   t.throws(() => net.run(100), { code: 'BATON_ERR_SIM_CORE_THREW' });
   t.deepEqual(fired, ['b']);
-  t.deepEqual(codes, ['BATON_ERR_RUNTIME_HOOK']);
+  t.deepEqual(codes, ['BATON_ERR_RUNTIME_TIMER']);
 });
+
+test('sim runtime: run() rejects when the network goes idle with the work still pending', async (t) => {
+  const net = new SimNetwork({ seed: 1 });
+  const runtime = new SimRuntime(net);
+  const never = new Promise<void>(() => {});
+  await t.throwsAsync(runtime.run(never, 1000), { code: 'BATON_ERR_SIM_LIMIT' });
+  t.is(net.now, 1000, 'the clock stands at the limit');
+});
+
+for (const kind of TRANSPORT_KINDS) {
+  test(`${kind}: a core that throws reaches its own attachment's listener, not another's, in both worlds`, async (t) => {
+    const net = new SimNetwork({ seed: 3 });
+    net.addHost('s', ['10.0.0.2']);
+    net.addHost('c', ['10.0.0.1']);
+    net.link('s', 'c', { delayMs: 5 });
+    const worlds: Array<[Runtime, string, string]> = [
+      [new SimRuntime(net), '10.0.0.2', '10.0.0.1'],
+      [new UdpRuntime(), '127.0.0.1', '127.0.0.1'],
+    ];
+    for (const [runtime, serverIp, clientIp] of worlds) {
+      const server = await runtime.attach([{ address: serverIp, port: 0 }], (bound) => createEndpoint(kind, { addresses: bound, listen: true, rtoMin: 100 }));
+      const client = await runtime.attach([{ address: clientIp, port: 0 }], (bound) => createEndpoint(kind, { addresses: bound, rtoMin: 100 }));
+      const serverCodes: string[] = [];
+      const clientCodes: string[] = [];
+      const allCodes: string[] = [];
+      server.onError((e) => serverCodes.push(`${e.code} ${e.where} ${e.fault}`));
+      client.onError((e) => clientCodes.push(e.code));
+      runtime.onError((e) => allCodes.push(e.code));
+      server.core.handleDatagram = () => {
+        throw new TypeError('boom');
+      };
+      client.core.connect(runtime.now(), server.addresses[0]!);
+      client.wake();
+      const arrived = new Promise<void>((resolve) => server.onError(() => resolve()));
+      if (runtime instanceof SimRuntime) await t.throwsAsync(runtime.run(arrived, 1000), { code: 'BATON_ERR_SIM_CORE_THREW' });
+      else await arrived;
+      t.is(serverCodes[0], 'BATON_ERR_RUNTIME_CORE handleDatagram true', runtime.world);
+      t.deepEqual(clientCodes, [], runtime.world);
+      t.is(allCodes[0], 'BATON_ERR_RUNTIME_CORE', runtime.world);
+      await client.close();
+      await server.close();
+    }
+  });
+}
 
 test('udp runtime: a timer callback that throws reaches the listener with a code', async (t) => {
   const runtime = new UdpRuntime();

@@ -8,6 +8,7 @@ import type { SctpAssociation } from '../src/sctp/association.js';
 import type { SctpOptions } from '../src/sctp/options.js';
 import type { TransportEvent } from '../src/transport-abstraction/transport.js';
 import { SeededRandom } from '../src/transport-abstraction/random.js';
+import { memorySource, StreamSender } from '../src/stream/index.js';
 
 export const CLIENT = { address: '10.0.0.1', port: 9899 };
 export const SERVER = { address: '10.0.0.2', port: 9899 };
@@ -98,19 +99,16 @@ export function sha256(parts: Uint8Array[] | Uint8Array): string {
   return h.digest('hex');
 }
 
-/** Feed `data` into `a` as the send buffer allows; returns a pump to call after every input. */
+/** Feed `data` into `a` as the send buffer allows (the library's StreamSender); returns a pump to call after every input. */
 export function feeder(a: SctpAssociation, data: Uint8Array, block = 65536) {
-  let at = 0;
+  // The association stays open at the end (the tests close it themselves), so the clock is never read.
+  const sender = new StreamSender({ conn: a, source: memorySource(data), now: () => 0, closeAtEnd: false, readSize: block });
   return {
     pump(): void {
-      while (at < data.length) {
-        const n = a.send(data.subarray(at, Math.min(data.length, at + block)));
-        at += n;
-        if (n === 0) break;
-      }
+      sender.fill(0);
     },
     get done(): boolean {
-      return at >= data.length;
+      return sender.finished;
     },
   };
 }

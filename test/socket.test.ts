@@ -4,9 +4,9 @@ import type { UdpAddress } from '../src/transport-abstraction/address.js';
 import { createHash } from 'node:crypto';
 import { SimNetwork } from '../src/sim/network.js';
 import { createEndpoint } from '../src/transports.js';
-import { UdpDriver } from '../src/transport-abstraction/driver.js';
+import { UdpDriver } from '../src/node/driver.js';
 import { LocalUsageError, TransportError } from '../src/transport-abstraction/errors.js';
-import { SocketClosedError, TransportSocket } from '../src/transport-abstraction/socket.js';
+import { SocketClosedError, TransportSocket } from '../src/node/socket.js';
 import type { TransportState } from '../src/transport-abstraction/state-types.js';
 import type {
   DatagramCore,

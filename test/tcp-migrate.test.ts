@@ -11,6 +11,7 @@ import { TcpMigrateEndpoint } from '../src/tcp-migrate/endpoint.js';
 import type { TcpMigrateConnection } from '../src/tcp-migrate/connection.js';
 import { checksumValid, fillChecksum, parseSegment, pseudoHeaderSum } from '../src/tcp-migrate/wire.js';
 import { makeFile } from './conformance/world.js';
+import { memorySource, StreamCollector, StreamSender } from '../src/stream/index.js';
 
 const PORT = 9898;
 const HOSTS = { client: '10.0.0.1', a: '10.0.0.2', b: '10.0.0.3', c: '10.0.0.4', eve: '10.0.0.9' } as const;
@@ -18,69 +19,46 @@ type Name = 'a' | 'b' | 'c' | 'eve';
 
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
-/** A server application: feeds `file` from an offset, closes at the end. */
-class Feeder {
-  readonly events: TransportEvent[] = [];
-  offset = 0;
-  active: boolean;
-  closing = false;
+/** A server application: the library's StreamSender over `file`, recording every event. */
+class Feeder extends StreamSender {
+  declare readonly conn: TcpMigrateConnection;
+  readonly events: TransportEvent[];
   constructor(
-    readonly conn: TcpMigrateConnection,
+    conn: TcpMigrateConnection,
     readonly file: Uint8Array,
-    started: boolean,
-    readonly closeAtEnd = true,
+    now: () => number,
+    resume: boolean,
   ) {
-    this.active = started;
-  }
-  pump(now: number): void {
-    for (let ev = this.conn.pollEvent(); ev; ev = this.conn.pollEvent()) {
-      this.events.push(ev);
-      if (ev.type === 'takeover-complete') {
-        this.offset = ev.receiver.nextOffset;
-        this.active = true;
-      }
-      if (ev.type === 'closed') this.active = false;
-    }
-    if (!this.active || this.closing) return;
-    while (this.offset < this.file.length) {
-      const n = this.conn.send(this.file.subarray(this.offset, Math.min(this.file.length, this.offset + 65536)));
-      if (n === 0) break;
-      this.offset += n;
-    }
-    if (this.offset >= this.file.length && this.closeAtEnd) {
-      this.closing = true;
-      this.conn.close(now);
-    }
+    const events: TransportEvent[] = [];
+    super({ conn, source: memorySource(file), now, resume, onEvent: (ev) => events.push(ev) });
+    this.events = events;
   }
   closedWith(): string | undefined {
-    const ev = this.events.find((e) => e.type === 'closed');
-    return ev?.type === 'closed' ? (ev.error?.code ?? 'clean') : undefined;
+    return this.closed ? (this.closed.error?.code ?? 'clean') : undefined;
   }
   has(type: TransportEvent['type']): boolean {
     return this.events.some((e) => e.type === type);
   }
 }
 
-/** The client application: collects bytes, answers the server's FIN with its own. */
+/** The client application: the library's StreamCollector, recording every event. */
 class Collector {
   readonly events: TransportEvent[] = [];
-  readonly chunks: Uint8Array[] = [];
-  received = 0;
-  constructor(readonly conn: TcpMigrateConnection) {}
+  private readonly loop: StreamCollector;
+  constructor(readonly conn: TcpMigrateConnection) {
+    this.loop = new StreamCollector({ conn, onEvent: (ev) => this.events.push(ev) });
+  }
   pump(now: number): void {
-    for (let ev = this.conn.pollEvent(); ev; ev = this.conn.pollEvent()) {
-      this.events.push(ev);
-      if (ev.type === 'data') {
-        this.chunks.push(ev.bytes.slice());
-        this.received += ev.bytes.length;
-      } else if (ev.type === 'end') this.conn.close(now);
-    }
+    this.loop.pump(now);
+  }
+  get received(): number {
+    return this.loop.received;
   }
   bytes(): Uint8Array {
-    return Buffer.concat(this.chunks);
+    return this.loop.bytes();
   }
   closed(): TransportEvent | undefined {
-    return this.events.find((e) => e.type === 'closed');
+    return this.loop.closed;
   }
 }
 
@@ -115,7 +93,7 @@ class World {
       server.binding = this.net.attach(endpoint, [address], (now) => {
         if (!server.feeder) {
           const c = endpoint.pollAccept();
-          if (c) server.feeder = new Feeder(c, this.file, true);
+          if (c) server.feeder = new Feeder(c, this.file, () => this.net.now, false);
         }
         server.feeder?.pump(now);
       });
@@ -140,7 +118,7 @@ class World {
   takeOver(name: Name, state: TransportState, n: number, mode: ResumeMode = 'go-back-n'): Feeder {
     const s = this.server(name);
     const conn = s.endpoint.importState(this.net.now, state);
-    s.feeder = new Feeder(conn, this.file, false);
+    s.feeder = new Feeder(conn, this.file, () => this.net.now, true);
     conn.takeover(this.net.now, n, mode);
     this.net.wake(s.endpoint);
     return s.feeder;

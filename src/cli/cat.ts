@@ -5,20 +5,19 @@
 //   baton cat --listen A --send-file F --state-out S   serve F, keep S holding the exported state
 //   baton cat --take-over S --listen B --send-file F   take the connection over from B's address
 //                                                 and continue F at the client's next missing byte
-import { createReadStream } from 'node:fs';
-import { readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { readFile, rename, writeFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { Command, Option } from 'commander';
 import { parseAddress } from '../transport-abstraction/address.js';
 import { BatonError, LocalUsageError, TransportError } from '../transport-abstraction/errors.js';
-import type { TransportSocket } from '../transport-abstraction/socket.js';
+import type { TransportSocket } from '../node/socket.js';
+import { FileSource } from './file-source.js';
 import { BatonServer, connect } from '../api.js';
 import { decodeTransportState, encodeTransportState } from '../transport-abstraction/state.js';
 import type { TransportState } from '../transport-abstraction/state-types.js';
 import type { MigratableTransport, ResumeMode, TransportKind } from '../transport-abstraction/transport.js';
 import { DEFAULT_UDP_PORT, parseTransportKind } from '../transports.js';
 import { describeCause } from './causes.js';
-import { Throttle } from './throttle.js';
 
 interface CatOptions {
   listen?: string;
@@ -125,12 +124,13 @@ async function open(kind: TransportKind, target: string | undefined, o: CatOptio
   if (o.listen !== undefined) {
     if (target !== undefined) fail('give either a target to connect to or --listen, not both');
     const at = parseAddress(o.listen, defaultPort);
+    const file = await openFile(o);
     const server = await BatonServer.listen({ transport: kind, address: at.address, port: at.port, udpPort: localUdp ?? defaultPort, ...tuning });
     log(`listening on ${server.addresses.map((a) => `${a.address} udp ${a.port}`).join(', ')} (${kind} port ${at.port})`);
     const done = new Promise<number>((resolve) => {
       server.once('connection', (socket) => {
         log(`accepted a connection from ${socket.remote.address} udp ${socket.remote.port}`);
-        resolve(pipeConnection(socket, server, o, log));
+        resolve(pipeConnection(socket, server, o, log, file));
       });
     });
     return { done };
@@ -149,30 +149,49 @@ async function open(kind: TransportKind, target: string | undefined, o: CatOptio
     ...tuning,
   });
   log(`connecting to ${remoteAt.address} ${kind} port ${remoteAt.port} over udp ${peerUdp}`);
-  return { done: pipeConnection(socket, undefined, o, log) };
+  return { done: pipeConnection(socket, undefined, o, log, await openFile(o)) };
+}
+
+/** --send-file as the library's stream source (paced by --rate); undefined for standard input. */
+async function openFile(o: CatOptions): Promise<FileSource | undefined> {
+  if (o.sendFile === undefined) return undefined;
+  const rate = numberOption(o.rate, '--rate', 1);
+  try {
+    return await FileSource.open(o.sendFile, rate);
+  } catch (error) {
+    fail(`cannot read ${o.sendFile}: ${(error as Error).message}`);
+  }
 }
 
 /**
- * Pipe one connection to stdin/stdout (or the file) until it closes; resolves to the exit status.
- * `server` (when serving) is closed at the end and gives the clock for state exports.
+ * Pipe one connection to stdin/stdout (or send the file through the library's StreamSender) until
+ * it closes; resolves to the exit status. `server` (when serving) is closed at the end and gives
+ * the clock for state exports. With `resume` (a taker's socket) the file continues at the client's
+ * next missing byte once the takeover completes.
  */
-function pipeConnection(socket: TransportSocket, server: BatonServer | undefined, o: CatOptions, log: (line: string) => void, resumeAt?: (socket: TransportSocket) => void): Promise<number> {
+function pipeConnection(socket: TransportSocket, server: BatonServer | undefined, o: CatOptions, log: (line: string) => void, file: FileSource | undefined, resume = false): Promise<number> {
   const state = o.stateOut !== undefined && server ? new StateFile(o.stateOut, socket.transport, o.sendFile, () => server.now()) : undefined;
   if (state) socket.on('state-changed', () => state.changed());
+  if (file) file.onError = (error) => socket.destroy(error);
   const start = () => {
     log('connected');
     state?.changed();
-    if (resumeAt === undefined) source(o, socket);
+    if (!resume) send(o, socket, file);
   };
-  if (socket.stateName === 'ESTABLISHED' && resumeAt === undefined) queueMicrotask(start);
+  if (socket.stateName === 'ESTABLISHED' && !resume) queueMicrotask(start);
   else socket.on('connect', start);
   socket.on('taken-over', (ev) => log(`taken over by ${ev.peer.address} (request ${ev.requestNumber})`));
   socket.on('takeover-refused', (ev) => log(`refused a takeover from ${ev.peer.address} (request ${ev.requestNumber}): ${ev.reason}`));
-  if (resumeAt) socket.on('takeover-complete', () => resumeAt(socket));
+  if (resume) {
+    socket.on('takeover-complete', ({ receiver }) => {
+      log(`client holds ${receiver.nextOffset} bytes in order${receiver.heldRanges.length ? ` and ${receiver.heldRanges.length} later ranges` : ''}; resuming there`);
+    });
+    socket.sendFrom(file!, { resume: true });
+  }
   socket.pipe(process.stdout, { end: false });
   return new Promise<number>((resolve) => {
     const finish = (status: number) => {
-      void Promise.all([state?.flush(), server?.close()]).finally(() => resolve(status));
+      void Promise.all([state?.flush(), server?.close(), file?.close()]).finally(() => resolve(status));
     };
     socket.on('error', (error: Error) => {
       process.stderr.write(`baton cat: ${describeError(error)}\n`);
@@ -189,13 +208,9 @@ function pipeConnection(socket: TransportSocket, server: BatonServer | undefined
 }
 
 /** Feed the socket from --send-file or standard input. */
-function source(o: CatOptions, socket: TransportSocket, start = 0): void {
-  if (o.sendFile !== undefined) {
-    const file = createReadStream(o.sendFile, { start, highWaterMark: 256 * 1024 });
-    file.on('error', (error: Error) => socket.destroy(error));
-    const rate = numberOption(o.rate, '--rate', 1);
-    if (rate === undefined) file.pipe(socket);
-    else file.pipe(new Throttle(rate)).pipe(socket);
+function send(o: CatOptions, socket: TransportSocket, file: FileSource | undefined): void {
+  if (file !== undefined) {
+    socket.sendFrom(file);
     return;
   }
   // Like nc: the end of standard input does not close the connection unless asked (-N), since an
@@ -207,8 +222,9 @@ async function takeOver(kind: TransportKind, o: CatOptions, localUdp: number | u
   const state = await readState(o.takeOver!);
   const stateKind: TransportKind = state.sctp ? 'sctp' : 'tcp';
   if (stateKind !== kind) fail(`${o.takeOver} holds a ${stateKind} connection; run with --transport ${stateKind}`);
-  const file = await stat(o.sendFile!);
+  const file = (await openFile(o))!;
   if (state.stream && state.stream.objectLength !== 0 && state.stream.objectLength !== file.size) {
+    await file.close();
     fail(`${o.sendFile} is ${file.size} bytes but the stream carried a ${state.stream.objectLength}-byte object: not the same file`);
   }
   const at = parseAddress(o.listen!, state.server.port);
@@ -217,15 +233,7 @@ async function takeOver(kind: TransportKind, o: CatOptions, localUdp: number | u
   const mode = o.resume as ResumeMode;
   log(`taking over ${state.client.address} udp ${state.client.udpPort} from ${at.address} with request ${n} (${mode})`);
   const socket = server.takeOver(state, { requestNumber: n, mode });
-  const done = pipeConnection(socket, server, o, log, () => {
-    const receiver = socket.transport.receiverState();
-    if (receiver === undefined) {
-      socket.destroy(new TransportError('BATON_ERR_PROTOCOL', 'takeover completed without a receiver state'));
-      return;
-    }
-    log(`client holds ${receiver.nextOffset} bytes in order${receiver.heldRanges.length ? ` and ${receiver.heldRanges.length} later ranges` : ''}; resuming there`);
-    source(o, socket, receiver.nextOffset);
-  });
+  const done = pipeConnection(socket, server, o, log, file, true);
   return { done };
 }
 

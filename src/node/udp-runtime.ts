@@ -1,16 +1,34 @@
 // The runtime seam (transport-abstraction/runtime.ts) on real sockets: each attachment is a
 // UdpDriver (node:dgram sockets and one setTimeout), the clock is performance.now(), application
-// timers are setTimeout, and every error the drivers count reaches the listeners as a DriverError.
+// timers are setTimeout, and every error a driver counts reaches the attachment's and the
+// runtime's listeners as a RuntimeError (the DriverError is its cause).
 import { performance } from 'node:perf_hooks';
 import type { UdpAddress } from '../transport-abstraction/address.js';
 import { BatonError } from '../transport-abstraction/errors.js';
-import type { AfterInput, Attachment, Runtime, RuntimeTimer } from '../transport-abstraction/runtime.js';
+import { ErrorListeners, RuntimeError, type AfterInput, type Attachment, type Runtime, type RuntimeErrorCode, type RuntimeTimer } from '../transport-abstraction/runtime.js';
 import type { DatagramCore, Instant } from '../transport-abstraction/transport.js';
-import { UdpDriver, type UdpDriverOptions } from '../transport-abstraction/driver.js';
+import { DriverError, UdpDriver, type DriverErrorCode, type UdpDriverOptions } from './driver.js';
 
 const TIMEOUT_MAX = 2 ** 31 - 1;
 
-class UdpAttachment<C extends DatagramCore> implements Attachment<C> {
+const RUNTIME_CODE: Record<DriverErrorCode, RuntimeErrorCode> = {
+  BATON_ERR_DRIVER_CORE: 'BATON_ERR_RUNTIME_CORE',
+  BATON_ERR_DRIVER_HOOK: 'BATON_ERR_RUNTIME_HOOK',
+  BATON_ERR_DRIVER_SOCKET: 'BATON_ERR_RUNTIME_IO',
+  BATON_ERR_DRIVER_SEND: 'BATON_ERR_RUNTIME_IO',
+  BATON_ERR_DRIVER_NO_SOCKET: 'BATON_ERR_RUNTIME_IO',
+  BATON_ERR_DRIVER_BIND: 'BATON_ERR_RUNTIME_IO',
+};
+
+/** A driver's error in the seam's words. */
+export function runtimeErrorOf(error: DriverError): RuntimeError {
+  return new RuntimeError(RUNTIME_CODE[error.code], error.where, error.message, error);
+}
+
+/** An attachment on real UDP; `driver` gives its counters (benchmarks read them). */
+export class UdpAttachment<C extends DatagramCore> implements Attachment<C> {
+  readonly errors = new ErrorListeners();
+
   constructor(
     readonly driver: UdpDriver,
     readonly core: C,
@@ -27,6 +45,10 @@ class UdpAttachment<C extends DatagramCore> implements Attachment<C> {
   close(): Promise<void> {
     return this.driver.close();
   }
+
+  onError(listener: (error: RuntimeError) => void): () => void {
+    return this.errors.add(listener);
+  }
 }
 
 export interface UdpRuntimeOptions {
@@ -36,7 +58,7 @@ export interface UdpRuntimeOptions {
 
 export class UdpRuntime implements Runtime {
   readonly world = 'udp' as const;
-  private readonly listeners = new Set<(error: BatonError) => void>();
+  private readonly errors = new ErrorListeners();
   private readonly clock = (): Instant => performance.now();
 
   constructor(private readonly options: UdpRuntimeOptions = {}) {}
@@ -45,9 +67,10 @@ export class UdpRuntime implements Runtime {
     return this.clock();
   }
 
-  async attach<C extends DatagramCore>(addresses: readonly UdpAddress[], make: (bound: readonly UdpAddress[]) => C, afterInput?: AfterInput): Promise<Attachment<C>> {
+  async attach<C extends DatagramCore>(addresses: readonly UdpAddress[], make: (bound: readonly UdpAddress[]) => C, afterInput?: AfterInput): Promise<UdpAttachment<C>> {
     // Bind first (so port 0 resolves), then build the core on the bound addresses.
     let core: C | undefined;
+    let attachment: UdpAttachment<C> | undefined;
     const forward: DatagramCore = {
       handleDatagram: (now, from, bytes, local) => core?.handleDatagram(now, from, bytes, local),
       handleTimeout: (now) => core?.handleTimeout(now),
@@ -57,7 +80,11 @@ export class UdpRuntime implements Runtime {
     const driver = await UdpDriver.bind(forward, addresses, {
       ...this.options.driver,
       clock: this.clock,
-      errors: (error) => this.report(error),
+      errors: (error) => {
+        const translated = runtimeErrorOf(error);
+        attachment?.errors.report(translated);
+        this.errors.report(translated);
+      },
       ...(afterInput ? { afterInput } : {}),
     });
     try {
@@ -66,8 +93,9 @@ export class UdpRuntime implements Runtime {
       await driver.close();
       throw error;
     }
+    attachment = new UdpAttachment(driver, core);
     driver.wake();
-    return new UdpAttachment(driver, core);
+    return attachment;
   }
 
   setTimer(at: Instant, fn: () => void): RuntimeTimer {
@@ -76,24 +104,15 @@ export class UdpRuntime implements Runtime {
       try {
         fn();
       } catch (error) {
-        this.report(error instanceof BatonError ? error : new BatonError('BATON_ERR_RUNTIME_TIMER', `timer callback threw: ${(error as Error)?.message ?? String(error)}`, { cause: error }));
+        this.errors.report(
+          error instanceof RuntimeError ? error : new RuntimeError('BATON_ERR_RUNTIME_TIMER', 'timer', `timer callback threw: ${error instanceof BatonError ? `${error.code} ` : ''}${(error as Error)?.message ?? String(error)}`, error),
+        );
       }
     }, delay);
     return { cancel: () => clearTimeout(handle) };
   }
 
-  onError(listener: (error: BatonError) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-
-  private report(error: BatonError): void {
-    for (const listener of this.listeners) {
-      try {
-        listener(error);
-      } catch {
-        // a listener's fault must not take the runtime down
-      }
-    }
+  onError(listener: (error: RuntimeError) => void): () => void {
+    return this.errors.add(listener);
   }
 }

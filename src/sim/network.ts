@@ -324,6 +324,28 @@ export class SimNetwork {
     return result;
   }
 
+  /**
+   * Process the next event if one is due no later than `limitMs`; false when none is. For drivers
+   * that hand control back to Node between events (SimRuntime#run).
+   */
+  step(limitMs = Infinity): boolean {
+    this.enter();
+    let stepped = false;
+    try {
+      const next = this.queue.peek();
+      if (next !== undefined && next.time <= limitMs) {
+        this.queue.pop();
+        this.clock = next.time;
+        this.dispatch(next);
+        stepped = true;
+      }
+    } finally {
+      this.running = false;
+    }
+    this.rethrow();
+    return stepped;
+  }
+
   private enter(): void {
     if (this.running) throw new LocalUsageError('sim: run() called from inside a run (a hook or scheduled callback)');
     this.running = true;
@@ -364,7 +386,7 @@ export class SimNetwork {
         b.deadline = undefined;
         if (b.lastFire === now) {
           if (++b.sameTimeFires > TIMER_LOOP_LIMIT) {
-            this.record('handleTimeout', new BatonError('BATON_ERR_SIM_TIMER_LOOP', `core's timer fired ${TIMER_LOOP_LIMIT} times at t=${now} ms without time advancing; disarmed`));
+            this.record('handleTimeout', new BatonError('BATON_ERR_SIM_TIMER_LOOP', `core's timer fired ${TIMER_LOOP_LIMIT} times at t=${now} ms without time advancing; disarmed`), b.core);
             b.generation++;
             return;
           }
@@ -375,7 +397,7 @@ export class SimNetwork {
         try {
           b.core.handleTimeout(now);
         } catch (error) {
-          this.record('handleTimeout', error);
+          this.record('handleTimeout', error, b.core);
         }
         this.afterInput(b);
         break;
@@ -403,7 +425,7 @@ export class SimNetwork {
     try {
       b.core.handleDatagram(this.clock, p.from, p.payload, p.to);
     } catch (error) {
-      this.record('handleDatagram', error);
+      this.record('handleDatagram', error, b.core);
     }
     this.afterInput(b);
   }
@@ -416,7 +438,7 @@ export class SimNetwork {
       try {
         hook(this.clock);
       } catch (error) {
-        this.record('afterInput', error);
+        this.record('afterInput', error, b.core);
       }
       if (b.attached) {
         this.drain(b);
@@ -434,13 +456,13 @@ export class SimNetwork {
       try {
         tx = core.pollTransmit(now);
       } catch (error) {
-        this.record('pollTransmit', error);
+        this.record('pollTransmit', error, core);
         return;
       }
       if (tx === undefined) return;
       this.send(b, tx);
     }
-    this.record('pollTransmit', new BatonError('BATON_ERR_SIM_DRAIN_LOOP', `pollTransmit returned ${DRAIN_LIMIT} datagrams at t=${now} ms without stopping`));
+    this.record('pollTransmit', new BatonError('BATON_ERR_SIM_DRAIN_LOOP', `pollTransmit returned ${DRAIN_LIMIT} datagrams at t=${now} ms without stopping`), core);
   }
 
   private rearm(b: SimBinding): void {
@@ -451,7 +473,7 @@ export class SimNetwork {
     try {
       deadline = b.core.pollTimeout();
     } catch (error) {
-      this.record('pollTimeout', error);
+      this.record('pollTimeout', error, b.core);
       return;
     }
     if (deadline === undefined || !Number.isFinite(deadline)) {
@@ -545,8 +567,8 @@ export class SimNetwork {
     }
   }
 
-  private record(where: SimError['where'], error: unknown): void {
-    const entry: SimError = { time: this.clock, where, error };
+  private record(where: SimError['where'], error: unknown, core?: DatagramCore): void {
+    const entry: SimError = core === undefined ? { time: this.clock, where, error } : { time: this.clock, where, error, core };
     this.errors.push(entry);
     for (const listener of this.errorListeners) {
       try {

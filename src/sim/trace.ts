@@ -2,6 +2,7 @@
 // cores (or hooks) threw during a run.
 import type { UdpAddress } from '../transport-abstraction/address.js';
 import { BatonError } from '../transport-abstraction/errors.js';
+import type { DatagramCore } from '../transport-abstraction/transport.js';
 
 export type DropReason =
   | 'queue' // the bottleneck queue was full
@@ -32,6 +33,8 @@ export interface SimError {
   readonly time: number;
   readonly where: 'handleDatagram' | 'handleTimeout' | 'pollTransmit' | 'pollTimeout' | 'afterInput' | 'schedule' | 'trace';
   readonly error: unknown;
+  /** The attached core it concerns (absent for scheduled callbacks and trace listeners). */
+  readonly core?: DatagramCore;
 }
 
 /**

@@ -9,10 +9,36 @@
 // poll events, then transmits are drained again. After calling into a core from anywhere else (a
 // timer of the app's, a stream write), call `attachment.wake()`.
 import type { UdpAddress } from './address.js';
-import type { BatonError } from './errors.js';
+import { BatonError } from './errors.js';
 import type { DatagramCore, Instant } from './transport.js';
 
 export type AfterInput = (now: Instant) => void;
+
+/**
+ * What the runtime reports, the same codes in both worlds:
+ *   BATON_ERR_RUNTIME_CORE   a core method (handleDatagram, handleTimeout, pollTransmit, pollTimeout) threw
+ *   BATON_ERR_RUNTIME_HOOK   the afterInput hook threw (the app's event handling)
+ *   BATON_ERR_RUNTIME_TIMER  an application timer's callback threw
+ *   BATON_ERR_RUNTIME_IO     a socket error or a failed send (real UDP only; the datagram is lost)
+ * CORE and HOOK are faults: the core may be left half-way through a change, so the connections
+ * on that attachment cannot be trusted any more. IO errors are the network's and transient.
+ */
+export type RuntimeErrorCode = 'BATON_ERR_RUNTIME_CORE' | 'BATON_ERR_RUNTIME_HOOK' | 'BATON_ERR_RUNTIME_TIMER' | 'BATON_ERR_RUNTIME_IO';
+
+export class RuntimeError extends BatonError {
+  declare readonly code: RuntimeErrorCode;
+  /** Where it happened: the core method, 'afterInput', 'timer', 'socket', 'send', ... */
+  readonly where: string;
+  constructor(code: RuntimeErrorCode, where: string, message: string, cause?: unknown) {
+    super(code, message, cause === undefined ? undefined : { cause });
+    this.where = where;
+  }
+
+  /** True for CORE and HOOK: the attachment's connections are in an unknown state. */
+  get fault(): boolean {
+    return this.code === 'BATON_ERR_RUNTIME_CORE' || this.code === 'BATON_ERR_RUNTIME_HOOK';
+  }
+}
 
 /** A core bound to local UDP addresses of one runtime. */
 export interface Attachment<C extends DatagramCore = DatagramCore> {
@@ -23,6 +49,11 @@ export interface Attachment<C extends DatagramCore = DatagramCore> {
   wake(): void;
   /** Stop delivering input, stop the timer and release the addresses. Safe to call twice. */
   close(): Promise<void>;
+  /**
+   * The errors of this attachment only (its core threw, its hook threw, its sockets failed), as
+   * they happen; they also reach the runtime's own listeners. Returns a function that removes it.
+   */
+  onError(listener: (error: RuntimeError) => void): () => void;
 }
 
 /** A cancellable one-shot timer of the application's own (not a core's). */
@@ -45,8 +76,29 @@ export interface Runtime {
   /** Run `fn` once at time `at` (at once if that has passed). Exceptions go to the error listeners. */
   setTimer(at: Instant, fn: () => void): RuntimeTimer;
   /**
-   * Every error a core, a hook or a timer callback threw, as a coded BatonError. Returns a function
-   * that removes the listener. Errors with no listener are kept in the world's own counters.
+   * Every error of every attachment, and every error a timer callback threw, as a coded
+   * RuntimeError. Returns a function that removes the listener. Errors with no listener are kept
+   * in the world's own counters (UdpDriver#stats, SimNetwork#errors).
    */
-  onError(listener: (error: BatonError) => void): () => void;
+  onError(listener: (error: RuntimeError) => void): () => void;
+}
+
+/** A set of error listeners, each shielded from the others' faults (both worlds use it). */
+export class ErrorListeners {
+  private readonly listeners = new Set<(error: RuntimeError) => void>();
+
+  add(listener: (error: RuntimeError) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  report(error: RuntimeError): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(error);
+      } catch {
+        // a listener's fault must not take the runtime down or hide the error from the others
+      }
+    }
+  }
 }

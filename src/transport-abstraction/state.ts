@@ -6,12 +6,10 @@
 // fields (wire types 0, 1, 2, 5) are skipped as proto3 requires; groups (3, 4) are refused.
 // The result is converted to the plain shapes of state-types.ts: camelCase, uint64 -> number,
 // bytes -> fresh Uint8Array (never aliasing the input), every field present with its default.
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
 import { BatonError, LocalUsageError } from './errors.js';
 import type { Announcement, TransportState } from './state-types.js';
+import { TRANSPORT_STATE_PROTO } from './state-schema.js';
 
 export type StateDecodeErrorCode =
   | 'BATON_ERR_STATE_TRUNCATED' // the input ends inside a field
@@ -38,7 +36,7 @@ export class StateDecodeError extends BatonError {
 export const MAX_STATE_BYTES = 64 * 1024 * 1024;
 
 // ---------------------------------------------------------------------------------------------
-// Schema: loaded once, relative to the package root (works from src/ under tsx and dist/src/).
+// Schema: parsed once from the embedded copy of proto/transport_state.proto (no file is read).
 
 type Kind = 'uint32' | 'uint64' | 'bool' | 'string' | 'bytes' | 'message';
 
@@ -70,26 +68,14 @@ interface Schema {
 
 let schema: Schema | undefined;
 
-/** The directory that holds package.json, walking up from this module. */
-export function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(join(dir, 'package.json'))) return dir;
-    const up = dirname(dir);
-    if (up === dir) throw new BatonError('BATON_ERR_STATE_SCHEMA', 'package.json not found above ' + fileURLToPath(import.meta.url));
-    dir = up;
-  }
-}
-
 function loadSchema(): Schema {
   if (schema) return schema;
-  const file = join(packageRoot(), 'proto', 'transport_state.proto');
   let root: protobuf.Root;
   try {
-    root = protobuf.loadSync(file);
+    root = protobuf.parse(TRANSPORT_STATE_PROTO).root;
     root.resolveAll();
   } catch (e) {
-    throw new BatonError('BATON_ERR_STATE_SCHEMA', `cannot load ${file}: ${(e as Error).message}`, { cause: e });
+    throw new BatonError('BATON_ERR_STATE_SCHEMA', `cannot parse the embedded transport_state.proto: ${(e as Error).message}`, { cause: e });
   }
   const infos = new Map<string, MessageInfo>();
   const info = (type: protobuf.Type): MessageInfo => {

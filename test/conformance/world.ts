@@ -1,19 +1,19 @@
 // A small world on the simulated network for the cross-transport conformance suite: one client,
-// up to three servers, and file-serving / file-collecting applications written once against the
-// MigratableTransport contract.
+// up to three servers, and the library's application loop (src/stream/) serving and collecting a
+// file over the MigratableTransport contract.
 import { createHash } from 'node:crypto';
 import { SimNetwork, type LinkConfig } from '../../src/sim/network.js';
 import { createEndpoint, DEFAULT_UDP_PORT } from '../../src/transports.js';
 import type { UdpAddress } from '../../src/transport-abstraction/address.js';
 import type {
   MigratableTransport,
-  ReceiverState,
   ResumeMode,
   TransportEndpoint,
   TransportEvent,
   TransportKind,
 } from '../../src/transport-abstraction/transport.js';
 import type { TransportState } from '../../src/transport-abstraction/state-types.js';
+import { memorySource, StreamCollector, StreamSender } from '../../src/stream/index.js';
 
 export const HOSTS = { client: '10.0.0.1', a: '10.0.0.2', b: '10.0.0.3', c: '10.0.0.4', eve: '10.0.0.9' } as const;
 export type ServerName = 'a' | 'b' | 'c' | 'eve';
@@ -33,51 +33,28 @@ export function makeFile(length: number, seed = 7): Uint8Array {
   return out;
 }
 
-/** Sends `file` from `offset` on, keeping the transport's send buffer full, then closes. */
-export class FileSender {
-  readonly events: TransportEvent[] = [];
-  offset: number;
-  closedCleanly = false;
-  error: TransportEvent | undefined;
-  receiver: ReceiverState | undefined;
-  private closing = false;
+/** Server side: the library's StreamSender over `file`, recording every event for the tests. */
+export class FileSender extends StreamSender {
+  readonly events: TransportEvent[];
 
   constructor(
-    readonly conn: MigratableTransport,
+    conn: MigratableTransport,
     readonly file: Uint8Array,
-    offset: number,
-    private readonly started: boolean,
+    now: () => number,
+    resume: boolean,
   ) {
-    this.offset = offset;
+    const events: TransportEvent[] = [];
+    super({ conn, source: memorySource(file), now, resume, onEvent: (ev) => events.push(ev) });
+    this.events = events;
   }
 
-  private active = false;
+  /** The 'closed' event when it carried an error. */
+  get error(): TransportEvent | undefined {
+    return this.closed?.error ? this.closed : undefined;
+  }
 
-  /** Called by the sim after each input to the server's endpoint. */
-  pump(now: number): void {
-    for (let ev = this.conn.pollEvent(); ev !== undefined; ev = this.conn.pollEvent()) {
-      this.events.push(ev);
-      if (ev.type === 'connected') this.active = true;
-      if (ev.type === 'takeover-complete') {
-        this.receiver = ev.receiver;
-        this.offset = ev.receiver.nextOffset;
-        this.active = true;
-      }
-      if (ev.type === 'closed') {
-        if (ev.error) this.error = ev;
-        else this.closedCleanly = true;
-      }
-    }
-    if (!(this.active || this.started) || this.error || this.closedCleanly || this.closing) return;
-    while (this.offset < this.file.length) {
-      const n = this.conn.send(this.file.subarray(this.offset, Math.min(this.file.length, this.offset + 65536)));
-      if (n === 0) break;
-      this.offset += n;
-    }
-    if (this.offset >= this.file.length) {
-      this.closing = true;
-      this.conn.close(now);
-    }
+  get closedCleanly(): boolean {
+    return this.closed !== undefined && this.closed.error === undefined;
   }
 
   eventTypes(): string[] {
@@ -85,42 +62,18 @@ export class FileSender {
   }
 }
 
-/** Collects what the client receives, answers the peer's end with its own close. */
-export class Collector {
-  readonly events: TransportEvent[] = [];
-  private readonly chunks: Uint8Array[] = [];
-  received = 0;
-  ended = false;
-  closed: TransportEvent | undefined;
-  /** Virtual times of data deliveries, for stall measurements. */
-  readonly deliveries: number[] = [];
+/** Client side: the library's StreamCollector, recording every event and the delivery times. */
+export class Collector extends StreamCollector {
+  readonly events: TransportEvent[];
 
-  constructor(readonly conn: MigratableTransport) {}
-
-  pump(now: number): void {
-    for (let ev = this.conn.pollEvent(); ev !== undefined; ev = this.conn.pollEvent()) {
-      this.events.push(ev);
-      if (ev.type === 'data') {
-        this.chunks.push(ev.bytes.slice());
-        this.received += ev.bytes.length;
-        this.deliveries.push(now);
-      } else if (ev.type === 'end') {
-        this.ended = true;
-        this.conn.close(now);
-      } else if (ev.type === 'closed') {
-        this.closed = ev;
-      }
-    }
-  }
-
-  bytes(): Uint8Array {
-    return Buffer.concat(this.chunks);
+  constructor(conn: MigratableTransport) {
+    const events: TransportEvent[] = [];
+    super({ conn, onEvent: (ev) => events.push(ev) });
+    this.events = events;
   }
 
   longestStall(): number {
-    let worst = 0;
-    for (let i = 1; i < this.deliveries.length; i++) worst = Math.max(worst, this.deliveries[i]! - this.deliveries[i - 1]!);
-    return worst;
+    return this.longestGap;
   }
 }
 
@@ -192,7 +145,7 @@ export class World {
   private serve(server: Server, now: number): void {
     if (server.name === 'a' && !server.sender) {
       const accepted = server.endpoint.pollAccept();
-      if (accepted) server.sender = new FileSender(accepted, this.file, 0, true);
+      if (accepted) server.sender = new FileSender(accepted, this.file, () => this.net.now, false);
     }
     server.sender?.pump(now);
   }
@@ -201,7 +154,7 @@ export class World {
   takeOver(name: ServerName, state: TransportState, n: number, mode: ResumeMode = 'go-back-n'): FileSender {
     const server = this.server(name);
     const conn = server.endpoint.importState(this.net.now, state);
-    server.sender = new FileSender(conn, this.file, 0, false);
+    server.sender = new FileSender(conn, this.file, () => this.net.now, true);
     conn.takeover(this.net.now, n, mode);
     this.net.wake(server.endpoint);
     return server.sender;

@@ -3,7 +3,7 @@
 // Only the transport contract is used (createEndpoint, connect/pollAccept, send/pollEvent/close).
 import { createHash } from 'node:crypto';
 import type { UdpAddress } from '../../src/transport-abstraction/address.js';
-import { UdpDriver, type DriverError } from '../../src/transport-abstraction/driver.js';
+import { UdpDriver, type DriverError } from '../../src/node/driver.js';
 import type { MigratableTransport, ReceiverState, TransportEndpoint, TransportEvent, TransportKind } from '../../src/transport-abstraction/transport.js';
 import type { TransportState } from '../../src/transport-abstraction/state-types.js';
 import { createEndpoint } from '../../src/transports.js';

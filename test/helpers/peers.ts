@@ -3,19 +3,7 @@
 import { fileURLToPath } from 'node:url';
 import type { UdpAddress } from '../../src/transport-abstraction/address.js';
 
-/** Debian's libusrsctp-examples (0.9.5.0). Every program binds its UDP socket to 0.0.0.0 and [::]. */
-export const USRSCTP = {
-  /** echo_server [local_encaps_port [remote_encaps_port]]: SCTP port 7, echoes each complete message (≤ 10240 bytes). */
-  echoServer: '/usr/lib/usrsctp/echo_server',
-  /** discard_server [local_encaps_port [remote_encaps_port]]: SCTP port 9; stdout floods with debug lines. */
-  discardServer: '/usr/lib/usrsctp/discard_server',
-  /** client remote_addr remote_port local_port local_encaps_port remote_encaps_port: stdin lines out, data to stdout. */
-  client: '/usr/lib/usrsctp/client',
-  /** tsctp [-E local_encaps] [-U remote_encaps] [-l len] [-n count | -T secs] [-L local_ip] [-p port] [address] */
-  tsctp: '/usr/lib/usrsctp/tsctp',
-  /** http_client remote_addr remote_port [local_port] [local_encaps] [remote_encaps] [uri]: HTTP/1.0 GET, response to stdout among debug lines. */
-  httpClient: '/usr/lib/usrsctp/http_client',
-} as const;
+export { USRSCTP, TSCTP_SERVER_SUMMARY, parseTsctpServer, type TsctpSummary } from '../../bench/usrsctp.js';
 
 /** The npm `sctp` package (v1.0.0) as a child process: see test/helpers/node-sctp-peer.cjs. */
 export const NODE_SCTP_PEER = fileURLToPath(new URL('./node-sctp-peer.cjs', import.meta.url));
@@ -53,27 +41,4 @@ export function nodeSctpPeerArgs(o: NodeSctpPeerOptions): string[] {
   if (o.expect !== undefined) args.push('--expect', String(o.expect));
   if (o.closeAfterSend) args.push('--close-after-send');
   return args;
-}
-
-/** tsctp's receiver summary line: "length, messages, recv calls, bytes, seconds, B/s, notifications". */
-export const TSCTP_SERVER_SUMMARY = /^(\d+), (\d+), (\d+), (\d+), ([\d.]+), ([\d.]+), (\d+)$/;
-
-export interface TsctpSummary {
-  readonly messageLength: number;
-  readonly messages: number;
-  readonly bytes: number;
-  readonly seconds: number;
-  readonly bytesPerSecond: number;
-}
-
-/** The last receiver summary in tsctp server output, if any. */
-export function parseTsctpServer(text: string): TsctpSummary | undefined {
-  let found: TsctpSummary | undefined;
-  for (const line of text.split('\n')) {
-    const m = TSCTP_SERVER_SUMMARY.exec(line);
-    if (m) {
-      found = { messageLength: Number(m[1]), messages: Number(m[2]), bytes: Number(m[4]), seconds: Number(m[5]), bytesPerSecond: Number(m[6]) };
-    }
-  }
-  return found;
 }

@@ -24,14 +24,19 @@
 // pump() costs one check (and retries a write waiting for send-buffer room, since its 'writable'
 // event may sit behind the unread data).
 //
+// Or the writable side is fed by the library's application loop: sendFrom(source) hands the
+// connection's events to a StreamSender, which pulls bytes from the source by stream offset,
+// refills on 'writable' and, on a taker's socket, resumes at the client's next missing byte.
+//
 // Writing: write() hands bytes to transport.send(); when send() accepts fewer bytes than offered,
 // the write callback waits for the transport's 'writable' event, so Node's stream backpressure
 // (write() returning false, 'drain') follows the transport's send buffer. end() calls
 // transport.close(now); destroy() calls transport.abort(now) unless the transport already closed.
 import { Duplex } from 'node:stream';
-import type { UdpAddress } from './address.js';
-import { BatonError } from './errors.js';
-import type { Instant, MigratableTransport, SendOptions, TransportEvent } from './transport.js';
+import type { UdpAddress } from '../transport-abstraction/address.js';
+import { BatonError, LocalUsageError } from '../transport-abstraction/errors.js';
+import type { Instant, MigratableTransport, SendOptions, TransportEvent } from '../transport-abstraction/transport.js';
+import { StreamSender, type StreamSource } from '../stream/index.js';
 
 export interface TransportSocketOptions {
   readonly transport: MigratableTransport;
@@ -74,6 +79,7 @@ export class TransportSocket extends Duplex {
   /** push() returned false: events stay in the transport until the consumer reads (_read). */
   private readPaused = false;
   private pumping = false;
+  private sender: StreamSender | undefined;
 
   constructor(options: TransportSocketOptions) {
     super({
@@ -108,10 +114,34 @@ export class TransportSocket extends Duplex {
     return this.readPaused;
   }
 
+  /**
+   * Feed the writable side from `source` instead of write() (the connection closes when the source
+   * ends). With `resume` (a socket from BatonServer.takeOver) nothing is sent until
+   * 'takeover-complete', and then from the client's next missing byte on. Returns the sender
+   * (its `offset`, `finished`). Throws LocalUsageError when the socket already has a writer.
+   */
+  sendFrom(source: StreamSource, options: { readonly resume?: boolean; readonly readSize?: number } = {}): StreamSender {
+    if (this.sender !== undefined || this.pending !== undefined || this.writableLength > 0 || this.writableEnded) {
+      throw new LocalUsageError('sendFrom(): this socket already has a writer');
+    }
+    this.sender = new StreamSender({
+      conn: this.transport,
+      source,
+      now: this.now,
+      wake: this.wakeDriver,
+      stream: this.sendOptions.stream ?? 0,
+      ...(options.resume !== undefined ? { resume: options.resume } : {}),
+      ...(options.readSize !== undefined ? { readSize: options.readSize } : {}),
+    });
+    this.sender.ready();
+    return this.sender;
+  }
+
   /** Poll the transport's events; call from the driver's afterInput hook. Cheap while paused. */
   pump(): void {
     if (this.readPaused) {
       if (this.pending !== undefined) this.flushPending();
+      this.sender?.fill(this.now());
       return;
     }
     if (this.pumping) return;
@@ -123,12 +153,14 @@ export class TransportSocket extends Duplex {
         if (ev === undefined) break;
         if (!this.destroyed) this.handle(ev);
       }
+      this.sender?.fill(this.now());
     } finally {
       this.pumping = false;
     }
   }
 
   private handle(ev: TransportEvent): void {
+    this.sender?.handleEvent(this.now(), ev);
     switch (ev.type) {
       case 'data':
         if (!this.readableDone && ev.bytes.length > 0 && !this.push(ev.bytes) && !this.readableDone && !this.destroyed) this.readPaused = true;
@@ -197,6 +229,10 @@ export class TransportSocket extends Duplex {
   }
 
   private startWrite(chunks: Uint8Array[], callback: (error?: Error | null) => void): void {
+    if (this.sender !== undefined) {
+      callback(new LocalUsageError('write() on a socket fed by sendFrom()'));
+      return;
+    }
     if (this.transportClosed) {
       callback(new SocketClosedError('write after the connection closed'));
       return;

@@ -11,9 +11,10 @@
 import dgram from 'node:dgram';
 import { isIP, isIPv6 } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import type { UdpAddress } from './address.js';
-import { BatonError } from './errors.js';
-import type { DatagramCore, Instant, Transmit } from './transport.js';
+import type { UdpAddress } from '../transport-abstraction/address.js';
+import { BatonError } from '../transport-abstraction/errors.js';
+import type { AfterInput } from '../transport-abstraction/runtime.js';
+import type { DatagramCore, Instant, Transmit } from '../transport-abstraction/transport.js';
 
 export type DriverErrorCode =
   | 'BATON_ERR_DRIVER_BIND' // a socket could not be bound (only bind() rejects with this)
@@ -41,8 +42,6 @@ export class DriverError extends BatonError {
     this.where = where;
   }
 }
-
-export type AfterInput = (now: Instant) => void;
 
 export interface UdpDriverOptions {
   /** Called after each input batch (and after wake-ups by the timer) so the app can poll events. */

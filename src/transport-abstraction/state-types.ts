@@ -69,6 +69,12 @@ export interface StreamMapping {
   objectLength: number;
   objectStart: number;
   requestStreamOffset: number;
+  /** Server->client stream offset where this response's head began (wedge; 0 when absent). */
+  responseStreamOffset?: number;
+  /** The response head as relayed to the client; empty before the response began (wedge). */
+  responseHead?: Uint8Array;
+  /** Client bytes after the request not yet answered: pipelined requests (wedge). */
+  pendingRequests?: Uint8Array;
 }
 
 export interface TransportState {

@@ -8,6 +8,7 @@ import type { StreamMapping } from '../src/transport-abstraction/state-types.js'
 import { decodeTransportState, encodeTransportState } from '../src/transport-abstraction/state.js';
 import { HttpMapperFactory, type HttpMapper } from '../src/wedge/http-mapper.js';
 import { MemoryBackend } from '../src/wedge/memory-backend.js';
+import { withResumeContext } from '../src/wedge/http-resume.js';
 import type { MapperEvent } from '../src/wedge/mapper.js';
 
 const enc = (s: string): Uint8Array => Buffer.from(s, 'latin1');
@@ -86,7 +87,7 @@ test('a GET is relayed and mapped: object name, validator, length, header length
   t.true(text.startsWith('HTTP/1.1 200 OK\r\n'));
   t.deepEqual(run.client.subarray(headLength), body);
   t.is(run.mappings.length, 2, 'announced when the request began and when the head was counted');
-  t.is(run.mappings[0]!.responseHead!.length, 0);
+  t.is(run.mappings[0]!.resumeContext!.responseHead.length, 0);
   const m = run.mappings[1]!;
   t.is(m.applicationProtocol, 'http/1.1');
   t.is(m.objectName, '/obj');
@@ -94,7 +95,7 @@ test('a GET is relayed and mapped: object name, validator, length, header length
   t.is(m.objectLength, 1000);
   t.is(m.objectStart, 0);
   t.is(m.responseHeaderLength, headLength);
-  t.is(m.responseStreamOffset, 0);
+  t.is(m.resumeContext!.responseStreamOffset, 0);
   t.is(m.requestStreamOffset, 0);
   t.is(Buffer.from(m.request).toString(), GET('/obj'));
   t.is(run.closed, undefined, 'a persistent connection stays open');
@@ -108,7 +109,7 @@ test('the mapping survives the protobuf codec with the wedge fields', (t) => {
     encodeTransportState({ client: { address: '10.0.0.9', port: 1, udpPort: 2 }, server: { address: '10.0.0.1', port: 1, udpPort: 2 }, tcp: undefined, sctp: { localVerificationTag: 1, peerVerificationTag: 2, localInitialTsn: 0, peerInitialTsn: 0, tsnMap: [], localKeyVector: new Uint8Array(0), peerKeyVector: new Uint8Array(0), endpointPairKey: new Uint8Array(0), hmacId: 0, sharedKeyId: 0, x25519Agreed: false, peerAddresses: [], localAddresses: [], nextAsconfSerial: 0, peerAsconfSerial: 0, outboundStreams: 1, inboundStreams: 1, peerCumulativeTsn: 0, peerReceiverWindow: 0, inboundNextSsn: [], pathMtu: 1200 }, stream: m, takeoverNumber: 0, ownerId: 'a', takenAtMs: 0, streamBytesSent: 0, streamBytesAcked: 0 }),
   );
   t.deepEqual(state.stream, m);
-  t.is(Buffer.from(m.pendingRequests!).toString(), 'GET /obj HT');
+  t.is(Buffer.from(m.resumeContext!.pendingRequests).toString(), 'GET /obj HT');
 });
 
 test('persistent connection: three pipelined requests, each mapped at its own offsets', (t) => {
@@ -116,13 +117,13 @@ test('persistent connection: three pipelined requests, each mapped at its own of
   backend.put('/b', { body: object(50, 3), etag: '"b"' });
   const requests = GET('/obj') + GET('/b') + GET('/obj', 'Range: bytes=100-199\r\n');
   const run = drive(factory.create(), backend, [enc(requests)]);
-  const heads = run.mappings.filter((m) => m.responseHead!.length > 0);
+  const heads = run.mappings.filter((m) => m.resumeContext!.responseHead.length > 0);
   t.deepEqual(heads.map((m) => m.objectName), ['/obj', '/b', '/obj']);
   t.deepEqual(heads.map((m) => m.requestStreamOffset), [0, GET('/obj').length, GET('/obj').length + GET('/b').length]);
   t.deepEqual(heads.map((m) => [m.objectStart, m.objectLength]), [[0, 300], [0, 50], [100, 100]]);
   for (const m of heads) {
     const start = m.responseHeaderLength;
-    t.deepEqual(run.client.subarray(m.responseStreamOffset!, start), m.responseHead);
+    t.deepEqual(run.client.subarray(m.resumeContext!.responseStreamOffset, start), m.resumeContext!.responseHead);
   }
   t.deepEqual(run.client.subarray(heads[2]!.responseHeaderLength), body.subarray(100, 200));
   t.is(run.client.length, heads[2]!.responseHeaderLength + 100);
@@ -235,7 +236,7 @@ test('a changed object is an explicit error, never spliced bytes', (t) => {
   const gone = new MemoryBackend();
   const d = drive(factory.resume(m, m.responseHeaderLength + 100), gone);
   t.is(d.closed?.type === 'close' && d.closed.error?.code, 'BATON_ERR_RESUME_NOT_PARTIAL', '404');
-  const stale = drive(factory.resume({ ...m, responseStreamOffset: 50 }, 10), backend);
+  const stale = drive(factory.resume(withResumeContext(m, { responseStreamOffset: 50 }), 10), backend);
   t.is(stale.closed?.type === 'close' && stale.closed.error?.code, 'BATON_ERR_RESUME_STALE');
 });
 
@@ -308,7 +309,7 @@ test('property: three requests on one connection, takeover anywhere, split clien
           const k = kSeed % (run.client.length + 1);
           // The announcement was made when the client had acknowledged some offset in the same response.
           const m = run.mapper.mapping(k)!;
-          const acked = Math.max(m.responseStreamOffset!, k - (ackLag % (k + 1)));
+          const acked = Math.max(m.resumeContext!.responseStreamOffset, k - (ackLag % (k + 1)));
           const { bytes } = takeover(run, k, backend, [], acked);
           assert.deepEqual(bytes, run.client);
         },
@@ -322,7 +323,7 @@ test('an announcement older than the client by a whole response is refused expli
   const run = drive(factory.create(), backend, [enc(GET('/obj') + GET('/obj'))]);
   const first = run.mapper.mapping(10)!;
   t.is(first.requestStreamOffset, 0);
-  t.is(Buffer.from(first.pendingRequests!).toString(), GET('/obj'), 'the later request travels with it');
+  t.is(Buffer.from(first.resumeContext!.pendingRequests).toString(), GET('/obj'), 'the later request travels with it');
   const firstEnd = first.responseHeaderLength + 100;
   const resumed = drive(factory.resume(first, firstEnd + 5), backend);
   t.is(resumed.closed?.type === 'close' && resumed.closed.error?.code, 'BATON_ERR_RESUME_BEYOND');

@@ -69,12 +69,17 @@ export interface StreamMapping {
   objectLength: number;
   objectStart: number;
   requestStreamOffset: number;
-  /** Server->client stream offset where this response's head began (wedge; 0 when absent). */
-  responseStreamOffset?: number;
-  /** The response head as relayed to the client; empty before the response began (wedge). */
-  responseHead?: Uint8Array;
-  /** Client bytes after the request not yet answered: pipelined requests (wedge). */
-  pendingRequests?: Uint8Array;
+  /** The wedge's additions (persistent connections, takeover inside a head); absent in older states. */
+  resumeContext?: ResumeContext;
+}
+
+export interface ResumeContext {
+  /** Server->client stream offset where this response's head began. */
+  responseStreamOffset: number;
+  /** The response head as relayed to the client; empty before the response began. */
+  responseHead: Uint8Array;
+  /** Client bytes after the request not yet answered: pipelined requests. */
+  pendingRequests: Uint8Array;
 }
 
 export interface TransportState {

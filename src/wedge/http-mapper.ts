@@ -17,7 +17,7 @@ import { errorResponse, RemoteProtocolError } from './http-errors.js';
 import { DEFAULT_HEAD_LIMITS, type HeadLimits } from './http-head-reader.js';
 import { RequestHeadParser, type RequestHead } from './http-request.js';
 import { bodyFraming, ResponseHeadParser, strongValidator, type ResponseHead } from './http-response.js';
-import { checkResumeResponse, planResume, ResumeError, type ResumePlan } from './http-resume.js';
+import { checkResumeResponse, planResume, resumeContextOf, ResumeError, withResumeContext, type ResumePlan } from './http-resume.js';
 import type { MapperEvent, StreamMapper, StreamMapperFactory } from './mapper.js';
 
 /** The application_protocol of HTTP mappings. */
@@ -100,7 +100,7 @@ export class HttpMapper implements StreamMapper {
   /**
    * The mapping to announce. With `acked` (the client's acknowledged server->client stream offset,
    * TransportState.stream_bytes_acked) it is the oldest response the client does not hold entirely,
-   * so a taker can finish it; the requests after it travel in pendingRequests. Records the client
+   * so a taker can finish it; the requests after it travel in resumeContext.pendingRequests. Records the client
    * acknowledged entirely are forgotten. Without `acked`, the newest response.
    */
   mapping(acked?: number): StreamMapping | undefined {
@@ -114,7 +114,7 @@ export class HttpMapper implements StreamMapper {
     }
     const r = acked === undefined ? this.records.at(-1) : (this.records.find((x) => x.end > acked) ?? this.records.at(-1));
     if (r === undefined) return undefined;
-    return { ...r.mapping, pendingRequests: new Uint8Array(this.log.subarray(r.requestEnd - this.logStart)) };
+    return withResumeContext(r.mapping, { pendingRequests: new Uint8Array(this.log.subarray(r.requestEnd - this.logStart)) });
   }
 
   private get current(): StreamMapping | undefined {
@@ -185,10 +185,10 @@ export class HttpMapper implements StreamMapper {
     if (plan instanceof ResumeError) return this.close(plan);
     this.request = plan.request;
     this.clientOffset = mapping.requestStreamOffset + plan.request.raw.length;
-    this.pending = new Uint8Array(mapping.pendingRequests ?? EMPTY);
+    this.pending = new Uint8Array(resumeContextOf(mapping).pendingRequests);
     this.log = concat(plan.request.raw, this.pending);
     this.logStart = mapping.requestStreamOffset;
-    if (plan.kind !== 'replay') this.records.push({ mapping: { ...mapping, pendingRequests: EMPTY }, requestEnd: this.clientOffset, end: Infinity });
+    if (plan.kind !== 'replay') this.records.push({ mapping: withResumeContext(mapping, { pendingRequests: EMPTY }), requestEnd: this.clientOffset, end: Infinity });
     switch (plan.kind) {
       case 'replay':
         this.startRequest(plan.request, mapping.requestStreamOffset, 'replay: the response had not begun');
@@ -245,8 +245,7 @@ export class HttpMapper implements StreamMapper {
       objectLength: 0,
       objectStart: 0,
       requestStreamOffset: offset,
-      responseStreamOffset: this.serverOffset,
-      responseHead: EMPTY,
+      resumeContext: { responseStreamOffset: this.serverOffset, responseHead: EMPTY, pendingRequests: EMPTY },
     };
     this.records.push({ mapping, requestEnd: this.clientOffset, end: Infinity });
     this.events.push({ type: 'to-backend', bytes: head.raw });
@@ -261,7 +260,7 @@ export class HttpMapper implements StreamMapper {
     if (head.status < 200) {
       if (head.status === 101) return this.backendFailed(new RemoteProtocolError('BATON_ERR_HTTP_BACKEND', 'protocol upgrades are not supported'));
       this.toClient(head.raw); // an interim response (100, 103) goes through; the final one follows
-      this.current = { ...this.current!, responseStreamOffset: this.serverOffset, responseHeaderLength: this.serverOffset };
+      this.current = withResumeContext({ ...this.current!, responseHeaderLength: this.serverOffset }, { responseStreamOffset: this.serverOffset });
       this.responseParser = new ResponseHeadParser(this.limits);
       if (rest.length > 0) this.handleBackendBytes(rest);
       return;
@@ -281,9 +280,7 @@ export class HttpMapper implements StreamMapper {
     this.response = head;
     this.backendReuse = head.keepAlive && framing !== 'close';
     this.current = {
-      ...this.current!,
-      responseStreamOffset: this.serverOffset,
-      responseHead: head.raw,
+      ...withResumeContext(this.current!, { responseStreamOffset: this.serverOffset, responseHead: head.raw }),
       responseHeaderLength: this.serverOffset + head.raw.length,
       validator,
       objectLength,

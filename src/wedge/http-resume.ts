@@ -4,7 +4,7 @@
 // 206 with the same validator and a Content-Range starting at exactly N is spliced; anything else
 // is a ResumeError with an explicit code, and the client gets no byte of it.
 import { BatonError } from '../transport-abstraction/errors.js';
-import type { StreamMapping } from '../transport-abstraction/state-types.js';
+import type { ResumeContext, StreamMapping } from '../transport-abstraction/state-types.js';
 import { RemoteProtocolError } from './http-errors.js';
 import { DEFAULT_HEAD_LIMITS, HeadReader } from './http-head-reader.js';
 import { parseRequestHead, emitRequestHead, type RequestHead } from './http-request.js';
@@ -48,6 +48,17 @@ export type ResumePlan =
 /** Request fields a taker does not repeat: its own Range/If-Range replace them, conditions were met already. */
 const DROPPED_ON_RESUME = new Set(['range', 'if-range', 'if-match', 'if-none-match', 'if-modified-since', 'if-unmodified-since', 'expect']);
 
+/** A mapping's ResumeContext, with the defaults of a state that has none (a response at stream offset 0, not begun). */
+export function resumeContextOf(mapping: StreamMapping): ResumeContext {
+  const c = mapping.resumeContext;
+  return { responseStreamOffset: c?.responseStreamOffset ?? 0, responseHead: c?.responseHead ?? new Uint8Array(0), pendingRequests: c?.pendingRequests ?? new Uint8Array(0) };
+}
+
+/** A copy of `mapping` with parts of its ResumeContext replaced. */
+export function withResumeContext(mapping: StreamMapping, patch: Partial<ResumeContext>): StreamMapping {
+  return { ...mapping, resumeContext: { ...resumeContextOf(mapping), ...patch } };
+}
+
 /** Parses the head bytes stored in a mapping (request or response). */
 function storedHead(bytes: Uint8Array): { lines: readonly string[]; raw: Uint8Array } | undefined {
   const r = new HeadReader(DEFAULT_HEAD_LIMITS, false).push(bytes);
@@ -60,8 +71,7 @@ export function planResume(mapping: StreamMapping, nextOffset: number): ResumePl
   const req = storedHead(mapping.request);
   const request = req && parseRequestHead(req.lines, req.raw);
   if (!request || request instanceof RemoteProtocolError) return new ResumeError('BATON_ERR_RESUME_STATE', 'the mapping holds no valid request');
-  const start = mapping.responseStreamOffset ?? 0;
-  const headBytes = mapping.responseHead ?? new Uint8Array(0);
+  const { responseStreamOffset: start, responseHead: headBytes } = resumeContextOf(mapping);
   if (nextOffset < start) return new ResumeError('BATON_ERR_RESUME_STALE', `client misses byte ${nextOffset}, before this response (${start})`);
   if (headBytes.length === 0) {
     if (nextOffset !== start) return new ResumeError('BATON_ERR_RESUME_BEYOND', `client holds bytes up to ${nextOffset} of a response the state never saw`);

@@ -114,3 +114,18 @@ export interface Announcement {
   connections: TransportState[];
   dropped: DroppedConnection[];
 }
+
+/** A member's confirmation of an announcement it received (wedge soft state). */
+export interface AnnouncementAck {
+  senderId: string;
+  announcerId: string;
+  epoch: number;
+  sequence: number;
+}
+
+/** An external monitor's command; exactly one of declareDead / move is set (the proto's oneof). */
+export interface MonitorCommand {
+  senderId: string;
+  declareDead?: { serverId: string };
+  move?: { client: EndpointState; toServerId: string };
+}

@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
 import { BatonError, LocalUsageError } from './errors.js';
-import type { Announcement, TransportState } from './state-types.js';
+import type { Announcement, AnnouncementAck, MonitorCommand, TransportState } from './state-types.js';
 
 export type StateDecodeErrorCode =
   | 'BATON_ERR_STATE_TRUNCATED' // the input ends inside a field
@@ -66,6 +66,8 @@ const OPTIONAL_MESSAGE_FIELDS = new Set(['baton.v1.TransportState.stream', 'bato
 interface Schema {
   readonly transportState: MessageInfo;
   readonly announcement: MessageInfo;
+  readonly announcementAck: MessageInfo;
+  readonly monitorCommand: MessageInfo;
 }
 
 let schema: Schema | undefined;
@@ -116,6 +118,8 @@ function loadSchema(): Schema {
   schema = {
     transportState: info(root.lookupType('baton.v1.TransportState')),
     announcement: info(root.lookupType('baton.v1.Announcement')),
+    announcementAck: info(root.lookupType('baton.v1.AnnouncementAck')),
+    monitorCommand: info(root.lookupType('baton.v1.MonitorCommand')),
   };
   return schema;
 }
@@ -152,6 +156,22 @@ export function encodeAnnouncement(announcement: Announcement): Uint8Array {
 
 export function decodeAnnouncement(bytes: Uint8Array): Announcement {
   return decode(loadSchema().announcement, bytes) as unknown as Announcement;
+}
+
+export function encodeAnnouncementAck(ack: AnnouncementAck): Uint8Array {
+  return encode(loadSchema().announcementAck, ack);
+}
+
+export function decodeAnnouncementAck(bytes: Uint8Array): AnnouncementAck {
+  return decode(loadSchema().announcementAck, bytes) as unknown as AnnouncementAck;
+}
+
+export function encodeMonitorCommand(command: MonitorCommand): Uint8Array {
+  return encode(loadSchema().monitorCommand, command);
+}
+
+export function decodeMonitorCommand(bytes: Uint8Array): MonitorCommand {
+  return decode(loadSchema().monitorCommand, bytes) as unknown as MonitorCommand;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ export const HTTP_ERROR_STATUS = {
   BATON_ERR_HTTP_BACKEND: 502, // the content server's response is malformed or unusable
 } as const;
 
+/** The stable codes of RemoteProtocolError. */
 export type HttpErrorCode = keyof typeof HTTP_ERROR_STATUS;
 
 /** Reason phrases for the statuses the wedge generates. */

@@ -125,10 +125,12 @@ export class HttpMapper implements StreamMapper {
     this.records.at(-1)!.mapping = m;
   }
 
+  /** The next event (see MapperEvent), or undefined. */
   pollEvent(): MapperEvent | undefined {
     return this.events.shift();
   }
 
+  /** In-order bytes from the client: parsed at once between responses, queued behind one. */
   handleClientBytes(bytes: Uint8Array): void {
     if (this.stateName === 'closed' || bytes.length === 0) return;
     this.log = concat(this.log, bytes);
@@ -142,11 +144,13 @@ export class HttpMapper implements StreamMapper {
     }
   }
 
+  /** The client sends no more: close once the current response is done. */
   handleClientEnd(): void {
     this.clientEnded = true;
     if (this.stateName === 'request-head') this.finish('client closed between requests');
   }
 
+  /** In-order bytes from the content server. */
   handleBackendBytes(bytes: Uint8Array): void {
     switch (this.stateName) {
       case 'response-head':
@@ -166,6 +170,7 @@ export class HttpMapper implements StreamMapper {
     }
   }
 
+  /** The content server closed: the end of a close-delimited body, an error otherwise. */
   handleBackendEnd(): void {
     if (this.stateName === 'response-body') {
       const r = this.body!.end();
@@ -360,10 +365,12 @@ export class HttpMapperFactory implements StreamMapperFactory {
   readonly protocol = HTTP_PROTOCOL;
   constructor(private readonly options: HttpMapperOptions = {}) {}
 
+  /** A mapper for a new client connection. */
   create(): HttpMapper {
     return new HttpMapper(this.options);
   }
 
+  /** A mapper that takes an announced connection over at the client's `nextOffset`. */
   resume(mapping: StreamMapping, nextOffset: number): HttpMapper {
     const m = new HttpMapper(this.options);
     m.startResume(mapping, nextOffset);

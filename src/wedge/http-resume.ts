@@ -10,6 +10,7 @@ import { DEFAULT_HEAD_LIMITS, HeadReader } from './http-head-reader.js';
 import { parseRequestHead, emitRequestHead, type RequestHead } from './http-request.js';
 import { bodyFraming, parseResponseHead, strongValidator, type ResponseHead } from './http-response.js';
 
+/** The stable codes of ResumeError: why a takeover could not continue the stream. */
 export type ResumeErrorCode =
   | 'BATON_ERR_RESUME_STALE' // the client misses bytes from before this response: the state is older than the client
   | 'BATON_ERR_RESUME_BEYOND' // the client holds bytes past this response: the state is older than the client

@@ -188,14 +188,17 @@ export class SoftStateChannel implements DatagramCore {
     return (this.confirmations.get(sequence)?.size ?? 0) > 0;
   }
 
+  /** The next event, or undefined. */
   pollEvent(): ChannelEvent | undefined {
     return this.events.shift();
   }
 
+  /** The next sealed datagram to send, or undefined. */
   pollTransmit(_now: Instant): Transmit | undefined {
     return this.outbox.shift();
   }
 
+  /** The earliest of: next update, a member's death deadline, a table expiry. */
   pollTimeout(): Instant | undefined {
     let next = this.nextUpdate;
     const silence = this.deadAfterPeriods * this.updateMs;
@@ -205,6 +208,7 @@ export class SoftStateChannel implements DatagramCore {
     return next;
   }
 
+  /** Declares silent members dead, expires state, and announces when the update period is due. */
   handleTimeout(now: Instant): void {
     const silence = this.deadAfterPeriods * this.updateMs;
     for (const [id, s] of this.members) {
@@ -222,6 +226,7 @@ export class SoftStateChannel implements DatagramCore {
     }
   }
 
+  /** Opens a sealed datagram (announcement, acknowledgement or command); anything else is counted and dropped. */
   handleDatagram(now: Instant, _from: UdpAddress, bytes: Uint8Array): void {
     const opened = this.opener.open(bytes);
     if (opened === undefined) return;

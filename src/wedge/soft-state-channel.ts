@@ -2,9 +2,11 @@
 // it sends each member of its support group a sealed Announcement with the state of the
 // connections it serves (given by a source callback), announces at once when asked (a new
 // request), stores its peers' announcements in a SoftStateTable, confirms each announcement it
-// stores with a sealed AnnouncementAck, and is the heartbeat monitor: any authenticated datagram
-// from a member is a heartbeat, and a member silent for `deadAfterPeriods` update periods is
-// reported dead. It also receives the external monitor's sealed commands. Sans-IO: input carries
+// stores with a sealed AnnouncementAck, and is the heartbeat monitor: announcements are the
+// heartbeats, and a member that announced nothing for `deadAfterPeriods` update periods (plus a
+// small grace for jitter) is reported dead. Since that is below CACHE_TIMEOUT (checked), a dead member's connections are
+// still in the table when its death is reported. (Acknowledgements do not count as heartbeats:
+// they answer our own schedule and would push the death past the expiry of the member's state.) It also receives the external monitor's sealed commands. Sans-IO: input carries
 // `now`, output is polled (pollTransmit, pollTimeout, pollEvent).
 import type { UdpAddress } from '../transport-abstraction/address.js';
 import { LocalUsageError } from '../transport-abstraction/errors.js';
@@ -53,8 +55,10 @@ export interface SoftStateChannelOptions {
   readonly updateMs?: number;
   /** CACHE_TIMEOUT in ms; default 10000. */
   readonly cacheTimeoutMs?: number;
-  /** A member silent for this many update periods is dead; default 3. */
+  /** A member silent for this many update periods (plus graceMs) is dead; default 3. */
   readonly deadAfterPeriods?: number;
+  /** Slack after k periods for delay jitter, so k-1 lost announcements never kill; default updateMs / 10. */
+  readonly graceMs?: number;
   /** Largest sealed announcement; larger state is split over several; default 60000 bytes. */
   readonly maxDatagram?: number;
   /** The connections and load to announce; default none. */
@@ -63,9 +67,9 @@ export interface SoftStateChannelOptions {
 
 /** What the channel reports, in order. */
 export type ChannelEvent =
-  /** The member has been silent for deadAfterPeriods update periods. */
+  /** The member announced nothing for deadAfterPeriods update periods. */
   | { readonly type: 'member-dead'; readonly id: string }
-  /** A member reported dead was heard again. */
+  /** A member reported dead announced again. */
   | { readonly type: 'member-alive'; readonly id: string }
   /** A connection this wedge serves was taken over (higher takeover number): stop serving it. */
   | { readonly type: 'superseded'; readonly key: string; readonly takeoverNumber: number; readonly by: string }
@@ -92,6 +96,8 @@ export class SoftStateChannel implements DatagramCore {
   readonly updateMs: number;
   readonly cacheTimeoutMs: number;
   readonly deadAfterPeriods: number;
+  /** A member is dead when nothing was announced for this long (k * updateMs + grace). */
+  readonly silenceMs: number;
   private readonly selfId: string;
   private readonly group: number;
   private readonly sealer: Sealer;
@@ -120,6 +126,10 @@ export class SoftStateChannel implements DatagramCore {
     this.maxDatagram = options.maxDatagram ?? 60_000;
     if (!(this.updateMs > 0) || !(this.cacheTimeoutMs > 0) || !(this.deadAfterPeriods >= 1)) {
       throw new LocalUsageError('soft state: updateMs, cacheTimeoutMs must be > 0 and deadAfterPeriods >= 1');
+    }
+    this.silenceMs = this.deadAfterPeriods * this.updateMs + (options.graceMs ?? this.updateMs / 10);
+    if (this.silenceMs >= this.cacheTimeoutMs) {
+      throw new LocalUsageError('soft state: deadAfterPeriods * updateMs + graceMs must be below cacheTimeoutMs, or a dead member\'s state expires before its death is reported');
     }
     this.sealer = new Sealer(options.groupKey, options.selfId, options.random);
     const monitorKey = options.monitorKey ?? options.groupKey;
@@ -201,7 +211,7 @@ export class SoftStateChannel implements DatagramCore {
   /** The earliest of: next update, a member's death deadline, a table expiry. */
   pollTimeout(): Instant | undefined {
     let next = this.nextUpdate;
-    const silence = this.deadAfterPeriods * this.updateMs;
+    const silence = this.silenceMs;
     for (const s of this.members.values()) if (s.alive && s.lastHeard + silence < next) next = s.lastHeard + silence;
     const expiry = this.table.nextExpiry();
     if (expiry !== undefined && expiry < next) next = expiry;
@@ -210,7 +220,7 @@ export class SoftStateChannel implements DatagramCore {
 
   /** Declares silent members dead, expires state, and announces when the update period is due. */
   handleTimeout(now: Instant): void {
-    const silence = this.deadAfterPeriods * this.updateMs;
+    const silence = this.silenceMs;
     for (const [id, s] of this.members) {
       if (s.alive && now >= s.lastHeard + silence) {
         s.alive = false;
@@ -245,7 +255,7 @@ export class SoftStateChannel implements DatagramCore {
     const status = this.members.get(opened.senderId);
     if (status === undefined) return this.count('unknown-sender');
     if (opened.kind === 'announcement') this.receiveAnnouncement(now, opened, status);
-    else this.receiveAck(now, opened, status);
+    else this.receiveAck(opened);
   }
 
   // ---- internals ----
@@ -277,7 +287,7 @@ export class SoftStateChannel implements DatagramCore {
     this.outbox.push({ destination: status.member.address, payload: this.sealer.seal('ack', ack).bytes });
   }
 
-  private receiveAck(now: Instant, opened: Opened, status: MemberStatus): void {
+  private receiveAck(opened: Opened): void {
     let ack;
     try {
       ack = decodeAnnouncementAck(opened.plaintext);
@@ -285,7 +295,6 @@ export class SoftStateChannel implements DatagramCore {
       return this.count('decode');
     }
     if (ack.senderId !== opened.senderId) return this.count('mismatch');
-    this.heard(now, status);
     if (ack.announcerId !== this.selfId || ack.epoch !== this.sealer.epoch) return; // for another run of ours: a heartbeat only
     const set = this.confirmations.get(ack.sequence);
     if (set === undefined || set.has(ack.senderId)) return;

@@ -211,3 +211,29 @@ test('property: arbitrary bytes never throw, and any split gives the same verdic
     }),
   ));
 });
+
+test('property: a response head split anywhere parses the same as in one piece', (t) => {
+  t.notThrows(() =>
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 100, max: 599 }),
+        fc.array(fc.record({ name: headerName, value: headerValue }), { maxLength: 8 }),
+        fc.option(fc.nat({ max: 10_000 }), { nil: undefined }),
+        fc.boolean(),
+        fc.array(fc.nat(), { maxLength: 6 }),
+        (status, fields, length, chunked, cuts) => {
+          const framing = (length !== undefined ? `Content-Length: ${length}\r\n` : '') + (chunked ? 'Transfer-Encoding: chunked\r\n' : '');
+          const bytes = enc(`HTTP/1.1 ${status} Whatever\r\n${framing}${fields.map((f) => `${f.name}: ${f.value}\r\n`).join('')}\r\nbody`);
+          const whole = new ResponseHeadParser().push(bytes);
+          const p = new ResponseHeadParser();
+          const split = pushSplit((b) => p.push(b), bytes, cuts);
+          const { rest: _a, ...splitHead } = split as { rest?: Uint8Array };
+          const { rest: _b, ...wholeHead } = whole as { rest?: Uint8Array };
+          assert.deepEqual(JSON.parse(JSON.stringify(splitHead)), JSON.parse(JSON.stringify(wholeHead)));
+          assert.notEqual(whole.kind, 'more');
+          if (whole.kind === 'head' && !chunked) assert.equal(whole.head.contentLength, length);
+        },
+      ),
+    ),
+  );
+});

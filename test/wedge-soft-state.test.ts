@@ -159,6 +159,8 @@ test('table: a higher number for a connection this wedge serves supersedes it, o
   t.deepEqual(table.apply(1, 'b', [conn(1, 1, 'b')], []), [{ key: connectionKey(conn(1, 0, 'me').client), takeoverNumber: 1, by: 'b' }]);
   t.deepEqual(table.apply(2, 'b', [conn(1, 1, 'b')], []), [], 'reported once');
   t.is(table.get(connectionKey(conn(1, 0, 'me').client))?.state.ownerId, 'b', 'now a peer connection in the table');
+  table.setLocal([conn(1, 2, 'me')]); // this wedge took it back over
+  t.is(table.get(connectionKey(conn(1, 0, 'me').client)), undefined, 'the older peer entry is gone');
 });
 
 test('property: whatever the order of announcements, the entry has the highest number heard', (t) => {

@@ -73,10 +73,15 @@ export class SoftStateTable {
     return this.all().filter((e) => e.state.ownerId === ownerId);
   }
 
-  /** Declares which connections this wedge serves (replacing the previous set). */
+  /** Declares which connections this wedge serves (replacing the previous set); a peer's older entry for one is removed. */
   setLocal(states: readonly TransportState[]): void {
     this.local.clear();
-    for (const s of states) this.local.set(connectionKey(s.client), s.takeoverNumber);
+    for (const s of states) {
+      const key = connectionKey(s.client);
+      this.local.set(key, s.takeoverNumber);
+      const e = this.entries.get(key);
+      if (e !== undefined && e.state.takeoverNumber < s.takeoverNumber) this.entries.delete(key);
+    }
   }
 
   /** Applies one authenticated announcement's connections and drops; returns superseded local connections. */

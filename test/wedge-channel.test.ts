@@ -7,6 +7,8 @@ import type { TransportState } from '../src/transport-abstraction/state-types.js
 import type { DatagramCore, Transmit } from '../src/transport-abstraction/transport.js';
 import { LocalUsageError } from '../src/transport-abstraction/errors.js';
 import { SimNetwork, type LinkConfig } from '../src/sim/network.js';
+import { HttpMapperFactory } from '../src/wedge/http-mapper.js';
+import { MemoryBackend } from '../src/wedge/memory-backend.js';
 import { MonitorCommander } from '../src/wedge/monitor.js';
 import { SoftStateChannel, type ChannelEvent } from '../src/wedge/soft-state-channel.js';
 import { connectionKey } from '../src/wedge/soft-state-table.js';
@@ -301,4 +303,34 @@ test('two lost announcements never kill; three do; k * UPDATE_SEC + grace must s
   const options = { selfId: 'x', group: 0, groupKey: GROUP_KEY, members: [], random: p.net.deriveRandom('x'), now: 0 };
   t.throws(() => new SoftStateChannel({ ...options, updateMs: 3000, cacheTimeoutMs: 9000 }), { instanceOf: LocalUsageError });
   t.notThrows(() => new SoftStateChannel({ ...options, updateMs: 3000, cacheTimeoutMs: 9400 }));
+});
+
+test('a stream mapping travels through a sealed announcement and a peer resumes the stream from it', (t) => {
+  const p = pool(2, 11);
+  const backend = new MemoryBackend();
+  const body = new Uint8Array(3000).map((_, i) => (i * 31) & 255);
+  backend.put('/movie', { body, etag: '"m1"' });
+  const mapper = new HttpMapperFactory().create();
+  const conn1 = backend.connection();
+  const toClient: Uint8Array[] = [];
+  mapper.handleClientBytes(Buffer.from('GET /movie HTTP/1.1\r\nHost: pool\r\n\r\n'));
+  for (let e = mapper.pollEvent(); e; e = mapper.pollEvent()) {
+    if (e.type === 'to-backend') mapper.handleBackendBytes(conn1.handleBytes(e.bytes));
+    if (e.type === 'to-client') toClient.push(e.bytes);
+  }
+  const stream = Buffer.concat(toClient);
+  const acked = 1000; // the client acknowledged 1000 stream bytes when w1 last announced
+  p.serving.set('w1', [{ ...conn(4242, 0, 'w1'), stream: mapper.mapping(acked), streamBytesAcked: acked }]);
+  p.net.run(3_500);
+  const entry = p.channels.get('w2')!.table.get(connectionKey(conn(4242, 0, 'w1').client))!;
+  t.deepEqual(entry.state.stream, mapper.mapping(acked), 'the mapping, ResumeContext included, survives sealing and the codec');
+  const next = 1777; // the client's next missing byte, learned in the takeover
+  const taker = new HttpMapperFactory().resume(entry.state.stream!, next);
+  const conn2 = backend.connection();
+  const resumed: Uint8Array[] = [];
+  for (let e = taker.pollEvent(); e; e = taker.pollEvent()) {
+    if (e.type === 'to-backend') taker.handleBackendBytes(conn2.handleBytes(e.bytes));
+    if (e.type === 'to-client') resumed.push(e.bytes);
+  }
+  t.deepEqual(Buffer.concat([stream.subarray(0, next), ...resumed]), stream);
 });

@@ -69,6 +69,17 @@ export interface StreamMapping {
   objectLength: number;
   objectStart: number;
   requestStreamOffset: number;
+  /** The wedge's additions (persistent connections, takeover inside a head); absent in older states. */
+  resumeContext?: ResumeContext;
+}
+
+export interface ResumeContext {
+  /** Server->client stream offset where this response's head began. */
+  responseStreamOffset: number;
+  /** The response head as relayed to the client; empty before the response began. */
+  responseHead: Uint8Array;
+  /** Client bytes after the request not yet answered: pipelined requests. */
+  pendingRequests: Uint8Array;
 }
 
 export interface TransportState {
@@ -102,4 +113,19 @@ export interface Announcement {
   load: Load;
   connections: TransportState[];
   dropped: DroppedConnection[];
+}
+
+/** A member's confirmation of an announcement it received (wedge soft state). */
+export interface AnnouncementAck {
+  senderId: string;
+  announcerId: string;
+  epoch: number;
+  sequence: number;
+}
+
+/** An external monitor's command; exactly one of declareDead / move is set (the proto's oneof). */
+export interface MonitorCommand {
+  senderId: string;
+  declareDead?: { serverId: string };
+  move?: { client: EndpointState; toServerId: string };
 }

@@ -8,7 +8,7 @@
 // bytes -> fresh Uint8Array (never aliasing the input), every field present with its default.
 import protobuf from 'protobufjs';
 import { BatonError, LocalUsageError } from './errors.js';
-import type { Announcement, TransportState } from './state-types.js';
+import type { Announcement, AnnouncementAck, MonitorCommand, TransportState } from './state-types.js';
 import { TRANSPORT_STATE_PROTO } from './state-schema.js';
 
 export type StateDecodeErrorCode =
@@ -59,11 +59,13 @@ interface MessageInfo {
 }
 
 /** Singular message fields that stay undefined when absent (state-types.ts marks them `?`). */
-const OPTIONAL_MESSAGE_FIELDS = new Set(['baton.v1.TransportState.stream']);
+const OPTIONAL_MESSAGE_FIELDS = new Set(['baton.v1.TransportState.stream', 'baton.v1.StreamMapping.resumeContext']);
 
 interface Schema {
   readonly transportState: MessageInfo;
   readonly announcement: MessageInfo;
+  readonly announcementAck: MessageInfo;
+  readonly monitorCommand: MessageInfo;
 }
 
 let schema: Schema | undefined;
@@ -102,6 +104,8 @@ function loadSchema(): Schema {
   schema = {
     transportState: info(root.lookupType('baton.v1.TransportState')),
     announcement: info(root.lookupType('baton.v1.Announcement')),
+    announcementAck: info(root.lookupType('baton.v1.AnnouncementAck')),
+    monitorCommand: info(root.lookupType('baton.v1.MonitorCommand')),
   };
   return schema;
 }
@@ -138,6 +142,22 @@ export function encodeAnnouncement(announcement: Announcement): Uint8Array {
 
 export function decodeAnnouncement(bytes: Uint8Array): Announcement {
   return decode(loadSchema().announcement, bytes) as unknown as Announcement;
+}
+
+export function encodeAnnouncementAck(ack: AnnouncementAck): Uint8Array {
+  return encode(loadSchema().announcementAck, ack);
+}
+
+export function decodeAnnouncementAck(bytes: Uint8Array): AnnouncementAck {
+  return decode(loadSchema().announcementAck, bytes) as unknown as AnnouncementAck;
+}
+
+export function encodeMonitorCommand(command: MonitorCommand): Uint8Array {
+  return encode(loadSchema().monitorCommand, command);
+}
+
+export function decodeMonitorCommand(bytes: Uint8Array): MonitorCommand {
+  return decode(loadSchema().monitorCommand, bytes) as unknown as MonitorCommand;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,0 +1,52 @@
+// The stream mapper contract: what the wedge needs from an application protocol. The wedge feeds a
+// mapper the client's bytes and the content server's bytes and drains its events; it never looks
+// inside them. Another application protocol is a new file implementing these two interfaces.
+import type { BatonError } from '../transport-abstraction/errors.js';
+import type { StreamMapping } from '../transport-abstraction/state-types.js';
+
+/** What a mapper asks the wedge to do, in order. */
+export type MapperEvent =
+  /** Write these bytes to the content server (opening a connection to it if none is open). */
+  | { readonly type: 'to-backend'; readonly bytes: Uint8Array }
+  /** Write these bytes to the client (the migratable transport). */
+  | { readonly type: 'to-client'; readonly bytes: Uint8Array }
+  /** The connection's stream mapping changed (a request began, a response head was counted): announce it now. */
+  | { readonly type: 'mapping'; readonly mapping: StreamMapping }
+  /** The response ended; close the content-server connection unless `reuse`. */
+  | { readonly type: 'response-end'; readonly reuse: boolean }
+  /**
+   * Close the client connection once the bytes before this event are delivered: cleanly when
+   * error is undefined; otherwise error.code is the explicit cause (e.g. BATON_ERR_RESUME_VALIDATOR).
+   */
+  | { readonly type: 'close'; readonly error?: BatonError };
+
+/** One connection's application-protocol state machine (sans-IO). */
+export interface StreamMapper {
+  /** The StreamMapping.application_protocol this mapper produces, e.g. "http/1.1". */
+  readonly protocol: string;
+  /** In-order bytes from the client. */
+  handleClientBytes(bytes: Uint8Array): void;
+  /** The client will send no more. */
+  handleClientEnd(): void;
+  /** In-order bytes from the content server. */
+  handleBackendBytes(bytes: Uint8Array): void;
+  /** The content server closed its connection. */
+  handleBackendEnd(): void;
+  /** The next event, or undefined. */
+  pollEvent(): MapperEvent | undefined;
+  /** The current mapping (for periodic announcements); undefined before the first request. */
+  mapping(): StreamMapping | undefined;
+}
+
+/** Makes mappers for new connections and for connections taken over. */
+export interface StreamMapperFactory {
+  readonly protocol: string;
+  /** A mapper for a connection the client just opened. */
+  create(): StreamMapper;
+  /**
+   * A mapper that resumes an announced connection for a client whose next missing server->client
+   * stream byte is `nextOffset`. It asks the content server for the rest and checks the answer
+   * before a single byte goes to the client; a refusal comes back as its 'close' event's error.
+   */
+  resume(mapping: StreamMapping, nextOffset: number): StreamMapper;
+}

@@ -1,0 +1,155 @@
+// The table of a support group's connections (paper §3.2, §4.1): what this wedge heard in its
+// peers' announcements. Rules:
+//  - a connection is keyed by its client endpoint (address, port, UDP port);
+//  - for each connection the highest takeover number wins; an equal number refreshes the entry
+//    (the latest announcement replaces it), a lower one is stale and ignored;
+//  - an entry expires CACHE_TIMEOUT after it was last announced;
+//  - a DroppedConnection removes the entry if its takeover number is not higher than the drop's,
+//    and for CACHE_TIMEOUT keeps a tombstone so a late copy of the old announcement cannot revive it;
+//  - for a connection this wedge serves (setLocal), a higher number heard from a peer means it was
+//    taken over: a 'superseded' event tells the wedge to stop serving and announcing it.
+import type { DroppedConnection, EndpointState, TransportState } from '../transport-abstraction/state-types.js';
+import type { Instant } from '../transport-abstraction/transport.js';
+
+/** The table key of a connection: its client endpoint. */
+export function connectionKey(client: EndpointState): string {
+  return `${client.address}|${client.port}|${client.udpPort}`;
+}
+
+/** One connection a peer announced. */
+export interface TableEntry {
+  readonly key: string;
+  readonly state: TransportState;
+  /** The member whose announcement carried it. */
+  readonly announcer: string;
+  readonly receivedAt: Instant;
+  readonly expiresAt: Instant;
+}
+
+/** A connection this wedge serves was taken over by a higher takeover number. */
+export interface Superseded {
+  readonly key: string;
+  readonly takeoverNumber: number;
+  /** The owner named in the announcement that carried the higher number. */
+  readonly by: string;
+}
+
+/** Counters of what apply() did. */
+export interface TableCounters {
+  inserted: number;
+  refreshed: number;
+  stale: number;
+  dropped: number;
+  expired: number;
+}
+
+/** The soft-state table of one wedge. */
+export class SoftStateTable {
+  private readonly entries = new Map<string, TableEntry>();
+  private readonly tombstones = new Map<string, { takeoverNumber: number; until: Instant }>();
+  /** Connections this wedge serves: key -> its takeover number. */
+  private readonly local = new Map<string, number>();
+  readonly counters: TableCounters = { inserted: 0, refreshed: 0, stale: 0, dropped: 0, expired: 0 };
+
+  constructor(readonly cacheTimeoutMs: number) {}
+
+  /** Number of entries. */
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** The entry of one connection. */
+  get(key: string): TableEntry | undefined {
+    return this.entries.get(key);
+  }
+
+  /** Every entry. */
+  all(): TableEntry[] {
+    return [...this.entries.values()];
+  }
+
+  /** The connections announced as served by `ownerId` (what to take over when it dies). */
+  ownedBy(ownerId: string): TableEntry[] {
+    return this.all().filter((e) => e.state.ownerId === ownerId);
+  }
+
+  /** Declares which connections this wedge serves (replacing the previous set); a peer's older entry for one is removed. */
+  setLocal(states: readonly TransportState[]): void {
+    this.local.clear();
+    for (const s of states) {
+      const key = connectionKey(s.client);
+      this.local.set(key, s.takeoverNumber);
+      const e = this.entries.get(key);
+      if (e !== undefined && e.state.takeoverNumber < s.takeoverNumber) this.entries.delete(key);
+    }
+  }
+
+  /** Applies one authenticated announcement's connections and drops; returns superseded local connections. */
+  apply(now: Instant, announcer: string, connections: readonly TransportState[], dropped: readonly DroppedConnection[]): Superseded[] {
+    const superseded: Superseded[] = [];
+    for (const d of dropped) this.drop(now, d);
+    for (const state of connections) {
+      const key = connectionKey(state.client);
+      const mine = this.local.get(key);
+      if (mine !== undefined) {
+        if (state.takeoverNumber > mine) {
+          this.local.delete(key);
+          superseded.push({ key, takeoverNumber: state.takeoverNumber, by: state.ownerId });
+        } else {
+          this.counters.stale++;
+          continue;
+        }
+      }
+      const tomb = this.tombstones.get(key);
+      if (tomb !== undefined && state.takeoverNumber <= tomb.takeoverNumber) {
+        this.counters.stale++;
+        continue;
+      }
+      const old = this.entries.get(key);
+      if (old !== undefined && state.takeoverNumber < old.state.takeoverNumber) {
+        this.counters.stale++;
+        continue;
+      }
+      if (old === undefined) this.counters.inserted++;
+      else this.counters.refreshed++;
+      this.entries.set(key, { key, state, announcer, receivedAt: now, expiresAt: now + this.cacheTimeoutMs });
+    }
+    return superseded;
+  }
+
+  /** Removes entries and tombstones whose time is up; returns the expired entries' keys. */
+  expire(now: Instant): string[] {
+    const gone: string[] = [];
+    for (const [key, e] of this.entries) {
+      if (e.expiresAt <= now) {
+        this.entries.delete(key);
+        gone.push(key);
+      }
+    }
+    for (const [key, t] of this.tombstones) if (t.until <= now) this.tombstones.delete(key);
+    this.counters.expired += gone.length;
+    return gone;
+  }
+
+  /** The earliest expiry of an entry or tombstone. */
+  nextExpiry(): Instant | undefined {
+    let next: number | undefined;
+    for (const e of this.entries.values()) if (next === undefined || e.expiresAt < next) next = e.expiresAt;
+    for (const t of this.tombstones.values()) if (next === undefined || t.until < next) next = t.until;
+    return next;
+  }
+
+  /** Forgets a connection locally (this wedge took it over or saw it end); same rule as a received drop. */
+  drop(now: Instant, d: DroppedConnection): void {
+    const key = connectionKey(d.client);
+    const e = this.entries.get(key);
+    if (e !== undefined && e.state.takeoverNumber <= d.takeoverNumber) {
+      this.entries.delete(key);
+      this.counters.dropped++;
+    }
+    const tomb = this.tombstones.get(key);
+    if (tomb === undefined || tomb.takeoverNumber <= d.takeoverNumber) {
+      this.tombstones.set(key, { takeoverNumber: d.takeoverNumber, until: now + this.cacheTimeoutMs });
+    }
+  }
+}

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import net from 'node:net';
 import { TcpBackend, parseBackendUrl, type TcpBackendConnection } from '../src/node/tcp-backend.js';
 import type { BatonError } from '../src/transport-abstraction/errors.js';
+import { takeResponse, type HttpResponse } from './helpers/http-response.js';
 import { startNginx } from './helpers/nginx.js';
 import { spawnProcess } from './helpers/process.js';
 
@@ -19,18 +20,12 @@ function object(length: number, seed: number): Buffer {
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
-interface Response {
-  readonly status: number;
-  readonly headers: Map<string, string>;
-  readonly body: Buffer;
-}
-
 /** A test-side reader of HTTP/1.1 responses arriving on one backend connection, in order. */
 class Exchange {
   private chunks: Buffer[] = [];
   private buffered = 0;
-  /** Head length and body length of the response being read, once its head is complete. */
-  private expecting: { readonly need: number } | undefined;
+  /** Bytes the response being read needs in all, once its head is complete. */
+  private need: number | undefined;
   readonly conn: TcpBackendConnection;
   ended = false;
   error: BatonError | undefined;
@@ -65,7 +60,7 @@ class Exchange {
   }
 
   /** The next complete response (a HEAD answer has no body). */
-  async response(head = false, timeoutMs = 10_000): Promise<Response> {
+  async response(head = false, timeoutMs = 10_000): Promise<HttpResponse> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const parsed = this.take(head);
@@ -84,27 +79,17 @@ class Exchange {
     }
   }
 
-  private take(head: boolean): Response | undefined {
+  private take(head: boolean): HttpResponse | undefined {
     // Join the chunks only when the whole response is there (a 24 MB body arrives in 64 KB reads).
-    if (this.expecting !== undefined && this.buffered < this.expecting.need) return undefined;
+    if (this.need !== undefined && this.buffered < this.need) return undefined;
     const buffer = Buffer.concat(this.chunks);
     this.chunks = [buffer];
-    const end = buffer.indexOf('\r\n\r\n');
-    if (end < 0) return undefined;
-    const [statusLine, ...fields] = buffer.subarray(0, end).toString('latin1').split('\r\n');
-    const headers = new Map<string, string>();
-    for (const f of fields) {
-      const colon = f.indexOf(':');
-      headers.set(f.slice(0, colon).trim().toLowerCase(), f.slice(colon + 1).trim());
-    }
-    const length = head ? 0 : Number(headers.get('content-length') ?? '0');
-    this.expecting = { need: end + 4 + length };
-    if (buffer.length < end + 4 + length) return undefined;
-    this.expecting = undefined;
-    const rest = buffer.subarray(end + 4 + length);
-    this.chunks = [rest];
-    this.buffered = rest.length;
-    return { status: Number(statusLine!.split(' ')[1]), headers, body: Buffer.from(buffer.subarray(end + 4, end + 4 + length)) };
+    const taken = takeResponse(buffer, head);
+    this.need = taken !== undefined && 'need' in taken ? taken.need : undefined;
+    if (taken === undefined || !('response' in taken)) return undefined;
+    this.chunks = [taken.rest];
+    this.buffered = taken.rest.length;
+    return taken.response;
   }
 }
 

@@ -106,6 +106,7 @@ test.serial('baton connect --help explains the shim; bad arguments exit 2 with o
     [['--servers', '127.0.0.2'], /required option '-l, --listen/],
     [['--listen', '127.0.0.1:0'], /required option '-s, --servers/],
     [['--listen', '127.0.0.1', '--servers', '127.0.0.2'], /--listen needs ADDR:PORT/],
+    [['--listen', '::1', '--servers', '127.0.0.2'], /--listen needs ADDR:PORT/],
     [['--listen', 'here:80', '--servers', '127.0.0.2'], /not an IP address/],
     [['--listen', '127.0.0.1:0', '--servers', '127.0.0.2,,127.0.0.3'], /no empty entries/],
     [['--listen', '127.0.0.1:0', '--servers', 'pool.example'], /not an IP address/],
@@ -152,6 +153,8 @@ for (const kind of ['sctp', 'tcp'] as const) {
     t.regex(s.p.stderr, new RegExp(`127\\.0\\.0\\.3:${refuserPort} .*BATON_ERR_REFUSED.*; trying the next server`));
     t.regex(s.p.stderr, new RegExp(`connected to 127\\.0\\.0\\.2:${port}`));
     t.log(s.p.stderr.trim());
+    const stopped = await s.p.kill('SIGTERM', 5000);
+    t.deepEqual(stopped, { code: 0, signal: null }, 'SIGTERM stops the shim cleanly');
   });
 
   test.serial(`${kind}: the serving server is SIGKILLed mid-response, another takes over, curl gets every byte and the shim logs the failover`, async (t) => {

@@ -139,6 +139,20 @@ test('HEAD, 404, 405, 416, a malformed request (400, then end) and Connection: c
   t.is(bad.log.at(-1)!.what, 'end');
 });
 
+test('a request body: Content-Length 0 is served, any other body gets 501 and the connection ends', (t) => {
+  const { net, backend } = world();
+  backend.put('/a.bin', object(10, 3));
+  const r = new Recorder(net).open(backend);
+  r.send('GET', '/a.bin', { 'Content-Length': '0' });
+  r.send('GET', '/a.bin', { 'Content-Length': '5' });
+  net.run();
+  t.deepEqual(
+    splitResponses(r.bytes).map((x) => x.status),
+    [200, 501],
+  );
+  t.is(r.log.at(-1)!.what, 'end');
+});
+
 test('the rate paces delivery in virtual time', (t) => {
   const { net, backend } = world({ delayMs: 10, rateBytesPerSec: 50_000, chunkBytes: 10_000 });
   backend.put('/slow.bin', object(100_000, 4));

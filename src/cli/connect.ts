@@ -87,7 +87,7 @@ function integer(text: string | undefined, name: string, min: number, max: numbe
 /** Check the arguments; throws LocalUsageError or AddressError (both exit 2). */
 export function parseShimConfig(o: ConnectCommandOptions): ShimConfig {
   const kind = parseTransportKind(o.transport);
-  if (!/:\d+$/.test(o.listen)) fail(`--listen needs ADDR:PORT (a TCP port; 0 picks one), not "${o.listen}"`);
+  if (!/^[^:[\]]+:\d+$/.test(o.listen) && !/^\[[^\]]+\]:\d+$/.test(o.listen)) fail(`--listen needs ADDR:PORT (a TCP port; 0 picks one), not "${o.listen}"`);
   const listen = parseAddress(o.listen, 0);
   const entries = o.servers.split(',').map((s) => s.trim());
   if (entries.some((s) => s === '')) fail(`--servers is a comma-separated list of ADDR[:PORT] with no empty entries, not "${o.servers}"`);
@@ -223,23 +223,24 @@ export class Shim {
       return error instanceof Error ? error : new Error(String(error));
     }
     return new Promise<TransportSocket | Error>((resolve) => {
+      let settled = false;
       const done = (result: TransportSocket | Error) => {
+        if (settled) return;
+        settled = true;
         clearTimeout(timer);
         socket.off('connect', onConnect);
-        socket.off('error', onError);
         client.off('close', onClientGone);
-        if (result instanceof Error) {
-          socket.on('error', () => {}); // the abort below may report once more; nobody listens now
-          socket.destroy();
-        }
+        if (result instanceof Error) socket.destroy();
         resolve(result);
       };
       const onConnect = () => done(socket);
+      // Stays attached (a no-op once settled), so no 'error' is ever unhandled between here and
+      // the bridge's own listener, nor after an abandoned attempt is destroyed.
       const onError = (error: Error) => done(error);
       const onClientGone = () => done(new Error('the client left during the handshake'));
       const timer = setTimeout(() => done(new BatonError('BATON_ERR_TIMEOUT', `no handshake within ${timeoutMs} ms`)), timeoutMs);
       socket.once('connect', onConnect);
-      socket.once('error', onError);
+      socket.on('error', onError);
       client.once('close', onClientGone);
     });
   }

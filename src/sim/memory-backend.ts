@@ -223,7 +223,9 @@ export class MemoryBackendConnection implements BackendConnection {
   private answer(r: RequestHead): Response {
     this.backend.stats.requests++;
     const close = r.version !== 'HTTP/1.1' || /(^|,)\s*close\s*(,|$)/i.test(r.headers.get('connection') ?? '');
-    if (r.headers.has('content-length') || r.headers.has('transfer-encoding')) return status(501, 'Not Implemented', true);
+    // A request body is not supported (GET and HEAD carry none): 501, and the connection ends since
+    // its framing is unknown from here on.
+    if ((r.headers.get('content-length') ?? '0') !== '0' || r.headers.has('transfer-encoding')) return status(501, 'Not Implemented', true);
     if (r.method !== 'GET' && r.method !== 'HEAD') return status(405, 'Method Not Allowed', close, ['Allow: GET, HEAD']);
     const o = this.backend.lookup(r.target.split('?')[0]!);
     if (o === undefined) return status(404, 'Not Found', close);

@@ -5,6 +5,8 @@ import test from 'ava';
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import { ContentServer, type ContentServerOptions, TEST_OBJECT_PATH, generatedBytes, generatedObjectPath, generatedSha256 } from '../src/node/content-server.js';
+import { TcpBackend } from '../src/node/tcp-backend.js';
+import { splitResponses } from './helpers/http-response.js';
 
 interface Reply {
   readonly status: number;
@@ -171,4 +173,36 @@ test('the rate limit paces a body, and a response in flight keeps the object it 
   t.is(sha(r.body), generatedSha256(100_000), 'the body in flight is the old object, not a splice');
   server.rateBytesPerSec = undefined;
   t.is(sha((await request(server, TEST_OBJECT_PATH)).body), generatedSha256(100_000, 4));
+});
+
+test('through TcpBackend (the daemon pipe) it answers like nginx: pipelined requests on one connection, ranges, end on Connection: close', async (t) => {
+  const server = await start(t, { testObjectBytes: 70_000 });
+  const info = server.info(TEST_OBJECT_PATH)!;
+  let received = Buffer.alloc(0);
+  let ended = false;
+  const conn = new TcpBackend(server.url).open({
+    data: (bytes) => {
+      received = Buffer.concat([received, bytes]);
+    },
+    end: () => {
+      ended = true;
+    },
+    error: (e) => t.fail(e.code),
+  });
+  t.teardown(() => conn.close());
+  const request = (headers: string) => Buffer.from(`GET ${TEST_OBJECT_PATH} HTTP/1.1\r\nHost: x\r\n${headers}\r\n`);
+  conn.write(request(''));
+  conn.write(request(`Range: bytes=69000-\r\nIf-Range: ${info.etag}\r\n`));
+  conn.write(request('Connection: close\r\n'));
+  const deadline = Date.now() + 10_000;
+  while (!ended && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  t.true(ended, 'the server ended the connection after the Connection: close request');
+  const [whole, range, last] = splitResponses(received);
+  t.is(whole!.status, 200);
+  t.is(sha(whole!.body), generatedSha256(70_000));
+  t.is(range!.status, 206);
+  t.is(range!.headers.get('content-range'), 'bytes 69000-69999/70000');
+  t.deepEqual(range!.body, Buffer.from(generatedBytes(69_000, 70_000)));
+  t.is(last!.status, 200);
+  t.is(server.stats.connections, 1);
 });

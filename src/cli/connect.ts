@@ -23,7 +23,7 @@ import type { TransportKind } from '../transport-abstraction/transport.js';
 import { connect } from '../api.js';
 import { DEFAULT_UDP_PORT, parseTransportKind } from '../transports.js';
 
-interface ConnectCommandOptions {
+export interface ConnectCommandOptions {
   listen: string;
   servers: string;
   transport: string;

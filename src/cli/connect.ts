@@ -1,0 +1,269 @@
+// `baton connect`: a local shim so that unmodified TCP clients (curl, wget, a media player) use a
+// baton server pool. It accepts ordinary TCP connections on --listen and bridges each to its own
+// baton connection (the library's connect()) to a server of --servers, piping both ways with
+// backpressure. When the serving server dies, a server of its support group takes the baton
+// connection over; the TCP client never notices (each failover is logged on stderr).
+//
+// Server choice: connection k starts at server k mod n of the list (round robin, to spread the
+// load); if that server refuses the connection, errs or does not complete the handshake within
+// --connect-timeout, the next ones are tried in list order, each once. When all fail, the client's
+// connection is reset. Once connected, the baton connection is never redialled: a failover is the
+// pool's job (a takeover), and redialling would restart the client's stream.
+//
+// Ends and aborts: the client's FIN ends the baton connection gracefully (after the queued bytes);
+// the server's clean close ends the client's side. A client reset aborts the baton connection; a
+// baton connection that fails (aborted, timed out) resets the client's, so a truncated response
+// never looks complete.
+import net from 'node:net';
+import { Command, type CommanderError } from 'commander';
+import { BatonError, LocalUsageError } from '../transport-abstraction/errors.js';
+import { parseAddress, type UdpAddress } from '../transport-abstraction/address.js';
+import type { TakenOverEvent, TakeoverRefusedEvent, TransportSocket } from '../transport-abstraction/socket.js';
+import type { TransportKind } from '../transport-abstraction/transport.js';
+import { connect } from '../api.js';
+import { DEFAULT_UDP_PORT, parseTransportKind } from '../transports.js';
+
+export interface ConnectCommandOptions {
+  listen: string;
+  servers: string;
+  transport: string;
+  remotePort?: string;
+  connectTimeout: string;
+  rtoMin?: string;
+  mtu?: string;
+  verbose?: boolean;
+}
+
+export function connectCommand(): Command {
+  return new Command('connect')
+    .summary('a local TCP shim: curl and friends reach a baton server pool and survive failovers')
+    .description(
+      [
+        'Accepts ordinary TCP connections on --listen and bridges each to a baton connection (SCTP or TCP-Migrate carried in UDP) to a server of --servers, so unmodified clients use the pool: curl http://127.0.0.1:PORT/video.bin. When the serving server dies, a server of its support group takes the connection over and the download continues at the exact byte; each failover is reported on standard error.',
+        "--servers is a comma-separated list of ADDR[:PORT], PORT being the server's UDP port (default 9899 for sctp, 9898 for tcp). Connection k starts at server k mod n (round robin); when a server refuses, fails or does not answer within --connect-timeout, the next ones are tried in order, each once; when all fail, the client's connection is reset.",
+        "The client's FIN ends the baton connection gracefully; a failed baton connection resets the client's, so a cut-off download never looks complete.",
+        'Exit status: 2 for bad arguments, 1 when --listen cannot be bound; otherwise it runs until SIGINT or SIGTERM (exit 0).',
+      ].join('\n\n'),
+    )
+    .requiredOption('-l, --listen <ADDR:PORT>', 'local TCP address to accept clients on (PORT 0 picks a free one)')
+    .requiredOption('-s, --servers <LIST>', 'the pool: comma-separated ADDR[:PORT] (PORT: the UDP port)')
+    .option('-t, --transport <kind>', 'transport: sctp or tcp', 'sctp')
+    .option('--remote-port <port>', 'the SCTP/TCP port inside UDP the servers listen on (default 9899 for sctp, 9898 for tcp)')
+    .option('--connect-timeout <ms>', 'try the next server when one does not complete the handshake in time', '3000')
+    .option('--rto-min <ms>', 'lower bound of the retransmission timeout in ms (default 1000, the RFCs; 200 suits loopback)')
+    .option('--mtu <bytes>', 'path MTU used to size packets')
+    .option('-v, --verbose', 'log every connection, not only failovers and errors')
+    .exitOverride((error: CommanderError) => {
+      // Help and version exit 0; every argument error commander finds is a usage error: 2.
+      process.exit(error.exitCode === 0 ? 0 : 2);
+    })
+    .action(async (options: ConnectCommandOptions) => {
+      process.exitCode = await runConnect(options);
+    });
+}
+
+/** What the shim runs with, after the arguments were checked. */
+export interface ShimConfig {
+  readonly listen: { readonly host: string; readonly port: number };
+  readonly servers: readonly UdpAddress[];
+  readonly kind: TransportKind;
+  readonly remotePort: number;
+  readonly connectTimeoutMs: number;
+  readonly tuning: { readonly rtoMin?: number; readonly mtu?: number };
+  readonly verbose: boolean;
+}
+
+function fail(message: string): never {
+  throw new LocalUsageError(message);
+}
+
+function integer(text: string | undefined, name: string, min: number, max: number): number | undefined {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (text.trim() === '' || !Number.isInteger(value) || value < min || value > max) fail(`${name} must be an integer from ${min} to ${max}, not "${text}"`);
+  return value;
+}
+
+/** Check the arguments; throws LocalUsageError or AddressError (both exit 2). */
+export function parseShimConfig(o: ConnectCommandOptions): ShimConfig {
+  const kind = parseTransportKind(o.transport);
+  if (!/^[^:[\]]+:\d+$/.test(o.listen) && !/^\[[^\]]+\]:\d+$/.test(o.listen)) fail(`--listen needs ADDR:PORT (a TCP port; 0 picks one), not "${o.listen}"`);
+  const listen = parseAddress(o.listen, 0);
+  const entries = o.servers.split(',').map((s) => s.trim());
+  if (entries.some((s) => s === '')) fail(`--servers is a comma-separated list of ADDR[:PORT] with no empty entries, not "${o.servers}"`);
+  const servers = entries.map((s) => parseAddress(s, DEFAULT_UDP_PORT[kind]));
+  for (const s of servers) if (s.port === 0) fail(`a server's UDP port cannot be 0 (in "${o.servers}")`);
+  const rtoMin = integer(o.rtoMin, '--rto-min', 1, 60_000);
+  const mtu = integer(o.mtu, '--mtu', 576, 65_535);
+  return {
+    listen: { host: listen.address, port: listen.port },
+    servers,
+    kind,
+    remotePort: integer(o.remotePort, '--remote-port', 1, 65_535) ?? DEFAULT_UDP_PORT[kind],
+    connectTimeoutMs: integer(o.connectTimeout, '--connect-timeout', 1, 600_000)!,
+    tuning: { ...(rtoMin !== undefined ? { rtoMin } : {}), ...(mtu !== undefined ? { mtu } : {}) },
+    verbose: o.verbose === true,
+  };
+}
+
+const log = (line: string) => process.stderr.write(`baton connect: ${line}\n`);
+
+function describe(error: unknown): string {
+  if (error instanceof BatonError) return `${error.message} [${error.code}]`;
+  return error instanceof Error ? error.message : String(error);
+}
+
+const serverName = (s: UdpAddress) => (s.address.includes(':') ? `[${s.address}]:${s.port}` : `${s.address}:${s.port}`);
+
+/** Runs the command; resolves to the exit status (when a signal stops it, or at once on errors). */
+export async function runConnect(options: ConnectCommandOptions): Promise<number> {
+  let config: ShimConfig;
+  try {
+    config = parseShimConfig(options);
+  } catch (error) {
+    log(error instanceof Error ? error.message : String(error));
+    return 2;
+  }
+  const shim = new Shim(config);
+  try {
+    await shim.listen();
+  } catch (error) {
+    log(`cannot listen on ${config.listen.host}:${config.listen.port}: ${describe(error)}`);
+    return 1;
+  }
+  const address = shim.address;
+  log(`listening on ${address.address}:${address.port}, ${config.kind} to ${config.servers.map(serverName).join(', ')}`);
+  return new Promise<number>((resolve) => {
+    const stop = () => {
+      void shim.close().then(() => resolve(0));
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+}
+
+/** The TCP listener and its bridges. */
+export class Shim {
+  private readonly server = net.createServer({ pauseOnConnect: true, allowHalfOpen: true });
+  private readonly live = new Set<{ client: net.Socket; baton?: TransportSocket }>();
+  private next = 0;
+  private count = 0;
+
+  constructor(readonly config: ShimConfig) {
+    this.server.on('connection', (client) => void this.bridge(client));
+  }
+
+  listen(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen({ host: this.config.listen.host, port: this.config.listen.port }, () => {
+        this.server.off('error', reject);
+        this.server.on('error', (error) => log(`listener: ${describe(error)}`));
+        resolve();
+      });
+    });
+  }
+
+  get address(): net.AddressInfo {
+    return this.server.address() as net.AddressInfo;
+  }
+
+  /** Stop accepting and abort every bridge. */
+  close(): Promise<void> {
+    for (const entry of this.live) {
+      entry.baton?.destroy();
+      entry.client.destroy();
+    }
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+
+  private async bridge(client: net.Socket): Promise<void> {
+    const id = ++this.count;
+    const who = `#${id} ${client.remoteAddress}:${client.remotePort}`;
+    const entry: { client: net.Socket; baton?: TransportSocket } = { client };
+    this.live.add(entry);
+    client.on('error', (error) => {
+      if (this.config.verbose) log(`${who}: client: ${describe(error)}`);
+    });
+    client.once('close', () => this.live.delete(entry));
+    const start = this.next;
+    this.next = (this.next + 1) % this.config.servers.length;
+    const baton = await this.dial(client, start, who);
+    if (baton === undefined) {
+      if (!client.destroyed) client.resetAndDestroy();
+      return;
+    }
+    entry.baton = baton;
+    this.pipe(client, baton, who);
+  }
+
+  /** The first server, from `start` on in list order, that completes a handshake. */
+  private async dial(client: net.Socket, start: number, who: string): Promise<TransportSocket | undefined> {
+    const { servers, kind, remotePort, connectTimeoutMs, tuning } = this.config;
+    for (let i = 0; i < servers.length; i++) {
+      if (client.destroyed) return undefined;
+      const server = servers[(start + i) % servers.length]!;
+      const outcome = await this.attempt(server, kind, remotePort, connectTimeoutMs, tuning, client);
+      if (outcome instanceof Error) {
+        const more = i + 1 < servers.length ? '; trying the next server' : '; no server left, resetting the client';
+        log(`${who}: ${serverName(server)} ${describe(outcome)}${more}`);
+        continue;
+      }
+      if (this.config.verbose) log(`${who}: connected to ${serverName(server)} (${kind})`);
+      return outcome;
+    }
+    return undefined;
+  }
+
+  private async attempt(server: UdpAddress, kind: TransportKind, remotePort: number, timeoutMs: number, tuning: ShimConfig['tuning'], client: net.Socket): Promise<TransportSocket | Error> {
+    let socket: TransportSocket;
+    try {
+      socket = await connect({ transport: kind, address: server.address, port: remotePort, udpPort: server.port, ...tuning });
+    } catch (error) {
+      return error instanceof Error ? error : new Error(String(error));
+    }
+    return new Promise<TransportSocket | Error>((resolve) => {
+      let settled = false;
+      const done = (result: TransportSocket | Error) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        socket.off('connect', onConnect);
+        client.off('close', onClientGone);
+        if (result instanceof Error) socket.destroy();
+        resolve(result);
+      };
+      const onConnect = () => done(socket);
+      // Stays attached (a no-op once settled), so no 'error' is ever unhandled between here and
+      // the bridge's own listener, nor after an abandoned attempt is destroyed.
+      const onError = (error: Error) => done(error);
+      const onClientGone = () => done(new Error('the client left during the handshake'));
+      const timer = setTimeout(() => done(new BatonError('BATON_ERR_TIMEOUT', `no handshake within ${timeoutMs} ms`)), timeoutMs);
+      socket.once('connect', onConnect);
+      socket.on('error', onError);
+      client.once('close', onClientGone);
+    });
+  }
+
+  /** Both directions with backpressure (pipe), each side's end and failure carried to the other. */
+  private pipe(client: net.Socket, baton: TransportSocket, who: string): void {
+    let batonFailed = false;
+    baton.on('taken-over', (ev: TakenOverEvent) => log(`${who}: taken over by ${serverName(ev.peer)} (takeover ${ev.requestNumber})`));
+    baton.on('takeover-refused', (ev: TakeoverRefusedEvent) => log(`${who}: refused a takeover from ${serverName(ev.peer)} (request ${ev.requestNumber}): ${ev.reason}`));
+    baton.on('error', (error: Error) => {
+      batonFailed = true;
+      log(`${who}: baton connection failed: ${describe(error)}; resetting the client`);
+      if (!client.destroyed) client.resetAndDestroy();
+    });
+    baton.once('close', () => {
+      if (this.config.verbose && !batonFailed) log(`${who}: closed`);
+    });
+    client.once('close', () => {
+      // A client that left without its FIN (reset, or destroyed after an error): abort our side.
+      if (!client.readableEnded && !baton.destroyed && !batonFailed) baton.destroy();
+    });
+    client.pipe(baton);
+    baton.pipe(client);
+    client.resume();
+  }
+}

@@ -10,7 +10,7 @@ import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { listen, type BatonServer } from '../src/api.js';
 import { generatedBytes, generatedSha256 } from '../src/node/content-server.js';
-import type { TransportSocket } from '../src/transport-abstraction/socket.js';
+import type { TransportSocket } from '../src/node/socket.js';
 import type { TransportKind } from '../src/transport-abstraction/transport.js';
 import { freeUdpPort } from './helpers/ports.js';
 import { runToExit, spawnProcess, type ManagedProcess } from './helpers/process.js';

@@ -18,7 +18,7 @@ import net from 'node:net';
 import { Command, type CommanderError } from 'commander';
 import { BatonError, LocalUsageError } from '../transport-abstraction/errors.js';
 import { parseAddress, type UdpAddress } from '../transport-abstraction/address.js';
-import type { TakenOverEvent, TakeoverRefusedEvent, TransportSocket } from '../transport-abstraction/socket.js';
+import type { TakenOverEvent, TakeoverRefusedEvent, TransportSocket } from '../node/socket.js';
 import type { TransportKind } from '../transport-abstraction/transport.js';
 import { connect } from '../api.js';
 import { DEFAULT_UDP_PORT, parseTransportKind } from '../transports.js';

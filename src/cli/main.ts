@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { benchCommand } from './bench.js';
 import { catCommand } from './cat.js';
+import { experimentCommand } from './experiment.js';
 
 export function program(): Command {
   const cli = new Command('baton')
@@ -11,6 +12,7 @@ export function program(): Command {
     .version('0.1.0');
   cli.addCommand(catCommand());
   cli.addCommand(benchCommand());
+  cli.addCommand(experimentCommand());
   return cli;
 }
 

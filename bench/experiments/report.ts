@@ -10,7 +10,14 @@ export interface BarChart {
   readonly kind: 'bar';
   readonly title: string;
   readonly categories: readonly string[];
-  readonly series: readonly { readonly name: string; readonly values: readonly number[] }[];
+  readonly series: readonly {
+    readonly name: string;
+    readonly values: readonly number[];
+    /** Reference values (e.g. the paper's) drawn as a black mark across each bar; NaN for none. */
+    readonly reference?: readonly number[];
+  }[];
+  /** Legend text for the reference marks. */
+  readonly referenceName?: string;
 }
 
 /** Lines: y against x, one line per series, on shared axes. */
@@ -105,7 +112,7 @@ function barSvg(chart: BarChart): string {
   chart.series.forEach((series, p) => {
     const y0 = top + p * (panelHeight + 30);
     const plotHeight = panelHeight - 50;
-    const max = niceCeiling(Math.max(0, ...series.values.filter(Number.isFinite)));
+    const max = niceCeiling(Math.max(0, ...[...series.values, ...(series.reference ?? [])].filter(Number.isFinite)));
     const band = plotWidth / Math.max(1, chart.categories.length);
     const color = COLORS[p % COLORS.length]!;
     out.push(`<text x="${left}" y="${y0 + 12}" ${FONT} font-weight="bold">${escapeXml(series.name)}</text>`);
@@ -121,9 +128,21 @@ function barSvg(chart: BarChart): string {
       const h = Number.isFinite(value) ? (plotHeight * Math.max(0, value)) / max : 0;
       const x = left + i * band + band * 0.15;
       out.push(`<rect x="${x}" y="${base - h}" width="${band * 0.7}" height="${h}" fill="${color}"/>`);
-      out.push(`<text x="${x + band * 0.35}" y="${base - h - 4}" ${FONT} text-anchor="middle">${formatNumber(value)}</text>`);
+      const mark = series.reference?.[i];
+      const labelTop = Math.max(h, mark !== undefined && Number.isFinite(mark) ? (plotHeight * Math.max(0, mark)) / max : 0);
+      out.push(`<text x="${x + band * 0.35}" y="${base - labelTop - 5}" ${FONT} text-anchor="middle">${formatNumber(value)}</text>`);
       out.push(`<text x="${x + band * 0.35}" y="${base + 16}" ${FONT} text-anchor="middle">${escapeXml(category)}</text>`);
+      const reference = series.reference?.[i];
+      if (reference !== undefined && Number.isFinite(reference)) {
+        const ry = base - (plotHeight * Math.max(0, reference)) / max;
+        out.push(`<line x1="${x - 4}" y1="${ry}" x2="${x + band * 0.7 + 4}" y2="${ry}" stroke="black" stroke-width="3"/>`);
+      }
     });
+    if (series.reference && chart.referenceName) {
+      const lx = left + plotWidth - 150;
+      out.push(`<line x1="${lx}" y1="${y0 + 8}" x2="${lx + 20}" y2="${y0 + 8}" stroke="black" stroke-width="3"/>`);
+      out.push(`<text x="${lx + 26}" y="${y0 + 12}" ${FONT}>${escapeXml(chart.referenceName)}</text>`);
+    }
   });
   out.push('</svg>\n');
   return out.join('\n');
@@ -149,9 +168,11 @@ function lineSvg(chart: LineChart): string {
     out.push(`<line x1="${left}" y1="${py(v)}" x2="${left + plotWidth}" y2="${py(v)}" stroke="#ddd"/>`);
     out.push(`<text x="${left - 6}" y="${py(v) + 4}" ${FONT} text-anchor="end">${formatNumber(v)}</text>`);
   }
-  for (let i = 0; i <= 4; i++) {
-    const t = xMin + ((xMax - xMin) * i) / 4;
-    const x = left + (plotWidth * i) / 4;
+  // Ticks: powers of ten on a log axis (when there are at least two), else five even steps.
+  const decades = chart.logX ? Array.from({ length: Math.floor(xMax) - Math.ceil(xMin) + 1 }, (_, i) => Math.ceil(xMin) + i) : [];
+  const ticks = decades.length >= 2 ? decades : [0, 1, 2, 3, 4].map((i) => xMin + ((xMax - xMin) * i) / 4);
+  for (const t of ticks) {
+    const x = left + ((t - xMin) / (xMax - xMin)) * plotWidth;
     out.push(`<text x="${x}" y="${top + plotHeight + 16}" ${FONT} text-anchor="middle">${formatNumber(chart.logX ? 10 ** t : t)}</text>`);
   }
   out.push(`<text x="${left + plotWidth / 2}" y="${height - 14}" ${FONT} text-anchor="middle">${escapeXml(chart.xLabel)}</text>`);

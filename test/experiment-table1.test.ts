@@ -89,6 +89,15 @@ test('the offer simulation serves every client, is deterministic per seed, and t
   t.notDeepEqual(a, simulateOffers(grid, { random: new SeededRandom(10) }));
 });
 
+test('with no backoff delay the first offer to arrive is the nearest server\'s, so Backoff becomes Distance', (t) => {
+  const grid = makeGrid(8, 1500, 10);
+  const rule = { baseMs: 0, doublingLoad: 400, maxMs: 1000, jitter: 0 };
+  t.deepEqual(simulateOffers(grid, { random: new SeededRandom(1), rule }), distance(grid));
+  t.deepEqual(simulateOffers(grid, { random: new SeededRandom(1), rule, order: 'nearest', capacity: grid.clients }), distance(grid));
+  // With the real rule the delays, not only the latencies, decide.
+  t.notDeepEqual(simulateOffers(grid, { random: new SeededRandom(1) }), distance(grid));
+});
+
 test('Table 1 shape on 2,000 clients: Distance best latency and worst max, Optimal <= 1400-equivalent cap, ours within 20%', (t) => {
   // 2,000 clients, 10 servers, cap 280 (the paper's 1400 per 10,000), three seeds. The backoff's
   // doubling load is absolute (400 connections), so it bites less here than at 10,000 clients.

@@ -79,23 +79,26 @@ test('Optimal beats the greedy nearest-pair-first assignment and equals Distance
 test('the offer simulation serves every client, is deterministic per seed, and the capped variant never exceeds its cap', (t) => {
   const grid = makeGrid(5, 2000, 10);
   for (const capacity of [200, 230, 400]) {
-    const assignment = simulateOffers(grid, { random: new SeededRandom(9), order: 'nearest', capacity });
+    const assignment = simulateOffers(grid, { random: new SeededRandom(9), order: 'nearest', capacity }).assignment;
     t.true(assignment.every((s) => s >= 0 && s < grid.servers));
     t.true(summarize(grid, assignment).maxClients <= capacity, `capacity ${capacity}`);
   }
-  const a = simulateOffers(grid, { random: new SeededRandom(9) });
-  const b = simulateOffers(grid, { random: new SeededRandom(9) });
+  const a = simulateOffers(grid, { random: new SeededRandom(9) }).assignment;
+  const b = simulateOffers(grid, { random: new SeededRandom(9) }).assignment;
   t.deepEqual(a, b);
-  t.notDeepEqual(a, simulateOffers(grid, { random: new SeededRandom(10) }));
+  t.notDeepEqual(a, simulateOffers(grid, { random: new SeededRandom(10) }).assignment);
 });
 
 test('with no backoff delay the first offer to arrive is the nearest server\'s, so Backoff becomes Distance', (t) => {
   const grid = makeGrid(8, 1500, 10);
   const rule = { baseMs: 0, doublingLoad: 400, maxMs: 1000, jitter: 0 };
-  t.deepEqual(simulateOffers(grid, { random: new SeededRandom(1), rule }), distance(grid));
-  t.deepEqual(simulateOffers(grid, { random: new SeededRandom(1), rule, order: 'nearest', capacity: grid.clients }), distance(grid));
+  const instant = simulateOffers(grid, { random: new SeededRandom(1), rule });
+  t.deepEqual(instant.assignment, distance(grid));
+  // ...and each client is placed the moment its nearest server's offer lands: one latency after the notice.
+  t.true(Math.abs(instant.meanPlacedMs - summarize(grid, distance(grid)).avgLatencyMs) < 1e-9);
+  t.deepEqual(simulateOffers(grid, { random: new SeededRandom(1), rule, order: 'nearest', capacity: grid.clients }).assignment, distance(grid));
   // With the real rule the delays, not only the latencies, decide.
-  t.notDeepEqual(simulateOffers(grid, { random: new SeededRandom(1) }), distance(grid));
+  t.notDeepEqual(simulateOffers(grid, { random: new SeededRandom(1) }).assignment, distance(grid));
 });
 
 test('Table 1 shape on 2,000 clients: Distance best latency and worst max, Optimal <= 1400-equivalent cap, ours within 20%', (t) => {

@@ -46,13 +46,22 @@ interface Server {
   busy: boolean;
 }
 
-export function simulateOffers(grid: Grid, options: OfferOptions): Assignment {
+/** Who got which client, and when (virtual ms from the death notice) the clients were placed. */
+export interface OfferOutcome {
+  readonly assignment: Assignment;
+  readonly meanPlacedMs: number;
+  readonly lastPlacedMs: number;
+}
+
+export function simulateOffers(grid: Grid, options: OfferOptions): OfferOutcome {
   const n = grid.servers;
   const rule = options.rule ?? DEFAULT_BACKOFF;
   const capacity = options.capacity ?? Infinity;
   const lat = (c: number, s: number) => grid.latencies[c * n + s]!;
   const assign = new Int32Array(grid.clients).fill(-1);
   let unserved = grid.clients;
+  let placedSum = 0;
+  let lastPlaced = 0;
   const events = new DeadlineHeap<Event>();
   const table = Int32Array.from({ length: grid.clients }, (_, c) => c);
   const servers: Server[] = Array.from({ length: n }, (_, s) => {
@@ -84,6 +93,8 @@ export function simulateOffers(grid: Grid, options: OfferOptions): Assignment {
       if (won) {
         assign[event.client] = event.server;
         unserved--;
+        placedSum += now;
+        lastPlaced = now;
       }
       events.push(now + latency, { ...event, kind: ANSWER, won });
     } else {
@@ -92,5 +103,5 @@ export function simulateOffers(grid: Grid, options: OfferOptions): Assignment {
       ready(event.server, now);
     }
   }
-  return assign;
+  return { assignment: assign, meanPlacedMs: placedSum / Math.max(1, grid.clients), lastPlacedMs: lastPlaced };
 }

@@ -104,6 +104,9 @@ export interface Table1Row {
   readonly avgLatencyMs: number;
   /** Mean over seeds of the most clients on one server. */
   readonly maxClients: number;
+  /** Distributed methods: mean over seeds of the mean and of the last client's placement time (virtual ms after the death notice). */
+  readonly meanPlacedMs?: number;
+  readonly lastPlacedMs?: number;
 }
 
 /** The paper's Table 1 (avg latency ms, most clients on one server); ours has no paper row. */
@@ -115,32 +118,50 @@ export const PAPER_TABLE1: Readonly<Record<string, readonly [number, number]>> =
   Random: [94, 1160],
 };
 
-type Method = (grid: Grid, random: RandomSource, capacity: number) => Assignment;
+/** A method's placement; the distributed ones also say when (virtual time) clients were placed. */
+interface Placement {
+  readonly assignment: Assignment;
+  readonly meanPlacedMs?: number;
+  readonly lastPlacedMs?: number;
+}
+
+type Method = (grid: Grid, random: RandomSource, capacity: number) => Placement;
 
 export const TABLE1_METHODS: readonly (readonly [string, Method])[] = [
-  ['Distance', (grid) => distance(grid)],
-  ['Optimal', (grid, _random, capacity) => minCostAssignment(grid, capacity)],
+  ['Distance', (grid) => ({ assignment: distance(grid) })],
+  ['Optimal', (grid, _random, capacity) => ({ assignment: minCostAssignment(grid, capacity) })],
   ['Backoff', (grid, random) => simulateOffers(grid, { random, rule: DEFAULT_BACKOFF, order: 'table' })],
-  ['Round-Robin', (grid) => roundRobin(grid)],
-  ['Random', (grid, random) => randomChoice(grid, random)],
+  ['Round-Robin', (grid) => ({ assignment: roundRobin(grid) })],
+  ['Random', (grid, random) => ({ assignment: randomChoice(grid, random) })],
   ['Nearest-Capped', (grid, random, capacity) => simulateOffers(grid, { random, rule: DEFAULT_BACKOFF, order: 'nearest', capacity })],
 ];
 
 /** Every method on `seeds` grids (seeds firstSeed, firstSeed + 1, ...), averaged. */
 export function runTable1(options: Table1Options = {}): Table1Row[] {
   const { clients = 10_000, servers = 10, capacity = 1400, seeds = 20, firstSeed = 1 } = options;
-  const sums = TABLE1_METHODS.map(() => ({ latency: 0, max: 0 }));
+  const sums = TABLE1_METHODS.map(() => ({ latency: 0, max: 0, meanPlaced: 0, lastPlaced: 0, timed: false }));
   for (let i = 0; i < seeds; i++) {
     const seed = firstSeed + i;
     const grid = makeGrid(seed, clients, servers);
     TABLE1_METHODS.forEach(([, method], m) => {
-      const result = summarize(grid, method(grid, new SeededRandom(Math.imul(seed, 7919) + m + 1), capacity));
-      sums[m]!.latency += result.avgLatencyMs;
-      sums[m]!.max += result.maxClients;
+      const placement = method(grid, new SeededRandom(Math.imul(seed, 7919) + m + 1), capacity);
+      const result = summarize(grid, placement.assignment);
+      const sum = sums[m]!;
+      sum.latency += result.avgLatencyMs;
+      sum.max += result.maxClients;
+      if (placement.meanPlacedMs !== undefined && placement.lastPlacedMs !== undefined) {
+        sum.timed = true;
+        sum.meanPlaced += placement.meanPlacedMs;
+        sum.lastPlaced += placement.lastPlacedMs;
+      }
     });
     options.progress?.(`seed ${seed} done (${i + 1}/${seeds})`);
   }
-  return TABLE1_METHODS.map(([method], m) => ({ method, avgLatencyMs: sums[m]!.latency / seeds, maxClients: sums[m]!.max / seeds }));
+  return TABLE1_METHODS.map(([method], m) => {
+    const sum = sums[m]!;
+    const row = { method, avgLatencyMs: sum.latency / seeds, maxClients: sum.max / seeds };
+    return sum.timed ? { ...row, meanPlacedMs: sum.meanPlaced / seeds, lastPlacedMs: sum.lastPlaced / seeds } : row;
+  });
 }
 
 const round1 = (x: number) => Math.round(x * 10) / 10;
@@ -187,6 +208,13 @@ export function table1Output(rows: readonly Table1Row[], setup: string): Experim
       markdownTable(['method', 'avg latency ms', 'paper', 'diff', 'max clients', 'paper', 'diff'], comparison),
       '',
       ratioNote(rows),
+      '',
+      'When the distributed methods had placed their clients (virtual time after the death notice, mean over seeds):',
+      '',
+      markdownTable(
+        ['method', 'mean placement s', 'last client placed s'],
+        rows.filter((row) => row.lastPlacedMs !== undefined).map((row) => [row.method, (row.meanPlacedMs! / 1000).toFixed(2), (row.lastPlacedMs! / 1000).toFixed(2)]),
+      ),
     ].join('\n'),
   };
 }

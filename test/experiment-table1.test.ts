@@ -4,10 +4,12 @@ import test from 'ava';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { distance, makeGrid, runTable1, summarize, DIAGONAL_MS, type Grid } from '../bench/experiments/table1.js';
 import { minCostAssignment } from '../bench/experiments/min-cost-assignment.js';
 import { simulateOffers } from '../bench/experiments/offers.js';
-import { niceCeiling, toCsv, toSvg } from '../bench/experiments/report.js';
+import { niceCeiling, toCsv, toMarkdown, toSvg } from '../bench/experiments/report.js';
 import { SeededRandom } from '../src/transport-abstraction/random.js';
 import { program } from '../src/cli/main.js';
 
@@ -120,7 +122,9 @@ test('Table 1 shape on 2,000 clients: Distance best latency and worst max, Optim
   t.true(b!.maxClients < d!.maxClients && b!.avgLatencyMs < r!.avgLatencyMs, 'Backoff is a compromise between Distance and Random');
 });
 
-test('report writers: CSV quoting, axis ceilings, SVG', (t) => {
+test('report writers: CSV quoting, axis ceilings, SVG, a failed run marked in the markdown', (t) => {
+  const failed = toMarkdown({ title: 'x', columns: ['a'], rows: [[1]], chart: { kind: 'bar', title: 'x', categories: [], series: [] }, failure: 'lost a byte' });
+  t.regex(failed, /\*\*The run failed:\*\* lost a byte/);
   t.is(toCsv(['a', 'b'], [['x,y', 'say "hi"'], [1, 2.5]]), 'a,b\n"x,y","say ""hi"""\n1,2.5\n');
   t.is(niceCeiling(67.3), 100);
   t.is(niceCeiling(2146), 2500);
@@ -156,4 +160,14 @@ test('`baton experiment table1` writes table1.csv, .svg and .md, and rejects a b
   for (const line of csv.slice(1)) t.true(line.split(',').slice(1).every((x) => Number.isFinite(Number(x))), line);
   t.regex(readFileSync(join(out, 'table1.svg'), 'utf8'), /<svg[\s\S]*Nearest-Capped[\s\S]*<\/svg>/);
   t.regex(readFileSync(join(out, 'table1.md'), 'utf8'), /\| Backoff \| [0-9.]+ \| [0-9.]+ \|/);
+});
+
+test('the installed command (bin/baton.js, built by `npm test`) exits 1 on a failed run and explains table1 in --help', (t) => {
+  const bin = fileURLToPath(new URL('../bin/baton.js', import.meta.url));
+  const help = spawnSync(process.execPath, [bin, 'experiment', '--help'], { encoding: 'utf8', timeout: 30_000 });
+  t.is(help.status, 0);
+  t.regex(help.stdout, /table1 \[options\]\s+the implosion simulation/);
+  const bad = spawnSync(process.execPath, [bin, 'experiment', 'table1', '--seeds', '0', '--out', tmpdir()], { encoding: 'utf8', timeout: 30_000 });
+  t.is(bad.status, 1);
+  t.regex(bad.stderr, /--seeds must be a whole number/);
 });

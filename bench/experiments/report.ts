@@ -39,6 +39,12 @@ export interface ExperimentOutput {
   readonly chart: Chart;
   /** Markdown written under the table (how it was made, the paper's numbers, ...). */
   readonly notes?: string;
+  /**
+   * Set when the run went through but is not valid (a transfer failed, a check did not hold): the
+   * files are still written, with this in the markdown, and the command exits non-zero. A run that
+   * cannot produce output at all throws instead.
+   */
+  readonly failure?: string;
 }
 
 /** Writes DIR/NAME.csv, DIR/NAME.md, DIR/NAME.svg; returns their paths. */
@@ -71,7 +77,9 @@ export function markdownTable(columns: readonly string[], rows: readonly (readon
 }
 
 export function toMarkdown(output: ExperimentOutput): string {
-  const parts = [`# ${output.title}`, '', markdownTable(output.columns, output.rows), ''];
+  const parts = [`# ${output.title}`, ''];
+  if (output.failure) parts.push(`**The run failed:** ${output.failure}`, '');
+  parts.push(markdownTable(output.columns, output.rows), '');
   if (output.notes) parts.push(output.notes.trim(), '');
   return parts.join('\n');
 }

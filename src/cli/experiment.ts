@@ -42,11 +42,13 @@ function experimentSubcommand(experiment: Experiment): Command {
     const files = writeReport(flags.out, experiment.name, output);
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     process.stderr.write(`${experiment.name}: done in ${seconds.toFixed(1)} s; wrote ${files.join(', ')}\n`);
-    process.stdout.write(`${output.rows.length > 0 ? '' : '(no rows)\n'}${toText(output.columns, output.rows)}\n`);
+    process.stdout.write(`${toText(output.columns, output.rows)}\n`);
+    if (output.failure) throw new Error(`${experiment.name} failed: ${output.failure}`);
   });
   return sub;
 }
 
+/** The table as tab-separated lines for the terminal (the files have the CSV and markdown). */
 function toText(columns: readonly string[], rows: readonly (readonly (string | number)[])[]): string {
   return [columns, ...rows].map((row) => row.join('\t')).join('\n');
 }

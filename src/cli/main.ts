@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { benchCommand } from './bench.js';
 import { catCommand } from './cat.js';
 import { connectCommand } from './connect.js';
+import { experimentCommand } from './experiment.js';
 
 export function program(): Command {
   const cli = new Command('baton')
@@ -13,6 +14,7 @@ export function program(): Command {
   cli.addCommand(catCommand());
   cli.addCommand(benchCommand());
   cli.addCommand(connectCommand());
+  cli.addCommand(experimentCommand());
   return cli;
 }
 

@@ -1,0 +1,9 @@
+// The registry of the paper's experiments, run by `baton experiment NAME` (src/cli/experiment.ts).
+// To add one: write bench/experiments/NAME.ts exporting an Experiment (experiment.ts) and list it
+// below; the command line, --help, the output files and progress come from the command and report.ts.
+import type { Experiment } from './experiment.js';
+import { table1Experiment } from './table1.js';
+
+export type { Experiment, ExperimentContext, ExperimentOption } from './experiment.js';
+
+export const EXPERIMENTS: readonly Experiment[] = [table1Experiment];

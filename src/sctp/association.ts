@@ -10,7 +10,7 @@
 import { addressKey, sameAddress, type UdpAddress } from '../transport-abstraction/address.js';
 import { LocalUsageError, TransportError } from '../transport-abstraction/errors.js';
 import type { SctpState, TransportState } from '../transport-abstraction/state-types.js';
-import type { Instant, MigratableTransport, ReceiverState, ResumeMode, SendOptions, Transmit, TransportEvent } from '../transport-abstraction/transport.js';
+import type { DropReason, Instant, MigratableTransport, ReceiverState, ResumeMode, SendOptions, Transmit, TransportEvent } from '../transport-abstraction/transport.js';
 import { established, handleCookieEcho, handleInit, handleInitAck, learnPeer, nonZero, sendInit } from './association/handshake.js';
 import { handleDatagram, handlePacket } from './association/input.js';
 import { packetBytes, pollTransmit } from './association/output.js';
@@ -48,7 +48,7 @@ export interface AssociationHost {
   /** Peer addresses or tags changed: update routing. */
   routingChanged(a: SctpAssociation): void;
   /** Count a dropped datagram. */
-  drop(reason: string): void;
+  drop(reason: DropReason): void;
   /** Something to act on (input, app call, timer): poll this association at the next drain. */
   wake(a: SctpAssociation): void;
 }

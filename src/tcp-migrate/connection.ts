@@ -10,14 +10,15 @@ import { sameAddress, type UdpAddress } from '../transport-abstraction/address.j
 import { LocalUsageError, TransportError, type TransportErrorCode } from '../transport-abstraction/errors.js';
 import type { RandomSource } from '../transport-abstraction/random.js';
 import type { TransportState } from '../transport-abstraction/state-types.js';
-import type {
-  Instant,
-  MigratableTransport,
-  ReceiverState,
-  ResumeMode,
-  SendOptions,
-  Transmit,
-  TransportEvent,
+import {
+  DEFAULT_RESUME_MODE,
+  type Instant,
+  type MigratableTransport,
+  type ReceiverState,
+  type ResumeMode,
+  type SendOptions,
+  type Transmit,
+  type TransportEvent,
 } from '../transport-abstraction/transport.js';
 import type { ConnectionOwner, TcpMigrateConfig } from './config.js';
 import type { KeyPair } from './migrate-crypto.js';
@@ -259,7 +260,7 @@ export class TcpMigrateConnection implements MigratableTransport {
     return migrate.exportState(this, now);
   }
 
-  takeover(now: Instant, requestNumber: number, mode: ResumeMode = 'go-back-n'): void {
+  takeover(now: Instant, requestNumber: number, mode: ResumeMode = DEFAULT_RESUME_MODE): void {
     migrate.startTakeover(this, now, requestNumber, mode);
     this.owner?.wake(this);
   }

@@ -5,7 +5,7 @@ import { addressKey, type UdpAddress } from '../transport-abstraction/address.js
 import { LocalUsageError } from '../transport-abstraction/errors.js';
 import { cryptoRandom, type RandomSource } from '../transport-abstraction/random.js';
 import type { TransportState } from '../transport-abstraction/state-types.js';
-import type { ConnectionOptions, Instant, Transmit, TransportEndpoint } from '../transport-abstraction/transport.js';
+import type { ConnectionOptions, DropReason, Instant, Transmit, TransportEndpoint } from '../transport-abstraction/transport.js';
 import { DEFAULT_CONFIG, type ConnectionOwner, type TcpMigrateConfig } from './config.js';
 import { resetSegment, TcpMigrateConnection } from './connection.js';
 import { acceptSyn, open as openConnection } from './handshake.js';
@@ -57,7 +57,7 @@ export class TcpMigrateEndpoint implements TransportEndpoint, ConnectionOwner {
   readonly listening: boolean;
   readonly random: RandomSource;
   readonly config: TcpMigrateConfig;
-  readonly dropped = new Map<string, number>();
+  readonly dropped = new Map<DropReason, number>();
   private readonly verify: boolean;
   private readonly byTuple = new Map<string, TcpMigrateConnection>();
   private readonly byToken = new Map<string, TcpMigrateConnection>();
@@ -96,7 +96,7 @@ export class TcpMigrateEndpoint implements TransportEndpoint, ConnectionOwner {
     };
   }
 
-  private drop(reason: string): void {
+  private drop(reason: DropReason): void {
     this.dropped.set(reason, (this.dropped.get(reason) ?? 0) + 1);
   }
 
@@ -155,7 +155,7 @@ export class TcpMigrateEndpoint implements TransportEndpoint, ConnectionOwner {
   }
 
   importState(_now: Instant, state: TransportState, options?: ConnectionOptions): TcpMigrateConnection {
-    if (state.tcp === undefined) throw new LocalUsageError('importState: the state is not a TCP-Migrate state');
+    if (state.tcp === undefined) throw new LocalUsageError('importState: the state is not a TCP-Migrate state (tcp is unset)');
     const peer = state.tcp.localIsInitiator ? state.server : state.client;
     const remote = { address: peer.address, port: peer.udpPort };
     const local = this.addresses.find((a) => a.address.includes(':') === remote.address.includes(':')) ?? this.addresses[0]!;
@@ -177,7 +177,7 @@ export class TcpMigrateEndpoint implements TransportEndpoint, ConnectionOwner {
     const parsed = parseSegment(bytes);
     if (!parsed.ok) return this.drop('malformed');
     const seg = parsed.segment;
-    if (this.verify && !checksumValid(bytes, this.pseudoSum(from.address, to.address))) return this.drop('bad-checksum');
+    if (this.verify && !checksumValid(bytes, this.pseudoSum(from.address, to.address))) return this.drop('checksum');
     // A burst from one peer goes to the same connection: compare its 4-tuple instead of building
     // the key string. Only a match is trusted (byTuple maps that tuple to it: see lastRoute).
     const cached = this.cachedRoute(to, from, seg);
@@ -192,7 +192,7 @@ export class TcpMigrateEndpoint implements TransportEndpoint, ConnectionOwner {
         target.handleSegment(now, seg, from, to);
         return;
       }
-      this.drop('unknown-token');
+      this.drop('unknown-takeover');
       this.outbox.push(resetSegment(to, seg.dstPort, from, seg.srcPort, 0, (seg.seq + 1) >>> 0, RESET_UNKNOWN_TOKEN, true));
       return;
     }

@@ -19,6 +19,8 @@ import { concat } from './wire/bytes.js';
 import { emitParam } from './wire/params.js';
 import { parsePacket } from './wire/parse.js';
 import { CauseCode, ChunkType, ParamType, type Chunk, type InitChunk, type Packet, type Param } from './wire/types.js';
+import { checkAddress, checkBytes, guardMethods } from '../transport-abstraction/guard.js';
+import { checkTransportState } from '../transport-abstraction/state-shape.js';
 
 export interface SctpEndpointOptions {
   /** Local UDP addresses (the first is the default source). */
@@ -57,7 +59,7 @@ export class SctpEndpoint implements TransportEndpoint, AssociationHost {
   private readonly writer = new PacketWriter(1500);
 
   constructor(options: SctpEndpointOptions) {
-    if (options.addresses.length === 0) throw new TypeError('an SCTP endpoint needs at least one local address');
+    if (options.addresses.length === 0) throw new LocalUsageError('an SCTP endpoint needs at least one local address');
     this.addresses = options.addresses;
     this.sctpPort = options.sctpPort ?? SCTP_UDP_PORT;
     this.listen = options.listen ?? true;
@@ -85,6 +87,7 @@ export class SctpEndpoint implements TransportEndpoint, AssociationHost {
   }
 
   connect(now: Instant, remote: UdpAddress, options?: SctpOptions): SctpAssociation {
+    checkAddress(remote, 'connect: remote');
     const a = new SctpAssociation(this, this.resolve(options), this.addresses[0]!, remote);
     this.installTakeover(a, 'initiator');
     a.start(now);
@@ -97,8 +100,8 @@ export class SctpEndpoint implements TransportEndpoint, AssociationHost {
   }
 
   importState(now: Instant, state: TransportState, options?: SctpOptions): SctpAssociation {
-    const s: SctpState | undefined = state.sctp;
-    if (!s) throw new LocalUsageError('importState: the state is not an SCTP state (sctp is unset)');
+    checkTransportState(state, 'sctp');
+    const s: SctpState = state.sctp!;
     const peer = s.peerAddresses[0] ?? { address: state.client.address, port: state.client.port, udpPort: state.client.udpPort };
     const a = new SctpAssociation(this, this.resolve({ remotePort: peer.port, ...options }), this.addresses[0]!, { address: peer.address, port: peer.udpPort }, s.localVerificationTag, s.localInitialTsn);
     a.restore(now, s);
@@ -143,6 +146,9 @@ export class SctpEndpoint implements TransportEndpoint, AssociationHost {
   // ---------------------------------------------------------------- input
 
   handleDatagram(now: Instant, from: UdpAddress, bytes: Uint8Array, local?: UdpAddress): void {
+    checkAddress(from, 'handleDatagram: from');
+    checkBytes(bytes, 'handleDatagram: bytes');
+    if (local !== undefined) checkAddress(local, 'handleDatagram: local');
     const r = parsePacket(bytes);
     if (!r.ok) {
       this.drop(r.error.code === 'SCTP_WIRE_CHECKSUM' ? 'checksum' : 'malformed');
@@ -419,3 +425,5 @@ export class SctpEndpoint implements TransportEndpoint, AssociationHost {
 function lookupView(a: SctpAssociation): LookupView {
   return { localVerificationTag: a.localTag, localPort: a.host.sctpPort, peerPort: a.remotePort, peerAddresses: [...a.paths.map((p) => p.address), ...a.formerPeerAddresses] };
 }
+
+guardMethods(SctpEndpoint.prototype, ['handleDatagram', 'handleTimeout', 'pollTransmit', 'pollTimeout', 'pollAccept', 'connect', 'importState'], 'SctpEndpoint');

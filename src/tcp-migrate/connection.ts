@@ -11,7 +11,7 @@ import { LocalUsageError, TransportError, type TransportErrorCode } from '../tra
 import type { RandomSource } from '../transport-abstraction/random.js';
 import type { TransportState } from '../transport-abstraction/state-types.js';
 import {
-  DEFAULT_RESUME_MODE,
+  checkResumeMode,
   type Instant,
   type MigratableTransport,
   type ReceiverState,
@@ -39,6 +39,7 @@ import { RtoEstimator } from './rto.js';
 import { Scoreboard, SendBuffer } from './send-buffer.js';
 import * as sender from './sender.js';
 import { ACK, FIN, RST, SYN, allocSegment, checksumValid, fillChecksum, parseSegment, pseudoHeaderSum, writeHeader, HEADER_LENGTH, type TcpSegment } from './wire.js';
+import { checkAddress, checkBytes, checkStream, guardMethods } from '../transport-abstraction/guard.js';
 
 export type TcpState =
   | 'CLOSED'
@@ -212,7 +213,9 @@ export class TcpMigrateConnection implements MigratableTransport {
     this.events.push(ev);
   }
 
-  send(bytes: Uint8Array, _options?: SendOptions): number {
+  send(bytes: Uint8Array, options?: SendOptions): number {
+    checkBytes(bytes, 'send: bytes');
+    checkStream(options?.stream);
     if (this.finQueued || this.released) throw new LocalUsageError(`send after close (state ${this.state})`);
     if (this.preloaded && this.receiver === undefined) {
       this.wantWritable = true;
@@ -260,8 +263,8 @@ export class TcpMigrateConnection implements MigratableTransport {
     return migrate.exportState(this, now);
   }
 
-  takeover(now: Instant, requestNumber: number, mode: ResumeMode = DEFAULT_RESUME_MODE): void {
-    migrate.startTakeover(this, now, requestNumber, mode);
+  takeover(now: Instant, requestNumber: number, mode?: ResumeMode): void {
+    migrate.startTakeover(this, now, requestNumber, checkResumeMode(mode));
     this.owner?.wake(this);
   }
 
@@ -518,6 +521,9 @@ export class TcpMigrateConnection implements MigratableTransport {
    * then the same path as a routed segment. Bad datagrams are dropped and counted.
    */
   handleDatagram(now: Instant, from: UdpAddress, bytes: Uint8Array, local?: UdpAddress): void {
+    checkAddress(from, 'handleDatagram: from');
+    checkBytes(bytes, 'handleDatagram: bytes');
+    if (local !== undefined) checkAddress(local, 'handleDatagram: local');
     const parsed = parseSegment(bytes);
     if (!parsed.ok) {
       this.droppedDatagrams++;
@@ -586,6 +592,12 @@ export class TcpMigrateConnection implements MigratableTransport {
     this.outbox.push(tx);
   }
 }
+
+guardMethods(
+  TcpMigrateConnection.prototype,
+  ['handleDatagram', 'handleTimeout', 'pollTransmit', 'pollTimeout', 'pollEvent', 'send', 'close', 'abort', 'exportState', 'takeover', 'receiverState'],
+  'TcpMigrateConnection',
+);
 
 const NO_OPTIONS: TcpOption[] = [];
 

@@ -14,6 +14,8 @@ import { DeadlineHeap } from '../transport-abstraction/deadline-heap.js';
 import { tokenKey } from './migrate-crypto.js';
 import { findOption, RESET_TAKEN_OVER, RESET_UNKNOWN_TOKEN } from './options.js';
 import { ACK, checksumValid, FIN, parseSegment, pseudoHeaderSum, RST, SYN, type TcpSegment } from './wire.js';
+import { checkAddress, checkBytes, guardMethods } from '../transport-abstraction/guard.js';
+import { checkTransportState } from '../transport-abstraction/state-shape.js';
 
 export const DEFAULT_TCP_MIGRATE_PORT = 9898;
 
@@ -127,6 +129,7 @@ export class TcpMigrateEndpoint implements TransportEndpoint, ConnectionOwner {
   }
 
   connect(now: Instant, remote: UdpAddress, options?: ConnectionOptions): TcpMigrateConnection {
+    checkAddress(remote, 'connect: remote');
     const local = this.addresses[0]!;
     const remotePort = options?.remotePort ?? this.port;
     const localPort = this.ephemeralPort(local, remote, remotePort);
@@ -155,8 +158,8 @@ export class TcpMigrateEndpoint implements TransportEndpoint, ConnectionOwner {
   }
 
   importState(_now: Instant, state: TransportState, options?: ConnectionOptions): TcpMigrateConnection {
-    if (state.tcp === undefined) throw new LocalUsageError('importState: the state is not a TCP-Migrate state (tcp is unset)');
-    const peer = state.tcp.localIsInitiator ? state.server : state.client;
+    checkTransportState(state, 'tcp');
+    const peer = state.tcp!.localIsInitiator ? state.server : state.client;
     const remote = { address: peer.address, port: peer.udpPort };
     const local = this.addresses.find((a) => a.address.includes(':') === remote.address.includes(':')) ?? this.addresses[0]!;
     const old = this.byTuple.get(tupleKey(local, remote, this.port, peer.port));
@@ -173,6 +176,9 @@ export class TcpMigrateEndpoint implements TransportEndpoint, ConnectionOwner {
   // Input
 
   handleDatagram(now: Instant, from: UdpAddress, bytes: Uint8Array, local?: UdpAddress): void {
+    checkAddress(from, 'handleDatagram: from');
+    checkBytes(bytes, 'handleDatagram: bytes');
+    if (local !== undefined) checkAddress(local, 'handleDatagram: local');
     const to = local ?? this.addresses[0]!;
     const parsed = parseSegment(bytes);
     if (!parsed.ok) return this.drop('malformed');
@@ -380,3 +386,5 @@ export class TcpMigrateEndpoint implements TransportEndpoint, ConnectionOwner {
     return this.connections.size;
   }
 }
+
+guardMethods(TcpMigrateEndpoint.prototype, ['handleDatagram', 'handleTimeout', 'pollTransmit', 'pollTimeout', 'pollAccept', 'connect', 'importState'], 'TcpMigrateEndpoint');

@@ -223,6 +223,13 @@ export function laterTakeoverNumber(a: number, b: number): number {
 /** takeover() without a mode resumes in gap-fill mode on every transport. */
 export const DEFAULT_RESUME_MODE: ResumeMode = 'gap-fill';
 
+/** `mode` as a ResumeMode (undefined: the default); anything else throws LocalUsageError. */
+export function checkResumeMode(mode: unknown): ResumeMode {
+  if (mode === undefined) return DEFAULT_RESUME_MODE;
+  if (mode === 'gap-fill' || mode === 'go-back-n') return mode;
+  throw new LocalUsageError(`resume mode ${JSON.stringify(mode)} is neither 'gap-fill' nor 'go-back-n'`);
+}
+
 /**
  * The one vocabulary of `TransportEndpoint.dropped` keys. Each transport maps its own cases onto
  * these; a reason may stay at zero on a transport that has no such case.

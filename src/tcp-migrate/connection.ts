@@ -20,7 +20,7 @@ import {
   type Transmit,
   type TransportEvent,
 } from '../transport-abstraction/transport.js';
-import type { ConnectionOwner, TcpMigrateConfig } from './config.js';
+import type { ConnectionOwner, EndpointEvent, TcpMigrateConfig } from './config.js';
 import type { KeyPair } from './migrate-crypto.js';
 import * as handshake from './handshake.js';
 import * as keepalive from './keepalive.js';
@@ -243,6 +243,7 @@ export class TcpMigrateConnection implements MigratableTransport {
       case 'CLOSED':
       case 'MIGRATE-WAIT':
         this.finish(now, undefined);
+        this.owner?.wake(this);
         return;
       default:
         return;
@@ -446,7 +447,19 @@ export class TcpMigrateConnection implements MigratableTransport {
     if (!this.closedEmitted) this.emit(error ? { type: 'closed', error } : { type: 'closed' });
     this.closedEmitted = true;
     this.released = true;
-    this.owner?.release(this);
+    this.toEndpoint({ type: 'released' });
+  }
+
+  private endpointEvents: EndpointEvent[] = [];
+
+  /** Queue an event for the endpoint (dropped when the connection has none). */
+  toEndpoint(e: EndpointEvent): void {
+    if (this.owner !== undefined) this.endpointEvents.push(e);
+  }
+
+  /** The next event for the endpoint (the endpoint drains these after every call into us). */
+  pollEndpointEvent(): EndpointEvent | undefined {
+    return this.endpointEvents.shift();
   }
 
   fail(now: Instant, code: TransportErrorCode, message: string): void {

@@ -135,6 +135,7 @@ export class TcpMigrateEndpoint implements TransportEndpoint, ConnectionOwner {
     const localPort = this.ephemeralPort(local, remote, remotePort);
     const conn = this.newConnection(local, remote, localPort, remotePort, options);
     openConnection(conn, now);
+    this.settle(conn);
     this.touch(conn);
     return conn;
   }
@@ -196,6 +197,7 @@ export class TcpMigrateEndpoint implements TransportEndpoint, ConnectionOwner {
       if (target !== undefined) {
         this.touch(target);
         target.handleSegment(now, seg, from, to);
+        this.settle(target);
         return;
       }
       this.drop('unknown-takeover');
@@ -205,10 +207,12 @@ export class TcpMigrateEndpoint implements TransportEndpoint, ConnectionOwner {
     const conn = cached ?? this.byTuple.get(key);
     if (conn !== undefined && conn.stateName === 'TIME-WAIT' && (seg.flags & (SYN | ACK | RST)) === SYN) {
       conn.finish(now, undefined); // a new SYN for a 4-tuple in TIME-WAIT starts a new connection
+      this.settle(conn);
     } else if (conn !== undefined) {
       this.lastRoute = conn;
       this.touch(conn);
       conn.handleSegment(now, seg, from, to);
+      this.settle(conn);
       return;
     }
     if (this.retired.has(cached === undefined ? key : tupleKey(to, from, seg.dstPort, seg.srcPort))) {
@@ -230,6 +234,7 @@ export class TcpMigrateEndpoint implements TransportEndpoint, ConnectionOwner {
       const c = this.newConnection(to, from, this.port, seg.srcPort);
       this.touch(c);
       acceptSyn(c, now, seg);
+      this.settle(c);
       return;
     }
     this.drop('no-connection');
@@ -289,6 +294,7 @@ export class TcpMigrateEndpoint implements TransportEndpoint, ConnectionOwner {
       this.armed.delete(c);
       this.touch(c);
       c.handleTimeout(now);
+      this.settle(c);
     }
   }
 
@@ -317,7 +323,9 @@ export class TcpMigrateEndpoint implements TransportEndpoint, ConnectionOwner {
   pollTransmit(now: Instant): Transmit | undefined {
     if (this.outbox.length > 0) return this.outbox.shift();
     for (const c of this.dirty) {
+      this.settle(c); // events of application calls (abort, close) since the last poll
       const tx = c.pollTransmit(now);
+      this.settle(c);
       if (tx !== undefined) {
         this.timerDirty.add(c); // sending may arm the retransmission timer
         return tx;
@@ -338,13 +346,33 @@ export class TcpMigrateEndpoint implements TransportEndpoint, ConnectionOwner {
   }
 
   // ---------------------------------------------------------------------------------------------
-  // ConnectionOwner
+  // ConnectionOwner, and the connections' queued EndpointEvents
 
   wake(conn: TcpMigrateConnection): void {
     this.touch(conn);
   }
 
-  rebind(conn: TcpMigrateConnection, oldLocal: UdpAddress, oldRemote: UdpAddress, oldLocalPort: number, oldRemotePort: number): void {
+  /** Act on what `conn` queued for us while we (or the application) called into it. */
+  private settle(conn: TcpMigrateConnection): void {
+    for (let e = conn.pollEndpointEvent(); e !== undefined; e = conn.pollEndpointEvent()) {
+      switch (e.type) {
+        case 'rebind':
+          this.rebind(conn, e.oldLocal, e.oldRemote, e.oldLocalPort, e.oldRemotePort);
+          break;
+        case 'established':
+          this.acceptQueue.push(conn);
+          break;
+        case 'token':
+          if (conn.token !== undefined) this.byToken.set(tokenKey(conn.token), conn);
+          break;
+        case 'released':
+          this.release(conn);
+          break;
+      }
+    }
+  }
+
+  private rebind(conn: TcpMigrateConnection, oldLocal: UdpAddress, oldRemote: UdpAddress, oldLocalPort: number, oldRemotePort: number): void {
     this.lastRoute = undefined;
     const oldKey = tupleKey(oldLocal, oldRemote, oldLocalPort, oldRemotePort);
     if (this.byTuple.get(oldKey) === conn) this.byTuple.delete(oldKey);
@@ -355,15 +383,7 @@ export class TcpMigrateEndpoint implements TransportEndpoint, ConnectionOwner {
     this.byTuple.set(newKey, conn);
   }
 
-  established(conn: TcpMigrateConnection): void {
-    this.acceptQueue.push(conn);
-  }
-
-  registerToken(conn: TcpMigrateConnection): void {
-    if (conn.token !== undefined) this.byToken.set(tokenKey(conn.token), conn);
-  }
-
-  release(conn: TcpMigrateConnection): void {
+  private release(conn: TcpMigrateConnection): void {
     // Keep it until its last segments (a RST, the final ACK) are polled out.
     this.touch(conn);
     this.lastRoute = undefined;

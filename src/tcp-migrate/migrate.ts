@@ -221,7 +221,7 @@ export function handleMigrateReply(c: TcpMigrateConnection, now: Instant, seg: T
   c.state = 'ESTABLISHED';
   c.ackNow = true;
   c.receiver = { nextOffset, heldRanges: c.scoreboard.ranges(), cumulativeAck: seg.ack };
-  c.owner?.registerToken(c);
+  c.toEndpoint({ type: 'token' });
   c.emit({ type: 'connected' });
   c.emit({ type: 'takeover-complete', receiver: c.receiver });
   c.emit({ type: 'state-changed' });
@@ -275,7 +275,7 @@ export function handleMigrateSyn(c: TcpMigrateConnection, now: Instant, seg: Tcp
   c.local = local;
   c.updatePseudo();
   if (addressKey(oldRemote) !== addressKey(from) || addressKey(oldLocal) !== addressKey(local) || oldRemotePort !== seg.srcPort) {
-    c.owner?.rebind(c, oldLocal, oldRemote, oldLocalPort, oldRemotePort);
+    c.toEndpoint({ type: 'rebind', oldLocal, oldRemote, oldLocalPort, oldRemotePort });
   }
   if (mig.preload && !mig.keepOutOfOrder) c.reasm.flush(); // the paper: a new host's TCP knows nothing of them
   // Both ends restart in slow start towards the new peer, resending what it has not acknowledged.

@@ -236,3 +236,25 @@ test('not-authenticated ERROR cause names the ASCONF serial', (t) => {
   t.false(isNotAuthenticatedFor(c, 7));
   t.false(isNotAuthenticatedFor({ code: 0xa4, info: new Uint8Array(0) }, 0));
 });
+
+test('takeover numbers are serial: 1 follows 2^32-1, a jump beyond the step is refused as too far', (t) => {
+  const peers = new PeerAddressSet([A]);
+  const rx = new AsconfReceiver(999, 0xffffffff - 1);
+  const r1 = rx.handle(takeoverAsconf(1000, B.address, A.address, 0xffffffff), B, peers, true);
+  t.true(r1.kind === 'ack' && r1.takeover?.accepted === true);
+  const r2 = rx.handle(takeoverAsconf(1000, C.address, B.address, 1), C, peers, true);
+  t.true(r2.kind === 'ack' && r2.takeover?.accepted === true, 'the number after 2^32-1 was refused');
+  t.is(rx.lastTakeover, 1);
+  // 0 is never a request, even though it is 1 ahead of 2^32-1 in serial order.
+  const zero = new AsconfReceiver(999, 0xffffffff).handle(takeoverAsconf(1000, B.address, A.address, 0), B, new PeerAddressSet([A]), true);
+  t.true(zero.kind === 'ack' && zero.takeover?.accepted === false);
+  // A jump to the end of the space, which would block every later takeover, is refused.
+  const far = rx.handle(takeoverAsconf(1001, B.address, C.address, 1 + 33), B, peers, true);
+  t.true(far.kind === 'ack' && far.takeover?.accepted === false && far.takeover.reason === 'number-too-far');
+  const end = rx.handle(takeoverAsconf(1001, B.address, C.address, 0xfffffff0), B, peers, true);
+  t.true(end.kind === 'ack' && end.takeover?.accepted === false && end.takeover.reason === 'number-used', 'a number behind is "used"');
+  t.deepEqual(peers.list(), [C]);
+  t.is(rx.lastTakeover, 1);
+  const near = rx.handle(takeoverAsconf(1001, B.address, C.address, 1 + 32), B, peers, true);
+  t.true(near.kind === 'ack' && near.takeover?.accepted === true);
+});

@@ -2,10 +2,13 @@
 // MigratableTransport contract and runs for both `sctp` and `tcp`. A scenario a transport cannot
 // do fails visibly; nothing is skipped.
 import test from 'ava';
-import { TRANSPORT_KINDS } from '../src/transports.js';
 import { decodeTransportState, encodeTransportState } from '../src/transport-abstraction/state.js';
 import type { TransportState } from '../src/transport-abstraction/state-types.js';
-import { World } from './conformance/world.js';
+import type { MigratableTransport, ReceiverState, ResumeMode } from '../src/transport-abstraction/transport.js';
+import { LocalUsageError } from '../src/transport-abstraction/errors.js';
+import { DEFAULT_RESUME_MODE, DROP_REASONS, nextTakeoverNumber, TAKEOVER_NUMBER_MAX, TAKEOVER_STEP, validateTakeoverNumber, takeoverNumberAcceptable, laterTakeoverNumber } from '../src/transport-abstraction/transport.js';
+import { HOSTS, World } from './conformance/world.js';
+import { createEndpoint, TRANSPORT_KINDS } from '../src/transports.js';
 
 const lossy = (loss: number, delayMs: number) => ({ delayMs, rateBps: 2_000_000, queueBytes: 64_000, loss });
 
@@ -174,3 +177,183 @@ for (const kind of TRANSPORT_KINDS) {
     t.true(sentBytes['gap-fill']! < sentBytes['go-back-n']!, `gap-fill sent ${sentBytes['gap-fill']} B, go-back-N ${sentBytes['go-back-n']} B`);
   });
 }
+
+// The contract's one meaning on both transports (transport.ts): takeover numbers, resume mode,
+// imports of the other kind, drop reasons.
+for (const kind of TRANSPORT_KINDS) {
+  test(`${kind}: a cascade of more takeovers than TCP-Migrate's 7-bit field holds`, (t) => {
+    const world = new World({
+      kind,
+      seed: 41,
+      fileLength: 3_000_000,
+      links: { a: { delayMs: 2, rateBps: 2_000_000 }, b: { delayMs: 2, rateBps: 2_000_000 }, c: { delayMs: 2, rateBps: 2_000_000 } },
+    });
+    let state = serveThenExport(world, 50);
+    world.net.kill('a');
+    // Each taker is a fresh endpoint (a restarted server process) on b or c, on a new UDP port; it
+    // sends the rest of the file once its takeover completes.
+    const count = 140;
+    let n = state.takeoverNumber;
+    let last: { conn: MigratableTransport; receiver?: ReceiverState } | undefined;
+    for (let i = 0; i < count; i++) {
+      n = nextTakeoverNumber(n);
+      const ip = HOSTS[i % 2 === 0 ? 'b' : 'c'];
+      const address = { address: ip, port: world.net.freePort(ip) };
+      const endpoint = createEndpoint(kind, { addresses: [address], random: world.net.random, rtoMin: 200 });
+      const conn = endpoint.importState(world.net.now, state);
+      const taker: { conn: MigratableTransport; receiver?: ReceiverState } = { conn };
+      world.net.attach(endpoint, [address], () => {
+        for (let e = conn.pollEvent(); e !== undefined; e = conn.pollEvent()) {
+          if (e.type !== 'takeover-complete') continue;
+          taker.receiver = e.receiver;
+          conn.send(world.file.subarray(e.receiver.nextOffset));
+          if (i === count - 1) conn.close(world.net.now);
+        }
+      });
+      conn.takeover(world.net.now, n);
+      world.net.wake(endpoint);
+      t.true(world.net.runUntil(() => taker.receiver !== undefined, 5_000), `takeover ${i + 1} (number ${n}) did not complete`);
+      world.net.run(world.net.now + 5);
+      state = conn.exportState(world.net.now);
+      t.is(state.takeoverNumber, n);
+      last = taker;
+    }
+    t.is(n, count);
+    t.true(world.runToCompletion(), 'did not finish after the cascade');
+    t.true(world.clientHasFile());
+    t.truthy(last?.receiver);
+    const accepted = world.client.collector.events.filter((e) => e.type === 'taken-over');
+    t.is(accepted.length, count);
+    t.deepEqual(
+      accepted.map((e) => (e.type === 'taken-over' ? e.requestNumber : 0)),
+      Array.from({ length: count }, (_, i) => i + 1),
+    );
+  });
+
+  test(`${kind}: a takeover number more than TAKEOVER_STEP ahead is refused; one within the step still wins`, (t) => {
+    const world = new World({ kind, seed: 42, fileLength: 300_000, links: { a: { delayMs: 5, rateBps: 1_000_000 } } });
+    const state = serveThenExport(world, 300);
+    // A holder of the key jumps far ahead (to block all later takeovers): refused.
+    const jumper = world.takeOver('eve', state, state.takeoverNumber + TAKEOVER_STEP + 1);
+    world.net.run(world.net.now + 1000);
+    t.is(jumper.error?.type === 'closed' ? jumper.error.error?.code : undefined, 'BATON_ERR_TAKEOVER_REJECTED', 'a jump beyond the step was accepted');
+    const farEnd = world.takeOver('c', state, TAKEOVER_NUMBER_MAX);
+    world.net.run(world.net.now + 1000);
+    t.is(farEnd.error?.type === 'closed' ? farEnd.error.error?.code : undefined, 'BATON_ERR_TAKEOVER_REJECTED', 'a jump to 2^32-1 was accepted');
+    t.false(world.client.collector.events.some((e) => e.type === 'taken-over'));
+    t.true(world.client.collector.events.some((e) => e.type === 'takeover-refused'));
+    // The largest step allowed still works.
+    world.net.kill('a');
+    const b = world.takeOver('b', state, state.takeoverNumber + TAKEOVER_STEP);
+    t.true(world.runToCompletion(), 'did not finish');
+    t.true(world.clientHasFile());
+    t.truthy(b.receiver);
+  });
+
+  test(`${kind}: takeover() refuses a number that is not an integer in 1..2^32-1 with LocalUsageError`, (t) => {
+    const world = new World({ kind, seed: 43, links: { a: { delayMs: 5, rateBps: 1_000_000 } } });
+    const state = serveThenExport(world, 300);
+    for (const bad of [0, -1, 1.5, 1e300, 2 ** 32, Number.NaN]) {
+      const conn = world.server('b').endpoint.importState(world.net.now, state);
+      const e = t.throws(() => conn.takeover(world.net.now, bad), undefined, `takeover(${bad}) did not throw`);
+      t.true(e instanceof LocalUsageError, `takeover(${bad}) threw ${e?.name}`);
+      t.is((e as LocalUsageError).code, 'BATON_ERR_USAGE');
+      conn.abort(world.net.now);
+    }
+  });
+
+  test(`${kind}: takeover() without a mode resumes in gap-fill mode`, (t) => {
+    // The gap-fill scenario above, driven by hand; the same seed gives the same run, so the bytes
+    // the taker sends with the mode left out equal those of 'gap-fill' and not those of 'go-back-n'.
+    const run = (mode: ResumeMode | undefined): number => {
+      const world = new World({ kind, seed: 31, fileLength: 600_000, links: { a: lossy(0, 10), b: { delayMs: 10, rateBps: 4_000_000 } } });
+      const state = serveThenExport(world, 500);
+      world.net.partition(['a'], ['client']);
+      world.net.run(world.net.now + 20);
+      world.net.heal();
+      world.net.run(world.net.now + 15);
+      world.net.kill('a');
+      let fromB = 0;
+      world.net.onTrace((e) => {
+        if (e.kind === 'send' && e.from.address === world.server('b').address.address) fromB += e.payload.length;
+      });
+      const conn = world.server('b').endpoint.importState(world.net.now, state);
+      if (mode === undefined) conn.takeover(world.net.now, state.takeoverNumber + 1);
+      else conn.takeover(world.net.now, state.takeoverNumber + 1, mode);
+      world.net.wake(world.server('b').endpoint);
+      let receiver: ReceiverState | undefined;
+      world.net.runUntil(() => {
+        for (let e = conn.pollEvent(); e !== undefined; e = conn.pollEvent()) if (e.type === 'takeover-complete') receiver = e.receiver;
+        return receiver !== undefined;
+      }, 5_000);
+      if (receiver === undefined) throw new Error(`${mode ?? 'default'}: the takeover did not complete`);
+      t.is(conn.send(world.file.subarray(receiver.nextOffset)), world.file.length - receiver.nextOffset);
+      world.net.wake(world.server('b').endpoint);
+      world.net.run(world.net.now + 3_000);
+      return fromB;
+    };
+    t.is(DEFAULT_RESUME_MODE, 'gap-fill');
+    const byDefault = run(undefined);
+    const gapFill = run('gap-fill');
+    const goBackN = run('go-back-n');
+    t.is(byDefault, gapFill, 'the default mode did not behave as gap-fill');
+    t.not(byDefault, goBackN, 'the scenario does not tell the modes apart');
+  });
+
+  test(`${kind}: importing the other kind's state throws LocalUsageError (BATON_ERR_USAGE), not TypeError`, (t) => {
+    const other = TRANSPORT_KINDS.find((k) => k !== kind)!;
+    const donor = new World({ kind: other, seed: 44, links: { a: { delayMs: 5, rateBps: 1_000_000 } } });
+    const foreign = serveThenExport(donor, 300);
+    const world = new World({ kind, seed: 44 });
+    const e = t.throws(() => world.server('b').endpoint.importState(world.net.now, foreign));
+    t.true(e instanceof LocalUsageError, `threw ${e?.name}: ${e?.message}`);
+    t.is((e as LocalUsageError).code, 'BATON_ERR_USAGE');
+  });
+
+  test(`${kind}: every drop reason is one of the shared DROP_REASONS`, (t) => {
+    const world = new World({ kind, seed: 45, fileLength: 100_000 });
+    const ep = world.client.endpoint;
+    const stranger = world.server('eve').address;
+    const rnd = world.net.random;
+    // Garbage, a flipped byte in a real packet, and a packet from nowhere.
+    const captured: Uint8Array[] = [];
+    world.net.onTrace((e) => {
+      if (e.kind === 'send' && e.from.address === world.server('a').address.address && captured.length < 50) captured.push(e.payload.slice());
+    });
+    world.net.run(world.net.now + 200);
+    t.true(captured.length > 0);
+    for (let i = 0; i < 200; i++) {
+      const bytes = rnd.bytes(1 + (rnd.uint32() % 80));
+      ep.handleDatagram(world.net.now, stranger, bytes, world.client.address);
+      const real = captured[i % captured.length]!.slice();
+      real[rnd.uint32() % real.length] ^= 1 + (rnd.uint32() % 255);
+      ep.handleDatagram(world.net.now, world.server('a').address, real, world.client.address);
+      ep.handleDatagram(world.net.now, stranger, captured[i % captured.length]!, world.client.address);
+    }
+    const reasons = [...ep.dropped.keys()];
+    t.true(reasons.length >= 2, `reasons: ${reasons.join(', ')}`);
+    for (const r of reasons) t.true((DROP_REASONS as readonly string[]).includes(r), `unknown drop reason "${r}"`);
+    t.true((ep.dropped.get('checksum') ?? 0) > 0, 'a flipped byte was not counted as checksum');
+  });
+}
+
+test('the takeover-number rule: serial order with wrap, a bounded step, user input validated', (t) => {
+  t.is(nextTakeoverNumber(1), 2);
+  t.is(nextTakeoverNumber(TAKEOVER_NUMBER_MAX), 1, 'after 2^32-1 comes 1 (0 is never a request)');
+  t.true(takeoverNumberAcceptable(1, TAKEOVER_NUMBER_MAX), '1 follows 2^32-1');
+  t.true(takeoverNumberAcceptable(TAKEOVER_STEP - 1, TAKEOVER_NUMBER_MAX));
+  t.false(takeoverNumberAcceptable(TAKEOVER_STEP + 1, TAKEOVER_NUMBER_MAX - 1), 'too far ahead across the wrap');
+  t.false(takeoverNumberAcceptable(TAKEOVER_NUMBER_MAX, 5), 'an older number across the wrap');
+  t.false(takeoverNumberAcceptable(5, 5), 'equal');
+  t.false(takeoverNumberAcceptable(TAKEOVER_NUMBER_MAX, 0), 'nobody jumps to 2^32-1');
+  t.false(takeoverNumberAcceptable(127, 0, 7), 'nobody jumps to 127 on a 7-bit field');
+  t.true(takeoverNumberAcceptable(2, 127, 7), '2 follows 127 on a 7-bit field');
+  t.is(laterTakeoverNumber(3, TAKEOVER_NUMBER_MAX), 3);
+  t.is(laterTakeoverNumber(TAKEOVER_NUMBER_MAX, 3), 3);
+  for (const good of [1, 127, 128, TAKEOVER_NUMBER_MAX, '42', ' 7 ']) t.notThrows(() => validateTakeoverNumber(good), String(good));
+  t.is(validateTakeoverNumber('4294967295'), TAKEOVER_NUMBER_MAX);
+  for (const bad of [0, -1, 1.5, 1e300, 2 ** 32, Number.NaN, Infinity, 'abc', '1.5', '1e3', '', '0x10', '4294967296', undefined, null, 3n]) {
+    const e = t.throws(() => validateTakeoverNumber(bad), undefined, `${String(bad)} accepted`);
+    t.true(e instanceof LocalUsageError);
+  }
+});

@@ -107,7 +107,7 @@ test('a tampered cookie is dropped and counted; no association is created', (t) 
   finalizeChecksum(bytes);
   b.handleDatagram(1, A, bytes);
   t.is(b.pollAccept(), undefined);
-  t.is(b.dropped.get('cookie-bad-mac'), 1);
+  t.is(b.dropped.get('bad-handshake'), 1);
   t.deepEqual(drain(b, 1), []);
 });
 
@@ -217,7 +217,7 @@ test('out-of-the-blue packets (§8.4): ABORT with T bit, SHUTDOWN COMPLETE for S
   b.handleDatagram(0, A, raw(0x9abc, [{ type: 14, reflectedTag: false }]));
   b.handleDatagram(0, A, raw(0x9abc, [{ type: 11, reflectedTag: false }]));
   t.deepEqual(drain(b, 0), []);
-  t.is(b.dropped.get('out-of-the-blue'), 5);
+  t.is(b.dropped.get('no-connection'), 5);
 });
 
 test('verification tags: a wrong tag is dropped; T-bit ABORT with the peer tag is accepted', (t) => {
@@ -226,7 +226,7 @@ test('verification tags: a wrong tag is dropped; T-bit ABORT with the peer tag i
   settle(a, b, 0);
   const s = b.pollAccept()!;
   b.handleDatagram(1, A, raw(s.localTag ^ 1, [{ type: 4, info: new Uint8Array(8) }]));
-  t.is(b.dropped.get('bad-verification-tag'), 1);
+  t.is(b.dropped.get('wrong-tag'), 1);
   // ABORT with T bit must carry the sender's own tag (= s.peerTag); with our tag and T set it is wrong.
   b.handleDatagram(1, A, raw(s.localTag, [{ type: 6, reflectedTag: true, causes: [] }]));
   t.is(s.stateName, 'ESTABLISHED');

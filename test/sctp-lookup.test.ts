@@ -61,7 +61,7 @@ test("an ASCONF whose address parameter names none of the association's addresse
   const events = client.collector.events.length;
   client.endpoint.handleDatagram(world.net.now, { address: HOSTS.eve, port: 9899 }, forged, client.address);
   client.collector.pump(world.net.now);
-  t.is(client.endpoint.dropped.get('asconf-unknown-address'), 1);
+  t.is(client.endpoint.dropped.get('unknown-takeover'), 1);
   t.deepEqual(client.collector.events.slice(events).filter((e) => e.type !== 'data'), [], 'the client reacted to it');
   // The untouched ASCONF from the same stranger address is looked up through A and handled.
   client.endpoint.handleDatagram(world.net.now, { address: HOSTS.eve, port: 9899 }, asconf!, client.address);

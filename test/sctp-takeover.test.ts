@@ -367,7 +367,7 @@ test('forged takeover (wrong key), eavesdropper (everything from the handshake),
   t.deepEqual(w.client.assoc.remote, at(IP.b));
   // 4. off-path guesses: random tags / random HMACs on B's ASCONF with a higher number
   const rnd = new SeededRandom(4);
-  const droppedBefore = w.client.ep.dropped.get('bad-verification-tag') ?? 0;
+  const droppedBefore = w.client.ep.dropped.get('wrong-tag') ?? 0;
   for (let i = 0; i < 40; i++) {
     const g = asconfFromB.payload.slice();
     if (i % 2 === 0) g.set(rnd.bytes(4), 4); // guess the verification tag
@@ -382,7 +382,7 @@ test('forged takeover (wrong key), eavesdropper (everything from the handshake),
   t.deepEqual(w.client.assoc.remote, at(IP.b));
   t.is(agentOf(w.client.assoc).guard!.lastTakeover, 1);
   t.true((agentOf(w.client.assoc).refused.get('auth-bad-hmac') ?? 0) >= 20);
-  t.true(w.client.ep.dropped.get('out-of-the-blue')! + (w.client.ep.dropped.get('bad-verification-tag') ?? 0) - droppedBefore >= 20);
+  t.true(w.client.ep.dropped.get('no-connection')! + (w.client.ep.dropped.get('wrong-tag') ?? 0) - droppedBefore >= 20);
   // the stream still completes from B
   const ok = net.runUntil(() => w.client.bytes >= w.file.length, 30_000);
   t.true(ok);

@@ -311,7 +311,7 @@ test('forged R, wrong token and a replayed Migrate SYN get RST and change nothin
   const eve2 = w.takeOver('eve', wrongToken, 1);
   w.net.run(w.net.now + 500);
   t.is(eve2.closedWith(), 'BATON_ERR_TAKEOVER_REJECTED');
-  t.is(w.clientEndpoint.dropped.get('unknown-token'), 1);
+  t.is(w.clientEndpoint.dropped.get('unknown-takeover'), 1);
   t.deepEqual(w.conn.remote, before.remote);
   // The genuine takeover by B, recorded, then replayed from Eve's address.
   const fromB: Uint8Array[] = [];

@@ -18,6 +18,7 @@ import type { UdpAddress } from '../transport-abstraction/address.js';
 import { CauseCode, ParamType, type AsconfAckChunk, type AsconfChunk, type AsconfParam, type ErrorCause } from '../sctp/wire/types.js';
 import { type PeerAddressTable, encodeAddressParam, ipOf, isWildcard } from './addresses.js';
 import { takeoverRefusedCauses } from './causes.js';
+import { takeoverDistance, takeoverNumberAcceptable } from '../transport-abstraction/transport.js';
 
 export type AddressChange =
   | { readonly kind: 'added'; readonly address: UdpAddress }
@@ -27,7 +28,10 @@ export type AddressChange =
 export interface TakeoverVerdict {
   readonly requestNumber: number;
   readonly accepted: boolean;
-  /** Why it was refused: 'number-used' (same or lower than accepted), 'not-authenticated'. */
+  /**
+   * Why it was refused: 'number-used' (same or older than accepted), 'number-too-far' (more than
+   * TAKEOVER_STEP ahead: see the takeover-number rule in transport.ts), 'not-authenticated'.
+   */
   readonly reason?: string;
 }
 
@@ -64,7 +68,7 @@ function tlvCopy(p: Extract<AsconfParam, { kind: 'add-ip' | 'delete-ip' | 'set-p
 export class AsconfReceiver {
   /** Serial number of the last ASCONF processed from the peer (initially peer's initial TSN - 1). */
   peerSerial: number;
-  /** Highest takeover request number accepted so far (0: never taken over). */
+  /** Last takeover request number accepted, in serial order (0: never taken over). */
   lastTakeover: number;
   private cached: { readonly identity: string; readonly serial: number; readonly ack: AsconfAckChunk } | undefined;
 
@@ -83,7 +87,7 @@ export class AsconfReceiver {
     const resend = (): AsconfOutcome => ({ kind: 'ack', ack: this.cached!.ack, destination: from, retransmission: true, changes: [] });
 
     if (n !== undefined) {
-      if (n > this.lastTakeover) {
+      if (n !== 0 && takeoverNumberAcceptable(n, this.lastTakeover)) {
         const result = this.process(asconf, from, peers, id);
         this.lastTakeover = n;
         return { ...result, takeover: { requestNumber: n, accepted: true } };
@@ -102,7 +106,7 @@ export class AsconfReceiver {
         destination: from,
         retransmission: false,
         changes: [],
-        takeover: { requestNumber: n, accepted: false, reason: 'number-used' },
+        takeover: { requestNumber: n, accepted: false, reason: takeoverDistance(n, this.lastTakeover) === 0 || takeoverDistance(this.lastTakeover, n) < 2 ** 31 ? 'number-used' : 'number-too-far' },
       };
     }
 

@@ -10,7 +10,7 @@
 import { addressKey, sameAddress, type UdpAddress } from '../transport-abstraction/address.js';
 import { LocalUsageError, TransportError } from '../transport-abstraction/errors.js';
 import type { SctpState, TransportState } from '../transport-abstraction/state-types.js';
-import type { Instant, MigratableTransport, ReceiverState, ResumeMode, SendOptions, Transmit, TransportEvent } from '../transport-abstraction/transport.js';
+import { checkResumeMode, validateTakeoverNumber, type DropReason, type Instant, type MigratableTransport, type ReceiverState, type ResumeMode, type SendOptions, type Transmit, type TransportEvent } from '../transport-abstraction/transport.js';
 import { established, handleCookieEcho, handleInit, handleInitAck, learnPeer, nonZero, sendInit } from './association/handshake.js';
 import { handleDatagram, handlePacket } from './association/input.js';
 import { packetBytes, pollTransmit } from './association/output.js';
@@ -26,6 +26,7 @@ import type { Receiver } from './receiver.js';
 import { Sender } from './sender.js';
 import { TimerTable } from './timers.js';
 import { CauseCode, type AsconfAckChunk, type AsconfChunk, type Chunk, type ErrorCause, type InitChunk, type Packet, type Param, type SackChunk } from './wire/types.js';
+import { checkAddress, checkBytes, checkStream, guardMethods } from '../transport-abstraction/guard.js';
 
 export type AssociationState =
   | 'CLOSED'
@@ -48,7 +49,7 @@ export interface AssociationHost {
   /** Peer addresses or tags changed: update routing. */
   routingChanged(a: SctpAssociation): void;
   /** Count a dropped datagram. */
-  drop(reason: string): void;
+  drop(reason: DropReason): void;
   /** Something to act on (input, app call, timer): poll this association at the next drain. */
   wake(a: SctpAssociation): void;
 }
@@ -195,6 +196,8 @@ export class SctpAssociation implements MigratableTransport {
 
   /** Queue bytes; in message mode `unordered: true` sends the message unordered (U bit). */
   send(bytes: Uint8Array, options?: SendOptions & { readonly unordered?: boolean }): number {
+    checkBytes(bytes, 'send: bytes');
+    checkStream(options?.stream);
     this.host.wake(this);
     if (this.state !== 'COOKIE-WAIT' && this.state !== 'COOKIE-ECHOED' && this.state !== 'ESTABLISHED') {
       throw new LocalUsageError(`cannot send in state ${this.state}`);
@@ -248,6 +251,8 @@ export class SctpAssociation implements MigratableTransport {
   }
 
   takeover(now: Instant, requestNumber: number, mode?: ResumeMode): void {
+    validateTakeoverNumber(requestNumber);
+    mode = checkResumeMode(mode);
     this.host.wake(this);
     if (!this.hooks.takeover) throw new LocalUsageError('takeover() needs the takeover hooks (an endpoint-built association)');
     this.hooks.takeover(now, requestNumber, mode);
@@ -407,6 +412,9 @@ export class SctpAssociation implements MigratableTransport {
   // ---------------------------------------------------------------- input, timers, output, close
 
   handleDatagram(now: Instant, from: UdpAddress, bytes: Uint8Array, local?: UdpAddress): void {
+    checkAddress(from, 'handleDatagram: from');
+    checkBytes(bytes, 'handleDatagram: bytes');
+    if (local !== undefined) checkAddress(local, 'handleDatagram: local');
     handleDatagram(this, now, from, bytes, local);
   }
 
@@ -442,5 +450,11 @@ export class SctpAssociation implements MigratableTransport {
     return this.paths.map((p) => addressKey(p.address));
   }
 }
+
+guardMethods(
+  SctpAssociation.prototype,
+  ['handleDatagram', 'handleTimeout', 'pollTransmit', 'pollTimeout', 'pollEvent', 'send', 'close', 'abort', 'exportState', 'takeover', 'receiverState'],
+  'SctpAssociation',
+);
 
 export { inScope } from './path.js';

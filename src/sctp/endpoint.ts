@@ -3,9 +3,9 @@
 // COOKIE ECHO), answers INIT statelessly with a signed cookie, creates associations from valid
 // COOKIE ECHOs, answers out-of-the-blue packets (RFC 9260 §8.4) and counts what it drops.
 import { addressKey, type UdpAddress } from '../transport-abstraction/address.js';
-import { TransportError } from '../transport-abstraction/errors.js';
+import { LocalUsageError, TransportError } from '../transport-abstraction/errors.js';
 import type { SctpState, TransportState } from '../transport-abstraction/state-types.js';
-import type { Instant, Transmit, TransportEndpoint } from '../transport-abstraction/transport.js';
+import type { DropReason, Instant, Transmit, TransportEndpoint } from '../transport-abstraction/transport.js';
 import { cryptoRandom, type RandomSource } from '../transport-abstraction/random.js';
 import { SctpAssociation, type AssociationHost } from './association.js';
 import { TakeoverAgent, initAckParams, type Role } from './takeover-hooks.js';
@@ -19,6 +19,8 @@ import { concat } from './wire/bytes.js';
 import { emitParam } from './wire/params.js';
 import { parsePacket } from './wire/parse.js';
 import { CauseCode, ChunkType, ParamType, type Chunk, type InitChunk, type Packet, type Param } from './wire/types.js';
+import { checkAddress, checkBytes, guardMethods } from '../transport-abstraction/guard.js';
+import { checkTransportState } from '../transport-abstraction/state-shape.js';
 
 export interface SctpEndpointOptions {
   /** Local UDP addresses (the first is the default source). */
@@ -38,7 +40,7 @@ export class SctpEndpoint implements TransportEndpoint, AssociationHost {
   readonly kind = 'sctp' as const;
   readonly sctpPort: number;
   readonly addresses: readonly UdpAddress[];
-  readonly dropped = new Map<string, number>();
+  readonly dropped = new Map<DropReason, number>();
   listen: boolean;
   private readonly secret: Uint8Array;
   private readonly random: RandomSource;
@@ -57,7 +59,7 @@ export class SctpEndpoint implements TransportEndpoint, AssociationHost {
   private readonly writer = new PacketWriter(1500);
 
   constructor(options: SctpEndpointOptions) {
-    if (options.addresses.length === 0) throw new TypeError('an SCTP endpoint needs at least one local address');
+    if (options.addresses.length === 0) throw new LocalUsageError('an SCTP endpoint needs at least one local address');
     this.addresses = options.addresses;
     this.sctpPort = options.sctpPort ?? SCTP_UDP_PORT;
     this.listen = options.listen ?? true;
@@ -76,7 +78,7 @@ export class SctpEndpoint implements TransportEndpoint, AssociationHost {
     if (this.associations.has(a)) this.active.add(a);
   }
 
-  drop(reason: string): void {
+  drop(reason: DropReason): void {
     this.dropped.set(reason, (this.dropped.get(reason) ?? 0) + 1);
   }
 
@@ -85,6 +87,7 @@ export class SctpEndpoint implements TransportEndpoint, AssociationHost {
   }
 
   connect(now: Instant, remote: UdpAddress, options?: SctpOptions): SctpAssociation {
+    checkAddress(remote, 'connect: remote');
     const a = new SctpAssociation(this, this.resolve(options), this.addresses[0]!, remote);
     this.installTakeover(a, 'initiator');
     a.start(now);
@@ -97,8 +100,8 @@ export class SctpEndpoint implements TransportEndpoint, AssociationHost {
   }
 
   importState(now: Instant, state: TransportState, options?: SctpOptions): SctpAssociation {
-    const s: SctpState | undefined = state.sctp;
-    if (!s) throw new TypeError('importState: the state is not an SCTP state');
+    checkTransportState(state, 'sctp');
+    const s: SctpState = state.sctp!;
     const peer = s.peerAddresses[0] ?? { address: state.client.address, port: state.client.port, udpPort: state.client.udpPort };
     const a = new SctpAssociation(this, this.resolve({ remotePort: peer.port, ...options }), this.addresses[0]!, { address: peer.address, port: peer.udpPort }, s.localVerificationTag, s.localInitialTsn);
     a.restore(now, s);
@@ -143,6 +146,9 @@ export class SctpEndpoint implements TransportEndpoint, AssociationHost {
   // ---------------------------------------------------------------- input
 
   handleDatagram(now: Instant, from: UdpAddress, bytes: Uint8Array, local?: UdpAddress): void {
+    checkAddress(from, 'handleDatagram: from');
+    checkBytes(bytes, 'handleDatagram: bytes');
+    if (local !== undefined) checkAddress(local, 'handleDatagram: local');
     const r = parsePacket(bytes);
     if (!r.ok) {
       this.drop(r.error.code === 'SCTP_WIRE_CHECKSUM' ? 'checksum' : 'malformed');
@@ -172,7 +178,7 @@ export class SctpEndpoint implements TransportEndpoint, AssociationHost {
       // address parameter (RFC 5061 §4.1.1), which must name one of the association's peers
       // (or one a takeover deleted, so a losing taker still hears that it lost).
       if (a.pathIndex(from) < 0 && asconfLookupAddress(p) !== undefined && lookupByAsconf(p, [a], lookupView) === undefined) {
-        this.drop('asconf-unknown-address');
+        this.drop('unknown-takeover');
         return;
       }
       a.handlePacket(now, from, p, bytes, local);
@@ -185,7 +191,7 @@ export class SctpEndpoint implements TransportEndpoint, AssociationHost {
         return;
       }
       if (first.type !== ChunkType.SHUTDOWN_ACK) {
-        this.drop('bad-verification-tag');
+        this.drop('wrong-tag');
         return;
       }
     }
@@ -194,7 +200,7 @@ export class SctpEndpoint implements TransportEndpoint, AssociationHost {
 
   /** RFC 9260 §8.4. */
   private outOfTheBlue(from: UdpAddress, p: Packet, local: UdpAddress | undefined): void {
-    this.drop('out-of-the-blue');
+    this.drop('no-connection');
     let reply: Chunk | undefined = { type: 6, reflectedTag: true, causes: [] };
     for (const c of p.chunks) {
       if (c.type === ChunkType.ABORT || c.type === ChunkType.SHUTDOWN_COMPLETE || c.type === ChunkType.COOKIE_ACK) return;
@@ -214,7 +220,7 @@ export class SctpEndpoint implements TransportEndpoint, AssociationHost {
 
   private onInit(now: Instant, from: UdpAddress, p: Packet, raw: Uint8Array, init: InitChunk, local: UdpAddress | undefined): void {
     if (p.chunks.length !== 1 || p.verificationTag !== 0) {
-      this.drop('bad-init');
+      this.drop('bad-handshake');
       return;
     }
     const existing = this.lookupByAddress(from, p.sourcePort);
@@ -223,7 +229,7 @@ export class SctpEndpoint implements TransportEndpoint, AssociationHost {
       return;
     }
     if (!this.listen) {
-      this.drop('out-of-the-blue');
+      this.drop('not-listening');
       if (init.initiateTag !== 0) this.reply(from, p.sourcePort, init.initiateTag, [{ type: 6, reflectedTag: false, causes: [] }], local);
       return;
     }
@@ -243,7 +249,7 @@ export class SctpEndpoint implements TransportEndpoint, AssociationHost {
     const sourcePort = (initPacket[0]! << 8) | initPacket[1]!;
     const check = readPeerInit(init);
     if (!check.ok) {
-      this.drop(`bad-init-${check.problem}`);
+      this.drop('bad-handshake');
       if (check.problem === 'zero-streams') {
         this.reply(from, sourcePort, init.initiateTag, [{ type: 6, reflectedTag: false, causes: [{ code: CauseCode.INVALID_MANDATORY_PARAMETER, info: new Uint8Array(0) }] }], undefined);
       }
@@ -289,7 +295,7 @@ export class SctpEndpoint implements TransportEndpoint, AssociationHost {
   private onInitAck(now: Instant, from: UdpAddress, p: Packet, chunk: InitChunk): void {
     const a = this.byTag.get(p.verificationTag);
     if (!a || a.closed || a.state !== 'COOKIE-WAIT') {
-      this.drop('unexpected-init-ack');
+      this.drop('bad-handshake');
       return;
     }
     const check = readPeerInit(chunk);
@@ -298,7 +304,7 @@ export class SctpEndpoint implements TransportEndpoint, AssociationHost {
         this.reply(from, p.sourcePort, chunk.initiateTag, [{ type: 6, reflectedTag: false, causes: [{ code: CauseCode.INVALID_MANDATORY_PARAMETER, info: new Uint8Array(0) }] }], undefined);
         a.terminate(new TransportError('BATON_ERR_PROTOCOL', 'INIT ACK with zero streams', CauseCode.INVALID_MANDATORY_PARAMETER));
       }
-      this.drop(`bad-init-ack-${check.problem}`);
+      this.drop('bad-handshake');
       return;
     }
     a.handleInitAck(now, from, p, chunk, check.init);
@@ -307,29 +313,29 @@ export class SctpEndpoint implements TransportEndpoint, AssociationHost {
   private onCookieEcho(now: Instant, from: UdpAddress, p: Packet, raw: Uint8Array, cookieBytes: Uint8Array, local: UdpAddress | undefined): void {
     const check = checkCookie(this.secret, cookieBytes, now);
     if (!check.ok && check.reason !== 'stale') {
-      this.drop(`cookie-${check.reason}`);
+      this.drop('bad-handshake');
       return;
     }
     const cookie = check.cookie;
     const initParsed = parsePacket(cookie.initPacket);
     const initChunk = initParsed.ok ? initParsed.packet.chunks[0] : undefined;
     if (!initChunk || initChunk.type !== ChunkType.INIT || 'kind' in initChunk) {
-      this.drop('cookie-malformed');
+      this.drop('bad-handshake');
       return;
     }
     const peerCheck = readPeerInit(initChunk as InitChunk);
     if (!peerCheck.ok) {
-      this.drop('cookie-malformed');
+      this.drop('bad-handshake');
       return;
     }
     const peer = peerCheck.init;
     if (p.verificationTag !== cookie.localTag) {
-      this.drop('bad-verification-tag');
+      this.drop('wrong-tag');
       return;
     }
     if (!check.ok) {
       // §5.1.5 / §3.3.10.3: Stale Cookie error with the measure of staleness in microseconds.
-      this.drop('cookie-stale');
+      this.drop('stale-cookie');
       const info = new Uint8Array(4);
       new DataView(info.buffer).setUint32(0, check.stalenessMicros >>> 0);
       this.reply(from, p.sourcePort, peer.tag, [{ type: 9, reflectedTag: false, causes: [{ code: CauseCode.STALE_COOKIE, info }] }], local);
@@ -338,7 +344,7 @@ export class SctpEndpoint implements TransportEndpoint, AssociationHost {
     const existing = this.byTag.get(cookie.localTag) ?? this.lookupByAddress(from, p.sourcePort);
     if (existing && !existing.closed) {
       const result = existing.handleCookieEcho(now, from, cookie, peer, p, raw, 0);
-      if (result === 'discarded') this.drop('cookie-discarded');
+      if (result === 'discarded') this.drop('bad-handshake');
       if (result !== 'restart') return;
       existing.terminate(new TransportError('BATON_ERR_ABORTED', 'the peer restarted the association'));
     }
@@ -419,3 +425,5 @@ export class SctpEndpoint implements TransportEndpoint, AssociationHost {
 function lookupView(a: SctpAssociation): LookupView {
   return { localVerificationTag: a.localTag, localPort: a.host.sctpPort, peerPort: a.remotePort, peerAddresses: [...a.paths.map((p) => p.address), ...a.formerPeerAddresses] };
 }
+
+guardMethods(SctpEndpoint.prototype, ['handleDatagram', 'handleTimeout', 'pollTransmit', 'pollTimeout', 'pollAccept', 'connect', 'importState'], 'SctpEndpoint');

@@ -12,7 +12,7 @@
 import type { UdpAddress } from '../transport-abstraction/address.js';
 import { LocalUsageError, TransportError } from '../transport-abstraction/errors.js';
 import type { TransportState, TsnRun } from '../transport-abstraction/state-types.js';
-import type { Instant, ReceiverState, ResumeMode } from '../transport-abstraction/transport.js';
+import { DEFAULT_RESUME_MODE, validateTakeoverNumber, type Instant, type ReceiverState, type ResumeMode } from '../transport-abstraction/transport.js';
 import type { PeerAddressTable } from '../addip/addresses.js';
 import { AuthContext, authContextFromVectors, authParamsFrom, parseKeyVector, unsupportedHmacCause } from './auth.js';
 import { canonicalSalt, endpointPairKey, peerPublicKeyFrom, responderKeyPair, x25519Param, type KeySource, type X25519KeyPair } from './x25519.js';
@@ -191,7 +191,8 @@ export class TakeoverAgent {
 
   // ------------------------------------------------------------ takeover (new server)
 
-  takeover(now: Instant, requestNumber: number, mode: ResumeMode = 'gap-fill'): void {
+  takeover(now: Instant, requestNumber: number, mode: ResumeMode = DEFAULT_RESUME_MODE): void {
+    validateTakeoverNumber(requestNumber);
     if (!this.initiator) throw new LocalUsageError('takeover() needs an association built by importState()');
     if (!this.context) throw new LocalUsageError('takeover() needs AUTH: the exported state has no usable key vectors');
     this.apply(now, this.initiator.start(now, requestNumber, mode, this.host.primaryRto));

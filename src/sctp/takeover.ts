@@ -11,7 +11,7 @@
 // ABORT (T bit) for packets from an address no longer in the association — e.g. the old server,
 // resurrected or wrongly declared dead.
 import type { UdpAddress } from '../transport-abstraction/address.js';
-import { TransportError } from '../transport-abstraction/errors.js';
+import { LocalUsageError, TransportError } from '../transport-abstraction/errors.js';
 import type { SctpState } from '../transport-abstraction/state-types.js';
 import type { ReceiverState, ResumeMode, TransportEvent } from '../transport-abstraction/transport.js';
 import { AsconfSender } from '../addip/sender.js';
@@ -70,7 +70,7 @@ export class TakeoverInitiator {
 
   /** Build the takeover ASCONF (add ours, set primary, delete the old ones) with number n. */
   start(now: number, requestNumber: number, mode: ResumeMode, rto: number): InitiatorOutput {
-    if (this.phase !== 'imported') throw new RangeError(`takeover already ${this.phase}`);
+    if (this.phase !== 'imported') throw new LocalUsageError(`takeover() already called (takeover ${this.phase})`);
     const ours = this.setup.newAddress.address;
     const old = this.oldServerIps;
     // The ASCONF's address parameter: an address the client knows (the old server's), so that it

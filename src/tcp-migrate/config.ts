@@ -54,16 +54,25 @@ export const DEFAULT_CONFIG: TcpMigrateConfig = {
   keepaliveProbes: 4,
 };
 
-/** What a connection asks of the endpoint that routes for it. */
+/**
+ * The one thing a connection asks of its endpoint directly: after an application call (send,
+ * close, abort, takeover, reading data) it may have something to send — poll it. Never called
+ * while the endpoint is feeding it a datagram or a timeout.
+ */
 export interface ConnectionOwner {
-  /** The connection has something to send (called when the app acts on it from outside a hook). */
   wake(conn: TcpMigrateConnection): void;
-  /** The connection's peer address changed (a Migrate SYN was accepted). */
-  rebind(conn: TcpMigrateConnection, oldLocal: UdpAddress, oldRemote: UdpAddress, oldLocalPort: number, oldRemotePort: number): void;
-  /** A passive connection completed its handshake. */
-  established(conn: TcpMigrateConnection): void;
-  /** The connection learned its token (handshake done) and can be found by Migrate SYNs. */
-  registerToken(conn: TcpMigrateConnection): void;
-  /** The connection reached CLOSED: forget it. */
-  release(conn: TcpMigrateConnection): void;
 }
+
+/**
+ * What a connection tells its endpoint, queued (quinn's EndpointEvent): the endpoint drains the
+ * queue with pollEndpointEvent() after every call into the connection.
+ */
+export type EndpointEvent =
+  /** The connection's peer address changed (a Migrate SYN was accepted): route the new 4-tuple. */
+  | { readonly type: 'rebind'; readonly oldLocal: UdpAddress; readonly oldRemote: UdpAddress; readonly oldLocalPort: number; readonly oldRemotePort: number }
+  /** A passive connection completed its handshake: accept it. */
+  | { readonly type: 'established' }
+  /** The connection learned its token (handshake or takeover done): Migrate SYNs find it. */
+  | { readonly type: 'token' }
+  /** The connection reached CLOSED: stop routing to it. */
+  | { readonly type: 'released' };

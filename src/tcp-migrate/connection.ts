@@ -10,16 +10,17 @@ import { sameAddress, type UdpAddress } from '../transport-abstraction/address.j
 import { LocalUsageError, TransportError, type TransportErrorCode } from '../transport-abstraction/errors.js';
 import type { RandomSource } from '../transport-abstraction/random.js';
 import type { TransportState } from '../transport-abstraction/state-types.js';
-import type {
-  Instant,
-  MigratableTransport,
-  ReceiverState,
-  ResumeMode,
-  SendOptions,
-  Transmit,
-  TransportEvent,
+import {
+  checkResumeMode,
+  type Instant,
+  type MigratableTransport,
+  type ReceiverState,
+  type ResumeMode,
+  type SendOptions,
+  type Transmit,
+  type TransportEvent,
 } from '../transport-abstraction/transport.js';
-import type { ConnectionOwner, TcpMigrateConfig } from './config.js';
+import type { ConnectionOwner, EndpointEvent, TcpMigrateConfig } from './config.js';
 import type { KeyPair } from './migrate-crypto.js';
 import * as handshake from './handshake.js';
 import * as keepalive from './keepalive.js';
@@ -38,6 +39,7 @@ import { RtoEstimator } from './rto.js';
 import { Scoreboard, SendBuffer } from './send-buffer.js';
 import * as sender from './sender.js';
 import { ACK, FIN, RST, SYN, allocSegment, checksumValid, fillChecksum, parseSegment, pseudoHeaderSum, writeHeader, HEADER_LENGTH, type TcpSegment } from './wire.js';
+import { checkAddress, checkBytes, checkStream, guardMethods } from '../transport-abstraction/guard.js';
 
 export type TcpState =
   | 'CLOSED'
@@ -211,7 +213,9 @@ export class TcpMigrateConnection implements MigratableTransport {
     this.events.push(ev);
   }
 
-  send(bytes: Uint8Array, _options?: SendOptions): number {
+  send(bytes: Uint8Array, options?: SendOptions): number {
+    checkBytes(bytes, 'send: bytes');
+    checkStream(options?.stream);
     if (this.finQueued || this.released) throw new LocalUsageError(`send after close (state ${this.state})`);
     if (this.preloaded && this.receiver === undefined) {
       this.wantWritable = true;
@@ -239,6 +243,7 @@ export class TcpMigrateConnection implements MigratableTransport {
       case 'CLOSED':
       case 'MIGRATE-WAIT':
         this.finish(now, undefined);
+        this.owner?.wake(this);
         return;
       default:
         return;
@@ -259,8 +264,8 @@ export class TcpMigrateConnection implements MigratableTransport {
     return migrate.exportState(this, now);
   }
 
-  takeover(now: Instant, requestNumber: number, mode: ResumeMode = 'go-back-n'): void {
-    migrate.startTakeover(this, now, requestNumber, mode);
+  takeover(now: Instant, requestNumber: number, mode?: ResumeMode): void {
+    migrate.startTakeover(this, now, requestNumber, checkResumeMode(mode));
     this.owner?.wake(this);
   }
 
@@ -442,7 +447,19 @@ export class TcpMigrateConnection implements MigratableTransport {
     if (!this.closedEmitted) this.emit(error ? { type: 'closed', error } : { type: 'closed' });
     this.closedEmitted = true;
     this.released = true;
-    this.owner?.release(this);
+    this.toEndpoint({ type: 'released' });
+  }
+
+  private endpointEvents: EndpointEvent[] = [];
+
+  /** Queue an event for the endpoint (dropped when the connection has none). */
+  toEndpoint(e: EndpointEvent): void {
+    if (this.owner !== undefined) this.endpointEvents.push(e);
+  }
+
+  /** The next event for the endpoint (the endpoint drains these after every call into us). */
+  pollEndpointEvent(): EndpointEvent | undefined {
+    return this.endpointEvents.shift();
   }
 
   fail(now: Instant, code: TransportErrorCode, message: string): void {
@@ -517,6 +534,9 @@ export class TcpMigrateConnection implements MigratableTransport {
    * then the same path as a routed segment. Bad datagrams are dropped and counted.
    */
   handleDatagram(now: Instant, from: UdpAddress, bytes: Uint8Array, local?: UdpAddress): void {
+    checkAddress(from, 'handleDatagram: from');
+    checkBytes(bytes, 'handleDatagram: bytes');
+    if (local !== undefined) checkAddress(local, 'handleDatagram: local');
     const parsed = parseSegment(bytes);
     if (!parsed.ok) {
       this.droppedDatagrams++;
@@ -585,6 +605,12 @@ export class TcpMigrateConnection implements MigratableTransport {
     this.outbox.push(tx);
   }
 }
+
+guardMethods(
+  TcpMigrateConnection.prototype,
+  ['handleDatagram', 'handleTimeout', 'pollTransmit', 'pollTimeout', 'pollEvent', 'send', 'close', 'abort', 'exportState', 'takeover', 'receiverState'],
+  'TcpMigrateConnection',
+);
 
 const NO_OPTIONS: TcpOption[] = [];
 

@@ -5,7 +5,7 @@ import { addressKey, type UdpAddress } from '../transport-abstraction/address.js
 import { LocalUsageError } from '../transport-abstraction/errors.js';
 import { cryptoRandom, type RandomSource } from '../transport-abstraction/random.js';
 import type { TransportState } from '../transport-abstraction/state-types.js';
-import type { ConnectionOptions, Instant, Transmit, TransportEndpoint } from '../transport-abstraction/transport.js';
+import type { ConnectionOptions, DropReason, Instant, Transmit, TransportEndpoint } from '../transport-abstraction/transport.js';
 import { DEFAULT_CONFIG, type ConnectionOwner, type TcpMigrateConfig } from './config.js';
 import { resetSegment, TcpMigrateConnection } from './connection.js';
 import { acceptSyn, open as openConnection } from './handshake.js';
@@ -14,6 +14,8 @@ import { DeadlineHeap } from '../transport-abstraction/deadline-heap.js';
 import { tokenKey } from './migrate-crypto.js';
 import { findOption, RESET_TAKEN_OVER, RESET_UNKNOWN_TOKEN } from './options.js';
 import { ACK, checksumValid, FIN, parseSegment, pseudoHeaderSum, RST, SYN, type TcpSegment } from './wire.js';
+import { checkAddress, checkBytes, guardMethods } from '../transport-abstraction/guard.js';
+import { checkTransportState } from '../transport-abstraction/state-shape.js';
 
 export const DEFAULT_TCP_MIGRATE_PORT = 9898;
 
@@ -57,7 +59,7 @@ export class TcpMigrateEndpoint implements TransportEndpoint, ConnectionOwner {
   readonly listening: boolean;
   readonly random: RandomSource;
   readonly config: TcpMigrateConfig;
-  readonly dropped = new Map<string, number>();
+  readonly dropped = new Map<DropReason, number>();
   private readonly verify: boolean;
   private readonly byTuple = new Map<string, TcpMigrateConnection>();
   private readonly byToken = new Map<string, TcpMigrateConnection>();
@@ -96,7 +98,7 @@ export class TcpMigrateEndpoint implements TransportEndpoint, ConnectionOwner {
     };
   }
 
-  private drop(reason: string): void {
+  private drop(reason: DropReason): void {
     this.dropped.set(reason, (this.dropped.get(reason) ?? 0) + 1);
   }
 
@@ -127,11 +129,13 @@ export class TcpMigrateEndpoint implements TransportEndpoint, ConnectionOwner {
   }
 
   connect(now: Instant, remote: UdpAddress, options?: ConnectionOptions): TcpMigrateConnection {
+    checkAddress(remote, 'connect: remote');
     const local = this.addresses[0]!;
     const remotePort = options?.remotePort ?? this.port;
     const localPort = this.ephemeralPort(local, remote, remotePort);
     const conn = this.newConnection(local, remote, localPort, remotePort, options);
     openConnection(conn, now);
+    this.settle(conn);
     this.touch(conn);
     return conn;
   }
@@ -155,8 +159,8 @@ export class TcpMigrateEndpoint implements TransportEndpoint, ConnectionOwner {
   }
 
   importState(_now: Instant, state: TransportState, options?: ConnectionOptions): TcpMigrateConnection {
-    if (state.tcp === undefined) throw new LocalUsageError('importState: the state is not a TCP-Migrate state');
-    const peer = state.tcp.localIsInitiator ? state.server : state.client;
+    checkTransportState(state, 'tcp');
+    const peer = state.tcp!.localIsInitiator ? state.server : state.client;
     const remote = { address: peer.address, port: peer.udpPort };
     const local = this.addresses.find((a) => a.address.includes(':') === remote.address.includes(':')) ?? this.addresses[0]!;
     const old = this.byTuple.get(tupleKey(local, remote, this.port, peer.port));
@@ -173,11 +177,14 @@ export class TcpMigrateEndpoint implements TransportEndpoint, ConnectionOwner {
   // Input
 
   handleDatagram(now: Instant, from: UdpAddress, bytes: Uint8Array, local?: UdpAddress): void {
+    checkAddress(from, 'handleDatagram: from');
+    checkBytes(bytes, 'handleDatagram: bytes');
+    if (local !== undefined) checkAddress(local, 'handleDatagram: local');
     const to = local ?? this.addresses[0]!;
     const parsed = parseSegment(bytes);
     if (!parsed.ok) return this.drop('malformed');
     const seg = parsed.segment;
-    if (this.verify && !checksumValid(bytes, this.pseudoSum(from.address, to.address))) return this.drop('bad-checksum');
+    if (this.verify && !checksumValid(bytes, this.pseudoSum(from.address, to.address))) return this.drop('checksum');
     // A burst from one peer goes to the same connection: compare its 4-tuple instead of building
     // the key string. Only a match is trusted (byTuple maps that tuple to it: see lastRoute).
     const cached = this.cachedRoute(to, from, seg);
@@ -190,19 +197,22 @@ export class TcpMigrateEndpoint implements TransportEndpoint, ConnectionOwner {
       if (target !== undefined) {
         this.touch(target);
         target.handleSegment(now, seg, from, to);
+        this.settle(target);
         return;
       }
-      this.drop('unknown-token');
+      this.drop('unknown-takeover');
       this.outbox.push(resetSegment(to, seg.dstPort, from, seg.srcPort, 0, (seg.seq + 1) >>> 0, RESET_UNKNOWN_TOKEN, true));
       return;
     }
     const conn = cached ?? this.byTuple.get(key);
     if (conn !== undefined && conn.stateName === 'TIME-WAIT' && (seg.flags & (SYN | ACK | RST)) === SYN) {
       conn.finish(now, undefined); // a new SYN for a 4-tuple in TIME-WAIT starts a new connection
+      this.settle(conn);
     } else if (conn !== undefined) {
       this.lastRoute = conn;
       this.touch(conn);
       conn.handleSegment(now, seg, from, to);
+      this.settle(conn);
       return;
     }
     if (this.retired.has(cached === undefined ? key : tupleKey(to, from, seg.dstPort, seg.srcPort))) {
@@ -224,6 +234,7 @@ export class TcpMigrateEndpoint implements TransportEndpoint, ConnectionOwner {
       const c = this.newConnection(to, from, this.port, seg.srcPort);
       this.touch(c);
       acceptSyn(c, now, seg);
+      this.settle(c);
       return;
     }
     this.drop('no-connection');
@@ -283,6 +294,7 @@ export class TcpMigrateEndpoint implements TransportEndpoint, ConnectionOwner {
       this.armed.delete(c);
       this.touch(c);
       c.handleTimeout(now);
+      this.settle(c);
     }
   }
 
@@ -311,7 +323,9 @@ export class TcpMigrateEndpoint implements TransportEndpoint, ConnectionOwner {
   pollTransmit(now: Instant): Transmit | undefined {
     if (this.outbox.length > 0) return this.outbox.shift();
     for (const c of this.dirty) {
+      this.settle(c); // events of application calls (abort, close) since the last poll
       const tx = c.pollTransmit(now);
+      this.settle(c);
       if (tx !== undefined) {
         this.timerDirty.add(c); // sending may arm the retransmission timer
         return tx;
@@ -332,13 +346,33 @@ export class TcpMigrateEndpoint implements TransportEndpoint, ConnectionOwner {
   }
 
   // ---------------------------------------------------------------------------------------------
-  // ConnectionOwner
+  // ConnectionOwner, and the connections' queued EndpointEvents
 
   wake(conn: TcpMigrateConnection): void {
     this.touch(conn);
   }
 
-  rebind(conn: TcpMigrateConnection, oldLocal: UdpAddress, oldRemote: UdpAddress, oldLocalPort: number, oldRemotePort: number): void {
+  /** Act on what `conn` queued for us while we (or the application) called into it. */
+  private settle(conn: TcpMigrateConnection): void {
+    for (let e = conn.pollEndpointEvent(); e !== undefined; e = conn.pollEndpointEvent()) {
+      switch (e.type) {
+        case 'rebind':
+          this.rebind(conn, e.oldLocal, e.oldRemote, e.oldLocalPort, e.oldRemotePort);
+          break;
+        case 'established':
+          this.acceptQueue.push(conn);
+          break;
+        case 'token':
+          if (conn.token !== undefined) this.byToken.set(tokenKey(conn.token), conn);
+          break;
+        case 'released':
+          this.release(conn);
+          break;
+      }
+    }
+  }
+
+  private rebind(conn: TcpMigrateConnection, oldLocal: UdpAddress, oldRemote: UdpAddress, oldLocalPort: number, oldRemotePort: number): void {
     this.lastRoute = undefined;
     const oldKey = tupleKey(oldLocal, oldRemote, oldLocalPort, oldRemotePort);
     if (this.byTuple.get(oldKey) === conn) this.byTuple.delete(oldKey);
@@ -349,15 +383,7 @@ export class TcpMigrateEndpoint implements TransportEndpoint, ConnectionOwner {
     this.byTuple.set(newKey, conn);
   }
 
-  established(conn: TcpMigrateConnection): void {
-    this.acceptQueue.push(conn);
-  }
-
-  registerToken(conn: TcpMigrateConnection): void {
-    if (conn.token !== undefined) this.byToken.set(tokenKey(conn.token), conn);
-  }
-
-  release(conn: TcpMigrateConnection): void {
+  private release(conn: TcpMigrateConnection): void {
     // Keep it until its last segments (a RST, the final ACK) are polled out.
     this.touch(conn);
     this.lastRoute = undefined;
@@ -380,3 +406,5 @@ export class TcpMigrateEndpoint implements TransportEndpoint, ConnectionOwner {
     return this.connections.size;
   }
 }
+
+guardMethods(TcpMigrateEndpoint.prototype, ['handleDatagram', 'handleTimeout', 'pollTransmit', 'pollTimeout', 'pollAccept', 'connect', 'importState'], 'TcpMigrateEndpoint');

@@ -77,7 +77,7 @@ export function handleSynSent(c: TcpMigrateConnection, now: Instant, seg: TcpSeg
   synAcked(c, now);
   c.state = 'ESTABLISHED';
   c.ackNow = true;
-  if (c.token) c.owner?.registerToken(c);
+  if (c.token) c.toEndpoint({ type: 'token' });
   c.emit({ type: 'connected' });
 }
 
@@ -98,8 +98,8 @@ export function handleSynReceived(c: TcpMigrateConnection, now: Instant, seg: Tc
   }
   synAcked(c, now);
   c.state = c.finQueued ? 'FIN-WAIT-1' : 'ESTABLISHED';
-  if (c.token) c.owner?.registerToken(c);
-  c.owner?.established(c);
+  if (c.token) c.toEndpoint({ type: 'token' });
+  c.toEndpoint({ type: 'established' });
   c.emit({ type: 'connected' });
   if (c.key) c.emit({ type: 'state-changed' });
   c.handleSynchronized(now, seg);

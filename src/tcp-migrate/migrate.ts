@@ -4,20 +4,28 @@
 // Taker (new server)                                   Client
 //   importState: preloaded, CLOSED
 //   takeover(n): SYN  seq=S=last byte the client acked   ──►  token → connection; R checked;
-//                Migrate(P=1, ReqNo=n, K?, T, R)              n > last → accept, rebind to the new
+//                Migrate(P=1, ReqNo=n mod 128, K?, T, R)      n 1..32 ahead of last → accept, rebind to the new
 //                                                              address, flush out-of-order data
 //                                                              (unless K), restart in slow start
 //                ◄── SYN/ACK seq=client's snd.una-1, ack=next byte it expects [, SACK blocks]
 //   ESTABLISHED; receiverState() = { nextOffset: ack, heldRanges: SACK blocks }
 //   ACK ──►
-// A Migrate SYN with n <= last (from another address) or a wrong R is answered with RST and
+// A Migrate SYN with n not ahead of last (from another address), n too far ahead, or a wrong R is answered with RST and
 // changes nothing; the same n from the address that won gets the SYN/ACK again (its reply was
 // lost). The Migrate SYN and its SYN/ACK take no sequence space: each carries the number just
 // below the sender's first unacknowledged byte, so pcap shows S+1 as the next byte.
 import { addressKey, sameAddress, type UdpAddress } from '../transport-abstraction/address.js';
 import { LocalUsageError } from '../transport-abstraction/errors.js';
 import type { TransportState } from '../transport-abstraction/state-types.js';
-import type { Instant, ResumeMode } from '../transport-abstraction/transport.js';
+import {
+  laterTakeoverNumber,
+  TAKEOVER_STEP,
+  takeoverDistance,
+  takeoverNumberAcceptable,
+  validateTakeoverNumber,
+  type Instant,
+  type ResumeMode,
+} from '../transport-abstraction/transport.js';
 import type { TcpMigrateConnection } from './connection.js';
 import * as keepalive from './keepalive.js';
 import { authenticator, sameBytes } from './migrate-crypto.js';
@@ -26,6 +34,8 @@ import {
   MIGRATE_FLAG_KEEP,
   MIGRATE_FLAG_PRELOAD,
   RESET_BAD_AUTH,
+  REQUEST_FIELD_BITS,
+  REQUEST_FIELD_MASK,
   RESET_REFUSED,
   type TcpOption,
 } from './options.js';
@@ -61,7 +71,7 @@ export function exportState(c: TcpMigrateConnection, _now: Instant): TransportSt
   const remoteEp = { address: c.remote.address, port: c.remotePort, udpPort: c.remote.port };
   const acked = Math.min(c.sndUna, c.snd.end);
   // A takeover still in flight may win: the next taker must use a larger number.
-  const number = Math.max(c.lastRequest, c.migrateRequest?.requestNumber ?? 0);
+  const number = laterTakeoverNumber(c.lastRequest, c.migrateRequest?.requestNumber ?? c.lastRequest);
   return {
     client: c.localIsInitiator ? localEp : remoteEp,
     server: c.localIsInitiator ? remoteEp : localEp,
@@ -103,7 +113,7 @@ export function preload(c: TcpMigrateConnection, state: TransportState): void {
   c.token = new Uint8Array(t.token);
   c.peerMss = t.mss > 0 ? t.mss : 536;
   c.sackOk = t.sackPermitted;
-  c.lastRequest = Math.max(t.lastMigrateRequest, state.takeoverNumber);
+  c.lastRequest = laterTakeoverNumber(t.lastMigrateRequest, state.takeoverNumber);
   c.peerWindow = t.peerWindow;
   // Offsets: the uint64 counters resolve the 32-bit wire numbers beyond 4 GiB.
   const una = state.streamBytesAcked;
@@ -120,11 +130,11 @@ export function preload(c: TcpMigrateConnection, state: TransportState): void {
 export function startTakeover(c: TcpMigrateConnection, now: Instant, requestNumber: number, mode: ResumeMode): void {
   if (!c.preloaded || c.key === undefined || c.token === undefined) throw new LocalUsageError('takeover() needs a connection built by importState()');
   if (c.state !== 'CLOSED' || c.migrateRequest !== undefined || c.released) throw new LocalUsageError(`takeover() already called (state ${c.state})`);
-  if (!Number.isInteger(requestNumber) || requestNumber < 1 || requestNumber > 127) {
-    throw new LocalUsageError(`takeover number ${requestNumber} out of range: the Migrate option carries 7 bits (1..127)`);
-  }
+  validateTakeoverNumber(requestNumber);
   const seq = (c.sndWire(c.sndUna) - 1) >>> 0;
-  const first = MIGRATE_FLAG_PRELOAD | requestNumber;
+  // The 7-bit ReqNo carries the number modulo 128 (the takeover-number rule in transport.ts).
+  const wire = requestNumber & REQUEST_FIELD_MASK;
+  const first = MIGRATE_FLAG_PRELOAD | wire;
   const flags = mode === 'gap-fill' ? MIGRATE_FLAG_KEEP : 0;
   const [ii, ia] = isns(c);
   const options: TcpOption[] = [
@@ -133,7 +143,7 @@ export function startTakeover(c: TcpMigrateConnection, now: Instant, requestNumb
     {
       type: 'migrate',
       preload: true,
-      requestNumber,
+      requestNumber: wire,
       keepOutOfOrder: mode === 'gap-fill',
       flags,
       token: c.token,
@@ -172,7 +182,7 @@ export function handleMigrateReply(c: TcpMigrateConnection, now: Instant, seg: T
     // RFC 9293 §3.10.7.3 (SYN-SENT): only a reset that acknowledges our SYN counts.
     if (seg.flags & ACK && seg.ack === ((r.seq + 1) >>> 0)) {
       const reason = findOption(seg.options, 'migrate-reset')?.reason;
-      const why = reason === RESET_BAD_AUTH ? 'bad authenticator' : reason === RESET_REFUSED ? 'request number not above the last accepted' : 'reset';
+      const why = reason === RESET_BAD_AUTH ? 'bad authenticator' : reason === RESET_REFUSED ? `request number not 1..${TAKEOVER_STEP} ahead of the last accepted` : 'reset';
       c.fail(now, 'BATON_ERR_TAKEOVER_REJECTED', `the client refused takeover number ${r.requestNumber}: ${why}`);
     }
     return;
@@ -211,7 +221,7 @@ export function handleMigrateReply(c: TcpMigrateConnection, now: Instant, seg: T
   c.state = 'ESTABLISHED';
   c.ackNow = true;
   c.receiver = { nextOffset, heldRanges: c.scoreboard.ranges(), cumulativeAck: seg.ack };
-  c.owner?.registerToken(c);
+  c.toEndpoint({ type: 'token' });
   c.emit({ type: 'connected' });
   c.emit({ type: 'takeover-complete', receiver: c.receiver });
   c.emit({ type: 'state-changed' });
@@ -226,9 +236,12 @@ export function handleMigrateReply(c: TcpMigrateConnection, now: Instant, seg: T
 
 /** A Migrate SYN reached this connection (by token, or by its 4-tuple). */
 export function handleMigrateSyn(c: TcpMigrateConnection, now: Instant, seg: TcpSegment, mig: Option<'migrate'>, from: UdpAddress, local: UdpAddress): void {
+  // The full number the 7-bit ReqNo stands for: the one nearest the last accepted.
+  const step = takeoverDistance(mig.requestNumber, c.lastRequest, REQUEST_FIELD_BITS);
+  const requestNumber = (c.lastRequest + ((step << (32 - REQUEST_FIELD_BITS)) >> (32 - REQUEST_FIELD_BITS))) >>> 0;
   const refuse = (reason: number, text: string): void => {
     c.pushTransmit(resetSegment(local, seg.dstPort, from, seg.srcPort, 0, (seg.seq + 1) >>> 0, reason, true));
-    c.emit({ type: 'takeover-refused', requestNumber: mig.requestNumber, peer: from, reason: text });
+    c.emit({ type: 'takeover-refused', requestNumber, peer: from, reason: text });
   };
   const synchronized = c.state !== 'CLOSED' && c.state !== 'SYN-SENT' && c.state !== 'SYN-RECEIVED' && c.state !== 'TIME-WAIT';
   if (c.key === undefined || c.token === undefined || !synchronized || c.preloaded && c.receiver === undefined) {
@@ -243,11 +256,11 @@ export function handleMigrateSyn(c: TcpMigrateConnection, now: Instant, seg: Tcp
     return;
   }
   const fromCurrent = sameAddress(from, c.remote);
-  if (mig.requestNumber < c.lastRequest || (mig.requestNumber === c.lastRequest && !fromCurrent) || mig.requestNumber === 0) {
-    refuse(RESET_REFUSED, `request number ${mig.requestNumber} is not above ${c.lastRequest}`);
+  if ((step === 0 && !fromCurrent) || (step !== 0 && (!takeoverNumberAcceptable(mig.requestNumber, c.lastRequest, REQUEST_FIELD_BITS) || requestNumber === 0))) {
+    refuse(RESET_REFUSED, step === 0 || step > 1 << (REQUEST_FIELD_BITS - 1) ? `request number ${requestNumber} is not ahead of ${c.lastRequest}` : `request number ${requestNumber} is more than ${TAKEOVER_STEP} ahead of ${c.lastRequest}`);
     return;
   }
-  if (mig.requestNumber === c.lastRequest) {
+  if (step === 0) {
     sendMigrateReply(c, mig.keepOutOfOrder); // the winner retransmitted: our SYN/ACK was lost
     return;
   }
@@ -256,13 +269,13 @@ export function handleMigrateSyn(c: TcpMigrateConnection, now: Instant, seg: Tcp
   const oldRemote = c.remote;
   const oldLocalPort = c.localPort;
   const oldRemotePort = c.remotePort;
-  c.lastRequest = mig.requestNumber;
+  c.lastRequest = requestNumber;
   c.remote = from;
   c.remotePort = seg.srcPort;
   c.local = local;
   c.updatePseudo();
   if (addressKey(oldRemote) !== addressKey(from) || addressKey(oldLocal) !== addressKey(local) || oldRemotePort !== seg.srcPort) {
-    c.owner?.rebind(c, oldLocal, oldRemote, oldLocalPort, oldRemotePort);
+    c.toEndpoint({ type: 'rebind', oldLocal, oldRemote, oldLocalPort, oldRemotePort });
   }
   if (mig.preload && !mig.keepOutOfOrder) c.reasm.flush(); // the paper: a new host's TCP knows nothing of them
   // Both ends restart in slow start towards the new peer, resending what it has not acknowledged.
@@ -285,7 +298,7 @@ export function handleMigrateSyn(c: TcpMigrateConnection, now: Instant, seg: Tcp
     c.lingerAt = undefined;
   }
   keepalive.restart(c, now); // a new peer: forget the probes the old one left unanswered
-  c.emit({ type: 'taken-over', requestNumber: mig.requestNumber, peer: from });
+  c.emit({ type: 'taken-over', requestNumber, peer: from });
   c.emit({ type: 'state-changed' });
   sendMigrateReply(c, mig.keepOutOfOrder);
 }

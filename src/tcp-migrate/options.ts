@@ -49,6 +49,9 @@ export const AUTHENTICATOR_LENGTH = 12;
 export const MAX_OPTIONS_LENGTH = 40;
 
 export const MIGRATE_FLAG_PRELOAD = 0x80;
+/** The Migrate option's ReqNo field: 7 bits, the takeover number modulo 128. */
+export const REQUEST_FIELD_BITS = 7;
+export const REQUEST_FIELD_MASK = (1 << REQUEST_FIELD_BITS) - 1;
 export const MIGRATE_FLAG_KEEP = 0x01;
 
 export const RESET_ABORT = 1;
@@ -151,7 +154,7 @@ function parseOne(b: Uint8Array, kind: number, i: number, len: number): TcpOptio
         return {
           type: 'migrate',
           preload: (first & MIGRATE_FLAG_PRELOAD) !== 0,
-          requestNumber: first & 0x7f,
+          requestNumber: first & REQUEST_FIELD_MASK,
           keepOutOfOrder: (flags & MIGRATE_FLAG_KEEP) !== 0,
           flags,
           token: b.subarray(d + 2, d + 2 + TOKEN_LENGTH),
@@ -231,7 +234,7 @@ export function emitOptions(options: readonly TcpOption[], out: Uint8Array, at: 
         break;
       case 'migrate':
         out[i] = OPT_MIGRATE;
-        out[i + 2] = (o.preload ? MIGRATE_FLAG_PRELOAD : 0) | (o.requestNumber & 0x7f);
+        out[i + 2] = (o.preload ? MIGRATE_FLAG_PRELOAD : 0) | (o.requestNumber & REQUEST_FIELD_MASK);
         out[i + 3] = o.flags;
         out.set(o.token.subarray(0, TOKEN_LENGTH), i + 4);
         out.set(o.authenticator.subarray(0, AUTHENTICATOR_LENGTH), i + 4 + TOKEN_LENGTH);

@@ -12,6 +12,7 @@
 import type { UdpAddress } from './address.js';
 import type { TransportError } from './errors.js';
 import type { TransportState } from './state-types.js';
+import { LocalUsageError } from './errors.js';
 
 export type Instant = number;
 export type TransportKind = 'sctp' | 'tcp';
@@ -116,7 +117,9 @@ export interface MigratableTransport extends DatagramCore {
   /**
    * On a connection built by importState(): send the authenticated takeover request with
    * number `requestNumber` from this endpoint's address (setsockstate + connect in the paper).
-   * A 'takeover-complete' or 'closed' (BATON_ERR_TAKEOVER_REJECTED) event follows.
+   * A 'takeover-complete' or 'closed' (BATON_ERR_TAKEOVER_REJECTED) event follows. The number
+   * follows the takeover-number rule below (validateTakeoverNumber; LocalUsageError otherwise);
+   * `mode` defaults to DEFAULT_RESUME_MODE ('gap-fill') on every transport.
    */
   takeover(now: Instant, requestNumber: number, mode?: ResumeMode): void;
   /**
@@ -154,8 +157,105 @@ export interface TransportEndpoint extends DatagramCore {
   connect(now: Instant, remote: UdpAddress, options?: ConnectionOptions): MigratableTransport;
   /** Connections the peer opened to us, in arrival order (accepted once the handshake completes). */
   pollAccept(): MigratableTransport | undefined;
-  /** Build a preloaded connection from another server's exported state; call takeover() next. */
+  /**
+   * Build a preloaded connection from another server's exported state; call takeover() next.
+   * A state of the other transport kind (or none) throws LocalUsageError (BATON_ERR_USAGE).
+   */
   importState(now: Instant, state: TransportState, options?: ConnectionOptions): MigratableTransport;
-  /** Datagrams dropped as malformed or unroutable, by reason. */
-  readonly dropped: ReadonlyMap<string, number>;
+  /** Datagrams dropped as malformed or unroutable, by reason (the DROP_REASONS vocabulary). */
+  readonly dropped: ReadonlyMap<DropReason, number>;
 }
+
+// -----------------------------------------------------------------------------------------------
+// Takeover request numbers — one rule for both transports.
+//
+// A takeover number is an unsigned 32-bit serial number (RFC 1982 arithmetic), so numbers wrap:
+// after 4294967295 comes 1 (0 is never a request: it means "never taken over"). A client accepts
+// request n only when n is ahead of the last number it accepted by 1..TAKEOVER_STEP in serial
+// order; an equal or older number is refused (at most once), and so is a jump further ahead, so
+// nobody holding the key can jump to the end of the number space and block later takeovers.
+// A wire field narrower than 32 bits (TCP-Migrate's 7-bit ReqNo) carries n modulo its size and
+// the client applies the same rule modulo that size (TAKEOVER_STEP is below half of 2^7, so the
+// order stays unambiguous) and keeps the full number as last + step.
+
+/** The largest takeover number; the next one after it is 1. */
+export const TAKEOVER_NUMBER_MAX = 0xffffffff;
+/** How far ahead of the last accepted number a client accepts a takeover request. */
+export const TAKEOVER_STEP = 32;
+
+/**
+ * Validate a takeover number given by a user (CLI option, API argument, state file): a safe
+ * integer in 1..TAKEOVER_NUMBER_MAX, or a decimal string of one. Throws LocalUsageError otherwise
+ * (1.5, 1e300, 'abc', 0, 4294967296 are refused).
+ */
+export function validateTakeoverNumber(value: unknown, what = 'takeover number'): number {
+  const n = typeof value === 'string' && /^\s*\d+\s*$/.test(value) ? Number(value) : value;
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 1 || n > TAKEOVER_NUMBER_MAX) {
+    throw new LocalUsageError(`${what} ${typeof value === 'string' ? JSON.stringify(value) : String(value)} is not an integer in 1..${TAKEOVER_NUMBER_MAX}`);
+  }
+  return n;
+}
+
+/** The number a taker uses after `n` (the state's takeoverNumber): n + 1, wrapping to 1. */
+export function nextTakeoverNumber(n: number): number {
+  return n >= TAKEOVER_NUMBER_MAX ? 1 : (n >>> 0) + 1;
+}
+
+/** How far `n` is ahead of `last`, modulo 2^bits (0 = equal; large = behind). */
+export function takeoverDistance(n: number, last: number, bits = 32): number {
+  return bits >= 32 ? (n - last) >>> 0 : (n - last) & ((1 << bits) - 1);
+}
+
+/** The client's rule: accept `n` only when it is 1..TAKEOVER_STEP ahead of `last` (serial order). */
+export function takeoverNumberAcceptable(n: number, last: number, bits = 32): boolean {
+  const d = takeoverDistance(n, last, bits);
+  return d >= 1 && d <= TAKEOVER_STEP;
+}
+
+/** The later of two takeover numbers in serial order (32 bits). */
+export function laterTakeoverNumber(a: number, b: number): number {
+  return ((a - b) | 0) >= 0 ? a >>> 0 : b >>> 0;
+}
+
+// -----------------------------------------------------------------------------------------------
+// Resume mode, imports, drop reasons — the same on both transports.
+
+/** takeover() without a mode resumes in gap-fill mode on every transport. */
+export const DEFAULT_RESUME_MODE: ResumeMode = 'gap-fill';
+
+/** `mode` as a ResumeMode (undefined: the default); anything else throws LocalUsageError. */
+export function checkResumeMode(mode: unknown): ResumeMode {
+  if (mode === undefined) return DEFAULT_RESUME_MODE;
+  if (mode === 'gap-fill' || mode === 'go-back-n') return mode;
+  throw new LocalUsageError(`resume mode ${JSON.stringify(mode)} is neither 'gap-fill' nor 'go-back-n'`);
+}
+
+/**
+ * The one vocabulary of `TransportEndpoint.dropped` keys. Each transport maps its own cases onto
+ * these; a reason may stay at zero on a transport that has no such case.
+ */
+export const DROP_REASONS = [
+  /** The datagram does not parse as the transport's packet. */
+  'malformed',
+  /** The checksum (SCTP CRC32c, TCP checksum) is wrong. */
+  'checksum',
+  /** The destination transport port is not the endpoint's. */
+  'wrong-port',
+  /** No connection matches and nothing needs answering (out of the blue). */
+  'no-connection',
+  /** A connection request reached an endpoint that does not listen. */
+  'not-listening',
+  /** A connection matched but the packet's tag or sequence check failed. */
+  'wrong-tag',
+  /** A handshake packet (INIT, INIT-ACK, COOKIE, SYN) that is invalid or not expected now. */
+  'bad-handshake',
+  /** A handshake cookie that is too old. */
+  'stale-cookie',
+  /** Authentication (SCTP AUTH) of a chunk that needs it failed. */
+  'not-authenticated',
+  /** A takeover request for a connection this endpoint does not know. */
+  'unknown-takeover',
+  /** A packet from an address the connection left when it was taken over. */
+  'stale-address',
+] as const;
+export type DropReason = (typeof DROP_REASONS)[number];

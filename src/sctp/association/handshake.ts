@@ -94,7 +94,7 @@ export function onInitAck(a: SctpAssociation, now: Instant, from: UdpAddress, ch
 export function handleInitAck(a: SctpAssociation, now: Instant, from: UdpAddress, packet: Packet, chunk: InitChunk, peer: PeerInit): void {
   a.host.wake(a);
   if (packet.verificationTag !== a.localTag) {
-    a.host.drop('bad-verification-tag');
+    a.host.drop('wrong-tag');
     return;
   }
   onInitAck(a, now, from, chunk, peer);

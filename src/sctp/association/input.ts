@@ -32,11 +32,11 @@ export function handlePacket(a: SctpAssociation, now: Instant, from: UdpAddress,
     if (first.type === ChunkType.ABORT || first.type === ChunkType.SHUTDOWN_COMPLETE) {
       const t = (first as { reflectedTag: boolean }).reflectedTag;
       if (!(t ? vt === a.peerTag && a.peerTag !== 0 : vt === a.localTag)) {
-        a.host.drop('bad-verification-tag');
+        a.host.drop('wrong-tag');
         return;
       }
     } else if (vt !== a.localTag) {
-      a.host.drop('bad-verification-tag');
+      a.host.drop('wrong-tag');
       return;
     }
     if (a.hooks.onPacket?.(now, from, packet, raw) === 'consumed') return;
@@ -96,11 +96,11 @@ export function handlePacket(a: SctpAssociation, now: Instant, from: UdpAddress,
         if (a.state === 'COOKIE-ECHOED') established(a, now);
         break;
       case ChunkType.INIT_ACK:
-        if (a.state === 'COOKIE-WAIT') a.host.drop('init-ack-handled-by-endpoint');
+        if (a.state === 'COOKIE-WAIT') a.host.drop('bad-handshake');
         break;
       case ChunkType.AUTH:
         authenticated = auth ? auth.verify(raw, packet, i) : false;
-        if (auth && !authenticated) a.host.drop('auth-failed');
+        if (auth && !authenticated) a.host.drop('not-authenticated');
         break;
       case ChunkType.ASCONF:
       case ChunkType.ASCONF_ACK:

@@ -27,6 +27,7 @@ import { Sender } from './sender.js';
 import { TimerTable } from './timers.js';
 import { CauseCode, type AsconfAckChunk, type AsconfChunk, type Chunk, type ErrorCause, type InitChunk, type Packet, type Param, type SackChunk } from './wire/types.js';
 import { checkAddress, checkBytes, checkStream, guardMethods } from '../transport-abstraction/guard.js';
+import type { InitAckIssuer } from './init-ack.js';
 
 export type AssociationState =
   | 'CLOSED'
@@ -38,21 +39,30 @@ export type AssociationState =
   | 'SHUTDOWN-RECEIVED'
   | 'SHUTDOWN-ACK-SENT';
 
-/** What the association needs from its endpoint. */
+/**
+ * What an association is given by its endpoint: values and narrow services, not the endpoint.
+ * What the association has to tell the endpoint goes through its EndpointEvent queue instead.
+ */
 export interface AssociationHost {
   /** Our SCTP port. */
   readonly sctpPort: number;
   /** Our local UDP addresses (listed in our INIT when there are several). */
   readonly addresses: readonly UdpAddress[];
-  /** Build an INIT ACK (with a signed cookie) answering `init`; undefined when the INIT is to be dropped. */
-  initAck(now: Instant, from: UdpAddress, initPacket: Uint8Array, init: InitChunk, ours: { tag: number; tsn: number; tieLocal: number; tiePeer: number; random?: Uint8Array }, options: ResolvedOptions): Uint8Array | undefined;
-  /** Peer addresses or tags changed: update routing. */
-  routingChanged(a: SctpAssociation): void;
-  /** Count a dropped datagram. */
-  drop(reason: DropReason): void;
-  /** Something to act on (input, app call, timer): poll this association at the next drain. */
+  /** Answers an INIT that reaches this association (restart, collision) with an INIT ACK. */
+  readonly initAcks: Pick<InitAckIssuer, 'answer'>;
+  /**
+   * After an application call (send, close, abort, takeover, reading data): poll this association
+   * at the next drain. Never called while the endpoint feeds it a datagram or a timeout.
+   */
   wake(a: SctpAssociation): void;
 }
+
+/** What an association tells its endpoint, queued (quinn's EndpointEvent); see pollEndpointEvent. */
+export type EndpointEvent =
+  /** A datagram routed here was dropped: count it. */
+  | { readonly type: 'drop'; readonly reason: DropReason }
+  /** Peer addresses, tag or state changed: update routing (by tag and address) for this association. */
+  | { readonly type: 'routing-changed' };
 
 /** Hooks for the AUTH / ADD-IP / takeover modules (see the hooks note). */
 export interface AuthHook extends AuthSigner {
@@ -264,7 +274,6 @@ export class SctpAssociation implements MigratableTransport {
 
   /** Send these chunks in one packet to `destination` now (AUTH added as the peer requires). */
   queuePacket(destination: UdpAddress, chunks: Chunk[], verificationTag = this.peerTag): void {
-    this.host.wake(this);
     this.outbox.push({ source: this.local, destination, payload: packetBytes(this, chunks, verificationTag) });
   }
 
@@ -283,7 +292,6 @@ export class SctpAssociation implements MigratableTransport {
 
   /** Takeover resume: continue the outbound stream at (tsn, ssn, offset), replaying these chunk sizes first. */
   resumeSending(tsn: number, ssn: number, offset: number, replay: ReadonlyArray<{ length: number; held: boolean }>): void {
-    this.host.wake(this);
     this.sender.queue.resume(tsn, ssn, offset, replay);
   }
 
@@ -291,7 +299,6 @@ export class SctpAssociation implements MigratableTransport {
 
   /** Queue a control chunk for the next packet to `path` (default: the current send path). */
   sendControl(chunk: Chunk, path?: number): void {
-    this.host.wake(this);
     this.control.push({ chunk, path });
   }
 
@@ -306,7 +313,7 @@ export class SctpAssociation implements MigratableTransport {
     const i = this.pathIndex(address);
     if (i >= 0) return i;
     this.paths.push(new Path(address, this.options.mtu, this.options.rto, this.sender.peerAdvertised, confirmed));
-    this.host.routingChanged(this);
+    this.toEndpoint({ type: 'routing-changed' });
     if (this.state !== 'CLOSED') this.events.push({ type: 'state-changed' });
     return this.paths.length - 1;
   }
@@ -329,7 +336,7 @@ export class SctpAssociation implements MigratableTransport {
     }
     const p = this.pathIndex(primaryAddress);
     this.primary = p >= 0 ? p : 0;
-    this.host.routingChanged(this);
+    this.toEndpoint({ type: 'routing-changed' });
     this.events.push({ type: 'state-changed' });
     return true;
   }
@@ -411,11 +418,25 @@ export class SctpAssociation implements MigratableTransport {
 
   // ---------------------------------------------------------------- input, timers, output, close
 
+  /** A datagram fed to this association directly (not routed by its endpoint). */
   handleDatagram(now: Instant, from: UdpAddress, bytes: Uint8Array, local?: UdpAddress): void {
     checkAddress(from, 'handleDatagram: from');
     checkBytes(bytes, 'handleDatagram: bytes');
     if (local !== undefined) checkAddress(local, 'handleDatagram: local');
     handleDatagram(this, now, from, bytes, local);
+    this.host.wake(this);
+  }
+
+  private endpointEvents: EndpointEvent[] = [];
+
+  /** Queue an event for the endpoint. */
+  toEndpoint(e: EndpointEvent): void {
+    this.endpointEvents.push(e);
+  }
+
+  /** The next event for the endpoint, which drains these after every call into the association. */
+  pollEndpointEvent(): EndpointEvent | undefined {
+    return this.endpointEvents.shift();
   }
 
   /** A parsed packet routed here by the endpoint (INIT and COOKIE ECHO come via handleInit / the endpoint). */

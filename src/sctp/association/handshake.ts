@@ -55,7 +55,7 @@ export function learnPeer(a: SctpAssociation, peer: PeerInit, from: UdpAddress):
   for (const ip of peer.addresses) {
     if (ip !== from.address && inScope(ip, from.address)) a.addPeerAddress({ address: ip, port: from.port });
   }
-  a.host.routingChanged(a);
+  a.toEndpoint({ type: 'routing-changed' });
   a.hooks.onPeerInit?.(peer);
 }
 
@@ -92,9 +92,8 @@ export function onInitAck(a: SctpAssociation, now: Instant, from: UdpAddress, ch
 
 /** Called by the endpoint when the INIT ACK answering our INIT arrives (already parsed and checked). */
 export function handleInitAck(a: SctpAssociation, now: Instant, from: UdpAddress, packet: Packet, chunk: InitChunk, peer: PeerInit): void {
-  a.host.wake(a);
   if (packet.verificationTag !== a.localTag) {
-    a.host.drop('wrong-tag');
+    a.toEndpoint({ type: 'drop', reason: 'wrong-tag' });
     return;
   }
   onInitAck(a, now, from, chunk, peer);
@@ -102,7 +101,6 @@ export function handleInitAck(a: SctpAssociation, now: Instant, from: UdpAddress
 
 /** An INIT for this association (§5.2.1, §5.2.2): answer with an INIT ACK, or SHUTDOWN ACK. */
 export function handleInit(a: SctpAssociation, now: Instant, from: UdpAddress, raw: Uint8Array, init: InitChunk): void {
-  a.host.wake(a);
   let ours: { tag: number; tsn: number; tieLocal: number; tiePeer: number; random?: Uint8Array };
   switch (a.state) {
     case 'CLOSED':
@@ -128,8 +126,9 @@ export function handleInit(a: SctpAssociation, now: Instant, from: UdpAddress, r
       ours = { tag: nonZero(a.options.random.uint32()), tsn: a.options.random.uint32(), tieLocal: a.localTag, tiePeer: a.peerTag };
     }
   }
-  const ack = a.host.initAck(now, from, raw, init, ours, a.options);
-  if (ack) a.outbox.push({ source: a.local, destination: from, payload: ack });
+  const r = a.host.initAcks.answer(now, raw, init, ours, a.options);
+  if (r.drop) a.toEndpoint({ type: 'drop', reason: r.drop });
+  if (r.payload) a.outbox.push({ source: a.local, destination: from, payload: r.payload });
 }
 
 /**
@@ -137,7 +136,6 @@ export function handleInit(a: SctpAssociation, now: Instant, from: UdpAddress, r
  * (case A): the endpoint then replaces this association. Otherwise handled here.
  */
 export function handleCookieEcho(a: SctpAssociation, now: Instant, from: UdpAddress, cookie: CookieContents, peer: PeerInit, packet: Packet, raw: Uint8Array, index: number): 'restart' | 'handled' | 'discarded' {
-  a.host.wake(a);
   const L = a.localTag;
   const P = a.peerTag;
   if (cookie.localTag !== L && peer.tag !== P && cookie.tieLocal === L && cookie.tiePeer === P) {

@@ -16,7 +16,7 @@ import { onShutdown, onShutdownAck, progressShutdown, protocolViolation, sendShu
 export function handleDatagram(a: SctpAssociation, now: Instant, from: UdpAddress, bytes: Uint8Array, local?: UdpAddress): void {
   const r = parsePacket(bytes);
   if (!r.ok) {
-    a.host.drop('malformed');
+    a.toEndpoint({ type: 'drop', reason: 'malformed' });
     return;
   }
   handlePacket(a, now, from, r.packet, bytes, local);
@@ -24,7 +24,6 @@ export function handleDatagram(a: SctpAssociation, now: Instant, from: UdpAddres
 
 /** A parsed packet routed here by the endpoint (INIT and COOKIE ECHO come via handleInit / the endpoint). */
 export function handlePacket(a: SctpAssociation, now: Instant, from: UdpAddress, packet: Packet, raw: Uint8Array, local?: UdpAddress, startIndex = 0): void {
-  a.host.wake(a);
   if (a.state === 'CLOSED') return;
   const first = packet.chunks[startIndex]!;
   const vt = packet.verificationTag;
@@ -32,11 +31,11 @@ export function handlePacket(a: SctpAssociation, now: Instant, from: UdpAddress,
     if (first.type === ChunkType.ABORT || first.type === ChunkType.SHUTDOWN_COMPLETE) {
       const t = (first as { reflectedTag: boolean }).reflectedTag;
       if (!(t ? vt === a.peerTag && a.peerTag !== 0 : vt === a.localTag)) {
-        a.host.drop('wrong-tag');
+        a.toEndpoint({ type: 'drop', reason: 'wrong-tag' });
         return;
       }
     } else if (vt !== a.localTag) {
-      a.host.drop('wrong-tag');
+      a.toEndpoint({ type: 'drop', reason: 'wrong-tag' });
       return;
     }
     if (a.hooks.onPacket?.(now, from, packet, raw) === 'consumed') return;
@@ -96,11 +95,11 @@ export function handlePacket(a: SctpAssociation, now: Instant, from: UdpAddress,
         if (a.state === 'COOKIE-ECHOED') established(a, now);
         break;
       case ChunkType.INIT_ACK:
-        if (a.state === 'COOKIE-WAIT') a.host.drop('bad-handshake');
+        if (a.state === 'COOKIE-WAIT') a.toEndpoint({ type: 'drop', reason: 'bad-handshake' });
         break;
       case ChunkType.AUTH:
         authenticated = auth ? auth.verify(raw, packet, i) : false;
-        if (auth && !authenticated) a.host.drop('not-authenticated');
+        if (auth && !authenticated) a.toEndpoint({ type: 'drop', reason: 'not-authenticated' });
         break;
       case ChunkType.ASCONF:
       case ChunkType.ASCONF_ACK:

@@ -95,7 +95,6 @@ export function sendAbort(a: SctpAssociation, cause: ErrorCause): void {
 
 /** Enter CLOSED and report it (error undefined = clean). */
 export function terminate(a: SctpAssociation, error: TransportError | undefined): void {
-  a.host.wake(a);
   if (a.state === 'CLOSED' && a.closeError !== undefined) return;
   const wasClosed = a.state === 'CLOSED' && a.events.some((e) => e?.type === 'closed');
   a.state = 'CLOSED';
@@ -107,5 +106,5 @@ export function terminate(a: SctpAssociation, error: TransportError | undefined)
   a.control = [];
   a.closeError = error;
   if (!wasClosed) a.events.push(error ? { type: 'closed', error } : { type: 'closed' });
-  a.host.routingChanged(a);
+  a.toEndpoint({ type: 'routing-changed' });
 }

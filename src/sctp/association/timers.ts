@@ -23,7 +23,6 @@ export function pollTimeout(a: SctpAssociation): Instant | undefined {
 }
 
 export function handleTimeout(a: SctpAssociation, now: Instant): void {
-  a.host.wake(a);
   if (a.state === 'CLOSED') return;
   a.hooks.handleTimeout?.(now);
   if (a.closed) return;

@@ -5,7 +5,7 @@
 // closure the endpoint handed out. The check instruments the endpoint instances' methods and looks
 // at the stack of every call made during handleDatagram.
 import test from 'ava';
-import type { TransportEndpoint } from '../src/transport-abstraction/transport.js';
+import type { MigratableTransport, TransitionTracer, TransportEndpoint } from '../src/transport-abstraction/transport.js';
 import { TRANSPORT_KINDS } from '../src/transports.js';
 import { World } from './conformance/world.js';
 
@@ -69,5 +69,29 @@ for (const kind of TRANSPORT_KINDS) {
     } finally {
       Error.stackTraceLimit = limit;
     }
+  });
+}
+
+for (const kind of TRANSPORT_KINDS) {
+  test(`${kind}: every state change goes through transition() and reaches the tracer`, (t) => {
+    const world = new World({ kind, seed: 62, fileLength: 200_000, links: { a: { delayMs: 5, rateBps: 1_000_000 }, b: { delayMs: 10, rateBps: 1_000_000 } } });
+    const seen: { side: string; from: string; to: string; why: string }[] = [];
+    const client = world.client.conn as MigratableTransport & { tracer?: TransitionTracer };
+    client.tracer = (from, to, why) => seen.push({ side: 'client', from, to, why });
+    world.net.run(world.net.now + 300);
+    const state = world.server('a').sender!.conn.exportState(world.net.now);
+    world.net.kill('a');
+    const b = world.takeOver('b', state, state.takeoverNumber + 1);
+    (b.conn as MigratableTransport & { tracer?: TransitionTracer }).tracer = (from, to, why) => seen.push({ side: 'taker', from, to, why });
+    t.true(world.runToCompletion(), 'did not finish');
+    for (const side of ['client', 'taker']) {
+      const chain = seen.filter((s) => s.side === side);
+      t.true(chain.length >= 2, `${side}: ${chain.length} transitions`);
+      for (let i = 1; i < chain.length; i++) t.is(chain[i]!.from, chain[i - 1]!.to, `${side}: transition ${i} does not start where the last ended`);
+      t.true(chain.every((s) => s.why.length > 0));
+      t.is(chain.at(-1)!.to, side === 'client' ? client.stateName : b.conn.stateName);
+    }
+    t.true(seen.some((s) => s.side === 'client' && s.to === 'CLOSED'), 'the client never closed');
+    t.log(seen.map((s) => `${s.side}: ${s.from} → ${s.to} (${s.why})`).join('\n'));
   });
 }

@@ -10,7 +10,7 @@
 import { addressKey, sameAddress, type UdpAddress } from '../transport-abstraction/address.js';
 import { LocalUsageError, TransportError } from '../transport-abstraction/errors.js';
 import type { SctpState, TransportState } from '../transport-abstraction/state-types.js';
-import { checkResumeMode, validateTakeoverNumber, type DropReason, type Instant, type MigratableTransport, type ReceiverState, type ResumeMode, type SendOptions, type Transmit, type TransportEvent } from '../transport-abstraction/transport.js';
+import { checkResumeMode, validateTakeoverNumber, type DropReason, type Instant, type MigratableTransport, type ReceiverState, type ResumeMode, type SendOptions, type Transmit, type TransitionTracer, type TransportEvent } from '../transport-abstraction/transport.js';
 import { established, handleCookieEcho, handleInit, handleInitAck, learnPeer, nonZero, sendInit } from './association/handshake.js';
 import { handleDatagram, handlePacket } from './association/input.js';
 import { packetBytes, pollTransmit } from './association/output.js';
@@ -98,7 +98,21 @@ export interface AssociationHooks {
 
 export class SctpAssociation implements MigratableTransport {
   readonly kind = 'sctp' as const;
-  state: AssociationState = 'CLOSED';
+  private current: AssociationState = 'CLOSED';
+  /** Sees every state change (see transition). */
+  tracer: TransitionTracer | undefined;
+
+  /** The protocol state (RFC 9260 §4); it changes only through transition(). */
+  get state(): AssociationState {
+    return this.current;
+  }
+
+  /** The one place the state changes: to `to`, because of `why` (reported to the tracer). */
+  transition(to: AssociationState, why: string): void {
+    const from = this.current;
+    this.current = to;
+    this.tracer?.(from, to, why);
+  }
   localTag: number;
   peerTag = 0;
   readonly localInitialTsn: number;
@@ -233,7 +247,7 @@ export class SctpAssociation implements MigratableTransport {
         this.terminate(undefined);
         return;
       case 'ESTABLISHED':
-        this.state = 'SHUTDOWN-PENDING';
+        this.transition('SHUTDOWN-PENDING', 'close() called');
         progressShutdown(this, now);
         return;
       default:
@@ -384,7 +398,7 @@ export class SctpAssociation implements MigratableTransport {
 
   /** Start the handshake: send INIT (state COOKIE-WAIT). */
   start(now: Instant): void {
-    this.state = 'COOKIE-WAIT';
+    this.transition('COOKIE-WAIT', 'INIT sent');
     sendInit(this, now);
   }
 

@@ -18,6 +18,7 @@ import {
   type ResumeMode,
   type SendOptions,
   type Transmit,
+  type TransitionTracer,
   type TransportEvent,
 } from '../transport-abstraction/transport.js';
 import type { ConnectionOwner, EndpointEvent, TcpMigrateConfig } from './config.js';
@@ -69,7 +70,21 @@ const SYNCHRONIZED: ReadonlySet<TcpState> = new Set(['ESTABLISHED', 'FIN-WAIT-1'
 
 export class TcpMigrateConnection implements MigratableTransport {
   readonly kind = 'tcp' as const;
-  state: TcpState = 'CLOSED';
+  private current: TcpState = 'CLOSED';
+  /** Sees every state change (see transition). */
+  tracer: TransitionTracer | undefined;
+
+  /** The protocol state (RFC 9293 §3.3.2, plus MIGRATE-WAIT); it changes only through transition(). */
+  get state(): TcpState {
+    return this.current;
+  }
+
+  /** The one place the state changes: to `to`, because of `why` (reported to the tracer). */
+  transition(to: TcpState, why: string): void {
+    const from = this.current;
+    this.current = to;
+    this.tracer?.(from, to, why);
+  }
   readonly config: TcpMigrateConfig;
   readonly random: RandomSource;
   owner: ConnectionOwner | undefined;
@@ -233,11 +248,11 @@ export class TcpMigrateConnection implements MigratableTransport {
       case 'ESTABLISHED':
       case 'SYN-RECEIVED':
         this.finQueued = true;
-        this.state = 'FIN-WAIT-1';
+        this.transition('FIN-WAIT-1', 'close() called');
         break;
       case 'CLOSE-WAIT':
         this.finQueued = true;
-        this.state = 'LAST-ACK';
+        this.transition('LAST-ACK', 'close() called after the FIN of the peer');
         break;
       case 'SYN-SENT':
       case 'CLOSED':
@@ -411,7 +426,7 @@ export class TcpMigrateConnection implements MigratableTransport {
     } else {
       // The draft: a migratable connection reset by a peer that lost its state waits for a Migrate SYN.
       this.stateBeforeWait = this.state;
-      this.state = 'MIGRATE-WAIT';
+      this.transition('MIGRATE-WAIT', 'plain RST: waiting for a takeover');
       this.rtoAt = undefined;
       this.persistAt = undefined;
       this.delackAt = undefined;
@@ -422,7 +437,7 @@ export class TcpMigrateConnection implements MigratableTransport {
   }
 
   enterTimeWait(now: Instant): void {
-    this.state = 'TIME-WAIT';
+    this.transition('TIME-WAIT', 'both FINs acknowledged');
     this.rtoAt = undefined;
     this.persistAt = undefined;
     this.keepaliveAt = undefined;
@@ -436,7 +451,7 @@ export class TcpMigrateConnection implements MigratableTransport {
   /** The connection is over: emit 'closed' (once) and tell the endpoint. */
   finish(_now: Instant, error: TransportError | undefined): void {
     if (this.released) return;
-    this.state = 'CLOSED';
+    this.transition('CLOSED', 'finished');
     this.rtoAt = undefined;
     this.persistAt = undefined;
     this.delackAt = undefined;

@@ -121,7 +121,7 @@ export function preload(c: TcpMigrateConnection, state: TransportState): void {
   c.sndUna = c.sndNxt = c.sndMax = una;
   c.rcvNxt = (t.rcvNxt - ((c.irs + 1) >>> 0)) >>> 0;
   c.cwnd = c.initialWindow();
-  c.state = 'CLOSED';
+  c.transition('CLOSED', 'preloaded from exported state');
 }
 
 // -----------------------------------------------------------------------------------------------
@@ -160,7 +160,7 @@ export function startTakeover(c: TcpMigrateConnection, now: Instant, requestNumb
     sentAt: now,
     retransmitted: false,
   };
-  c.state = 'SYN-SENT';
+  c.transition('SYN-SENT', 'Migrate SYN sent (takeover)');
   c.retries = 0;
   resendRequest(c, now);
   c.migrateRequest.retransmitted = false;
@@ -218,7 +218,7 @@ export function handleMigrateReply(c: TcpMigrateConnection, now: Instant, seg: T
   c.ssthresh = 0x7fffffff;
   c.lastRequest = r.requestNumber;
   c.migrateRequest = undefined;
-  c.state = 'ESTABLISHED';
+  c.transition('ESTABLISHED', 'Migrate SYN/ACK received: takeover complete');
   c.ackNow = true;
   c.receiver = { nextOffset, heldRanges: c.scoreboard.ranges(), cumulativeAck: seg.ack };
   c.toEndpoint({ type: 'token' });
@@ -294,7 +294,7 @@ export function handleMigrateSyn(c: TcpMigrateConnection, now: Instant, seg: Tcp
   c.retries = 0;
   c.rtoAt = c.sndUna < c.sndMax ? now + c.rtt.rto : undefined;
   if (c.state === 'MIGRATE-WAIT') {
-    c.state = c.stateBeforeWait;
+    c.transition(c.stateBeforeWait, 'taken over while in MIGRATE-WAIT');
     c.lingerAt = undefined;
   }
   keepalive.restart(c, now); // a new peer: forget the probes the old one left unanswered

@@ -217,6 +217,12 @@ export function laterTakeoverNumber(a: number, b: number): number {
   return ((a - b) | 0) >= 0 ? a >>> 0 : b >>> 0;
 }
 
+/**
+ * Every protocol state change of a core goes through one transition(to, why) per transport; set a
+ * connection's `tracer` to see each one (state names in the RFC's words).
+ */
+export type TransitionTracer = (from: string, to: string, why: string) => void;
+
 // -----------------------------------------------------------------------------------------------
 // Resume mode, imports, drop reasons — the same on both transports.
 

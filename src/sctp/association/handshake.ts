@@ -61,7 +61,7 @@ export function learnPeer(a: SctpAssociation, peer: PeerInit, from: UdpAddress):
 
 /** Entered ESTABLISHED (COOKIE ACK received, or a valid COOKIE ECHO accepted). */
 export function established(a: SctpAssociation, now: Instant): void {
-  a.state = 'ESTABLISHED';
+  a.transition('ESTABLISHED', 'handshake complete');
   a.timers.stop(Timer.T1_INIT);
   a.timers.stop(Timer.T1_COOKIE);
   a.initPacket = undefined;
@@ -85,7 +85,7 @@ export function onInitAck(a: SctpAssociation, now: Instant, from: UdpAddress, ch
   }
   a.cookieEcho = packetBytes(a, chunks, a.peerTag);
   a.outbox.push({ source: a.local, destination: a.remote, payload: a.cookieEcho });
-  a.state = 'COOKIE-ECHOED';
+  a.transition('COOKIE-ECHOED', 'INIT ACK received, COOKIE ECHO sent');
   a.timers.set(Timer.T1_COOKIE, now + a.paths[a.primary]!.rto.rto);
   void chunk;
 }

@@ -188,7 +188,7 @@ export function onError(a: SctpAssociation, now: Instant, causes: readonly Error
       const staleMicros = new DataView(cause.info.buffer, cause.info.byteOffset, 4).getUint32(0);
       a.cookiePreservative = Math.ceil((staleMicros * 2) / 1000);
       a.timers.stop(Timer.T1_COOKIE);
-      a.state = 'COOKIE-WAIT';
+      a.transition('COOKIE-WAIT', 'restart: INIT again');
       sendInit(a, now);
       return;
     }

@@ -16,7 +16,7 @@ export function onShutdown(a: SctpAssociation, now: Instant, cumAck: number): vo
     case 'SHUTDOWN-RECEIVED':
       onSack(a, now, { type: 3, cumulativeTsnAck: cumAck, advertisedReceiverWindow: a.sender.peerAdvertised, gapBlocks: [], duplicateTsns: [] });
       if (a.closed) return;
-      a.state = 'SHUTDOWN-RECEIVED';
+      a.transition('SHUTDOWN-RECEIVED', 'SHUTDOWN received');
       emitEnd(a);
       break;
     case 'SHUTDOWN-SENT':
@@ -53,7 +53,7 @@ export function emitEnd(a: SctpAssociation): void {
 export function progressShutdown(a: SctpAssociation, now: Instant): void {
   if (!a.sender.idle) return;
   if (a.state === 'SHUTDOWN-PENDING') {
-    a.state = 'SHUTDOWN-SENT';
+    a.transition('SHUTDOWN-SENT', 'all data acknowledged, SHUTDOWN sent');
     sendShutdown(a, now);
     a.timers.set(Timer.T5_SHUTDOWN_GUARD, now + 5 * a.options.rto.max);
   } else if (a.state === 'SHUTDOWN-RECEIVED') {
@@ -77,7 +77,7 @@ export function sendShutdown(a: SctpAssociation, now: Instant): void {
 }
 
 export function sendShutdownAck(a: SctpAssociation, now: Instant): void {
-  a.state = 'SHUTDOWN-ACK-SENT';
+  a.transition('SHUTDOWN-ACK-SENT', 'SHUTDOWN ACK sent');
   a.outbox.push({ source: a.local, destination: a.paths[a.sendPath]!.address, payload: packetBytes(a, [{ type: 8, reflectedTag: false }], a.peerTag) });
   a.timers.set(Timer.T2_SHUTDOWN, now + a.paths[a.sendPath]!.rto.rto);
 }
@@ -97,7 +97,7 @@ export function sendAbort(a: SctpAssociation, cause: ErrorCause): void {
 export function terminate(a: SctpAssociation, error: TransportError | undefined): void {
   if (a.state === 'CLOSED' && a.closeError !== undefined) return;
   const wasClosed = a.state === 'CLOSED' && a.events.some((e) => e?.type === 'closed');
-  a.state = 'CLOSED';
+  a.transition('CLOSED', 'terminated');
   a.timers.stopAll();
   for (const p of a.paths) {
     p.t3 = NaN;

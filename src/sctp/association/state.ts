@@ -74,6 +74,6 @@ export function restore(a: SctpAssociation, now: Instant, s: SctpState): void {
   a.paths[0]!.confirmed = true;
   a.sender.peerRwnd = s.peerReceiverWindow;
   a.sender.peerAdvertised = s.peerReceiverWindow;
-  a.state = 'ESTABLISHED';
+  a.transition('ESTABLISHED', 'restored from exported state');
   void now;
 }

@@ -3,6 +3,7 @@
 import test from 'ava';
 import { agree, generateKeyPair, keyPairFrom } from '../src/transport-abstraction/x25519.js';
 import { SeededRandom } from '../src/transport-abstraction/random.js';
+import { RtoEstimator } from '../src/transport-abstraction/rto.js';
 
 const hex = (s: string) => new Uint8Array(Buffer.from(s, 'hex'));
 
@@ -22,4 +23,28 @@ test('x25519: RFC 7748 §6.1 vectors; both sides agree; a low-order peer key giv
   t.is(agree(a.privateKey, new Uint8Array(32)), undefined, 'the zero point');
   t.is(agree(a.privateKey, hex('0100000000000000000000000000000000000000000000000000000000000000')), undefined, 'a point of order 1');
   t.is(agree(a.privateKey, new Uint8Array(31)), undefined, 'a short key');
+});
+
+test('RTO estimator: RFC 6298 / RFC 9260 §6.3.1 rules, backoff cleared by a sample or new data, reset', (t) => {
+  const r = new RtoEstimator({ initial: 1000, min: 200, max: 4000 });
+  t.is(r.rto, 1000);
+  r.sample(100); // SRTT 100, RTTVAR 50 → 100 + 200 = 300
+  t.is(r.rto, 300);
+  r.backOff();
+  r.backOff();
+  t.is(r.rto, 1200);
+  r.clearBackoff();
+  t.is(r.rto, 300, 'new data acknowledged: back to the measured RTO');
+  for (let i = 0; i < 6; i++) r.backOff();
+  t.is(r.rto, 4000, 'bounded by RTO.Max');
+  r.sample(100); // RTTVAR 0.75·50 = 37.5, SRTT 100 → 250
+  t.is(r.rto, 250);
+  r.sample(1); // RTTVAR 0.75·37.5 + 0.25·99 = 52.875, SRTT 87.625 → 87.625 + 211.5
+  t.is(r.rto, 87.625 + 211.5);
+  r.reset();
+  t.is(r.srtt, undefined);
+  t.is(r.rto, 1000);
+  const fast = new RtoEstimator({ initial: 1000, min: 200, max: 4000 });
+  fast.sample(10);
+  t.is(fast.rto, 200, 'clamped to RTO.Min');
 });

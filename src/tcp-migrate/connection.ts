@@ -36,7 +36,7 @@ import {
   type TcpOption,
 } from './options.js';
 import { Reassembly } from './reassembly.js';
-import { RtoEstimator } from './rto.js';
+import { RtoEstimator } from '../transport-abstraction/rto.js';
 import { Scoreboard, SendBuffer } from './send-buffer.js';
 import * as sender from './sender.js';
 import { ACK, FIN, RST, SYN, allocSegment, checksumValid, fillChecksum, parseSegment, pseudoHeaderSum, writeHeader, HEADER_LENGTH, type TcpSegment } from './wire.js';
@@ -188,7 +188,7 @@ export class TcpMigrateConnection implements MigratableTransport {
     this.remote = params.remote;
     this.remotePort = params.remotePort;
     this.snd = new SendBuffer(this.config.sendBufferSize);
-    this.rtt = new RtoEstimator(this.config.rtoInitial, this.config.rtoMin, this.config.rtoMax);
+    this.rtt = new RtoEstimator({ initial: this.config.rtoInitial, min: this.config.rtoMin, max: this.config.rtoMax });
     this.cwnd = this.initialWindow();
     this.updatePseudo();
   }

@@ -160,7 +160,7 @@ export function onHeartbeatAck(a: SctpAssociation, now: Instant, info: Uint8Arra
   const i = v.getUint32(4);
   const p = a.paths[i];
   if (!p || v.getUint32(0) !== p.heartbeatNonce || Number.isNaN(p.heartbeatSentAt)) return;
-  p.rto.update(now - v.getFloat64(8));
+  p.rto.sample(now - v.getFloat64(8));
   p.heartbeatSentAt = NaN;
   p.errorCount = 0;
   p.active = true;

@@ -4,6 +4,7 @@ import test from 'ava';
 import { agree, generateKeyPair, keyPairFrom } from '../src/transport-abstraction/x25519.js';
 import { SeededRandom } from '../src/transport-abstraction/random.js';
 import { RtoEstimator } from '../src/transport-abstraction/rto.js';
+import { Slab } from '../src/transport-abstraction/slab.js';
 
 const hex = (s: string) => new Uint8Array(Buffer.from(s, 'hex'));
 
@@ -47,4 +48,34 @@ test('RTO estimator: RFC 6298 / RFC 9260 §6.3.1 rules, backoff cleared by a sam
   const fast = new RtoEstimator({ initial: 1000, min: 200, max: 4000 });
   fast.sample(10);
   t.is(fast.rto, 200, 'clamped to RTO.Min');
+});
+
+test('slab: regions are never handed out twice, start 8-byte aligned, and large ones get their own buffer', (t) => {
+  const slab = new Slab(1024);
+  const a = slab.take(10);
+  const b = slab.take(10);
+  t.is(a.buffer, b.buffer);
+  t.is(b.byteOffset, 16, 'aligned to 8 bytes after the first region');
+  a.fill(1);
+  t.true(b.every((x) => x === 0), 'writing one region leaves the next untouched');
+  const big = slab.take(300);
+  t.not(big.buffer, a.buffer, 'more than a quarter of the slab: a buffer of its own');
+  const regions = Array.from({ length: 200 }, () => slab.take(100));
+  const spans = new Map<ArrayBufferLike, [number, number][]>();
+  for (const r of regions) {
+    const list = spans.get(r.buffer) ?? [];
+    for (const [s, e] of list) t.true(r.byteOffset >= e || r.byteOffset + r.length <= s, 'two regions overlap');
+    list.push([r.byteOffset, r.byteOffset + r.length]);
+    spans.set(r.buffer, list);
+  }
+  t.true(spans.size > 1, 'full slabs were replaced');
+  // Writing in place: reserve, move when the packet outgrows the slab, commit.
+  const w = new Slab(64);
+  const at = w.reserve(16);
+  w.buffer.set([1, 2, 3], at);
+  w.move(at, at + 3, 100);
+  t.deepEqual([...w.buffer.subarray(0, 3)], [1, 2, 3]);
+  t.true(w.buffer.length >= 103);
+  w.commit(3);
+  t.is(w.reserve(1), 8);
 });

@@ -5,6 +5,7 @@ import { agree, generateKeyPair, keyPairFrom } from '../src/transport-abstractio
 import { SeededRandom } from '../src/transport-abstraction/random.js';
 import { RtoEstimator } from '../src/transport-abstraction/rto.js';
 import { Slab } from '../src/transport-abstraction/slab.js';
+import { EndpointScheduler } from '../src/transport-abstraction/scheduler.js';
 
 const hex = (s: string) => new Uint8Array(Buffer.from(s, 'hex'));
 
@@ -78,4 +79,39 @@ test('slab: regions are never handed out twice, start 8-byte aligned, and large 
   t.true(w.buffer.length >= 103);
   w.commit(3);
   t.is(w.reserve(1), 8);
+});
+
+test('endpoint scheduler: woken until idle, deadlines re-read only when they may have moved, stale entries skipped', (t) => {
+  const deadline = new Map<string, number | undefined>([
+    ['a', 100],
+    ['b', 50],
+    ['c', undefined],
+  ]);
+  let reads = 0;
+  const s = new EndpointScheduler<string>((x) => {
+    reads++;
+    return deadline.get(x);
+  });
+  for (const x of ['a', 'b', 'c']) s.wake(x);
+  t.deepEqual([...s.woken()], ['a', 'b', 'c']);
+  t.is(s.pollTimeout(), 50);
+  t.is(reads, 3);
+  t.is(s.pollTimeout(), 50);
+  t.is(reads, 3, 'nothing moved: no deadline read again');
+  s.idle('a');
+  s.idle('c');
+  t.deepEqual([...s.woken()], ['b']);
+  // b re-arms later: its old heap entry (50) is stale and skipped.
+  deadline.set('b', 300);
+  s.sent('b');
+  t.is(s.pollTimeout(), 100);
+  t.deepEqual(s.due(99), []);
+  t.deepEqual(s.due(100), ['a']);
+  t.is(s.pollTimeout(), 300, 'a is disarmed until woken again');
+  s.forget('b');
+  t.is(s.pollTimeout(), undefined);
+  t.deepEqual([...s.woken()], []);
+  deadline.set('a', 120);
+  s.wake('a');
+  t.deepEqual(s.due(1000), ['a']);
 });

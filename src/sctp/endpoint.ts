@@ -14,7 +14,7 @@ import { asconfLookupAddress, lookupByAsconf, type LookupView } from '../addip/l
 import { checkCookie } from './cookie.js';
 import { readPeerInit } from './handshake.js';
 import { resolveOptions, SCTP_UDP_PORT, type ResolvedOptions, type SctpOptions } from './options.js';
-import { DeadlineHeap } from '../transport-abstraction/deadline-heap.js';
+import { EndpointScheduler } from '../transport-abstraction/scheduler.js';
 import { PacketWriter } from './packet-writer.js';
 import { parsePacket } from './wire/parse.js';
 import { CauseCode, ChunkType, type Chunk, type InitChunk, type Packet } from './wire/types.js';
@@ -49,10 +49,7 @@ export class SctpEndpoint implements TransportEndpoint {
   private readonly keysOf = new Map<SctpAssociation, { tag: number; keys: string[] }>();
   private readonly associations = new Set<SctpAssociation>();
   /** Associations that may have something to send or a changed deadline (woken since last drained). */
-  private readonly active = new Set<SctpAssociation>();
-  /** Timer heap with lazy deletion: `armed` holds each association's deadline as last pushed. */
-  private readonly heap = new DeadlineHeap<SctpAssociation>();
-  private readonly armed = new Map<SctpAssociation, number>();
+  private readonly scheduler = new EndpointScheduler<SctpAssociation>((a) => a.pollTimeout());
   private accepted: SctpAssociation[] = [];
   private outbox: Transmit[] = [];
   private readonly writer = new PacketWriter(1500);
@@ -79,7 +76,7 @@ export class SctpEndpoint implements TransportEndpoint {
 
   /** An association has input, output or an app call to act on: poll it at the next drain. */
   wake(a: SctpAssociation): void {
-    if (this.associations.has(a)) this.active.add(a);
+    if (this.associations.has(a)) this.scheduler.wake(a);
   }
 
   private drop(reason: DropReason): void {
@@ -125,7 +122,7 @@ export class SctpEndpoint implements TransportEndpoint {
 
   private register(a: SctpAssociation): void {
     this.associations.add(a);
-    this.active.add(a);
+    this.scheduler.wake(a);
     this.routingChanged(a);
   }
 
@@ -135,7 +132,7 @@ export class SctpEndpoint implements TransportEndpoint {
       if (e.type === 'drop') this.drop(e.reason);
       else this.routingChanged(a);
     }
-    if (this.associations.has(a)) this.active.add(a);
+    if (this.associations.has(a)) this.scheduler.wake(a);
   }
 
   private routingChanged(a: SctpAssociation): void {
@@ -342,59 +339,35 @@ export class SctpEndpoint implements TransportEndpoint {
 
   pollTransmit(now: Instant): Transmit | undefined {
     if (this.outbox.length > 0) return this.outbox.shift();
-    // Only woken associations are polled; one that has nothing more is settled: its deadline goes
-    // on the heap and it leaves the active set (or the endpoint, once closed and drained).
-    for (const a of this.active) {
+    // Only woken associations are polled; one that has nothing more leaves the woken set (or the
+    // endpoint, once closed and drained).
+    for (const a of this.scheduler.woken()) {
       this.settle(a); // events of application calls (abort, close) since the last poll
       const t = a.pollTransmit(now);
       this.settle(a);
-      if (t) return t;
-      this.active.delete(a);
+      if (t) {
+        this.scheduler.sent(a);
+        return t;
+      }
+      this.scheduler.idle(a);
       if (a.finished) this.forget(a);
-      else this.arm(a);
     }
     return undefined;
-  }
-
-  private arm(a: SctpAssociation): void {
-    const d = a.pollTimeout();
-    if (d === undefined) {
-      this.armed.delete(a);
-    } else if (this.armed.get(a) !== d) {
-      this.armed.set(a, d);
-      this.heap.push(d, a);
-    }
   }
 
   /** Forget an association that is closed and has nothing left to send. */
   private forget(a: SctpAssociation): void {
     this.associations.delete(a);
-    this.armed.delete(a);
+    this.scheduler.forget(a);
     this.routingChanged(a);
   }
 
   pollTimeout(): Instant | undefined {
-    for (const a of this.active) this.arm(a);
-    const h = this.heap;
-    for (let a = h.peekItem(); a !== undefined; a = h.peekItem()) {
-      if (this.armed.get(a) === h.peekTime()) return h.peekTime();
-      h.pop(); // stale: re-armed, disarmed or forgotten since
-    }
-    return undefined;
+    return this.scheduler.pollTimeout();
   }
 
   handleTimeout(now: Instant): void {
-    for (const a of this.active) this.arm(a);
-    const h = this.heap;
-    const due: SctpAssociation[] = [];
-    for (let a = h.peekItem(); a !== undefined && h.peekTime()! <= now; a = h.peekItem()) {
-      const t = h.peekTime();
-      h.pop();
-      if (this.armed.get(a) !== t) continue;
-      this.armed.delete(a);
-      due.push(a);
-    }
-    for (const a of due) {
+    for (const a of this.scheduler.due(now)) {
       a.handleTimeout(now);
       this.settle(a);
     }

@@ -28,6 +28,8 @@ import { TimerTable } from './timers.js';
 import { CauseCode, type AsconfAckChunk, type AsconfChunk, type Chunk, type ErrorCause, type InitChunk, type Packet, type Param, type SackChunk } from './wire/types.js';
 import { checkAddress, checkBytes, checkStream, guardMethods } from '../transport-abstraction/guard.js';
 import type { InitAckIssuer } from './init-ack.js';
+import * as takeover from './takeover-hooks.js';
+import type { TakeoverState } from './takeover-hooks.js';
 
 export type AssociationState =
   | 'CLOSED'
@@ -64,7 +66,7 @@ export type EndpointEvent =
   /** Peer addresses, tag or state changed: update routing (by tag and address) for this association. */
   | { readonly type: 'routing-changed' };
 
-/** Hooks for the AUTH / ADD-IP / takeover modules (see the hooks note). */
+/** The AUTH module's part in reading and writing packets (see takeover-hooks.ts). */
 export interface AuthHook extends AuthSigner {
   /** Chunks of this type must arrive after a valid AUTH chunk (our CHUNKS list). */
   requiredOnReceive(chunkType: number): boolean;
@@ -72,29 +74,6 @@ export interface AuthHook extends AuthSigner {
   verify(raw: Uint8Array, packet: Packet, authIndex: number): boolean;
 }
 
-export interface AssociationHooks {
-  auth?: AuthHook;
-  /** Extra parameters for our INIT (baton's x25519 key). */
-  initParams?(): Param[];
-  /** The peer's INIT / INIT ACK values were learned (AUTH keys can be computed). */
-  onPeerInit?(peer: PeerInit): void;
-  /** Before a packet's chunks are processed; 'consumed' when the hook answered it itself. */
-  onPacket?(now: Instant, from: UdpAddress, packet: Packet, raw: Uint8Array): 'consumed' | undefined;
-  /** A SACK arrived: true when the hook consumed it (takeover probing), or a SACK to use instead. */
-  onSack?(now: Instant, sack: SackChunk): boolean | SackChunk;
-  /** An ABORT's causes that mean something else than a plain abort (taken over). */
-  abortError?(causes: readonly ErrorCause[]): TransportError | undefined;
-  pollTimeout?(): Instant | undefined;
-  handleTimeout?(now: Instant): void;
-  takeover?(now: Instant, requestNumber: number, mode?: ResumeMode): void;
-  receiverState?(): ReceiverState | undefined;
-  /** Fill in what the hooks own in an exported state (AUTH key, serials, takeover number). */
-  exportInto?(state: TransportState): void;
-  /** Received ASCONF / ASCONF-ACK (already authenticated if the auth hook requires it). */
-  onAsconf?(now: Instant, chunk: AsconfChunk | AsconfAckChunk, from: UdpAddress, authenticated: boolean): void;
-  /** Received ERROR causes not handled here. */
-  onErrorCauses?(now: Instant, causes: readonly ErrorCause[]): void;
-}
 
 export class SctpAssociation implements MigratableTransport {
   readonly kind = 'sctp' as const;
@@ -123,7 +102,8 @@ export class SctpAssociation implements MigratableTransport {
   readonly sender: Sender;
   receiver: Receiver | undefined;
   readonly timers = new TimerTable();
-  hooks: AssociationHooks = {};
+  /** Takeover, AUTH and x25519 state (src/sctp/takeover-hooks.ts); undefined without an endpoint. */
+  takeoverState: TakeoverState | undefined;
   /** AUTH key vectors (RANDOM, CHUNKS, HMAC-ALGO parameters as sent) and the peer's INIT params. */
   localKeyVector: Uint8Array;
   peerKeyVector: Uint8Array = new Uint8Array(0);
@@ -278,12 +258,12 @@ export class SctpAssociation implements MigratableTransport {
     validateTakeoverNumber(requestNumber);
     mode = checkResumeMode(mode);
     this.host.wake(this);
-    if (!this.hooks.takeover) throw new LocalUsageError('takeover() needs the takeover hooks (an endpoint-built association)');
-    this.hooks.takeover(now, requestNumber, mode);
+    if (!this.takeoverState) throw new LocalUsageError('takeover() needs an endpoint-built association');
+    takeover.takeover(this, now, requestNumber, mode);
   }
 
   receiverState(): ReceiverState | undefined {
-    return this.hooks.receiverState?.();
+    return this.takeoverState && takeover.receiverState(this);
   }
 
   /** Send these chunks in one packet to `destination` now (AUTH added as the peer requires). */

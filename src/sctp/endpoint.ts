@@ -9,7 +9,7 @@ import type { DropReason, Instant, Transmit, TransportEndpoint } from '../transp
 import { cryptoRandom, type RandomSource } from '../transport-abstraction/random.js';
 import { SctpAssociation, type AssociationHost } from './association.js';
 import { InitAckIssuer } from './init-ack.js';
-import { TakeoverAgent, type Role } from './takeover-hooks.js';
+import { importFrom, TakeoverState, type Role } from './takeover-hooks.js';
 import { asconfLookupAddress, lookupByAsconf, type LookupView } from '../addip/lookup.js';
 import { checkCookie } from './cookie.js';
 import { readPeerInit } from './handshake.js';
@@ -107,17 +107,16 @@ export class SctpEndpoint implements TransportEndpoint {
     const peer = s.peerAddresses[0] ?? { address: state.client.address, port: state.client.port, udpPort: state.client.udpPort };
     const a = new SctpAssociation(this.context, this.resolve({ remotePort: peer.port, ...options }), this.addresses[0]!, { address: peer.address, port: peer.udpPort }, s.localVerificationTag, s.localInitialTsn);
     a.restore(now, s);
-    this.installTakeover(a, 'imported').importFrom(state);
+    this.installTakeover(a, 'imported');
+    importFrom(a, state);
     this.register(a);
     this.settle(a);
     return a;
   }
 
-  /** AUTH / x25519 / ADD-IP / takeover hooks (src/sctp/takeover-hooks.ts). */
-  private installTakeover(a: SctpAssociation, role: Role): TakeoverAgent {
-    const agent = new TakeoverAgent(a, this.secret, role);
-    a.hooks = agent;
-    return agent;
+  /** AUTH / x25519 / ADD-IP / takeover state (src/sctp/takeover-hooks.ts). */
+  private installTakeover(a: SctpAssociation, role: Role): void {
+    a.takeoverState = new TakeoverState(this.secret, role);
   }
 
   private register(a: SctpAssociation): void {

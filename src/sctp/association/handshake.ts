@@ -14,11 +14,12 @@ import { emitParam } from '../wire/params.js';
 import { CauseCode, ParamType, type Chunk, type InitChunk, type Packet, type Param } from '../wire/types.js';
 import { handlePacket } from './input.js';
 import { packetBytes } from './output.js';
+import * as takeover from '../takeover-hooks.js';
 
 export function sendInit(a: SctpAssociation, now: Instant): void {
   const o = a.options;
   const ips = a.host.addresses.length > 1 ? a.host.addresses.map((x) => x.address) : [];
-  const params: Param[] = offerParams(a.localRandom, ips, [...(o.extraInitParams?.('init') ?? []), ...(a.hooks.initParams?.() ?? [])], o.advertiseAuth);
+  const params: Param[] = offerParams(a.localRandom, ips, [...(o.extraInitParams?.('init') ?? []), ...(a.takeoverState ? takeover.initParams(a) : [])], o.advertiseAuth);
   if (a.cookiePreservative > 0) params.push({ type: ParamType.COOKIE_PRESERVATIVE, kind: 'cookie-preservative', increment: a.cookiePreservative });
   const init: InitChunk = {
     type: 1,
@@ -56,7 +57,7 @@ export function learnPeer(a: SctpAssociation, peer: PeerInit, from: UdpAddress):
     if (ip !== from.address && inScope(ip, from.address)) a.addPeerAddress({ address: ip, port: from.port });
   }
   a.toEndpoint({ type: 'routing-changed' });
-  a.hooks.onPeerInit?.(peer);
+  if (a.takeoverState) takeover.onPeerInit(a, peer);
 }
 
 /** Entered ESTABLISHED (COOKIE ACK received, or a valid COOKIE ECHO accepted). */

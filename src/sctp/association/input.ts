@@ -12,6 +12,7 @@ import { CauseCode, ChunkType, type ErrorCause, type Packet, type SackChunk } fr
 import { established, sendInit } from './handshake.js';
 import { buildPacket, DATA_STATES, packetBytes } from './output.js';
 import { onShutdown, onShutdownAck, progressShutdown, protocolViolation, sendShutdown, terminate } from './shutdown.js';
+import * as takeover from '../takeover-hooks.js';
 
 export function handleDatagram(a: SctpAssociation, now: Instant, from: UdpAddress, bytes: Uint8Array, local?: UdpAddress): void {
   const r = parsePacket(bytes);
@@ -38,13 +39,13 @@ export function handlePacket(a: SctpAssociation, now: Instant, from: UdpAddress,
       a.toEndpoint({ type: 'drop', reason: 'wrong-tag' });
       return;
     }
-    if (a.hooks.onPacket?.(now, from, packet, raw) === 'consumed') return;
+    if (a.takeoverState && takeover.onPacket(a, now, from, packet, raw) === 'consumed') return;
   }
   // Answer from the address the peer reached us on (a multihomed endpoint's paths differ by source).
   if (local !== undefined && !sameAddress(local, a.local)) a.local = local;
   let hadData = false;
   let authenticated = false;
-  const auth = a.hooks.auth;
+  const auth = a.takeoverState?.auth;
   for (let i = startIndex; i < packet.chunks.length && !a.closed; i++) {
     const c = packet.chunks[i]!;
     if (auth && c.type !== ChunkType.AUTH && !authenticated && auth.requiredOnReceive(c.type)) continue;
@@ -103,7 +104,7 @@ export function handlePacket(a: SctpAssociation, now: Instant, from: UdpAddress,
         break;
       case ChunkType.ASCONF:
       case ChunkType.ASCONF_ACK:
-        if (a.hooks.onAsconf) a.hooks.onAsconf(now, c, from, authenticated);
+        if (a.takeoverState) takeover.onAsconf(a, now, c, from, authenticated);
         else onUnknownChunk(a, c.type, undefined);
         break;
       default:
@@ -137,7 +138,7 @@ export function onUnknownChunk(a: SctpAssociation, type: number, raw: Uint8Array
 
 export function onSack(a: SctpAssociation, now: Instant, sack: SackChunk): void {
   if (!DATA_STATES.has(a.state) && a.state !== 'SHUTDOWN-SENT') return;
-  const hooked = a.hooks.onSack?.(now, sack);
+  const hooked = a.takeoverState ? takeover.onSack(a, now, sack) : undefined;
   if (hooked === true) return;
   if (hooked) sack = hooked;
   const r = a.sender.handleSack(now, sack);
@@ -169,7 +170,7 @@ export function onHeartbeatAck(a: SctpAssociation, now: Instant, info: Uint8Arra
 }
 
 export function onAbort(a: SctpAssociation, causes: readonly ErrorCause[]): void {
-  const special = a.hooks.abortError?.(causes);
+  const special = a.takeoverState ? takeover.takenOverError(causes) : undefined;
   if (special) return terminate(a, special);
   const cause = causes[0]?.code;
   const refused = a.state === 'COOKIE-WAIT' || a.state === 'COOKIE-ECHOED';
@@ -193,7 +194,7 @@ export function onError(a: SctpAssociation, now: Instant, causes: readonly Error
       return;
     }
   }
-  a.hooks.onErrorCauses?.(now, causes);
+  if (a.takeoverState) takeover.onErrorCauses(a, now, causes);
 }
 
 function u32Bytes(v: number): Uint8Array {

@@ -8,10 +8,11 @@ import { Timer } from '../timers.js';
 import { CauseCode } from '../wire/types.js';
 import { packetBytes } from './output.js';
 import { sendAbort, sendShutdown, sendShutdownAck, terminate } from './shutdown.js';
+import * as takeover from '../takeover-hooks.js';
 
 export function pollTimeout(a: SctpAssociation): Instant | undefined {
   let t = a.timers.earliest() ?? Infinity;
-  const h = a.hooks.pollTimeout?.();
+  const h = a.takeoverState ? takeover.pollTimeout(a) : undefined;
   if (h !== undefined && h < t) t = h;
   const cork = a.sender.queue.corkDeadline;
   if (cork !== undefined && cork < t) t = cork;
@@ -24,7 +25,7 @@ export function pollTimeout(a: SctpAssociation): Instant | undefined {
 
 export function handleTimeout(a: SctpAssociation, now: Instant): void {
   if (a.state === 'CLOSED') return;
-  a.hooks.handleTimeout?.(now);
+  if (a.takeoverState) takeover.handleTimeout(a, now);
   if (a.closed) return;
   const q = a.sender.queue;
   if (q.corkDeadline !== undefined && q.corkDeadline <= now) {

@@ -39,7 +39,7 @@ import { Reassembly } from './reassembly.js';
 import { RtoEstimator } from '../transport-abstraction/rto.js';
 import { Scoreboard, SendBuffer } from './send-buffer.js';
 import * as sender from './sender.js';
-import { ACK, FIN, RST, SYN, allocSegment, checksumValid, fillChecksum, parseSegment, pseudoHeaderSum, writeHeader, HEADER_LENGTH, type TcpSegment } from './wire.js';
+import { ACK, FIN, RST, SYN, allocSegment, checksumValid, fillChecksum, parseSegment, pseudoHeaderSum, resetSegment, writeHeader, HEADER_LENGTH, type TcpSegment } from './wire.js';
 import { checkAddress, checkBytes, checkStream, guardMethods } from '../transport-abstraction/guard.js';
 
 export type TcpState =
@@ -628,23 +628,3 @@ guardMethods(
 );
 
 const NO_OPTIONS: TcpOption[] = [];
-
-/** A RST segment (RFC 9293 §3.10.7.1 form chosen by the caller), optionally with a Migrate-Reset reason. */
-export function resetSegment(
-  local: UdpAddress,
-  localPort: number,
-  remote: UdpAddress,
-  remotePort: number,
-  seq: number,
-  ack: number,
-  reason: number,
-  withAck: boolean,
-): Transmit {
-  const options: TcpOption[] = reason !== 0 ? [{ type: 'migrate-reset', reason }] : [];
-  const optLen = optionsLength(options);
-  const buf = new Uint8Array(HEADER_LENGTH + optLen);
-  writeHeader(buf, localPort, remotePort, seq, ack, optLen, withAck ? RST | ACK : RST, 0);
-  if (optLen > 0) emitOptions(options, buf, HEADER_LENGTH);
-  fillChecksum(buf, pseudoHeaderSum(local.address, remote.address));
-  return { source: local, destination: remote, payload: buf };
-}

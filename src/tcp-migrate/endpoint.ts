@@ -7,13 +7,13 @@ import { cryptoRandom, type RandomSource } from '../transport-abstraction/random
 import type { TransportState } from '../transport-abstraction/state-types.js';
 import type { ConnectionOptions, DropReason, Instant, Transmit, TransportEndpoint } from '../transport-abstraction/transport.js';
 import { DEFAULT_CONFIG, type ConnectionOwner, type TcpMigrateConfig } from './config.js';
-import { resetSegment, TcpMigrateConnection } from './connection.js';
+import { TcpMigrateConnection } from './connection.js';
 import { acceptSyn, open as openConnection } from './handshake.js';
 import { preload } from './migrate.js';
 import { EndpointScheduler } from '../transport-abstraction/scheduler.js';
 import { tokenKey } from './migrate-crypto.js';
 import { findOption, RESET_TAKEN_OVER, RESET_UNKNOWN_TOKEN } from './options.js';
-import { ACK, checksumValid, FIN, parseSegment, pseudoHeaderSum, RST, SYN, type TcpSegment } from './wire.js';
+import { ACK, checksumValid, FIN, parseSegment, pseudoHeaderSum, resetSegment, RST, SYN, type TcpSegment } from './wire.js';
 import { checkAddress, checkBytes, guardMethods } from '../transport-abstraction/guard.js';
 import { checkTransportState } from '../transport-abstraction/state-shape.js';
 

@@ -39,8 +39,7 @@ import {
   RESET_REFUSED,
   type TcpOption,
 } from './options.js';
-import { ACK, SYN, type TcpSegment } from './wire.js';
-import { resetSegment } from './connection.js';
+import { ACK, resetSegment, SYN, type TcpSegment } from './wire.js';
 
 export interface PendingRequest {
   readonly requestNumber: number;

@@ -4,7 +4,9 @@
 //
 //  0      2      4          8          12    13     14       16        18       20
 //  | src  | dst  | sequence | ack      | off | flags | window | checksum | urgent | options.. | data
-import { parseOptions, type TcpOption } from './options.js';
+import type { UdpAddress } from '../transport-abstraction/address.js';
+import type { Transmit } from '../transport-abstraction/transport.js';
+import { emitOptions, optionsLength, parseOptions, type TcpOption } from './options.js';
 import { Slab } from '../transport-abstraction/slab.js';
 
 export const FIN = 0x01;
@@ -231,4 +233,24 @@ export function fillChecksum(b: Uint8Array, pseudoSum: number): void {
 /** True when the segment's checksum verifies (the one's complement sum including it is 0xffff). */
 export function checksumValid(b: Uint8Array, pseudoSum: number): boolean {
   return fold(sumBytes(b, 0, b.length, pseudoSum + b.length)) === 0xffff;
+}
+
+/** A RST segment (RFC 9293 §3.10.7.1 form chosen by the caller), optionally with a Migrate-Reset reason. */
+export function resetSegment(
+  local: UdpAddress,
+  localPort: number,
+  remote: UdpAddress,
+  remotePort: number,
+  seq: number,
+  ack: number,
+  reason: number,
+  withAck: boolean,
+): Transmit {
+  const options: TcpOption[] = reason !== 0 ? [{ type: 'migrate-reset', reason }] : [];
+  const optLen = optionsLength(options);
+  const buf = new Uint8Array(HEADER_LENGTH + optLen);
+  writeHeader(buf, localPort, remotePort, seq, ack, optLen, withAck ? RST | ACK : RST, 0);
+  if (optLen > 0) emitOptions(options, buf, HEADER_LENGTH);
+  fillChecksum(buf, pseudoHeaderSum(local.address, remote.address));
+  return { source: local, destination: remote, payload: buf };
 }

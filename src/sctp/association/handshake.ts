@@ -12,7 +12,6 @@ import { Timer } from '../timers.js';
 import { concat } from '../wire/bytes.js';
 import { emitParam } from '../wire/params.js';
 import { CauseCode, ParamType, type Chunk, type InitChunk, type Packet, type Param } from '../wire/types.js';
-import { handlePacket } from './input.js';
 import { packetBytes } from './output.js';
 import * as takeover from '../takeover-hooks.js';
 
@@ -163,7 +162,7 @@ export function handleCookieEcho(a: SctpAssociation, now: Instant, from: UdpAddr
     return 'discarded';
   }
   a.outbox.push({ source: a.local, destination: from, payload: packetBytes(a, [{ type: 11, reflectedTag: false }], a.peerTag) });
-  if (index + 1 < packet.chunks.length) handlePacket(a, now, from, packet, raw, undefined, index + 1);
+  if (index + 1 < packet.chunks.length) a.handlePacket(now, from, packet, raw, undefined, index + 1);
   return 'handled';
 }
 

@@ -11,7 +11,7 @@ import { unknownChunkAction } from '../wire/params.js';
 import { CauseCode, ChunkType, type ErrorCause, type Packet, type SackChunk } from '../wire/types.js';
 import { established, sendInit } from './handshake.js';
 import { buildPacket, DATA_STATES, packetBytes } from './output.js';
-import { onShutdown, onShutdownAck, progressShutdown, protocolViolation, sendShutdown, terminate } from './shutdown.js';
+import { onShutdown, onShutdownAck, progressShutdown, protocolViolation, sendShutdown, SHUTDOWN_ACKS, terminate } from './shutdown.js';
 import * as takeover from '../takeover-hooks.js';
 
 export function handleDatagram(a: SctpAssociation, now: Instant, from: UdpAddress, bytes: Uint8Array, local?: UdpAddress): void {
@@ -81,7 +81,10 @@ export function handlePacket(a: SctpAssociation, now: Instant, from: UdpAddress,
         onAbort(a, c.causes);
         return;
       case ChunkType.SHUTDOWN:
-        onShutdown(a, now, c.cumulativeTsnAck);
+        if (SHUTDOWN_ACKS.has(a.state)) {
+          onSack(a, now, { type: 3, cumulativeTsnAck: c.cumulativeTsnAck, advertisedReceiverWindow: a.sender.peerAdvertised, gapBlocks: [], duplicateTsns: [] });
+        }
+        onShutdown(a, now);
         break;
       case ChunkType.SHUTDOWN_ACK:
         onShutdownAck(a, now, from, vt);

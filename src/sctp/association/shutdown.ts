@@ -6,16 +6,18 @@ import type { Instant } from '../../transport-abstraction/transport.js';
 import type { SctpAssociation } from '../association.js';
 import { Timer } from '../timers.js';
 import type { Chunk, ErrorCause } from '../wire/types.js';
-import { onSack } from './input.js';
 import { packetBytes } from './output.js';
 
-export function onShutdown(a: SctpAssociation, now: Instant, cumAck: number): void {
+/** States in which a SHUTDOWN's cumulative TSN ack is first taken as a SACK (the caller does that). */
+export const SHUTDOWN_ACKS: ReadonlySet<string> = new Set(['ESTABLISHED', 'SHUTDOWN-PENDING', 'SHUTDOWN-RECEIVED']);
+
+/** A SHUTDOWN (§9.2), after its cumulative TSN ack was processed as a SACK in SHUTDOWN_ACKS states. */
+export function onShutdown(a: SctpAssociation, now: Instant): void {
+  if (a.closed) return;
   switch (a.state) {
     case 'ESTABLISHED':
     case 'SHUTDOWN-PENDING':
     case 'SHUTDOWN-RECEIVED':
-      onSack(a, now, { type: 3, cumulativeTsnAck: cumAck, advertisedReceiverWindow: a.sender.peerAdvertised, gapBlocks: [], duplicateTsns: [] });
-      if (a.closed) return;
       a.transition('SHUTDOWN-RECEIVED', 'SHUTDOWN received');
       emitEnd(a);
       break;

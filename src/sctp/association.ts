@@ -86,37 +86,50 @@ export class SctpAssociation implements MigratableTransport {
     return this.current;
   }
 
-  /** The one place the state changes: to `to`, because of `why` (reported to the tracer). */
+  /** The one place the state changes: to `to`, because of `why` (reported to the tracer). @internal */
   transition(to: AssociationState, why: string): void {
     const from = this.current;
     this.current = to;
     this.tracer?.(from, to, why);
   }
+  /** @internal */
   localTag: number;
+  /** @internal */
   peerTag = 0;
+  /** @internal */
   readonly localInitialTsn: number;
+  /** @internal */
   peerInitialTsn = 0;
-  /** Paths to the peer's addresses; `primary` indexes the preferred one. */
+  /** Paths to the peer's addresses; `primary` indexes the preferred one. @internal */
   readonly paths: Path[] = [];
+  /** @internal */
   primary = 0;
+  /** @internal */
   readonly sender: Sender;
+  /** @internal */
   receiver: Receiver | undefined;
+  /** @internal */
   readonly timers = new TimerTable();
-  /** Takeover, AUTH and x25519 state (src/sctp/takeover-hooks.ts); undefined without an endpoint. */
+  /** Takeover, AUTH and x25519 state (src/sctp/takeover-hooks.ts); undefined without an endpoint. @internal */
   takeoverState: TakeoverState | undefined;
-  /** AUTH key vectors (RANDOM, CHUNKS, HMAC-ALGO parameters as sent) and the peer's INIT params. */
+  /** AUTH key vectors (RANDOM, CHUNKS, HMAC-ALGO parameters as sent) and the peer's INIT params. @internal */
   localKeyVector: Uint8Array;
+  /** @internal */
   peerKeyVector: Uint8Array = new Uint8Array(0);
+  /** @internal */
   peerInitParams: readonly Param[] = [];
+  /** @internal */
   peerSupportedExtensions: readonly number[] = [];
-  /** Streams in use: min(our OS, peer MIS) outbound, min(peer OS, our MIS) inbound. */
+  /** Streams in use: min(our OS, peer MIS) outbound, min(peer OS, our MIS) inbound. @internal */
   outboundStreams: number;
+  /** @internal */
   inboundStreams: number;
+  /** @internal */
   remotePort: number;
-  /** Consecutive errors over all paths (§8.1). */
+  /** Consecutive errors over all paths (§8.1). @internal */
   errorCount = 0;
 
-  /** Extra INIT ACK parameter bytes carried in our cookie (for the x25519 hook). */
+  /** Extra INIT ACK parameter bytes carried in our cookie (for the x25519 hook). @internal */
   cookieExtraParams: Uint8Array = new Uint8Array(0);
 
   // Internal state, shared with the modules in ./association/ (not part of the API).
@@ -171,15 +184,15 @@ export class SctpAssociation implements MigratableTransport {
   get streamOffset(): number {
     return this.sender.queue.acceptedOffset;
   }
-  /** In state CLOSED (a getter, so that narrowing of `state` does not hide later changes). */
+  /** In state CLOSED (a getter, so that narrowing of `state` does not hide later changes). @internal */
   get closed(): boolean {
     return this.state === 'CLOSED';
   }
-  /** Closed and nothing left to send: the endpoint may forget it. */
+  /** Closed and nothing left to send: the endpoint may forget it. @internal */
   get finished(): boolean {
     return this.state === 'CLOSED' && this.outbox.length === 0;
   }
-  /** Our local random (AUTH RANDOM parameter value) as offered in INIT / INIT ACK. */
+  /** Our local random (AUTH RANDOM parameter value) as offered in INIT / INIT ACK. @internal */
   get authRandom(): Uint8Array {
     return this.localRandom;
   }
@@ -248,7 +261,7 @@ export class SctpAssociation implements MigratableTransport {
     return exportState(this, now);
   }
 
-  /** Stream offset up to which the peer acknowledged everything (byte-stream mode). */
+  /** Stream offset up to which the peer acknowledged everything (byte-stream mode). @internal */
   ackedStreamOffset(): number {
     const q = this.sender.queue;
     return q.offsetOfTsn(q.firstTsn) ?? q.chunkedOffset;
@@ -266,32 +279,34 @@ export class SctpAssociation implements MigratableTransport {
     return this.takeoverState && takeover.receiverState(this);
   }
 
-  /** Send these chunks in one packet to `destination` now (AUTH added as the peer requires). */
+  /** Send these chunks in one packet to `destination` now (AUTH added as the peer requires). @internal */
   queuePacket(destination: UdpAddress, chunks: Chunk[], verificationTag = this.peerTag): void {
     this.outbox.push({ source: this.local, destination, payload: packetBytes(this, chunks, verificationTag) });
   }
 
+  /** @internal */
   pushEvent(e: TransportEvent): void {
     this.events.push(e);
   }
 
-  /** The TSN the next new DATA chunk gets. */
+  /** The TSN the next new DATA chunk gets. @internal */
   get outboundNextTsn(): number {
     return this.sender.queue.nextTsn;
   }
 
+  /** @internal */
   get primaryRto(): number {
     return this.paths[this.primary]!.rto.rto;
   }
 
-  /** Takeover resume: continue the outbound stream at (tsn, ssn, offset), replaying these chunk sizes first. */
+  /** Takeover resume: continue the outbound stream at (tsn, ssn, offset), replaying these chunk sizes first. @internal */
   resumeSending(tsn: number, ssn: number, offset: number, replay: ReadonlyArray<{ length: number; held: boolean }>): void {
     this.sender.queue.resume(tsn, ssn, offset, replay);
   }
 
   // ---------------------------------------------------------------- hooks for AUTH / ADD-IP / takeover
 
-  /** Queue a control chunk for the next packet to `path` (default: the current send path). */
+  /** Queue a control chunk for the next packet to `path` (default: the current send path). @internal */
   sendControl(chunk: Chunk, path?: number): void {
     this.control.push({ chunk, path });
   }
@@ -299,10 +314,11 @@ export class SctpAssociation implements MigratableTransport {
   /**
    * Peer addresses deleted by ADD-IP: an ASCONF may still name one as its sender (a takeover that
    * lost the race names the server it meant to replace), and must then reach the takeover rules.
+   * @internal
    */
   readonly formerPeerAddresses: UdpAddress[] = [];
 
-  /** Add a peer address (ADD-IP); returns its path index. */
+  /** Add a peer address (ADD-IP); returns its path index. @internal */
   addPeerAddress(address: UdpAddress, confirmed = false): number {
     const i = this.pathIndex(address);
     if (i >= 0) return i;
@@ -312,7 +328,7 @@ export class SctpAssociation implements MigratableTransport {
     return this.paths.length - 1;
   }
 
-  /** Remove a peer address (ADD-IP delete); its outstanding chunks move to the send path. */
+  /** Remove a peer address (ADD-IP delete); its outstanding chunks move to the send path. @internal */
   removePeerAddress(address: UdpAddress): boolean {
     const i = this.pathIndex(address);
     if (i < 0 || this.paths.length === 1) return false;
@@ -335,6 +351,7 @@ export class SctpAssociation implements MigratableTransport {
     return true;
   }
 
+  /** @internal */
   setPrimary(address: UdpAddress): boolean {
     const i = this.pathIndex(address);
     if (i < 0) return false;
@@ -343,11 +360,12 @@ export class SctpAssociation implements MigratableTransport {
     return true;
   }
 
+  /** @internal */
   pathIndex(address: UdpAddress): number {
     return this.paths.findIndex((p) => sameAddress(p.address, address));
   }
 
-  /** The path data goes to: the primary while it is active, else the first active one. */
+  /** The path data goes to: the primary while it is active, else the first active one. @internal */
   get sendPath(): number {
     if (this.paths[this.primary]!.active) return this.primary;
     // Only to a confirmed address (§5.4): unverified ones get HEARTBEATs, not data.
@@ -357,13 +375,14 @@ export class SctpAssociation implements MigratableTransport {
 
   // ---------------------------------------------------------------- handshake (initiator side)
 
-  /** Adopt the RANDOM (and extra parameters) our INIT ACK carried, recovered from the cookie. */
+  /** Adopt the RANDOM (and extra parameters) our INIT ACK carried, recovered from the cookie. @internal */
   useLocalRandom(random: Uint8Array, extraParams: Uint8Array): void {
     this.localRandom = random;
     this.localKeyVector = this.options.advertiseAuth ? keyVector(offerParams(random, [], [], true)) : new Uint8Array(0);
     this.cookieExtraParams = extraParams;
   }
 
+  /** @internal */
   sendCookieAck(to: UdpAddress): void {
     this.outbox.push({ source: this.local, destination: to, payload: packetBytes(this, [{ type: 11, reflectedTag: false }], this.peerTag) });
   }
@@ -371,33 +390,34 @@ export class SctpAssociation implements MigratableTransport {
   /**
    * Rebuild from exported state (importState): ESTABLISHED, tags and TSNs as exported, the peer's
    * data acknowledged through peerCumulativeTsn. The takeover module completes the rest.
+   * @internal
    */
   restore(now: Instant, s: SctpState): void {
     restore(this, now, s);
   }
 
-  /** Start the handshake: send INIT (state COOKIE-WAIT). */
+  /** Start the handshake: send INIT (state COOKIE-WAIT). @internal */
   start(now: Instant): void {
     this.transition('COOKIE-WAIT', 'INIT sent');
     sendInit(this, now);
   }
 
-  /** Learn the peer's INIT / INIT ACK values. */
+  /** Learn the peer's INIT / INIT ACK values. @internal */
   learnPeer(peer: PeerInit, from: UdpAddress): void {
     learnPeer(this, peer, from);
   }
 
-  /** Entered ESTABLISHED (COOKIE ACK received, or a valid COOKIE ECHO accepted). */
+  /** Entered ESTABLISHED (COOKIE ACK received, or a valid COOKIE ECHO accepted). @internal */
   established(now: Instant): void {
     established(this, now);
   }
 
-  /** Called by the endpoint when the INIT ACK answering our INIT arrives (already parsed and checked). */
+  /** Called by the endpoint when the INIT ACK answering our INIT arrives (already parsed and checked). @internal */
   handleInitAck(now: Instant, from: UdpAddress, packet: Packet, chunk: InitChunk, peer: PeerInit): void {
     handleInitAck(this, now, from, packet, chunk, peer);
   }
 
-  /** An INIT for this association (§5.2.1, §5.2.2): answer with an INIT ACK, or SHUTDOWN ACK. */
+  /** An INIT for this association (§5.2.1, §5.2.2): answer with an INIT ACK, or SHUTDOWN ACK. @internal */
   handleInit(now: Instant, from: UdpAddress, raw: Uint8Array, init: InitChunk): void {
     handleInit(this, now, from, raw, init);
   }
@@ -405,6 +425,7 @@ export class SctpAssociation implements MigratableTransport {
   /**
    * A valid COOKIE ECHO for this association (§5.2.4). Returns 'restart' when the peer restarted
    * (case A): the endpoint then replaces this association. Otherwise handled here.
+   * @internal
    */
   handleCookieEcho(now: Instant, from: UdpAddress, cookie: CookieContents, peer: PeerInit, packet: Packet, raw: Uint8Array, index: number): 'restart' | 'handled' | 'discarded' {
     return handleCookieEcho(this, now, from, cookie, peer, packet, raw, index);
@@ -423,17 +444,17 @@ export class SctpAssociation implements MigratableTransport {
 
   private endpointEvents: EndpointEvent[] = [];
 
-  /** Queue an event for the endpoint. */
+  /** Queue an event for the endpoint. @internal */
   toEndpoint(e: EndpointEvent): void {
     this.endpointEvents.push(e);
   }
 
-  /** The next event for the endpoint, which drains these after every call into the association. */
+  /** The next event for the endpoint, which drains these after every call into the association. @internal */
   pollEndpointEvent(): EndpointEvent | undefined {
     return this.endpointEvents.shift();
   }
 
-  /** A parsed packet routed here by the endpoint (INIT and COOKIE ECHO come via handleInit / the endpoint). */
+  /** A parsed packet routed here by the endpoint (INIT and COOKIE ECHO come via handleInit / the endpoint). @internal */
   handlePacket(now: Instant, from: UdpAddress, packet: Packet, raw: Uint8Array, local?: UdpAddress, startIndex = 0): void {
     handlePacket(this, now, from, packet, raw, local, startIndex);
   }
@@ -450,17 +471,17 @@ export class SctpAssociation implements MigratableTransport {
     return pollTransmit(this, now);
   }
 
-  /** The peer broke the rules: ABORT with the cause and close with BATON_ERR_PROTOCOL. */
+  /** The peer broke the rules: ABORT with the cause and close with BATON_ERR_PROTOCOL. @internal */
   protocolViolation(code: number, text: string, info?: Uint8Array): void {
     protocolViolation(this, code, text, info);
   }
 
-  /** Enter CLOSED and report it (error undefined = clean). */
+  /** Enter CLOSED and report it (error undefined = clean). @internal */
   terminate(error: TransportError | undefined): void {
     terminate(this, error);
   }
 
-  /** Routing keys for the endpoint. */
+  /** Routing keys for the endpoint. @internal */
   get peerAddressKeys(): string[] {
     return this.paths.map((p) => addressKey(p.address));
   }

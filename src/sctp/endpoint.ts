@@ -74,7 +74,7 @@ export class SctpEndpoint implements TransportEndpoint {
     return [...this.associations];
   }
 
-  /** An association has input, output or an app call to act on: poll it at the next drain. */
+  /** An association has input, output or an app call to act on: poll it at the next drain. @internal */
   wake(a: SctpAssociation): void {
     if (this.associations.has(a)) this.scheduler.wake(a);
   }

@@ -52,12 +52,15 @@ const EPHEMERAL_FIRST = 49152;
 const MAX_RETIRED = 4096;
 const EPHEMERAL_COUNT = 16384;
 
-export class TcpMigrateEndpoint implements TransportEndpoint, ConnectionOwner {
+export class TcpMigrateEndpoint implements TransportEndpoint {
   readonly kind = 'tcp' as const;
   readonly addresses: readonly UdpAddress[];
   readonly port: number;
+  /** @internal */
   readonly listening: boolean;
+  /** @internal */
   readonly random: RandomSource;
+  /** @internal */
   readonly config: TcpMigrateConfig;
   readonly dropped = new Map<DropReason, number>();
   private readonly verify: boolean;
@@ -72,6 +75,8 @@ export class TcpMigrateEndpoint implements TransportEndpoint, ConnectionOwner {
   /** Which connections to poll for segments, and the timer table. */
   private readonly scheduler = new EndpointScheduler<TcpMigrateConnection>((c) => c.pollTimeout());
   private readonly acceptQueue: TcpMigrateConnection[] = [];
+  /** What connections are given instead of this endpoint: the wake of an application call. */
+  private readonly owner: ConnectionOwner = { wake: (c) => this.touch(c) };
   private readonly outbox: Transmit[] = [];
   private nextEphemeral: number;
 
@@ -115,7 +120,7 @@ export class TcpMigrateEndpoint implements TransportEndpoint, ConnectionOwner {
       localPort,
       remote,
       remotePort,
-      owner: this,
+      owner: this.owner,
     });
     this.connections.add(conn);
     this.lastRoute = undefined;
@@ -320,9 +325,6 @@ export class TcpMigrateEndpoint implements TransportEndpoint, ConnectionOwner {
   // ---------------------------------------------------------------------------------------------
   // ConnectionOwner, and the connections' queued EndpointEvents
 
-  wake(conn: TcpMigrateConnection): void {
-    this.touch(conn);
-  }
 
   /** Act on what `conn` queued for us while we (or the application) called into it. */
   private settle(conn: TcpMigrateConnection): void {

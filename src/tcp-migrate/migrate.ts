@@ -25,6 +25,7 @@ import {
   validateTakeoverNumber,
   type Instant,
   type ResumeMode,
+  type TakeoverRefusal,
 } from '../transport-abstraction/transport.js';
 import type { TcpMigrateConnection } from './connection.js';
 import * as keepalive from './keepalive.js';
@@ -238,25 +239,25 @@ export function handleMigrateSyn(c: TcpMigrateConnection, now: Instant, seg: Tcp
   // The full number the 7-bit ReqNo stands for: the one nearest the last accepted.
   const step = takeoverDistance(mig.requestNumber, c.lastRequest, REQUEST_FIELD_BITS);
   const requestNumber = (c.lastRequest + ((step << (32 - REQUEST_FIELD_BITS)) >> (32 - REQUEST_FIELD_BITS))) >>> 0;
-  const refuse = (reason: number, text: string): void => {
+  const refuse = (reason: number, refusal: TakeoverRefusal): void => {
     c.pushTransmit(resetSegment(local, seg.dstPort, from, seg.srcPort, 0, (seg.seq + 1) >>> 0, reason, true));
-    c.emit({ type: 'takeover-refused', requestNumber, peer: from, reason: text });
+    c.emit({ type: 'takeover-refused', requestNumber, peer: from, reason: refusal });
   };
   const synchronized = c.state !== 'CLOSED' && c.state !== 'SYN-SENT' && c.state !== 'SYN-RECEIVED' && c.state !== 'TIME-WAIT';
   if (c.key === undefined || c.token === undefined || !synchronized || c.preloaded && c.receiver === undefined) {
-    refuse(RESET_REFUSED, `connection in state ${c.state} cannot migrate`);
+    refuse(RESET_REFUSED, 'not-migratable');
     return;
   }
   const [ii, ia] = isns(c);
   const first = (mig.preload ? MIGRATE_FLAG_PRELOAD : 0) | mig.requestNumber;
   const expected = authenticator(c.key, ii, ia, seg.seq, first, mig.flags);
   if (!sameBytes(expected, mig.authenticator) || !sameBytes(c.token, mig.token)) {
-    refuse(RESET_BAD_AUTH, 'bad authenticator');
+    refuse(RESET_BAD_AUTH, 'not-authenticated');
     return;
   }
   const fromCurrent = sameAddress(from, c.remote);
   if ((step === 0 && !fromCurrent) || (step !== 0 && (!takeoverNumberAcceptable(mig.requestNumber, c.lastRequest, REQUEST_FIELD_BITS) || requestNumber === 0))) {
-    refuse(RESET_REFUSED, step === 0 || step > 1 << (REQUEST_FIELD_BITS - 1) ? `request number ${requestNumber} is not ahead of ${c.lastRequest}` : `request number ${requestNumber} is more than ${TAKEOVER_STEP} ahead of ${c.lastRequest}`);
+    refuse(RESET_REFUSED, step === 0 || step > 1 << (REQUEST_FIELD_BITS - 1) ? 'number-used' : 'number-too-far');
     return;
   }
   if (step === 0) {

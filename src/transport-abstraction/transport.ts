@@ -67,7 +67,7 @@ export type TransportEvent =
   | { readonly type: 'state-changed' }
   /** Client side: a new server took the connection over with this request number. */
   | { readonly type: 'taken-over'; readonly requestNumber: number; readonly peer: UdpAddress }
-  /** Client side: a takeover attempt was refused (duplicate number, bad authenticator, ...). */
+  /** Client side: a takeover attempt was refused; `reason` is one of TAKEOVER_REFUSALS. */
   | { readonly type: 'takeover-refused'; readonly requestNumber: number; readonly peer: UdpAddress; readonly reason: string }
   /** Taker side: our takeover was accepted and the receiver's state is known. */
   | { readonly type: 'takeover-complete'; readonly receiver: ReceiverState }
@@ -225,6 +225,19 @@ export type TransitionTracer = (from: string, to: string, why: string) => void;
 
 // -----------------------------------------------------------------------------------------------
 // Resume mode, imports, drop reasons — the same on both transports.
+
+/** Why a client refused a takeover (the 'takeover-refused' event's reason), the same on both transports. */
+export const TAKEOVER_REFUSALS = [
+  /** The number is not ahead of the last accepted one (equal or older: at most once). */
+  'number-used',
+  /** The number is more than TAKEOVER_STEP ahead of the last accepted one. */
+  'number-too-far',
+  /** The request's authenticator (SCTP AUTH, TCP-Migrate R or token) does not check. */
+  'not-authenticated',
+  /** The connection is in no state to be taken over (handshake not done, closing). */
+  'not-migratable',
+] as const;
+export type TakeoverRefusal = (typeof TAKEOVER_REFUSALS)[number];
 
 /** takeover() without a mode resumes in gap-fill mode on every transport. */
 export const DEFAULT_RESUME_MODE: ResumeMode = 'gap-fill';

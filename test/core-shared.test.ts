@@ -6,6 +6,8 @@ import { SeededRandom } from '../src/transport-abstraction/random.js';
 import { RtoEstimator } from '../src/transport-abstraction/rto.js';
 import { Slab } from '../src/transport-abstraction/slab.js';
 import { EndpointScheduler } from '../src/transport-abstraction/scheduler.js';
+import { guardMethods, InternalError } from '../src/transport-abstraction/guard.js';
+import { LocalUsageError } from '../src/transport-abstraction/errors.js';
 
 const hex = (s: string) => new Uint8Array(Buffer.from(s, 'hex'));
 
@@ -114,4 +116,30 @@ test('endpoint scheduler: woken until idle, deadlines re-read only when they may
   deadline.set('a', 120);
   s.wake('a');
   t.deepEqual(s.due(1000), ['a']);
+});
+
+test('guard: a bug escaping a guarded method leaves as BATON_ERR_INTERNAL with the original as cause; coded errors pass as they are', (t) => {
+  class Core {
+    calls = 0;
+    buggy(x: number): number {
+      this.calls += x;
+      return (undefined as unknown as { y: number }).y;
+    }
+    misuse(): void {
+      throw new LocalUsageError('no');
+    }
+    fine(a: number, b: number): number {
+      return a + b + this.calls;
+    }
+  }
+  guardMethods(Core.prototype, ['buggy', 'misuse', 'fine'], 'Core');
+  const c = new Core();
+  const e = t.throws(() => c.buggy(2));
+  t.true(e instanceof InternalError);
+  t.is((e as InternalError).code, 'BATON_ERR_INTERNAL');
+  t.true((e as InternalError).cause instanceof TypeError);
+  t.regex(e!.message, /Core\.buggy/);
+  t.is(c.calls, 2, 'the method ran with its arguments and `this`');
+  t.is(t.throws(() => c.misuse())!.constructor, LocalUsageError);
+  t.is(c.fine(3, 4), 9);
 });

@@ -9,6 +9,13 @@
 //
 // Times are milliseconds on the driver's clock (`Instant`), virtual or real; cores only compare
 // and add them.
+//
+// Errors: nothing but a coded BatonError leaves a core's public methods. Bad input (a malformed,
+// hostile or unroutable datagram) is dropped and counted under a DROP_REASONS key; local misuse
+// (a bad argument, a call in the wrong state, a state that is not a state) throws LocalUsageError
+// (BATON_ERR_USAGE); a bug that still escapes leaves as BATON_ERR_INTERNAL (guard.ts), never as a
+// bare TypeError or RangeError. A core reports to its endpoint through a queue of endpoint events
+// it drains, never by calling it (quinn's EndpointEvent).
 import type { UdpAddress } from './address.js';
 import type { TransportError } from './errors.js';
 import type { TransportState } from './state-types.js';

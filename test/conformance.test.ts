@@ -6,7 +6,7 @@ import { decodeTransportState, encodeTransportState } from '../src/transport-abs
 import type { TransportState } from '../src/transport-abstraction/state-types.js';
 import type { MigratableTransport, ReceiverState, ResumeMode } from '../src/transport-abstraction/transport.js';
 import { LocalUsageError } from '../src/transport-abstraction/errors.js';
-import { DEFAULT_RESUME_MODE, DROP_REASONS, nextTakeoverNumber, TAKEOVER_NUMBER_MAX, TAKEOVER_STEP, validateTakeoverNumber, takeoverNumberAcceptable, laterTakeoverNumber } from '../src/transport-abstraction/transport.js';
+import { DEFAULT_RESUME_MODE, DROP_REASONS, TAKEOVER_REFUSALS, nextTakeoverNumber, TAKEOVER_NUMBER_MAX, TAKEOVER_STEP, validateTakeoverNumber, takeoverNumberAcceptable, laterTakeoverNumber } from '../src/transport-abstraction/transport.js';
 import { HOSTS, World } from './conformance/world.js';
 import { createEndpoint, TRANSPORT_KINDS } from '../src/transports.js';
 
@@ -84,6 +84,7 @@ for (const kind of TRANSPORT_KINDS) {
     world.net.run(world.net.now + 1000);
     t.is(eve.error?.type === 'closed' ? eve.error.error?.code : undefined, 'BATON_ERR_TAKEOVER_REJECTED', 'forged takeover was not refused');
     t.false(world.client.collector.events.some((e) => e.type === 'taken-over'), 'client accepted a forged takeover');
+    t.true(world.client.collector.events.some((e) => e.type === 'takeover-refused' && e.reason === 'not-authenticated'), 'the forgery was not refused as not-authenticated');
     // Eavesdropped: everything on the wire, but no key material from the agreement.
     const overheard = structuredClone(state);
     if (overheard.sctp) overheard.sctp.endpointPairKey = new Uint8Array(0);
@@ -241,7 +242,9 @@ for (const kind of TRANSPORT_KINDS) {
     world.net.run(world.net.now + 1000);
     t.is(farEnd.error?.type === 'closed' ? farEnd.error.error?.code : undefined, 'BATON_ERR_TAKEOVER_REJECTED', 'a jump to 2^32-1 was accepted');
     t.false(world.client.collector.events.some((e) => e.type === 'taken-over'));
-    t.true(world.client.collector.events.some((e) => e.type === 'takeover-refused'));
+    const reasons = world.client.collector.events.flatMap((e) => (e.type === 'takeover-refused' ? [e.reason] : []));
+    t.true(reasons.includes('number-too-far'), `refusal reasons: ${reasons.join(', ')}`);
+    t.true(reasons.every((r) => (TAKEOVER_REFUSALS as readonly string[]).includes(r)));
     // The largest step allowed still works.
     world.net.kill('a');
     const b = world.takeOver('b', state, state.takeoverNumber + TAKEOVER_STEP);

@@ -11,7 +11,7 @@ import { freeWildcardUdpPorts, usableLoopbackAddresses } from './helpers/ports.j
 import { USRSCTP } from './helpers/peers.js';
 import { decodeTransportState, encodeTransportState } from '../src/transport-abstraction/state.js';
 import type { SctpAssociation } from '../src/sctp/association.js';
-import type { TakeoverAgent } from '../src/sctp/takeover-hooks.js';
+import type { TakeoverState } from '../src/sctp/takeover-hooks.js';
 
 test('usrsctp client keeps its association and its data when baton B takes over from baton A', async (t) => {
   // usrsctp ignores an INIT-ACK from 127.0.0.2 when it sent INIT there (seen here), so A is on
@@ -38,7 +38,7 @@ test('usrsctp client keeps its association and its data when baton B takes over 
   await client.waitForLine(/^hello from server A$/);
   client.write('to A\n');
   await connA.waitBytes(5);
-  const agentA = (connA.transport as SctpAssociation).hooks as TakeoverAgent;
+  const agentA = (connA.transport as SctpAssociation).takeoverState as TakeoverState;
   t.is(agentA.keySource, 'rfc4895-default'); // usrsctp sends no x25519 key
   t.truthy(agentA.context, 'AUTH negotiated with usrsctp');
   t.is(agentA.context!.sendHmacId, 1); // Debian's usrsctp offers HMAC-SHA-1 only

@@ -1,5 +1,5 @@
 // SCTP takeover on the simulated network: the paper's Figure 3 and friends, end to end through
-// SctpEndpoint / SctpAssociation with the TakeoverAgent hooks, protobuf state in between.
+// SctpEndpoint / SctpAssociation with their takeover state (takeover-hooks.ts), protobuf state in between.
 import test from 'ava';
 import { createHash } from 'node:crypto';
 import { SimNetwork, type DirectedLinkConfig, type LinkConfig } from '../src/sim/network.js';
@@ -8,7 +8,7 @@ import { keyVector } from '../src/sctp/handshake.js';
 import * as crc from '../src/sctp/wire/crc32c.js';
 import { SctpEndpoint } from '../src/sctp/endpoint.js';
 import type { SctpAssociation } from '../src/sctp/association.js';
-import type { TakeoverAgent } from '../src/sctp/takeover-hooks.js';
+import type { TakeoverState } from '../src/sctp/takeover-hooks.js';
 import { SeededRandom } from '../src/transport-abstraction/random.js';
 import { decodeTransportState, encodeTransportState } from '../src/transport-abstraction/state.js';
 import type { TransportState } from '../src/transport-abstraction/state-types.js';
@@ -166,7 +166,7 @@ function received(w: World): Uint8Array {
   return out;
 }
 
-const agentOf = (a: SctpAssociation) => a.hooks as TakeoverAgent;
+const agentOf = (a: SctpAssociation) => a.takeoverState as TakeoverState;
 
 test('handshake between baton endpoints agrees on an x25519 endpoint-pair key; AUTH in force', (t) => {
   const w = makeWorld({ servers: ['a'] });

@@ -4,7 +4,7 @@ import test from 'ava';
 import { TsnTracker } from '../src/sctp/tsn-tracker.js';
 import { Reassembly } from '../src/sctp/reassembly.js';
 import { SendQueue } from '../src/sctp/send-queue.js';
-import { RtoEstimator } from '../src/sctp/rto.js';
+import { RtoEstimator } from '../src/transport-abstraction/rto.js';
 import { Timer, TimerTable } from '../src/sctp/timers.js';
 import { checkCookie, makeCookie } from '../src/sctp/cookie.js';
 import { tsnLt, ssnLt } from '../src/sctp/serial.js';
@@ -126,17 +126,17 @@ test('send queue (message mode): one message per send, fragmented with B/E bits 
 test('RTO per RFC 9260 §6.3.1: first measurement, smoothing, bounds, backoff', (t) => {
   const r = new RtoEstimator({ initial: 1000, min: 200, max: 4000 });
   t.is(r.rto, 1000);
-  r.update(100);
+  r.sample(100);
   t.is(r.srtt, 100);
   t.is(r.rttvar, 50);
   t.is(r.rto, 300);
-  r.update(200);
+  r.sample(200);
   t.is(r.rttvar, 0.75 * 50 + 0.25 * 100);
   t.is(r.srtt, 0.875 * 100 + 0.125 * 200);
-  r.backoff();
-  r.backoff();
-  r.backoff();
-  r.backoff();
+  r.backOff();
+  r.backOff();
+  r.backOff();
+  r.backOff();
   t.is(r.rto, 4000);
 });
 

@@ -231,7 +231,6 @@ test('delayed ACK: every second full segment, and within 200 ms for a lone one',
   w2.pump.run(1000, () => w2.server() !== undefined);
   w2.pump.run(1000, () => w2.conn.stateName === 'ESTABLISHED' && w2.pump.now > 100);
   w2.conn.send(new Uint8Array(10));
-  w2.client.wake(w2.conn);
   w2.pump.run(2000, () => w2.pump.log.some((s) => s.from === '10.0.0.2' && s.seg.payload.length === 0 && s.time > 100 && (s.seg.flags & 0x10) !== 0 && w2.server()!.rcvNxt === 10));
   const sentAt = w2.pump.log.find((s) => s.from === '10.0.0.1' && s.seg.payload.length === 10)!.time;
   const ackAt = w2.pump.log.find((s) => s.from === '10.0.0.2' && s.time > sentAt && (s.seg.flags & 0x10) !== 0)!.time;
@@ -323,8 +322,6 @@ test('simultaneous close: both ends pass through CLOSING to TIME-WAIT', (t) => {
   });
   w.conn.close(w.pump.now);
   server.close(w.pump.now);
-  w.client.wake(w.conn);
-  w.a.wake(server);
   t.true(w.pump.run(60_000, () => w.conn.stateName === 'CLOSED' && server.stateName === 'CLOSED'));
   for (const s of ['c:CLOSING', 's:CLOSING', 'c:TIME-WAIT', 's:TIME-WAIT']) t.true(states.has(s), `never ${s}`);
   t.true(w.clientEvents.some((e) => e.type === 'closed' && e.error === undefined));

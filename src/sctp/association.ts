@@ -10,7 +10,7 @@
 import { addressKey, sameAddress, type UdpAddress } from '../transport-abstraction/address.js';
 import { LocalUsageError, TransportError } from '../transport-abstraction/errors.js';
 import type { SctpState, TransportState } from '../transport-abstraction/state-types.js';
-import { checkResumeMode, validateTakeoverNumber, type DropReason, type Instant, type MigratableTransport, type ReceiverState, type ResumeMode, type SendOptions, type Transmit, type TransportEvent } from '../transport-abstraction/transport.js';
+import { checkResumeMode, validateTakeoverNumber, type DropReason, type Instant, type MigratableTransport, type ReceiverState, type ResumeMode, type SendOptions, type Transmit, type TransitionTracer, type TransportEvent } from '../transport-abstraction/transport.js';
 import { established, handleCookieEcho, handleInit, handleInitAck, learnPeer, nonZero, sendInit } from './association/handshake.js';
 import { handleDatagram, handlePacket } from './association/input.js';
 import { packetBytes, pollTransmit } from './association/output.js';
@@ -27,6 +27,9 @@ import { Sender } from './sender.js';
 import { TimerTable } from './timers.js';
 import { CauseCode, type AsconfAckChunk, type AsconfChunk, type Chunk, type ErrorCause, type InitChunk, type Packet, type Param, type SackChunk } from './wire/types.js';
 import { checkAddress, checkBytes, checkStream, guardMethods } from '../transport-abstraction/guard.js';
+import type { InitAckIssuer } from './init-ack.js';
+import * as takeover from './takeover-hooks.js';
+import type { TakeoverState } from './takeover-hooks.js';
 
 export type AssociationState =
   | 'CLOSED'
@@ -38,23 +41,32 @@ export type AssociationState =
   | 'SHUTDOWN-RECEIVED'
   | 'SHUTDOWN-ACK-SENT';
 
-/** What the association needs from its endpoint. */
+/**
+ * What an association is given by its endpoint: values and narrow services, not the endpoint.
+ * What the association has to tell the endpoint goes through its EndpointEvent queue instead.
+ */
 export interface AssociationHost {
   /** Our SCTP port. */
   readonly sctpPort: number;
   /** Our local UDP addresses (listed in our INIT when there are several). */
   readonly addresses: readonly UdpAddress[];
-  /** Build an INIT ACK (with a signed cookie) answering `init`; undefined when the INIT is to be dropped. */
-  initAck(now: Instant, from: UdpAddress, initPacket: Uint8Array, init: InitChunk, ours: { tag: number; tsn: number; tieLocal: number; tiePeer: number; random?: Uint8Array }, options: ResolvedOptions): Uint8Array | undefined;
-  /** Peer addresses or tags changed: update routing. */
-  routingChanged(a: SctpAssociation): void;
-  /** Count a dropped datagram. */
-  drop(reason: DropReason): void;
-  /** Something to act on (input, app call, timer): poll this association at the next drain. */
+  /** Answers an INIT that reaches this association (restart, collision) with an INIT ACK. */
+  readonly initAcks: Pick<InitAckIssuer, 'answer'>;
+  /**
+   * After an application call (send, close, abort, takeover, reading data): poll this association
+   * at the next drain. Never called while the endpoint feeds it a datagram or a timeout.
+   */
   wake(a: SctpAssociation): void;
 }
 
-/** Hooks for the AUTH / ADD-IP / takeover modules (see the hooks note). */
+/** What an association tells its endpoint, queued (quinn's EndpointEvent); see pollEndpointEvent. */
+export type EndpointEvent =
+  /** A datagram routed here was dropped: count it. */
+  | { readonly type: 'drop'; readonly reason: DropReason }
+  /** Peer addresses, tag or state changed: update routing (by tag and address) for this association. */
+  | { readonly type: 'routing-changed' };
+
+/** The AUTH module's part in reading and writing packets (see takeover-hooks.ts). */
 export interface AuthHook extends AuthSigner {
   /** Chunks of this type must arrive after a valid AUTH chunk (our CHUNKS list). */
   requiredOnReceive(chunkType: number): boolean;
@@ -62,57 +74,62 @@ export interface AuthHook extends AuthSigner {
   verify(raw: Uint8Array, packet: Packet, authIndex: number): boolean;
 }
 
-export interface AssociationHooks {
-  auth?: AuthHook;
-  /** Extra parameters for our INIT (baton's x25519 key). */
-  initParams?(): Param[];
-  /** The peer's INIT / INIT ACK values were learned (AUTH keys can be computed). */
-  onPeerInit?(peer: PeerInit): void;
-  /** Before a packet's chunks are processed; 'consumed' when the hook answered it itself. */
-  onPacket?(now: Instant, from: UdpAddress, packet: Packet, raw: Uint8Array): 'consumed' | undefined;
-  /** A SACK arrived: true when the hook consumed it (takeover probing), or a SACK to use instead. */
-  onSack?(now: Instant, sack: SackChunk): boolean | SackChunk;
-  /** An ABORT's causes that mean something else than a plain abort (taken over). */
-  abortError?(causes: readonly ErrorCause[]): TransportError | undefined;
-  pollTimeout?(): Instant | undefined;
-  handleTimeout?(now: Instant): void;
-  takeover?(now: Instant, requestNumber: number, mode?: ResumeMode): void;
-  receiverState?(): ReceiverState | undefined;
-  /** Fill in what the hooks own in an exported state (AUTH key, serials, takeover number). */
-  exportInto?(state: TransportState): void;
-  /** Received ASCONF / ASCONF-ACK (already authenticated if the auth hook requires it). */
-  onAsconf?(now: Instant, chunk: AsconfChunk | AsconfAckChunk, from: UdpAddress, authenticated: boolean): void;
-  /** Received ERROR causes not handled here. */
-  onErrorCauses?(now: Instant, causes: readonly ErrorCause[]): void;
-}
 
 export class SctpAssociation implements MigratableTransport {
   readonly kind = 'sctp' as const;
-  state: AssociationState = 'CLOSED';
+  private current: AssociationState = 'CLOSED';
+  /** Sees every state change (see transition). */
+  tracer: TransitionTracer | undefined;
+
+  /** The protocol state (RFC 9260 §4); it changes only through transition(). */
+  get state(): AssociationState {
+    return this.current;
+  }
+
+  /** The one place the state changes: to `to`, because of `why` (reported to the tracer). @internal */
+  transition(to: AssociationState, why: string): void {
+    const from = this.current;
+    this.current = to;
+    this.tracer?.(from, to, why);
+  }
+  /** @internal */
   localTag: number;
+  /** @internal */
   peerTag = 0;
+  /** @internal */
   readonly localInitialTsn: number;
+  /** @internal */
   peerInitialTsn = 0;
-  /** Paths to the peer's addresses; `primary` indexes the preferred one. */
+  /** Paths to the peer's addresses; `primary` indexes the preferred one. @internal */
   readonly paths: Path[] = [];
+  /** @internal */
   primary = 0;
+  /** @internal */
   readonly sender: Sender;
+  /** @internal */
   receiver: Receiver | undefined;
+  /** @internal */
   readonly timers = new TimerTable();
-  hooks: AssociationHooks = {};
-  /** AUTH key vectors (RANDOM, CHUNKS, HMAC-ALGO parameters as sent) and the peer's INIT params. */
+  /** Takeover, AUTH and x25519 state (src/sctp/takeover-hooks.ts); undefined without an endpoint. @internal */
+  takeoverState: TakeoverState | undefined;
+  /** AUTH key vectors (RANDOM, CHUNKS, HMAC-ALGO parameters as sent) and the peer's INIT params. @internal */
   localKeyVector: Uint8Array;
+  /** @internal */
   peerKeyVector: Uint8Array = new Uint8Array(0);
+  /** @internal */
   peerInitParams: readonly Param[] = [];
+  /** @internal */
   peerSupportedExtensions: readonly number[] = [];
-  /** Streams in use: min(our OS, peer MIS) outbound, min(peer OS, our MIS) inbound. */
+  /** Streams in use: min(our OS, peer MIS) outbound, min(peer OS, our MIS) inbound. @internal */
   outboundStreams: number;
+  /** @internal */
   inboundStreams: number;
+  /** @internal */
   remotePort: number;
-  /** Consecutive errors over all paths (§8.1). */
+  /** Consecutive errors over all paths (§8.1). @internal */
   errorCount = 0;
 
-  /** Extra INIT ACK parameter bytes carried in our cookie (for the x25519 hook). */
+  /** Extra INIT ACK parameter bytes carried in our cookie (for the x25519 hook). @internal */
   cookieExtraParams: Uint8Array = new Uint8Array(0);
 
   // Internal state, shared with the modules in ./association/ (not part of the API).
@@ -167,15 +184,15 @@ export class SctpAssociation implements MigratableTransport {
   get streamOffset(): number {
     return this.sender.queue.acceptedOffset;
   }
-  /** In state CLOSED (a getter, so that narrowing of `state` does not hide later changes). */
+  /** In state CLOSED (a getter, so that narrowing of `state` does not hide later changes). @internal */
   get closed(): boolean {
     return this.state === 'CLOSED';
   }
-  /** Closed and nothing left to send: the endpoint may forget it. */
+  /** Closed and nothing left to send: the endpoint may forget it. @internal */
   get finished(): boolean {
     return this.state === 'CLOSED' && this.outbox.length === 0;
   }
-  /** Our local random (AUTH RANDOM parameter value) as offered in INIT / INIT ACK. */
+  /** Our local random (AUTH RANDOM parameter value) as offered in INIT / INIT ACK. @internal */
   get authRandom(): Uint8Array {
     return this.localRandom;
   }
@@ -223,7 +240,7 @@ export class SctpAssociation implements MigratableTransport {
         this.terminate(undefined);
         return;
       case 'ESTABLISHED':
-        this.state = 'SHUTDOWN-PENDING';
+        this.transition('SHUTDOWN-PENDING', 'close() called');
         progressShutdown(this, now);
         return;
       default:
@@ -244,7 +261,7 @@ export class SctpAssociation implements MigratableTransport {
     return exportState(this, now);
   }
 
-  /** Stream offset up to which the peer acknowledged everything (byte-stream mode). */
+  /** Stream offset up to which the peer acknowledged everything (byte-stream mode). @internal */
   ackedStreamOffset(): number {
     const q = this.sender.queue;
     return q.offsetOfTsn(q.firstTsn) ?? q.chunkedOffset;
@@ -254,64 +271,64 @@ export class SctpAssociation implements MigratableTransport {
     validateTakeoverNumber(requestNumber);
     mode = checkResumeMode(mode);
     this.host.wake(this);
-    if (!this.hooks.takeover) throw new LocalUsageError('takeover() needs the takeover hooks (an endpoint-built association)');
-    this.hooks.takeover(now, requestNumber, mode);
+    if (!this.takeoverState) throw new LocalUsageError('takeover() needs an endpoint-built association');
+    takeover.takeover(this, now, requestNumber, mode);
   }
 
   receiverState(): ReceiverState | undefined {
-    return this.hooks.receiverState?.();
+    return this.takeoverState && takeover.receiverState(this);
   }
 
-  /** Send these chunks in one packet to `destination` now (AUTH added as the peer requires). */
+  /** Send these chunks in one packet to `destination` now (AUTH added as the peer requires). @internal */
   queuePacket(destination: UdpAddress, chunks: Chunk[], verificationTag = this.peerTag): void {
-    this.host.wake(this);
     this.outbox.push({ source: this.local, destination, payload: packetBytes(this, chunks, verificationTag) });
   }
 
+  /** @internal */
   pushEvent(e: TransportEvent): void {
     this.events.push(e);
   }
 
-  /** The TSN the next new DATA chunk gets. */
+  /** The TSN the next new DATA chunk gets. @internal */
   get outboundNextTsn(): number {
     return this.sender.queue.nextTsn;
   }
 
+  /** @internal */
   get primaryRto(): number {
     return this.paths[this.primary]!.rto.rto;
   }
 
-  /** Takeover resume: continue the outbound stream at (tsn, ssn, offset), replaying these chunk sizes first. */
+  /** Takeover resume: continue the outbound stream at (tsn, ssn, offset), replaying these chunk sizes first. @internal */
   resumeSending(tsn: number, ssn: number, offset: number, replay: ReadonlyArray<{ length: number; held: boolean }>): void {
-    this.host.wake(this);
     this.sender.queue.resume(tsn, ssn, offset, replay);
   }
 
   // ---------------------------------------------------------------- hooks for AUTH / ADD-IP / takeover
 
-  /** Queue a control chunk for the next packet to `path` (default: the current send path). */
+  /** Queue a control chunk for the next packet to `path` (default: the current send path). @internal */
   sendControl(chunk: Chunk, path?: number): void {
-    this.host.wake(this);
     this.control.push({ chunk, path });
   }
 
   /**
    * Peer addresses deleted by ADD-IP: an ASCONF may still name one as its sender (a takeover that
    * lost the race names the server it meant to replace), and must then reach the takeover rules.
+   * @internal
    */
   readonly formerPeerAddresses: UdpAddress[] = [];
 
-  /** Add a peer address (ADD-IP); returns its path index. */
+  /** Add a peer address (ADD-IP); returns its path index. @internal */
   addPeerAddress(address: UdpAddress, confirmed = false): number {
     const i = this.pathIndex(address);
     if (i >= 0) return i;
     this.paths.push(new Path(address, this.options.mtu, this.options.rto, this.sender.peerAdvertised, confirmed));
-    this.host.routingChanged(this);
+    this.toEndpoint({ type: 'routing-changed' });
     if (this.state !== 'CLOSED') this.events.push({ type: 'state-changed' });
     return this.paths.length - 1;
   }
 
-  /** Remove a peer address (ADD-IP delete); its outstanding chunks move to the send path. */
+  /** Remove a peer address (ADD-IP delete); its outstanding chunks move to the send path. @internal */
   removePeerAddress(address: UdpAddress): boolean {
     const i = this.pathIndex(address);
     if (i < 0 || this.paths.length === 1) return false;
@@ -329,11 +346,12 @@ export class SctpAssociation implements MigratableTransport {
     }
     const p = this.pathIndex(primaryAddress);
     this.primary = p >= 0 ? p : 0;
-    this.host.routingChanged(this);
+    this.toEndpoint({ type: 'routing-changed' });
     this.events.push({ type: 'state-changed' });
     return true;
   }
 
+  /** @internal */
   setPrimary(address: UdpAddress): boolean {
     const i = this.pathIndex(address);
     if (i < 0) return false;
@@ -342,11 +360,12 @@ export class SctpAssociation implements MigratableTransport {
     return true;
   }
 
+  /** @internal */
   pathIndex(address: UdpAddress): number {
     return this.paths.findIndex((p) => sameAddress(p.address, address));
   }
 
-  /** The path data goes to: the primary while it is active, else the first active one. */
+  /** The path data goes to: the primary while it is active, else the first active one. @internal */
   get sendPath(): number {
     if (this.paths[this.primary]!.active) return this.primary;
     // Only to a confirmed address (§5.4): unverified ones get HEARTBEATs, not data.
@@ -356,13 +375,14 @@ export class SctpAssociation implements MigratableTransport {
 
   // ---------------------------------------------------------------- handshake (initiator side)
 
-  /** Adopt the RANDOM (and extra parameters) our INIT ACK carried, recovered from the cookie. */
+  /** Adopt the RANDOM (and extra parameters) our INIT ACK carried, recovered from the cookie. @internal */
   useLocalRandom(random: Uint8Array, extraParams: Uint8Array): void {
     this.localRandom = random;
     this.localKeyVector = this.options.advertiseAuth ? keyVector(offerParams(random, [], [], true)) : new Uint8Array(0);
     this.cookieExtraParams = extraParams;
   }
 
+  /** @internal */
   sendCookieAck(to: UdpAddress): void {
     this.outbox.push({ source: this.local, destination: to, payload: packetBytes(this, [{ type: 11, reflectedTag: false }], this.peerTag) });
   }
@@ -370,33 +390,34 @@ export class SctpAssociation implements MigratableTransport {
   /**
    * Rebuild from exported state (importState): ESTABLISHED, tags and TSNs as exported, the peer's
    * data acknowledged through peerCumulativeTsn. The takeover module completes the rest.
+   * @internal
    */
   restore(now: Instant, s: SctpState): void {
     restore(this, now, s);
   }
 
-  /** Start the handshake: send INIT (state COOKIE-WAIT). */
+  /** Start the handshake: send INIT (state COOKIE-WAIT). @internal */
   start(now: Instant): void {
-    this.state = 'COOKIE-WAIT';
+    this.transition('COOKIE-WAIT', 'INIT sent');
     sendInit(this, now);
   }
 
-  /** Learn the peer's INIT / INIT ACK values. */
+  /** Learn the peer's INIT / INIT ACK values. @internal */
   learnPeer(peer: PeerInit, from: UdpAddress): void {
     learnPeer(this, peer, from);
   }
 
-  /** Entered ESTABLISHED (COOKIE ACK received, or a valid COOKIE ECHO accepted). */
+  /** Entered ESTABLISHED (COOKIE ACK received, or a valid COOKIE ECHO accepted). @internal */
   established(now: Instant): void {
     established(this, now);
   }
 
-  /** Called by the endpoint when the INIT ACK answering our INIT arrives (already parsed and checked). */
+  /** Called by the endpoint when the INIT ACK answering our INIT arrives (already parsed and checked). @internal */
   handleInitAck(now: Instant, from: UdpAddress, packet: Packet, chunk: InitChunk, peer: PeerInit): void {
     handleInitAck(this, now, from, packet, chunk, peer);
   }
 
-  /** An INIT for this association (§5.2.1, §5.2.2): answer with an INIT ACK, or SHUTDOWN ACK. */
+  /** An INIT for this association (§5.2.1, §5.2.2): answer with an INIT ACK, or SHUTDOWN ACK. @internal */
   handleInit(now: Instant, from: UdpAddress, raw: Uint8Array, init: InitChunk): void {
     handleInit(this, now, from, raw, init);
   }
@@ -404,6 +425,7 @@ export class SctpAssociation implements MigratableTransport {
   /**
    * A valid COOKIE ECHO for this association (§5.2.4). Returns 'restart' when the peer restarted
    * (case A): the endpoint then replaces this association. Otherwise handled here.
+   * @internal
    */
   handleCookieEcho(now: Instant, from: UdpAddress, cookie: CookieContents, peer: PeerInit, packet: Packet, raw: Uint8Array, index: number): 'restart' | 'handled' | 'discarded' {
     return handleCookieEcho(this, now, from, cookie, peer, packet, raw, index);
@@ -411,14 +433,28 @@ export class SctpAssociation implements MigratableTransport {
 
   // ---------------------------------------------------------------- input, timers, output, close
 
+  /** A datagram fed to this association directly (not routed by its endpoint). */
   handleDatagram(now: Instant, from: UdpAddress, bytes: Uint8Array, local?: UdpAddress): void {
     checkAddress(from, 'handleDatagram: from');
     checkBytes(bytes, 'handleDatagram: bytes');
     if (local !== undefined) checkAddress(local, 'handleDatagram: local');
     handleDatagram(this, now, from, bytes, local);
+    this.host.wake(this);
   }
 
-  /** A parsed packet routed here by the endpoint (INIT and COOKIE ECHO come via handleInit / the endpoint). */
+  private endpointEvents: EndpointEvent[] = [];
+
+  /** Queue an event for the endpoint. @internal */
+  toEndpoint(e: EndpointEvent): void {
+    this.endpointEvents.push(e);
+  }
+
+  /** The next event for the endpoint, which drains these after every call into the association. @internal */
+  pollEndpointEvent(): EndpointEvent | undefined {
+    return this.endpointEvents.shift();
+  }
+
+  /** A parsed packet routed here by the endpoint (INIT and COOKIE ECHO come via handleInit / the endpoint). @internal */
   handlePacket(now: Instant, from: UdpAddress, packet: Packet, raw: Uint8Array, local?: UdpAddress, startIndex = 0): void {
     handlePacket(this, now, from, packet, raw, local, startIndex);
   }
@@ -435,17 +471,17 @@ export class SctpAssociation implements MigratableTransport {
     return pollTransmit(this, now);
   }
 
-  /** The peer broke the rules: ABORT with the cause and close with BATON_ERR_PROTOCOL. */
+  /** The peer broke the rules: ABORT with the cause and close with BATON_ERR_PROTOCOL. @internal */
   protocolViolation(code: number, text: string, info?: Uint8Array): void {
     protocolViolation(this, code, text, info);
   }
 
-  /** Enter CLOSED and report it (error undefined = clean). */
+  /** Enter CLOSED and report it (error undefined = clean). @internal */
   terminate(error: TransportError | undefined): void {
     terminate(this, error);
   }
 
-  /** Routing keys for the endpoint. */
+  /** Routing keys for the endpoint. @internal */
   get peerAddressKeys(): string[] {
     return this.paths.map((p) => addressKey(p.address));
   }

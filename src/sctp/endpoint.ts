@@ -8,17 +8,16 @@ import type { SctpState, TransportState } from '../transport-abstraction/state-t
 import type { DropReason, Instant, Transmit, TransportEndpoint } from '../transport-abstraction/transport.js';
 import { cryptoRandom, type RandomSource } from '../transport-abstraction/random.js';
 import { SctpAssociation, type AssociationHost } from './association.js';
-import { TakeoverAgent, initAckParams, type Role } from './takeover-hooks.js';
+import { InitAckIssuer } from './init-ack.js';
+import { importFrom, TakeoverState, type Role } from './takeover-hooks.js';
 import { asconfLookupAddress, lookupByAsconf, type LookupView } from '../addip/lookup.js';
-import { checkCookie, makeCookie } from './cookie.js';
-import { offerParams, readPeerInit } from './handshake.js';
+import { checkCookie } from './cookie.js';
+import { readPeerInit } from './handshake.js';
 import { resolveOptions, SCTP_UDP_PORT, type ResolvedOptions, type SctpOptions } from './options.js';
-import { DeadlineHeap } from '../transport-abstraction/deadline-heap.js';
+import { EndpointScheduler } from '../transport-abstraction/scheduler.js';
 import { PacketWriter } from './packet-writer.js';
-import { concat } from './wire/bytes.js';
-import { emitParam } from './wire/params.js';
 import { parsePacket } from './wire/parse.js';
-import { CauseCode, ChunkType, ParamType, type Chunk, type InitChunk, type Packet, type Param } from './wire/types.js';
+import { CauseCode, ChunkType, type Chunk, type InitChunk, type Packet } from './wire/types.js';
 import { checkAddress, checkBytes, guardMethods } from '../transport-abstraction/guard.js';
 import { checkTransportState } from '../transport-abstraction/state-shape.js';
 
@@ -36,7 +35,7 @@ export interface SctpEndpointOptions {
   readonly association?: SctpOptions;
 }
 
-export class SctpEndpoint implements TransportEndpoint, AssociationHost {
+export class SctpEndpoint implements TransportEndpoint {
   readonly kind = 'sctp' as const;
   readonly sctpPort: number;
   readonly addresses: readonly UdpAddress[];
@@ -50,13 +49,13 @@ export class SctpEndpoint implements TransportEndpoint, AssociationHost {
   private readonly keysOf = new Map<SctpAssociation, { tag: number; keys: string[] }>();
   private readonly associations = new Set<SctpAssociation>();
   /** Associations that may have something to send or a changed deadline (woken since last drained). */
-  private readonly active = new Set<SctpAssociation>();
-  /** Timer heap with lazy deletion: `armed` holds each association's deadline as last pushed. */
-  private readonly heap = new DeadlineHeap<SctpAssociation>();
-  private readonly armed = new Map<SctpAssociation, number>();
+  private readonly scheduler = new EndpointScheduler<SctpAssociation>((a) => a.pollTimeout());
   private accepted: SctpAssociation[] = [];
   private outbox: Transmit[] = [];
   private readonly writer = new PacketWriter(1500);
+  private readonly initAcks: InitAckIssuer;
+  /** What associations are given instead of this endpoint (see AssociationHost). */
+  private readonly context: AssociationHost;
 
   constructor(options: SctpEndpointOptions) {
     if (options.addresses.length === 0) throw new LocalUsageError('an SCTP endpoint needs at least one local address');
@@ -66,6 +65,8 @@ export class SctpEndpoint implements TransportEndpoint, AssociationHost {
     this.random = options.random ?? options.association?.random ?? cryptoRandom;
     this.secret = options.secret ?? this.random.bytes(32);
     this.defaults = { random: this.random, ...options.association };
+    this.initAcks = new InitAckIssuer(this.secret, this.sctpPort, this.addresses);
+    this.context = { sctpPort: this.sctpPort, addresses: this.addresses, initAcks: this.initAcks, wake: (a) => this.wake(a) };
   }
 
   /** Associations currently known (open or closing). */
@@ -73,12 +74,12 @@ export class SctpEndpoint implements TransportEndpoint, AssociationHost {
     return [...this.associations];
   }
 
-  /** An association has input, output or an app call to act on: poll it at the next drain. */
+  /** An association has input, output or an app call to act on: poll it at the next drain. @internal */
   wake(a: SctpAssociation): void {
-    if (this.associations.has(a)) this.active.add(a);
+    if (this.associations.has(a)) this.scheduler.wake(a);
   }
 
-  drop(reason: DropReason): void {
+  private drop(reason: DropReason): void {
     this.dropped.set(reason, (this.dropped.get(reason) ?? 0) + 1);
   }
 
@@ -88,10 +89,11 @@ export class SctpEndpoint implements TransportEndpoint, AssociationHost {
 
   connect(now: Instant, remote: UdpAddress, options?: SctpOptions): SctpAssociation {
     checkAddress(remote, 'connect: remote');
-    const a = new SctpAssociation(this, this.resolve(options), this.addresses[0]!, remote);
+    const a = new SctpAssociation(this.context, this.resolve(options), this.addresses[0]!, remote);
     this.installTakeover(a, 'initiator');
     a.start(now);
     this.register(a);
+    this.settle(a);
     return a;
   }
 
@@ -103,27 +105,36 @@ export class SctpEndpoint implements TransportEndpoint, AssociationHost {
     checkTransportState(state, 'sctp');
     const s: SctpState = state.sctp!;
     const peer = s.peerAddresses[0] ?? { address: state.client.address, port: state.client.port, udpPort: state.client.udpPort };
-    const a = new SctpAssociation(this, this.resolve({ remotePort: peer.port, ...options }), this.addresses[0]!, { address: peer.address, port: peer.udpPort }, s.localVerificationTag, s.localInitialTsn);
+    const a = new SctpAssociation(this.context, this.resolve({ remotePort: peer.port, ...options }), this.addresses[0]!, { address: peer.address, port: peer.udpPort }, s.localVerificationTag, s.localInitialTsn);
     a.restore(now, s);
-    this.installTakeover(a, 'imported').importFrom(state);
+    this.installTakeover(a, 'imported');
+    importFrom(a, state);
     this.register(a);
+    this.settle(a);
     return a;
   }
 
-  /** AUTH / x25519 / ADD-IP / takeover hooks (src/sctp/takeover-hooks.ts). */
-  private installTakeover(a: SctpAssociation, role: Role): TakeoverAgent {
-    const agent = new TakeoverAgent(a, this.secret, role);
-    a.hooks = agent;
-    return agent;
+  /** AUTH / x25519 / ADD-IP / takeover state (src/sctp/takeover-hooks.ts). */
+  private installTakeover(a: SctpAssociation, role: Role): void {
+    a.takeoverState = new TakeoverState(this.secret, role);
   }
 
   private register(a: SctpAssociation): void {
     this.associations.add(a);
-    this.active.add(a);
+    this.scheduler.wake(a);
     this.routingChanged(a);
   }
 
-  routingChanged(a: SctpAssociation): void {
+  /** Act on what `a` queued for us while we (or the application) called into it; poll it next. */
+  private settle(a: SctpAssociation): void {
+    for (let e = a.pollEndpointEvent(); e !== undefined; e = a.pollEndpointEvent()) {
+      if (e.type === 'drop') this.drop(e.reason);
+      else this.routingChanged(a);
+    }
+    if (this.associations.has(a)) this.scheduler.wake(a);
+  }
+
+  private routingChanged(a: SctpAssociation): void {
     const old = this.keysOf.get(a);
     if (old) {
       if (this.byTag.get(old.tag) === a) this.byTag.delete(old.tag);
@@ -182,12 +193,14 @@ export class SctpEndpoint implements TransportEndpoint, AssociationHost {
         return;
       }
       a.handlePacket(now, from, p, bytes, local);
+      this.settle(a);
       return;
     }
     const b = this.lookupByAddress(from, p.sourcePort);
     if (b && !b.closed) {
       if ((first.type === ChunkType.ABORT || first.type === ChunkType.SHUTDOWN_COMPLETE) && !('kind' in first) && (first as { reflectedTag: boolean }).reflectedTag) {
         b.handlePacket(now, from, p, bytes, local);
+        this.settle(b);
         return;
       }
       if (first.type !== ChunkType.SHUTDOWN_ACK) {
@@ -226,6 +239,7 @@ export class SctpEndpoint implements TransportEndpoint, AssociationHost {
     const existing = this.lookupByAddress(from, p.sourcePort);
     if (existing && !existing.closed) {
       existing.handleInit(now, from, raw, init);
+      this.settle(existing);
       return;
     }
     if (!this.listen) {
@@ -234,8 +248,9 @@ export class SctpEndpoint implements TransportEndpoint, AssociationHost {
       return;
     }
     const options = this.resolve({ remotePort: p.sourcePort });
-    const ack = this.initAck(now, from, raw, init, { tag: this.freshTag(), tsn: this.random.uint32(), tieLocal: 0, tiePeer: 0 }, options);
-    if (ack) this.outbox.push({ source: local ?? this.addresses[0], destination: from, payload: ack });
+    const r = this.initAcks.answer(now, raw, init, { tag: this.freshTag(), tsn: this.random.uint32(), tieLocal: 0, tiePeer: 0 }, options);
+    if (r.drop) this.drop(r.drop);
+    if (r.payload) this.outbox.push({ source: r.kind === 'abort' ? this.addresses[0] : (local ?? this.addresses[0]), destination: from, payload: r.payload });
   }
 
   private freshTag(): number {
@@ -245,52 +260,6 @@ export class SctpEndpoint implements TransportEndpoint, AssociationHost {
     }
   }
 
-  initAck(now: Instant, from: UdpAddress, initPacket: Uint8Array, init: InitChunk, ours: { tag: number; tsn: number; tieLocal: number; tiePeer: number; random?: Uint8Array }, options: ResolvedOptions): Uint8Array | undefined {
-    const sourcePort = (initPacket[0]! << 8) | initPacket[1]!;
-    const check = readPeerInit(init);
-    if (!check.ok) {
-      this.drop('bad-handshake');
-      if (check.problem === 'zero-streams') {
-        this.reply(from, sourcePort, init.initiateTag, [{ type: 6, reflectedTag: false, causes: [{ code: CauseCode.INVALID_MANDATORY_PARAMETER, info: new Uint8Array(0) }] }], undefined);
-      }
-      return undefined;
-    }
-    const peer = check.init;
-    const random = ours.random ?? options.random.bytes(32);
-    const extra = [...(options.extraInitParams?.('init-ack') ?? []), ...(options.advertiseAuth ? initAckParams(this.secret, ours.tag, random) : [])];
-    const extraBytes = concat(extra.map(emitParam));
-    const preservative = Math.min(peer.cookiePreservative, options.cookieLifetime);
-    const cookie = makeCookie(this.secret, {
-      createdAt: now,
-      lifetime: options.cookieLifetime + preservative,
-      localTag: ours.tag,
-      localInitialTsn: ours.tsn,
-      tieLocal: ours.tieLocal,
-      tiePeer: ours.tiePeer,
-      outboundStreams: options.outboundStreams,
-      inboundStreams: options.inboundStreams,
-      localRandom: random,
-      localExtraParams: extraBytes,
-      initPacket: initPacket.slice(),
-    });
-    const params: Param[] = offerParams(random, this.addresses.length > 1 ? this.addresses.map((a) => a.address) : [], extra, options.advertiseAuth);
-    params.push({ type: ParamType.STATE_COOKIE, kind: 'state-cookie', cookie });
-    for (const u of peer.unrecognized) params.push({ type: ParamType.UNRECOGNIZED_PARAMETER, kind: 'unrecognized-parameter', parameter: u });
-    const ack: InitChunk = {
-      type: 2,
-      initiateTag: ours.tag,
-      advertisedReceiverWindow: options.receiveWindow,
-      outboundStreams: options.outboundStreams,
-      inboundStreams: options.inboundStreams,
-      initialTsn: ours.tsn,
-      params,
-    };
-    const w = this.writer;
-    w.auth = undefined;
-    w.begin(this.sctpPort, sourcePort, init.initiateTag, 1 << 16);
-    w.addChunk(ack, true);
-    return w.finish();
-  }
 
   private onInitAck(now: Instant, from: UdpAddress, p: Packet, chunk: InitChunk): void {
     const a = this.byTag.get(p.verificationTag);
@@ -303,11 +272,13 @@ export class SctpEndpoint implements TransportEndpoint, AssociationHost {
       if (check.problem === 'zero-streams' && chunk.initiateTag !== 0) {
         this.reply(from, p.sourcePort, chunk.initiateTag, [{ type: 6, reflectedTag: false, causes: [{ code: CauseCode.INVALID_MANDATORY_PARAMETER, info: new Uint8Array(0) }] }], undefined);
         a.terminate(new TransportError('BATON_ERR_PROTOCOL', 'INIT ACK with zero streams', CauseCode.INVALID_MANDATORY_PARAMETER));
+        this.settle(a);
       }
       this.drop('bad-handshake');
       return;
     }
     a.handleInitAck(now, from, p, chunk, check.init);
+    this.settle(a);
   }
 
   private onCookieEcho(now: Instant, from: UdpAddress, p: Packet, raw: Uint8Array, cookieBytes: Uint8Array, local: UdpAddress | undefined): void {
@@ -344,12 +315,14 @@ export class SctpEndpoint implements TransportEndpoint, AssociationHost {
     const existing = this.byTag.get(cookie.localTag) ?? this.lookupByAddress(from, p.sourcePort);
     if (existing && !existing.closed) {
       const result = existing.handleCookieEcho(now, from, cookie, peer, p, raw, 0);
+      this.settle(existing);
       if (result === 'discarded') this.drop('bad-handshake');
       if (result !== 'restart') return;
       existing.terminate(new TransportError('BATON_ERR_ABORTED', 'the peer restarted the association'));
+      this.settle(existing);
     }
     const options = this.resolve({ remotePort: p.sourcePort, outboundStreams: cookie.outboundStreams, inboundStreams: cookie.inboundStreams });
-    const a = new SctpAssociation(this, options, local ?? this.addresses[0]!, from, cookie.localTag, cookie.localInitialTsn);
+    const a = new SctpAssociation(this.context, options, local ?? this.addresses[0]!, from, cookie.localTag, cookie.localInitialTsn);
     this.installTakeover(a, 'responder');
     a.useLocalRandom(cookie.localRandom, cookie.localExtraParams);
     a.learnPeer(peer, from);
@@ -358,65 +331,44 @@ export class SctpEndpoint implements TransportEndpoint, AssociationHost {
     this.accepted.push(a);
     a.sendCookieAck(from);
     if (p.chunks.length > 1) a.handlePacket(now, from, p, raw, local, 1);
+    this.settle(a);
   }
 
   // ---------------------------------------------------------------- output and timers
 
   pollTransmit(now: Instant): Transmit | undefined {
     if (this.outbox.length > 0) return this.outbox.shift();
-    // Only woken associations are polled; one that has nothing more is settled: its deadline goes
-    // on the heap and it leaves the active set (or the endpoint, once closed and drained).
-    for (const a of this.active) {
+    // Only woken associations are polled; one that has nothing more leaves the woken set (or the
+    // endpoint, once closed and drained).
+    for (const a of this.scheduler.woken()) {
+      this.settle(a); // events of application calls (abort, close) since the last poll
       const t = a.pollTransmit(now);
-      if (t) return t;
-      this.active.delete(a);
+      this.settle(a);
+      if (t) {
+        this.scheduler.sent(a);
+        return t;
+      }
+      this.scheduler.idle(a);
       if (a.finished) this.forget(a);
-      else this.arm(a);
     }
     return undefined;
-  }
-
-  private arm(a: SctpAssociation): void {
-    const d = a.pollTimeout();
-    if (d === undefined) {
-      this.armed.delete(a);
-    } else if (this.armed.get(a) !== d) {
-      this.armed.set(a, d);
-      this.heap.push(d, a);
-    }
   }
 
   /** Forget an association that is closed and has nothing left to send. */
   private forget(a: SctpAssociation): void {
     this.associations.delete(a);
-    this.armed.delete(a);
+    this.scheduler.forget(a);
     this.routingChanged(a);
   }
 
   pollTimeout(): Instant | undefined {
-    for (const a of this.active) this.arm(a);
-    const h = this.heap;
-    for (let a = h.peekItem(); a !== undefined; a = h.peekItem()) {
-      if (this.armed.get(a) === h.peekTime()) return h.peekTime();
-      h.pop(); // stale: re-armed, disarmed or forgotten since
-    }
-    return undefined;
+    return this.scheduler.pollTimeout();
   }
 
   handleTimeout(now: Instant): void {
-    for (const a of this.active) this.arm(a);
-    const h = this.heap;
-    const due: SctpAssociation[] = [];
-    for (let a = h.peekItem(); a !== undefined && h.peekTime()! <= now; a = h.peekItem()) {
-      const t = h.peekTime();
-      h.pop();
-      if (this.armed.get(a) !== t) continue;
-      this.armed.delete(a);
-      due.push(a);
-    }
-    for (const a of due) {
+    for (const a of this.scheduler.due(now)) {
       a.handleTimeout(now);
-      this.active.add(a);
+      this.settle(a);
     }
   }
 }

@@ -2,7 +2,7 @@
 // their defaults.
 import type { ConnectionOptions } from '../transport-abstraction/transport.js';
 import { cryptoRandom, type RandomSource } from '../transport-abstraction/random.js';
-import { DEFAULT_RTO, type RtoConfig } from './rto.js';
+import { DEFAULT_RTO, type RtoConfig } from '../transport-abstraction/rto.js';
 import type { SendMode } from './send-queue.js';
 import { COMMON_HEADER, DATA_HEADER, UDP_IP_OVERHEAD } from './packet-writer.js';
 import type { Param } from './wire/types.js';

@@ -14,6 +14,7 @@ import { chunkLength, writeChunk } from './wire/emit.js';
 import { pad4 } from './wire/layout.js';
 import type { Chunk } from './wire/types.js';
 import type { OutChunk } from './send-queue.js';
+import { Slab, SLAB_SIZE } from '../transport-abstraction/slab.js';
 
 /** Size of the common header, of a DATA chunk header, and the IPv4+UDP overhead below SCTP. */
 export const COMMON_HEADER = 12;
@@ -32,13 +33,10 @@ export interface AuthSigner {
   sign(packet: Uint8Array, offset: number): void;
 }
 
-const SLAB_SIZE = 65536;
-
 export class PacketWriter {
-  /** The current slab; the packet being built is buf[base, at). */
-  private buf: Uint8Array;
-  /** First byte of the slab not handed out yet (8-byte aligned: the CRC reads whole words). */
-  private used = 0;
+  /** Where packets are written in place; the packet being built is buf[base, at). */
+  private readonly slab = new Slab();
+  private buf: Uint8Array = new Uint8Array(0);
   private base = 0;
   private at = COMMON_HEADER;
   private authOffset = -1;
@@ -48,16 +46,15 @@ export class PacketWriter {
   auth: AuthSigner | undefined;
 
   constructor(maxPacket: number) {
-    this.buf = new Uint8Array(Math.max(SLAB_SIZE, maxPacket));
+    void maxPacket; // the slab grows for a larger packet when it is written
   }
 
   /** Start a packet of at most `maxLength` bytes (SCTP header included). */
   begin(sourcePort: number, destinationPort: number, verificationTag: number, maxLength: number): void {
     // Room for a full-sized packet up front (a control-only packet with a larger limit grows).
     const want = Math.min(maxLength, SLAB_SIZE >>> 2);
-    if (this.used + want > this.buf.length) this.newSlab(want);
-    const b = this.buf;
-    const o = this.used;
+    const o = this.slab.reserve(want);
+    const b = (this.buf = this.slab.buffer);
     put16(b, o, sourcePort);
     put16(b, o + 2, destinationPort);
     put32(b, o + 4, verificationTag);
@@ -67,11 +64,6 @@ export class PacketWriter {
     this.authOffset = -1;
     this.limit = o + maxLength;
     this.count = 0;
-  }
-
-  private newSlab(atLeast: number): void {
-    this.buf = new Uint8Array(Math.max(SLAB_SIZE, atLeast));
-    this.used = 0;
   }
 
   /** Bytes still free in this packet. */
@@ -136,11 +128,9 @@ export class PacketWriter {
 
   /** Move the packet begun so far to the start of a new slab with `more` bytes free after it. */
   private grow(more: number): void {
-    const old = this.buf;
     const shift = this.base;
-    const written = this.at - shift;
-    this.newSlab(written + more);
-    this.buf.set(old.subarray(shift, this.at));
+    this.slab.move(shift, this.at, more);
+    this.buf = this.slab.buffer;
     this.base = 0;
     this.at -= shift;
     this.limit -= shift;
@@ -150,7 +140,7 @@ export class PacketWriter {
   /** The finished packet (a view into the slab, never written again), signed and checksummed. */
   finish(): Uint8Array {
     const out = this.buf.subarray(this.base, this.at);
-    this.used = (this.at + 7) & ~7;
+    this.slab.commit(this.at);
     if (this.authOffset >= 0) this.auth!.sign(out, this.authOffset - this.base);
     finalizeChecksum(out);
     return out;

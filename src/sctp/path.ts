@@ -1,7 +1,7 @@
 // One destination transport address of the peer (RFC 9260 §2.5.4 "path"): its RTO, congestion
 // state (§7.2), error counter (§8.2) and its two timers, T3-rtx and HEARTBEAT.
 import type { UdpAddress } from '../transport-abstraction/address.js';
-import { RtoEstimator, type RtoConfig } from './rto.js';
+import { RtoEstimator, type RtoConfig } from '../transport-abstraction/rto.js';
 
 export class Path {
   readonly rto: RtoEstimator;
@@ -70,7 +70,7 @@ export class Path {
     this.cwnd = this.mtu;
     this.partialBytesAcked = 0;
     this.fastRecoveryExit = undefined;
-    this.rto.backoff();
+    this.rto.backOff();
   }
 
   /** When DATA last went to this address (NaN: never). */

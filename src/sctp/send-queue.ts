@@ -7,11 +7,10 @@
 // the current run). Message mode: each send() is one message, fragmented into chunkSize pieces.
 import { ssnAdd, tsnAdd, tsnDiff, tsnLt } from './serial.js';
 import type { TsnRun } from '../transport-abstraction/state-types.js';
+import { Slab } from '../transport-abstraction/slab.js';
 
 export type SendMode = 'stream' | 'message';
 
-const SPAN_SLAB = 65536;
-const EMPTY = new Uint8Array(0);
 
 /** Cork delay for byte-stream connections that take part in failover (see SendQueue.corkMs). */
 export const FAILOVER_CORK_MS = 200;
@@ -55,8 +54,7 @@ interface Run extends TsnRun {
 
 export class SendQueue {
   private segments: Segment[] = [];
-  private spanSlab: Uint8Array = EMPTY;
-  private spanUsed = 0;
+  private readonly spans = new Slab();
   private segmentHead = 0;
   /** Bytes accepted by send() and not yet put in a chunk. */
   pendingBytes = 0;
@@ -240,14 +238,7 @@ export class SendQueue {
    * and freed by the collector once none of its chunks is referenced.
    */
   private spanBuffer(length: number): Uint8Array {
-    if (length > SPAN_SLAB >>> 2) return new Uint8Array(length);
-    if (this.spanUsed + length > this.spanSlab.length) {
-      this.spanSlab = new Uint8Array(SPAN_SLAB);
-      this.spanUsed = 0;
-    }
-    const out = this.spanSlab.subarray(this.spanUsed, this.spanUsed + length);
-    this.spanUsed = (this.spanUsed + length + 7) & ~7;
-    return out;
+    return this.spans.take(length);
   }
 
   private dropSegment(): void {

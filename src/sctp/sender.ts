@@ -173,7 +173,7 @@ export class Sender {
   private measureRtt(now: number, c: OutChunk): void {
     const p = this.paths[c.path];
     if (!p || Number.isNaN(p.rttSentAt) || p.rttTsn !== c.tsn) return;
-    if (c.transmissions === 1) p.rto.update(now - p.rttSentAt);
+    if (c.transmissions === 1) p.rto.sample(now - p.rttSentAt);
     p.rttSentAt = NaN;
   }
 

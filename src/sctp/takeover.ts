@@ -182,7 +182,7 @@ export class TakeoverGuard {
       events.push(
         r.takeover.accepted
           ? { type: 'taken-over', requestNumber: r.takeover.requestNumber, peer: from }
-          : { type: 'takeover-refused', requestNumber: r.takeover.requestNumber, peer: from, reason: r.takeover.reason ?? 'refused' },
+          : { type: 'takeover-refused', requestNumber: r.takeover.requestNumber, peer: from, reason: r.takeover.reason ?? 'number-used' },
       );
     }
     if (r.kind === 'drop') return { events, changes: [] };

@@ -10,25 +10,13 @@
 // the association key, and therefore cannot forge an ASCONF. With a standard peer the
 // endpoint-pair key stays empty (RFC 4895 §6.1 default) and `keySource` says so.
 import { createHmac, hkdfSync } from 'node:crypto';
-import { x25519 } from '@noble/curves/ed25519.js';
-import type { RandomSource } from '../transport-abstraction/random.js';
+import { agree, keyPairFrom, X25519_KEY_LENGTH, type X25519KeyPair } from '../transport-abstraction/x25519.js';
 import { ParamType, type Param } from './wire/types.js';
 
-export const X25519_KEY_LENGTH = 32;
+export { generateKeyPair, X25519_KEY_LENGTH, type X25519KeyPair } from '../transport-abstraction/x25519.js';
 export const HKDF_INFO = 'baton sctp auth';
 
 export type KeySource = 'x25519' | 'rfc4895-default';
-
-export interface X25519KeyPair {
-  readonly privateKey: Uint8Array;
-  readonly publicKey: Uint8Array;
-}
-
-/** A key pair whose private key comes from the injected RandomSource. */
-export function generateKeyPair(random: RandomSource): X25519KeyPair {
-  const privateKey = random.bytes(X25519_KEY_LENGTH);
-  return { privateKey, publicKey: x25519.getPublicKey(privateKey) };
-}
 
 /**
  * The INIT-ACK side's key pair, derived from the endpoint's secret (itself drawn from the injected
@@ -38,8 +26,7 @@ export function generateKeyPair(random: RandomSource): X25519KeyPair {
 export function responderKeyPair(secret: Uint8Array, localTag: number, localRandom: Uint8Array): X25519KeyPair {
   const tag = new Uint8Array(4);
   new DataView(tag.buffer).setUint32(0, localTag >>> 0);
-  const privateKey = new Uint8Array(createHmac('sha256', secret).update('baton x25519 responder').update(tag).update(localRandom).digest());
-  return { privateKey, publicKey: x25519.getPublicKey(privateKey) };
+  return keyPairFrom(new Uint8Array(createHmac('sha256', secret).update('baton x25519 responder').update(tag).update(localRandom).digest()));
 }
 
 /** The parameter for our INIT / INIT-ACK. */
@@ -95,13 +82,8 @@ export interface EndpointPairKey {
 export function endpointPairKey(local: X25519KeyPair | undefined, peerPublicKey: Uint8Array | undefined, salt: HandshakeSalt): EndpointPairKey {
   const none: EndpointPairKey = { keySource: 'rfc4895-default', key: new Uint8Array(0) };
   if (local === undefined || peerPublicKey === undefined) return none;
-  let shared: Uint8Array;
-  try {
-    shared = x25519.getSharedSecret(local.privateKey, peerPublicKey);
-  } catch {
-    return none;
-  }
-  if (shared.every((b) => b === 0)) return none;
+  const shared = agree(local.privateKey, peerPublicKey);
+  if (shared === undefined) return none;
   const key = new Uint8Array(hkdfSync('sha256', shared, saltBytes(salt), HKDF_INFO, 32));
   return { keySource: 'x25519', key };
 }

@@ -18,6 +18,7 @@ import {
   type ResumeMode,
   type SendOptions,
   type Transmit,
+  type TransitionTracer,
   type TransportEvent,
 } from '../transport-abstraction/transport.js';
 import type { ConnectionOwner, EndpointEvent, TcpMigrateConfig } from './config.js';
@@ -35,10 +36,10 @@ import {
   type TcpOption,
 } from './options.js';
 import { Reassembly } from './reassembly.js';
-import { RtoEstimator } from './rto.js';
+import { RtoEstimator } from '../transport-abstraction/rto.js';
 import { Scoreboard, SendBuffer } from './send-buffer.js';
 import * as sender from './sender.js';
-import { ACK, FIN, RST, SYN, allocSegment, checksumValid, fillChecksum, parseSegment, pseudoHeaderSum, writeHeader, HEADER_LENGTH, type TcpSegment } from './wire.js';
+import { ACK, FIN, RST, SYN, allocSegment, checksumValid, fillChecksum, parseSegment, pseudoHeaderSum, resetSegment, writeHeader, HEADER_LENGTH, type TcpSegment } from './wire.js';
 import { checkAddress, checkBytes, checkStream, guardMethods } from '../transport-abstraction/guard.js';
 
 export type TcpState =
@@ -69,99 +70,160 @@ const SYNCHRONIZED: ReadonlySet<TcpState> = new Set(['ESTABLISHED', 'FIN-WAIT-1'
 
 export class TcpMigrateConnection implements MigratableTransport {
   readonly kind = 'tcp' as const;
-  state: TcpState = 'CLOSED';
+  private current: TcpState = 'CLOSED';
+  /** Sees every state change (see transition). */
+  tracer: TransitionTracer | undefined;
+
+  /** The protocol state (RFC 9293 §3.3.2, plus MIGRATE-WAIT); it changes only through transition(). */
+  get state(): TcpState {
+    return this.current;
+  }
+
+  /** The one place the state changes: to `to`, because of `why` (reported to the tracer). @internal */
+  transition(to: TcpState, why: string): void {
+    const from = this.current;
+    this.current = to;
+    this.tracer?.(from, to, why);
+  }
+  /** @internal */
   readonly config: TcpMigrateConfig;
+  /** @internal */
   readonly random: RandomSource;
+  /** @internal */
   owner: ConnectionOwner | undefined;
 
+  /** @internal */
   local: UdpAddress;
+  /** @internal */
   localPort: number;
   remote: UdpAddress;
+  /** @internal */
   remotePort: number;
+  /** @internal */
   pseudoOut = 0;
 
   // Handshake and Migrate material.
+  /** @internal */
   localIsInitiator = false;
+  /** @internal */
   iss = 0;
+  /** @internal */
   irs = 0;
+  /** @internal */
   keyPair: KeyPair | undefined;
+  /** @internal */
   key: Uint8Array | undefined;
+  /** @internal */
   token: Uint8Array | undefined;
+  /** @internal */
   lastRequest = 0;
+  /** @internal */
   sackOk = false;
+  /** @internal */
   peerMss = 536;
-  /** Set on a connection built by importState(): a third host's preloaded state. */
+  /** Set on a connection built by importState(): a third host's preloaded state. @internal */
   preloaded = false;
-  /** Taker: the Migrate SYN we send until the SYN/ACK comes. */
+  /** Taker: the Migrate SYN we send until the SYN/ACK comes. @internal */
   migrateRequest: migrate.PendingRequest | undefined;
+  /** @internal */
   receiver: ReceiverState | undefined;
-  /** Taker in gap-fill mode: end of the highest range the client held at takeover (0 otherwise). */
+  /** Taker in gap-fill mode: end of the highest range the client held at takeover (0 otherwise). @internal */
   heldHigh = 0;
-  /** State to return to when a Migrate SYN ends MIGRATE-WAIT. */
+  /** State to return to when a Migrate SYN ends MIGRATE-WAIT. @internal */
   stateBeforeWait: TcpState = 'ESTABLISHED';
 
   // Send side (offsets).
+  /** @internal */
   readonly snd: SendBuffer;
+  /** @internal */
   sndUna = 0;
+  /** @internal */
   sndNxt = 0;
+  /** @internal */
   sndMax = 0;
+  /** @internal */
   finQueued = false;
+  /** @internal */
   finAcked = false;
+  /** @internal */
   peerWindow = 65535;
+  /** @internal */
   readonly scoreboard = new Scoreboard();
+  /** @internal */
   cwnd: number;
+  /** @internal */
   ssthresh = 0x7fffffff;
+  /** @internal */
   caAcked = 0;
+  /** @internal */
   dupAcks = 0;
+  /** @internal */
   inRecovery = false;
+  /** @internal */
   recoverPoint = 0;
+  /** @internal */
   recoveryHigh = 0;
+  /** @internal */
   rtxNext = 0;
+  /** @internal */
   readonly rtt: RtoEstimator;
-  /** The one timed segment (Karn): acked at `rttEnd`, sent at `rttSentAt`. */
+  /** The one timed segment (Karn): acked at `rttEnd`, sent at `rttSentAt`. @internal */
   rttEnd = -1;
+  /** @internal */
   rttSentAt = 0;
+  /** @internal */
   retries = 0;
+  /** @internal */
   wantWritable = false;
 
   // Receive side (offsets).
+  /** @internal */
   rcvNxt = 0;
-  /** Bytes delivered as 'data' events that the application has not polled yet. */
+  /** Bytes delivered as 'data' events that the application has not polled yet. @internal */
   rcvUnread = 0;
-  /** RCV.NXT + RCV.WND as last advertised: the right edge only moves in SWS-sized steps. */
+  /** RCV.NXT + RCV.WND as last advertised: the right edge only moves in SWS-sized steps. @internal */
   rcvAdvEdge = 0;
+  /** @internal */
   readonly reasm = new Reassembly();
-  /** Offset of the peer's FIN, once seen (-1 before). */
+  /** Offset of the peer's FIN, once seen (-1 before). @internal */
   finOffset = -1;
+  /** @internal */
   finReceived = false;
+  /** @internal */
   unackedSegments = 0;
+  /** @internal */
   ackNow = false;
 
   // Timers (named deadlines; undefined = not armed).
+  /** @internal */
   rtoAt: Instant | undefined;
+  /** @internal */
   delackAt: Instant | undefined;
+  /** @internal */
   lingerAt: Instant | undefined;
-  /** Persist timer (RFC 9293 §3.8.6.1): a zero-window probe is due at this time. */
+  /** Persist timer (RFC 9293 §3.8.6.1): a zero-window probe is due at this time. @internal */
   persistAt: Instant | undefined;
-  /** Probes sent since the window last opened: the persist timer's backoff exponent. */
+  /** Probes sent since the window last opened: the persist timer's backoff exponent. @internal */
   persistShift = 0;
-  /** Probes sent since the peer last answered; beyond maxRetransmissions the connection times out. */
+  /** Probes sent since the peer last answered; beyond maxRetransmissions the connection times out. @internal */
   persistUnanswered = 0;
-  /** The persist timer fired: the next segment is a probe, or data into a small window. */
+  /** The persist timer fired: the next segment is a probe, or data into a small window. @internal */
   probeDue = false;
-  /** The largest window the peer has offered (SWS avoidance's max(SND.WND)). */
+  /** The largest window the peer has offered (SWS avoidance's max(SND.WND)). @internal */
   maxPeerWindow = 0;
-  /** Keep-alive timer (keepalive.ts): idle deadline, then the next probe's. */
+  /** Keep-alive timer (keepalive.ts): idle deadline, then the next probe's. @internal */
   keepaliveAt: Instant | undefined;
-  /** Keep-alive probes sent since the peer was last heard from. */
+  /** Keep-alive probes sent since the peer was last heard from. @internal */
   keepaliveSent = 0;
-  /** Keep-alive probes sent over the connection's life (for tests and diagnostics). */
+  /** Keep-alive probes sent over the connection's life (for tests and diagnostics). @internal */
   keepalivesSentTotal = 0;
 
   private readonly outbox: Transmit[] = [];
   private readonly events: TransportEvent[] = [];
   private eventHead = 0;
+  /** @internal */
   closedError: TransportError | undefined;
+  /** @internal */
   released = false;
 
   constructor(params: ConnectionParams) {
@@ -173,7 +235,7 @@ export class TcpMigrateConnection implements MigratableTransport {
     this.remote = params.remote;
     this.remotePort = params.remotePort;
     this.snd = new SendBuffer(this.config.sendBufferSize);
-    this.rtt = new RtoEstimator(this.config.rtoInitial, this.config.rtoMin, this.config.rtoMax);
+    this.rtt = new RtoEstimator({ initial: this.config.rtoInitial, min: this.config.rtoMin, max: this.config.rtoMax });
     this.cwnd = this.initialWindow();
     this.updatePseudo();
   }
@@ -208,6 +270,7 @@ export class TcpMigrateConnection implements MigratableTransport {
     return ev;
   }
 
+  /** @internal */
   emit(ev: TransportEvent): void {
     if (ev.type === 'data') this.rcvUnread += ev.bytes.length;
     this.events.push(ev);
@@ -233,11 +296,11 @@ export class TcpMigrateConnection implements MigratableTransport {
       case 'ESTABLISHED':
       case 'SYN-RECEIVED':
         this.finQueued = true;
-        this.state = 'FIN-WAIT-1';
+        this.transition('FIN-WAIT-1', 'close() called');
         break;
       case 'CLOSE-WAIT':
         this.finQueued = true;
-        this.state = 'LAST-ACK';
+        this.transition('LAST-ACK', 'close() called after the FIN of the peer');
         break;
       case 'SYN-SENT':
       case 'CLOSED':
@@ -276,24 +339,27 @@ export class TcpMigrateConnection implements MigratableTransport {
   // ---------------------------------------------------------------------------------------------
   // Wire-number helpers
 
+  /** @internal */
   sndWire(offset: number): number {
     return (this.iss + 1 + offset) >>> 0;
   }
 
+  /** @internal */
   rcvWire(offset: number): number {
     return (this.irs + 1 + offset) >>> 0;
   }
 
-  /** Our stream offset of an acknowledgement number (relative to sndUna, so it never wraps). */
+  /** Our stream offset of an acknowledgement number (relative to sndUna, so it never wraps). @internal */
   sndOffset(wire: number): number {
     return this.sndUna + ((wire - this.sndWire(this.sndUna)) | 0);
   }
 
+  /** @internal */
   rcvOffset(wire: number): number {
     return this.rcvNxt + ((wire - this.rcvWire(this.rcvNxt)) | 0);
   }
 
-  /** The acknowledgement we send: next byte expected, plus one for a received FIN. */
+  /** The acknowledgement we send: next byte expected, plus one for a received FIN. @internal */
   ackNumber(): number {
     return this.rcvWire(this.finReceived ? this.rcvNxt + 1 : this.rcvNxt);
   }
@@ -301,31 +367,35 @@ export class TcpMigrateConnection implements MigratableTransport {
   /**
    * A zero-window probe (sender.ts) or a keep-alive (keepalive.ts): an empty segment at the
    * sequence number just below the one we expect (RCV.NXT - 1, or the peer's FIN once received).
+   * @internal
    */
   isProbe(seg: TcpSegment): boolean {
     return seg.payload.length === 0 && !(seg.flags & FIN) && seg.seq === ((this.ackNumber() - 1) >>> 0);
   }
 
+  /** @internal */
   updatePseudo(): void {
     this.pseudoOut = pseudoHeaderSum(this.local.address, this.remote.address);
   }
 
+  /** @internal */
   initialWindow(): number {
     // RFC 5681 §3.1: IW = min(4 * SMSS, max(2 * SMSS, 4380)).
     const smss = this.effectiveMss();
     return Math.min(4 * smss, Math.max(2 * smss, 4380));
   }
 
+  /** @internal */
   effectiveMss(): number {
     return Math.max(64, Math.min(this.config.mss, this.peerMss));
   }
 
-  /** The receive buffer: the configured window, at most 65535 (no window scale). */
+  /** The receive buffer: the configured window, at most 65535 (no window scale). @internal */
   receiveBuffer(): number {
     return Math.min(65535, this.config.receiveWindow);
   }
 
-  /** Room for in-order bytes: the buffer less what the application has not read yet. */
+  /** Room for in-order bytes: the buffer less what the application has not read yet. @internal */
   receiveWindow(): number {
     return Math.max(0, this.receiveBuffer() - this.rcvUnread);
   }
@@ -333,6 +403,7 @@ export class TcpMigrateConnection implements MigratableTransport {
   /**
    * RCV.WND to put in a segment, with receiver SWS avoidance (RFC 9293 §3.8.6.2.2, RFC 1122
    * §4.2.3.3): the right edge advances only when it can move by min(MSS, buffer/2); never shrinks.
+   * @internal
    */
   advertisedWindow(): number {
     const edge = this.rcvNxt + this.receiveWindow();
@@ -343,7 +414,7 @@ export class TcpMigrateConnection implements MigratableTransport {
   // ---------------------------------------------------------------------------------------------
   // Input
 
-  /** A segment routed to this connection by its 4-tuple (or, for a Migrate SYN, by token). */
+  /** A segment routed to this connection by its 4-tuple (or, for a Migrate SYN, by token). @internal */
   handleSegment(now: Instant, seg: TcpSegment, from: UdpAddress, local: UdpAddress): void {
     if (this.released) return;
     const mig = (seg.flags & (SYN | ACK)) === SYN ? findOption(seg.options, 'migrate') : undefined;
@@ -372,6 +443,7 @@ export class TcpMigrateConnection implements MigratableTransport {
     if (!this.released) keepalive.restart(this, now);
   }
 
+  /** @internal */
   handleSynchronized(now: Instant, seg: TcpSegment): void {
     const f = seg.flags;
     if (f & RST) {
@@ -411,7 +483,7 @@ export class TcpMigrateConnection implements MigratableTransport {
     } else {
       // The draft: a migratable connection reset by a peer that lost its state waits for a Migrate SYN.
       this.stateBeforeWait = this.state;
-      this.state = 'MIGRATE-WAIT';
+      this.transition('MIGRATE-WAIT', 'plain RST: waiting for a takeover');
       this.rtoAt = undefined;
       this.persistAt = undefined;
       this.delackAt = undefined;
@@ -421,8 +493,9 @@ export class TcpMigrateConnection implements MigratableTransport {
     }
   }
 
+  /** @internal */
   enterTimeWait(now: Instant): void {
-    this.state = 'TIME-WAIT';
+    this.transition('TIME-WAIT', 'both FINs acknowledged');
     this.rtoAt = undefined;
     this.persistAt = undefined;
     this.keepaliveAt = undefined;
@@ -431,12 +504,13 @@ export class TcpMigrateConnection implements MigratableTransport {
     this.closedEmitted = true;
   }
 
+  /** @internal */
   closedEmitted = false;
 
-  /** The connection is over: emit 'closed' (once) and tell the endpoint. */
+  /** The connection is over: emit 'closed' (once) and tell the endpoint. @internal */
   finish(_now: Instant, error: TransportError | undefined): void {
     if (this.released) return;
-    this.state = 'CLOSED';
+    this.transition('CLOSED', 'finished');
     this.rtoAt = undefined;
     this.persistAt = undefined;
     this.delackAt = undefined;
@@ -452,16 +526,17 @@ export class TcpMigrateConnection implements MigratableTransport {
 
   private endpointEvents: EndpointEvent[] = [];
 
-  /** Queue an event for the endpoint (dropped when the connection has none). */
+  /** Queue an event for the endpoint (dropped when the connection has none). @internal */
   toEndpoint(e: EndpointEvent): void {
     if (this.owner !== undefined) this.endpointEvents.push(e);
   }
 
-  /** The next event for the endpoint (the endpoint drains these after every call into us). */
+  /** The next event for the endpoint (the endpoint drains these after every call into us). @internal */
   pollEndpointEvent(): EndpointEvent | undefined {
     return this.endpointEvents.shift();
   }
 
+  /** @internal */
   fail(now: Instant, code: TransportErrorCode, message: string): void {
     this.finish(now, new TransportError(code, message));
   }
@@ -550,7 +625,7 @@ export class TcpMigrateConnection implements MigratableTransport {
     this.handleSegment(now, parsed.segment, from, to);
   }
 
-  /** Datagrams dropped by handleDatagram (only when bound without an endpoint). */
+  /** Datagrams dropped by handleDatagram (only when bound without an endpoint). @internal */
   droppedDatagrams = 0;
 
   pollTransmit(now: Instant): Transmit | undefined {
@@ -564,23 +639,24 @@ export class TcpMigrateConnection implements MigratableTransport {
     return undefined;
   }
 
-  /** Queue an ACK now, with the SACK blocks of this moment. */
+  /** Queue an ACK now, with the SACK blocks of this moment. @internal */
   ackImmediately(): void {
     this.outbox.push(this.buildAck());
   }
 
+  /** @internal */
   buildAck(): Transmit {
     return this.build(ACK, this.sndWire(this.sndNxt), this.ackNumber(), this.sackOptions(), 0, 0);
   }
 
-  /** SACK blocks for our out-of-order data (RFC 2018: up to 4 without timestamps). */
+  /** SACK blocks for our out-of-order data (RFC 2018: up to 4 without timestamps). @internal */
   sackOptions(): TcpOption[] {
     if (!this.sackOk || this.reasm.isEmpty) return NO_OPTIONS;
     const blocks = this.reasm.sackRanges(4).map((r) => ({ left: this.rcvWire(r.start), right: this.rcvWire(r.end) }));
     return [{ type: 'sack', blocks }];
   }
 
-  /** Builds one segment to the current peer in one allocation; data comes from the send buffer. */
+  /** Builds one segment to the current peer in one allocation; data comes from the send buffer. @internal */
   build(flags: number, seq: number, ack: number, options: readonly TcpOption[], dataOffset: number, dataLength: number): Transmit {
     const optLen = options.length === 0 ? 0 : optionsLength(options);
     const buf = allocSegment(HEADER_LENGTH + optLen + dataLength);
@@ -596,11 +672,12 @@ export class TcpMigrateConnection implements MigratableTransport {
     return { source: this.local, destination: this.remote, payload: buf };
   }
 
-  /** A RST to the current peer: <SEQ=seq><ACK=ack>, with a Migrate-Reset reason when non-zero. */
+  /** A RST to the current peer: <SEQ=seq><ACK=ack>, with a Migrate-Reset reason when non-zero. @internal */
   queueReset(seq: number, ack: number, reason: number): void {
     this.outbox.push(resetSegment(this.local, this.localPort, this.remote, this.remotePort, seq, ack, reason, true));
   }
 
+  /** @internal */
   pushTransmit(tx: Transmit): void {
     this.outbox.push(tx);
   }
@@ -613,23 +690,3 @@ guardMethods(
 );
 
 const NO_OPTIONS: TcpOption[] = [];
-
-/** A RST segment (RFC 9293 §3.10.7.1 form chosen by the caller), optionally with a Migrate-Reset reason. */
-export function resetSegment(
-  local: UdpAddress,
-  localPort: number,
-  remote: UdpAddress,
-  remotePort: number,
-  seq: number,
-  ack: number,
-  reason: number,
-  withAck: boolean,
-): Transmit {
-  const options: TcpOption[] = reason !== 0 ? [{ type: 'migrate-reset', reason }] : [];
-  const optLen = optionsLength(options);
-  const buf = new Uint8Array(HEADER_LENGTH + optLen);
-  writeHeader(buf, localPort, remotePort, seq, ack, optLen, withAck ? RST | ACK : RST, 0);
-  if (optLen > 0) emitOptions(options, buf, HEADER_LENGTH);
-  fillChecksum(buf, pseudoHeaderSum(local.address, remote.address));
-  return { source: local, destination: remote, payload: buf };
-}

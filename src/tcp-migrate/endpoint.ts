@@ -7,13 +7,13 @@ import { cryptoRandom, type RandomSource } from '../transport-abstraction/random
 import type { TransportState } from '../transport-abstraction/state-types.js';
 import type { ConnectionOptions, DropReason, Instant, Transmit, TransportEndpoint } from '../transport-abstraction/transport.js';
 import { DEFAULT_CONFIG, type ConnectionOwner, type TcpMigrateConfig } from './config.js';
-import { resetSegment, TcpMigrateConnection } from './connection.js';
+import { TcpMigrateConnection } from './connection.js';
 import { acceptSyn, open as openConnection } from './handshake.js';
 import { preload } from './migrate.js';
-import { DeadlineHeap } from '../transport-abstraction/deadline-heap.js';
+import { EndpointScheduler } from '../transport-abstraction/scheduler.js';
 import { tokenKey } from './migrate-crypto.js';
 import { findOption, RESET_TAKEN_OVER, RESET_UNKNOWN_TOKEN } from './options.js';
-import { ACK, checksumValid, FIN, parseSegment, pseudoHeaderSum, RST, SYN, type TcpSegment } from './wire.js';
+import { ACK, checksumValid, FIN, parseSegment, pseudoHeaderSum, resetSegment, RST, SYN, type TcpSegment } from './wire.js';
 import { checkAddress, checkBytes, guardMethods } from '../transport-abstraction/guard.js';
 import { checkTransportState } from '../transport-abstraction/state-shape.js';
 
@@ -52,12 +52,15 @@ const EPHEMERAL_FIRST = 49152;
 const MAX_RETIRED = 4096;
 const EPHEMERAL_COUNT = 16384;
 
-export class TcpMigrateEndpoint implements TransportEndpoint, ConnectionOwner {
+export class TcpMigrateEndpoint implements TransportEndpoint {
   readonly kind = 'tcp' as const;
   readonly addresses: readonly UdpAddress[];
   readonly port: number;
+  /** @internal */
   readonly listening: boolean;
+  /** @internal */
   readonly random: RandomSource;
+  /** @internal */
   readonly config: TcpMigrateConfig;
   readonly dropped = new Map<DropReason, number>();
   private readonly verify: boolean;
@@ -69,13 +72,11 @@ export class TcpMigrateEndpoint implements TransportEndpoint, ConnectionOwner {
    */
   private readonly retired = new Set<string>();
   private readonly connections = new Set<TcpMigrateConnection>();
-  /** Connections that may have something to send. */
-  private readonly dirty = new Set<TcpMigrateConnection>();
-  /** The timer table: each connection's armed deadline, a heap over them, and who to re-read. */
-  private readonly armed = new Map<TcpMigrateConnection, number>();
-  private readonly deadlines = new DeadlineHeap<TcpMigrateConnection>();
-  private readonly timerDirty = new Set<TcpMigrateConnection>();
+  /** Which connections to poll for segments, and the timer table. */
+  private readonly scheduler = new EndpointScheduler<TcpMigrateConnection>((c) => c.pollTimeout());
   private readonly acceptQueue: TcpMigrateConnection[] = [];
+  /** What connections are given instead of this endpoint: the wake of an application call. */
+  private readonly owner: ConnectionOwner = { wake: (c) => this.touch(c) };
   private readonly outbox: Transmit[] = [];
   private nextEphemeral: number;
 
@@ -119,7 +120,7 @@ export class TcpMigrateEndpoint implements TransportEndpoint, ConnectionOwner {
       localPort,
       remote,
       remotePort,
-      owner: this,
+      owner: this.owner,
     });
     this.connections.add(conn);
     this.lastRoute = undefined;
@@ -286,12 +287,7 @@ export class TcpMigrateEndpoint implements TransportEndpoint, ConnectionOwner {
   }
 
   handleTimeout(now: Instant): void {
-    this.refreshTimers();
-    for (let t = this.deadlines.peekTime(); t !== undefined && t <= now; t = this.deadlines.peekTime()) {
-      const c = this.deadlines.peekItem()!;
-      this.deadlines.pop();
-      if (this.armed.get(c) !== t) continue; // stale entry: re-armed or disarmed since
-      this.armed.delete(c);
+    for (const c of this.scheduler.due(now)) {
       this.touch(c);
       c.handleTimeout(now);
       this.settle(c);
@@ -300,21 +296,7 @@ export class TcpMigrateEndpoint implements TransportEndpoint, ConnectionOwner {
 
   /** Marks a connection for polling: it may send, and its deadline may have moved. */
   private touch(conn: TcpMigrateConnection): void {
-    this.dirty.add(conn);
-    this.timerDirty.add(conn);
-  }
-
-  private refreshTimers(): void {
-    for (const c of this.timerDirty) {
-      const d = c.pollTimeout();
-      if (d === this.armed.get(c)) continue;
-      if (d === undefined) this.armed.delete(c);
-      else {
-        this.armed.set(c, d);
-        this.deadlines.push(d, c);
-      }
-    }
-    this.timerDirty.clear();
+    this.scheduler.wake(conn);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -322,35 +304,27 @@ export class TcpMigrateEndpoint implements TransportEndpoint, ConnectionOwner {
 
   pollTransmit(now: Instant): Transmit | undefined {
     if (this.outbox.length > 0) return this.outbox.shift();
-    for (const c of this.dirty) {
+    for (const c of this.scheduler.woken()) {
       this.settle(c); // events of application calls (abort, close) since the last poll
       const tx = c.pollTransmit(now);
       this.settle(c);
       if (tx !== undefined) {
-        this.timerDirty.add(c); // sending may arm the retransmission timer
+        this.scheduler.sent(c);
         return tx;
       }
-      this.dirty.delete(c);
+      this.scheduler.idle(c);
       if (c.released) this.forget(c);
     }
     return undefined;
   }
 
   pollTimeout(): Instant | undefined {
-    this.refreshTimers();
-    for (let t = this.deadlines.peekTime(); t !== undefined; t = this.deadlines.peekTime()) {
-      if (this.armed.get(this.deadlines.peekItem()!) === t) return t;
-      this.deadlines.pop(); // stale
-    }
-    return undefined;
+    return this.scheduler.pollTimeout();
   }
 
   // ---------------------------------------------------------------------------------------------
   // ConnectionOwner, and the connections' queued EndpointEvents
 
-  wake(conn: TcpMigrateConnection): void {
-    this.touch(conn);
-  }
 
   /** Act on what `conn` queued for us while we (or the application) called into it. */
   private settle(conn: TcpMigrateConnection): void {
@@ -397,8 +371,7 @@ export class TcpMigrateEndpoint implements TransportEndpoint, ConnectionOwner {
 
   private forget(conn: TcpMigrateConnection): void {
     this.connections.delete(conn);
-    this.armed.delete(conn);
-    this.timerDirty.delete(conn);
+    this.scheduler.forget(conn);
   }
 
   /** Connections alive on this endpoint (for tests and statistics). */

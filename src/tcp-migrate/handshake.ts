@@ -12,7 +12,7 @@ export function open(c: TcpMigrateConnection, now: Instant): void {
   c.localIsInitiator = true;
   c.iss = c.random.uint32();
   c.keyPair = generateKeyPair(c.random);
-  c.state = 'SYN-SENT';
+  c.transition('SYN-SENT', 'SYN sent');
   sendSyn(c, now, false);
 }
 
@@ -30,7 +30,7 @@ export function acceptSyn(c: TcpMigrateConnection, now: Instant, seg: TcpSegment
     else c.keyPair = undefined;
   }
   c.peerWindow = seg.window;
-  c.state = 'SYN-RECEIVED';
+  c.transition('SYN-RECEIVED', 'SYN received, SYN/ACK sent');
   sendSyn(c, now, true);
 }
 
@@ -75,7 +75,7 @@ export function handleSynSent(c: TcpMigrateConnection, now: Instant, seg: TcpSeg
   if (!c.key) c.keyPair = undefined;
   c.peerWindow = seg.window;
   synAcked(c, now);
-  c.state = 'ESTABLISHED';
+  c.transition('ESTABLISHED', 'SYN/ACK received');
   c.ackNow = true;
   if (c.token) c.toEndpoint({ type: 'token' });
   c.emit({ type: 'connected' });
@@ -97,7 +97,7 @@ export function handleSynReceived(c: TcpMigrateConnection, now: Instant, seg: Tc
     return;
   }
   synAcked(c, now);
-  c.state = c.finQueued ? 'FIN-WAIT-1' : 'ESTABLISHED';
+  c.transition(c.finQueued ? 'FIN-WAIT-1' : 'ESTABLISHED', 'ACK of our SYN/ACK received');
   if (c.token) c.toEndpoint({ type: 'token' });
   c.toEndpoint({ type: 'established' });
   c.emit({ type: 'connected' });

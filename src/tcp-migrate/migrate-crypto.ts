@@ -9,29 +9,16 @@
 // ISNs and S are 32-bit big-endian; S is the Migrate SYN's sequence number. HMAC is pure
 // computation (node:crypto), no I/O.
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { x25519 } from '@noble/curves/ed25519.js';
-import type { RandomSource } from '../transport-abstraction/random.js';
+import { agree, type X25519KeyPair } from '../transport-abstraction/x25519.js';
 import { AUTHENTICATOR_LENGTH, TOKEN_LENGTH } from './options.js';
 
-export interface KeyPair {
-  readonly privateKey: Uint8Array;
-  readonly publicKey: Uint8Array;
-}
-
-export function generateKeyPair(random: RandomSource): KeyPair {
-  const privateKey = random.bytes(32);
-  return { privateKey, publicKey: x25519.getPublicKey(privateKey) };
-}
+export { generateKeyPair } from '../transport-abstraction/x25519.js';
+export type KeyPair = X25519KeyPair;
 
 /** K from our private key and the peer's public key; undefined for an invalid (low-order) key. */
 export function deriveConnectionKey(own: KeyPair, peerPublic: Uint8Array, localIsInitiator: boolean): Uint8Array | undefined {
-  let shared: Uint8Array;
-  try {
-    shared = x25519.getSharedSecret(own.privateKey, peerPublic);
-  } catch {
-    return undefined;
-  }
-  if (shared.every((v) => v === 0)) return undefined;
+  const shared = agree(own.privateKey, peerPublic);
+  if (shared === undefined) return undefined;
   const [first, second] = localIsInitiator ? [own.publicKey, peerPublic] : [peerPublic, own.publicKey];
   return new Uint8Array(createHmac('sha256', shared).update('baton tcp-migrate K').update(first).update(second).digest());
 }

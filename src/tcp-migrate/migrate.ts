@@ -25,6 +25,7 @@ import {
   validateTakeoverNumber,
   type Instant,
   type ResumeMode,
+  type TakeoverRefusal,
 } from '../transport-abstraction/transport.js';
 import type { TcpMigrateConnection } from './connection.js';
 import * as keepalive from './keepalive.js';
@@ -39,8 +40,7 @@ import {
   RESET_REFUSED,
   type TcpOption,
 } from './options.js';
-import { ACK, SYN, type TcpSegment } from './wire.js';
-import { resetSegment } from './connection.js';
+import { ACK, resetSegment, SYN, type TcpSegment } from './wire.js';
 
 export interface PendingRequest {
   readonly requestNumber: number;
@@ -121,7 +121,7 @@ export function preload(c: TcpMigrateConnection, state: TransportState): void {
   c.sndUna = c.sndNxt = c.sndMax = una;
   c.rcvNxt = (t.rcvNxt - ((c.irs + 1) >>> 0)) >>> 0;
   c.cwnd = c.initialWindow();
-  c.state = 'CLOSED';
+  c.transition('CLOSED', 'preloaded from exported state');
 }
 
 // -----------------------------------------------------------------------------------------------
@@ -160,7 +160,7 @@ export function startTakeover(c: TcpMigrateConnection, now: Instant, requestNumb
     sentAt: now,
     retransmitted: false,
   };
-  c.state = 'SYN-SENT';
+  c.transition('SYN-SENT', 'Migrate SYN sent (takeover)');
   c.retries = 0;
   resendRequest(c, now);
   c.migrateRequest.retransmitted = false;
@@ -218,7 +218,7 @@ export function handleMigrateReply(c: TcpMigrateConnection, now: Instant, seg: T
   c.ssthresh = 0x7fffffff;
   c.lastRequest = r.requestNumber;
   c.migrateRequest = undefined;
-  c.state = 'ESTABLISHED';
+  c.transition('ESTABLISHED', 'Migrate SYN/ACK received: takeover complete');
   c.ackNow = true;
   c.receiver = { nextOffset, heldRanges: c.scoreboard.ranges(), cumulativeAck: seg.ack };
   c.toEndpoint({ type: 'token' });
@@ -239,25 +239,25 @@ export function handleMigrateSyn(c: TcpMigrateConnection, now: Instant, seg: Tcp
   // The full number the 7-bit ReqNo stands for: the one nearest the last accepted.
   const step = takeoverDistance(mig.requestNumber, c.lastRequest, REQUEST_FIELD_BITS);
   const requestNumber = (c.lastRequest + ((step << (32 - REQUEST_FIELD_BITS)) >> (32 - REQUEST_FIELD_BITS))) >>> 0;
-  const refuse = (reason: number, text: string): void => {
+  const refuse = (reason: number, refusal: TakeoverRefusal): void => {
     c.pushTransmit(resetSegment(local, seg.dstPort, from, seg.srcPort, 0, (seg.seq + 1) >>> 0, reason, true));
-    c.emit({ type: 'takeover-refused', requestNumber, peer: from, reason: text });
+    c.emit({ type: 'takeover-refused', requestNumber, peer: from, reason: refusal });
   };
   const synchronized = c.state !== 'CLOSED' && c.state !== 'SYN-SENT' && c.state !== 'SYN-RECEIVED' && c.state !== 'TIME-WAIT';
   if (c.key === undefined || c.token === undefined || !synchronized || c.preloaded && c.receiver === undefined) {
-    refuse(RESET_REFUSED, `connection in state ${c.state} cannot migrate`);
+    refuse(RESET_REFUSED, 'not-migratable');
     return;
   }
   const [ii, ia] = isns(c);
   const first = (mig.preload ? MIGRATE_FLAG_PRELOAD : 0) | mig.requestNumber;
   const expected = authenticator(c.key, ii, ia, seg.seq, first, mig.flags);
   if (!sameBytes(expected, mig.authenticator) || !sameBytes(c.token, mig.token)) {
-    refuse(RESET_BAD_AUTH, 'bad authenticator');
+    refuse(RESET_BAD_AUTH, 'not-authenticated');
     return;
   }
   const fromCurrent = sameAddress(from, c.remote);
   if ((step === 0 && !fromCurrent) || (step !== 0 && (!takeoverNumberAcceptable(mig.requestNumber, c.lastRequest, REQUEST_FIELD_BITS) || requestNumber === 0))) {
-    refuse(RESET_REFUSED, step === 0 || step > 1 << (REQUEST_FIELD_BITS - 1) ? `request number ${requestNumber} is not ahead of ${c.lastRequest}` : `request number ${requestNumber} is more than ${TAKEOVER_STEP} ahead of ${c.lastRequest}`);
+    refuse(RESET_REFUSED, step === 0 || step > 1 << (REQUEST_FIELD_BITS - 1) ? 'number-used' : 'number-too-far');
     return;
   }
   if (step === 0) {
@@ -294,7 +294,7 @@ export function handleMigrateSyn(c: TcpMigrateConnection, now: Instant, seg: Tcp
   c.retries = 0;
   c.rtoAt = c.sndUna < c.sndMax ? now + c.rtt.rto : undefined;
   if (c.state === 'MIGRATE-WAIT') {
-    c.state = c.stateBeforeWait;
+    c.transition(c.stateBeforeWait, 'taken over while in MIGRATE-WAIT');
     c.lingerAt = undefined;
   }
   keepalive.restart(c, now); // a new peer: forget the probes the old one left unanswered

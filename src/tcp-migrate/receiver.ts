@@ -91,13 +91,13 @@ export function receiveFin(c: TcpMigrateConnection, now: Instant): void {
   c.emit({ type: 'end' });
   switch (c.state) {
     case 'ESTABLISHED':
-      c.state = 'CLOSE-WAIT';
+      c.transition('CLOSE-WAIT', 'FIN received');
       break;
     case 'FIN-WAIT-1':
-      c.state = c.finAcked ? 'TIME-WAIT' : 'CLOSING';
+      c.transition(c.finAcked ? 'TIME-WAIT' : 'CLOSING', 'FIN received after ours');
       break;
     case 'FIN-WAIT-2':
-      c.state = 'TIME-WAIT';
+      c.transition('TIME-WAIT', 'FIN received in FIN-WAIT-2');
       break;
   }
   if (c.state === 'TIME-WAIT') c.enterTimeWait(now);

@@ -111,7 +111,7 @@ function finAcked(c: TcpMigrateConnection, now: Instant): void {
   c.finAcked = true;
   switch (c.state) {
     case 'FIN-WAIT-1':
-      c.state = 'FIN-WAIT-2';
+      c.transition('FIN-WAIT-2', 'our FIN acknowledged');
       break;
     case 'CLOSING':
       c.enterTimeWait(now);

@@ -4,7 +4,10 @@
 //
 //  0      2      4          8          12    13     14       16        18       20
 //  | src  | dst  | sequence | ack      | off | flags | window | checksum | urgent | options.. | data
-import { parseOptions, type TcpOption } from './options.js';
+import type { UdpAddress } from '../transport-abstraction/address.js';
+import type { Transmit } from '../transport-abstraction/transport.js';
+import { emitOptions, optionsLength, parseOptions, type TcpOption } from './options.js';
+import { Slab } from '../transport-abstraction/slab.js';
 
 export const FIN = 0x01;
 export const SYN = 0x02;
@@ -55,25 +58,12 @@ export function parseSegment(b: Uint8Array): SegmentResult {
   };
 }
 
-// Segments are cut from 64 kB slabs: one ArrayBuffer per ~46 full-sized segments instead of one
-// each (an ArrayBuffer is costly to make and to collect). A region is never handed out twice, so a
-// transmit stays valid (and zero-filled until written) for as long as anyone holds it; a slab is
-// freed once no segment cut from it is referenced. Regions start on 8-byte boundaries, which keeps
-// the checksum on its 4-bytes-at-a-time path.
-const SLAB_SIZE = 65536;
-let slab = new Uint8Array(SLAB_SIZE);
-let slabUsed = 0;
+// Segments are cut from 64 kB slabs (../transport-abstraction/slab.ts).
+const segments = new Slab();
 
 /** A zero-filled buffer of `length` bytes for one outgoing segment. */
 export function allocSegment(length: number): Uint8Array {
-  if (length > SLAB_SIZE >>> 2) return new Uint8Array(length);
-  if (slabUsed + length > SLAB_SIZE) {
-    slab = new Uint8Array(SLAB_SIZE);
-    slabUsed = 0;
-  }
-  const out = slab.subarray(slabUsed, slabUsed + length);
-  slabUsed = (slabUsed + length + 7) & ~7;
-  return out;
+  return segments.take(length);
 }
 
 /** Writes the fixed header; options and payload are written by the caller after it. */
@@ -243,4 +233,24 @@ export function fillChecksum(b: Uint8Array, pseudoSum: number): void {
 /** True when the segment's checksum verifies (the one's complement sum including it is 0xffff). */
 export function checksumValid(b: Uint8Array, pseudoSum: number): boolean {
   return fold(sumBytes(b, 0, b.length, pseudoSum + b.length)) === 0xffff;
+}
+
+/** A RST segment (RFC 9293 §3.10.7.1 form chosen by the caller), optionally with a Migrate-Reset reason. */
+export function resetSegment(
+  local: UdpAddress,
+  localPort: number,
+  remote: UdpAddress,
+  remotePort: number,
+  seq: number,
+  ack: number,
+  reason: number,
+  withAck: boolean,
+): Transmit {
+  const options: TcpOption[] = reason !== 0 ? [{ type: 'migrate-reset', reason }] : [];
+  const optLen = optionsLength(options);
+  const buf = new Uint8Array(HEADER_LENGTH + optLen);
+  writeHeader(buf, localPort, remotePort, seq, ack, optLen, withAck ? RST | ACK : RST, 0);
+  if (optLen > 0) emitOptions(options, buf, HEADER_LENGTH);
+  fillChecksum(buf, pseudoHeaderSum(local.address, remote.address));
+  return { source: local, destination: remote, payload: buf };
 }

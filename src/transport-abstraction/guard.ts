@@ -27,9 +27,11 @@ export function guardMethods<T extends object>(prototype: T, names: readonly (ke
     const inner = prototype[name] as unknown as Method;
     if (typeof inner !== 'function') throw new TypeError(`guardMethods: ${className}.${name} is not a method`);
     const label = `${className}.${name}`;
-    const guarded = function (this: unknown, ...args: never[]): unknown {
+    // `arguments` rather than a rest array: V8 passes it through apply without allocating (this
+    // wraps the per-datagram methods).
+    const guarded = function (this: unknown): unknown {
       try {
-        return inner.apply(this, args);
+        return inner.apply(this, arguments as unknown as never[]);
       } catch (e) {
         throw codedError(label, e);
       }

@@ -9,6 +9,13 @@
 //
 // Times are milliseconds on the driver's clock (`Instant`), virtual or real; cores only compare
 // and add them.
+//
+// Errors: nothing but a coded BatonError leaves a core's public methods. Bad input (a malformed,
+// hostile or unroutable datagram) is dropped and counted under a DROP_REASONS key; local misuse
+// (a bad argument, a call in the wrong state, a state that is not a state) throws LocalUsageError
+// (BATON_ERR_USAGE); a bug that still escapes leaves as BATON_ERR_INTERNAL (guard.ts), never as a
+// bare TypeError or RangeError. A core reports to its endpoint through a queue of endpoint events
+// it drains, never by calling it (quinn's EndpointEvent).
 import type { UdpAddress } from './address.js';
 import type { TransportError } from './errors.js';
 import type { TransportState } from './state-types.js';
@@ -67,7 +74,7 @@ export type TransportEvent =
   | { readonly type: 'state-changed' }
   /** Client side: a new server took the connection over with this request number. */
   | { readonly type: 'taken-over'; readonly requestNumber: number; readonly peer: UdpAddress }
-  /** Client side: a takeover attempt was refused (duplicate number, bad authenticator, ...). */
+  /** Client side: a takeover attempt was refused; `reason` is one of TAKEOVER_REFUSALS. */
   | { readonly type: 'takeover-refused'; readonly requestNumber: number; readonly peer: UdpAddress; readonly reason: string }
   /** Taker side: our takeover was accepted and the receiver's state is known. */
   | { readonly type: 'takeover-complete'; readonly receiver: ReceiverState }
@@ -217,8 +224,27 @@ export function laterTakeoverNumber(a: number, b: number): number {
   return ((a - b) | 0) >= 0 ? a >>> 0 : b >>> 0;
 }
 
+/**
+ * Every protocol state change of a core goes through one transition(to, why) per transport; set a
+ * connection's `tracer` to see each one (state names in the RFC's words).
+ */
+export type TransitionTracer = (from: string, to: string, why: string) => void;
+
 // -----------------------------------------------------------------------------------------------
 // Resume mode, imports, drop reasons — the same on both transports.
+
+/** Why a client refused a takeover (the 'takeover-refused' event's reason), the same on both transports. */
+export const TAKEOVER_REFUSALS = [
+  /** The number is not ahead of the last accepted one (equal or older: at most once). */
+  'number-used',
+  /** The number is more than TAKEOVER_STEP ahead of the last accepted one. */
+  'number-too-far',
+  /** The request's authenticator (SCTP AUTH, TCP-Migrate R or token) does not check. */
+  'not-authenticated',
+  /** The connection is in no state to be taken over (handshake not done, closing). */
+  'not-migratable',
+] as const;
+export type TakeoverRefusal = (typeof TAKEOVER_REFUSALS)[number];
 
 /** takeover() without a mode resumes in gap-fill mode on every transport. */
 export const DEFAULT_RESUME_MODE: ResumeMode = 'gap-fill';

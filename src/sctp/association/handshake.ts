@@ -12,13 +12,13 @@ import { Timer } from '../timers.js';
 import { concat } from '../wire/bytes.js';
 import { emitParam } from '../wire/params.js';
 import { CauseCode, ParamType, type Chunk, type InitChunk, type Packet, type Param } from '../wire/types.js';
-import { handlePacket } from './input.js';
 import { packetBytes } from './output.js';
+import * as takeover from '../takeover-hooks.js';
 
 export function sendInit(a: SctpAssociation, now: Instant): void {
   const o = a.options;
   const ips = a.host.addresses.length > 1 ? a.host.addresses.map((x) => x.address) : [];
-  const params: Param[] = offerParams(a.localRandom, ips, [...(o.extraInitParams?.('init') ?? []), ...(a.hooks.initParams?.() ?? [])], o.advertiseAuth);
+  const params: Param[] = offerParams(a.localRandom, ips, [...(o.extraInitParams?.('init') ?? []), ...(a.takeoverState ? takeover.initParams(a) : [])], o.advertiseAuth);
   if (a.cookiePreservative > 0) params.push({ type: ParamType.COOKIE_PRESERVATIVE, kind: 'cookie-preservative', increment: a.cookiePreservative });
   const init: InitChunk = {
     type: 1,
@@ -55,13 +55,13 @@ export function learnPeer(a: SctpAssociation, peer: PeerInit, from: UdpAddress):
   for (const ip of peer.addresses) {
     if (ip !== from.address && inScope(ip, from.address)) a.addPeerAddress({ address: ip, port: from.port });
   }
-  a.host.routingChanged(a);
-  a.hooks.onPeerInit?.(peer);
+  a.toEndpoint({ type: 'routing-changed' });
+  if (a.takeoverState) takeover.onPeerInit(a, peer);
 }
 
 /** Entered ESTABLISHED (COOKIE ACK received, or a valid COOKIE ECHO accepted). */
 export function established(a: SctpAssociation, now: Instant): void {
-  a.state = 'ESTABLISHED';
+  a.transition('ESTABLISHED', 'handshake complete');
   a.timers.stop(Timer.T1_INIT);
   a.timers.stop(Timer.T1_COOKIE);
   a.initPacket = undefined;
@@ -85,16 +85,15 @@ export function onInitAck(a: SctpAssociation, now: Instant, from: UdpAddress, ch
   }
   a.cookieEcho = packetBytes(a, chunks, a.peerTag);
   a.outbox.push({ source: a.local, destination: a.remote, payload: a.cookieEcho });
-  a.state = 'COOKIE-ECHOED';
+  a.transition('COOKIE-ECHOED', 'INIT ACK received, COOKIE ECHO sent');
   a.timers.set(Timer.T1_COOKIE, now + a.paths[a.primary]!.rto.rto);
   void chunk;
 }
 
 /** Called by the endpoint when the INIT ACK answering our INIT arrives (already parsed and checked). */
 export function handleInitAck(a: SctpAssociation, now: Instant, from: UdpAddress, packet: Packet, chunk: InitChunk, peer: PeerInit): void {
-  a.host.wake(a);
   if (packet.verificationTag !== a.localTag) {
-    a.host.drop('wrong-tag');
+    a.toEndpoint({ type: 'drop', reason: 'wrong-tag' });
     return;
   }
   onInitAck(a, now, from, chunk, peer);
@@ -102,7 +101,6 @@ export function handleInitAck(a: SctpAssociation, now: Instant, from: UdpAddress
 
 /** An INIT for this association (§5.2.1, §5.2.2): answer with an INIT ACK, or SHUTDOWN ACK. */
 export function handleInit(a: SctpAssociation, now: Instant, from: UdpAddress, raw: Uint8Array, init: InitChunk): void {
-  a.host.wake(a);
   let ours: { tag: number; tsn: number; tieLocal: number; tiePeer: number; random?: Uint8Array };
   switch (a.state) {
     case 'CLOSED':
@@ -128,8 +126,9 @@ export function handleInit(a: SctpAssociation, now: Instant, from: UdpAddress, r
       ours = { tag: nonZero(a.options.random.uint32()), tsn: a.options.random.uint32(), tieLocal: a.localTag, tiePeer: a.peerTag };
     }
   }
-  const ack = a.host.initAck(now, from, raw, init, ours, a.options);
-  if (ack) a.outbox.push({ source: a.local, destination: from, payload: ack });
+  const r = a.host.initAcks.answer(now, raw, init, ours, a.options);
+  if (r.drop) a.toEndpoint({ type: 'drop', reason: r.drop });
+  if (r.payload) a.outbox.push({ source: a.local, destination: from, payload: r.payload });
 }
 
 /**
@@ -137,7 +136,6 @@ export function handleInit(a: SctpAssociation, now: Instant, from: UdpAddress, r
  * (case A): the endpoint then replaces this association. Otherwise handled here.
  */
 export function handleCookieEcho(a: SctpAssociation, now: Instant, from: UdpAddress, cookie: CookieContents, peer: PeerInit, packet: Packet, raw: Uint8Array, index: number): 'restart' | 'handled' | 'discarded' {
-  a.host.wake(a);
   const L = a.localTag;
   const P = a.peerTag;
   if (cookie.localTag !== L && peer.tag !== P && cookie.tieLocal === L && cookie.tiePeer === P) {
@@ -164,7 +162,7 @@ export function handleCookieEcho(a: SctpAssociation, now: Instant, from: UdpAddr
     return 'discarded';
   }
   a.outbox.push({ source: a.local, destination: from, payload: packetBytes(a, [{ type: 11, reflectedTag: false }], a.peerTag) });
-  if (index + 1 < packet.chunks.length) handlePacket(a, now, from, packet, raw, undefined, index + 1);
+  if (index + 1 < packet.chunks.length) a.handlePacket(now, from, packet, raw, undefined, index + 1);
   return 'handled';
 }
 

@@ -11,12 +11,13 @@ import { unknownChunkAction } from '../wire/params.js';
 import { CauseCode, ChunkType, type ErrorCause, type Packet, type SackChunk } from '../wire/types.js';
 import { established, sendInit } from './handshake.js';
 import { buildPacket, DATA_STATES, packetBytes } from './output.js';
-import { onShutdown, onShutdownAck, progressShutdown, protocolViolation, sendShutdown, terminate } from './shutdown.js';
+import { onShutdown, onShutdownAck, progressShutdown, protocolViolation, sendShutdown, SHUTDOWN_ACKS, terminate } from './shutdown.js';
+import * as takeover from '../takeover-hooks.js';
 
 export function handleDatagram(a: SctpAssociation, now: Instant, from: UdpAddress, bytes: Uint8Array, local?: UdpAddress): void {
   const r = parsePacket(bytes);
   if (!r.ok) {
-    a.host.drop('malformed');
+    a.toEndpoint({ type: 'drop', reason: 'malformed' });
     return;
   }
   handlePacket(a, now, from, r.packet, bytes, local);
@@ -24,7 +25,6 @@ export function handleDatagram(a: SctpAssociation, now: Instant, from: UdpAddres
 
 /** A parsed packet routed here by the endpoint (INIT and COOKIE ECHO come via handleInit / the endpoint). */
 export function handlePacket(a: SctpAssociation, now: Instant, from: UdpAddress, packet: Packet, raw: Uint8Array, local?: UdpAddress, startIndex = 0): void {
-  a.host.wake(a);
   if (a.state === 'CLOSED') return;
   const first = packet.chunks[startIndex]!;
   const vt = packet.verificationTag;
@@ -32,20 +32,20 @@ export function handlePacket(a: SctpAssociation, now: Instant, from: UdpAddress,
     if (first.type === ChunkType.ABORT || first.type === ChunkType.SHUTDOWN_COMPLETE) {
       const t = (first as { reflectedTag: boolean }).reflectedTag;
       if (!(t ? vt === a.peerTag && a.peerTag !== 0 : vt === a.localTag)) {
-        a.host.drop('wrong-tag');
+        a.toEndpoint({ type: 'drop', reason: 'wrong-tag' });
         return;
       }
     } else if (vt !== a.localTag) {
-      a.host.drop('wrong-tag');
+      a.toEndpoint({ type: 'drop', reason: 'wrong-tag' });
       return;
     }
-    if (a.hooks.onPacket?.(now, from, packet, raw) === 'consumed') return;
+    if (a.takeoverState && takeover.onPacket(a, now, from, packet, raw) === 'consumed') return;
   }
   // Answer from the address the peer reached us on (a multihomed endpoint's paths differ by source).
   if (local !== undefined && !sameAddress(local, a.local)) a.local = local;
   let hadData = false;
   let authenticated = false;
-  const auth = a.hooks.auth;
+  const auth = a.takeoverState?.auth;
   for (let i = startIndex; i < packet.chunks.length && !a.closed; i++) {
     const c = packet.chunks[i]!;
     if (auth && c.type !== ChunkType.AUTH && !authenticated && auth.requiredOnReceive(c.type)) continue;
@@ -81,7 +81,10 @@ export function handlePacket(a: SctpAssociation, now: Instant, from: UdpAddress,
         onAbort(a, c.causes);
         return;
       case ChunkType.SHUTDOWN:
-        onShutdown(a, now, c.cumulativeTsnAck);
+        if (SHUTDOWN_ACKS.has(a.state)) {
+          onSack(a, now, { type: 3, cumulativeTsnAck: c.cumulativeTsnAck, advertisedReceiverWindow: a.sender.peerAdvertised, gapBlocks: [], duplicateTsns: [] });
+        }
+        onShutdown(a, now);
         break;
       case ChunkType.SHUTDOWN_ACK:
         onShutdownAck(a, now, from, vt);
@@ -96,15 +99,15 @@ export function handlePacket(a: SctpAssociation, now: Instant, from: UdpAddress,
         if (a.state === 'COOKIE-ECHOED') established(a, now);
         break;
       case ChunkType.INIT_ACK:
-        if (a.state === 'COOKIE-WAIT') a.host.drop('bad-handshake');
+        if (a.state === 'COOKIE-WAIT') a.toEndpoint({ type: 'drop', reason: 'bad-handshake' });
         break;
       case ChunkType.AUTH:
         authenticated = auth ? auth.verify(raw, packet, i) : false;
-        if (auth && !authenticated) a.host.drop('not-authenticated');
+        if (auth && !authenticated) a.toEndpoint({ type: 'drop', reason: 'not-authenticated' });
         break;
       case ChunkType.ASCONF:
       case ChunkType.ASCONF_ACK:
-        if (a.hooks.onAsconf) a.hooks.onAsconf(now, c, from, authenticated);
+        if (a.takeoverState) takeover.onAsconf(a, now, c, from, authenticated);
         else onUnknownChunk(a, c.type, undefined);
         break;
       default:
@@ -138,7 +141,7 @@ export function onUnknownChunk(a: SctpAssociation, type: number, raw: Uint8Array
 
 export function onSack(a: SctpAssociation, now: Instant, sack: SackChunk): void {
   if (!DATA_STATES.has(a.state) && a.state !== 'SHUTDOWN-SENT') return;
-  const hooked = a.hooks.onSack?.(now, sack);
+  const hooked = a.takeoverState ? takeover.onSack(a, now, sack) : undefined;
   if (hooked === true) return;
   if (hooked) sack = hooked;
   const r = a.sender.handleSack(now, sack);
@@ -161,7 +164,7 @@ export function onHeartbeatAck(a: SctpAssociation, now: Instant, info: Uint8Arra
   const i = v.getUint32(4);
   const p = a.paths[i];
   if (!p || v.getUint32(0) !== p.heartbeatNonce || Number.isNaN(p.heartbeatSentAt)) return;
-  p.rto.update(now - v.getFloat64(8));
+  p.rto.sample(now - v.getFloat64(8));
   p.heartbeatSentAt = NaN;
   p.errorCount = 0;
   p.active = true;
@@ -170,7 +173,7 @@ export function onHeartbeatAck(a: SctpAssociation, now: Instant, info: Uint8Arra
 }
 
 export function onAbort(a: SctpAssociation, causes: readonly ErrorCause[]): void {
-  const special = a.hooks.abortError?.(causes);
+  const special = a.takeoverState ? takeover.takenOverError(causes) : undefined;
   if (special) return terminate(a, special);
   const cause = causes[0]?.code;
   const refused = a.state === 'COOKIE-WAIT' || a.state === 'COOKIE-ECHOED';
@@ -189,12 +192,12 @@ export function onError(a: SctpAssociation, now: Instant, causes: readonly Error
       const staleMicros = new DataView(cause.info.buffer, cause.info.byteOffset, 4).getUint32(0);
       a.cookiePreservative = Math.ceil((staleMicros * 2) / 1000);
       a.timers.stop(Timer.T1_COOKIE);
-      a.state = 'COOKIE-WAIT';
+      a.transition('COOKIE-WAIT', 'restart: INIT again');
       sendInit(a, now);
       return;
     }
   }
-  a.hooks.onErrorCauses?.(now, causes);
+  if (a.takeoverState) takeover.onErrorCauses(a, now, causes);
 }
 
 function u32Bytes(v: number): Uint8Array {

@@ -11,7 +11,7 @@ export const DATA_STATES: ReadonlySet<AssociationState> = new Set<AssociationSta
 
 export function packetBytes(a: SctpAssociation, chunks: Chunk[], vtag: number): Uint8Array {
   const w = a.writer;
-  w.auth = a.hooks.auth;
+  w.auth = a.takeoverState?.auth;
   w.begin(a.host.sctpPort, a.remotePort, vtag, 1 << 16);
   for (const c of chunks) w.addChunk(c, true);
   return w.finish();
@@ -45,7 +45,7 @@ export function buildPacket(a: SctpAssociation, now: Instant): Transmit | undefi
   const sack = r.sackNow || (canData && a.timers.isArmed(Timer.DELAYED_SACK));
   if (!sack && !canData && a.control.length === 0) return undefined;
   const w = a.writer;
-  w.auth = a.hooks.auth;
+  w.auth = a.takeoverState?.auth;
   w.begin(a.host.sctpPort, a.remotePort, a.peerTag, path.mtu - 28);
   let destination = path.address;
   if (a.control.length > 0) {

@@ -6,17 +6,19 @@ import type { Instant } from '../../transport-abstraction/transport.js';
 import type { SctpAssociation } from '../association.js';
 import { Timer } from '../timers.js';
 import type { Chunk, ErrorCause } from '../wire/types.js';
-import { onSack } from './input.js';
 import { packetBytes } from './output.js';
 
-export function onShutdown(a: SctpAssociation, now: Instant, cumAck: number): void {
+/** States in which a SHUTDOWN's cumulative TSN ack is first taken as a SACK (the caller does that). */
+export const SHUTDOWN_ACKS: ReadonlySet<string> = new Set(['ESTABLISHED', 'SHUTDOWN-PENDING', 'SHUTDOWN-RECEIVED']);
+
+/** A SHUTDOWN (§9.2), after its cumulative TSN ack was processed as a SACK in SHUTDOWN_ACKS states. */
+export function onShutdown(a: SctpAssociation, now: Instant): void {
+  if (a.closed) return;
   switch (a.state) {
     case 'ESTABLISHED':
     case 'SHUTDOWN-PENDING':
     case 'SHUTDOWN-RECEIVED':
-      onSack(a, now, { type: 3, cumulativeTsnAck: cumAck, advertisedReceiverWindow: a.sender.peerAdvertised, gapBlocks: [], duplicateTsns: [] });
-      if (a.closed) return;
-      a.state = 'SHUTDOWN-RECEIVED';
+      a.transition('SHUTDOWN-RECEIVED', 'SHUTDOWN received');
       emitEnd(a);
       break;
     case 'SHUTDOWN-SENT':
@@ -53,7 +55,7 @@ export function emitEnd(a: SctpAssociation): void {
 export function progressShutdown(a: SctpAssociation, now: Instant): void {
   if (!a.sender.idle) return;
   if (a.state === 'SHUTDOWN-PENDING') {
-    a.state = 'SHUTDOWN-SENT';
+    a.transition('SHUTDOWN-SENT', 'all data acknowledged, SHUTDOWN sent');
     sendShutdown(a, now);
     a.timers.set(Timer.T5_SHUTDOWN_GUARD, now + 5 * a.options.rto.max);
   } else if (a.state === 'SHUTDOWN-RECEIVED') {
@@ -77,7 +79,7 @@ export function sendShutdown(a: SctpAssociation, now: Instant): void {
 }
 
 export function sendShutdownAck(a: SctpAssociation, now: Instant): void {
-  a.state = 'SHUTDOWN-ACK-SENT';
+  a.transition('SHUTDOWN-ACK-SENT', 'SHUTDOWN ACK sent');
   a.outbox.push({ source: a.local, destination: a.paths[a.sendPath]!.address, payload: packetBytes(a, [{ type: 8, reflectedTag: false }], a.peerTag) });
   a.timers.set(Timer.T2_SHUTDOWN, now + a.paths[a.sendPath]!.rto.rto);
 }
@@ -95,10 +97,9 @@ export function sendAbort(a: SctpAssociation, cause: ErrorCause): void {
 
 /** Enter CLOSED and report it (error undefined = clean). */
 export function terminate(a: SctpAssociation, error: TransportError | undefined): void {
-  a.host.wake(a);
   if (a.state === 'CLOSED' && a.closeError !== undefined) return;
   const wasClosed = a.state === 'CLOSED' && a.events.some((e) => e?.type === 'closed');
-  a.state = 'CLOSED';
+  a.transition('CLOSED', 'terminated');
   a.timers.stopAll();
   for (const p of a.paths) {
     p.t3 = NaN;
@@ -107,5 +108,5 @@ export function terminate(a: SctpAssociation, error: TransportError | undefined)
   a.control = [];
   a.closeError = error;
   if (!wasClosed) a.events.push(error ? { type: 'closed', error } : { type: 'closed' });
-  a.host.routingChanged(a);
+  a.toEndpoint({ type: 'routing-changed' });
 }

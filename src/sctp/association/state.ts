@@ -8,6 +8,7 @@ import type { SctpAssociation } from '../association.js';
 import { Receiver } from '../receiver.js';
 import { FAILOVER_CORK_MS } from '../send-queue.js';
 import { tsnAdd } from '../serial.js';
+import * as takeover from '../takeover-hooks.js';
 
 export function exportState(a: SctpAssociation, now: Instant): TransportState {
   void now;
@@ -49,7 +50,7 @@ export function exportState(a: SctpAssociation, now: Instant): TransportState {
     streamBytesSent: q.chunkedOffset,
     streamBytesAcked: a.ackedStreamOffset(),
   };
-  a.hooks.exportInto?.(state);
+  if (a.takeoverState) takeover.exportInto(a, state);
   return state;
 }
 
@@ -74,6 +75,6 @@ export function restore(a: SctpAssociation, now: Instant, s: SctpState): void {
   a.paths[0]!.confirmed = true;
   a.sender.peerRwnd = s.peerReceiverWindow;
   a.sender.peerAdvertised = s.peerReceiverWindow;
-  a.state = 'ESTABLISHED';
+  a.transition('ESTABLISHED', 'restored from exported state');
   void now;
 }

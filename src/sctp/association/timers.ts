@@ -8,10 +8,11 @@ import { Timer } from '../timers.js';
 import { CauseCode } from '../wire/types.js';
 import { packetBytes } from './output.js';
 import { sendAbort, sendShutdown, sendShutdownAck, terminate } from './shutdown.js';
+import * as takeover from '../takeover-hooks.js';
 
 export function pollTimeout(a: SctpAssociation): Instant | undefined {
   let t = a.timers.earliest() ?? Infinity;
-  const h = a.hooks.pollTimeout?.();
+  const h = a.takeoverState ? takeover.pollTimeout(a) : undefined;
   if (h !== undefined && h < t) t = h;
   const cork = a.sender.queue.corkDeadline;
   if (cork !== undefined && cork < t) t = cork;
@@ -23,9 +24,8 @@ export function pollTimeout(a: SctpAssociation): Instant | undefined {
 }
 
 export function handleTimeout(a: SctpAssociation, now: Instant): void {
-  a.host.wake(a);
   if (a.state === 'CLOSED') return;
-  a.hooks.handleTimeout?.(now);
+  if (a.takeoverState) takeover.handleTimeout(a, now);
   if (a.closed) return;
   const q = a.sender.queue;
   if (q.corkDeadline !== undefined && q.corkDeadline <= now) {
@@ -36,20 +36,20 @@ export function handleTimeout(a: SctpAssociation, now: Instant): void {
   if (a.timers.expire(Timer.T1_INIT, now) && a.state === 'COOKIE-WAIT') {
     if (++a.initRetransmits > o.maxInitRetransmits) return terminate(a, new TransportError('BATON_ERR_TIMEOUT', 'no answer to INIT'));
     const p = a.paths[0]!;
-    p.rto.backoff();
+    p.rto.backOff();
     a.outbox.push({ source: a.local, destination: p.address, payload: a.initPacket! });
     a.timers.set(Timer.T1_INIT, now + p.rto.rto);
   }
   if (a.timers.expire(Timer.T1_COOKIE, now) && a.state === 'COOKIE-ECHOED') {
     if (++a.initRetransmits > o.maxInitRetransmits) return terminate(a, new TransportError('BATON_ERR_TIMEOUT', 'no answer to COOKIE ECHO'));
     const p = a.paths[a.primary]!;
-    p.rto.backoff();
+    p.rto.backOff();
     a.outbox.push({ source: a.local, destination: p.address, payload: a.cookieEcho! });
     a.timers.set(Timer.T1_COOKIE, now + p.rto.rto);
   }
   if (a.timers.expire(Timer.T2_SHUTDOWN, now)) {
     const p = a.paths[a.sendPath]!;
-    p.rto.backoff();
+    p.rto.backOff();
     if (countError(a, now, a.sendPath)) return;
     if (a.state === 'SHUTDOWN-SENT') sendShutdown(a, now);
     else if (a.state === 'SHUTDOWN-ACK-SENT') sendShutdownAck(a, now);
@@ -93,7 +93,7 @@ export function heartbeat(a: SctpAssociation, now: Instant, i: number): void {
   const p = a.paths[i]!;
   if (!Number.isNaN(p.heartbeatSentAt)) {
     p.heartbeatSentAt = NaN;
-    p.rto.backoff();
+    p.rto.backOff();
     if (countError(a, now, i)) return;
   }
   const info = new Uint8Array(16);

@@ -21,16 +21,6 @@ const IMPURE_PLACES = ['src/node/', 'src/cli/', 'src/sim/', 'bench/', 'test/', '
 const ALLOWED_BUILTINS: Record<string, readonly string[] | 'all'> = { 'node:crypto': 'all', 'node:net': ['isIP', 'isIPv4', 'isIPv6'] };
 const CLOCKS = new Set(['setTimeout', 'setInterval', 'setImmediate']);
 
-/**
- * Value-import cycles found in the protocol cores (the other helper's files, issue 8 item 6/7), kept
- * here by name so that any new cycle fails while these wait for their fix. An entry that no longer
- * occurs is only logged: delete it then.
- */
-const KNOWN_CYCLES = new Set([
-  'src/sctp/association/handshake.ts, src/sctp/association/input.ts, src/sctp/association/shutdown.ts',
-  'src/tcp-migrate/connection.ts, src/tcp-migrate/migrate.ts',
-]);
-
 interface Import {
   readonly spec: string;
   /** Resolved project-relative path for relative specifiers. */
@@ -200,11 +190,5 @@ test('the checker finds each kind of violation (so a clean tree means something)
 });
 
 test('src/ and bench/: no value-import cycles, sans-IO folders reach no I/O, nothing imports test/', (t) => {
-  const findings = analyse(tree());
-  for (const known of KNOWN_CYCLES) {
-    if (findings.includes(`value-import cycle: ${known}`)) t.log(`known, left to the cores' owner: value-import cycle ${known}`);
-    else t.log(`fixed since: ${known} (remove it from KNOWN_CYCLES)`);
-  }
-  const fresh = findings.filter((f) => !KNOWN_CYCLES.has(f.replace(/^value-import cycle: /, '')));
-  t.deepEqual(fresh, []);
+  t.deepEqual(analyse(tree()), []);
 });

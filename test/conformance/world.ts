@@ -151,7 +151,7 @@ export class World {
   }
 
   /** Server `name` imports `state` and sends its takeover request number `n`. */
-  takeOver(name: ServerName, state: TransportState, n: number, mode: ResumeMode = 'go-back-n'): FileSender {
+  takeOver(name: ServerName, state: TransportState, n: number, mode?: ResumeMode): FileSender {
     const server = this.server(name);
     const conn = server.endpoint.importState(this.net.now, state);
     server.sender = new FileSender(conn, this.file, () => this.net.now, true);

@@ -1,0 +1,35 @@
+// The wedge in the simulator: a client downloads an object while its serving wedge is killed; a
+// member of its support group takes the connection over after the heartbeat verdict and the
+// object arrives byte-identical. Both transports, seeded, virtual time.
+import test from 'ava';
+import { TRANSPORT_KINDS } from '../src/transports.js';
+import { makeFile, sha256 } from './conformance/world.js';
+import { get, WedgeWorld } from './wedge-sim-world.js';
+
+for (const kind of TRANSPORT_KINDS) {
+  test(`${kind}: the serving wedge is killed mid-download; a member takes over and the object arrives whole`, async (t) => {
+    const world = new WedgeWorld({ kind, seed: 21, wedges: 3, rate: 200_000 });
+    const object = makeFile(1_000_000, 21);
+    await world.startAll(new Map([['/big.bin', object]]));
+    const client = world.client('w1', [get('/big.bin', true)]);
+    t.true(world.net.runUntil(() => client.received > 300_000, 60_000), `received ${client.received}`);
+    const killedAt = world.net.now;
+    world.net.kill('w1');
+    t.true(world.net.runUntil(() => client.closed, 120_000), `received ${client.received} by t=${world.net.now}`);
+    t.is(client.collector.closed?.error, undefined);
+    const [response] = client.responses();
+    t.is(response?.status, 200);
+    t.is(response && sha256(response.body), sha256(object));
+    const won = world.events('takeover-won');
+    t.is(won.length, 1, JSON.stringify(world.log.filter((l) => l.event.startsWith('takeover'))));
+    t.true(won[0]!.server === 'w2' || won[0]!.server === 'w3');
+    t.is(won[0]!.fields.number, 1);
+    t.deepEqual(client.takenOver, [1]);
+    const dead = world.events('member-dead', won[0]!.server)[0]!;
+    t.is(dead.fields.member, 'w1');
+    const resumed = world.events('resumed')[0]!;
+    t.true(resumed.time - dead.time < 1000, `death notice to resume ${resumed.time - dead.time} ms`);
+    t.true(dead.time - killedAt <= 3 * 1000 + 100 + 20, `heartbeat verdict ${dead.time - killedAt} ms after the kill`);
+    t.log(`kill -> death notice ${dead.time - killedAt} ms, notice -> resumed ${resumed.time - dead.time} ms, longest client gap ${client.collector.longestGap} ms`);
+  });
+}

@@ -6,7 +6,8 @@ import { SimNetwork } from '../src/sim/network.js';
 import { SimRuntime } from '../src/sim/runtime.js';
 import { StreamCollector } from '../src/stream/index.js';
 import type { Attachment } from '../src/transport-abstraction/runtime.js';
-import type { TransportEndpoint, TransportKind } from '../src/transport-abstraction/transport.js';
+import type { DatagramCore, TransportEndpoint, TransportKind, Transmit } from '../src/transport-abstraction/transport.js';
+import { MonitorCommander } from '../src/wedge/monitor.js';
 import { createEndpoint } from '../src/transports.js';
 import { Wedge, type HealthMode, type Peer } from '../src/wedge/wedge.js';
 import type { BackoffRule } from '../src/wedge/backoff.js';
@@ -41,6 +42,7 @@ export class WedgeWorld {
   readonly log: LogLine[] = [];
   readonly peers: Peer[] = [];
   private clients = 0;
+  private commander: MonitorCommander | undefined;
 
   constructor(readonly options: WorldOptions) {
     this.net = new SimNetwork({ seed: options.seed, defaultLink: { delayMs: 5 } });
@@ -97,6 +99,20 @@ export class WedgeWorld {
     const n = ++this.clients;
     const c = new SimClient(this, { address: peer.address, port: 9000 }, requests, n);
     return c;
+  }
+
+  /** The external monitor: seal `command` once and send it to every wedge's soft-state channel. */
+  monitor(command: (m: MonitorCommander) => Uint8Array): void {
+    this.commander ??= new MonitorCommander(new Uint8Array(32).fill(7), this.net.deriveRandom('monitor'));
+    const bytes = command(this.commander);
+    const outbox: Transmit[] = this.peers.map((p) => ({ destination: { address: p.address, port: SOFT_STATE_PORT }, payload: new Uint8Array(bytes) }));
+    const core: DatagramCore = {
+      handleDatagram: () => {},
+      handleTimeout: () => {},
+      pollTransmit: () => outbox.shift(),
+      pollTimeout: () => undefined,
+    };
+    this.sim.attachNow([{ address: '10.0.0.1', port: 0 }], () => core).wake();
   }
 
   events(event: string, server?: string): LogLine[] {

@@ -7,6 +7,7 @@
 // a higher takeover number heard, or (heartbeat deaths only) the member announcing again, skips it.
 // Sans-IO: the wedge gives the time and arms the one timer.
 import type { RandomSource } from '../transport-abstraction/random.js';
+import type { TransportState } from '../transport-abstraction/state-types.js';
 import type { Instant } from '../transport-abstraction/transport.js';
 import { DEFAULT_BACKOFF, takeoverDelay, type BackoffRule, type TakeoverLoad } from './backoff.js';
 
@@ -16,6 +17,12 @@ export type DeathVerdict = 'heartbeat' | 'monitor' | 'move';
 /** One connection to take over. */
 export interface TakeoverJob {
   readonly key: string;
+  /**
+   * The announced state at the death notice. Kept here because the table entry may expire during
+   * the backoff (CACHE_TIMEOUT counts from the last announcement, the death notice comes up to
+   * k*UPDATE_SEC+grace after it).
+   */
+  readonly state: TransportState;
   /** The owner whose connection it is (the dead member, or the move's source). */
   readonly from: string;
   readonly by: DeathVerdict;

@@ -383,14 +383,14 @@ export class Wedge {
     // Other live candidates: members of this group other than the dead one. None: do not pace.
     const competitors = this.channel.isAlive(member) === undefined ? [] : this.liveMembers().filter((id) => id !== member);
     const unpaced = competitors.length === 0;
-    this.queue.add(now, entries.map((e) => ({ key: e.key, from: member, by, noticedAt: now, unpaced })));
+    this.queue.add(now, entries.map((e) => ({ key: e.key, state: e.state, from: member, by, noticedAt: now, unpaced })));
     this.armQueue();
   }
 
   private move(now: Instant, client: EndpointState): void {
     const entry = this.channel.table.all().find((e) => e.state.client.address === client.address && e.state.client.udpPort === client.udpPort && (client.port === 0 || e.state.client.port === client.port));
     if (entry === undefined || this.sessions.has(entry.key)) return;
-    this.queue.add(now, [{ key: entry.key, from: entry.state.ownerId, by: 'move', noticedAt: now, unpaced: true }]);
+    this.queue.add(now, [{ key: entry.key, state: entry.state, from: entry.state.ownerId, by: 'move', noticedAt: now, unpaced: true }]);
     this.armQueue();
   }
 
@@ -419,15 +419,19 @@ export class Wedge {
 
   /** Re-check the entry, then import its state and send the takeover request (number + 1, gap-fill). */
   private takeOver(now: Instant, job: TakeoverJob, delayMs: number): void {
+    // The entry now: a higher number or another owner heard since the notice means someone took it.
+    // No entry: expired during the backoff (use the state of the notice) or dropped (the client
+    // closed; the takeover request then goes unanswered and is lost).
     const entry = this.channel.table.get(job.key);
-    const name = entry ? connectionName(entry.state.client) : job.key;
-    if (entry === undefined || entry.state.ownerId !== job.from) return this.skip(name, entry?.state.takeoverNumber ?? 0, 'newer-state');
-    if (job.by === 'heartbeat' && this.channel.isAlive(job.from) === true) return this.skip(name, entry.state.takeoverNumber, 'member-alive');
+    const state = job.state;
+    const name = connectionName(state.client);
+    if (entry !== undefined && (entry.state.takeoverNumber > state.takeoverNumber || entry.state.ownerId !== job.from)) return this.skip(name, entry.state.takeoverNumber, 'newer-state');
+    if (job.by === 'heartbeat' && this.channel.isAlive(job.from) === true) return this.skip(name, state.takeoverNumber, 'member-alive');
     if (this.sessions.has(job.key)) return;
-    const number = entry.state.takeoverNumber + 1;
+    const number = state.takeoverNumber + 1;
     let conn;
     try {
-      conn = this.endpoint.core.importState(now, entry.state);
+      conn = this.endpoint.core.importState(now, state);
       conn.takeover(now, number, 'gap-fill');
     } catch (error) {
       return this.skip(name, number, error instanceof BatonError ? error.code : 'import-failed');
@@ -435,7 +439,7 @@ export class Wedge {
     this.pending.set(job.key, job);
     this.counters.takeoversStarted++;
     this.log('takeover-start', { connection: name, from: job.from, number, delayMs: Math.round(delayMs * 1000) / 1000 });
-    this.newSession({ conn, taker: true, ...(entry.state.stream ? { resume: entry.state.stream } : {}), takeoverNumber: number });
+    this.newSession({ conn, taker: true, ...(state.stream ? { resume: state.stream } : {}), takeoverNumber: number });
     this.endpoint.wake();
   }
 

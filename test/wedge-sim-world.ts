@@ -129,13 +129,15 @@ export class SimClient {
   readonly collector: StreamCollector;
   readonly attachment: Attachment<TransportEndpoint>;
   readonly takenOver: number[] = [];
+  /** While true the client reads nothing (its receive window closes). */
+  paused = false;
 
   constructor(world: WedgeWorld, server: { address: string; port: number }, requests: readonly string[], _n: number) {
     const sim = world.sim;
     let collector: StreamCollector | undefined;
     let sent = false;
     this.attachment = sim.attachNow([{ address: '10.0.0.1', port: 0 }], (bound) => createEndpoint(world.options.kind, { addresses: bound, random: world.net.deriveRandom(`client-${_n}`), rtoMin: 200 }), (now) => {
-      collector?.pump(now);
+      if (!this.paused) collector?.pump(now);
     });
     collector = new StreamCollector({
       conn: this.attachment.core.connect(sim.now(), server),
@@ -148,6 +150,13 @@ export class SimClient {
       },
     });
     this.collector = collector;
+    this.attachment.wake();
+  }
+
+  /** Read again after `paused`. */
+  resume(now: number): void {
+    this.paused = false;
+    this.collector.pump(now);
     this.attachment.wake();
   }
 

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connect } from '../src/api.js';
 import { ContentServer, generatedObjectPath, generatedSha256 } from '../src/node/content-server.js';
+import { loadPeers, watchPeersFile } from '../src/node/peers-file.js';
 import { TRANSPORT_KINDS } from '../src/transports.js';
 import { takeResponse } from './helpers/http-response.js';
 import { freeUdpPort, freeWildcardUdpPort } from './helpers/ports.js';
@@ -94,4 +95,28 @@ test('baton serve: a bad argument exits 2 with one line, before binding anything
   const peers = await runToExit(process.execPath, [BATON, 'serve', '--listen', '127.0.0.2', '--backend', 'http://127.0.0.1:1', '--peers', 'nobody', '--group-key', KEY], { t, timeoutMs: 20_000, stderr: 'pipe' });
   t.is(peers.status.code, 2);
   t.is(peers.stderr.split('\n').filter((l) => l !== '').length, 1);
+});
+
+test('peers: LIST and FILE forms, comments ignored, bad entries refused, a changed file is re-read', async (t) => {
+  t.deepEqual(loadPeers('a@127.0.0.2, b@127.0.0.3').peers, [
+    { id: 'a', address: '127.0.0.2' },
+    { id: 'b', address: '127.0.0.3' },
+  ]);
+  t.throws(() => loadPeers('a@nowhere'), { code: 'BATON_ERR_USAGE' });
+  t.throws(() => loadPeers('a@127.0.0.2,a@127.0.0.3'), { message: /appears twice/ });
+  const file = join(dir, 'peers');
+  writeFileSync(file, '# the pool\na@127.0.0.2\n\nb@127.0.0.3  # second\n');
+  const loaded = loadPeers(file);
+  t.is(loaded.file, file);
+  t.deepEqual(loaded.peers.map((p) => p.id), ['a', 'b']);
+  const seen: string[][] = [];
+  const refused: string[] = [];
+  const stop = watchPeersFile(file, (peers) => seen.push(peers.map((p) => p.id)), (m) => refused.push(m), 50);
+  t.teardown(stop);
+  writeFileSync(file, 'a@127.0.0.2\nc@127.0.0.4\n');
+  for (let i = 0; i < 100 && seen.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+  t.deepEqual(seen.at(-1), ['a', 'c']);
+  writeFileSync(file, 'garbage\n');
+  for (let i = 0; i < 100 && refused.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+  t.is(refused.length, 1);
 });

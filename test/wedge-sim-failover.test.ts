@@ -33,3 +33,18 @@ for (const kind of TRANSPORT_KINDS) {
     t.log(`kill -> death notice ${dead.time - killedAt} ms, notice -> resumed ${resumed.time - dead.time} ms, longest client gap ${client.collector.longestGap} ms`);
   });
 }
+
+test('counters: bytes to clients, requests, connections and soft-state traffic add up', async (t) => {
+  const world = new WedgeWorld({ kind: 'sctp', seed: 22, wedges: 2 });
+  const object = makeFile(200_000, 22);
+  await world.startAll(new Map([['/o', object]]));
+  const client = world.client('w1', [get('/o'), get('/o', true)]);
+  t.true(world.net.runUntil(() => client.closed, 60_000));
+  const c = world.wedge('w1').counters;
+  t.is(c.connectionsAccepted, 1);
+  t.is(c.requests, 2);
+  t.is(c.bytesToClients, client.received, 'every byte the transport took reached the client');
+  t.true(c.softStateSent > 0 && c.softStateReceived > 0);
+  t.is(world.events('closed', 'w1').length, 1);
+  t.is(world.events('closed', 'w1')[0]!.fields.code, undefined);
+});

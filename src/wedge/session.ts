@@ -48,7 +48,7 @@ export interface SessionHooks {
   failed(session: Session, error: BatonError): void;
   /** The transport connection is over. */
   closed(session: Session, error: BatonError | undefined): void;
-  /** Client-bound bytes relayed to the transport. */
+  /** Client-bound bytes the transport accepted (counted as the sender moves on). */
   bytes(n: number): void;
 }
 
@@ -87,6 +87,8 @@ export class Session {
   private outStart = 0;
   private outEnd = 0;
   private endAfterDrain = false;
+  /** Stream offset up to which bytes the transport took were counted (hooks.bytes). */
+  private countedTo = 0;
   private readyListener: () => void = () => {};
   private readonly options: SessionOptions;
   private readonly highWater: number;
@@ -115,7 +117,7 @@ export class Session {
     });
     if (options.taker !== true) {
       this.mapper = options.factory.create();
-      this.outStart = this.outEnd = options.conn.streamOffset;
+      this.outStart = this.outEnd = this.countedTo = options.conn.streamOffset;
     }
   }
 
@@ -168,7 +170,7 @@ export class Session {
   }
 
   private startResume(receiver: ReceiverState, now: Instant): void {
-    this.outStart = this.outEnd = receiver.nextOffset;
+    this.outStart = this.outEnd = this.countedTo = receiver.nextOffset;
     this.options.hooks.resumed(this, receiver, now);
     const mapping = this.options.resume;
     this.mapper = mapping === undefined ? this.options.factory.create() : this.options.factory.resume(mapping, receiver.nextOffset);
@@ -177,6 +179,11 @@ export class Session {
 
   private read(offset: number, max: number): SourceAnswer {
     if (this.done) return NOT_YET;
+    // The sender asks at the offset after what the transport accepted: count that progress.
+    if (offset > this.countedTo) {
+      this.options.hooks.bytes(offset - this.countedTo);
+      this.countedTo = offset;
+    }
     while (this.out.length > 0 && this.outStart + this.out[0]!.length <= offset) this.outStart += this.out.shift()!.length;
     if (this.backendPaused && this.outEnd - offset < this.lowWater) {
       this.backendPaused = false;
@@ -184,9 +191,7 @@ export class Session {
     }
     const first = this.out[0];
     if (first === undefined || offset >= this.outEnd) return this.endAfterDrain ? END : NOT_YET;
-    const bytes = first.subarray(offset - this.outStart, offset - this.outStart + max);
-    this.options.hooks.bytes(bytes.length);
-    return bytes;
+    return first.subarray(offset - this.outStart, offset - this.outStart + max);
   }
 
   // ---- the mapper and the content server ----

@@ -278,6 +278,11 @@ export class Wedge {
     }
     if (!this.serving.has(session.key)) return;
     for (const seq of this.channel.announceNow(now, [session.state(now)])) this.awaitingConfirmation.set(seq, session.key);
+    // Unconfirmed sequences (no member alive) are forgotten oldest first.
+    for (const seq of this.awaitingConfirmation.keys()) {
+      if (this.awaitingConfirmation.size <= 4096) break;
+      this.awaitingConfirmation.delete(seq);
+    }
     this.channelAttachment.wake();
   }
 

@@ -30,7 +30,9 @@ for (const kind of TRANSPORT_KINDS) {
     const resumed = world.events('resumed')[0]!;
     t.true(resumed.time - dead.time < 1000, `death notice to resume ${resumed.time - dead.time} ms`);
     t.true(dead.time - killedAt <= 3 * 1000 + 100 + 20, `heartbeat verdict ${dead.time - killedAt} ms after the kill`);
-    t.log(`kill -> death notice ${dead.time - killedAt} ms, notice -> resumed ${resumed.time - dead.time} ms, longest client gap ${client.collector.longestGap} ms`);
+    const firstResumedByte = client.deliveries.find((at) => at > killedAt)!;
+    t.true(firstResumedByte >= won[0]!.time);
+    t.log(`kill -> death notice ${(dead.time - killedAt).toFixed(1)} ms, notice -> takeover complete ${(resumed.time - dead.time).toFixed(1)} ms, notice -> client's first resumed byte ${(firstResumedByte - dead.time).toFixed(1)} ms (links 5 ms one way)`);
   });
 }
 

@@ -129,6 +129,8 @@ export class SimClient {
   readonly collector: StreamCollector;
   readonly attachment: Attachment<TransportEndpoint>;
   readonly takenOver: number[] = [];
+  /** Virtual time of every delivery of in-order bytes. */
+  readonly deliveries: number[] = [];
   /** While true the client reads nothing (its receive window closes). */
   paused = false;
 
@@ -147,6 +149,7 @@ export class SimClient {
           this.collector.conn.send(new TextEncoder().encode(requests.join('')));
         }
         if (ev.type === 'taken-over') this.takenOver.push(ev.requestNumber);
+        if (ev.type === 'data') this.deliveries.push(sim.now());
       },
     });
     this.collector = collector;

@@ -62,3 +62,17 @@ for (const kind of TRANSPORT_KINDS) {
     t.is(start.fields.delayMs, 0, 'the only live candidate is not paced (the rule would give 500 ms)');
   });
 }
+
+test('a content server that fails mid-response aborts the client connection: a cut-off body never ends cleanly', async (t) => {
+  const world = new WedgeWorld({ kind: 'sctp', seed: 54, wedges: 1, rate: 200_000 });
+  const object = makeFile(600_000, 54);
+  await world.startAll(new Map([['/o', object]]));
+  const client = world.client('w1', [get('/o', true)]);
+  t.true(world.net.runUntil(() => client.received > 150_000, 60_000));
+  world.backends.get('w1')!.setDown(true);
+  t.true(world.net.runUntil(() => client.closed, 60_000));
+  t.truthy(client.collector.closed?.error, 'the client sees an error, not a clean end');
+  t.true(client.received < object.length);
+  t.is(world.events('closed', 'w1')[0]?.fields.code, 'BATON_ERR_HTTP_BACKEND');
+  t.is(world.wedge('w1').sessions.size, 0);
+});

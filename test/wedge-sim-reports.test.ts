@@ -56,6 +56,8 @@ for (const kind of TRANSPORT_KINDS) {
     const failed = world.events('resume-failed', 'w2');
     t.is(failed.length, 1);
     t.is(failed[0]!.fields.code, 'BATON_ERR_RESUME_NOT_PARTIAL');
+    t.is(world.events('closed', 'w2')[0]?.fields.code, 'BATON_ERR_RESUME_NOT_PARTIAL');
+    t.is(world.wedge('w2').sessions.size, 0, 'the failed connection is forgotten');
     const bytes = Buffer.from(client.collector.bytes());
     const headEnd = bytes.indexOf('\r\n\r\n') + 4;
     const body = bytes.subarray(headEnd);

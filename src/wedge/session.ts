@@ -221,13 +221,15 @@ export class Session {
           break;
         case 'close':
           this.closeBackend();
-          if (ev.error !== undefined && ev.error.code.startsWith('BATON_ERR_RESUME')) {
+          if (ev.error !== undefined && (ev.error.code.startsWith('BATON_ERR_RESUME') || ev.error.code === 'BATON_ERR_HTTP_BACKEND')) {
             // A refused resume: not one byte of the answer goes out; the client learns the cause.
+            // A content server that failed mid-response: abort, so a cut-off body never looks whole.
             this.done = true;
             this.out.length = 0;
-            this.options.hooks.failed(this, ev.error);
+            if (ev.error.code.startsWith('BATON_ERR_RESUME')) this.options.hooks.failed(this, ev.error);
             this.conn.abort(now, ev.error.code);
             this.options.hooks.wake();
+            this.options.hooks.closed(this, ev.error);
             return;
           }
           this.endAfterDrain = true; // a clean end, or an HTTP error response then the end

@@ -4,6 +4,9 @@ import { benchCommand } from './bench.js';
 import { catCommand } from './cat.js';
 import { connectCommand } from './connect.js';
 import { experimentCommand } from './experiment.js';
+import { keygenCommand } from './keygen.js';
+import { monitorCommand } from './monitor.js';
+import { serveCommand } from './serve.js';
 
 export function program(): Command {
   const cli = new Command('baton')
@@ -15,6 +18,9 @@ export function program(): Command {
   cli.addCommand(benchCommand());
   cli.addCommand(connectCommand());
   cli.addCommand(experimentCommand());
+  cli.addCommand(serveCommand());
+  cli.addCommand(monitorCommand());
+  cli.addCommand(keygenCommand());
   return cli;
 }
 

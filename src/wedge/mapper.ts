@@ -34,8 +34,11 @@ export interface StreamMapper {
   handleBackendEnd(): void;
   /** The next event, or undefined. */
   pollEvent(): MapperEvent | undefined;
-  /** The current mapping (for periodic announcements); undefined before the first request. */
-  mapping(): StreamMapping | undefined;
+  /**
+   * The mapping to announce; undefined before the first request. With `acked` (the transport's
+   * streamBytesAcked) the oldest response the client does not hold entirely.
+   */
+  mapping(acked?: number): StreamMapping | undefined;
 }
 
 /** Makes mappers for new connections and for connections taken over. */

@@ -1,0 +1,179 @@
+// The wedge as a daemon (`baton serve`): the sans-IO Wedge (src/wedge/wedge.ts) on real UDP
+// (UdpRuntime), its content server over TCP (TcpBackend), the peers file watched, an admin HTTP
+// server (GET /metrics for Prometheus via prom-client, GET /status as JSON) and structured logs
+// on standard error. Only this layer does I/O.
+import http from 'node:http';
+import { Counter, Gauge, Registry } from 'prom-client';
+import { cryptoRandom } from '../transport-abstraction/random.js';
+import type { TransportKind } from '../transport-abstraction/transport.js';
+import type { UdpAddress } from '../transport-abstraction/address.js';
+import { Wedge, type HealthMode, type Peer } from '../wedge/wedge.js';
+import { TcpBackend } from './tcp-backend.js';
+import { UdpRuntime } from './udp-runtime.js';
+import { watchPeersFile } from './peers-file.js';
+
+export interface WedgeDaemonConfig {
+  readonly transport: TransportKind;
+  readonly listen: UdpAddress;
+  readonly port: number;
+  readonly backend: string;
+  readonly id: string;
+  readonly peers: readonly Peer[];
+  /** Re-read when it changes. */
+  readonly peersFile: string | undefined;
+  readonly softStatePort: number;
+  readonly groups: number;
+  readonly groupKey: Uint8Array;
+  readonly updateMs: number;
+  readonly cacheTimeoutMs: number;
+  readonly deadAfterPeriods: number;
+  readonly health: HealthMode;
+  readonly admin: { readonly host: string; readonly port: number } | undefined;
+  readonly rtoMin?: number;
+  readonly mtu?: number;
+  readonly logFormat: 'json' | 'text';
+}
+
+export type LogWriter = (event: string, fields: Record<string, unknown>) => void;
+
+/** One log line per event on standard error, JSON or text. */
+export function logWriter(server: string, format: 'json' | 'text', write: (line: string) => void = (l) => process.stderr.write(l)): LogWriter {
+  return (event, fields) => {
+    const time = new Date().toISOString();
+    if (format === 'json') write(`${JSON.stringify({ time, server, event, ...fields })}\n`);
+    else write(`${time} ${server} ${event}${Object.entries(fields).map(([k, v]) => ` ${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join('')}\n`);
+  };
+}
+
+export class WedgeDaemon {
+  private stopWatch: (() => void) | undefined;
+
+  private constructor(
+    readonly wedge: Wedge,
+    private readonly admin: http.Server | undefined,
+  ) {}
+
+  /** Binds everything; rejects (address in use, ...) with everything bound so far released. */
+  static async start(config: WedgeDaemonConfig, log: LogWriter = logWriter(config.id, config.logFormat)): Promise<WedgeDaemon> {
+    const runtime = new UdpRuntime();
+    runtime.onError((error) => {
+      if (error.fault) log('error', { code: error.code, where: error.where, message: error.message });
+    });
+    const wedge = await Wedge.start({
+      runtime,
+      transport: config.transport,
+      id: config.id,
+      listen: config.listen,
+      port: config.port,
+      softStatePort: config.softStatePort,
+      peers: config.peers,
+      groups: config.groups,
+      groupKey: config.groupKey,
+      backend: new TcpBackend(config.backend),
+      random: cryptoRandom,
+      updateMs: config.updateMs,
+      cacheTimeoutMs: config.cacheTimeoutMs,
+      deadAfterPeriods: config.deadAfterPeriods,
+      health: config.health,
+      ...(config.rtoMin !== undefined ? { rtoMin: config.rtoMin } : {}),
+      ...(config.mtu !== undefined ? { mtu: config.mtu } : {}),
+      log,
+    });
+    let admin: http.Server | undefined;
+    if (config.admin !== undefined) {
+      try {
+        admin = await startAdmin(wedge, config.admin);
+      } catch (error) {
+        await wedge.close();
+        throw error;
+      }
+    }
+    const daemon = new WedgeDaemon(wedge, admin);
+    if (config.peersFile !== undefined) {
+      daemon.stopWatch = watchPeersFile(
+        config.peersFile,
+        (peers) => {
+          wedge.setPeers(peers);
+          log('peers-changed', { peers: peers.map((p) => `${p.id}@${p.address}`) });
+        },
+        (message) => log('peers-refused', { message }),
+      );
+    }
+    return daemon;
+  }
+
+  async stop(): Promise<void> {
+    this.stopWatch?.();
+    await new Promise<void>((resolve) => (this.admin ? this.admin.close(() => resolve()) : resolve()));
+    await this.wedge.close();
+  }
+}
+
+/** The admin server: /metrics (Prometheus text), /status (JSON). */
+async function startAdmin(wedge: Wedge, at: { host: string; port: number }): Promise<http.Server> {
+  const registry = new Registry();
+  const c = wedge.counters;
+  const counter = (name: string, help: string, get: () => number): void => {
+    new Counter({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(get());
+      },
+    });
+  };
+  const gauge = (name: string, help: string, get: () => number): void => {
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.set(get());
+      },
+    });
+  };
+  counter('baton_connections_accepted_total', 'client connections accepted', () => c.connectionsAccepted);
+  gauge('baton_connections', 'connections served now', () => wedge.hosted);
+  gauge('baton_takeovers_outstanding', 'takeover requests sent and not yet won or lost', () => wedge.outstanding);
+  counter('baton_requests_total', 'HTTP requests seen', () => c.requests);
+  counter('baton_bytes_to_clients_total', 'bytes handed to client connections', () => c.bytesToClients);
+  counter('baton_takeovers_started_total', 'takeover requests sent', () => c.takeoversStarted);
+  counter('baton_takeovers_won_total', 'takeovers won', () => c.takeoversWon);
+  counter('baton_takeovers_lost_total', 'takeovers lost (refused by the client or timed out)', () => c.takeoversLost);
+  counter('baton_resume_failed_total', 'takeovers whose resume was refused (object changed, ...)', () => c.resumeFailed);
+  counter('baton_superseded_total', 'connections given up to a higher takeover number', () => c.superseded);
+  counter('baton_member_deaths_total', 'member deaths noticed (heartbeat or monitor)', () => c.memberDeaths);
+  counter('baton_soft_state_sent_total', 'soft-state datagrams sent (announcements and acknowledgements)', () => c.softStateSent);
+  counter('baton_soft_state_received_total', 'soft-state datagrams received', () => c.softStateReceived);
+  const refused = new Counter({
+    name: 'baton_soft_state_refused_total',
+    help: 'soft-state datagrams refused, by reason',
+    labelNames: ['reason'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [reason, n] of wedge.channel.dropped) this.inc({ reason }, n);
+    },
+  });
+  void refused;
+  const server = http.createServer((req, res) => {
+    void (async () => {
+      if (req.url === '/metrics') {
+        res.writeHead(200, { 'content-type': registry.contentType });
+        res.end(await registry.metrics());
+      } else if (req.url === '/status') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ id: wedge.id, group: wedge.group, address: wedge.address, counters: wedge.counters, table: wedge.channel.table.size, connections: wedge.status() }, null, 2));
+      } else {
+        res.writeHead(404).end();
+      }
+    })().catch(() => res.destroy());
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(at.port, at.host, () => resolve());
+  });
+  return server;
+}

@@ -1,0 +1,285 @@
+// One client connection served by the wedge (paper §4.1): the stream mapper between the client's
+// migratable transport and a connection to the content server. The transport side is the library's
+// application loop (src/stream/StreamSender): the session is its StreamSource, a buffer of the
+// mapper's client-bound bytes by stream offset, and it reads the client's bytes from the events the
+// sender polls. Backpressure both ways: while more than `highWater` client-bound bytes wait for the
+// transport (a slow or paused client), the content-server connection is paused; it resumes below
+// `lowWater`. Client-to-backend bytes are requests (a few KiB, limited by the mapper).
+//
+// A taker's session (resume) starts with no mapper: on 'takeover-complete' it makes one with
+// factory.resume(mapping, receiver.nextOffset), and its buffer begins at that offset, where the
+// StreamSender resumes. Sans-IO: time comes from the hooks, backend calls come from the world.
+import type { BatonError } from '../transport-abstraction/errors.js';
+import type { StreamMapping, TransportState } from '../transport-abstraction/state-types.js';
+import type { Instant, MigratableTransport, ReceiverState, TransportEvent } from '../transport-abstraction/transport.js';
+import { END, NOT_YET, StreamSender, type SourceAnswer, type StreamSource } from '../stream/index.js';
+import type { BackendConnection, ContentBackend } from './content.js';
+import type { StreamMapper, StreamMapperFactory } from './mapper.js';
+import { connectionKey } from './soft-state-table.js';
+
+/**
+ * The optional core feature behind "a request the transport acknowledged is never lost": a
+ * connection that offers it can hold back the acknowledgement of client bytes until the support
+ * group confirmed the announcement that carries them. The cores do not offer it yet; the session
+ * calls it when they do (see the README, "Requests acknowledged are never lost").
+ */
+export interface AcknowledgementHold {
+  /** Withhold acknowledging client stream bytes from `clientOffset` on. */
+  holdAcknowledgement(now: Instant, clientOffset: number): void;
+  /** Acknowledge everything received again. */
+  releaseAcknowledgement(now: Instant): void;
+}
+
+function ackHold(conn: MigratableTransport): AcknowledgementHold | undefined {
+  const c = conn as Partial<AcknowledgementHold>;
+  return typeof c.holdAcknowledgement === 'function' && typeof c.releaseAcknowledgement === 'function' ? (c as AcknowledgementHold) : undefined;
+}
+
+/** What a session needs from its wedge. */
+export interface SessionHooks {
+  now(): Instant;
+  /** Drain the transport endpoint after calling into it outside an input cycle. */
+  wake(): void;
+  /** The mapping changed (a request began, a response head was counted): announce now. */
+  mapping(session: Session, mapping: StreamMapping): void;
+  /** The takeover completed (taker sessions only). */
+  resumed(session: Session, receiver: ReceiverState, now: Instant): void;
+  /** The mapper ended the stream with an error (a refused resume: ResumeError). */
+  failed(session: Session, error: BatonError): void;
+  /** The transport connection is over. */
+  closed(session: Session, error: BatonError | undefined): void;
+  /** Client-bound bytes the transport accepted (counted as the sender moves on). */
+  bytes(n: number): void;
+}
+
+export interface SessionOptions {
+  readonly conn: MigratableTransport;
+  readonly factory: StreamMapperFactory;
+  readonly backend: ContentBackend;
+  readonly hooks: SessionHooks;
+  readonly ownerId: string;
+  /** The connection's takeover number (0 for a connection the client opened to us). */
+  readonly takeoverNumber?: number;
+  /** A taker's session: wait for 'takeover-complete', then resume `resume` (the announced mapping; none: no request yet). */
+  readonly taker?: boolean;
+  readonly resume?: StreamMapping;
+  /** Pause the content server above this many client-bound bytes waiting; default 256 KiB. */
+  readonly highWater?: number;
+  /** Resume it below this; default highWater / 4. */
+  readonly lowWater?: number;
+}
+
+export class Session {
+  readonly conn: MigratableTransport;
+  /** The table key (client endpoint), known once the connection has a state. */
+  readonly key: string;
+  readonly sender: StreamSender;
+  takeoverNumber: number;
+  mapper: StreamMapper | undefined;
+  /** Requests seen on this connection. */
+  requests = 0;
+  /** Set once the session stopped serving (closed, superseded, refused). */
+  done = false;
+  private backendConn: BackendConnection | undefined;
+  private backendPaused = false;
+  private readonly out: Uint8Array[] = [];
+  /** Stream offset of out[0]'s first byte, and of the byte after the last buffered one. */
+  private outStart = 0;
+  private outEnd = 0;
+  private endAfterDrain = false;
+  /** Stream offset up to which bytes the transport took were counted (hooks.bytes). */
+  private countedTo = 0;
+  private readyListener: () => void = () => {};
+  private readonly options: SessionOptions;
+  private readonly highWater: number;
+  private readonly lowWater: number;
+
+  constructor(options: SessionOptions) {
+    this.options = options;
+    this.conn = options.conn;
+    this.takeoverNumber = options.takeoverNumber ?? 0;
+    this.highWater = options.highWater ?? 256 * 1024;
+    this.lowWater = options.lowWater ?? this.highWater / 4;
+    const hooks = options.hooks;
+    const source: StreamSource = {
+      read: (offset, max) => this.read(offset, max),
+      onReady: (ready) => (this.readyListener = ready),
+    };
+    this.key = connectionKey(options.conn.exportState(hooks.now()).client);
+    this.sender = new StreamSender({
+      conn: options.conn,
+      source,
+      now: hooks.now,
+      wake: hooks.wake,
+      resume: options.taker === true,
+      onResume: (receiver, now) => this.startResume(receiver, now),
+      onEvent: (ev, now) => this.transportEvent(ev, now),
+    });
+    if (options.taker !== true) {
+      this.mapper = options.factory.create();
+      this.outStart = this.outEnd = this.countedTo = options.conn.streamOffset;
+    }
+  }
+
+  /** Handle the transport's events and feed it (call from the endpoint's afterInput). */
+  pump(now: Instant): void {
+    if (!this.done) this.sender.pump(now);
+  }
+
+  /** The state to announce: the transport's, with this wedge as owner and the mapper's mapping. */
+  state(now: Instant): TransportState {
+    const s = this.conn.exportState(now);
+    const stream = this.mapper?.mapping(s.streamBytesAcked) ?? this.options.resume;
+    return { ...s, ownerId: this.options.ownerId, takeoverNumber: this.takeoverNumber, ...(stream ? { stream } : {}) };
+  }
+
+  /** Client-bound bytes waiting for the transport. */
+  get backlog(): number {
+    return this.outEnd - this.sender.offset;
+  }
+
+  /** Stop serving without a byte to the client (superseded, or a lost takeover): local only. */
+  stop(): void {
+    if (this.done) return;
+    this.done = true;
+    this.closeBackend();
+    this.out.length = 0;
+  }
+
+  // ---- the transport side ----
+
+  private transportEvent(ev: TransportEvent, now: Instant): void {
+    if (this.done) return;
+    switch (ev.type) {
+      case 'data':
+        this.mapper?.handleClientBytes(ev.bytes);
+        this.drain(now);
+        return;
+      case 'end':
+        this.mapper?.handleClientEnd();
+        this.drain(now);
+        return;
+      case 'closed':
+        this.done = true;
+        this.closeBackend();
+        this.options.hooks.closed(this, ev.error);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private startResume(receiver: ReceiverState, now: Instant): void {
+    this.outStart = this.outEnd = this.countedTo = receiver.nextOffset;
+    this.options.hooks.resumed(this, receiver, now);
+    const mapping = this.options.resume;
+    this.mapper = mapping === undefined ? this.options.factory.create() : this.options.factory.resume(mapping, receiver.nextOffset);
+    this.drain(now);
+  }
+
+  private read(offset: number, max: number): SourceAnswer {
+    if (this.done) return NOT_YET;
+    // The sender asks at the offset after what the transport accepted: count that progress.
+    if (offset > this.countedTo) {
+      this.options.hooks.bytes(offset - this.countedTo);
+      this.countedTo = offset;
+    }
+    while (this.out.length > 0 && this.outStart + this.out[0]!.length <= offset) this.outStart += this.out.shift()!.length;
+    if (this.backendPaused && this.outEnd - offset < this.lowWater) {
+      this.backendPaused = false;
+      this.backendConn?.resume();
+    }
+    const first = this.out[0];
+    if (first === undefined || offset >= this.outEnd) return this.endAfterDrain ? END : NOT_YET;
+    return first.subarray(offset - this.outStart, offset - this.outStart + max);
+  }
+
+  // ---- the mapper and the content server ----
+
+  /** Carry out the mapper's events, then let the sender feed the transport. */
+  private drain(now: Instant): void {
+    const mapper = this.mapper;
+    if (mapper === undefined || this.done) return;
+    for (let ev = mapper.pollEvent(); ev !== undefined && !this.done; ev = mapper.pollEvent()) {
+      switch (ev.type) {
+        case 'to-backend':
+          this.backend().write(ev.bytes);
+          break;
+        case 'to-client':
+          this.out.push(ev.bytes);
+          this.outEnd += ev.bytes.length;
+          break;
+        case 'mapping':
+          if (ev.mapping.resumeContext?.responseHead.length === 0) {
+            this.requests++;
+            ackHold(this.conn)?.holdAcknowledgement(now, ev.mapping.requestStreamOffset);
+          }
+          this.options.hooks.mapping(this, ev.mapping);
+          break;
+        case 'response-end':
+          if (!ev.reuse) this.closeBackend();
+          break;
+        case 'close':
+          this.closeBackend();
+          if (ev.error !== undefined && (ev.error.code.startsWith('BATON_ERR_RESUME') || ev.error.code === 'BATON_ERR_HTTP_BACKEND')) {
+            // A refused resume: not one byte of the answer goes out; the client learns the cause.
+            // A content server that failed mid-response: abort, so a cut-off body never looks whole.
+            this.done = true;
+            this.out.length = 0;
+            if (ev.error.code.startsWith('BATON_ERR_RESUME')) this.options.hooks.failed(this, ev.error);
+            this.conn.abort(now, ev.error.code);
+            this.options.hooks.wake();
+            this.options.hooks.closed(this, ev.error);
+            return;
+          }
+          this.endAfterDrain = true; // a clean end, or an HTTP error response then the end
+          break;
+      }
+    }
+    if (!this.backendPaused && this.backendConn !== undefined && this.outEnd - this.sender.offset > this.highWater) {
+      this.backendPaused = true;
+      this.backendConn.pause();
+    }
+    this.readyListener();
+  }
+
+  /** Releases the acknowledgement hold once the group confirmed this connection's announcement. */
+  confirmed(now: Instant): void {
+    ackHold(this.conn)?.releaseAcknowledgement(now);
+  }
+
+  private backend(): BackendConnection {
+    if (this.backendConn !== undefined) return this.backendConn;
+    const opened: { conn?: BackendConnection } = {};
+    const current = (): boolean => !this.done && this.backendConn === opened.conn;
+    opened.conn = this.options.backend.open({
+      data: (bytes) => {
+        if (!current()) return;
+        this.mapper!.handleBackendBytes(bytes);
+        this.drain(this.options.hooks.now());
+      },
+      end: () => {
+        if (!current()) return;
+        this.backendConn = undefined;
+        this.mapper!.handleBackendEnd();
+        this.drain(this.options.hooks.now());
+      },
+      error: () => {
+        if (!current()) return;
+        this.backendConn = undefined;
+        this.mapper!.handleBackendEnd();
+        this.drain(this.options.hooks.now());
+      },
+    });
+    this.backendConn = opened.conn;
+    this.backendPaused = false;
+    return opened.conn;
+  }
+
+  private closeBackend(): void {
+    const b = this.backendConn;
+    this.backendConn = undefined;
+    this.backendPaused = false;
+    b?.close();
+  }
+}

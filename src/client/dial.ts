@@ -33,6 +33,8 @@ export interface DialOptions extends TuningOptions {
   readonly port?: number;
   /** Skip a server that has not completed the handshake after this long (default 3000 ms). */
   readonly connectTimeoutMs?: number;
+  /** Local IP address of the connection (default: connect()'s choice). */
+  readonly localAddress?: string;
   /** Index of the first server to try (round robin); default 0. */
   readonly start?: number;
   /** Stop trying: the attempt in progress fails with the signal's reason and no other is made. */
@@ -86,6 +88,7 @@ async function attempt(server: UdpAddress, options: DialOptions): Promise<Transp
       port: options.port ?? DEFAULT_UDP_PORT[kind],
       udpPort: server.port,
       runtime,
+      ...(options.localAddress !== undefined ? { localAddress: options.localAddress } : {}),
       ...(options.rtoMin !== undefined ? { rtoMin: options.rtoMin } : {}),
       ...(options.mtu !== undefined ? { mtu: options.mtu } : {}),
     });

@@ -4,6 +4,7 @@ import { benchCommand } from './bench.js';
 import { catCommand } from './cat.js';
 import { connectCommand } from './connect.js';
 import { experimentCommand } from './experiment.js';
+import { fetchCommand } from './fetch.js';
 
 export function program(): Command {
   const cli = new Command('baton')
@@ -15,6 +16,7 @@ export function program(): Command {
   cli.addCommand(benchCommand());
   cli.addCommand(connectCommand());
   cli.addCommand(experimentCommand());
+  cli.addCommand(fetchCommand());
   return cli;
 }
 

@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { benchCommand } from './bench.js';
 import { catCommand } from './cat.js';
 import { connectCommand } from './connect.js';
+import { demoCommand } from './demo.js';
 import { experimentCommand } from './experiment.js';
 import { fetchCommand } from './fetch.js';
 
@@ -12,6 +13,7 @@ export function program(): Command {
       "Mid-stream failover for long-running connections: a server of the support group takes over the client's transport connection (SCTP or TCP-Migrate, carried in UDP) and resumes the stream at the exact byte the client is missing. Try `baton cat --help`.",
     )
     .version('0.1.0');
+  cli.addCommand(demoCommand());
   cli.addCommand(catCommand());
   cli.addCommand(benchCommand());
   cli.addCommand(connectCommand());

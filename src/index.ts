@@ -14,3 +14,4 @@ export { listen, connect, udpRuntime, BatonServer, type ListenOptions, type Conn
 export { SimNetwork } from './sim/network.js';
 export { SimRuntime, SimRuntimeError, SimRunLimitError } from './sim/runtime.js';
 export { PcapWriter } from './sim/pcap.js';
+export { batonFetch, FetchError, type FetchOptions, type FetchResponse, type FetchSummary, type FetchProgress, type Failover, type FetchErrorCode } from './client/fetch.js';

@@ -16,11 +16,11 @@
 // never looks complete.
 import net from 'node:net';
 import { Command, type CommanderError } from 'commander';
-import { BatonError, LocalUsageError } from '../transport-abstraction/errors.js';
+import { LocalUsageError } from '../transport-abstraction/errors.js';
 import { parseAddress, type UdpAddress } from '../transport-abstraction/address.js';
 import type { TakenOverEvent, TakeoverRefusedEvent, TransportSocket } from '../node/socket.js';
 import type { TransportKind } from '../transport-abstraction/transport.js';
-import { connect } from '../api.js';
+import { describeError, dial, parseServerList, serverName } from '../client/dial.js';
 import { DEFAULT_UDP_PORT, parseTransportKind } from '../transports.js';
 
 export interface ConnectCommandOptions {
@@ -89,10 +89,7 @@ export function parseShimConfig(o: ConnectCommandOptions): ShimConfig {
   const kind = parseTransportKind(o.transport);
   if (!/^[^:[\]]+:\d+$/.test(o.listen) && !/^\[[^\]]+\]:\d+$/.test(o.listen)) fail(`--listen needs ADDR:PORT (a TCP port; 0 picks one), not "${o.listen}"`);
   const listen = parseAddress(o.listen, 0);
-  const entries = o.servers.split(',').map((s) => s.trim());
-  if (entries.some((s) => s === '')) fail(`--servers is a comma-separated list of ADDR[:PORT] with no empty entries, not "${o.servers}"`);
-  const servers = entries.map((s) => parseAddress(s, DEFAULT_UDP_PORT[kind]));
-  for (const s of servers) if (s.port === 0) fail(`a server's UDP port cannot be 0 (in "${o.servers}")`);
+  const servers = parseServerList(o.servers, kind, '--servers');
   const rtoMin = integer(o.rtoMin, '--rto-min', 1, 60_000);
   const mtu = integer(o.mtu, '--mtu', 576, 65_535);
   return {
@@ -108,12 +105,7 @@ export function parseShimConfig(o: ConnectCommandOptions): ShimConfig {
 
 const log = (line: string) => process.stderr.write(`baton connect: ${line}\n`);
 
-function describe(error: unknown): string {
-  if (error instanceof BatonError) return `${error.message} [${error.code}]`;
-  return error instanceof Error ? error.message : String(error);
-}
-
-const serverName = (s: UdpAddress) => (s.address.includes(':') ? `[${s.address}]:${s.port}` : `${s.address}:${s.port}`);
+const describe = describeError;
 
 /** Runs the command; resolves to the exit status (when a signal stops it, or at once on errors). */
 export async function runConnect(options: ConnectCommandOptions): Promise<number> {
@@ -197,52 +189,30 @@ export class Shim {
     this.pipe(client, baton, who);
   }
 
-  /** The first server, from `start` on in list order, that completes a handshake. */
+  /** The first server, from `start` on in list order, that completes a handshake (src/client/dial.ts). */
   private async dial(client: net.Socket, start: number, who: string): Promise<TransportSocket | undefined> {
     const { servers, kind, remotePort, connectTimeoutMs, tuning } = this.config;
-    for (let i = 0; i < servers.length; i++) {
-      if (client.destroyed) return undefined;
-      const server = servers[(start + i) % servers.length]!;
-      const outcome = await this.attempt(server, kind, remotePort, connectTimeoutMs, tuning, client);
-      if (outcome instanceof Error) {
-        const more = i + 1 < servers.length ? '; trying the next server' : '; no server left, resetting the client';
-        log(`${who}: ${serverName(server)} ${describe(outcome)}${more}`);
-        continue;
-      }
-      if (this.config.verbose) log(`${who}: connected to ${serverName(server)} (${kind})`);
-      return outcome;
-    }
-    return undefined;
-  }
-
-  private async attempt(server: UdpAddress, kind: TransportKind, remotePort: number, timeoutMs: number, tuning: ShimConfig['tuning'], client: net.Socket): Promise<TransportSocket | Error> {
-    let socket: TransportSocket;
+    if (client.destroyed) return undefined;
+    const gone = new AbortController();
+    const onClientGone = () => gone.abort(new Error('the client left during the handshake'));
+    client.once('close', onClientGone);
     try {
-      socket = await connect({ transport: kind, address: server.address, port: remotePort, udpPort: server.port, ...tuning });
-    } catch (error) {
-      return error instanceof Error ? error : new Error(String(error));
+      const { socket, server } = await dial(servers, {
+        transport: kind,
+        port: remotePort,
+        connectTimeoutMs,
+        start,
+        signal: gone.signal,
+        ...tuning,
+        onFailure: (server, error, more) => log(`${who}: ${serverName(server)} ${describe(error)}${more ? '; trying the next server' : '; no server left, resetting the client'}`),
+      });
+      if (this.config.verbose) log(`${who}: connected to ${serverName(server)} (${kind})`);
+      return socket;
+    } catch {
+      return undefined; // each failure was logged
+    } finally {
+      client.off('close', onClientGone);
     }
-    return new Promise<TransportSocket | Error>((resolve) => {
-      let settled = false;
-      const done = (result: TransportSocket | Error) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        socket.off('connect', onConnect);
-        client.off('close', onClientGone);
-        if (result instanceof Error) socket.destroy();
-        resolve(result);
-      };
-      const onConnect = () => done(socket);
-      // Stays attached (a no-op once settled), so no 'error' is ever unhandled between here and
-      // the bridge's own listener, nor after an abandoned attempt is destroyed.
-      const onError = (error: Error) => done(error);
-      const onClientGone = () => done(new Error('the client left during the handshake'));
-      const timer = setTimeout(() => done(new BatonError('BATON_ERR_TIMEOUT', `no handshake within ${timeoutMs} ms`)), timeoutMs);
-      socket.once('connect', onConnect);
-      socket.on('error', onError);
-      client.once('close', onClientGone);
-    });
   }
 
   /** Both directions with backpressure (pipe), each side's end and failure carried to the other. */

@@ -367,6 +367,13 @@ test('the takeover-number rule: serial order with wrap, a bounded step, user inp
 // server acknowledged is never lost by a failover, because a state exported with the limit at its
 // point describes exactly what the client was told arrived; the rest the client sends again.
 
+/**
+ * A 2 Mbit/s link whose queue holds 64 ms: an acknowledgement A sends reaches the client soon
+ * even while the file fills the link (an unbounded queue would delay it by seconds, and a test
+ * could not tell a held acknowledgement from a late one).
+ */
+const bounded = (delayMs: number) => ({ delayMs, rateBps: 2_000_000, queueBytes: 16_000 });
+
 /** The client's bytes a server's application received ('data' events), in order. */
 function receivedBy(sender: FileSender | undefined): Uint8Array {
   const parts = (sender?.events ?? []).flatMap((e) => (e.type === 'data' ? [e.bytes] : []));
@@ -429,13 +436,13 @@ function holdAndExport(world: World): { state: TransportState; point: number } {
 
 for (const kind of TRANSPORT_KINDS) {
   test(`${kind}: a request delivered but not acknowledged is resent to the taker, and the stream continues byte-exact both ways`, (t) => {
-    const world = new World({ kind, seed: 51, fileLength: 400_000, links: { a: { delayMs: 5, rateBps: 1_000_000 }, b: { delayMs: 5, rateBps: 1_000_000 } } });
+    const world = new World({ kind, seed: 51, fileLength: 1_000_000, links: { a: bounded(5), b: bounded(5) } });
     world.net.run(world.net.now + 300);
     const { state, point } = holdAndExport(world);
     t.is(point, 0);
     const request = makeFile(3_000, 99);
     clientSend(world, request);
-    world.net.run(world.net.now + 60);
+    world.net.run(world.net.now + 600);
     // A's application has the request; the client was not told it arrived.
     t.deepEqual(receivedBy(world.server('a').sender), request, 'A did not deliver the request');
     t.is(world.server('a').sender!.conn.receivedOffset, request.length);
@@ -454,7 +461,7 @@ for (const kind of TRANSPORT_KINDS) {
 
   test(`${kind}: an acknowledge limit raised promptly costs the client no retransmission`, (t) => {
     const run = (raiseAfterMs: number | undefined) => {
-      const world = new World({ kind, seed: 52, fileLength: 3_000_000, links: { a: { delayMs: 5, rateBps: 4_000_000 } } });
+      const world = new World({ kind, seed: 52, fileLength: 3_000_000, links: { a: bounded(5) } });
       world.net.run(world.net.now + 300);
       const retransmissions = countClientRetransmissions(world);
       holdAndExport(world);
@@ -494,7 +501,7 @@ for (const kind of TRANSPORT_KINDS) {
   });
 
   test(`${kind}: duplicates of delivered but unacknowledged bytes are not delivered twice`, (t) => {
-    const world = new World({ kind, seed: 53, fileLength: 3_000_000, links: { a: { delayMs: 5, rateBps: 4_000_000 } } });
+    const world = new World({ kind, seed: 53, fileLength: 3_000_000, links: { a: bounded(5) } });
     world.net.run(world.net.now + 300);
     const retransmissions = countClientRetransmissions(world);
     holdAndExport(world);
@@ -518,7 +525,7 @@ for (const kind of TRANSPORT_KINDS) {
   });
 
   test(`${kind}: a bidirectional 20 ms frame stream survives a takeover, every client frame delivered exactly once`, (t) => {
-    const world = new World({ kind, seed: 54, fileLength: 2_000_000, links: { a: { delayMs: 10, rateBps: 2_000_000 }, b: { delayMs: 10, rateBps: 2_000_000 } } });
+    const world = new World({ kind, seed: 54, fileLength: 2_000_000, links: { a: bounded(10), b: bounded(10) } });
     world.net.run(world.net.now + 300);
     const FRAME = 160;
     const sent: Uint8Array[] = [];
@@ -544,7 +551,9 @@ for (const kind of TRANSPORT_KINDS) {
         if (exportEvery !== undefined && (at + 20) % exportEvery === 0) last = holdAndExport(world);
       }
     };
-    step(1_010, 100);
+    step(1_000, 100);
+    // 300 ms of frames since the last export: beyond any delayed acknowledgement.
+    step(300, undefined);
     const a = world.server('a').sender!;
     t.true(a.conn.receivedOffset > last.point, 'A received nothing beyond its last export');
     const committed = receivedBy(a).subarray(0, last.point);

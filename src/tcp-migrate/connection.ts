@@ -195,7 +195,10 @@ export class TcpMigrateConnection implements MigratableTransport {
   ackNow = false;
   /** setAcknowledgeLimit's offset (undefined: acknowledge everything received in order). @internal */
   ackLimit: number | undefined;
-  /** The highest offset an ACK we built acknowledged: the acknowledged point never moves back. @internal */
+  /**
+   * Floor of the acknowledged point: what an ACK we built acknowledged, or the point in force when
+   * the limit last changed; the acknowledged point never moves back. @internal
+   */
   rcvAckSent = 0;
 
   // Timers (named deadlines; undefined = not armed).
@@ -349,6 +352,7 @@ export class TcpMigrateConnection implements MigratableTransport {
       throw new LocalUsageError(`setAcknowledgeLimit: offset ${String(offset)} is not a non-negative integer`);
     }
     const before = this.acknowledgedOffset();
+    this.rcvAckSent = Math.max(this.rcvAckSent, before);
     this.ackLimit = offset;
     // Raising the limit acknowledges at once: the peer's congestion control sees no more than a
     // delayed ACK, and its RTO stops.

@@ -49,6 +49,8 @@ class FakeTransport implements MigratableTransport {
   readonly abortCalls: Array<{ now: Instant; reason?: string }> = [];
   bufferedAmount = 0;
   streamOffset = 0;
+  receivedOffset = 0;
+  setAcknowledgeLimit(): void {}
   private readonly transmits: Transmit[] = [];
   private closed = false;
 

@@ -279,6 +279,30 @@ export class SctpAssociation implements MigratableTransport {
     return this.takeoverState && takeover.receiverState(this);
   }
 
+  /**
+   * Peer→local bytes of every DATA chunk up to the cumulative TSN received. On an association
+   * built by importState() it counts from the imported point (SctpState carries no inbound offset).
+   */
+  get receivedOffset(): number {
+    return this.receiver?.ackPoint.receivedOffset ?? 0;
+  }
+
+  /** The acknowledge limit (ack-point.ts): the SACK's cumulative TSN stays at the last message end below it. */
+  setAcknowledgeLimit(now: Instant, offset: number | undefined): void {
+    if (offset !== undefined && (!Number.isSafeInteger(offset) || offset < 0)) {
+      throw new LocalUsageError(`setAcknowledgeLimit: offset ${String(offset)} is not a non-negative integer`);
+    }
+    const r = this.receiver;
+    if (r === undefined) throw new LocalUsageError(`setAcknowledgeLimit before the association knows its peer (state ${this.state})`);
+    r.ackPoint.limit = offset;
+    // Raising the limit acknowledges at once (a delayed SACK at most, for the peer's congestion control).
+    if (r.ackPoint.settle() && this.state !== 'CLOSED') {
+      r.sackNow = true;
+      this.host.wake(this);
+    }
+    void now;
+  }
+
   /** Send these chunks in one packet to `destination` now (AUTH added as the peer requires). @internal */
   queuePacket(destination: UdpAddress, chunks: Chunk[], verificationTag = this.peerTag): void {
     this.outbox.push({ source: this.local, destination, payload: packetBytes(this, chunks, verificationTag) });
@@ -489,7 +513,7 @@ export class SctpAssociation implements MigratableTransport {
 
 guardMethods(
   SctpAssociation.prototype,
-  ['handleDatagram', 'handleTimeout', 'pollTransmit', 'pollTimeout', 'pollEvent', 'send', 'close', 'abort', 'exportState', 'takeover', 'receiverState'],
+  ['handleDatagram', 'handleTimeout', 'pollTransmit', 'pollTimeout', 'pollEvent', 'send', 'close', 'abort', 'exportState', 'takeover', 'receiverState', 'setAcknowledgeLimit'],
   'SctpAssociation',
 );
 

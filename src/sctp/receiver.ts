@@ -1,6 +1,8 @@
 // Inbound data path: TSN tracking, reassembly and delivery, the advertised receiver window
 // (RFC 9260 §6.2) and the SACK schedule — delayed SACK (200 ms or every second packet with DATA),
-// immediately when a gap or a duplicate is seen.
+// immediately when a gap or a duplicate is seen. The SACK reports the acknowledged point
+// (ack-point.ts), which an acknowledge limit may hold below the cumulative TSN received.
+import { AckPoint } from './ack-point.js';
 import { Reassembly, type Deliver } from './reassembly.js';
 import { tsnDiff, tsnGt } from './serial.js';
 import { TsnTracker } from './tsn-tracker.js';
@@ -11,6 +13,7 @@ export type DataResult = 'new' | 'duplicate' | 'dropped' | 'bad-stream';
 export class Receiver {
   readonly tracker: TsnTracker;
   readonly reassembly: Reassembly;
+  readonly ackPoint: AckPoint;
   /** Bytes delivered as events that the application has not polled yet. */
   unreadBytes = 0;
   /** Packets with DATA since the last SACK. */
@@ -27,6 +30,7 @@ export class Receiver {
     deliver: Deliver,
   ) {
     this.tracker = new TsnTracker(peerInitialTsn);
+    this.ackPoint = new AckPoint(this.tracker.cumulativeTsn);
     this.reassembly = new Reassembly(inboundStreams, (s, b) => {
       this.unreadBytes += b.length;
       deliver(s, b);
@@ -54,10 +58,16 @@ export class Receiver {
     // A chunk arriving while a gap is open (possibly filling it) is acknowledged at once (§6.7).
     // So is one with the I bit (RFC 7053: the sender asks for an immediate SACK).
     if (this.tracker.hasGaps || chunk.immediate) this.sackNow = true;
+    const previousCum = this.tracker.cumulativeTsn;
     if (this.tracker.receive(tsn) === 'duplicate') {
       this.sackNow = true;
       return 'duplicate';
     }
+    this.ackPoint.onNewTsn(
+      { tsn, length: chunk.userData.length, streamId: chunk.streamId, ssn: chunk.ssn, unordered: chunk.unordered, ending: chunk.ending },
+      previousCum,
+      this.tracker.cumulativeTsn,
+    );
     if (chunk.streamId >= this.reassembly.streamCount) return 'bad-stream';
     this.reassembly.add(chunk);
     return 'new';
@@ -83,12 +93,24 @@ export class Receiver {
     this.packetsSinceSack = 0;
     this.sackNow = false;
     this.lastAdvertised = this.window;
+    const p = this.ackPoint;
+    if (p.limit === undefined && p.heldBytes === 0) {
+      return {
+        type: 3,
+        cumulativeTsnAck: this.tracker.cumulativeTsn,
+        advertisedReceiverWindow: this.lastAdvertised,
+        gapBlocks: this.tracker.gapBlocks(),
+        duplicateTsns: this.tracker.takeDuplicates(),
+      };
+    }
+    // Under an acknowledge limit: the acknowledged point, no gap blocks, no held duplicates, and
+    // the held bytes (which the peer counts as outstanding) added back to the window.
     return {
       type: 3,
-      cumulativeTsnAck: this.tracker.cumulativeTsn,
-      advertisedReceiverWindow: this.lastAdvertised,
-      gapBlocks: this.tracker.gapBlocks(),
-      duplicateTsns: this.tracker.takeDuplicates(),
+      cumulativeTsnAck: p.ackedTsn,
+      advertisedReceiverWindow: Math.min(0xffffffff, this.lastAdvertised + p.heldBytes),
+      gapBlocks: [],
+      duplicateTsns: this.tracker.takeDuplicates().filter((t) => p.reportable(t)),
     };
   }
 }

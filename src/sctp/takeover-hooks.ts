@@ -293,15 +293,21 @@ export function onSack(a: SctpAssociation, now: Instant, sack: SackChunk): boole
 
 /**
  * Client side, after a takeover: a SACK from the new server whose cumulative TSN is below what
- * the old server had acknowledged means the exported state predates data this side sent; that
- * data reached the old server's application only and is lost for the new one. Stop with a clear
- * error rather than carry on with a hole (RFC 9260 would just ignore such a SACK).
+ * the old server had acknowledged means the old server acknowledged data its exported state does
+ * not describe; that data reached the old server's application only and is lost for the new one.
+ * Stop with a clear error rather than carry on with a hole (RFC 9260 would just ignore such a SACK).
+ *
+ * The rule that keeps this from happening (transport.ts setAcknowledgeLimit): a server that
+ * exports holds its acknowledgement at the exported point until it exports again, so nothing it
+ * acknowledged is missing at a taker holding its latest state. Data sent after that point is
+ * still unacknowledged here: the taker's SACK (the exported peer cumulative TSN) equals the old
+ * server's, and this side resends the rest to the taker, which accepts it as new.
  */
 function checkTakerCaughtUp(a: SctpAssociation, sack: SackChunk): boolean {
   const t = a.takeoverState!;
   const mark = t.ackPointAtTakeover;
   if (mark === undefined || !tsnLt(sack.cumulativeTsnAck, mark)) return false;
-  const reason = `baton: the server that took over (request ${t.guard?.lastTakeover}) lacks data this side sent before the takeover: it acknowledges TSN ${sack.cumulativeTsnAck >>> 0}, the old server had acknowledged up to ${mark}`;
+  const reason = `baton: the server that took over (request ${t.guard?.lastTakeover}) lacks data this side sent before the takeover: it acknowledges TSN ${sack.cumulativeTsnAck >>> 0}, the old server had acknowledged up to ${mark} (it acknowledged beyond the state it exported: no acknowledge limit, or a state older than its limit)`;
   count(a, 'taker-behind');
   a.queuePacket(a.remote, [{ type: 6, reflectedTag: false, causes: [{ code: CauseCode.USER_INITIATED_ABORT, info: new TextEncoder().encode(reason) }] }]);
   a.terminate(new TransportError('BATON_ERR_PROTOCOL', reason, CauseCode.USER_INITIATED_ABORT));

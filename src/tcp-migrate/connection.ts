@@ -193,6 +193,13 @@ export class TcpMigrateConnection implements MigratableTransport {
   unackedSegments = 0;
   /** @internal */
   ackNow = false;
+  /** setAcknowledgeLimit's offset (undefined: acknowledge everything received in order). @internal */
+  ackLimit: number | undefined;
+  /**
+   * Floor of the acknowledged point: what an ACK we built acknowledged, or the point in force when
+   * the limit last changed; the acknowledged point never moves back. @internal
+   */
+  rcvAckSent = 0;
 
   // Timers (named deadlines; undefined = not armed).
   /** @internal */
@@ -336,6 +343,41 @@ export class TcpMigrateConnection implements MigratableTransport {
     return this.receiver;
   }
 
+  get receivedOffset(): number {
+    return this.rcvNxt;
+  }
+
+  setAcknowledgeLimit(now: Instant, offset: number | undefined): void {
+    if (offset !== undefined && (!Number.isSafeInteger(offset) || offset < 0)) {
+      throw new LocalUsageError(`setAcknowledgeLimit: offset ${String(offset)} is not a non-negative integer`);
+    }
+    const before = this.acknowledgedOffset();
+    this.rcvAckSent = Math.max(this.rcvAckSent, before);
+    this.ackLimit = offset;
+    // Raising the limit acknowledges at once: the peer's congestion control sees no more than a
+    // delayed ACK, and its RTO stops.
+    if (this.acknowledgedOffset() > before && SYNCHRONIZED.has(this.state) && !this.released) {
+      this.ackNow = true;
+      this.owner?.wake(this);
+    }
+    void now;
+  }
+
+  /**
+   * The peer's bytes we acknowledge: RCV.NXT, or less under an acknowledge limit, but never less
+   * than an ACK already said (src/tcp-migrate/README.md, "Holding acknowledgements"). @internal
+   */
+  acknowledgedOffset(): number {
+    const limit = this.ackLimit;
+    if (limit === undefined || limit >= this.rcvNxt) return this.rcvNxt;
+    return Math.max(this.rcvAckSent, limit);
+  }
+
+  /** In-order bytes received but not acknowledged (held by the acknowledge limit). @internal */
+  get heldBytes(): number {
+    return this.rcvNxt - this.acknowledgedOffset();
+  }
+
   // ---------------------------------------------------------------------------------------------
   // Wire-number helpers
 
@@ -359,9 +401,10 @@ export class TcpMigrateConnection implements MigratableTransport {
     return this.rcvNxt + ((wire - this.rcvWire(this.rcvNxt)) | 0);
   }
 
-  /** The acknowledgement we send: next byte expected, plus one for a received FIN. @internal */
+  /** The acknowledgement we send: the acknowledged point, plus one for a received FIN (not held). @internal */
   ackNumber(): number {
-    return this.rcvWire(this.finReceived ? this.rcvNxt + 1 : this.rcvNxt);
+    const acked = this.acknowledgedOffset();
+    return this.rcvWire(this.finReceived && acked === this.rcvNxt ? acked + 1 : acked);
   }
 
   /**
@@ -408,7 +451,8 @@ export class TcpMigrateConnection implements MigratableTransport {
   advertisedWindow(): number {
     const edge = this.rcvNxt + this.receiveWindow();
     if (edge - this.rcvAdvEdge >= Math.min(this.effectiveMss(), this.receiveBuffer() >> 1)) this.rcvAdvEdge = edge;
-    return Math.min(65535, Math.max(0, this.rcvAdvEdge - this.rcvNxt));
+    // Measured from the acknowledged point, so that held bytes do not move the right edge.
+    return Math.min(65535, Math.max(0, this.rcvAdvEdge - this.acknowledgedOffset()));
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -652,8 +696,13 @@ export class TcpMigrateConnection implements MigratableTransport {
   /** SACK blocks for our out-of-order data (RFC 2018: up to 4 without timestamps). @internal */
   sackOptions(): TcpOption[] {
     if (!this.sackOk || this.reasm.isEmpty) return NO_OPTIONS;
-    const blocks = this.reasm.sackRanges(4).map((r) => ({ left: this.rcvWire(r.start), right: this.rcvWire(r.end) }));
-    return [{ type: 'sack', blocks }];
+    // Under an acknowledge limit, a block never reveals a byte at or beyond it.
+    const limit = this.ackLimit === undefined ? Infinity : this.acknowledgedOffset() < this.rcvNxt ? this.rcvNxt : this.ackLimit;
+    const blocks = this.reasm
+      .sackRanges(4)
+      .filter((r) => r.start < limit)
+      .map((r) => ({ left: this.rcvWire(r.start), right: this.rcvWire(Math.min(r.end, limit)) }));
+    return blocks.length === 0 ? NO_OPTIONS : [{ type: 'sack', blocks }];
   }
 
   /** Builds one segment to the current peer in one allocation; data comes from the send buffer. @internal */
@@ -665,6 +714,7 @@ export class TcpMigrateConnection implements MigratableTransport {
     if (dataLength > 0) this.snd.copyOut(dataOffset, dataLength, buf, HEADER_LENGTH + optLen);
     fillChecksum(buf, this.pseudoOut);
     if (flags & ACK) {
+      this.rcvAckSent = Math.max(this.rcvAckSent, this.acknowledgedOffset());
       this.ackNow = false;
       this.unackedSegments = 0;
       this.delackAt = undefined;
@@ -685,7 +735,7 @@ export class TcpMigrateConnection implements MigratableTransport {
 
 guardMethods(
   TcpMigrateConnection.prototype,
-  ['handleDatagram', 'handleTimeout', 'pollTransmit', 'pollTimeout', 'pollEvent', 'send', 'close', 'abort', 'exportState', 'takeover', 'receiverState'],
+  ['handleDatagram', 'handleTimeout', 'pollTransmit', 'pollTimeout', 'pollEvent', 'send', 'close', 'abort', 'exportState', 'takeover', 'receiverState', 'setAcknowledgeLimit'],
   'TcpMigrateConnection',
 );
 

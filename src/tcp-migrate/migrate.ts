@@ -87,7 +87,8 @@ export function exportState(c: TcpMigrateConnection, _now: Instant): TransportSt
       lastMigrateRequest: number,
       sndUna: c.sndWire(acked),
       sndNxt: c.sndWire(Math.min(c.sndMax, c.snd.end)),
-      rcvNxt: c.rcvWire(c.rcvNxt),
+      // The acknowledged point, not RCV.NXT: bytes held by an acknowledge limit are the client's to resend.
+      rcvNxt: c.rcvWire(c.acknowledgedOffset()),
       peerWindow: c.peerWindow,
       localIsInitiator: c.localIsInitiator,
       unknownOptions: new Uint8Array(0),
@@ -119,7 +120,7 @@ export function preload(c: TcpMigrateConnection, state: TransportState): void {
   const una = state.streamBytesAcked;
   c.snd.reset(una);
   c.sndUna = c.sndNxt = c.sndMax = una;
-  c.rcvNxt = (t.rcvNxt - ((c.irs + 1) >>> 0)) >>> 0;
+  c.rcvNxt = c.rcvAckSent = (t.rcvNxt - ((c.irs + 1) >>> 0)) >>> 0;
   c.cwnd = c.initialWindow();
   c.transition('CLOSED', 'preloaded from exported state');
 }
@@ -311,5 +312,5 @@ export function handleMigrateSyn(c: TcpMigrateConnection, now: Instant, seg: Tcp
 function sendMigrateReply(c: TcpMigrateConnection, keep: boolean): void {
   const options: TcpOption[] = [{ type: 'mss', mss: c.config.mss }];
   if (keep) options.push(...c.sackOptions());
-  c.pushTransmit(c.build(SYN | ACK, (c.sndWire(c.sndUna) - 1) >>> 0, c.rcvWire(c.rcvNxt), options, 0, 0));
+  c.pushTransmit(c.build(SYN | ACK, (c.sndWire(c.sndUna) - 1) >>> 0, c.rcvWire(c.acknowledgedOffset()), options, 0, 0));
 }

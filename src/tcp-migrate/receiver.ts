@@ -5,6 +5,12 @@
 // the driver next drains: a driver that feeds a burst of datagrams before draining still gets one
 // duplicate ACK per out-of-order segment (fast retransmit counts them) and one ACK per two segments.
 //
+// Holding acknowledgements (setAcknowledgeLimit; README.md): bytes at or beyond the limit are
+// delivered as usual but not acknowledged. New data that only adds held bytes elicits no ACK at
+// all (it would be a duplicate ACK, and three of them a needless fast retransmit at the peer);
+// a retransmission of delivered bytes is answered (a duplicate ACK, one per peer RTO), never
+// delivered again. Raising the limit acknowledges at once (connection.ts).
+//
 // Flow control: the window is the receive buffer less the in-order bytes delivered as 'data'
 // events that the application has not polled (connection.ts receiveWindow/advertisedWindow), so a
 // reader that stops polling closes the window; readerTook() sends the window update when it reads.
@@ -49,16 +55,19 @@ export function processData(c: TcpMigrateConnection, now: Instant, seg: TcpSegme
         filled = true;
       }
       if (filled) {
-        c.ackImmediately(); // RFC 5681 §4.2: ACK at once when a gap fills
+        if (c.heldBytes === 0) c.ackImmediately(); // RFC 5681 §4.2: ACK at once when a gap fills
         return finCheck(c, now);
       }
     }
+    if (c.heldBytes > 0) return finCheck(c, now); // only held bytes: nothing to acknowledge
     // A window too small for another full segment is not delayed: the sender waits for this ACK.
     if (++c.unackedSegments >= 2 || c.receiveWindow() < c.effectiveMss()) c.ackImmediately();
     else if (c.delackAt === undefined) c.delackAt = now + c.config.delayedAckMs;
   } else {
     if (bytes.length > 0) c.reasm.insert(start, bytes);
-    c.ackImmediately(); // out of order: a duplicate ACK with SACK for each such segment
+    // Out of order: a duplicate ACK with SACK for each such segment (none while bytes are held:
+    // the hole is beyond the acknowledged point, and the peer's RTO resends from there).
+    if (c.heldBytes === 0) c.ackImmediately();
   }
   finCheck(c, now);
 }

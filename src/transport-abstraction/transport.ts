@@ -137,6 +137,33 @@ export interface MigratableTransport extends DatagramCore {
   receiverState(): ReceiverState | undefined;
   /** Stream offset of the next byte send() will take (bytes handed to this connection so far). */
   readonly streamOffset: number;
+
+  /**
+   * Acknowledge the peer's stream bytes only below `offset` (peer→local stream offset from the
+   * connection's first byte) until the limit is raised or cleared (undefined: no limit, the default).
+   * Bytes at or beyond the limit are still received and delivered in order; they are only not
+   * acknowledged, so if this server dies before it raises the limit the peer still holds them and
+   * sends them again to whoever takes the connection over. exportState() describes the
+   * acknowledged point, never beyond it, so a taker accepts those retransmissions.
+   *
+   * The acknowledged point never moves back: a limit below the point in force when it is set
+   * acts as a limit at that point. Raising or clearing the limit sends the acknowledgement at
+   * once. A close() while bytes are held completes only once the limit is raised (the FIN /
+   * SHUTDOWN acknowledges the acknowledged point, and the peer waits for the rest). While bytes are held the peer sees no progress and retransmits by its RTO (a held limit
+   * stalls it no longer than the holder keeps it); the advertised window keeps its right edge
+   * where it would be without the limit, and no SACK/gap block, duplicate report or window change
+   * reveals a held byte. Retransmitted bytes that were delivered already are not delivered twice.
+   * SCTP acknowledges only up to a message's end (a taker can then reassemble what is resent) and
+   * reports no gap block while a limit is set; its receivedOffset counts the user data of every TSN
+   * up to the cumulative TSN received, from the imported point on an imported association.
+   *
+   * The rule that makes a failover lose nothing the client was told arrived: whoever exports a
+   * state for a taker first sets the limit to receivedOffset (the point that state then
+   * describes), and raises it only by exporting again.
+   */
+  setAcknowledgeLimit(now: Instant, offset: number | undefined): void;
+  /** Peer→local stream bytes received in order so far. */
+  readonly receivedOffset: number;
 }
 
 /** Options shared by connect/listen/import. */

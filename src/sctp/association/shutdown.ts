@@ -65,7 +65,7 @@ export function progressShutdown(a: SctpAssociation, now: Instant): void {
 
 export function sendShutdown(a: SctpAssociation, now: Instant): void {
   const r = a.receiver;
-  const cum = r?.tracker.cumulativeTsn ?? 0;
+  const cum = r?.ackPoint.ackedTsn ?? 0; // the acknowledged point: a SHUTDOWN reveals no held TSN either
   const chunks: Chunk[] = [];
   // A SACK still owed goes with it: some peers (node-sctp) take only a SACK, not SHUTDOWN's
   // cumulative TSN ack, as acknowledgement of their data, and would never answer.

@@ -35,9 +35,11 @@ export function exportState(a: SctpAssociation, now: Instant): TransportState {
     peerAsconfSerial: 0,
     outboundStreams: a.outboundStreams,
     inboundStreams: a.inboundStreams,
-    peerCumulativeTsn: a.receiver?.tracker.cumulativeTsn ?? tsnAdd(a.peerInitialTsn, -1),
+    // The acknowledged point (ack-point.ts), not the cumulative TSN received: what an acknowledge
+    // limit holds is the peer's to resend, and a taker must accept it as new.
+    peerCumulativeTsn: a.receiver?.ackPoint.ackedTsn ?? tsnAdd(a.peerInitialTsn, -1),
     peerReceiverWindow: a.sender.peerAdvertised,
-    inboundNextSsn: a.receiver ? [...a.receiver.reassembly.nextSsn] : [],
+    inboundNextSsn: a.receiver ? a.receiver.ackPoint.inboundSsnsAt(a.receiver.reassembly.nextSsn) : [],
     pathMtu: a.options.mtu,
   };
   const state: TransportState = {

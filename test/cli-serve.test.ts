@@ -45,7 +45,7 @@ for (const kind of TRANSPORT_KINDS) {
     const serve = (id: 'a' | 'b', address: string): ManagedProcess =>
       spawnProcess(
         process.execPath,
-        [BATON, 'serve', '--transport', kind, '--listen', `${address}:${ports[id]}`, '--id', id, '--backend', `http://127.0.0.1:${origin.port}`, '--peers', 'a@127.0.0.2,b@127.0.0.3', '--soft-state-port', String(softStatePort), '--group-key', KEY, '--update-sec', '0.5', '--cache-timeout', '3', '--rto-min', '100', '--mtu', '1500'],
+        [BATON, 'serve', '--admin', '127.0.0.1:0', '--transport', kind, '--listen', `${address}:${ports[id]}`, '--id', id, '--backend', `http://127.0.0.1:${origin.port}`, '--peers', 'a@127.0.0.2,b@127.0.0.3', '--soft-state-port', String(softStatePort), '--group-key', KEY, '--update-sec', '0.5', '--cache-timeout', '3', '--rto-min', '100', '--mtu', '1500'],
         { t, timeoutMs: 90_000, stderr: 'pipe', name: `serve-${id}` },
       );
     const a = serve('a', '127.0.0.2');
@@ -83,6 +83,10 @@ for (const kind of TRANSPORT_KINDS) {
     t.is(won[0]!.number, 1);
     t.is(events(b, 'member-dead')[0]?.member, 'a');
     t.log(`SIGKILL -> end of download ${Date.now() - killedAt} ms; b: stallMs ${String(won[0]!.stallMs)}, nextOffset ${String(won[0]!.nextOffset)}`);
+    const admin = events(b, 'admin')[0]!;
+    const metrics = await (await fetch(`http://127.0.0.1:${String(admin.port)}/metrics`)).text();
+    t.regex(metrics, /^baton_takeovers_won_total 1$/m);
+    t.regex(metrics, /^baton_member_deaths_total 1$/m);
     const status = await b.kill('SIGTERM', 5000);
     t.is(status.code, 0, 'SIGTERM: clean exit 0');
   });

@@ -42,7 +42,7 @@ export interface WedgeOptions {
   readonly port?: number;
   /** UDP port of every member's soft-state channel (this one binds listen.address at it). */
   readonly softStatePort: number;
-  /** The pool (this server may be in it; it is skipped). */
+  /** The pool (this server may be in it, under its id or its address; it is skipped). */
   readonly peers: readonly Peer[];
   /** Support groups: N buckets of groups.ts' hash; default 1. */
   readonly groups?: number;
@@ -458,7 +458,7 @@ export class Wedge {
   private membersOf(peers: readonly Peer[]): Member[] {
     const buckets = this.options.groups ?? 1;
     return peers
-      .filter((p) => p.id !== this.options.id && supportGroup({ address: p.address, id: p.id }, buckets) === this.group)
+      .filter((p) => p.id !== this.options.id && p.address !== this.options.listen.address && supportGroup({ address: p.address, id: p.id }, buckets) === this.group)
       .map((p) => ({ id: p.id, address: { address: p.address, port: this.options.softStatePort } }));
   }
 

@@ -35,8 +35,16 @@ function events(p: ManagedProcess, event: string): Logged[] {
     .filter((l) => l.event === event);
 }
 
-for (const kind of TRANSPORT_KINDS) {
-  test.serial(`${kind}: two baton serve processes; the serving one is SIGKILLed mid-download, the other takes over, sha256 matches`, async (t) => {
+const cases = [
+  ...TRANSPORT_KINDS.map((kind) => ({ kind, how: 'kill' as const })),
+  { kind: 'sctp' as const, how: 'declare-dead' as const },
+];
+for (const { kind, how } of cases) {
+  const title =
+    how === 'kill'
+      ? `${kind}: two baton serve processes; the serving one is SIGKILLed mid-download, the other takes over, sha256 matches`
+      : `${kind}: baton monitor declare-dead of the live serving wedge (--health external): the other takes over, the old one is superseded, sha256 matches`;
+  test.serial(title, async (t) => {
     const length = 3_000_000;
     const origin = await ContentServer.start({ address: '127.0.0.1', rateBytesPerSec: 1_000_000 });
     t.teardown(() => origin.close());
@@ -45,7 +53,7 @@ for (const kind of TRANSPORT_KINDS) {
     const serve = (id: 'a' | 'b', address: string): ManagedProcess =>
       spawnProcess(
         process.execPath,
-        [BATON, 'serve', '--transport', kind, '--listen', `${address}:${ports[id]}`, '--id', id, '--backend', `http://127.0.0.1:${origin.port}`, '--peers', 'a@127.0.0.2,b@127.0.0.3', '--soft-state-port', String(softStatePort), '--group-key', KEY, '--update-sec', '0.5', '--cache-timeout', '3', '--rto-min', '100', '--mtu', '1500'],
+        [BATON, 'serve', '--admin', '127.0.0.1:0', '--transport', kind, '--listen', `${address}:${ports[id]}`, '--id', id, '--backend', `http://127.0.0.1:${origin.port}`, '--peers', 'a@127.0.0.2,b@127.0.0.3', '--soft-state-port', String(softStatePort), '--group-key', KEY, '--update-sec', '0.5', '--cache-timeout', '3', '--rto-min', '100', '--mtu', '1500', '--health', how === 'kill' ? 'heartbeat' : 'external'],
         { t, timeoutMs: 90_000, stderr: 'pipe', name: `serve-${id}` },
       );
     const a = serve('a', '127.0.0.2');
@@ -68,7 +76,11 @@ for (const kind of TRANSPORT_KINDS) {
     const deadline = Date.now() + 30_000;
     while (received < 600_000 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     t.true(received >= 600_000, `received ${received} before the kill`);
-    a.killNow('SIGKILL');
+    if (how === 'kill') a.killNow('SIGKILL');
+    else {
+      const sent = await runToExit(process.execPath, [BATON, 'monitor', 'declare-dead', 'a', '--peers', 'a@127.0.0.2,b@127.0.0.3', '--group-key', KEY, '--soft-state-port', String(softStatePort)], { t, timeoutMs: 20_000, stderr: 'pipe' });
+      t.is(sent.status.code, 0, sent.stderr);
+    }
     const killedAt = Date.now();
     await ended;
     socket.end();
@@ -82,7 +94,16 @@ for (const kind of TRANSPORT_KINDS) {
     t.is(won.length, 1, b.stderr);
     t.is(won[0]!.number, 1);
     t.is(events(b, 'member-dead')[0]?.member, 'a');
-    t.log(`SIGKILL -> end of download ${Date.now() - killedAt} ms; b: stallMs ${String(won[0]!.stallMs)}, nextOffset ${String(won[0]!.nextOffset)}`);
+    t.is(events(b, 'member-dead')[0]?.by, how === 'kill' ? 'heartbeat' : 'monitor');
+    if (how === 'declare-dead') {
+      await a.waitForLine(/"event":"superseded"/, 10_000, 'stderr');
+      t.is((await a.kill('SIGTERM', 5000)).code, 0);
+    }
+    t.log(`${how} -> end of download ${Date.now() - killedAt} ms; b: stallMs ${String(won[0]!.stallMs)}, nextOffset ${String(won[0]!.nextOffset)}`);
+    const admin = events(b, 'admin')[0]!;
+    const metrics = await (await fetch(`http://127.0.0.1:${String(admin.port)}/metrics`)).text();
+    t.regex(metrics, /^baton_takeovers_won_total 1$/m);
+    t.regex(metrics, /^baton_member_deaths_total 1$/m);
     const status = await b.kill('SIGTERM', 5000);
     t.is(status.code, 0, 'SIGTERM: clean exit 0');
   });

@@ -46,7 +46,10 @@ test('counters: bytes to clients, requests, connections and soft-state traffic a
   t.is(c.connectionsAccepted, 1);
   t.is(c.requests, 2);
   t.is(c.bytesToClients, client.received, 'every byte the transport took reached the client');
-  t.true(c.softStateSent > 0 && c.softStateReceived > 0);
+  const other = world.wedge('w2').counters;
+  t.true(c.softStateSent.announcement > 0);
+  t.is(other.softStateReceived.announcement, c.softStateSent.announcement, 'no loss on the simulated link');
+  t.is(c.softStateReceived.ack, other.softStateSent.ack);
   t.is(world.events('closed', 'w1').length, 1);
   t.is(world.events('closed', 'w1')[0]!.fields.code, undefined);
 });

@@ -28,6 +28,8 @@ for (const kind of TRANSPORT_KINDS) {
     for (const w of won) t.true(peers.includes(w.server), `${w.server} is not in ${victim}'s group`);
     const starts = world.events('takeover-start');
     t.true(starts.every((s) => peers.includes(s.server)), 'no wedge outside the group even tried');
+    // Competing candidates were paced by the backoff rule: 0 < delay <= maxMs.
+    for (const s of starts) t.true(typeof s.fields.delayMs === 'number' && s.fields.delayMs > 0 && s.fields.delayMs <= 400, `delay ${String(s.fields.delayMs)}`);
     const connections = won.map((w) => w.fields.connection);
     t.is(new Set(connections).size, connections.length, 'no connection taken twice');
     for (const c of clients.filter((x) => x.takenOver.length > 0)) t.deepEqual(c.takenOver, [1]);

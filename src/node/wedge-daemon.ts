@@ -83,6 +83,8 @@ export class WedgeDaemon {
     if (config.admin !== undefined) {
       try {
         admin = await startAdmin(wedge, config.admin);
+        const bound = admin.address();
+        if (bound !== null && typeof bound === 'object') log('admin', { address: bound.address, port: bound.port });
       } catch (error) {
         await wedge.close();
         throw error;
@@ -145,8 +147,21 @@ async function startAdmin(wedge: Wedge, at: { host: string; port: number }): Pro
   counter('baton_resume_failed_total', 'takeovers whose resume was refused (object changed, ...)', () => c.resumeFailed);
   counter('baton_superseded_total', 'connections given up to a higher takeover number', () => c.superseded);
   counter('baton_member_deaths_total', 'member deaths noticed (heartbeat or monitor)', () => c.memberDeaths);
-  counter('baton_soft_state_sent_total', 'soft-state datagrams sent (announcements and acknowledgements)', () => c.softStateSent);
-  counter('baton_soft_state_received_total', 'soft-state datagrams received', () => c.softStateReceived);
+  for (const [name, help, counts] of [
+    ['baton_soft_state_sent_total', 'sealed soft-state datagrams sent, by kind (announcement, ack)', c.softStateSent],
+    ['baton_soft_state_received_total', 'soft-state datagrams received, by the kind their header names (refusals: baton_soft_state_refused_total)', c.softStateReceived],
+  ] as const) {
+    new Counter({
+      name,
+      help,
+      labelNames: ['kind'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [kind, n] of Object.entries(counts)) this.inc({ kind }, n);
+      },
+    });
+  }
   const refused = new Counter({
     name: 'baton_soft_state_refused_total',
     help: 'soft-state datagrams refused, by reason',

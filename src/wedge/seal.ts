@@ -32,6 +32,11 @@ export type SealKind = 'announcement' | 'ack' | 'command';
 
 const KIND_CODE: Record<SealKind, number> = { announcement: 1, ack: 2, command: 3 };
 const KIND_NAME: Record<number, SealKind> = { 1: 'announcement', 2: 'ack', 3: 'command' };
+
+/** The kind a sealed datagram's header names (not authenticated: for counting only), or undefined. */
+export function sealedKind(bytes: Uint8Array): SealKind | undefined {
+  return bytes.length > 3 && bytes[0] === 0x42 && bytes[1] === 0x57 ? KIND_NAME[bytes[3]!] : undefined;
+}
 const MAGIC0 = 0x42; // 'B'
 const MAGIC1 = 0x57; // 'W'
 const VERSION = 1;

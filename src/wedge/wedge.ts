@@ -18,6 +18,7 @@ import type { ContentBackend } from './content.js';
 import { supportGroup } from './groups.js';
 import { HttpMapperFactory } from './http-mapper.js';
 import type { StreamMapperFactory } from './mapper.js';
+import { sealedKind, type SealKind } from './seal.js';
 import { Session } from './session.js';
 import { SoftStateChannel, type ChannelEvent, type Member } from './soft-state-channel.js';
 import { TakeoverQueue, type DeathVerdict, type TakeoverJob } from './takeover.js';
@@ -41,7 +42,7 @@ export interface WedgeOptions {
   readonly port?: number;
   /** UDP port of every member's soft-state channel (this one binds listen.address at it). */
   readonly softStatePort: number;
-  /** The pool (this server may be in it; it is skipped). */
+  /** The pool (this server may be in it, under its id or its address; it is skipped). */
   readonly peers: readonly Peer[];
   /** Support groups: N buckets of groups.ts' hash; default 1. */
   readonly groups?: number;
@@ -71,8 +72,9 @@ export interface WedgeCounters {
   resumeFailed: number;
   superseded: number;
   memberDeaths: number;
-  softStateSent: number;
-  softStateReceived: number;
+  /** Sealed datagrams sent and received, by kind (received: by the header's kind, before authentication; refusals are channel.dropped). */
+  readonly softStateSent: Record<SealKind, number>;
+  readonly softStateReceived: Record<SealKind | 'unknown', number>;
 }
 
 /** Counts the soft-state datagrams in and out of the channel. */
@@ -82,7 +84,7 @@ class CountingCore implements DatagramCore {
     private readonly counters: WedgeCounters,
   ) {}
   handleDatagram(now: Instant, from: UdpAddress, bytes: Uint8Array, local?: UdpAddress): void {
-    this.counters.softStateReceived++;
+    this.counters.softStateReceived[sealedKind(bytes) ?? 'unknown']++;
     this.inner.handleDatagram(now, from, bytes);
     void local;
   }
@@ -91,7 +93,8 @@ class CountingCore implements DatagramCore {
   }
   pollTransmit(now: Instant): Transmit | undefined {
     const t = this.inner.pollTransmit(now);
-    if (t !== undefined) this.counters.softStateSent++;
+    const kind = t && sealedKind(t.payload);
+    if (kind !== undefined) this.counters.softStateSent[kind]++;
     return t;
   }
   pollTimeout(): Instant | undefined {
@@ -117,8 +120,8 @@ export class Wedge {
     resumeFailed: 0,
     superseded: 0,
     memberDeaths: 0,
-    softStateSent: 0,
-    softStateReceived: 0,
+    softStateSent: { announcement: 0, ack: 0, command: 0 },
+    softStateReceived: { announcement: 0, ack: 0, command: 0, unknown: 0 },
   };
   /** Connections served or being taken over, by table key. */
   readonly sessions = new Map<string, Session>();
@@ -455,7 +458,7 @@ export class Wedge {
   private membersOf(peers: readonly Peer[]): Member[] {
     const buckets = this.options.groups ?? 1;
     return peers
-      .filter((p) => p.id !== this.options.id && supportGroup({ address: p.address, id: p.id }, buckets) === this.group)
+      .filter((p) => p.id !== this.options.id && p.address !== this.options.listen.address && supportGroup({ address: p.address, id: p.id }, buckets) === this.group)
       .map((p) => ({ id: p.id, address: { address: p.address, port: this.options.softStatePort } }));
   }
 

@@ -8,7 +8,8 @@
 //   - a wedge that joins mid-stream becomes a candidate: it wins when the only other one dies;
 //   - the backend object replaced mid-stream, then a failover: an explicit failure, never a file;
 //   - one persistent connection, three requests, a failover inside the second.
-// Every process has a bounded life and is killed at the test's end; when `baton serve` is not in
+// nginx paces the smaller objects (limit_rate, which is loose at the start of a file: with 3m a
+// 4 MB file took 0.73 s here) so that a failover lands mid-stream. Every process has a bounded life and is killed at the test's end; when `baton serve` is not in
 // the build each test fails at once with that message.
 import test, { type ExecutionContext } from 'ava';
 import { createHash, randomBytes } from 'node:crypto';
@@ -274,7 +275,7 @@ for (const kind of KINDS) {
 
   test.serial(`${kind}: an erroneous death report of the live serving wedge: the download is intact, the old wedge logs superseded`, async (t) => {
     if (!(await preconditions(t))) return;
-    const nginx = await startNginx(t, { address: '127.0.0.5', serverConfig: 'limit_rate 3m;' });
+    const nginx = await startNginx(t, { address: '127.0.0.5', serverConfig: 'limit_rate 2m;' });
     const digest = writeGenerated(join(nginx.root, 'object.bin'), 12_000_000, 1);
     const p = await pool(t, kind, nginx.url, [0, 1, 2]);
     const out = join(dir, `${kind}-declared.bin`);
@@ -293,8 +294,9 @@ for (const kind of KINDS) {
 
   test.serial(`${kind}: a wedge that joins mid-stream becomes a candidate and wins when the serving one dies`, async (t) => {
     if (!(await preconditions(t))) return;
-    const nginx = await startNginx(t, { address: '127.0.0.5', serverConfig: 'limit_rate 3m;' });
-    const digest = writeGenerated(join(nginx.root, 'object.bin'), 15_000_000, 2);
+    // Slower than the others: the download must outlast a wedge's start and a few announcements.
+    const nginx = await startNginx(t, { address: '127.0.0.5', serverConfig: 'limit_rate 1m;' });
+    const digest = writeGenerated(join(nginx.root, 'object.bin'), 10_000_000, 2);
     const p = await pool(t, kind, nginx.url, [0]);
     const out = join(dir, `${kind}-joined.bin`);
     const fetch = spawnProcess(process.execPath, [BATON, 'fetch', '-t', kind, '--rto-min', '100', '--servers', p.servers, '-o', out, 'http://pool/object.bin'], { t, timeoutMs: 60_000, stderr: 'pipe' });
@@ -312,7 +314,7 @@ for (const kind of KINDS) {
 
   test.serial(`${kind}: the backend object replaced mid-stream, then a failover: an explicit failure, never a wrong file`, async (t) => {
     if (!(await preconditions(t))) return;
-    const nginx: Nginx = await startNginx(t, { address: '127.0.0.5', serverConfig: 'limit_rate 3m;' });
+    const nginx: Nginx = await startNginx(t, { address: '127.0.0.5', serverConfig: 'limit_rate 2m;' });
     writeGenerated(join(nginx.root, 'object.bin'), 12_000_000, 3);
     const p = await pool(t, kind, nginx.url, [0, 1, 2]);
     const out = join(dir, `${kind}-replaced.bin`);
@@ -337,7 +339,7 @@ for (const kind of KINDS) {
 
   test.serial(`${kind}: one persistent connection, three requests, a failover inside the second`, async (t) => {
     if (!(await preconditions(t))) return;
-    const nginx = await startNginx(t, { address: '127.0.0.5', serverConfig: 'limit_rate 3m;' });
+    const nginx = await startNginx(t, { address: '127.0.0.5', serverConfig: 'limit_rate 2m;' });
     const digests = [writeGenerated(join(nginx.root, 'one.bin'), 300_000, 5), writeGenerated(join(nginx.root, 'two.bin'), 12_000_000, 6), writeGenerated(join(nginx.root, 'three.bin'), 300_000, 7)];
     const p = await pool(t, kind, nginx.url, [0, 1, 2]);
     const s = await shim(t, p);

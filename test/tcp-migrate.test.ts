@@ -581,3 +581,45 @@ test('client-to-server data: what A never acknowledged is resent to B, and later
   const atB = Buffer.concat(b.events.flatMap((e) => (e.type === 'data' ? [e.bytes] : [])));
   t.is(sha(atB), sha(upload), 'B did not receive the client\'s bytes in order');
 });
+
+test('a relayed Migrate SYN is refused: R binds the taker\'s address and ports; the genuine SYN wins and the file is intact', (t) => {
+  const w = new World(17, 1_500_000, { a: { delayMs: 5, rateBps: 1_000_000 }, b: { delayMs: 10, rateBps: 1_000_000 } });
+  w.net.run(300);
+  const state = w.feeder('a').conn.exportState(w.net.now);
+  w.net.kill('a');
+  // Eve is on B's path: B's Migrate SYN reaches her, not the client (a partition drops it after
+  // the trace saw it leave B).
+  const fromB: Uint8Array[] = [];
+  w.net.onTrace((e) => {
+    if (e.kind === 'send' && e.from.address === HOSTS.b) fromB.push(e.payload.slice());
+  });
+  w.net.partition(['b'], ['client']);
+  const b = w.takeOver('b', state, 1);
+  w.net.run(w.net.now + 50);
+  const syn = fromB[0]!;
+  const p = parseSegment(syn);
+  t.true(p.ok && p.segment.options.some((o) => o.type === 'migrate'), 'no Migrate SYN was intercepted');
+  // She resends it from her own address (checksum fixed for her pseudo-header), then sends her
+  // own bytes and a FIN as the new server would.
+  const relay = syn.slice();
+  fillChecksum(relay, pseudoHeaderSum(HOSTS.eve, HOSTS.client));
+  const remoteBefore = w.conn.remote;
+  const received = w.client.received;
+  w.clientEndpoint.handleDatagram(w.net.now, w.server('eve').address, relay, w.clientAddress);
+  w.client.pump(w.net.now);
+  t.deepEqual(w.conn.remote, remoteBefore, 'the relayed Migrate SYN moved the connection');
+  t.is(w.clientEndpoint.dropped.get('not-authenticated'), 1, 'the refusal is counted');
+  t.true(w.client.events.some((e) => e.type === 'takeover-refused' && e.peer.address === HOSTS.eve && e.reason === 'not-authenticated'));
+  t.false(w.client.events.some((e) => e.type === 'taken-over'));
+  const tx = w.clientEndpoint.pollTransmit(w.net.now);
+  t.true(tx !== undefined && tx.destination.address === HOSTS.eve && parseSegment(tx.payload).ok, 'Eve got no RST');
+  t.is(w.client.received, received);
+  // The path heals: B's retransmitted Migrate SYN wins and the stream completes from B.
+  w.net.heal();
+  t.true(w.done());
+  t.true(w.intact(), 'client bytes differ');
+  t.true(b.has('takeover-complete'));
+  const taken = w.client.events.filter((e) => e.type === 'taken-over');
+  t.is(taken.length, 1);
+  t.like(taken[0], { requestNumber: 1, peer: { address: HOSTS.b } });
+});

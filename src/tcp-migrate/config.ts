@@ -1,5 +1,6 @@
 // Tunables of a TCP-Migrate connection, with the RFCs' defaults.
 import type { UdpAddress } from '../transport-abstraction/address.js';
+import type { DropReason } from '../transport-abstraction/transport.js';
 import type { TcpMigrateConnection } from './connection.js';
 
 export interface TcpMigrateConfig {
@@ -74,5 +75,7 @@ export type EndpointEvent =
   | { readonly type: 'established' }
   /** The connection learned its token (handshake or takeover done): Migrate SYNs find it. */
   | { readonly type: 'token' }
+  /** The connection dropped a segment for this reason: count it in the endpoint's `dropped`. */
+  | { readonly type: 'drop'; readonly reason: DropReason }
   /** The connection reached CLOSED: stop routing to it. */
   | { readonly type: 'released' };

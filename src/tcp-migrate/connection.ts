@@ -123,6 +123,8 @@ export class TcpMigrateConnection implements MigratableTransport {
   peerMss = 536;
   /** Set on a connection built by importState(): a third host's preloaded state. @internal */
   preloaded = false;
+  /** Taker behind a NAT: the address the client sees us at, which R is bound to (endpoint option). @internal */
+  publicAddress: UdpAddress | undefined;
   /** Taker: the Migrate SYN we send until the SYN/ACK comes. @internal */
   migrateRequest: migrate.PendingRequest | undefined;
   /** @internal */

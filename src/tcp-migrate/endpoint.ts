@@ -31,6 +31,12 @@ export interface TcpMigrateEndpointOptions {
   readonly mtu?: number;
   /** Verify the TCP checksum of every segment (default true). */
   readonly verifyChecksum?: boolean;
+  /**
+   * The UDP address and port clients see for this endpoint when it differs from the bound one (a
+   * NAT in front of it): a takeover's authenticator is bound to where the client sees the Migrate
+   * SYN come from (README.md, "Takeovers behind a NAT"). There is no discovery: it is configured.
+   */
+  readonly publicAddress?: UdpAddress;
   /** Any other tunable. */
   readonly config?: Partial<TcpMigrateConfig>;
 }
@@ -64,6 +70,7 @@ export class TcpMigrateEndpoint implements TransportEndpoint {
   readonly config: TcpMigrateConfig;
   readonly dropped = new Map<DropReason, number>();
   private readonly verify: boolean;
+  private readonly publicAddress: UdpAddress | undefined;
   private readonly byTuple = new Map<string, TcpMigrateConnection>();
   private readonly byToken = new Map<string, TcpMigrateConnection>();
   /**
@@ -87,6 +94,8 @@ export class TcpMigrateEndpoint implements TransportEndpoint {
     this.listening = options.listen ?? false;
     this.random = options.random ?? cryptoRandom;
     this.verify = options.verifyChecksum ?? true;
+    if (options.publicAddress !== undefined) checkAddress(options.publicAddress, 'publicAddress');
+    this.publicAddress = options.publicAddress;
     this.nextEphemeral = this.random.uint32() % EPHEMERAL_COUNT;
     const mss = options.mtu !== undefined ? Math.max(200, options.mtu - 88) : DEFAULT_CONFIG.mss;
     const rtoMin = options.rtoMin ?? DEFAULT_CONFIG.rtoMin;
@@ -170,6 +179,7 @@ export class TcpMigrateEndpoint implements TransportEndpoint {
       this.release(old);
     }
     const conn = this.newConnection(local, remote, this.port, peer.port, options);
+    conn.publicAddress = this.publicAddress;
     preload(conn, state);
     return conn;
   }
@@ -341,6 +351,9 @@ export class TcpMigrateEndpoint implements TransportEndpoint {
           break;
         case 'released':
           this.release(conn);
+          break;
+        case 'drop':
+          this.drop(e.reason);
           break;
       }
     }

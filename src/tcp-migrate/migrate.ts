@@ -147,7 +147,8 @@ export function startTakeover(c: TcpMigrateConnection, now: Instant, requestNumb
       keepOutOfOrder: mode === 'gap-fill',
       flags,
       token: c.token,
-      authenticator: authenticator(c.key, ii, ia, seq, first, flags),
+      // Bound to where the client will see this SYN come from (a NAT in front of us: publicAddress).
+      authenticator: authenticator(c.key, ii, ia, seq, first, flags, { taker: c.publicAddress ?? c.local, takerPort: c.localPort, clientPort: c.remotePort }),
     },
   ];
   c.migrateRequest = {
@@ -250,8 +251,10 @@ export function handleMigrateSyn(c: TcpMigrateConnection, now: Instant, seg: Tcp
   }
   const [ii, ia] = isns(c);
   const first = (mig.preload ? MIGRATE_FLAG_PRELOAD : 0) | mig.requestNumber;
-  const expected = authenticator(c.key, ii, ia, seg.seq, first, mig.flags);
+  const expected = authenticator(c.key, ii, ia, seg.seq, first, mig.flags, { taker: from, takerPort: seg.srcPort, clientPort: seg.dstPort });
   if (!sameBytes(expected, mig.authenticator) || !sameBytes(c.token, mig.token)) {
+    // A wrong key, or a genuine Migrate SYN relayed from another address than its taker's.
+    c.toEndpoint({ type: 'drop', reason: 'not-authenticated' });
     refuse(RESET_BAD_AUTH, 'not-authenticated');
     return;
   }

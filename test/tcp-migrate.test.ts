@@ -9,7 +9,8 @@ import type { TransportState } from '../src/transport-abstraction/state-types.js
 import type { ResumeMode, TransportEvent } from '../src/transport-abstraction/transport.js';
 import { TcpMigrateEndpoint } from '../src/tcp-migrate/endpoint.js';
 import type { TcpMigrateConnection } from '../src/tcp-migrate/connection.js';
-import { checksumValid, fillChecksum, parseSegment, pseudoHeaderSum } from '../src/tcp-migrate/wire.js';
+import { checksumValid, fillChecksum, parseSegment, pseudoHeaderSum, resetSegment, writeHeader } from '../src/tcp-migrate/wire.js';
+import { RESET_ABORT } from '../src/tcp-migrate/options.js';
 import { makeFile } from './conformance/world.js';
 import { memorySource, StreamCollector, StreamSender } from '../src/stream/index.js';
 
@@ -622,4 +623,83 @@ test('a relayed Migrate SYN is refused: R binds the taker\'s address and ports; 
   const taken = w.client.events.filter((e) => e.type === 'taken-over');
   t.is(taken.length, 1);
   t.like(taken[0], { requestNumber: 1, peer: { address: HOSTS.b } });
+});
+
+/** A segment forged by a blind attacker who knows the 4-tuple: from A's address and ports to the client. */
+function spoof(w: World, flags: number, seq: number, ack: number, payload: Uint8Array = new Uint8Array(0)): Uint8Array {
+  const b = new Uint8Array(20 + payload.length);
+  writeHeader(b, w.conn.remotePort, w.conn.localPort, seq >>> 0, ack >>> 0, 0, flags, 65535);
+  b.set(payload, 20);
+  fillChecksum(b, pseudoHeaderSum(HOSTS.a, HOSTS.client));
+  return b;
+}
+
+function inject(w: World, bytes: Uint8Array): void {
+  w.clientEndpoint.handleDatagram(w.net.now, w.server('a').address, bytes, w.clientAddress);
+}
+
+test('RFC 5961: a blind sweep of 131,072 in-window RSTs (all but RCV.NXT) does not kill the connection and costs a bounded number of challenge ACKs; a RST at RCV.NXT does', (t) => {
+  const w = new World(18, 1_500_000, { a: { delayMs: 5, rateBps: 2_000_000 } });
+  w.net.run(300);
+  const start = w.net.now;
+  const BATCHES = 128;
+  const PER_BATCH = 1024;
+  let sent = 0;
+  // One second of spoofed RSTs (with the abort reason), sweeping every offset of the receive
+  // window but RCV.NXT itself, twice over, while the download runs.
+  for (let batch = 0; batch < BATCHES; batch++) {
+    w.net.schedule(start + (batch * 1000) / BATCHES, () => {
+      if (w.conn.released) return;
+      const rcvNxt = w.conn.ackNumber();
+      const wnd = w.conn.receiveWindow();
+      for (let j = 0; j < PER_BATCH; j++) {
+        const d = 1 + ((batch * PER_BATCH + j) % (wnd - 1));
+        inject(w, resetSegment(w.server('a').address, w.conn.remotePort, w.clientAddress, w.conn.localPort, rcvNxt + d, 0, RESET_ABORT, false).payload);
+        sent++;
+      }
+      w.client.pump(w.net.now);
+      w.net.wake(w.clientEndpoint);
+    });
+  }
+  w.net.run(start + 1000);
+  t.is(sent, 131_072);
+  t.is(w.client.closed(), undefined, 'the sweep killed the connection');
+  t.is(w.conn.stateName, 'ESTABLISHED');
+  // At most challengeAckLimit (10) per second: the sweep spans one second, touching two budgets.
+  t.true(w.conn.challengeAcksSent >= 10 && w.conn.challengeAcksSent <= 20, `${w.conn.challengeAcksSent} challenge ACKs`);
+  t.is(w.conn.challengeAcksSent + w.conn.challengeAcksSuppressed, sent);
+  const received = w.client.received;
+  t.true(received > 0 && Buffer.from(w.client.bytes()).equals(Buffer.from(w.file.subarray(0, received))), 'the bytes so far are not the file\'s');
+  w.net.run(w.net.now + 300);
+  t.true(w.client.received > received, 'the download stalled');
+  // The same RST at exactly RCV.NXT is a genuine reset (RFC 5961 §3.2).
+  inject(w, resetSegment(w.server('a').address, w.conn.remotePort, w.clientAddress, w.conn.localPort, w.conn.ackNumber(), 0, RESET_ABORT, false).payload);
+  w.client.pump(w.net.now);
+  const closed = w.client.closed();
+  t.is(closed?.type === 'closed' ? closed.error?.code : undefined, 'BATON_ERR_ABORTED');
+});
+
+test('RFC 5961: data with an ACK outside SND.UNA - MAX.SND.WND ..= SND.NXT is dropped with a challenge ACK; a SYN in ESTABLISHED gets a challenge ACK; the file stays intact', (t) => {
+  const w = new World(19, 600_000, { a: { delayMs: 5, rateBps: 2_000_000 } });
+  w.net.run(300);
+  const evil = new TextEncoder().encode('EVIL');
+  const c = w.conn;
+  const rcvNxt = c.rcvNxt;
+  const challenges = c.challengeAcksSent;
+  // The right sequence number, an acknowledgement number beyond anything the client sent.
+  inject(w, spoof(w, 0x18, c.ackNumber(), c.sndWire(c.sndMax) + 70_000, evil));
+  t.is(c.rcvNxt, rcvNxt, 'data with an ACK beyond SND.NXT was accepted');
+  t.is(c.challengeAcksSent, challenges + 1);
+  // ... and one too far below SND.UNA (more than the largest window the peer offered).
+  inject(w, spoof(w, 0x18, c.ackNumber(), c.sndWire(c.sndUna) - 66_000, evil));
+  t.is(c.rcvNxt, rcvNxt, 'data with an ACK below SND.UNA - MAX.SND.WND was accepted');
+  t.is(c.challengeAcksSent, challenges + 2);
+  // A plain SYN (no Migrate option) in a synchronized state: a challenge ACK, nothing else.
+  inject(w, spoof(w, 0x02, 12345, 0));
+  t.is(c.challengeAcksSent, challenges + 3);
+  t.is(c.stateName, 'ESTABLISHED');
+  w.net.wake(w.clientEndpoint);
+  t.true(w.done());
+  t.true(w.intact(), 'injected bytes reached the client');
+  t.is(w.feeder('a').closedWith(), 'clean');
 });

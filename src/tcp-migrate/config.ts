@@ -22,6 +22,11 @@ export interface TcpMigrateConfig {
   readonly timeWaitMs: number;
   /** How long a connection reset by a peer that lost its state waits for a Migrate SYN. */
   readonly migrateWaitMs: number;
+  /**
+   * RFC 5961 §7: challenge ACKs (answers to an in-window RST not at RCV.NXT, a SYN in a
+   * synchronized state, an unacceptable ACK) a connection sends per second at most.
+   */
+  readonly challengeAckLimit: number;
   /** Retransmissions of one segment (or of the SYN) before the connection times out. */
   readonly maxRetransmissions: number;
   /**
@@ -49,6 +54,7 @@ export const DEFAULT_CONFIG: TcpMigrateConfig = {
   receiveWindow: 65535,
   timeWaitMs: 2000,
   migrateWaitMs: 10_000,
+  challengeAckLimit: 10,
   maxRetransmissions: 12,
   keepaliveIdleMs: 15_000,
   keepaliveIntervalMs: 5_000,

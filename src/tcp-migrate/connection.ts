@@ -438,42 +438,87 @@ export class TcpMigrateConnection implements MigratableTransport {
       case 'MIGRATE-WAIT':
         return;
       default:
-        this.handleSynchronized(now, seg);
+        if (!this.handleSynchronized(now, seg)) return; // a spoofed segment proves nobody alive
     }
     // Any segment from the peer shows it alive: restart the keep-alive clock (also arms it when
     // the segment completed a handshake or a takeover).
     if (!this.released) keepalive.restart(this, now);
   }
 
-  /** @internal */
-  handleSynchronized(now: Instant, seg: TcpSegment): void {
+  /**
+   * A segment in a synchronized state, checked as RFC 5961 asks, so that a blind attacker who
+   * knows the 4-tuple must guess RCV.NXT exactly to reset the connection and SND.NXT to within a
+   * window to inject data. False when the segment was not acceptable.
+   * @internal
+   */
+  handleSynchronized(now: Instant, seg: TcpSegment): boolean {
     const f = seg.flags;
     if (f & RST) {
-      // RFC 9293 / 5961: accept a reset whose sequence number is in the receive window.
+      // RFC 5961 §3.2: reset only at exactly RCV.NXT; elsewhere in the window a challenge ACK (a
+      // genuine peer answers it with a RST at the number it carries); outside the window, drop.
       const d = (seg.seq - this.ackNumber()) | 0;
-      if (d >= 0 && d < Math.max(1, this.receiveWindow())) {
+      if (d === 0) {
         const reason = findOption(seg.options, 'migrate-reset')?.reason ?? 0;
         this.handleReset(now, reason);
+        return true;
       }
-      return;
+      if (d > 0 && d < Math.max(1, this.receiveWindow())) this.challengeAck(now);
+      return false;
     }
     if (this.state === 'TIME-WAIT') {
       if (f & FIN) {
         this.ackNow = true;
         this.lingerAt = now + this.config.timeWaitMs;
       }
-      return;
+      return true;
     }
     if (f & SYN) {
-      this.ackNow = true; // a retransmitted SYN/ACK (our ACK was lost) or a stray SYN: challenge ACK
-      return;
+      // RFC 5961 §4.2: a SYN (not a Migrate SYN: migrate.ts has those) in a synchronized state,
+      // whatever its number, gets a challenge ACK and changes nothing. It also answers a
+      // retransmitted SYN/ACK whose ACK we sent was lost.
+      this.challengeAck(now);
+      return false;
     }
-    if (!(f & ACK)) return;
-    sender.processAck(this, now, seg);
-    if (this.released) return;
+    if (!(f & ACK)) return false;
+    if (!sender.processAck(this, now, seg)) {
+      this.challengeAck(now); // RFC 5961 §5.2: discard, data and all, and ACK
+      return false;
+    }
+    if (this.released) return true;
     if (seg.payload.length > 0 || f & FIN) receiver.processData(this, now, seg);
     else if (this.isProbe(seg)) this.ackNow = true; // RFC 9293 §3.10.7.4: an unacceptable segment is answered
+    return true;
   }
+
+  /**
+   * A challenge ACK (RFC 5961 §3.2, §4.2, §5.2), at most `challengeAckLimit` per second on this
+   * connection (RFC 5961 §7). The count is per connection, not per endpoint: a shared counter is
+   * the side channel of CVE-2016-5696 (an off-path attacker learns from its own connection when
+   * another one spent the budget).
+   * @internal
+   */
+  challengeAck(now: Instant): void {
+    if (now - this.challengeWindowAt >= 1000) {
+      this.challengeWindowAt = now;
+      this.challengeCount = 0;
+    }
+    if (this.challengeCount >= this.config.challengeAckLimit) {
+      this.challengeAcksSuppressed++;
+      return;
+    }
+    this.challengeCount++;
+    this.challengeAcksSent++;
+    this.ackImmediately();
+  }
+
+  /** Start of the current one-second challenge-ACK budget. @internal */
+  challengeWindowAt = -Infinity;
+  /** Challenge ACKs sent in it. @internal */
+  challengeCount = 0;
+  /** Challenge ACKs sent over the connection's life (for tests and diagnostics). @internal */
+  challengeAcksSent = 0;
+  /** Challenge ACKs the rate limit withheld. @internal */
+  challengeAcksSuppressed = 0;
 
   private handleReset(now: Instant, reason: number): void {
     if (reason === RESET_TAKEN_OVER) {

@@ -11,6 +11,7 @@ import { TcpMigrateEndpoint } from '../src/tcp-migrate/endpoint.js';
 import type { TcpMigrateConnection } from '../src/tcp-migrate/connection.js';
 import { checksumValid, fillChecksum, parseSegment, pseudoHeaderSum, resetSegment, writeHeader } from '../src/tcp-migrate/wire.js';
 import { RESET_ABORT } from '../src/tcp-migrate/options.js';
+import { DEFAULT_CONFIG } from '../src/tcp-migrate/config.js';
 import { makeFile } from './conformance/world.js';
 import { memorySource, StreamCollector, StreamSender } from '../src/stream/index.js';
 
@@ -251,7 +252,12 @@ test('MIGRATE-WAIT without a takeover ends in BATON_ERR_ABORTED', (t) => {
   w.net.attach(fresh, [a.address]);
   w.conn.send(new TextEncoder().encode('ping'));
   w.net.wake(w.clientEndpoint);
-  w.net.run(w.net.now + 20_000);
+  t.true(w.net.runUntil(() => w.conn.stateName === 'MIGRATE-WAIT', w.net.now + 5000));
+  const waitFrom = w.net.now;
+  // migrateWaitMs (20 s): longer than the ~12 s the wedge's support group needs to take over.
+  w.net.run(waitFrom + DEFAULT_CONFIG.migrateWaitMs - 100);
+  t.is(w.client.closed(), undefined, 'gave up before migrateWaitMs');
+  t.true(w.net.runUntil(() => w.client.closed() !== undefined, waitFrom + DEFAULT_CONFIG.migrateWaitMs + 100));
   const closed = w.client.closed();
   t.is(closed?.type === 'closed' ? closed.error?.code : undefined, 'BATON_ERR_ABORTED');
 });
@@ -702,4 +708,62 @@ test('RFC 5961: data with an ACK outside SND.UNA - MAX.SND.WND ..= SND.NXT is dr
   t.true(w.done());
   t.true(w.intact(), 'injected bytes reached the client');
   t.is(w.feeder('a').closedWith(), 'clean');
+});
+
+test('dead peers: a connect to an address where nobody answers fails with BATON_ERR_TIMEOUT after connectTimeoutMs (15 s; was 484 s), SYNs at 0, 1, 3, 7 s', (t) => {
+  const w = new World(20, 1000);
+  w.net.kill('a');
+  const syns: number[] = [];
+  w.net.onTrace((e) => {
+    if (e.kind !== 'send' || e.from.address !== HOSTS.client) return;
+    const p = parseSegment(e.payload);
+    if (p.ok && p.segment.flags === 0x02) syns.push(e.time);
+  });
+  t.true(w.net.runUntil(() => w.client.closed() !== undefined, 600_000));
+  const closed = w.client.closed();
+  t.is(closed?.type === 'closed' ? closed.error?.code : undefined, 'BATON_ERR_TIMEOUT');
+  t.is(w.net.now, DEFAULT_CONFIG.connectTimeoutMs);
+  // The first SYN went out before the trace listener: the retransmissions, RTO 1 s doubled.
+  t.deepEqual(syns, [1000, 3000, 7000]);
+  // Configurable through the endpoint.
+  const net = new SimNetwork({ seed: 20 });
+  net.addHost('c', ['10.0.0.1']);
+  const e = new TcpMigrateEndpoint({ addresses: [{ address: '10.0.0.1', port: PORT }], random: net.random, config: { connectTimeoutMs: 5000 } });
+  net.attach(e, [{ address: '10.0.0.1', port: PORT }]);
+  const c = e.connect(0, { address: '10.0.0.77', port: PORT });
+  net.wake(e);
+  let error: string | undefined;
+  t.true(net.runUntil(() => {
+    for (let ev = c.pollEvent(); ev; ev = c.pollEvent()) if (ev.type === 'closed') error = ev.error?.code;
+    return error !== undefined;
+  }, 600_000));
+  t.is(error, 'BATON_ERR_TIMEOUT');
+  t.is(net.now, 5000);
+});
+
+test('dead peers: a half-open connection (SYN, then nothing) is released after connectTimeoutMs; a takeover to a client that is gone fails with BATON_ERR_TIMEOUT, not TAKEOVER_REJECTED', (t) => {
+  const w = new World(21, 3_000_000, { a: { delayMs: 5, rateBps: 1_000_000 } }); // ~24 s of download
+  const a = w.server('a');
+  // A SYN from an address where nobody is (its SYN/ACKs are lost).
+  const syn = new Uint8Array(20);
+  writeHeader(syn, 40000, PORT, 1234, 0, 0, 0x02, 65535);
+  fillChecksum(syn, pseudoHeaderSum('10.0.0.99', HOSTS.a));
+  w.net.run(300);
+  const before = a.endpoint.connectionCount;
+  a.endpoint.handleDatagram(w.net.now, { address: '10.0.0.99', port: PORT }, syn, a.address);
+  w.net.wake(a.endpoint);
+  t.is(a.endpoint.connectionCount, before + 1);
+  const synAt = w.net.now;
+  w.net.run(synAt + DEFAULT_CONFIG.connectTimeoutMs - 10);
+  t.is(a.endpoint.connectionCount, before + 1);
+  w.net.run(synAt + DEFAULT_CONFIG.connectTimeoutMs + 10);
+  t.is(a.endpoint.connectionCount, before, 'the half-open connection was not released');
+  // The client host dies; B takes over from A's state and nobody answers its Migrate SYN.
+  const state = w.feeder('a').conn.exportState(w.net.now);
+  w.net.kill('client');
+  const from = w.net.now;
+  const b = w.takeOver('b', state, 1);
+  t.true(w.net.runUntil(() => b.closedWith() !== undefined, from + 600_000));
+  t.is(b.closedWith(), 'BATON_ERR_TIMEOUT');
+  t.is(w.net.now - from, DEFAULT_CONFIG.connectTimeoutMs);
 });

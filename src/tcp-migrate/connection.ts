@@ -213,6 +213,11 @@ export class TcpMigrateConnection implements MigratableTransport {
   probeDue = false;
   /** The largest window the peer has offered (SWS avoidance's max(SND.WND)). @internal */
   maxPeerWindow = 0;
+  /**
+   * The dead-peer deadline: the handshake (or takeover) must complete, or the peer acknowledge
+   * something after a retransmission timeout, by then (connectTimeoutMs / userTimeoutMs). @internal
+   */
+  giveUpAt: Instant | undefined;
   /** Keep-alive timer (keepalive.ts): idle deadline, then the next probe's. @internal */
   keepaliveAt: Instant | undefined;
   /** Keep-alive probes sent since the peer was last heard from. @internal */
@@ -532,6 +537,7 @@ export class TcpMigrateConnection implements MigratableTransport {
       this.stateBeforeWait = this.state;
       this.transition('MIGRATE-WAIT', 'plain RST: waiting for a takeover');
       this.rtoAt = undefined;
+      this.giveUpAt = undefined;
       this.persistAt = undefined;
       this.delackAt = undefined;
       this.keepaliveAt = undefined;
@@ -544,6 +550,7 @@ export class TcpMigrateConnection implements MigratableTransport {
   enterTimeWait(now: Instant): void {
     this.transition('TIME-WAIT', 'both FINs acknowledged');
     this.rtoAt = undefined;
+    this.giveUpAt = undefined;
     this.persistAt = undefined;
     this.keepaliveAt = undefined;
     this.lingerAt = now + this.config.timeWaitMs;
@@ -559,6 +566,7 @@ export class TcpMigrateConnection implements MigratableTransport {
     if (this.released) return;
     this.transition('CLOSED', 'finished');
     this.rtoAt = undefined;
+    this.giveUpAt = undefined;
     this.persistAt = undefined;
     this.delackAt = undefined;
     this.lingerAt = undefined;
@@ -603,6 +611,10 @@ export class TcpMigrateConnection implements MigratableTransport {
       this.delackAt = undefined;
       this.ackNow = true;
     }
+    if (this.giveUpAt !== undefined && now >= this.giveUpAt) {
+      this.giveUp(now);
+      return;
+    }
     if (this.rtoAt !== undefined && now >= this.rtoAt) {
       this.rtoAt = undefined;
       this.onRetransmissionTimeout(now);
@@ -620,10 +632,13 @@ export class TcpMigrateConnection implements MigratableTransport {
     // Outstanding data behind a closed window: the retransmissions are zero-window probes, and a
     // peer that answers them is not dead (RFC 9293 §3.8.6.1): count them as probes, not retries.
     const probing = this.peerWindow === 0 && SYNCHRONIZED.has(this.state);
-    if (probing ? ++this.persistUnanswered > this.config.maxRetransmissions : ++this.retries > this.config.maxRetransmissions) {
-      this.fail(now, this.migrateRequest ? 'BATON_ERR_TAKEOVER_REJECTED' : 'BATON_ERR_TIMEOUT', `no answer from ${this.remote.address} after ${this.retries - 1} retransmissions`);
+    if ((probing ? this.persistUnanswered : this.retries) >= this.config.maxRetransmissions) {
+      this.giveUp(now);
       return;
     }
+    if (probing) this.persistUnanswered++;
+    else this.retries++;
+    if (SYNCHRONIZED.has(this.state)) this.startGiveUpClock(now);
     this.rtt.backOff();
     this.rttEnd = -1;
     switch (this.state) {
@@ -639,8 +654,39 @@ export class TcpMigrateConnection implements MigratableTransport {
     }
   }
 
+  /**
+   * The first retransmission timeout (or unanswered zero-window probe) since the peer last
+   * acknowledged something: from now on it has userTimeoutMs to answer. @internal
+   */
+  startGiveUpClock(now: Instant): void {
+    if (this.giveUpAt === undefined && this.config.userTimeoutMs > 0) this.giveUpAt = now + this.config.userTimeoutMs;
+  }
+
+  /** The peer answered (acknowledged data, answered a probe, completed the handshake). @internal */
+  stopGiveUpClock(): void {
+    this.giveUpAt = undefined;
+  }
+
+  /** The dead-peer bound (time or count) ran out: close with the error for this state. */
+  private giveUp(now: Instant): void {
+    const peer = `${this.remote.address}:${this.remote.port}`;
+    const r = this.migrateRequest;
+    if (r !== undefined) {
+      this.fail(now, 'BATON_ERR_TIMEOUT', `the client ${peer} answered none of ${this.retries} Migrate SYNs for takeover number ${r.requestNumber} (${this.config.connectTimeoutMs / 1000} s)`);
+    } else if (this.state === 'SYN-SENT') {
+      this.fail(now, 'BATON_ERR_TIMEOUT', `no answer from ${peer} to ${this.retries} SYNs (connect timeout ${this.config.connectTimeoutMs / 1000} s)`);
+    } else if (this.state === 'SYN-RECEIVED') {
+      this.fail(now, 'BATON_ERR_TIMEOUT', `${peer} never completed the handshake (${this.config.connectTimeoutMs / 1000} s)`);
+    } else if (this.persistUnanswered > 0 && this.retries === 0) {
+      this.fail(now, 'BATON_ERR_TIMEOUT', `${peer} answered none of ${this.persistUnanswered} zero-window probes`);
+    } else {
+      this.fail(now, 'BATON_ERR_TIMEOUT', `no acknowledgement from ${peer} after ${this.retries} retransmissions (user timeout ${this.config.userTimeoutMs / 1000} s)`);
+    }
+  }
+
   pollTimeout(): Instant | undefined {
     let t = this.rtoAt;
+    if (this.giveUpAt !== undefined && (t === undefined || this.giveUpAt < t)) t = this.giveUpAt;
     if (this.delackAt !== undefined && (t === undefined || this.delackAt < t)) t = this.delackAt;
     if (this.lingerAt !== undefined && (t === undefined || this.lingerAt < t)) t = this.lingerAt;
     if (this.persistAt !== undefined && (t === undefined || this.persistAt < t)) t = this.persistAt;

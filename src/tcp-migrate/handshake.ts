@@ -13,6 +13,7 @@ export function open(c: TcpMigrateConnection, now: Instant): void {
   c.iss = c.random.uint32();
   c.keyPair = generateKeyPair(c.random);
   c.transition('SYN-SENT', 'SYN sent');
+  if (c.config.connectTimeoutMs > 0) c.giveUpAt = now + c.config.connectTimeoutMs;
   sendSyn(c, now, false);
 }
 
@@ -31,6 +32,7 @@ export function acceptSyn(c: TcpMigrateConnection, now: Instant, seg: TcpSegment
   }
   c.peerWindow = seg.window;
   c.transition('SYN-RECEIVED', 'SYN received, SYN/ACK sent');
+  if (c.config.connectTimeoutMs > 0) c.giveUpAt = now + c.config.connectTimeoutMs;
   sendSyn(c, now, true);
 }
 
@@ -111,6 +113,7 @@ export function synAcked(c: TcpMigrateConnection, now: Instant): void {
   c.rttEnd = -1;
   c.retries = 0;
   c.rtoAt = undefined;
+  c.stopGiveUpClock();
   c.rtt.clearBackoff();
 }
 

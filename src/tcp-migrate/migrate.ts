@@ -163,6 +163,7 @@ export function startTakeover(c: TcpMigrateConnection, now: Instant, requestNumb
   };
   c.transition('SYN-SENT', 'Migrate SYN sent (takeover)');
   c.retries = 0;
+  if (c.config.connectTimeoutMs > 0) c.giveUpAt = now + c.config.connectTimeoutMs;
   resendRequest(c, now);
   c.migrateRequest.retransmitted = false;
 }
@@ -215,6 +216,7 @@ export function handleMigrateReply(c: TcpMigrateConnection, now: Instant, seg: T
   if (!r.retransmitted) c.rtt.sample(now - r.sentAt);
   c.rtoAt = undefined;
   c.retries = 0;
+  c.stopGiveUpClock();
   c.cwnd = c.initialWindow();
   c.ssthresh = 0x7fffffff;
   c.lastRequest = r.requestNumber;
@@ -295,6 +297,8 @@ export function handleMigrateSyn(c: TcpMigrateConnection, now: Instant, seg: Tcp
   c.rtt.reset();
   c.rttEnd = -1;
   c.retries = 0;
+  c.persistUnanswered = 0;
+  c.stopGiveUpClock(); // a new peer: its time to answer starts with its first timeout
   c.rtoAt = c.sndUna < c.sndMax ? now + c.rtt.rto : undefined;
   if (c.state === 'MIGRATE-WAIT') {
     c.transition(c.stateBeforeWait, 'taken over while in MIGRATE-WAIT');

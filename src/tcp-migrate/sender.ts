@@ -108,6 +108,9 @@ export function processAck(c: TcpMigrateConnection, now: Instant, seg: TcpSegmen
     if (!c.inRecovery && c.dupAcks >= DUP_THRESH && c.sndUna >= c.recoverPoint) enterRecovery(c);
   }
   if (c.inRecovery) c.recoveryHigh = Math.max(c.recoveryHigh, c.scoreboard.lossBoundary(DUP_THRESH * mss, c.sndMax));
+  // The dead-peer clock stops when the peer acknowledged new data, or answers with a closed
+  // window (a live receiver that does not read: the persist timer's probes watch it from now on).
+  if (c.retries === 0 || c.peerWindow === 0) c.stopGiveUpClock();
   return true;
 }
 
@@ -226,6 +229,7 @@ export function onPersistTimeout(c: TcpMigrateConnection, now: Instant): void {
     c.fail(now, 'BATON_ERR_TIMEOUT', `${c.remote.address} answered none of ${c.persistUnanswered - 1} zero-window probes`);
     return;
   }
+  c.startGiveUpClock(now); // the time bound beside the count (userTimeoutMs)
   c.persistShift++;
   c.probeDue = true;
 }

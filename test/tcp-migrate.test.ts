@@ -7,7 +7,7 @@ import { SimNetwork, type LinkConfig, type SimBinding } from '../src/sim/network
 import type { UdpAddress } from '../src/transport-abstraction/address.js';
 import type { TransportState } from '../src/transport-abstraction/state-types.js';
 import type { ResumeMode, TransportEvent } from '../src/transport-abstraction/transport.js';
-import { TcpMigrateEndpoint } from '../src/tcp-migrate/endpoint.js';
+import { TcpMigrateEndpoint, type TcpMigrateEndpointOptions } from '../src/tcp-migrate/endpoint.js';
 import type { TcpMigrateConnection } from '../src/tcp-migrate/connection.js';
 import { checksumValid, fillChecksum, parseSegment, pseudoHeaderSum, resetSegment, writeHeader } from '../src/tcp-migrate/wire.js';
 import { RESET_ABORT } from '../src/tcp-migrate/options.js';
@@ -80,7 +80,7 @@ class World {
   readonly conn: TcpMigrateConnection;
   readonly client: Collector;
 
-  constructor(seed: number, fileLength: number, links: Partial<Record<Name, LinkConfig>> = {}, listen = true) {
+  constructor(seed: number, fileLength: number, links: Partial<Record<Name, LinkConfig>> = {}, listen = true, serverOptions: Partial<TcpMigrateEndpointOptions> = {}) {
     this.net = new SimNetwork({ seed });
     this.file = makeFile(fileLength, seed);
     this.net.addHost('client', [HOSTS.client]);
@@ -89,7 +89,7 @@ class World {
       this.net.addHost(name, [HOSTS[name]]);
       this.net.link('client', name, all[name]);
       const address = { address: HOSTS[name], port: PORT };
-      const endpoint = new TcpMigrateEndpoint({ addresses: [address], listen: listen && name === 'a', random: this.net.random, rtoMin: 200 });
+      const endpoint = new TcpMigrateEndpoint({ addresses: [address], listen: listen && name === 'a', random: this.net.random, rtoMin: 200, ...serverOptions });
       const server: Server = { endpoint, address };
       this.servers.set(name, server);
       server.binding = this.net.attach(endpoint, [address], (now) => {
@@ -766,4 +766,40 @@ test('dead peers: a half-open connection (SYN, then nothing) is released after c
   t.true(w.net.runUntil(() => b.closedWith() !== undefined, from + 600_000));
   t.is(b.closedWith(), 'BATON_ERR_TIMEOUT');
   t.is(w.net.now - from, DEFAULT_CONFIG.connectTimeoutMs);
+});
+
+test('SYN cookies: with no room in the SYN queue the listener keeps no state until the ACK; K and T agree, a takeover works, a lost third ACK is made up by the keep-alive', (t) => {
+  const w = new World(22, 400_000, { a: { delayMs: 5, rateBps: 1_000_000 } }, true, { synQueue: 0 });
+  w.net.run(10); // the SYN reached A at 5 ms, its SYN/ACK the client at 10 ms
+  t.is(w.server('a').endpoint.connectionCount, 0, 'the SYN made a connection');
+  w.net.run(300);
+  const a = w.feeder('a').conn;
+  t.deepEqual(a.key, w.conn.key);
+  t.deepEqual(a.token, w.conn.token);
+  t.false(w.conn.echoKey, 'the client still repeats its key after data from the listener');
+  const state = a.exportState(w.net.now);
+  w.net.kill('a');
+  w.takeOver('b', state, 1);
+  t.true(w.done());
+  t.true(w.intact());
+  // The client's ACK of the SYN/ACK is lost: it has nothing to send, so its keep-alive probe
+  // (which repeats its key) carries the cookie back.
+  const w2 = new World(23, 100_000, { a: { delayMs: 5, rateBps: 1_000_000 } }, true, { synQueue: 0 });
+  let cut = false;
+  w2.net.onTrace((e) => {
+    const p = e.kind === 'deliver' && e.to.address === HOSTS.client && !cut ? parseSegment(e.payload) : undefined;
+    if (p?.ok && p.segment.flags === 0x12) {
+      // The SYN/ACK is being delivered: the ACK the client sends for it will not get through.
+      cut = true;
+      w2.net.partition(['client'], ['a']);
+      w2.net.after(1, () => w2.net.heal());
+    }
+  });
+  w2.net.run(5000);
+  t.true(cut);
+  t.is(w2.conn.stateName, 'ESTABLISHED');
+  t.is(w2.server('a').endpoint.connectionCount, 0, 'the lost ACK should have left A without the connection');
+  t.true(w2.done());
+  t.true(w2.intact());
+  t.deepEqual(w2.feeder('a').conn.key, w2.conn.key);
 });

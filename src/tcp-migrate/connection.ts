@@ -123,6 +123,11 @@ export class TcpMigrateConnection implements MigratableTransport {
   peerMss = 536;
   /** Set on a connection built by importState(): a third host's preloaded state. @internal */
   preloaded = false;
+  /**
+   * Client: repeat our Migrate-Permitted key on every segment until the first one from the
+   * listener after the handshake (it answered our SYN statelessly, syn-cookie.ts). @internal
+   */
+  echoKey = false;
   /** Taker behind a NAT: the address the client sees us at, which R is bound to (endpoint option). @internal */
   publicAddress: UdpAddress | undefined;
   /** Taker: the Migrate SYN we send until the SYN/ACK comes. @internal */
@@ -489,6 +494,7 @@ export class TcpMigrateConnection implements MigratableTransport {
       this.challengeAck(now); // RFC 5961 §5.2: discard, data and all, and ACK
       return false;
     }
+    this.echoKey = false; // the listener has made the connection: it knows our key
     if (this.released) return true;
     if (seg.payload.length > 0 || f & FIN) receiver.processData(this, now, seg);
     else if (this.isProbe(seg)) this.ackNow = true; // RFC 9293 §3.10.7.4: an unacceptable segment is answered
@@ -751,6 +757,10 @@ export class TcpMigrateConnection implements MigratableTransport {
 
   /** Builds one segment to the current peer in one allocation; data comes from the send buffer. @internal */
   build(flags: number, seq: number, ack: number, options: readonly TcpOption[], dataOffset: number, dataLength: number): Transmit {
+    if (this.echoKey && flags & ACK && !(flags & SYN) && this.keyPair !== undefined) {
+      // 34 bytes of key leave no room for SACK blocks: none are due this early anyway.
+      options = [{ type: 'migrate-permitted', curve: 'x25519', publicKey: this.keyPair.publicKey }];
+    }
     const optLen = options.length === 0 ? 0 : optionsLength(options);
     const buf = allocSegment(HEADER_LENGTH + optLen + dataLength);
     writeHeader(buf, this.localPort, this.remotePort, seq, ack, optLen, flags, this.advertisedWindow());

@@ -674,6 +674,7 @@ test('RFC 5961: a blind sweep of 131,072 in-window RSTs (all but RCV.NXT) does n
   // At most challengeAckLimit (10) per second: the sweep spans one second, touching two budgets.
   t.true(w.conn.challengeAcksSent >= 10 && w.conn.challengeAcksSent <= 20, `${w.conn.challengeAcksSent} challenge ACKs`);
   t.is(w.conn.challengeAcksSent + w.conn.challengeAcksSuppressed, sent);
+  t.log(`${sent} spoofed RSTs: ${w.conn.challengeAcksSent} challenge ACKs, ${w.conn.challengeAcksSuppressed} withheld`);
   const received = w.client.received;
   t.true(received > 0 && Buffer.from(w.client.bytes()).equals(Buffer.from(w.file.subarray(0, received))), 'the bytes so far are not the file\'s');
   w.net.run(w.net.now + 300);

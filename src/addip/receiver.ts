@@ -16,7 +16,8 @@
 //    changes, nothing is cached.
 import type { UdpAddress } from '../transport-abstraction/address.js';
 import { CauseCode, ParamType, type AsconfAckChunk, type AsconfChunk, type AsconfParam, type ErrorCause } from '../sctp/wire/types.js';
-import { type PeerAddressTable, encodeAddressParam, ipOf, isWildcard } from './addresses.js';
+import { type PeerAddressTable, encodeAddressParam, ipOf, isUnicast, isWildcard } from './addresses.js';
+import { emitAsconfParam } from '../sctp/wire/params.js';
 import { takeoverRefusedCauses } from './causes.js';
 import { takeoverDistance, takeoverNumberAcceptable } from '../transport-abstraction/transport.js';
 
@@ -129,7 +130,11 @@ export class AsconfReceiver {
     for (const p of asconf.params) {
       if (p.kind === 'baton-takeover' || p.kind === 'success' || p.kind === 'error-cause') continue;
       if (p.kind === 'unknown') {
-        // RFC 9260 §3.2.1 action bits: top bit 0 → stop processing the rest.
+        // RFC 5061 §5.2 with RFC 9260 §3.2.1's action bits: 00 stop, 01 stop and report,
+        // 10 skip, 11 skip and report. The report is an Error Cause Indication in the ASCONF-ACK
+        // carrying Unrecognized Parameters (cause 8) with the whole parameter, under the
+        // correlation id every ASCONF request parameter starts with (§4.2).
+        if ((p.type & 0x4000) !== 0) error(correlationIdOf(p.value), CauseCode.UNRECOGNIZED_PARAMETERS, emitAsconfParam(p));
         if ((p.type & 0x8000) === 0) break;
         continue;
       }
@@ -141,6 +146,12 @@ export class AsconfReceiver {
       const wildcard = isWildcard(ip);
       const target = wildcard ? from.address : ip;
       if (p.kind === 'add-ip') {
+        if (!isUnicast(target)) {
+          // A broadcast or multicast address is no transport address (RFC 9260 §3.3.2.1 lists
+          // unicast addresses only); refused as Linux does (addr_valid → Unresolvable Address).
+          error(p.correlationId, CauseCode.UNRESOLVABLE_ADDRESS, tlvCopy(p));
+          continue;
+        }
         // RFC 5061 §4.2.1: adding an address already in the association is a success.
         const address = { address: target, port: from.port };
         if (peers.add(address)) changes.push({ kind: 'added', address });
@@ -151,12 +162,14 @@ export class AsconfReceiver {
             if (a.address !== from.address && peers.remove(a.address)) changes.push({ kind: 'deleted', address: a });
           }
           success(p.correlationId);
+        } else if (peers.size === 1 && peers.has(ip)) {
+          // RFC 5061 §5.2.1 D7 before D8: the last remaining address is refused as such, also
+          // when the packet came from it.
+          error(p.correlationId, CauseCode.REQUEST_TO_DELETE_LAST_ADDRESS, tlvCopy(p));
         } else if (ip === from.address) {
-          error(p.correlationId, CauseCode.REQUEST_TO_DELETE_SOURCE_ADDRESS, tlvCopy(p)); // F8
+          error(p.correlationId, CauseCode.REQUEST_TO_DELETE_SOURCE_ADDRESS, tlvCopy(p)); // D8
         } else if (!peers.has(ip)) {
           error(p.correlationId, CauseCode.UNRESOLVABLE_ADDRESS, tlvCopy(p));
-        } else if (peers.size === 1) {
-          error(p.correlationId, CauseCode.REQUEST_TO_DELETE_LAST_ADDRESS, tlvCopy(p)); // F7
         } else {
           const address = peers.find(ip)!;
           peers.remove(ip);
@@ -177,6 +190,11 @@ export class AsconfReceiver {
     this.cached = { identity: id, serial: asconf.serial, ack };
     return { kind: 'ack', ack, destination: from, retransmission: false, changes };
   }
+}
+
+/** The correlation id at the start of an unrecognized ASCONF parameter's value (0 if too short). */
+function correlationIdOf(value: Uint8Array): number {
+  return value.length >= 4 ? new DataView(value.buffer, value.byteOffset, 4).getUint32(0) : 0;
 }
 
 /** RFC 1982 serial comparison on 32 bits: a < b. */

@@ -21,6 +21,7 @@ import { canonicalSalt, endpointPairKey, peerPublicKeyFrom, responderKeyPair, x2
 import { TakeoverGuard, TakeoverInitiator, abortError, type InitiatorOutput } from './takeover.js';
 import { CauseCode, type AsconfAckChunk, type AsconfChunk, type Chunk, type ErrorCause, type Packet, type Param, type SackChunk } from './wire/types.js';
 import { isNotAuthenticatedFor, notAuthenticatedCause } from '../addip/causes.js';
+import { isIllegalAsconfAck } from '../addip/sender.js';
 import type { PeerInit } from './handshake.js';
 import { tsnAdd, tsnDiff, tsnLt } from './serial.js';
 
@@ -272,7 +273,16 @@ export function onAsconf(a: SctpAssociation, now: Instant, chunk: AsconfChunk | 
     if (r.ack) a.queuePacket(r.ack.destination, [r.ack.chunk]);
     return;
   }
-  if (t.initiator && authenticated) apply(a, now, t.initiator.handleAsconfAck(now, chunk));
+  if (!authenticated) return;
+  // Our ASCONF serials start at our Initial TSN (RFC 5061 §4.1); only an imported association
+  // has ever sent one.
+  const sender = t.initiator?.sender;
+  if (isIllegalAsconfAck(chunk.serial, sender?.nextSerial ?? a.localInitialTsn, sender?.outstanding !== undefined)) {
+    count(a, 'illegal-asconf-ack');
+    a.protocolViolation(CauseCode.ASSOCIATION_ABORTED_ILLEGAL_ASCONF_ACK, `illegal ASCONF-ACK: serial ${chunk.serial >>> 0} was never sent (RFC 5061 §5.3)`, new Uint8Array(0));
+    return;
+  }
+  if (t.initiator) apply(a, now, t.initiator.handleAsconfAck(now, chunk));
 }
 
 /**

@@ -5,6 +5,16 @@ import test from 'ava';
 import { connect, makePair } from './sctp-harness.js';
 import { parsePacket } from '../src/sctp/wire/index.js';
 import type { AbortChunk } from '../src/sctp/wire/types.js';
+import { SimNetwork } from '../src/sim/network.js';
+import { SctpEndpoint } from '../src/sctp/endpoint.js';
+import type { SctpAssociation } from '../src/sctp/association.js';
+import type { SctpOptions } from '../src/sctp/options.js';
+import { idleDeadPeerBound } from '../src/sctp/bounds.js';
+import { SeededRandom } from '../src/transport-abstraction/random.js';
+import { decodeTransportState, encodeTransportState } from '../src/transport-abstraction/state.js';
+import type { TransportState } from '../src/transport-abstraction/state-types.js';
+import type { TransportEvent } from '../src/transport-abstraction/transport.js';
+import type { UdpAddress } from '../src/transport-abstraction/address.js';
 
 test('an authenticated ASCONF-ACK for a serial never sent aborts with "Illegal ASCONF-ACK" (RFC 5061 §5.3)', (t) => {
   const p = makePair({ link: { delayMs: 5 } });
@@ -28,4 +38,106 @@ test('an authenticated ASCONF-ACK for a serial never sent aborts with "Illegal A
   t.deepEqual(aborts.map((a) => a.causes.map((c) => c.code)), [[0xa3]]);
   const serverClosed = p.server.events.find((e) => e.type === 'closed');
   t.is(serverClosed?.type === 'closed' ? serverClosed.error?.code : undefined, 'BATON_ERR_ABORTED');
+});
+
+// ---------------------------------------------------------------- a client, servers, takeovers
+
+const IP = { client: '10.0.0.1', a: '10.0.0.2', b: '10.0.0.3', c: '10.0.0.4', x: '10.0.0.66' } as const;
+type Name = 'a' | 'b' | 'c' | 'x';
+const at = (ip: string): UdpAddress => ({ address: ip, port: 9899 });
+
+interface Server {
+  ep: SctpEndpoint;
+  assoc?: SctpAssociation;
+  events: TransportEvent[];
+  offset: number;
+  sending: boolean;
+}
+
+interface World {
+  net: SimNetwork;
+  file: Uint8Array;
+  client: { ep: SctpEndpoint; assoc: SctpAssociation; events: TransportEvent[]; bytes: number };
+  servers: Record<Name, Server>;
+}
+
+/** A client reading a file that server A sends; B, C (and X, the attacker) stand by. */
+function world(options: SctpOptions = {}, seed = 1, fileSize = 200_000): World {
+  const net = new SimNetwork({ seed });
+  const file = new SeededRandom(seed + 77).bytes(fileSize);
+  net.addHost('client', [IP.client]);
+  const servers = {} as Record<Name, Server>;
+  (['a', 'b', 'c', 'x'] as const).forEach((name, k) => {
+    net.addHost(name, [IP[name]]);
+    net.link('client', name, { delayMs: 5 + 5 * k, rateBps: 4_000_000, queueBytes: 64_000 });
+    const ep = new SctpEndpoint({ addresses: [at(IP[name])], random: new SeededRandom(seed * 100 + k + 1), association: options });
+    const s: Server = { ep, events: [], offset: 0, sending: false };
+    servers[name] = s;
+    net.attach(ep, [at(IP[name])], () => {
+      if (!s.assoc) {
+        s.assoc = ep.pollAccept();
+        if (s.assoc) s.sending = true;
+      }
+      const a = s.assoc;
+      if (!a) return;
+      for (let e = a.pollEvent(); e; e = a.pollEvent()) {
+        s.events.push(e);
+        if (e.type === 'takeover-complete') {
+          s.offset = e.receiver.nextOffset;
+          s.sending = true;
+        }
+      }
+      while (s.sending && !a.closed && s.offset < file.length) {
+        const n = a.send(file.subarray(s.offset, Math.min(file.length, s.offset + 65536)));
+        s.offset += n;
+        if (n === 0) break;
+      }
+    });
+  });
+  net.link('b', 'x', { delayMs: 1 });
+  const cep = new SctpEndpoint({ addresses: [at(IP.client)], random: new SeededRandom(seed * 100), listen: false, association: options });
+  const assoc = cep.connect(0, at(IP.a));
+  const client = { ep: cep, assoc, events: [] as TransportEvent[], bytes: 0 };
+  net.attach(cep, [at(IP.client)], () => {
+    for (let e = assoc.pollEvent(); e; e = assoc.pollEvent()) {
+      if (e.type === 'data') client.bytes += e.bytes.length;
+      else client.events.push(e);
+    }
+  });
+  net.wake(cep);
+  return { net, file, client, servers };
+}
+
+function takeOver(w: World, name: Name, state: TransportState, n: number): SctpAssociation {
+  const s = w.servers[name];
+  s.assoc = s.ep.importState(w.net.now, decodeTransportState(encodeTransportState(state)));
+  s.sending = false;
+  s.assoc.takeover(w.net.now, n);
+  w.net.wake(s.ep);
+  return s.assoc;
+}
+
+const closedWith = (events: readonly TransportEvent[]): string | undefined => {
+  const e = events.find((x) => x.type === 'closed');
+  return e?.type === 'closed' ? (e.error?.code ?? 'clean') : undefined;
+};
+
+test('after a takeover the ASCONF-added path is supervised: the taker dies, the receive-only client times out within the bound', (t) => {
+  const w = world();
+  const { net } = w;
+  t.true(net.runUntil(() => w.client.bytes > 50_000, 10_000));
+  const state = w.servers.a.assoc!.exportState(net.now);
+  net.kill('a');
+  takeOver(w, 'b', state, state.takeoverNumber + 1);
+  t.true(net.runUntil(() => w.client.bytes >= w.file.length, 20_000), 'B finished the file');
+  t.deepEqual(w.client.assoc.remote, at(IP.b));
+  // Let the association settle idle (HEARTBEATs answered), then B dies too.
+  net.run(net.now + 60_000);
+  t.is(w.client.assoc.stateName, 'ESTABLISHED');
+  const died = net.now;
+  net.kill('b');
+  const bound = idleDeadPeerBound(w.client.assoc.options, w.client.assoc.paths[w.client.assoc.primary]!.rto.rto);
+  net.runUntil(() => w.client.assoc.closed, bound + 1);
+  t.is(closedWith(w.client.events), 'BATON_ERR_TIMEOUT');
+  t.true(net.now - died <= bound, `closed after ${net.now - died} ms, bound ${bound} ms`);
 });

@@ -141,3 +141,22 @@ test('after a takeover the ASCONF-added path is supervised: the taker dies, the 
   t.is(closedWith(w.client.events), 'BATON_ERR_TIMEOUT');
   t.true(net.now - died <= bound, `closed after ${net.now - died} ms, bound ${bound} ms`);
 });
+
+test('a takeover from an older state leaves exactly the taker: A → B, then C from A\'s state; B is deleted and ABORTed', (t) => {
+  const w = world({}, 2, 400_000);
+  const { net } = w;
+  t.true(net.runUntil(() => w.client.bytes > 50_000, 10_000));
+  const fromA = w.servers.a.assoc!.exportState(net.now);
+  net.kill('a');
+  takeOver(w, 'b', fromA, fromA.takeoverNumber + 1);
+  t.true(net.runUntil(() => w.servers.b.events.some((e) => e.type === 'takeover-complete') && w.client.bytes > 150_000, 20_000));
+  t.deepEqual(w.client.assoc.paths.map((p) => p.address.address), [IP.b]);
+  // C holds only A's state; it knows nothing of B.
+  takeOver(w, 'c', fromA, fromA.takeoverNumber + 2);
+  t.true(net.runUntil(() => w.servers.c.events.some((e) => e.type === 'takeover-complete'), 20_000));
+  t.deepEqual(w.client.assoc.paths.map((p) => p.address.address), [IP.c], 'only the taker is left');
+  t.true(net.runUntil(() => w.servers.b.assoc!.closed, 60_000), 'B is told');
+  t.is(closedWith(w.servers.b.events), 'BATON_ERR_TAKEN_OVER');
+  t.true(net.runUntil(() => w.client.bytes >= w.file.length, 30_000));
+  t.is(w.client.assoc.stateName, 'ESTABLISHED');
+});

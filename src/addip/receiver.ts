@@ -8,7 +8,9 @@
 //
 // Takeover (baton parameter 0xbaf2 with request number n), only on authenticated ASCONFs:
 //  - n > last accepted → process (whatever the serial: the taker's state may be older than another
-//    ASCONF exchange; the number governs), remember n, cache the ACK, peerSerial := serial;
+//    ASCONF exchange; the number governs), remember n, cache the ACK, peerSerial := serial; then
+//    every peer address but the taker's (the packet's source) is deleted: a takeover leaves
+//    exactly the taker, whatever its state knew;
 //  - otherwise, if it is byte-for-byte the ASCONF whose ACK is cached (same serial, same source,
 //    same parameters) → resend the cached ACK (a plain retransmission);
 //  - otherwise → refuse: an ASCONF-ACK with the request's serial, every request parameter answered
@@ -89,7 +91,7 @@ export class AsconfReceiver {
 
     if (n !== undefined) {
       if (n !== 0 && takeoverNumberAcceptable(n, this.lastTakeover)) {
-        const result = this.process(asconf, from, peers, id);
+        const result = this.process(asconf, from, peers, id, true);
         this.lastTakeover = n;
         return { ...result, takeover: { requestNumber: n, accepted: true } };
       }
@@ -117,7 +119,14 @@ export class AsconfReceiver {
     return { kind: 'drop', reason: serialLess(asconf.serial, expected) ? 'stale-serial' : 'future-serial' };
   }
 
-  private process(asconf: AsconfChunk, from: UdpAddress, peers: PeerAddressTable, id: string): AsconfOutcome & { kind: 'ack' } {
+  /**
+   * `takeover`: the ASCONF is an accepted takeover, after which the association holds exactly the
+   * taker (the packet's source). The taker's state names only the servers it knew of (the one it
+   * replaces); a takeover from an older state (A → B, then C from A's state) would otherwise leave
+   * B in the association, untold. So the client's acceptance rule deletes every other peer address
+   * itself; such a server learns it at its next packet (out of the blue → ABORT "taken over").
+   */
+  private process(asconf: AsconfChunk, from: UdpAddress, peers: PeerAddressTable, id: string, takeover = false): AsconfOutcome & { kind: 'ack' } {
     const changes: AddressChange[] = [];
     const responses: AsconfParam[] = [];
     const error = (correlationId: number, code: number, info: Uint8Array = new Uint8Array(0)): void => {
@@ -183,6 +192,11 @@ export class AsconfReceiver {
         } else {
           error(p.correlationId, CauseCode.UNRESOLVABLE_ADDRESS, tlvCopy(p));
         }
+      }
+    }
+    if (takeover && peers.has(from.address)) {
+      for (const a of [...peers.list()]) {
+        if (a.address !== from.address && peers.remove(a.address)) changes.push({ kind: 'deleted', address: a });
       }
     }
     const ack: AsconfAckChunk = { type: 0x80, serial: asconf.serial, params: responses };

@@ -13,13 +13,13 @@ import { idleDeadPeerBound } from '../src/sctp/bounds.js';
 import { SeededRandom } from '../src/transport-abstraction/random.js';
 import { decodeTransportState, encodeTransportState } from '../src/transport-abstraction/state.js';
 import type { TransportState } from '../src/transport-abstraction/state-types.js';
-import type { TransportEvent } from '../src/transport-abstraction/transport.js';
+import type { DatagramCore, Transmit, TransportEvent } from '../src/transport-abstraction/transport.js';
 import type { UdpAddress } from '../src/transport-abstraction/address.js';
 
 test('an authenticated ASCONF-ACK for a serial never sent aborts with "Illegal ASCONF-ACK" (RFC 5061 §5.3)', (t) => {
   const p = makePair({ link: { delayMs: 5 } });
   const client = connect(p);
-  p.net.runUntil(() => p.server.assoc?.stateName === 'ESTABLISHED' && client.stateName === 'ESTABLISHED', 2000);
+  p.net.runUntil(() => p.server.assoc?.stateName === 'ESTABLISHED' && client.stateName === 'ESTABLISHED', p.net.now + 2000);
   const server = p.server.assoc!;
   const aborts: AbortChunk[] = [];
   p.net.onTrace((e) => {
@@ -43,7 +43,7 @@ test('an authenticated ASCONF-ACK for a serial never sent aborts with "Illegal A
 // ---------------------------------------------------------------- a client, servers, takeovers
 
 const IP = { client: '10.0.0.1', a: '10.0.0.2', b: '10.0.0.3', c: '10.0.0.4', x: '10.0.0.66' } as const;
-type Name = 'a' | 'b' | 'c' | 'x';
+type Name = 'a' | 'b' | 'c';
 const at = (ip: string): UdpAddress => ({ address: ip, port: 9899 });
 
 interface Server {
@@ -61,13 +61,13 @@ interface World {
   servers: Record<Name, Server>;
 }
 
-/** A client reading a file that server A sends; B, C (and X, the attacker) stand by. */
+/** A client reading a file that server A sends; B and C stand by. */
 function world(options: SctpOptions = {}, seed = 1, fileSize = 200_000): World {
   const net = new SimNetwork({ seed });
   const file = new SeededRandom(seed + 77).bytes(fileSize);
   net.addHost('client', [IP.client]);
   const servers = {} as Record<Name, Server>;
-  (['a', 'b', 'c', 'x'] as const).forEach((name, k) => {
+  (['a', 'b', 'c'] as const).forEach((name, k) => {
     net.addHost(name, [IP[name]]);
     net.link('client', name, { delayMs: 5 + 5 * k, rateBps: 4_000_000, queueBytes: 64_000 });
     const ep = new SctpEndpoint({ addresses: [at(IP[name])], random: new SeededRandom(seed * 100 + k + 1), association: options });
@@ -94,7 +94,6 @@ function world(options: SctpOptions = {}, seed = 1, fileSize = 200_000): World {
       }
     });
   });
-  net.link('b', 'x', { delayMs: 1 });
   const cep = new SctpEndpoint({ addresses: [at(IP.client)], random: new SeededRandom(seed * 100), listen: false, association: options });
   const assoc = cep.connect(0, at(IP.a));
   const client = { ep: cep, assoc, events: [] as TransportEvent[], bytes: 0 };
@@ -125,11 +124,11 @@ const closedWith = (events: readonly TransportEvent[]): string | undefined => {
 test('after a takeover the ASCONF-added path is supervised: the taker dies, the receive-only client times out within the bound', (t) => {
   const w = world();
   const { net } = w;
-  t.true(net.runUntil(() => w.client.bytes > 50_000, 10_000));
+  t.true(net.runUntil(() => w.client.bytes > 50_000, net.now + 10_000));
   const state = w.servers.a.assoc!.exportState(net.now);
   net.kill('a');
   takeOver(w, 'b', state, state.takeoverNumber + 1);
-  t.true(net.runUntil(() => w.client.bytes >= w.file.length, 20_000), 'B finished the file');
+  t.true(net.runUntil(() => w.client.bytes >= w.file.length, net.now + 20_000), 'B finished the file');
   t.deepEqual(w.client.assoc.remote, at(IP.b));
   // Let the association settle idle (HEARTBEATs answered), then B dies too.
   net.run(net.now + 60_000);
@@ -137,7 +136,7 @@ test('after a takeover the ASCONF-added path is supervised: the taker dies, the 
   const died = net.now;
   net.kill('b');
   const bound = idleDeadPeerBound(w.client.assoc.options, w.client.assoc.paths[w.client.assoc.primary]!.rto.rto);
-  net.runUntil(() => w.client.assoc.closed, bound + 1);
+  net.runUntil(() => w.client.assoc.closed, net.now + bound + 1);
   t.is(closedWith(w.client.events), 'BATON_ERR_TIMEOUT');
   t.true(net.now - died <= bound, `closed after ${net.now - died} ms, bound ${bound} ms`);
 });
@@ -145,18 +144,108 @@ test('after a takeover the ASCONF-added path is supervised: the taker dies, the 
 test('a takeover from an older state leaves exactly the taker: A → B, then C from A\'s state; B is deleted and ABORTed', (t) => {
   const w = world({}, 2, 400_000);
   const { net } = w;
-  t.true(net.runUntil(() => w.client.bytes > 50_000, 10_000));
+  t.true(net.runUntil(() => w.client.bytes > 50_000, net.now + 10_000));
   const fromA = w.servers.a.assoc!.exportState(net.now);
   net.kill('a');
   takeOver(w, 'b', fromA, fromA.takeoverNumber + 1);
-  t.true(net.runUntil(() => w.servers.b.events.some((e) => e.type === 'takeover-complete') && w.client.bytes > 150_000, 20_000));
+  t.true(net.runUntil(() => w.servers.b.events.some((e) => e.type === 'takeover-complete') && w.client.bytes > 150_000, net.now + 20_000));
   t.deepEqual(w.client.assoc.paths.map((p) => p.address.address), [IP.b]);
   // C holds only A's state; it knows nothing of B.
   takeOver(w, 'c', fromA, fromA.takeoverNumber + 2);
-  t.true(net.runUntil(() => w.servers.c.events.some((e) => e.type === 'takeover-complete'), 20_000));
+  t.true(net.runUntil(() => w.servers.c.events.some((e) => e.type === 'takeover-complete'), net.now + 20_000));
   t.deepEqual(w.client.assoc.paths.map((p) => p.address.address), [IP.c], 'only the taker is left');
-  t.true(net.runUntil(() => w.servers.b.assoc!.closed, 60_000), 'B is told');
+  t.true(net.runUntil(() => w.servers.b.assoc!.closed, net.now + 60_000), 'B is told');
   t.is(closedWith(w.servers.b.events), 'BATON_ERR_TAKEN_OVER');
-  t.true(net.runUntil(() => w.client.bytes >= w.file.length, 30_000));
+  t.true(net.runUntil(() => w.client.bytes >= w.file.length, net.now + 30_000));
   t.is(w.client.assoc.stateName, 'ESTABLISHED');
 });
+
+/** An attacker at `ip`: it sends whatever is queued, from its own address, and reads nothing. */
+function relayer(net: SimNetwork, ip: string) {
+  const queue: Transmit[] = [];
+  const core: DatagramCore = {
+    handleDatagram: () => undefined,
+    handleTimeout: () => undefined,
+    pollTimeout: () => undefined,
+    pollTransmit: () => queue.shift(),
+  };
+  net.attach(core, [at(ip)]);
+  return {
+    send(to: UdpAddress, payload: Uint8Array): void {
+      queue.push({ source: at(ip), destination: to, payload: payload.slice() });
+      net.wake(core);
+    },
+  };
+}
+
+const hasAsconf = (payload: Uint8Array): boolean => {
+  const r = parsePacket(payload);
+  return r.ok && r.packet.chunks.some((c) => c.type === 0xc1);
+};
+
+test('a relayed takeover (the ASCONF intercepted and resent from the attacker\'s address) is dropped; the real taker still takes over', (t) => {
+  const w = world({}, 3, 300_000);
+  const { net } = w;
+  net.addHost('x', [IP.x]);
+  net.link('client', 'x', { delayMs: 2 });
+  const x = relayer(net, IP.x);
+  t.true(net.runUntil(() => w.client.bytes > 50_000, net.now + 10_000));
+  const state = w.servers.a.assoc!.exportState(net.now);
+  net.kill('a');
+  // On path between B and the client: every B → client ASCONF is taken off the wire and resent
+  // from X's address.
+  net.partition(['b'], ['client']);
+  let relayed = 0;
+  net.onTrace((e) => {
+    if (e.kind === 'drop' && e.reason === 'partition' && e.from.address === IP.b && hasAsconf(e.payload)) {
+      relayed++;
+      x.send(at(IP.client), e.payload);
+    }
+  });
+  takeOver(w, 'b', state, state.takeoverNumber + 1);
+  net.run(net.now + 4000);
+  t.true(relayed >= 2, `relayed ${relayed} ASCONFs`);
+  t.false(w.client.events.some((e) => e.type === 'taken-over'), 'the relayer is not named the new server');
+  t.true(w.client.events.some((e) => e.type === 'takeover-refused' && e.peer.address === IP.x && e.reason === 'not-authenticated'));
+  t.false(w.client.assoc.paths.some((p) => p.address.address === IP.x || p.address.address === IP.b), 'nothing added');
+  t.deepEqual(w.client.assoc.remote, at(IP.a));
+  // The attacker leaves the path: B's next retransmission of the same ASCONF (same number) is accepted.
+  net.heal();
+  t.true(net.runUntil(() => w.client.bytes >= w.file.length, net.now + 60_000), `client got ${w.client.bytes} of ${w.file.length}`);
+  t.deepEqual(w.client.events.filter((e) => e.type === 'taken-over').map((e) => e.type === 'taken-over' && e.peer.address), [IP.b]);
+  t.deepEqual(w.client.assoc.paths.map((p) => p.address.address), [IP.b]);
+});
+
+test('a relayed takeover the real taker never gets through: the client is not stranded, it times out within the bound', (t) => {
+  const w = world({}, 4, 300_000);
+  const { net } = w;
+  net.addHost('x', [IP.x]);
+  net.link('client', 'x', { delayMs: 2 });
+  const x = relayer(net, IP.x);
+  t.true(net.runUntil(() => w.client.bytes > 50_000, net.now + 10_000));
+  const state = w.servers.a.assoc!.exportState(net.now);
+  net.kill('a');
+  const died = net.now;
+  const rto = w.client.assoc.paths[w.client.assoc.primary]!.rto.rto;
+  net.partition(['b'], ['client']);
+  net.onTrace((e) => {
+    if (e.kind === 'drop' && e.reason === 'partition' && e.from.address === IP.b && hasAsconf(e.payload)) x.send(at(IP.client), e.payload);
+  });
+  takeOver(w, 'b', state, state.takeoverNumber + 1);
+  const bound = idleDeadPeerBound(w.client.assoc.options, rto);
+  net.runUntil(() => w.client.assoc.closed, net.now + bound + 1);
+  t.is(closedWith(w.client.events), 'BATON_ERR_TIMEOUT');
+  t.true(net.now - died <= bound, `closed after ${net.now - died} ms, bound ${bound} ms`);
+  t.false(w.client.events.some((e) => e.type === 'taken-over'));
+});
+
+test('a taker bound to the wildcard address cannot take over (its ASCONF would bind no address): a local usage error', (t) => {
+  const w = world({}, 5, 100_000);
+  t.true(w.net.runUntil(() => w.client.bytes > 20_000, w.net.now + 10_000));
+  const state = w.servers.a.assoc!.exportState(w.net.now);
+  const ep = new SctpEndpoint({ addresses: [{ address: '0.0.0.0', port: 9899 }], random: new SeededRandom(9) });
+  const a = ep.importState(w.net.now, state);
+  const e = t.throws(() => a.takeover(w.net.now, 1));
+  t.is((e as { code?: string }).code, 'BATON_ERR_USAGE');
+});
+

@@ -6,7 +6,8 @@
 // Serial numbers (RFC 5061 §5.2): serial == peerSerial + 1 → process and cache the ACK;
 // serial == peerSerial → resend the cached ACK; anything else → drop silently.
 //
-// Takeover (baton parameter 0xbaf2 with request number n), only on authenticated ASCONFs:
+// Takeover (baton parameter 0xbaf2 with request number n), only on authenticated ASCONFs that add
+// their own source address (an ASCONF relayed from another address is dropped as unauthenticated):
 //  - n > last accepted → process (whatever the serial: the taker's state may be older than another
 //    ASCONF exchange; the number governs), remember n, cache the ACK, peerSerial := serial; then
 //    every peer address but the taker's (the packet's source) is deleted: a takeover leaves
@@ -90,7 +91,16 @@ export class AsconfReceiver {
     const resend = (): AsconfOutcome => ({ kind: 'ack', ack: this.cached!.ack, destination: from, retransmission: true, changes: [] });
 
     if (n !== undefined) {
-      if (n !== 0 && takeoverNumberAcceptable(n, this.lastTakeover)) {
+      const fresh = n !== 0 && takeoverNumberAcceptable(n, this.lastTakeover);
+      if (fresh && !namesItsSource(asconf, from)) {
+        // AUTH covers the chunk, not the IP header: someone who relays a taker's ASCONF from
+        // their own address would otherwise become the peer (and consume the number, so the real
+        // taker is refused). A takeover is authentic only for the address it adds: an Add IP
+        // Address equal to the packet's source (a wildcard, RFC 5061 §4.2.4, binds nothing and does
+        // not count). Dropped silently — no answer to the relayer, nothing consumed, nothing cached.
+        return { kind: 'drop', reason: 'not-authenticated', takeover: { requestNumber: n, accepted: false, reason: 'not-authenticated' } };
+      }
+      if (fresh) {
         const result = this.process(asconf, from, peers, id, true);
         this.lastTakeover = n;
         return { ...result, takeover: { requestNumber: n, accepted: true } };
@@ -204,6 +214,11 @@ export class AsconfReceiver {
     this.cached = { identity: id, serial: asconf.serial, ack };
     return { kind: 'ack', ack, destination: from, retransmission: false, changes };
   }
+}
+
+/** Whether the ASCONF adds the very address it came from (not as a wildcard). */
+function namesItsSource(asconf: AsconfChunk, from: UdpAddress): boolean {
+  return asconf.params.some((p) => p.kind === 'add-ip' && ipOf(p.address) === from.address);
 }
 
 /** The correlation id at the start of an unrecognized ASCONF parameter's value (0 if too short). */

@@ -14,7 +14,7 @@ import type { UdpAddress } from '../transport-abstraction/address.js';
 import { LocalUsageError, TransportError } from '../transport-abstraction/errors.js';
 import type { TransportState, TsnRun } from '../transport-abstraction/state-types.js';
 import { DEFAULT_RESUME_MODE, validateTakeoverNumber, type Instant, type ReceiverState, type ResumeMode } from '../transport-abstraction/transport.js';
-import type { PeerAddressTable } from '../addip/addresses.js';
+import { isWildcard, type PeerAddressTable } from '../addip/addresses.js';
 import { AuthContext, authContextFromVectors, authParamsFrom, parseKeyVector, unsupportedHmacCause } from './auth.js';
 import type { SctpAssociation } from './association.js';
 import { canonicalSalt, endpointPairKey, peerPublicKeyFrom, responderKeyPair, x25519Param, type KeySource, type X25519KeyPair } from './x25519.js';
@@ -179,6 +179,10 @@ export function takeover(a: SctpAssociation, now: Instant, requestNumber: number
   validateTakeoverNumber(requestNumber);
   if (!t.initiator) throw new LocalUsageError('takeover() needs an association built by importState()');
   if (!t.context) throw new LocalUsageError('takeover() needs AUTH: the exported state has no usable key vectors');
+  // The client accepts a takeover only from the address its ASCONF adds (a relay defence, see
+  // addip/receiver.ts): a wildcard local address would add "the packet's source", which binds
+  // nothing, and is refused. Behind a NAT the taker must use the address the client sees.
+  if (isWildcard(a.local.address)) throw new LocalUsageError(`takeover() needs a specific local address, not ${a.local.address}: the client accepts a takeover only from the address it adds`);
   apply(a, now, t.initiator.start(now, requestNumber, mode, a.primaryRto));
 }
 

@@ -2,14 +2,14 @@
 // supervision after takeovers, takeovers that leave exactly the taker, relayed takeovers, and the
 // dead-peer / connect / takeover bounds. All on the simulated network in virtual time.
 import test from 'ava';
-import { connect, makePair } from './sctp-harness.js';
+import { connect, feeder, makePair, pattern } from './sctp-harness.js';
 import { parsePacket } from '../src/sctp/wire/index.js';
 import type { AbortChunk } from '../src/sctp/wire/types.js';
 import { SimNetwork } from '../src/sim/network.js';
 import { SctpEndpoint } from '../src/sctp/endpoint.js';
 import type { SctpAssociation } from '../src/sctp/association.js';
 import type { SctpOptions } from '../src/sctp/options.js';
-import { idleDeadPeerBound } from '../src/sctp/bounds.js';
+import { busyDeadPeerBound, connectBound, idleDeadPeerBound } from '../src/sctp/bounds.js';
 import { SeededRandom } from '../src/transport-abstraction/random.js';
 import { decodeTransportState, encodeTransportState } from '../src/transport-abstraction/state.js';
 import type { TransportState } from '../src/transport-abstraction/state-types.js';
@@ -249,3 +249,85 @@ test('a taker bound to the wildcard address cannot take over (its ASCONF would b
   t.is((e as { code?: string }).code, 'BATON_ERR_USAGE');
 });
 
+
+// ---------------------------------------------------------------- give-up bounds (README: transport section)
+
+test('a connect to an address where nothing answers fails with BATON_ERR_TIMEOUT within ~17 s (not 243 s)', (t) => {
+  const p = makePair({ link: { delayMs: 5 } });
+  const a = p.clientEp.connect(p.net.now, { address: '10.0.0.99', port: 9899 });
+  p.client.assoc = a;
+  p.net.wake(p.clientEp);
+  const start = p.net.now;
+  p.net.runUntil(() => a.closed, start + 300_000);
+  t.is(closedWith(p.client.events), 'BATON_ERR_TIMEOUT');
+  t.true(p.net.now - start <= connectBound(a.options), `failed after ${p.net.now - start} ms, bound ${connectBound(a.options)} ms`);
+  t.true(p.net.now - start <= 20_000, `${p.net.now - start}`);
+});
+
+function idlePair(seed: number, options: SctpOptions = {}) {
+  const p = makePair({ seed, link: { delayMs: 5 }, client: options, server: options });
+  const client = connect(p);
+  p.net.runUntil(() => p.server.assoc?.stateName === 'ESTABLISHED' && client.stateName === 'ESTABLISHED', p.net.now + 2000);
+  p.net.run(p.net.now + 30_000); // idle, HEARTBEATs answered
+  return { p, client, server: p.server.assoc! };
+}
+
+test('an idle endpoint notices a dead peer within its bound, tens of seconds by default (not ~10 min)', (t) => {
+  const { p, server } = idlePair(11);
+  t.is(server.stateName, 'ESTABLISHED');
+  const rto = server.paths[server.primary]!.rto.rto;
+  const bound = idleDeadPeerBound(server.options, rto);
+  t.true(bound <= 60_000, `default bound ${bound} ms`);
+  p.net.kill('client');
+  const died = p.net.now;
+  p.net.runUntil(() => server.closed, died + 600_000);
+  t.is(closedWith(p.server.events), 'BATON_ERR_TIMEOUT');
+  t.true(p.net.now - died <= bound, `closed after ${p.net.now - died} ms, bound ${bound} ms`);
+});
+
+test('the idle bound is configurable: HB.interval 1 s, Association.Max.Retrans 2, RTO.Max 2 s', (t) => {
+  const options: SctpOptions = { heartbeatInterval: 1000, associationMaxRetrans: 2, pathMaxRetrans: 1, rto: { max: 2000 } };
+  const { p, server } = idlePair(12, options);
+  const bound = idleDeadPeerBound(server.options, server.paths[server.primary]!.rto.rto);
+  t.true(bound <= 12_000, `bound ${bound} ms`);
+  p.net.kill('client');
+  const died = p.net.now;
+  p.net.runUntil(() => server.closed, died + 600_000);
+  t.is(closedWith(p.server.events), 'BATON_ERR_TIMEOUT');
+  t.true(p.net.now - died <= bound, `closed after ${p.net.now - died} ms, bound ${bound} ms`);
+});
+
+test('a sender notices a dead receiver within Association.Max.Retrans T3 back-offs (~22 s by default)', (t) => {
+  const p = makePair({ seed: 13, link: { delayMs: 5, rateBps: 2_000_000, queueBytes: 64_000 } });
+  const client = connect(p);
+  p.net.runUntil(() => p.server.assoc?.stateName === 'ESTABLISHED' && client.stateName === 'ESTABLISHED', p.net.now + 2000);
+  const server = p.server.assoc!;
+  const feed = feeder(server, pattern(4_000_000));
+  p.server.onData = () => feed.pump();
+  feed.pump();
+  p.net.runUntil(() => p.client.receivedBytes > 200_000, p.net.now + 10_000);
+  const rto = server.paths[server.primary]!.rto.rto;
+  p.net.kill('client');
+  const died = p.net.now;
+  p.net.runUntil(() => server.closed, died + 600_000);
+  t.is(closedWith(p.server.events), 'BATON_ERR_TIMEOUT');
+  const bound = busyDeadPeerBound(server.options, rto);
+  t.true(p.net.now - died <= bound, `closed after ${p.net.now - died} ms, bound ${bound} ms`);
+  t.true(p.net.now - died <= 25_000);
+});
+
+test('a takeover of a connection whose client is gone ends with BATON_ERR_TIMEOUT within ~22 s (not minutes)', (t) => {
+  const w = world({}, 14, 100_000);
+  const { net } = w;
+  t.true(net.runUntil(() => w.client.bytes > 20_000, net.now + 10_000));
+  const state = w.servers.a.assoc!.exportState(net.now);
+  net.kill('a');
+  net.kill('client');
+  const start = net.now;
+  const b = takeOver(w, 'b', state, state.takeoverNumber + 1);
+  const bound = busyDeadPeerBound(b.options);
+  net.runUntil(() => b.closed, start + 600_000);
+  t.is(closedWith(w.servers.b.events), 'BATON_ERR_TIMEOUT');
+  t.true(net.now - start <= bound, `gave up after ${net.now - start} ms, bound ${bound} ms`);
+  t.true(net.now - start <= 25_000);
+});

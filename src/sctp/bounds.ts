@@ -4,7 +4,7 @@
 // measurement; RTO.Min on a short path that has measured).
 import type { ResolvedOptions } from './options.js';
 
-type Limits = Pick<ResolvedOptions, 'rto' | 'heartbeatInterval' | 'associationMaxRetrans' | 'maxInitRetransmits'>;
+type Limits = Pick<ResolvedOptions, 'rto' | 'heartbeatInterval' | 'pathMaxRetrans' | 'associationMaxRetrans' | 'maxInitRetransmits'>;
 
 /** min(rto · 2^k, RTO.Max): the RTO after k back-offs. */
 function backedOff(o: Limits, rto: number, k: number): number {
@@ -12,20 +12,27 @@ function backedOff(o: Limits, rto: number, k: number): number {
 }
 
 /**
- * An idle peer (nothing to send, e.g. a receive-only client) that dies: HEARTBEATs every
- * RTO + HB.interval ± RTO/2 (§8.3), the RTO doubled after each unanswered one; the association
- * closes with BATON_ERR_TIMEOUT at the expiry that counts error Association.Max.Retrans + 1,
- * i.e. Association.Max.Retrans + 2 intervals after the last answered HEARTBEAT.
+ * A peer that dies while this side is idle (nothing to send, e.g. a receive-only client), counted
+ * from the last answered HEARTBEAT: HEARTBEATs go every RTO ± RTO/2 (+ HB.interval while the path
+ * is active, §8.3), the RTO doubled after each unanswered one, which counts one error; after
+ * Path.Max.Retrans errors the path is inactive and probed without HB.interval; the association
+ * closes with BATON_ERR_TIMEOUT at the expiry that counts error Association.Max.Retrans + 1, the
+ * end of interval Association.Max.Retrans + 2.
  */
 export function idleDeadPeerBound(o: Limits, rto = o.rto.initial): number {
   let t = 0;
-  for (let j = 0; j < o.associationMaxRetrans + 2; j++) t += 1.5 * backedOff(o, rto, Math.max(0, j - 1)) + o.heartbeatInterval;
+  for (let j = 1; j <= o.associationMaxRetrans + 2; j++) {
+    const errors = Math.max(0, j - 2); // counted when interval j was set
+    t += 1.5 * backedOff(o, rto, errors) + (errors <= o.pathMaxRetrans ? o.heartbeatInterval : 0);
+  }
   return t;
 }
 
 /**
- * A peer that dies while DATA (or an ASCONF, a SHUTDOWN) is outstanding: T3-rtx doubles on each
- * expiry (§6.3.3) and the association closes at expiry Association.Max.Retrans + 1.
+ * A peer that dies while DATA (or a SHUTDOWN) is outstanding: T3-rtx doubles on each expiry
+ * (§6.3.3) and the association closes at expiry Association.Max.Retrans + 1. The same holds for
+ * a takeover nobody answers: the ASCONF (T-4, RFC 5061 §5.1) and then the stale-TSN probe are
+ * each given up after Association.Max.Retrans retransmissions, with BATON_ERR_TIMEOUT.
  */
 export function busyDeadPeerBound(o: Limits, rto = o.rto.initial): number {
   let t = 0;

@@ -136,7 +136,16 @@ export function importFrom(a: SctpAssociation, state: TransportState): void {
   t.guard = new TakeoverGuard(s.peerAsconfSerial);
   t.importedTakeoverNumber = state.takeoverNumber;
   t.imported = state;
-  t.initiator = new TakeoverInitiator({ state: s, streamBytesAcked: state.streamBytesAcked, newAddress: a.local, client: a.remote });
+  // An unanswered takeover gives up like any unanswered retransmission (bounds.ts): after
+  // Association.Max.Retrans, backing off up to RTO.Max, with BATON_ERR_TIMEOUT.
+  t.initiator = new TakeoverInitiator({
+    state: s,
+    streamBytesAcked: state.streamBytesAcked,
+    newAddress: a.local,
+    client: a.remote,
+    maxRetransmissions: a.options.associationMaxRetrans,
+    rtoMax: a.options.rto.max,
+  });
 }
 
 export function exportInto(a: SctpAssociation, state: TransportState): void {

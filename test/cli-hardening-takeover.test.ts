@@ -1,0 +1,82 @@
+// Issue 14 item 2 (and item 6's file mode): the state names the object the stream carries, and a
+// taker with another file refuses before it takes anything over. Real processes on 127.0.0.x.
+import test from 'ava';
+import { createHash } from 'node:crypto';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { decodeTransportState } from '../src/transport-abstraction/state.js';
+import { runToExit, spawnProcess } from './helpers/process.js';
+import { freeUdpPort } from './helpers/ports.js';
+
+const BATON = fileURLToPath(new URL('../bin/baton.js', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'baton-object-'));
+
+function makeFile(name: string, length: number, salt = 0): string {
+  const bytes = Buffer.alloc(length);
+  for (let i = 0; i < length; i++) bytes[i] = (i * 131 + (i >>> 11) + salt) & 0xff;
+  const path = join(dir, name);
+  writeFileSync(path, bytes);
+  return path;
+}
+
+const sha = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
+
+async function until(check: () => boolean, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (check()) return true;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  return check();
+}
+
+for (const transport of ['sctp', 'tcp']) {
+  test.serial(`${transport}: a taker with another --send-file refuses with one line and exit 2; the client still gets the original intact`, async (t) => {
+    const length = 2_000_000;
+    const file = join(makeFile(`video-${transport}.bin`, length));
+    // Same name and length, one byte changed in the middle: only the validator tells them apart.
+    const otherDir = mkdtempSync(join(dir, 'other-'));
+    const edited = join(otherDir, `video-${transport}.bin`);
+    copyFileSync(file, edited);
+    const bytes = readFileSync(edited);
+    bytes[length / 2] ^= 0xff;
+    writeFileSync(edited, bytes);
+    const shorter = join(otherDir, `short-${transport}.bin`);
+    writeFileSync(shorter, readFileSync(file).subarray(0, length - 1000));
+    const state = join(dir, `a-${transport}.state`);
+    const out = join(dir, `got-${transport}.bin`);
+    const port = await freeUdpPort('127.0.0.2');
+    const common = ['-t', transport, '--udp-encap-port', String(port), '--rto-min', '100'];
+    const a = spawnProcess(process.execPath, [BATON, 'cat', ...common, '--listen', '127.0.0.2', '--send-file', file, '--state-out', state, '--rate', '700000', '-v'], { t, timeoutMs: 60_000, stderr: 'pipe' });
+    await a.waitForLine(/listening on/, 20_000, 'stderr');
+    const client = spawnProcess(process.execPath, [BATON, 'cat', '-t', transport, '127.0.0.2', '--peer-encap-port', String(port), '--rto-min', '100'], { t, timeoutMs: 60_000, stdout: { file: out }, stderr: 'pipe' });
+    t.true(await until(() => existsSync(state) && existsSync(out) && statSync(out).size > 100_000, 20_000), 'the stream never got going');
+
+    // Item 6 (the file-mode part): the state holds the connection key.
+    t.is(statSync(state).mode & 0o777, 0o600, 'the state file is readable by others');
+    const mapping = decodeTransportState(readFileSync(state)).stream;
+    t.is(mapping?.objectName, `video-${transport}.bin`);
+    t.is(mapping?.objectLength, length);
+    t.is(mapping?.validator, `sha256:${sha(file)}`);
+
+    const taker = ['cat', ...common, '--take-over', state, '--listen', '127.0.0.3'];
+    const cases: Array<[string, RegExp]> = [
+      [edited, /not the object the connection carries \(content sha256:/],
+      [shorter, /not the object the connection carries \(name short-.*; length 1999000 vs 2000000; content/],
+    ];
+    for (const [other, message] of cases) {
+      const b = await runToExit(process.execPath, [BATON, ...taker, '--send-file', other], { t, timeoutMs: 15_000 });
+      t.is(b.status.code, 2, b.stderr);
+      t.is(b.stderr.trimEnd().split('\n').length, 1, b.stderr);
+      t.regex(b.stderr, message);
+    }
+    t.is(a.exitStatus, undefined, 'A finished before the takers were tried; the test proves nothing');
+    // Nobody took the connection: A finishes it and the client's copy is the original.
+    const [c, sa] = await Promise.all([client.waitForExit(30_000), a.waitForExit(30_000)]);
+    t.is(c.code, 0, client.stderr);
+    t.is(sa.code, 0, a.stderr);
+    t.is(sha(out), sha(file));
+  });
+}

@@ -1,11 +1,13 @@
-// Issue 14 item 2 (and item 6's file mode): the state names the object the stream carries, and a
-// taker with another file refuses before it takes anything over. Real processes on 127.0.0.x.
+// Issue 14 items 2, 6 (file mode) and 12 with real `baton cat` processes on 127.0.0.x: the state names
+// the object the stream carries and a taker with another file refuses before it takes anything over;
+// a client whose standard output closes aborts its connection cleanly.
 import test from 'ava';
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { spawn } from 'node:child_process';
 import { decodeTransportState } from '../src/transport-abstraction/state.js';
 import { runToExit, spawnProcess } from './helpers/process.js';
 import { freeUdpPort } from './helpers/ports.js';
@@ -78,5 +80,48 @@ for (const transport of ['sctp', 'tcp']) {
     t.is(c.code, 0, client.stderr);
     t.is(sa.code, 0, a.stderr);
     t.is(sha(out), sha(file));
+  });
+}
+
+for (const transport of ['sctp', 'tcp']) {
+  test.serial(`${transport}: item 12 — a client whose stdout closes (| head -c 1000) aborts the connection: one line, exit 1, and the server stops at once`, async (t) => {
+    const file = makeFile(`big-${transport}.bin`, 30_000_000);
+    const port = await freeUdpPort('127.0.0.2');
+    const server = spawnProcess(process.execPath, [BATON, 'cat', '-t', transport, '--listen', '127.0.0.2', '--udp-encap-port', String(port), '--send-file', file, '--rate', '3000000', '-v'], { t, timeoutMs: 60_000, stderr: 'pipe' });
+    await server.waitForLine(/listening on/, 20_000, 'stderr');
+    // `baton cat ... | head -c 1000`, with head played by this test: read 1000 bytes, close the pipe.
+    const client = spawn(process.execPath, [BATON, 'cat', '-t', transport, '127.0.0.2', '--peer-encap-port', String(port)], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const kill = (): void => {
+      try {
+        process.kill(-client.pid!, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    };
+    t.teardown(kill);
+    let stderr = '';
+    client.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => client.on('exit', (code) => resolve(code)));
+    let got = 0;
+    await new Promise<void>((resolve) => {
+      client.stdout.on('data', (d: Buffer) => {
+        got += d.length;
+        if (got >= 1000) {
+          client.stdout.destroy();
+          resolve();
+        }
+      });
+    });
+    const guard = setTimeout(kill, 10_000);
+    const code = await exited;
+    clearTimeout(guard);
+    t.is(code, 1, stderr);
+    t.is(stderr.trimEnd().split('\n').length, 1, `more than one line (a stack trace?): ${stderr}`);
+    t.regex(stderr, /standard output closed \(EPIPE\); connection aborted/);
+    // The server learns at once (ABORT / RST), not minutes later from its retransmission limit; at
+    // --rate 3 MB/s the 30 MB file would take it 10 s to finish.
+    const s = await server.waitForExit(5_000);
+    t.is(s.code, 1, server.stderr);
+    t.regex(server.stderr, /BATON_ERR_ABORTED/);
   });
 }

@@ -3,7 +3,7 @@
 // a client whose standard output closes aborts its connection cleanly.
 import test from 'ava';
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -51,7 +51,7 @@ for (const transport of ['sctp', 'tcp']) {
     const out = join(dir, `got-${transport}.bin`);
     const port = await freeUdpPort('127.0.0.2');
     const common = ['-t', transport, '--udp-encap-port', String(port), '--rto-min', '100'];
-    const a = spawnProcess(process.execPath, [BATON, 'cat', ...common, '--listen', '127.0.0.2', '--send-file', file, '--state-out', state, '--rate', '700000', '-v'], { t, timeoutMs: 60_000, stderr: 'pipe' });
+    const a = spawnProcess(process.execPath, [BATON, 'cat', ...common, '--listen', '127.0.0.2', '--send-file', file, '--state-out', state, '--rate', '200000', '-v'], { t, timeoutMs: 60_000, stderr: 'pipe' });
     await a.waitForLine(/listening on/, 20_000, 'stderr');
     const client = spawnProcess(process.execPath, [BATON, 'cat', '-t', transport, '127.0.0.2', '--peer-encap-port', String(port), '--rto-min', '100'], { t, timeoutMs: 60_000, stdout: { file: out }, stderr: 'pipe' });
     t.true(await until(() => existsSync(state) && existsSync(out) && statSync(out).size > 100_000, 20_000), 'the stream never got going');
@@ -76,7 +76,7 @@ for (const transport of ['sctp', 'tcp']) {
     }
     t.is(a.exitStatus, undefined, 'A finished before the takers were tried; the test proves nothing');
     // Nobody took the connection: A finishes it and the client's copy is the original.
-    const [c, sa] = await Promise.all([client.waitForExit(30_000), a.waitForExit(30_000)]);
+    const [c, sa] = await Promise.all([client.waitForExit(40_000), a.waitForExit(40_000)]);
     t.is(c.code, 0, client.stderr);
     t.is(sa.code, 0, a.stderr);
     t.is(sha(out), sha(file));
@@ -125,3 +125,20 @@ for (const transport of ['sctp', 'tcp']) {
     t.regex(server.stderr, /BATON_ERR_ABORTED/);
   });
 }
+
+test.serial('item 11: a state file that cannot be written once serving is reported in one line and exit 1; the client still gets its file', async (t) => {
+  const file = makeFile('state-gone.bin', 500_000);
+  const stateDir = mkdtempSync(join(dir, 'states-'));
+  const port = await freeUdpPort('127.0.0.2');
+  const out = join(dir, 'state-gone-got.bin');
+  const server = spawnProcess(process.execPath, [BATON, 'cat', '--listen', '127.0.0.2', '--udp-encap-port', String(port), '--send-file', file, '--state-out', join(stateDir, 'a.state'), '-v'], { t, timeoutMs: 30_000, stderr: 'pipe' });
+  await server.waitForLine(/listening on/, 20_000, 'stderr');
+  rmSync(stateDir, { recursive: true }); // the place was writable when checked; it is gone now
+  const client = spawnProcess(process.execPath, [BATON, 'cat', '127.0.0.2', '--peer-encap-port', String(port)], { t, timeoutMs: 30_000, stdout: { file: out }, stderr: 'pipe' });
+  const [c, s] = await Promise.all([client.waitForExit(20_000), server.waitForExit(20_000)]);
+  t.is(c.code, 0, client.stderr);
+  t.is(sha(out), sha(file));
+  t.is(s.code, 1, server.stderr);
+  t.is(server.stderr.split('\n').filter((line) => /cannot write the state/.test(line)).length, 1, server.stderr);
+  t.notRegex(server.stderr, /^\s+at /m, 'a stack trace');
+});

@@ -1,179 +1,19 @@
-// A pool of wedges on the simulated network, each with its own in-memory content server holding
-// the same objects, and clients that speak HTTP/1.1 over a raw transport endpoint (the library's
-// StreamCollector). Used by test/wedge-sim-*.test.ts. Everything runs in virtual time, seeded.
-import { MemoryBackend } from '../src/sim/memory-backend.js';
-import { SimNetwork } from '../src/sim/network.js';
-import { SimRuntime } from '../src/sim/runtime.js';
-import { StreamCollector } from '../src/stream/index.js';
-import type { Attachment } from '../src/transport-abstraction/runtime.js';
-import type { DatagramCore, TransportEndpoint, TransportKind, Transmit } from '../src/transport-abstraction/transport.js';
-import { MonitorCommander } from '../src/wedge/monitor.js';
-import { createEndpoint } from '../src/transports.js';
-import { Wedge, type HealthMode, type Peer } from '../src/wedge/wedge.js';
-import type { BackoffRule } from '../src/wedge/backoff.js';
+// The simulator's wedge pool (src/sim/wedge-world.ts) for test/wedge-sim-*.test.ts, with clients
+// that also read their bytes as HTTP responses.
+import { SimClient as PoolClient, WedgeWorld as PoolWorld } from '../src/sim/wedge-world.js';
 import { splitResponses, type HttpResponse } from './helpers/http-response.js';
 
-export const SOFT_STATE_PORT = 9897;
+export { get, SOFT_STATE_PORT, type LogLine, type WorldOptions } from '../src/sim/wedge-world.js';
 
-export interface LogLine {
-  readonly time: number;
-  readonly server: string;
-  readonly event: string;
-  readonly fields: Record<string, unknown>;
-}
-
-export interface WorldOptions {
-  readonly kind: TransportKind;
-  readonly seed: number;
-  readonly wedges: number;
-  readonly groups?: number;
-  readonly health?: HealthMode;
-  /** Backend delivery rate per connection, bytes per virtual second. */
-  readonly rate?: number;
-  readonly updateMs?: number;
-  readonly backoff?: BackoffRule;
-}
-
-export class WedgeWorld {
-  readonly net: SimNetwork;
-  readonly sim: SimRuntime;
-  readonly wedges = new Map<string, Wedge>();
-  readonly backends = new Map<string, MemoryBackend>();
-  readonly log: LogLine[] = [];
-  readonly peers: Peer[] = [];
-  private clients = 0;
-  private commander: MonitorCommander | undefined;
-
-  constructor(readonly options: WorldOptions) {
-    this.net = new SimNetwork({ seed: options.seed, defaultLink: { delayMs: 5 } });
-    this.sim = new SimRuntime(this.net);
-    this.net.addHost('clients', ['10.0.0.1']);
-    for (let i = 1; i <= options.wedges; i++) this.peers.push({ id: `w${i}`, address: `10.0.1.${i}` });
-  }
-
-  /** Start every wedge and let their promises settle. */
-  async startAll(objects: ReadonlyMap<string, Uint8Array>): Promise<void> {
-    for (const p of this.peers) await this.start(p.id, objects);
-  }
-
-  /** Start wedge `id` (its host created on first use, revived on a restart) with the whole pool as peers. */
-  async start(id: string, objects: ReadonlyMap<string, Uint8Array>): Promise<Wedge> {
-    const peer = this.peers.find((p) => p.id === id)!;
-    try {
-      this.net.addHost(id, [peer.address]);
-    } catch {
-      this.net.revive(id);
-    }
-    const backend = new MemoryBackend({ runtime: this.sim, ...(this.options.rate ? { rateBytesPerSec: this.options.rate } : {}) });
-    for (const [path, bytes] of objects) backend.put(path, bytes);
-    this.backends.set(id, backend);
-    const wedge = await Wedge.start({
-      runtime: this.sim,
-      transport: this.options.kind,
-      id,
-      listen: { address: peer.address, port: 9000 },
-      softStatePort: SOFT_STATE_PORT,
-      peers: this.peers,
-      groups: this.options.groups ?? 1,
-      groupKey: new Uint8Array(32).fill(7),
-      backend,
-      random: this.net.deriveRandom(`wedge-${id}`),
-      updateMs: this.options.updateMs ?? 1000,
-      cacheTimeoutMs: 10_000,
-      health: this.options.health ?? 'heartbeat',
-      rtoMin: 200,
-      ...(this.options.backoff ? { backoff: this.options.backoff } : {}),
-      log: (event, fields) => this.log.push({ time: this.net.now, server: id, event, fields }),
-    });
-    this.wedges.set(id, wedge);
-    return wedge;
-  }
-
-  wedge(id: string): Wedge {
-    return this.wedges.get(id)!;
-  }
-
-  /** A client connection from its own UDP port to wedge `id`, sending `requests` once connected. */
-  client(id: string, requests: readonly string[]): SimClient {
-    const peer = this.peers.find((p) => p.id === id)!;
-    const n = ++this.clients;
-    const c = new SimClient(this, { address: peer.address, port: 9000 }, requests, n);
-    return c;
-  }
-
-  /** The external monitor: seal `command` once and send it to every wedge's soft-state channel. */
-  monitor(command: (m: MonitorCommander) => Uint8Array): void {
-    this.commander ??= new MonitorCommander(new Uint8Array(32).fill(7), this.net.deriveRandom('monitor'));
-    const bytes = command(this.commander);
-    const outbox: Transmit[] = this.peers.map((p) => ({ destination: { address: p.address, port: SOFT_STATE_PORT }, payload: new Uint8Array(bytes) }));
-    const core: DatagramCore = {
-      handleDatagram: () => {},
-      handleTimeout: () => {},
-      pollTransmit: () => outbox.shift(),
-      pollTimeout: () => undefined,
-    };
-    this.sim.attachNow([{ address: '10.0.0.1', port: 0 }], () => core).wake();
-  }
-
-  events(event: string, server?: string): LogLine[] {
-    return this.log.filter((l) => l.event === event && (server === undefined || l.server === server));
-  }
-}
-
-/** An HTTP/1.1 GET for `path` (Host set; `close` adds Connection: close). */
-export function get(path: string, close = false): string {
-  return `GET ${path} HTTP/1.1\r\nHost: pool\r\n${close ? 'Connection: close\r\n' : ''}\r\n`;
-}
-
-export class SimClient {
-  readonly collector: StreamCollector;
-  readonly attachment: Attachment<TransportEndpoint>;
-  readonly takenOver: number[] = [];
-  /** Virtual time of every delivery of in-order bytes. */
-  readonly deliveries: number[] = [];
-  /** While true the client reads nothing (its receive window closes). */
-  paused = false;
-
-  constructor(world: WedgeWorld, server: { address: string; port: number }, requests: readonly string[], _n: number) {
-    const sim = world.sim;
-    let collector: StreamCollector | undefined;
-    let sent = false;
-    this.attachment = sim.attachNow([{ address: '10.0.0.1', port: 0 }], (bound) => createEndpoint(world.options.kind, { addresses: bound, random: world.net.deriveRandom(`client-${_n}`), rtoMin: 200 }), (now) => {
-      if (!this.paused) collector?.pump(now);
-    });
-    collector = new StreamCollector({
-      conn: this.attachment.core.connect(sim.now(), server),
-      onEvent: (ev) => {
-        if (ev.type === 'connected' && !sent) {
-          sent = true;
-          this.collector.conn.send(new TextEncoder().encode(requests.join('')));
-        }
-        if (ev.type === 'taken-over') this.takenOver.push(ev.requestNumber);
-        if (ev.type === 'data') this.deliveries.push(sim.now());
-      },
-    });
-    this.collector = collector;
-    this.attachment.wake();
-  }
-
-  /** Read again after `paused`. */
-  resume(now: number): void {
-    this.paused = false;
-    this.collector.pump(now);
-    this.attachment.wake();
-  }
-
+export class SimClient extends PoolClient {
   /** The client's bytes as HTTP responses. */
   responses(): HttpResponse[] {
     return splitResponses(Buffer.from(this.collector.bytes()));
   }
+}
 
-  /** Bytes received in order so far. */
-  get received(): number {
-    return this.collector.received;
-  }
-
-  get closed(): boolean {
-    return this.collector.closed !== undefined;
+export class WedgeWorld extends PoolWorld {
+  override client(id: string, requests: readonly string[]): SimClient {
+    return new SimClient(this, this.serverAddress(id), requests, this.nextClient());
   }
 }

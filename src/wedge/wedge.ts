@@ -11,7 +11,7 @@ import { BatonError } from '../transport-abstraction/errors.js';
 import type { RandomSource } from '../transport-abstraction/random.js';
 import type { Attachment, Runtime, RuntimeTimer } from '../transport-abstraction/runtime.js';
 import type { EndpointState, StreamMapping, TransportState } from '../transport-abstraction/state-types.js';
-import type { DatagramCore, Instant, ReceiverState, TransportEndpoint, TransportKind, Transmit } from '../transport-abstraction/transport.js';
+import { DEFAULT_RESUME_MODE, type DatagramCore, type Instant, type ReceiverState, type ResumeMode, type TransportEndpoint, type TransportKind, type Transmit } from '../transport-abstraction/transport.js';
 import { createEndpoint } from '../transports.js';
 import type { BackoffRule } from './backoff.js';
 import type { ContentBackend } from './content.js';
@@ -57,6 +57,8 @@ export interface WedgeOptions {
   readonly backoff?: BackoffRule;
   readonly rtoMin?: number;
   readonly mtu?: number;
+  /** How a taker resumes (transport.ts' ResumeMode); default DEFAULT_RESUME_MODE. The paper's go-back-N is for experiments. */
+  readonly resumeMode?: ResumeMode;
   /** Structured log: one call per event (names and fields in SERVE-SPEC.md). */
   readonly log?: (event: string, fields: Record<string, unknown>) => void;
 }
@@ -425,7 +427,7 @@ export class Wedge {
     this.armQueue();
   }
 
-  /** Re-check the entry, then import its state and send the takeover request (number + 1, gap-fill). */
+  /** Re-check the entry, then import its state and send the takeover request (number + 1, resumeMode). */
   private takeOver(now: Instant, job: TakeoverJob, delayMs: number): void {
     // The entry now: a higher number or another owner heard since the notice means someone took it.
     // No entry: expired during the backoff (use the state of the notice) or dropped (the client
@@ -440,7 +442,7 @@ export class Wedge {
     let conn;
     try {
       conn = this.endpoint.core.importState(now, state);
-      conn.takeover(now, number, 'gap-fill');
+      conn.takeover(now, number, this.options.resumeMode ?? DEFAULT_RESUME_MODE);
     } catch (error) {
       return this.skip(name, number, error instanceof BatonError ? error.code : 'import-failed');
     }

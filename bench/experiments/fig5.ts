@@ -20,6 +20,8 @@ export interface Fig5Options {
   readonly kinds?: readonly TransportKind[];
   readonly modes?: readonly ResumeMode[];
   readonly objectBytes?: number;
+  /** Minimum RTO of servers and client, ms (default: the transports' 1000). */
+  readonly rtoMin?: number;
   readonly progress?: (message: string) => void;
 }
 
@@ -49,7 +51,7 @@ export async function runFig5(options: Fig5Options): Promise<Fig5Row[]> {
         const results: OscillationResult[] = [];
         for (let seed = 1; seed <= options.seeds; seed++) {
           results.push(
-            await runOscillation({ kind, mode, periodMs: periodS === undefined ? undefined : periodS * 1000, seed, ...(options.objectBytes ? { objectBytes: options.objectBytes } : {}) }),
+            await runOscillation({ kind, mode, periodMs: periodS === undefined ? undefined : periodS * 1000, seed, ...(options.objectBytes ? { objectBytes: options.objectBytes } : {}), ...(options.rtoMin ? { rtoMin: options.rtoMin } : {}) }),
           );
         }
         rows.push({
@@ -152,11 +154,17 @@ export const fig5Experiment: Experiment = {
     'an object did not arrive whole.',
   ].join(' '),
   defaultSeeds: 3,
-  options: [{ name: 'maxPeriod', flag: '--max-period <n>', description: 'longest period between moves, seconds (periods 1..n)', default: '20' }],
+  options: [
+    { name: 'maxPeriod', flag: '--max-period <n>', description: 'longest period between moves, seconds (periods 1..n)', default: '20' },
+    { name: 'objectBytes', flag: '--object-bytes <n>', description: `object size, bytes (default: the paper's, ${PAPER_OBJECT_BYTES})`, default: String(PAPER_OBJECT_BYTES) },
+    { name: 'rtoMin', flag: '--rto-min <n>', description: "minimum retransmission timeout of servers and client, ms (the transports' default: 1000)", default: '1000' },
+  ],
   async run(context) {
     const maxPeriod = integerOption(context, 'maxPeriod');
     const periods = Array.from({ length: maxPeriod }, (_, i) => i + 1);
-    const rows = await runFig5({ periods, seeds: context.seeds, progress: context.progress });
-    return fig5Output(rows, `periods 1-${maxPeriod} s, mean of ${context.seeds} seeds`);
+    const rtoMin = integerOption(context, 'rtoMin');
+    const objectBytes = integerOption(context, 'objectBytes');
+    const rows = await runFig5({ periods, seeds: context.seeds, rtoMin, objectBytes, progress: context.progress });
+    return fig5Output(rows, `${objectBytes}-byte object, periods 1-${maxPeriod} s, mean of ${context.seeds} seeds, minimum RTO ${rtoMin} ms`);
   },
 };

@@ -3,8 +3,9 @@
 // below; the command line, --help, the output files and progress come from the command and report.ts.
 import type { Experiment } from './experiment.js';
 import { table1Experiment } from './table1.js';
+import { fig3Experiment } from './fig3.js';
 import { fig5Experiment } from './fig5.js';
 
 export type { Experiment, ExperimentContext, ExperimentOption } from './experiment.js';
 
-export const EXPERIMENTS: readonly Experiment[] = [table1Experiment, fig5Experiment];
+export const EXPERIMENTS: readonly Experiment[] = [table1Experiment, fig3Experiment, fig5Experiment];

@@ -19,7 +19,7 @@ export const PAPER_SINGLE_SERVER_S = 61.96;
 /**
  * The object: what the paper's link carried in 61.96 s. 128 kbit/s is 16,000 bytes/s of IP packets;
  * the paper's TCP put 1460 payload bytes in each 1500-byte packet, so 61.96 s carried
- * 61.96 × 16,000 × 1460/1500 = 964,915 bytes of object (slow start's first second ignored).
+ * 61.96 × 16,000 × 1460/1500 = 964,924 bytes of object (slow start's first second ignored).
  */
 export const PAPER_OBJECT_BYTES = Math.round(PAPER_SINGLE_SERVER_S * 16_000 * (1460 / 1500));
 
@@ -31,6 +31,8 @@ export interface OscillationRun {
   readonly seed: number;
   readonly objectBytes?: number;
   readonly link?: LinkConfig;
+  /** Minimum RTO of the servers and the client, ms (default 1000, the transports' own default). */
+  readonly rtoMin?: number;
   /** Give up after this much virtual time, ms (default 20 minutes). */
   readonly limitMs?: number;
 }
@@ -61,7 +63,7 @@ export async function runOscillation(run: OscillationRun): Promise<OscillationRe
     wedges: 2,
     health: 'external',
     updateMs: 3000,
-    rtoMin: 1000,
+    rtoMin: run.rtoMin ?? 1000,
     resumeMode: run.mode,
     monitorAddress: '10.0.2.1',
     clientLink: () => link,

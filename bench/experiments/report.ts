@@ -37,6 +37,8 @@ export interface ExperimentOutput {
   readonly columns: readonly string[];
   readonly rows: readonly (readonly Cell[])[];
   readonly chart: Chart;
+  /** A hand-made SVG written instead of the chart's (a plot the chart kinds cannot draw). */
+  readonly svg?: string;
   /** Markdown written under the table (how it was made, the paper's numbers, ...). */
   readonly notes?: string;
   /**
@@ -53,7 +55,7 @@ export function writeReport(dir: string, name: string, output: ExperimentOutput)
   const files: [string, string][] = [
     [`${name}.csv`, toCsv(output.columns, output.rows)],
     [`${name}.md`, toMarkdown(output)],
-    [`${name}.svg`, toSvg(output.chart)],
+    [`${name}.svg`, output.svg ?? toSvg(output.chart)],
   ];
   return files.map(([file, text]) => {
     const path = join(dir, file);

@@ -115,10 +115,10 @@ export function fig5Output(rows: readonly Fig5Row[], setup: string): ExperimentO
     ]),
     chart: {
       kind: 'line',
-      title: `Figure 5: download time vs oscillation period (${setup})`,
+      title: 'Figure 5: download time vs oscillation period',
       xLabel: 'seconds between moves',
       yLabel: 'download time (s)',
-      series: [...series, ...(periods.length ? [{ name: "paper's one-server time", points: [[Math.min(...periods), PAPER_SINGLE_SERVER_S], [Math.max(...periods), PAPER_SINGLE_SERVER_S]] as const }] : [])],
+      series: [...series, ...(periods.length ? [{ name: 'paper, one server', points: [[Math.min(...periods), PAPER_SINGLE_SERVER_S], [Math.max(...periods), PAPER_SINGLE_SERVER_S]] as const }] : [])],
     },
     notes: [
       `Setup: ${setup}. The paper's connection served entirely by one server took ${PAPER_SINGLE_SERVER_S} s.`,

@@ -34,10 +34,19 @@ function panel(trace: Fig3Trace, top: number): string[] {
   const times = rows.map((r) => r.time);
   const tMin = Math.min(0, ...times);
   const tMax = Math.max(tMin + 0.1, ...times);
-  const values = rows.flatMap((r) => [r.line.dataStart, r.line.dataEnd, r.line.ack].filter((v): v is number => v !== undefined && v < 2 ** 31));
-  const vMin = Math.min(...values);
-  const vMax = Math.max(vMin + 1, ...values);
-  const span = niceCeiling(vMax - vMin);
+  // The scale: the data received and the client's acknowledgements (not a probe's stale TSN, not
+  // the numbers in a refusal, which belong to the refused request).
+  const plotted = (r: (typeof rows)[number]) => !r.note.includes('holds already');
+  const acks = rows.filter((r) => r.line.direction === 'out' && r.line.role !== 'refusal' && r.line.ack !== undefined && r.line.ack < 2 ** 31);
+  const values = [
+    ...rows.filter((r) => r.line.direction === 'in' && plotted(r)).flatMap((r) => [r.line.dataStart, r.line.dataEnd]),
+    ...acks.map((r) => r.line.ack),
+  ].filter((v): v is number => v !== undefined);
+  const lowest = Math.min(...values);
+  const vMax = Math.max(lowest + 1, ...values);
+  let span = niceCeiling(vMax - lowest);
+  const vMin = Math.floor(lowest / (span / 4)) * (span / 4);
+  if (vMin + span < vMax) span += span / 4;
   const px = (t: number) => LEFT + ((t - tMin) / (tMax - tMin)) * plotW;
   const py = (v: number) => y0 + plotH - ((v - vMin) / span) * plotH;
   const unit = trace.kind === 'tcp' ? 'relative sequence (bytes)' : 'relative TSN';
@@ -52,12 +61,11 @@ function panel(trace: Fig3Trace, top: number): string[] {
   out.push(`<text x="${LEFT + plotW / 2}" y="${y0 + plotH + 32}" ${FONT} text-anchor="middle">seconds from the death report</text>`);
   out.push(`<text x="18" y="${y0 + plotH / 2}" ${FONT} text-anchor="middle" transform="rotate(-90 18 ${y0 + plotH / 2})">${unit}</text>`);
   out.push(`<line x1="${px(0)}" y1="${y0 - 8}" x2="${px(0)}" y2="${y0 + plotH}" stroke="black" stroke-dasharray="4 3"/>`);
-  // The client's acknowledgements, a grey step line.
-  const acks = rows.filter((r) => r.line.direction === 'out' && r.line.ack !== undefined && r.line.ack < 2 ** 31);
+  // The client's acknowledgements, a grey line.
   if (acks.length > 0) out.push(`<polyline points="${acks.map((r) => `${px(r.time).toFixed(1)},${py(r.line.ack!).toFixed(1)}`).join(' ')}" fill="none" stroke="#bbb" stroke-width="1.5"/>`);
   // Data received: a vertical bar per packet over its range, coloured by server; refused ones hollow.
   for (const r of rows) {
-    if (r.line.direction !== 'in' || r.line.dataStart === undefined || r.line.dataEnd === undefined) continue;
+    if (r.line.direction !== 'in' || r.line.dataStart === undefined || r.line.dataEnd === undefined || !plotted(r)) continue;
     const name = SERVER_NAMES[r.line.from.address] ?? '?';
     const refused = r.note.includes('refused');
     const x = px(r.time);

@@ -7,8 +7,8 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runFig3, traceText, type Fig3Trace, type TraceRow } from '../bench/experiments/fig3.js';
-import { program } from '../src/cli/main.js';
 import { TRANSPORT_KINDS } from '../src/transports.js';
+import { runExperimentQuietly } from './helpers/experiment-run.js';
 
 const A = '10.0.1.1';
 const B = '10.0.1.2';
@@ -51,16 +51,7 @@ for (const kind of TRANSPORT_KINDS) {
 
 test('`baton experiment fig3` writes fig3.csv (one row per packet), fig3.md (the traces) and fig3.svg', async (t) => {
   const out = mkdtempSync(join(tmpdir(), 'baton-fig3-'));
-  const stderr = process.stderr.write;
-  const stdout = process.stdout.write;
-  process.stderr.write = (() => true) as typeof process.stderr.write;
-  process.stdout.write = (() => true) as typeof process.stdout.write;
-  try {
-    await program().parseAsync(['node', 'baton', 'experiment', 'fig3', '--out', out]);
-  } finally {
-    process.stderr.write = stderr;
-    process.stdout.write = stdout;
-  }
+  await runExperimentQuietly(['fig3', '--out', out]);
   const csv = readFileSync(join(out, 'fig3.csv'), 'utf8').trim().split('\n');
   t.is(csv[0], 'transport,time_s,direction,from,to,role,data_start,data_end,ack,note,packet');
   t.deepEqual([...new Set(csv.slice(1).map((l) => l.split(',')[0]))].sort(), ['sctp', 'tcp']);

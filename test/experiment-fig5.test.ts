@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runFig5, slowdown, type Fig5Row } from '../bench/experiments/fig5.js';
 import { PAPER_OBJECT_BYTES } from '../bench/experiments/oscillation.js';
-import { program } from '../src/cli/main.js';
 import { TRANSPORT_KINDS } from '../src/transports.js';
+import { runExperimentQuietly } from './helpers/experiment-run.js';
 
 test('the object is what the paper\'s link carried in 61.96 s: 16,000 bytes/s × 1460/1500', (t) => {
   t.is(PAPER_OBJECT_BYTES, 964_924); // 61.96 s × 16,000 B/s = 991,360 bytes of packets, 1460 of each 1500 payload
@@ -35,16 +35,7 @@ test('gap-filling is flatter than go-back-N and within 10% of no oscillation, on
 
 test('`baton experiment fig5` writes fig5.csv, .md and .svg', async (t) => {
   const out = mkdtempSync(join(tmpdir(), 'baton-fig5-'));
-  const stderr = process.stderr.write;
-  const stdout = process.stdout.write;
-  process.stderr.write = (() => true) as typeof process.stderr.write;
-  process.stdout.write = (() => true) as typeof process.stdout.write;
-  try {
-    await program().parseAsync(['node', 'baton', 'experiment', 'fig5', '--out', out, '--seeds', '1', '--max-period', '1', '--object-bytes', '60000']);
-  } finally {
-    process.stderr.write = stderr;
-    process.stdout.write = stdout;
-  }
+  await runExperimentQuietly(['fig5', '--out', out, '--seeds', '1', '--max-period', '1', '--object-bytes', '60000']);
   const csv = readFileSync(join(out, 'fig5.csv'), 'utf8').trim().split('\n');
   t.is(csv[0], 'transport,resume_mode,period_s,download_s,min_s,max_s,vs_no_oscillation_pct,moves,duplicate_packets,refused_packets,stall_ms,incomplete');
   t.is(csv.length, 1 + 2 * 2 * 2, 'two transports × two modes × (no oscillation, 1 s)');

@@ -12,11 +12,10 @@ import { TRANSPORT_KINDS } from '../../src/transports.js';
 import type { TransportKind } from '../../src/transport-abstraction/transport.js';
 import type { Experiment } from './experiment.js';
 import type { ExperimentOutput } from './report.js';
-import { traceSvg } from './trace-chart.js';
+import { SERVER_NAMES, traceSvg } from './trace-chart.js';
 
 /** Round-trip propagation time of each server's link, ms (the paper's DummyNet pipes). */
 export const FIG3_RTT_MS: Readonly<Record<string, number>> = { w1: 10, w2: 40, w3: 200 };
-export const SERVER_NAMES: Readonly<Record<string, string>> = { '10.0.0.1': 'cl', '10.0.1.1': 'sA', '10.0.1.2': 'sB', '10.0.1.3': 'sC' };
 const CLIENT = '10.0.0.1';
 const A = '10.0.1.1';
 

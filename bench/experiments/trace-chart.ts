@@ -3,7 +3,9 @@
 // step line, and the takeover requests, answers and refusals as labelled marks along the top.
 import { formatNumber, niceCeiling } from './report.js';
 import type { Fig3Trace } from './fig3.js';
-import { SERVER_NAMES } from './fig3.js';
+
+/** The hosts of the Figure 3 world by address, named as the paper names them. */
+export const SERVER_NAMES: Readonly<Record<string, string>> = { '10.0.0.1': 'cl', '10.0.1.1': 'sA', '10.0.1.2': 'sB', '10.0.1.3': 'sC' };
 
 const WIDTH = 760;
 const PANEL = 300;

@@ -83,7 +83,9 @@ export class TcpdumpReader {
     const other = direction === 'in' ? 'out' : 'in';
     // The first SYN of each side fixes its base; a later (Migrate) SYN continues the same space.
     if (s.flags & SYN && this.base[direction] === undefined) this.base[direction] = s.seq;
-    const start = this.relative(direction, s.seq);
+    // A reset answering a segment without ACK (a refused Migrate SYN) has sequence number 0
+    // (RFC 9293 §3.10.7.1), outside this side's space: shown as sent.
+    const start = s.flags & RST && s.seq === 0 ? 0 : this.relative(direction, s.seq);
     const end = start + s.payload.length;
     const ack = s.flags & ACK ? this.relative(other, s.ack) : undefined;
     const migrate = s.options.find((o) => o.type === 'migrate');

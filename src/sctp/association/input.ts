@@ -49,7 +49,14 @@ export function handlePacket(a: SctpAssociation, now: Instant, from: UdpAddress,
   const auth = a.takeoverState?.auth;
   for (let i = startIndex; i < packet.chunks.length && !a.closed; i++) {
     const c = packet.chunks[i]!;
-    if (auth && c.type !== ChunkType.AUTH && !authenticated && auth.requiredOnReceive(c.type)) continue;
+    if (auth && c.type !== ChunkType.AUTH && !authenticated && auth.requiredOnReceive(c.type)) {
+      // RFC 4895 §6.3: a chunk listed in our CHUNKS without a valid AUTH before it is discarded
+      // (a forged DATA chunk from an on-path attacker); counted once per chunk.
+      a.toEndpoint({ type: 'drop', reason: 'not-authenticated' });
+      const refused = a.takeoverState?.refused;
+      if (refused && c.type === ChunkType.DATA) refused.set('data-unauthenticated', (refused.get('data-unauthenticated') ?? 0) + 1);
+      continue;
+    }
     if ('kind' in c) {
       onUnknownChunk(a, c.type, c.raw);
       continue;
@@ -116,6 +123,11 @@ export function handlePacket(a: SctpAssociation, now: Instant, from: UdpAddress,
     }
   }
   if (hadData && a.receiver) {
+    const stuck = a.receiver.stuck();
+    if (stuck !== undefined) {
+      protocolViolation(a, CauseCode.PROTOCOL_VIOLATION, stuck);
+      return;
+    }
     a.receiver.endOfPacket();
     if (a.state === 'SHUTDOWN-SENT') {
       // §9.2: answer each packet with DATA by SACK + SHUTDOWN at once and restart T2-shutdown.

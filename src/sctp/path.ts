@@ -75,6 +75,11 @@ export class Path {
 
   /** When DATA last went to this address (NaN: never). */
   lastSendAt = NaN;
+  /**
+   * When a DATA chunk last went to this address for the first time (NaN: never): a chunk that can
+   * measure the RTT, which makes the address not idle for HEARTBEAT purposes (RFC 9260 §8.3).
+   */
+  lastNewDataAt = NaN;
 
   /**
    * §7.2.1: an address that sent nothing for a while has its cwnd adjusted to

@@ -256,6 +256,7 @@ export class Sender {
       const c = q.take(now, index)!;
       if (c.gapAcked) continue; // takeover gap-fill: the client already holds this TSN
       this.peerRwnd = Math.max(0, this.peerRwnd - len);
+      p.lastNewDataAt = now;
       if (Number.isNaN(p.rttSentAt)) {
         p.rttTsn = c.tsn;
         p.rttSentAt = now;

@@ -167,6 +167,7 @@ export class SctpAssociation implements MigratableTransport {
     this.paths.push(new Path(remote, options.mtu, options.rto, options.receiveWindow, false));
     this.sender = new Sender(options.mode, options.chunkSize, this.localInitialTsn, options.outboundStreams, options.receiveWindow, this.paths);
     this.sender.ppid = options.ppid;
+    this.sender.maxBurst = options.maxBurst;
     this.writer = new PacketWriter(options.mtu);
   }
 

@@ -47,6 +47,11 @@ export interface SctpOptions extends ConnectionOptions {
    * DATA chunks are that much smaller (see maxChunkSize).
    */
   readonly authenticateData?: boolean;
+  /**
+   * Max.Burst (RFC 9260 §6.1 rule D, §16; default 4): after a SACK a path sends new DATA only up
+   * to its flight size at that SACK plus Max.Burst packets, whatever its cwnd. 0: no limit.
+   */
+  readonly maxBurst?: number;
 }
 
 export interface ResolvedOptions {
@@ -67,6 +72,7 @@ export interface ResolvedOptions {
   readonly ppid: number;
   /** The chunk types our CHUNKS parameter lists (ASCONF, ASCONF-ACK, and DATA with authenticateData). */
   readonly authChunks: readonly number[];
+  readonly maxBurst: number;
   readonly random: RandomSource;
   readonly sendBufferSize: number;
   readonly receiveWindow: number;
@@ -122,6 +128,7 @@ export function resolveOptions(o: SctpOptions = {}): ResolvedOptions {
     inboundStreams: o.inboundStreams ?? 16,
     advertiseAuth,
     authChunks: authChunksFor(authenticateData),
+    maxBurst: o.maxBurst ?? 4,
     extraInitParams: o.extraInitParams,
     ppid: o.ppid ?? 0,
     random: o.random ?? cryptoRandom,

@@ -25,6 +25,11 @@ export class Path {
   /** TSN being timed for an RTT measurement, and when it was sent (NaN: none). */
   rttTsn = 0;
   rttSentAt = NaN;
+  /**
+   * Max.Burst (§6.1 rule D): new DATA stops at this flight size, set at each SACK to the flight
+   * size then plus Max.Burst packets; cwnd itself is not changed. Infinity: no SACK yet / no limit.
+   */
+  burstLimit = Infinity;
   /** Fast recovery (§7.2.4): the highest outstanding TSN when it began; undefined outside. */
   fastRecoveryExit: number | undefined;
 

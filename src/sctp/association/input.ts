@@ -40,6 +40,7 @@ export function handlePacket(a: SctpAssociation, now: Instant, from: UdpAddress,
       a.toEndpoint({ type: 'drop', reason: 'wrong-tag' });
       return;
     }
+    if (a.pathIndex(from) < 0) followPortChange(a, from);
     if (a.takeoverState && takeover.onPacket(a, now, from, packet, raw) === 'consumed') return;
   }
   // Answer from the address the peer reached us on (a multihomed endpoint's paths differ by source).
@@ -144,6 +145,26 @@ export function handlePacket(a: SctpAssociation, now: Instant, from: UdpAddress,
   }
   progressShutdown(a, now);
   supervisePaths(a, now); // a path an ASCONF added in this packet
+}
+
+/**
+ * RFC 6951 §5.4: once a packet has found its association and passed the verification tag check,
+ * its UDP source port is the encapsulation port of the address it came from. A NAT in front of
+ * the peer that rebinds (a new external UDP port for the same address) thus moves the path instead
+ * of cutting it off. Only when exactly one path has that IP address, and never back to an address
+ * a takeover deleted (that old server keeps the tag, and would otherwise win its path back).
+ */
+function followPortChange(a: SctpAssociation, from: UdpAddress): void {
+  let found = -1;
+  for (let i = 0; i < a.paths.length; i++) {
+    if (a.paths[i]!.address.address !== from.address) continue;
+    if (found >= 0) return;
+    found = i;
+  }
+  if (found < 0 || a.formerPeerAddresses.some((x) => sameAddress(x, from))) return;
+  a.paths[found]!.address = { address: from.address, port: from.port };
+  a.toEndpoint({ type: 'routing-changed' });
+  a.pushEvent({ type: 'state-changed' }); // an exported state names the peer's UDP port
 }
 
 export function onUnknownChunk(a: SctpAssociation, type: number, raw: Uint8Array | undefined): void {

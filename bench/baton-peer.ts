@@ -10,6 +10,7 @@
 //             --seconds N --message-size N
 //     sends messageSize-byte writes as fast as the send buffer takes them for N seconds, closes
 //     gracefully, prints "SENT bytes" once closed, exits 0.
+//   either:   --auth-data off (SCTP: DATA without AUTH, SctpOptions.authenticateData; default on)
 // Both print "ERROR ..." and exit 1 on a failure.
 //
 // Normally bench/throughput.ts (`baton bench throughput`) starts a receiver and a sender.
@@ -47,7 +48,7 @@ function fail(message: string): never {
 
 function endpointFor(kind: TransportKind, local: UdpAddress, listen: boolean): TransportEndpoint {
   // The transport port inside UDP equals the UDP port: each end's is then known from its address.
-  return createEndpoint(kind, { addresses: [local], port: local.port, listen, mtu: LOOPBACK_MTU, rtoMin: 200 });
+  return createEndpoint(kind, { addresses: [local], port: local.port, listen, mtu: LOOPBACK_MTU, rtoMin: 200, authenticateData: AUTH_DATA });
 }
 
 function runtimeWithLog(): UdpRuntime {
@@ -130,6 +131,8 @@ async function sender(kind: TransportKind, local: UdpAddress, peer: UdpAddress, 
 }
 
 const flags = parseFlags(process.argv.slice(2));
+/** SCTP only: `--auth-data off` leaves DATA unauthenticated (SctpOptions.authenticateData). */
+const AUTH_DATA = flags.get('auth-data') !== 'off';
 const kind = flags.get('transport') ?? 'sctp';
 if (kind !== 'sctp' && kind !== 'tcp') fail(`unknown transport ${kind}`);
 const local = udp(flags.get('local'), '--local');

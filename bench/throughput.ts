@@ -33,13 +33,14 @@ export interface ThroughputResult {
   readonly batonBytes: number;
 }
 
-/** baton's goodput alone: a receiver and a sender process over 127.0.0.1. */
-export async function runBaton(transport: TransportKind, seconds = 5, messageSize = 1400): Promise<{ mbps: number; bytes: number; seconds: number }> {
+/** baton's goodput alone: a receiver and a sender process over 127.0.0.1 (`authData` false: SCTP DATA without AUTH). */
+export async function runBaton(transport: TransportKind, seconds = 5, messageSize = 1400, authData = true): Promise<{ mbps: number; bytes: number; seconds: number }> {
+  const authArgs = authData ? [] : ['--auth-data', 'off'];
   const [rPort, sPort] = await freeUdpPorts(2, '127.0.0.1');
   const common = { cwd: PROJECT_ROOT, timeoutMs: (seconds + 60) * 1000 };
   const receiver = spawnProcess(
     process.execPath,
-    [...benchScript('baton-peer'), '--role', 'receiver', '--transport', transport, '--local', `127.0.0.1:${rPort}`],
+    [...benchScript('baton-peer'), '--role', 'receiver', '--transport', transport, '--local', `127.0.0.1:${rPort}`, ...authArgs],
     { ...common, name: `baton ${transport} receiver` },
   );
   try {
@@ -61,6 +62,7 @@ export async function runBaton(transport: TransportKind, seconds = 5, messageSiz
         String(seconds),
         '--message-size',
         String(messageSize),
+        ...authArgs,
       ],
       { ...common, name: `baton ${transport} sender` },
     );
@@ -102,6 +104,46 @@ export async function runThroughput(options: ThroughputOptions): Promise<Through
     ratioToCeiling: baton.mbps / ceiling,
     batonBytes: baton.bytes,
   };
+}
+
+export interface AuthDataCost {
+  readonly seconds: number;
+  readonly messageSize: number;
+  /** Per round: goodput in MB/s with authenticated DATA and without, and with ÷ without. */
+  readonly rounds: ReadonlyArray<{ readonly withAuth: number; readonly withoutAuth: number; readonly ratio: number }>;
+  readonly ratio: { readonly min: number; readonly median: number; readonly max: number };
+}
+
+/**
+ * The cost of authenticated SCTP DATA (SctpOptions.authenticateData): baton SCTP goodput with and
+ * without, in interleaved rounds (the order alternates, so drift in the machine's load hits both
+ * alike); each round's ratio with ÷ without, and their min / median / max.
+ */
+export async function runAuthDataCost(options: { readonly seconds?: number; readonly messageSize?: number; readonly rounds?: number }): Promise<AuthDataCost> {
+  const seconds = options.seconds ?? 5;
+  const messageSize = options.messageSize ?? 1400;
+  const rounds: Array<{ withAuth: number; withoutAuth: number; ratio: number }> = [];
+  for (let i = 0; i < (options.rounds ?? 5); i++) {
+    let withAuth = NaN;
+    let withoutAuth = NaN;
+    for (const auth of i % 2 === 0 ? [true, false] : [false, true]) {
+      const r = (await runBaton('sctp', seconds, messageSize, auth)).mbps;
+      if (auth) withAuth = r;
+      else withoutAuth = r;
+    }
+    rounds.push({ withAuth, withoutAuth, ratio: withAuth / withoutAuth });
+  }
+  const sorted = rounds.map((r) => r.ratio).sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  const median = sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  return { seconds, messageSize, rounds, ratio: { min: sorted[0]!, median, max: sorted[sorted.length - 1]! } };
+}
+
+export function formatAuthDataCost(r: AuthDataCost): string {
+  const lines = [`baton sctp, authenticated DATA vs not, ${r.messageSize}-byte writes, ${r.seconds} s each, loopback, interleaved rounds`];
+  r.rounds.forEach((x, i) => lines.push(`  round ${i + 1}: with AUTH ${x.withAuth.toFixed(1)} MB/s, without ${x.withoutAuth.toFixed(1)} MB/s, ratio ${x.ratio.toFixed(3)}`));
+  lines.push(`  with ÷ without: min ${r.ratio.min.toFixed(3)}, median ${r.ratio.median.toFixed(3)}, max ${r.ratio.max.toFixed(3)}`);
+  return lines.join('\n');
 }
 
 /** The human-readable table the CLI prints. */

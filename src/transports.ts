@@ -24,6 +24,8 @@ export interface EndpointOptions {
   readonly rtoMin?: number;
   /** Path MTU for packet sizing. */
   readonly mtu?: number;
+  /** SCTP: ask the peer to authenticate DATA (SctpOptions.authenticateData; default true). */
+  readonly authenticateData?: boolean;
 }
 
 export function parseTransportKind(text: string): TransportKind {
@@ -42,6 +44,7 @@ export function createEndpoint(kind: TransportKind, options: EndpointOptions): T
     association: {
       ...(options.mtu !== undefined ? { mtu: options.mtu } : {}),
       ...(options.rtoMin !== undefined ? { rto: { min: options.rtoMin } } : {}),
+      ...(options.authenticateData !== undefined ? { authenticateData: options.authenticateData } : {}),
     },
   });
 }

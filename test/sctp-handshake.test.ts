@@ -71,7 +71,8 @@ test('handshake by hand: INIT, INIT ACK, COOKIE ECHO, COOKIE ACK with AUTH/ASCON
   const params = (ic as { params: Array<{ kind: string; chunkTypes?: number[]; hmacIds?: number[]; random?: Uint8Array }> }).params;
   t.deepEqual(params.find((p) => p.kind === 'supported-extensions')?.chunkTypes, [0xc1, 0x80, 0x0f]);
   t.deepEqual(params.find((p) => p.kind === 'hmac-algo')?.hmacIds, [3, 1]);
-  t.deepEqual(params.find((p) => p.kind === 'chunks')?.chunkTypes, [0xc1, 0x80]);
+  // ASCONF and ASCONF-ACK (RFC 5061 §4.1) and DATA (SctpOptions.authenticateData, RFC 4895 §3.2).
+  t.deepEqual(params.find((p) => p.kind === 'chunks')?.chunkTypes, [0xc1, 0x80, 0]);
   t.is(params.find((p) => p.kind === 'random')?.random?.length, 32);
   deliver(b, A, [init!], 1);
   t.is(b.all.length, 0, 'the listener keeps no state before COOKIE ECHO');
@@ -236,7 +237,8 @@ test('verification tags: a wrong tag is dropped; T-bit ABORT with the peer tag i
 });
 
 test('unknown chunks follow their action bits; unknown INIT parameters are reported in INIT ACK', (t) => {
-  const { a, b } = endpoints({ assoc: { extraInitParams: (k) => (k === 'init' ? [{ type: 0xc123, kind: 'unknown', value: new Uint8Array([9, 9, 9, 9]) }] : []) } });
+  // DATA written by hand, without AUTH: the receiver must not ask for authenticated DATA.
+  const { a, b } = endpoints({ assoc: { authenticateData: false, extraInitParams: (k) => (k === 'init' ? [{ type: 0xc123, kind: 'unknown', value: new Uint8Array([9, 9, 9, 9]) }] : []) } });
   const c = a.connect(0, B);
   deliver(b, A, drain(a, 0), 0);
   const [ack] = drain(b, 0);
@@ -312,7 +314,7 @@ test('fast retransmit: one lost DATA packet is resent after three miss reports, 
   c.send(new Uint8Array(8 * 1224));
   const burst = drain(a, 1100);
   t.true(burst.length >= 6);
-  const lostTsn = chunksOf(burst[0]!)[0].tsn as number;
+  const lostTsn = chunksOf(burst[0]!).find((x) => x.type === 0).tsn as number;
   // Lose the first packet; deliver the rest one by one, carrying every SACK back.
   for (const p of burst.slice(1)) {
     b.handleDatagram(1100, A, p.payload);
@@ -334,7 +336,7 @@ test('duplicate DATA is reported in the SACK duplicate-TSN list, immediately', (
   b.pollAccept();
   c.send(new Uint8Array(50));
   const [p] = drain(a, 5);
-  const tsn = chunksOf(p!)[0].tsn;
+  const tsn = chunksOf(p!).find((x) => x.type === 0).tsn;
   b.handleDatagram(5, A, p!.payload);
   t.deepEqual(drain(b, 5), [], 'first copy: delayed SACK');
   b.handleDatagram(6, A, p!.payload);
@@ -416,7 +418,7 @@ test('an INIT arriving in SHUTDOWN-ACK-SENT is answered with SHUTDOWN ACK', (t) 
 });
 
 test('a DATA chunk with the I bit (RFC 7053) is acknowledged at once', (t) => {
-  const { a, b } = endpoints();
+  const { a, b } = endpoints({ assoc: { authenticateData: false } }); // DATA written by hand, without AUTH
   const c = a.connect(0, B);
   settle(a, b, 0);
   const s = b.pollAccept()!;

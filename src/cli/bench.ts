@@ -1,6 +1,7 @@
 // `baton bench ...`: benchmarks live in bench/; this file only exposes them on the command line.
 import { Command, Option } from 'commander';
-import { formatThroughput, runThroughput } from '../../bench/throughput.js';
+import { LocalUsageError } from '../transport-abstraction/errors.js';
+import { formatAuthDataCost, formatThroughput, runAuthDataCost, runThroughput } from '../../bench/throughput.js';
 import type { TransportKind } from '../transport-abstraction/transport.js';
 import * as numbers from './numbers.js';
 
@@ -10,6 +11,8 @@ interface ThroughputFlags {
   messageSize: number;
   json?: boolean;
   onlyBaton?: boolean;
+  authDataCost?: boolean;
+  rounds: number;
 }
 
 export function benchCommand(): Command {
@@ -25,8 +28,16 @@ export function benchCommand(): Command {
     .option('--message-size <bytes>', 'bytes per application write (and per tsctp message / ceiling datagram), 1 to 65000', numbers.wholeNumber(1, 65_000), 1400)
     .option('--only-baton', 'skip the usrsctp and ceiling runs')
     .option('--json', 'print one JSON object instead of the table')
+    .option('--auth-data-cost', 'SCTP only: baton with and without authenticated DATA (SctpOptions.authenticateData) in interleaved rounds, the ratio min / median / max')
+    .option('--rounds <n>', 'rounds for --auth-data-cost, 1 to 100', numbers.wholeNumber(1, 100), 5)
     .action(async (flags: ThroughputFlags) => {
       const { seconds, messageSize } = flags;
+      if (flags.authDataCost) {
+        if (flags.transport !== 'sctp') throw new LocalUsageError('--auth-data-cost needs --transport sctp');
+        const cost = await runAuthDataCost({ seconds, messageSize, rounds: flags.rounds });
+        process.stdout.write(flags.json ? `${JSON.stringify(cost)}\n` : `${formatAuthDataCost(cost)}\n`);
+        return;
+      }
       if (!flags.json) process.stderr.write(`measuring baton ${flags.transport}, usrsctp and the UDP ceiling, ${seconds} s each...\n`);
       const result = await runThroughput({ transport: flags.transport, seconds, messageSize, ...(flags.onlyBaton ? { only: 'baton' as const } : {}) });
       process.stdout.write(flags.json ? `${JSON.stringify(result)}\n` : `${formatThroughput(result)}\n`);

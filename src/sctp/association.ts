@@ -160,13 +160,14 @@ export class SctpAssociation implements MigratableTransport {
     this.localTag = localTag ?? nonZero(rnd.uint32());
     this.localInitialTsn = localInitialTsn ?? rnd.uint32();
     this.localRandom = rnd.bytes(32);
-    this.localKeyVector = options.advertiseAuth ? keyVector(offerParams(this.localRandom, [], [], true)) : new Uint8Array(0);
+    this.localKeyVector = options.advertiseAuth ? keyVector(offerParams(this.localRandom, [], [], true, options.authChunks)) : new Uint8Array(0);
     this.outboundStreams = options.outboundStreams;
     this.inboundStreams = options.inboundStreams;
     this.remotePort = options.remotePort ?? host.sctpPort;
     this.paths.push(new Path(remote, options.mtu, options.rto, options.receiveWindow, false));
     this.sender = new Sender(options.mode, options.chunkSize, this.localInitialTsn, options.outboundStreams, options.receiveWindow, this.paths);
     this.sender.ppid = options.ppid;
+    this.sender.maxBurst = options.maxBurst;
     this.writer = new PacketWriter(options.mtu);
   }
 
@@ -402,7 +403,7 @@ export class SctpAssociation implements MigratableTransport {
   /** Adopt the RANDOM (and extra parameters) our INIT ACK carried, recovered from the cookie. @internal */
   useLocalRandom(random: Uint8Array, extraParams: Uint8Array): void {
     this.localRandom = random;
-    this.localKeyVector = this.options.advertiseAuth ? keyVector(offerParams(random, [], [], true)) : new Uint8Array(0);
+    this.localKeyVector = this.options.advertiseAuth ? keyVector(offerParams(random, [], [], true, this.options.authChunks)) : new Uint8Array(0);
     this.cookieExtraParams = extraParams;
   }
 

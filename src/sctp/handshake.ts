@@ -12,23 +12,23 @@ export const SUPPORTED_EXTENSIONS: readonly number[] = [ChunkType.ASCONF, ChunkT
 export const HMAC_ALGOS: readonly number[] = [HmacId.SHA256, HmacId.SHA1];
 
 /** Our AUTH key-vector parameters, in the order RFC 4895 §6.1 concatenates them. */
-export function authParams(random: Uint8Array): Param[] {
+export function authParams(random: Uint8Array, chunks: readonly number[] = AUTH_CHUNKS): Param[] {
   return [
     { type: ParamType.RANDOM, kind: 'random', random },
-    { type: ParamType.CHUNKS, kind: 'chunks', chunkTypes: AUTH_CHUNKS },
+    { type: ParamType.CHUNKS, kind: 'chunks', chunkTypes: chunks },
     { type: ParamType.HMAC_ALGO, kind: 'hmac-algo', hmacIds: HMAC_ALGOS },
   ];
 }
 
-/** The parameters of our INIT or INIT ACK (cookie not included). */
-export function offerParams(random: Uint8Array, localIps: readonly string[], extra: readonly Param[], advertiseAuth: boolean): Param[] {
+/** The parameters of our INIT or INIT ACK (cookie not included); `authChunks`: our CHUNKS list. */
+export function offerParams(random: Uint8Array, localIps: readonly string[], extra: readonly Param[], advertiseAuth: boolean, authChunks: readonly number[] = AUTH_CHUNKS): Param[] {
   const out: Param[] = [];
   if (localIps.length > 1) {
     for (const ip of localIps) out.push(ip.includes(':') ? { type: 6, kind: 'ipv6', address: ip } : { type: 5, kind: 'ipv4', address: ip });
   }
   if (advertiseAuth) {
     out.push({ type: ParamType.SUPPORTED_EXTENSIONS, kind: 'supported-extensions', chunkTypes: SUPPORTED_EXTENSIONS });
-    out.push(...authParams(random));
+    out.push(...authParams(random, authChunks));
   }
   out.push(...extra);
   return out;

@@ -66,7 +66,7 @@ export class InitAckIssuer {
       localExtraParams: extraBytes,
       initPacket: initPacket.slice(),
     });
-    const params: Param[] = offerParams(random, this.addresses.length > 1 ? this.addresses.map((a) => a.address) : [], extra, options.advertiseAuth);
+    const params: Param[] = offerParams(random, this.addresses.length > 1 ? this.addresses.map((a) => a.address) : [], extra, options.advertiseAuth, options.authChunks);
     params.push({ type: ParamType.STATE_COOKIE, kind: 'state-cookie', cookie });
     for (const u of peer.unrecognized) params.push({ type: ParamType.UNRECOGNIZED_PARAMETER, kind: 'unrecognized-parameter', parameter: u });
     const ack: InitChunk = {

@@ -25,6 +25,11 @@ export class Path {
   /** TSN being timed for an RTT measurement, and when it was sent (NaN: none). */
   rttTsn = 0;
   rttSentAt = NaN;
+  /**
+   * Max.Burst (§6.1 rule D): new DATA stops at this flight size, set at each SACK to the flight
+   * size then plus Max.Burst packets; cwnd itself is not changed. Infinity: no SACK yet / no limit.
+   */
+  burstLimit = Infinity;
   /** Fast recovery (§7.2.4): the highest outstanding TSN when it began; undefined outside. */
   fastRecoveryExit: number | undefined;
 
@@ -75,6 +80,11 @@ export class Path {
 
   /** When DATA last went to this address (NaN: never). */
   lastSendAt = NaN;
+  /**
+   * When a DATA chunk last went to this address for the first time (NaN: never): a chunk that can
+   * measure the RTT, which makes the address not idle for HEARTBEAT purposes (RFC 9260 §8.3).
+   */
+  lastNewDataAt = NaN;
 
   /**
    * §7.2.1: an address that sent nothing for a while has its cwnd adjusted to

@@ -2,7 +2,7 @@
 // fragments carry consecutive TSNs), complete ordered messages wait for their SSN, unordered ones
 // go out at once. The caller gives each new (non-duplicate) DATA chunk; deliver() receives whole
 // messages in order. Byte counts feed the advertised receiver window.
-import { ssnAdd, tsnAdd } from './serial.js';
+import { ssnAdd, tsnAdd, tsnLte } from './serial.js';
 import type { DataChunk } from './wire/types.js';
 
 export type Deliver = (stream: number, bytes: Uint8Array) => void;
@@ -20,8 +20,8 @@ interface Fragment {
 export class Reassembly {
   /** Next SSN expected per inbound stream. */
   readonly nextSsn: number[];
-  /** Complete ordered messages waiting for earlier SSNs, per stream: ssn -> bytes. */
-  private readonly waiting: Array<Map<number, Uint8Array> | undefined>;
+  /** Complete ordered messages waiting for earlier SSNs, per stream: ssn -> bytes and last TSN. */
+  private readonly waiting: Array<Map<number, { readonly bytes: Uint8Array; readonly lastTsn: number }> | undefined>;
   /** Fragments of incomplete messages, by TSN. */
   private readonly fragments = new Map<number, Fragment>();
   /** Bytes held here (fragments + waiting messages). */
@@ -78,7 +78,7 @@ export class Reassembly {
   /** A new DATA chunk whose stream id is valid (< streamCount). */
   add(chunk: DataChunk): void {
     if (chunk.beginning && chunk.ending) {
-      this.complete(chunk.streamId, chunk.ssn, chunk.unordered, chunk.userData);
+      this.complete(chunk.streamId, chunk.ssn, chunk.unordered, chunk.userData, chunk.tsn);
       return;
     }
     // Kept as a view into the received datagram (drivers hand over a fresh buffer per datagram).
@@ -129,10 +129,10 @@ export class Reassembly {
       if (t === last.tsn) break;
     }
     this.bufferedBytes -= length;
-    this.complete(first.streamId, first.ssn, first.unordered, message);
+    this.complete(first.streamId, first.ssn, first.unordered, message, last.tsn);
   }
 
-  private complete(stream: number, ssn: number, unordered: boolean, bytes: Uint8Array): void {
+  private complete(stream: number, ssn: number, unordered: boolean, bytes: Uint8Array, lastTsn: number): void {
     if (unordered) {
       this.deliver(stream, bytes);
       return;
@@ -141,7 +141,7 @@ export class Reassembly {
       let w = this.waiting[stream];
       if (!w) this.waiting[stream] = w = new Map();
       if (!w.has(ssn)) {
-        w.set(ssn, bytes);
+        w.set(ssn, { bytes, lastTsn });
         this.bufferedBytes += bytes.length;
       }
       return;
@@ -156,10 +156,30 @@ export class Reassembly {
     if (!w) return next;
     for (let m = w.get(next); m !== undefined; m = w.get(next)) {
       w.delete(next);
-      this.bufferedBytes -= m.length;
-      this.deliver(stream, m);
+      this.bufferedBytes -= m.bytes.length;
+      this.deliver(stream, m.bytes);
       next = ssnAdd(next, 1);
     }
     return next;
+  }
+
+  /**
+   * An ordered message that can never be delivered although every TSN up to `cumulativeTsn` is
+   * here: it waits for an earlier SSN of its stream, yet it ends at or below the cumulative TSN.
+   * A sender gives a stream's messages SSNs in TSN order (RFC 9260 §6.5, §6.6), so the earlier
+   * message's TSNs are lower and must have arrived — unless a chunk that took one of them was not
+   * the sender's: a forged DATA chunk accepted first, the real one then discarded as a duplicate.
+   * Without this check the stream stalls for good (the window fills, the sender probes a zero
+   * window forever). Returns the stream, the SSN it waits for and the stranded one.
+   */
+  stranded(cumulativeTsn: number): { stream: number; expected: number; ssn: number; lastTsn: number } | undefined {
+    for (let stream = 0; stream < this.waiting.length; stream++) {
+      const w = this.waiting[stream];
+      if (!w || w.size === 0) continue;
+      for (const [ssn, m] of w) {
+        if (tsnLte(m.lastTsn, cumulativeTsn)) return { stream, expected: this.nextSsn[stream]!, ssn, lastTsn: m.lastTsn };
+      }
+    }
+    return undefined;
   }
 }

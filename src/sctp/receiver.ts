@@ -22,6 +22,8 @@ export class Receiver {
   sackNow = false;
   /** The window in the last SACK we sent. */
   lastAdvertised: number;
+  /** The cumulative TSN moved since the last stuck() check. */
+  private cumulativeMoved = false;
 
   constructor(
     peerInitialTsn: number,
@@ -63,6 +65,7 @@ export class Receiver {
       this.sackNow = true;
       return 'duplicate';
     }
+    if (this.tracker.cumulativeTsn !== previousCum) this.cumulativeMoved = true;
     this.ackPoint.onNewTsn(
       { tsn, length: chunk.userData.length, streamId: chunk.streamId, ssn: chunk.ssn, unordered: chunk.unordered, ending: chunk.ending },
       previousCum,
@@ -71,6 +74,20 @@ export class Receiver {
     if (chunk.streamId >= this.reassembly.streamCount) return 'bad-stream';
     this.reassembly.add(chunk);
     return 'new';
+  }
+
+  /**
+   * After a packet's DATA: a description of the stall when the stream can no longer progress (a
+   * stranded ordered message, see Reassembly.stranded), else undefined. Checked only when the
+   * cumulative TSN moved, so a packet costs nothing while the stream flows.
+   */
+  stuck(): string | undefined {
+    if (!this.cumulativeMoved) return undefined;
+    this.cumulativeMoved = false;
+    const cum = this.tracker.cumulativeTsn;
+    const s = this.reassembly.stranded(cum);
+    if (s === undefined) return undefined;
+    return `DATA inconsistent: stream ${s.stream} waits for SSN ${s.expected}, but SSN ${s.ssn} (TSN ${s.lastTsn >>> 0}) is complete and every TSN up to ${cum >>> 0} has arrived — a DATA chunk that was not the peer's (forged, on-path) took a TSN; authenticate DATA (RFC 4895) to refuse such chunks`;
   }
 
   /** After all chunks of a packet that carried DATA: decide between now and later. */

@@ -1,6 +1,6 @@
 // Outbound data path: SACK processing (RFC 9260 §6.2.1), retransmission (§6.3.3 T3-rtx, §7.2.4
 // fast retransmit with the HTNA rule and fast recovery), congestion and flow control on send
-// (§6.1, §7.2), and filling packets with retransmissions first, then new chunks.
+// (§6.1, §7.2, Max.Burst §6.1 D), and filling packets with retransmissions first, then new chunks.
 import type { Path } from './path.js';
 import type { PacketWriter } from './packet-writer.js';
 import { SendQueue, type OutChunk, type SendMode } from './send-queue.js';
@@ -29,6 +29,8 @@ export class Sender {
   private ackedPerPath = new Float64Array(4);
   private flightBefore = new Float64Array(4);
   ppid = 0;
+  /** Max.Burst in packets (§6.1 rule D); 0: no limit. */
+  maxBurst = 0;
 
   constructor(
     mode: SendMode,
@@ -151,6 +153,8 @@ export class Sender {
         p.onAcked(ackedPerPath[i]!, cumAdvanced, flightBefore[i]!);
       }
       if (p.fastRecoveryExit !== undefined && !tsnLt(cum, p.fastRecoveryExit)) p.fastRecoveryExit = undefined;
+      // §6.1 D: what this SACK lets out is at most Max.Burst packets beyond the flight left.
+      p.burstLimit = this.maxBurst > 0 ? p.flightSize + this.maxBurst * p.mtu : Infinity;
       if (p.flightSize <= 0) p.t3 = NaN;
       else if (cumAdvanced && ackedPerPath[i]! > 0) p.t3 = now + p.rto.rto;
     }
@@ -211,7 +215,7 @@ export class Sender {
     const p = this.paths[index]!;
     if (this.hasRetransmissions) return this.fastRetransmitNow || p.flightSize < p.cwnd;
     const len = this.queue.nextChunkLength();
-    if (len === 0 || p.flightSize >= p.cwnd) return false;
+    if (len === 0 || p.flightSize >= p.cwnd || p.flightSize + len > p.burstLimit) return false;
     return this.peerRwnd >= len || this.totalFlight === 0;
   }
 
@@ -246,16 +250,18 @@ export class Sender {
       if (written > 0 && Number.isNaN(p.t3)) p.t3 = now + p.rto.rto;
       return written;
     }
-    // New data, while cwnd and the peer's window allow (one chunk may probe a zero window).
+    // New data, while cwnd, Max.Burst and the peer's window allow (one chunk may probe a zero window).
     const q = this.queue;
     for (;;) {
       const len = q.nextChunkLength();
-      if (len === 0 || p.flightSize >= p.cwnd) break;
+      // cwnd may be overrun by one chunk (§7.2.1 rule B); the Max.Burst limit may not.
+      if (len === 0 || p.flightSize >= p.cwnd || p.flightSize + len > p.burstLimit) break;
       if (this.peerRwnd < len && this.totalFlight > 0) break;
       if (w.dataCost(len) > w.room) break;
       const c = q.take(now, index)!;
       if (c.gapAcked) continue; // takeover gap-fill: the client already holds this TSN
       this.peerRwnd = Math.max(0, this.peerRwnd - len);
+      p.lastNewDataAt = now;
       if (Number.isNaN(p.rttSentAt)) {
         p.rttTsn = c.tsn;
         p.rttSentAt = now;

@@ -19,7 +19,7 @@ import { supervisePaths } from './timers.js';
 export function sendInit(a: SctpAssociation, now: Instant): void {
   const o = a.options;
   const ips = a.host.addresses.length > 1 ? a.host.addresses.map((x) => x.address) : [];
-  const params: Param[] = offerParams(a.localRandom, ips, [...(o.extraInitParams?.('init') ?? []), ...(a.takeoverState ? takeover.initParams(a) : [])], o.advertiseAuth);
+  const params: Param[] = offerParams(a.localRandom, ips, [...(o.extraInitParams?.('init') ?? []), ...(a.takeoverState ? takeover.initParams(a) : [])], o.advertiseAuth, o.authChunks);
   if (a.cookiePreservative > 0) params.push({ type: ParamType.COOKIE_PRESERVATIVE, kind: 'cookie-preservative', increment: a.cookiePreservative });
   const init: InitChunk = {
     type: 1,

@@ -40,6 +40,7 @@ export function handlePacket(a: SctpAssociation, now: Instant, from: UdpAddress,
       a.toEndpoint({ type: 'drop', reason: 'wrong-tag' });
       return;
     }
+    if (a.pathIndex(from) < 0) followPortChange(a, from);
     if (a.takeoverState && takeover.onPacket(a, now, from, packet, raw) === 'consumed') return;
   }
   // Answer from the address the peer reached us on (a multihomed endpoint's paths differ by source).
@@ -49,7 +50,14 @@ export function handlePacket(a: SctpAssociation, now: Instant, from: UdpAddress,
   const auth = a.takeoverState?.auth;
   for (let i = startIndex; i < packet.chunks.length && !a.closed; i++) {
     const c = packet.chunks[i]!;
-    if (auth && c.type !== ChunkType.AUTH && !authenticated && auth.requiredOnReceive(c.type)) continue;
+    if (auth && c.type !== ChunkType.AUTH && !authenticated && auth.requiredOnReceive(c.type)) {
+      // RFC 4895 §6.3: a chunk listed in our CHUNKS without a valid AUTH before it is discarded
+      // (a forged DATA chunk from an on-path attacker); counted once per chunk.
+      a.toEndpoint({ type: 'drop', reason: 'not-authenticated' });
+      const refused = a.takeoverState?.refused;
+      if (refused && c.type === ChunkType.DATA) refused.set('data-unauthenticated', (refused.get('data-unauthenticated') ?? 0) + 1);
+      continue;
+    }
     if ('kind' in c) {
       onUnknownChunk(a, c.type, c.raw);
       continue;
@@ -116,6 +124,11 @@ export function handlePacket(a: SctpAssociation, now: Instant, from: UdpAddress,
     }
   }
   if (hadData && a.receiver) {
+    const stuck = a.receiver.stuck();
+    if (stuck !== undefined) {
+      protocolViolation(a, CauseCode.PROTOCOL_VIOLATION, stuck);
+      return;
+    }
     a.receiver.endOfPacket();
     if (a.state === 'SHUTDOWN-SENT') {
       // §9.2: answer each packet with DATA by SACK + SHUTDOWN at once and restart T2-shutdown.
@@ -132,6 +145,26 @@ export function handlePacket(a: SctpAssociation, now: Instant, from: UdpAddress,
   }
   progressShutdown(a, now);
   supervisePaths(a, now); // a path an ASCONF added in this packet
+}
+
+/**
+ * RFC 6951 §5.4: once a packet has found its association and passed the verification tag check,
+ * its UDP source port is the encapsulation port of the address it came from. A NAT in front of
+ * the peer that rebinds (a new external UDP port for the same address) thus moves the path instead
+ * of cutting it off. Only when exactly one path has that IP address, and never back to an address
+ * a takeover deleted (that old server keeps the tag, and would otherwise win its path back).
+ */
+function followPortChange(a: SctpAssociation, from: UdpAddress): void {
+  let found = -1;
+  for (let i = 0; i < a.paths.length; i++) {
+    if (a.paths[i]!.address.address !== from.address) continue;
+    if (found >= 0) return;
+    found = i;
+  }
+  if (found < 0 || a.formerPeerAddresses.some((x) => sameAddress(x, from))) return;
+  a.paths[found]!.address = { address: from.address, port: from.port };
+  a.toEndpoint({ type: 'routing-changed' });
+  a.pushEvent({ type: 'state-changed' }); // an exported state names the peer's UDP port
 }
 
 export function onUnknownChunk(a: SctpAssociation, type: number, raw: Uint8Array | undefined): void {

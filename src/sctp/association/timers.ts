@@ -1,6 +1,7 @@
 // SctpAssociation: timers — the next deadline over the timer table, the paths' T3-rtx / HEARTBEAT
 // deadlines, the hooks and the byte-stream cork; expiry of T1 (INIT, COOKIE ECHO), T2, T5,
-// delayed SACK, T3-rtx (§6.3.3) and HEARTBEAT (§8.3), with path and association error counting (§8).
+// delayed SACK, T3-rtx (§6.3.3) and HEARTBEAT (§8.3, idle paths only), with path and association
+// error counting (§8).
 import { TransportError } from '../../transport-abstraction/errors.js';
 import type { Instant } from '../../transport-abstraction/transport.js';
 import type { SctpAssociation } from '../association.js';
@@ -105,6 +106,14 @@ export function countError(a: SctpAssociation, now: Instant, i: number): boolean
 
 export function heartbeat(a: SctpAssociation, now: Instant, i: number): void {
   const p = a.paths[i]!;
+  // §8.3: only an idle address is probed — one that got no HEARTBEAT and no new DATA chunk (a
+  // chunk that measures the RTT) within its heartbeat period. A path carrying DATA is supervised
+  // by T3-rtx instead; its heartbeat is due HB.interval + RTO after its last new DATA chunk. An
+  // unanswered HEARTBEAT still counts, and an unconfirmed address is still probed (§5.4).
+  if (Number.isNaN(p.heartbeatSentAt) && p.confirmed && now - p.lastNewDataAt < a.options.heartbeatInterval + p.rto.rto) {
+    p.heartbeatAt = p.lastNewDataAt + a.options.heartbeatInterval + p.rto.rto;
+    return;
+  }
   if (!Number.isNaN(p.heartbeatSentAt)) {
     p.heartbeatSentAt = NaN;
     p.rto.backOff();

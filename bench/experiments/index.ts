@@ -2,8 +2,9 @@
 // To add one: write bench/experiments/NAME.ts exporting an Experiment (experiment.ts) and list it
 // below; the command line, --help, the output files and progress come from the command and report.ts.
 import type { Experiment } from './experiment.js';
+import { fig7Experiment } from './fig7.js';
 import { table1Experiment } from './table1.js';
 
 export type { Experiment, ExperimentContext, ExperimentOption } from './experiment.js';
 
-export const EXPERIMENTS: readonly Experiment[] = [table1Experiment];
+export const EXPERIMENTS: readonly Experiment[] = [table1Experiment, fig7Experiment];

@@ -45,7 +45,11 @@ export interface WedgePoolOptions {
   readonly script?: string;
   /** Lower bound of the retransmission timeout, ms (default 100: loopback). */
   readonly rtoMin?: number;
+  /** The wedges' path MTU (--mtu; default the daemon's own, 1500). */
+  readonly mtu?: number;
   readonly startTimeoutMs?: number;
+  /** Options for node before the script (e.g. --cpu-prof --cpu-prof-dir=DIR to profile the wedges). */
+  readonly nodeArgs?: readonly string[];
 }
 
 /** One wedge process and the JSON events it logged, in order. */
@@ -124,6 +128,7 @@ export async function startWedgePool(options: WedgePoolOptions): Promise<WedgePo
   const script = options.script ?? batonScript();
   const wedges = members.map((w) => {
     const args = [
+      ...(options.nodeArgs ?? []),
       script,
       'serve',
       '--transport', options.kind,
@@ -137,6 +142,7 @@ export async function startWedgePool(options: WedgePoolOptions): Promise<WedgePo
       '--dead-after', String(heartbeat.deadAfter),
       '--cache-timeout', String(heartbeat.cacheTimeout),
       '--rto-min', String(options.rtoMin ?? 100),
+      ...(options.mtu !== undefined ? ['--mtu', String(options.mtu)] : []),
       '--log', 'json',
     ];
     return startWedge(w, args, join(options.dir, `${w.id}.log`), options.startTimeoutMs ?? START_TIMEOUT_MS);

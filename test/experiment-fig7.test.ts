@@ -16,7 +16,7 @@ test('fig7 on 1K and 64K, one round: every path and size present, every byte che
   const progress: string[] = [];
   const output = await fig7Experiment.run({
     seeds: 1,
-    options: { rounds: '1', sizes: '1K,64K', transports: 'sctp,tcp', connect: 'yes' },
+    options: { rounds: '1', sizes: '1K,64K', transports: 'sctp,tcp', connect: 'yes', mtu: '1500' },
     progress: (m) => progress.push(m),
   });
   t.is(output.failure, undefined, progress.join('\n'));
@@ -40,9 +40,10 @@ test('fig7 on 1K and 64K, one round: every path and size present, every byte che
 });
 
 test('fig7 refuses bad options before it starts anything', async (t) => {
-  const run = (options: Record<string, string>) => fig7Experiment.run({ seeds: 1, options: { rounds: '1', sizes: '1K', transports: 'sctp', connect: 'no', ...options }, progress: () => {} });
+  const run = (options: Record<string, string>) => fig7Experiment.run({ seeds: 1, options: { rounds: '1', sizes: '1K', transports: 'sctp', connect: 'no', mtu: '1500', ...options }, progress: () => {} });
   await t.throwsAsync(async () => run({ sizes: '1X' }), { message: /size is a whole number/ });
   await t.throwsAsync(async () => run({ transports: 'udp' }), { message: /--transports takes sctp and tcp/ });
   await t.throwsAsync(async () => run({ connect: 'maybe' }), { message: /--connect is yes or no/ });
   await t.throwsAsync(async () => run({ rounds: '0' }), { message: /--rounds must be a whole number/ });
+  await t.throwsAsync(async () => run({ mtu: '70000' }), { message: /--mtu must be at most 65535/ });
 });

@@ -80,10 +80,10 @@ function httpGet(host: string, port: number, path: string): Promise<Timing> {
 }
 
 /** A GET through the wedge with batonFetch, in this process. */
-async function batonGet(kind: TransportKind, pool: WedgePool, path: string): Promise<Timing> {
+async function batonGet(kind: TransportKind, pool: WedgePool, path: string, mtu: number): Promise<Timing> {
   const address = pool.wedges[0]!.address;
   const start = performance.now();
-  const response = await batonFetch(`http://${address}${path}`, { servers: [{ address, port: pool.udpPort }], transport: kind, rtoMin: 100 });
+  const response = await batonFetch(`http://${address}${path}`, { servers: [{ address, port: pool.udpPort }], transport: kind, rtoMin: 100, mtu });
   const headMs = performance.now() - start;
   const chunks: Buffer[] = [];
   response.body.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -129,6 +129,8 @@ export interface Fig7Config {
   readonly rounds: number;
   readonly transports: readonly TransportKind[];
   readonly connect: boolean;
+  /** Path MTU of every baton connection (wedge, batonFetch, baton connect). */
+  readonly mtu: number;
   readonly progress: (message: string) => void;
 }
 
@@ -156,12 +158,13 @@ export async function runFig7(config: Fig7Config): Promise<ExperimentOutput> {
         members: [{ id: `fig7-${kind}`, address: WEDGE_ADDRESS[kind] }],
         heartbeat: { updateSec: 3, deadAfter: 3, cacheTimeout: 10 },
         script,
+        mtu: config.mtu,
       });
       cleanups.push(() => pool.stop());
       await pool.listening();
-      paths.push({ name: `fetch-${kind}`, get: (size) => batonGet(kind, pool, objectPath(size)) });
+      paths.push({ name: `fetch-${kind}`, get: (size) => batonGet(kind, pool, objectPath(size), config.mtu) });
       if (config.connect) {
-        const shim: ManagedProcess = spawnProcess(process.execPath, [script, 'connect', '-t', kind, '--listen', '127.0.0.1:0', '--rto-min', '100', '--servers', `${pool.wedges[0]!.address}:${pool.udpPort}`], { name: `baton connect ${kind}`, timeoutMs: 60 * 60_000, stderr: 'pipe' });
+        const shim: ManagedProcess = spawnProcess(process.execPath, [script, 'connect', '-t', kind, '--listen', '127.0.0.1:0', '--rto-min', '100', '--mtu', String(config.mtu), '--servers', `${pool.wedges[0]!.address}:${pool.udpPort}`], { name: `baton connect ${kind}`, timeoutMs: 60 * 60_000, stderr: 'pipe' });
         cleanups.push(() => shim.kill('SIGTERM', 2000).then(() => undefined));
         const [, port] = await shim.waitForLine(/listening on 127\.0\.0\.1:(\d+)/, 20_000, 'stderr');
         paths.push({ name: `connect-${kind}`, get: (size) => httpGet('127.0.0.1', Number(port), objectPath(size)) });
@@ -244,6 +247,7 @@ function report(config: Fig7Config, paths: readonly Path[], samples: readonly Sa
   const paper = Object.entries(PAPER).map(([size, p]) => `${size}: +${p.ms} ms (${p.pct}%)`).join(', ');
   const notes = [
     `Times in ms, one GET per new connection, from the call to the body's last byte; \`added\` is the path's time minus the direct fetch's in the same round (min / median / max over ${config.rounds} rounds after one warm-up round), \`added_pct\` its median as a percentage of direct. \`*_head_ms\` is the median time to the response head (connection set-up and request), the rest of the total is the transfer.`,
+    `baton's path MTU: ${config.mtu} bytes (\`--mtu\`; nginx's TCP on loopback uses a 65483-byte MSS).`,
     `Paths: \`direct\` = node:http straight to nginx; \`fetch-KIND\` = batonFetch through one \`baton serve\` wedge; \`connect-KIND\` = node:http through \`baton connect\` and the wedge. Every body checked against the object's sha256 (${verified} transfers).`,
     `The paper's Figure 7: ${paper}. Goal: ≤ 0.3 ms added at 1K and ≤ 1% at 8M.`,
   ].join('\n\n');
@@ -281,6 +285,7 @@ export const fig7Experiment: Experiment = {
     { name: 'sizes', flag: '--sizes <list>', description: 'request sizes, e.g. 1K,64K,8M', default: DEFAULT_SIZES },
     { name: 'transports', flag: '--transports <list>', description: 'sctp, tcp or both (sctp,tcp)', default: 'sctp,tcp' },
     { name: 'connect', flag: '--connect <yes|no>', description: 'also measure through `baton connect`', default: 'yes' },
+    { name: 'mtu', flag: '--mtu <n>', description: "baton's path MTU (1500: the CLI's default; loopback's own is 65536, and the kernel's TCP to nginx uses it)", default: '1500' },
   ],
   run(context) {
     const rounds = integerOption(context, 'rounds');
@@ -291,6 +296,8 @@ export const fig7Experiment: Experiment = {
     if (transports.length === 0) throw new LocalUsageError('--transports needs sctp, tcp or both');
     const connect = context.options['connect'];
     if (connect !== 'yes' && connect !== 'no') throw new LocalUsageError(`--connect is yes or no, not "${connect}"`);
-    return runFig7({ sizes, rounds, transports: transports as TransportKind[], connect: connect === 'yes', progress: context.progress });
+    const mtu = integerOption(context, 'mtu', 576);
+    if (mtu > 65_535) throw new LocalUsageError(`--mtu must be at most 65535, not ${mtu}`);
+    return runFig7({ sizes, rounds, transports: transports as TransportKind[], connect: connect === 'yes', mtu, progress: context.progress });
   },
 };

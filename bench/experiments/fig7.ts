@@ -17,7 +17,9 @@
 //
 // Rounds: one warm-up round of every (size, path) first, not recorded (JIT, the wedges' first
 // connection to nginx, page cache); then --rounds rounds in which every size runs every path once,
-// the paths in an order rotated each round so that none always follows another. A path's added
+// the sizes and the paths in orders rotated each round so that none always follows another (a
+// small request right after an 8 MB one pays for that one's aftermath), with a pause after each
+// measurement of half its time (at least 20 ms). A path's added
 // time in a round is its time minus direct's time for that size in the same round; the table
 // gives min / median / max over the rounds, and the median added percentage.
 import { createHash } from 'node:crypto';
@@ -39,7 +41,10 @@ import type { ExperimentOutput } from './report.js';
 export const DEFAULT_SIZES = '1K,4K,16K,64K,256K,1M,8M';
 const NGINX_ADDRESS = '127.0.0.5';
 const WEDGE_ADDRESS: Record<TransportKind, string> = { sctp: '127.0.0.2', tcp: '127.0.0.3' };
-/** A pause after each measurement so the previous connection's close does not overlap the next. */
+/**
+ * A pause after each measurement so the previous connection's close (and the garbage its transfer
+ * left) does not fall into the next: at least SETTLE_MS, and half the measurement's own time.
+ */
 const SETTLE_MS = 20;
 /** The paper's Figure 7 at its two ends: added ms and percent. */
 const PAPER = { '1K': { ms: 1, pct: 80 }, '8M': { ms: 12, pct: 1 } } as Record<string, { ms: number; pct: number }>;
@@ -183,7 +188,7 @@ export async function runFig7(config: Fig7Config): Promise<ExperimentOutput> {
         failures.push(`${path.name} ${sizeLabel(size)} round ${round}: ${(error as Error).message}`);
         return;
       }
-      await new Promise((r) => setTimeout(r, SETTLE_MS));
+      await new Promise((r) => setTimeout(r, Math.max(SETTLE_MS, timing.totalMs / 2)));
       const digest = createHash('sha256').update(timing.body).digest('hex');
       if (timing.body.length !== size || digest !== digests.get(size)) {
         failures.push(`${path.name} ${sizeLabel(size)} round ${round}: ${timing.body.length} bytes that are not the object`);
@@ -194,7 +199,8 @@ export async function runFig7(config: Fig7Config): Promise<ExperimentOutput> {
     };
     // Round 0 is the warm-up, not recorded.
     for (let round = 0; round <= config.rounds; round++) {
-      for (const size of config.sizes) {
+      for (let j = 0; j < config.sizes.length; j++) {
+        const size = config.sizes[(j + round) % config.sizes.length]!;
         for (let i = 0; i < paths.length; i++) await measure(round, paths[(i + round) % paths.length]!, size);
       }
       config.progress(round === 0 ? 'warm-up round done' : `round ${round} of ${config.rounds} done`);

@@ -52,9 +52,14 @@ const RATE = 1 << 20;
 const KILL_AFTER_MS = 1500;
 
 export async function killToResume(options: { transport: 'sctp' | 'tcp'; rounds: number; updateSec?: number; deadAfter?: number; progress?: (m: string) => void }): Promise<Array<{ transport: string; round: number; killToResumeMs: number; stallMs: number; winner: string }>> {
+  return runRounds(options, Array.from({ length: options.rounds }, (_, i) => i + 1));
+}
+
+/** The rounds numbered `numbers` (the standalone command interleaves transports round by round). */
+async function runRounds(options: KillToResumeOptions, numbers: readonly number[]): Promise<KillToResumeRow[]> {
   const rows: KillToResumeRow[] = [];
   const failures: string[] = [];
-  for (let round = 1; round <= options.rounds; round++) {
+  for (const round of numbers) {
     try {
       rows.push(await oneRound(options, round));
     } catch (error) {
@@ -159,8 +164,7 @@ async function main(argv: string[]): Promise<number> {
     // Interleaved: one round of each transport in turn, so load changes fall on both alike.
     for (const kind of kinds) {
       try {
-        const [row] = await killToResume({ transport: kind, rounds: 1, updateSec, deadAfter, progress });
-        rows.push({ ...row!, round });
+        rows.push(...(await runRounds({ transport: kind, rounds: 1, updateSec, deadAfter, progress }, [round])));
       } catch (error) {
         progress((error as Error).message);
       }

@@ -32,7 +32,7 @@ import { batonFetch } from '../../src/client/fetch.js';
 import { generatedBytes } from '../../src/node/content-server.js';
 import { LocalUsageError } from '../../src/transport-abstraction/errors.js';
 import type { TransportKind } from '../../src/transport-abstraction/transport.js';
-import { startNginx, type Nginx } from '../nginx.js';
+import { NGINX, nginxInstalled, startNginx, type Nginx } from '../nginx.js';
 import { spawnProcess, type ManagedProcess } from '../process.js';
 import { batonScript, startWedgePool, type WedgePool } from '../wedge-pool.js';
 import { integerOption, type Experiment, type ExperimentContext } from './experiment.js';
@@ -140,6 +140,7 @@ export interface Fig7Config {
 }
 
 export async function runFig7(config: Fig7Config): Promise<ExperimentOutput> {
+  if (!nginxInstalled()) throw new Error(`fig7 needs Debian's nginx at ${NGINX} (apt-get install nginx)`);
   const dir = mkdtempSync(join(tmpdir(), 'baton-fig7-'));
   const cleanups: Array<() => void | Promise<void>> = [];
   try {

@@ -155,27 +155,40 @@ export async function runFig7(config: Fig7Config): Promise<ExperimentOutput> {
     config.progress(`nginx ${nginx.url}`);
     const script = batonScript();
     const paths: Path[] = [{ name: 'direct', get: (size) => httpGet(nginx.address, nginx.port, objectPath(size)) }];
-    for (const kind of config.transports) {
-      const home = mkdtempSync(join(dir, `${kind}-`));
-      const pool = await startWedgePool({
-        kind,
-        backend: nginx.url,
-        dir: home,
-        members: [{ id: `fig7-${kind}`, address: WEDGE_ADDRESS[kind] }],
-        heartbeat: { updateSec: 3, deadAfter: 3, cacheTimeout: 10 },
-        script,
-        mtu: config.mtu,
-      });
-      cleanups.push(() => pool.stop());
-      await pool.listening();
-      paths.push({ name: `fetch-${kind}`, get: (size) => batonGet(kind, pool, objectPath(size), config.mtu) });
-      if (config.connect) {
-        const shim: ManagedProcess = spawnProcess(process.execPath, [script, 'connect', '-t', kind, '--listen', '127.0.0.1:0', '--rto-min', '100', '--mtu', String(config.mtu), '--servers', `${pool.wedges[0]!.address}:${pool.udpPort}`], { name: `baton connect ${kind}`, timeoutMs: 60 * 60_000, stderr: 'pipe' });
-        cleanups.push(() => shim.kill('SIGTERM', 2000).then(() => undefined));
-        const [, port] = await shim.waitForLine(/listening on 127\.0\.0\.1:(\d+)/, 20_000, 'stderr');
-        paths.push({ name: `connect-${kind}`, get: (size) => httpGet('127.0.0.1', Number(port), objectPath(size)) });
-      }
-      config.progress(`${kind} wedge on ${pool.wedges[0]!.address}:${pool.udpPort}${config.connect ? ' and its baton connect shim' : ''}`);
+    // The transports' processes start side by side (their start-up is most of a short run); every
+    // start is awaited, failed or not, so each process is in `cleanups` before the finally runs.
+    const started = await Promise.allSettled(
+      config.transports.map(async (kind): Promise<Path[]> => {
+        const home = mkdtempSync(join(dir, `${kind}-`));
+        const pool = await startWedgePool({
+          kind,
+          backend: nginx.url,
+          dir: home,
+          members: [{ id: `fig7-${kind}`, address: WEDGE_ADDRESS[kind] }],
+          heartbeat: { updateSec: 3, deadAfter: 3, cacheTimeout: 10 },
+          script,
+          mtu: config.mtu,
+        });
+        cleanups.push(() => pool.stop());
+        let shim: ManagedProcess | undefined;
+        if (config.connect) {
+          shim = spawnProcess(process.execPath, [script, 'connect', '-t', kind, '--listen', '127.0.0.1:0', '--rto-min', '100', '--mtu', String(config.mtu), '--servers', `${pool.wedges[0]!.address}:${pool.udpPort}`], { name: `baton connect ${kind}`, timeoutMs: 60 * 60_000, stderr: 'pipe' });
+          const s = shim;
+          cleanups.push(() => s.kill('SIGTERM', 2000).then(() => undefined));
+        }
+        await pool.listening();
+        const mine: Path[] = [{ name: `fetch-${kind}`, get: (size) => batonGet(kind, pool, objectPath(size), config.mtu) }];
+        if (shim !== undefined) {
+          const [, port] = await shim.waitForLine(/listening on 127\.0\.0\.1:(\d+)/, 20_000, 'stderr');
+          mine.push({ name: `connect-${kind}`, get: (size) => httpGet('127.0.0.1', Number(port), objectPath(size)) });
+        }
+        config.progress(`${kind} wedge on ${pool.wedges[0]!.address}:${pool.udpPort}${shim !== undefined ? ' and its baton connect shim' : ''}`);
+        return mine;
+      }),
+    );
+    for (const result of started) {
+      if (result.status === 'rejected') throw result.reason;
+      paths.push(...result.value);
     }
 
     const samples: Sample[] = [];

@@ -2,10 +2,11 @@
 // To add one: write bench/experiments/NAME.ts exporting an Experiment (experiment.ts) and list it
 // below; the command line, --help, the output files and progress come from the command and report.ts.
 import type { Experiment } from './experiment.js';
+import { fig7Experiment } from './fig7.js';
 import { table1Experiment } from './table1.js';
 import { fig3Experiment } from './fig3.js';
 import { fig5Experiment } from './fig5.js';
 
 export type { Experiment, ExperimentContext, ExperimentOption } from './experiment.js';
 
-export const EXPERIMENTS: readonly Experiment[] = [table1Experiment, fig3Experiment, fig5Experiment];
+export const EXPERIMENTS: readonly Experiment[] = [table1Experiment, fig3Experiment, fig5Experiment, fig7Experiment];

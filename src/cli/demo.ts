@@ -10,16 +10,13 @@
 //
 // For tests only: the environment variable BATON_DEMO_BATON names a script run with node in place
 // of this baton (`node SCRIPT serve ...`), so a test can give the demo wedges that fail to start.
-import { createHash, randomBytes } from 'node:crypto';
-import dgram from 'node:dgram';
-import { createWriteStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { pipeline } from 'node:stream/promises';
 import { Command, type CommanderError } from 'commander';
-import { freeUdpPort } from '../../bench/ports.js';
-import { spawnProcess, type ManagedProcess } from '../../bench/process.js';
+import { DEMO_HEARTBEAT, startWedgePool, THREE_MEMBERS, type WedgePool, type WedgeProcess } from '../../bench/wedge-pool.js';
 import { batonFetch, type Failover } from '../client/fetch.js';
 import { describeError } from '../client/dial.js';
 import { ContentServer, generatedObjectPath, generatedSha256 } from '../node/content-server.js';
@@ -56,15 +53,6 @@ export function demoCommand(): Command {
 
 const say = (line: string) => process.stderr.write(`baton demo: ${line}\n`);
 
-/** Where the demo's wedges listen and talk. */
-const WEDGES = [
-  { id: 'w2', address: '127.0.0.2' },
-  { id: 'w3', address: '127.0.0.3' },
-  { id: 'w4', address: '127.0.0.4' },
-] as const;
-/** Announcements every second, dead after three silent periods, state kept six seconds. */
-const HEARTBEAT = { updateSec: 1, deadAfter: 3, cacheTimeout: 6 };
-const START_TIMEOUT_MS = 20_000;
 const DOWNLOAD_SECONDS = 10;
 
 function parseFlags(f: DemoFlags): { kind: TransportKind; size: number; keep: boolean } {
@@ -72,34 +60,6 @@ function parseFlags(f: DemoFlags): { kind: TransportKind; size: number; keep: bo
   const size = Number(f.size);
   if (f.size.trim() === '' || !Number.isInteger(size) || size < 1_000_000 || size > 2 ** 32 - 1) throw new LocalUsageError(`--size must be an integer from 1000000 to 4294967295 bytes, not "${f.size}"`);
   return { kind, size, keep: f.keep === true };
-}
-
-/** One wedge process and the JSON events it logged. */
-interface Wedge {
-  readonly id: string;
-  readonly address: string;
-  readonly process: ManagedProcess;
-  readonly events: Array<Record<string, unknown>>;
-  readonly listening: Promise<void>;
-}
-
-function portFree(address: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = dgram.createSocket('udp4');
-    s.once('error', () => resolve(false));
-    s.bind({ address, port, exclusive: true }, () => s.close(() => resolve(true)));
-  });
-}
-
-/** A UDP port free on every wedge address (they all use the same ports). */
-async function commonFreePort(avoid: number[] = []): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const port = await freeUdpPort(WEDGES[0].address);
-    if (avoid.includes(port)) continue;
-    const free = await Promise.all(WEDGES.slice(1).map((w) => portFree(w.address, port)));
-    if (free.every(Boolean)) return port;
-  }
-  throw new Error('no UDP port free on 127.0.0.2-4');
 }
 
 /** Runs the demo; resolves to the exit status. */
@@ -116,12 +76,12 @@ export async function runDemo(flags: DemoFlags): Promise<number> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   const dir = mkdtempSync(join(tmpdir(), 'baton-demo-'));
-  const wedges: Wedge[] = [];
+  let pool: WedgePool | undefined;
   let content: ContentServer | undefined;
   let display: ProgressDisplay | undefined;
   say(`working in ${dir}`);
   try {
-    const status = await demo(config, dir, wedges, interrupted.signal, (c) => (content = c), (d) => (display = d));
+    const status = await demo(config, dir, (p) => (pool = p), interrupted.signal, (c) => (content = c), (d) => (display = d));
     return interrupted.signal.aborted ? 130 : status;
   } catch (error) {
     display?.stop();
@@ -135,7 +95,7 @@ export async function runDemo(flags: DemoFlags): Promise<number> {
     display?.stop();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    await Promise.all(wedges.map((w) => w.process.kill('SIGTERM', 2000)));
+    await pool?.stop();
     await content?.close();
     if (config.keep) say(`kept ${dir}`);
     else rmSync(dir, { recursive: true, force: true });
@@ -145,7 +105,7 @@ export async function runDemo(flags: DemoFlags): Promise<number> {
 async function demo(
   config: { kind: TransportKind; size: number },
   dir: string,
-  wedges: Wedge[],
+  onPool: (p: WedgePool) => void,
   signal: AbortSignal,
   onContent: (c: ContentServer) => void,
   onDisplay: (d: ProgressDisplay) => void,
@@ -153,39 +113,17 @@ async function demo(
   const { kind, size } = config;
   const content = await ContentServer.start({ address: '127.0.0.1', rateBytesPerSec: Math.ceil(size / DOWNLOAD_SECONDS) });
   onContent(content);
-  const keyFile = join(dir, 'group.key');
-  writeFileSync(keyFile, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600 });
-  const peersFile = join(dir, 'peers');
-  writeFileSync(peersFile, `# baton demo: ID@ADDR, one member a line\n${WEDGES.map((w) => `${w.id}@${w.address}`).join('\n')}\n`);
-  const udpPort = await commonFreePort();
-  const softStatePort = await commonFreePort([udpPort]);
   const script = process.env['BATON_DEMO_BATON'] ?? process.argv[1]!;
-  say(`content server ${content.url} (${formatBytes(size)} object at ${formatBytes(Math.ceil(size / DOWNLOAD_SECONDS))}/s), ${kind} wedges on ${WEDGES.map((w) => w.address).join(', ')} udp ${udpPort}`);
-  for (const w of WEDGES) {
-    const args = [
-      script,
-      'serve',
-      '--transport', kind,
-      '--listen', `${w.address}:${udpPort}`,
-      '--backend', content.url,
-      '--id', w.id,
-      '--peers', peersFile,
-      '--soft-state-port', String(softStatePort),
-      '--group-key', keyFile,
-      '--update-sec', String(HEARTBEAT.updateSec),
-      '--dead-after', String(HEARTBEAT.deadAfter),
-      '--cache-timeout', String(HEARTBEAT.cacheTimeout),
-      '--rto-min', '100',
-      '--log', 'json',
-    ];
-    wedges.push(startWedge(w.id, w.address, args, join(dir, `${w.id}.log`)));
-  }
+  const pool = await startWedgePool({ kind, backend: content.url, dir, members: THREE_MEMBERS, heartbeat: DEMO_HEARTBEAT, script });
+  onPool(pool);
+  const { wedges, udpPort } = pool;
+  say(`content server ${content.url} (${formatBytes(size)} object at ${formatBytes(Math.ceil(size / DOWNLOAD_SECONDS))}/s), ${kind} wedges on ${wedges.map((w) => w.address).join(', ')} udp ${udpPort}`);
   const stopped = new Promise<never>((_, reject) => {
     if (signal.aborted) reject(signal.reason);
     signal.addEventListener('abort', () => reject(signal.reason), { once: true });
   });
   stopped.catch(() => {});
-  await Promise.race([Promise.all(wedges.map((w) => w.listening)), stopped]);
+  await Promise.race([pool.listening(), stopped]);
   say('three wedges listening; downloading from 127.0.0.2');
 
   const display = new ProgressDisplay('baton demo: ', false);
@@ -202,7 +140,7 @@ async function demo(
     }
   };
   const eventTimer = setInterval(showEvents, 100);
-  let killed: { wedge: Wedge; atByte: number } | undefined;
+  let killed: { wedge: WedgeProcess; atByte: number } | undefined;
   const failovers: Failover[] = [];
   const hash = createHash('sha256');
   try {
@@ -214,7 +152,7 @@ async function demo(
       onProgress: (p) => {
         display.update(p);
         if (killed === undefined && p.received >= size * 0.4) {
-          const serving = wedges.find((w) => w.events.some((e) => e['event'] === 'accepted')) ?? wedges[0]!;
+          const serving = pool.serving() ?? wedges[0]!;
           serving.process.killNow('SIGKILL');
           killed = { wedge: serving, atByte: p.received };
           display.note(`SIGKILL ${serving.id} (${serving.address}, pid ${serving.process.pid}), the wedge serving this download, at ${formatBytes(p.received)}`);
@@ -236,7 +174,7 @@ async function demo(
   }
   const digest = hash.digest('hex');
   const expected = generatedSha256(size);
-  const won = wedges.flatMap((w) => w.events.filter((e) => e['event'] === 'takeover-won').map((e) => ({ id: w.id, e })));
+  const won = pool.takeoversWon().map(({ id, event }) => ({ id, e: event }));
   const lost = wedges.flatMap((w) => w.events.filter((e) => e['event'] === 'takeover-lost').map((e) => ({ id: w.id, e })));
   say('summary');
   say(`  killed:   ${killed === undefined ? 'nobody (the download ended first)' : `${killed.wedge.id} at ${formatBytes(killed.atByte)} of ${formatBytes(size)}`}`);
@@ -246,40 +184,6 @@ async function demo(
   const ok = digest === expected;
   say(`  sha256:   ${digest} ${ok ? 'matches the object' : `DOES NOT MATCH the object's ${expected}`}`);
   return ok ? 0 : 1;
-}
-
-function startWedge(id: string, address: string, args: string[], logFile: string): Wedge {
-  const child = spawnProcess(process.execPath, args, { name: `baton serve ${id}`, timeoutMs: 30 * 60_000, stderr: 'pipe' });
-  const events: Array<Record<string, unknown>> = [];
-  const log = createWriteStream(logFile);
-  const lines = createInterface({ input: child.child.stderr! });
-  let onListening: (() => void) | undefined;
-  lines.on('line', (line) => {
-    log.write(`${line}\n`);
-    try {
-      const e = JSON.parse(line) as Record<string, unknown>;
-      if (e !== null && typeof e === 'object') {
-        events.push(e);
-        if (e['event'] === 'listening') onListening?.();
-      }
-    } catch {
-      // not a JSON event line: kept in the log only
-    }
-  });
-  lines.on('close', () => log.end());
-  const listening = new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${id} (baton serve on ${address}) did not log "listening" within ${START_TIMEOUT_MS} ms\n${child.describe(600)}`)), START_TIMEOUT_MS);
-    onListening = () => {
-      clearTimeout(timer);
-      resolve();
-    };
-    void child.exited.then((status) => {
-      clearTimeout(timer);
-      reject(new Error(`${id} (baton serve on ${address}) exited (${status.signal ?? `code ${status.code}`}) before it listened: ${child.stderr.trim().split('\n').slice(-3).join(' | ')}`));
-    });
-  });
-  listening.catch(() => {});
-  return { id, address, process: child, events, listening };
 }
 
 /** A wedge's event as a line of the demo, or undefined for those not shown. */

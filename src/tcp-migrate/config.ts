@@ -16,8 +16,15 @@ export interface TcpMigrateConfig {
   readonly delayedAckMs: number;
   /** Bound on queued unacknowledged bytes (send() accepts less beyond it). */
   readonly sendBufferSize: number;
-  /** Receive window we advertise; at most 65535 (no window scale: see options.ts). */
+  /**
+   * The receive buffer: the most in-order bytes received and not yet read. Beyond 65535 it needs
+   * RFC 7323 window scaling, which every SYN offers (the shift is the smallest that fits this
+   * value, at most 14, so at most 65535 << 14 bytes, about 1 GiB); a peer that does not answer
+   * with a window scale option leaves it at 65535.
+   */
   readonly receiveWindow: number;
+  /** Offer RFC 7323 timestamps on the SYN (timestamps.ts); used when the peer's SYN has them too. */
+  readonly timestamps: boolean;
   /** TIME-WAIT lasts this long (2 * MSL). */
   readonly timeWaitMs: number;
   /**
@@ -71,6 +78,7 @@ export const DEFAULT_CONFIG: TcpMigrateConfig = {
   delayedAckMs: 200,
   sendBufferSize: 4 * 1024 * 1024,
   receiveWindow: 65535,
+  timestamps: true,
   timeWaitMs: 2000,
   migrateWaitMs: 20_000,
   challengeAckLimit: 10,

@@ -107,6 +107,20 @@ export class TcpMigrateConnection implements MigratableTransport {
   sackOk = false;
   /** @internal */
   peerMss = 536;
+  /** The latest time an input brought (the TSval clock of segments built without a `now`). @internal */
+  clock: Instant = 0;
+  /** RFC 7323 §2: both SYNs had a window scale option. @internal */
+  windowScaling = false;
+  /** Snd.Wind.Shift: the peer's window fields are shifted left by this (0 without scaling). @internal */
+  sndShift = 0;
+  /** Rcv.Wind.Shift: our window fields are shifted right by this (0 without scaling). @internal */
+  rcvShift = 0;
+  /** RFC 7323 §3: both SYNs had a Timestamps option (timestamps.ts). @internal */
+  tsOk = false;
+  /** TS.Recent: the TSval we echo. @internal */
+  tsRecent = 0;
+  /** Segments PAWS dropped (RFC 7323 §5.3). @internal */
+  pawsRejected = 0;
   /** Set on a connection built by importState(): a third host's preloaded state. @internal */
   preloaded = false;
   /**
@@ -412,8 +426,8 @@ export class TcpMigrateConnection implements MigratableTransport {
   }
 
   /** @internal */
-  advertisedWindow(): number {
-    return win.advertisedWindow(this);
+  advertisedWindow(syn = false): number {
+    return win.advertisedWindow(this, syn);
   }
 
   // ---------------------------------------------------------------------------------------------

@@ -12,10 +12,12 @@ import * as migrate from '../migrate.js';
 import { findOption, RESET_ABORT, RESET_TAKEN_OVER } from '../options.js';
 import * as receiver from '../receiver.js';
 import * as sender from '../sender.js';
+import { pawsRejects, updateRecent } from '../timestamps.js';
 import { ACK, FIN, RST, SYN, checksumValid, parseSegment, pseudoHeaderSum, type TcpSegment } from '../wire.js';
 
 /** A segment routed to this connection by its 4-tuple (or, for a Migrate SYN, by token). */
 export function handleSegment(c: TcpMigrateConnection, now: Instant, seg: TcpSegment, from: UdpAddress, local: UdpAddress): void {
+  c.clock = now;
   if (c.released) return;
   const mig = (seg.flags & (SYN | ACK)) === SYN ? findOption(seg.options, 'migrate') : undefined;
   if (mig !== undefined) {
@@ -62,6 +64,12 @@ export function handleSynchronized(c: TcpMigrateConnection, now: Instant, seg: T
     if (d > 0 && d < Math.max(1, c.receiveWindow())) c.challengeAck(now);
     return false;
   }
+  if (pawsRejects(c, seg)) {
+    // RFC 7323 §5.3 R1: an old duplicate; answered with an ACK (rate-limited as a challenge ACK).
+    c.pawsRejected++;
+    c.challengeAck(now);
+    return false;
+  }
   if (c.state === 'TIME-WAIT') {
     if (f & FIN) {
       c.ackNow = true;
@@ -82,6 +90,7 @@ export function handleSynchronized(c: TcpMigrateConnection, now: Instant, seg: T
     return false;
   }
   c.echoKey = false; // the listener has made the connection: it knows our key
+  updateRecent(c, seg);
   if (c.released) return true;
   if (seg.payload.length > 0 || f & FIN) receiver.processData(c, now, seg);
   else if (c.isProbe(seg)) c.ackNow = true; // RFC 9293 §3.10.7.4: an unacceptable segment is answered

@@ -2,12 +2,14 @@
 // blocks (bounded by the acknowledge limit), one-allocation segment assembly and resets.
 import type { Instant, Transmit } from '../../transport-abstraction/transport.js';
 import type { TcpMigrateConnection } from '../connection.js';
-import { emitOptions, optionsLength, type TcpOption } from '../options.js';
+import { emitHeaderOptions, headerOptionsLength, type TcpOption } from '../options.js';
 import * as sender from '../sender.js';
+import { tsOption } from '../timestamps.js';
 import { ACK, SYN, allocSegment, fillChecksum, resetSegment, writeHeader, HEADER_LENGTH } from '../wire.js';
 import { SYNCHRONIZED } from './states.js';
 
 export function pollTransmit(c: TcpMigrateConnection, now: Instant): Transmit | undefined {
+  c.clock = now;
   if (c.outbox.length > 0) return c.outbox.shift();
   if (c.released && c.state === 'CLOSED') return undefined;
   if (SYNCHRONIZED.has(c.state) && c.state !== 'TIME-WAIT') {
@@ -27,28 +29,33 @@ export function buildAck(c: TcpMigrateConnection): Transmit {
   return c.build(ACK, c.sndWire(c.sndNxt), c.ackNumber(), c.sackOptions(), 0, 0);
 }
 
-/** SACK blocks for our out-of-order data (RFC 2018: up to 4 without timestamps). */
+/** SACK blocks for our out-of-order data (RFC 2018: up to 4 without timestamps, 3 with). */
 export function sackOptions(c: TcpMigrateConnection): TcpOption[] {
   if (!c.sackOk || c.reasm.isEmpty) return NO_OPTIONS;
   // Under an acknowledge limit, a block never reveals a byte at or beyond it.
   const limit = c.ackLimit === undefined ? Infinity : c.acknowledgedOffset() < c.rcvNxt ? c.rcvNxt : c.ackLimit;
   const blocks = c.reasm
-    .sackRanges(4)
+    .sackRanges(c.tsOk ? 3 : 4)
     .filter((r) => r.start < limit)
     .map((r) => ({ left: c.rcvWire(r.start), right: c.rcvWire(Math.min(r.end, limit)) }));
   return blocks.length === 0 ? NO_OPTIONS : [{ type: 'sack', blocks }];
 }
 
-/** Builds one segment to the current peer in one allocation; data comes from the send buffer. */
+/**
+ * Builds one segment to the current peer in one allocation; data comes from the send buffer. A
+ * segment other than a SYN gets the Timestamps option first when timestamps are in use (a SYN's
+ * caller puts its own); options past 40 bytes go in the EDO layout (options.ts).
+ */
 export function build(c: TcpMigrateConnection, flags: number, seq: number, ack: number, options: readonly TcpOption[], dataOffset: number, dataLength: number): Transmit {
   if (c.echoKey && flags & ACK && !(flags & SYN) && c.keyPair !== undefined) {
     // 34 bytes of key leave no room for SACK blocks: none are due this early anyway.
     options = [{ type: 'migrate-permitted', curve: 'x25519', publicKey: c.keyPair.publicKey }];
   }
-  const optLen = options.length === 0 ? 0 : optionsLength(options);
+  if (c.tsOk && !(flags & SYN)) options = [tsOption(c, c.clock), ...options];
+  const optLen = options.length === 0 ? 0 : headerOptionsLength(options);
   const buf = allocSegment(HEADER_LENGTH + optLen + dataLength);
-  writeHeader(buf, c.localPort, c.remotePort, seq, ack, optLen, flags, c.advertisedWindow());
-  if (optLen > 0) emitOptions(options, buf, HEADER_LENGTH);
+  writeHeader(buf, c.localPort, c.remotePort, seq, ack, 0, flags, c.advertisedWindow((flags & SYN) !== 0));
+  if (optLen > 0) emitHeaderOptions(options, buf, 0);
   if (dataLength > 0) c.snd.copyOut(dataOffset, dataLength, buf, HEADER_LENGTH + optLen);
   fillChecksum(buf, c.pseudoOut);
   if (flags & ACK) {

@@ -9,6 +9,7 @@ import * as sender from '../sender.js';
 import { SYNCHRONIZED } from './states.js';
 
 export function handleTimeout(c: TcpMigrateConnection, now: Instant): void {
+  c.clock = now;
   if (c.released) return;
   if (c.lingerAt !== undefined && now >= c.lingerAt) {
     c.lingerAt = undefined;

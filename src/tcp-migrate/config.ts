@@ -1,6 +1,6 @@
 // Tunables of a TCP-Migrate connection, with the RFCs' defaults.
 import type { UdpAddress } from '../transport-abstraction/address.js';
-import type { DropReason } from '../transport-abstraction/transport.js';
+import type { DeadPeerOptions, DropReason } from '../transport-abstraction/transport.js';
 import type { TcpMigrateConnection } from './connection.js';
 
 export interface TcpMigrateConfig {
@@ -89,6 +89,23 @@ export const DEFAULT_CONFIG: TcpMigrateConfig = {
   keepaliveIntervalMs: 2_500,
   keepaliveProbes: 4,
 };
+
+/**
+ * The contract's dead-peer bounds (transport.ts DeadPeerOptions) on a TCP-Migrate configuration:
+ * connectTimeoutMs and userTimeoutMs are fields of the same name; idleTimeoutMs is the keep-alive
+ * schedule's total, half of it idle before the first probe and the other half shared by the
+ * probes (10 s + 4 x 2.5 s = the default 20 s).
+ */
+export function withDeadPeer(config: TcpMigrateConfig, o: DeadPeerOptions | undefined): TcpMigrateConfig {
+  if (o === undefined || (o.connectTimeoutMs === undefined && o.userTimeoutMs === undefined && o.idleTimeoutMs === undefined)) return config;
+  const idle = o.idleTimeoutMs;
+  return {
+    ...config,
+    connectTimeoutMs: o.connectTimeoutMs ?? config.connectTimeoutMs,
+    userTimeoutMs: o.userTimeoutMs ?? config.userTimeoutMs,
+    ...(idle === undefined ? {} : { keepaliveIdleMs: idle / 2, keepaliveIntervalMs: idle / 2 / Math.max(1, config.keepaliveProbes) }),
+  };
+}
 
 /**
  * The one thing a connection asks of its endpoint directly: after an application call (send,

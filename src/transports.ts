@@ -2,7 +2,7 @@
 // (CLI, wedge, benchmarks, conformance suite) builds endpoints through createEndpoint().
 import type { UdpAddress } from './transport-abstraction/address.js';
 import type { RandomSource } from './transport-abstraction/random.js';
-import type { TransportEndpoint, TransportKind } from './transport-abstraction/transport.js';
+import type { DeadPeerOptions, TransportEndpoint, TransportKind } from './transport-abstraction/transport.js';
 import { LocalUsageError } from './transport-abstraction/errors.js';
 import { SctpEndpoint } from './sctp/endpoint.js';
 import { TcpMigrateEndpoint } from './tcp-migrate/endpoint.js';
@@ -26,6 +26,8 @@ export interface EndpointOptions {
   readonly mtu?: number;
   /** SCTP: ask the peer to authenticate DATA (SctpOptions.authenticateData; default true). */
   readonly authenticateData?: boolean;
+  /** Dead-peer bounds for every connection of the endpoint (transport.ts DeadPeerOptions). */
+  readonly deadPeer?: DeadPeerOptions;
 }
 
 export function parseTransportKind(text: string): TransportKind {
@@ -45,6 +47,7 @@ export function createEndpoint(kind: TransportKind, options: EndpointOptions): T
       ...(options.mtu !== undefined ? { mtu: options.mtu } : {}),
       ...(options.rtoMin !== undefined ? { rto: { min: options.rtoMin } } : {}),
       ...(options.authenticateData !== undefined ? { authenticateData: options.authenticateData } : {}),
+      ...options.deadPeer,
     },
   });
 }

@@ -124,7 +124,8 @@ class World {
   }
 }
 
-const LINK: LinkConfig = { delayMs: 10, rateBps: 4_000_000, queueBytes: 64_000 };
+// The queue holds a full 64 KiB window with its headers (a window's burst after the reader resumes).
+const LINK: LinkConfig = { delayMs: 10, rateBps: 4_000_000, queueBytes: 72_000 };
 
 test('a reader that stops polling: the window closes, the receiver holds at most its buffer, the sender stalls and probes; nothing is lost and it resumes', (t) => {
   const w = new World(1, 600_000, LINK);

@@ -165,8 +165,10 @@ test('handshake: Migrate-Permitted on SYN and SYN/ACK, both ends derive the same
   t.deepEqual(w.conn.key, a.key);
   t.deepEqual(w.conn.token, a.token);
   t.is(w.conn.token!.length, 8);
-  // The SYN went out before the trace listener; the SYN/ACK carries the acceptor's key.
-  t.deepEqual(synOptions[0], ['mss', 'sack-permitted', 'migrate-permitted']);
+  // The SYN went out before the trace listener; the SYN/ACK carries the acceptor's key, with the
+  // RFC 7323 options the SYN offered (53 bytes: the EDO layout, options.ts).
+  t.deepEqual(synOptions[0], ['mss', 'sack-permitted', 'window-scale', 'timestamp', 'migrate-permitted']);
+  t.true(w.conn.windowScaling && a.windowScaling && w.conn.tsOk && a.tsOk);
   t.true(w.client.events.some((e) => e.type === 'connected'));
   t.true(segments > 10);
   t.is(badChecksums, 0, 'a capture would show a bad TCP checksum');

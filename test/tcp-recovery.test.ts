@@ -107,6 +107,9 @@ function file(n: number): Uint8Array {
   for (let i = 0; i < n; i++) out[i] = (i * 31 + (i >>> 8)) & 0xff;
   return out;
 }
+/** A full segment's data: the 1400-byte MSS less the 12 bytes of RFC 7323 timestamps (Eff.snd.MSS). */
+const SEG = 1400 - 12;
+
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
 /** client 10.0.0.1 downloads `data` from a 10.0.0.2. */
@@ -167,7 +170,7 @@ test('SACK and fast recovery: three holes in one window are resent once each, wi
   const w = setup(data);
   const seen = new Set<number>();
   let firstDataSeq: number | undefined;
-  const lost = new Set([40, 42, 44].map((k) => k * 1400));
+  const lost = new Set([40, 42, 44].map((k) => k * SEG));
   w.pump.drop = (s) => {
     if (s.from !== '10.0.0.2' || s.seg.payload.length === 0) return false;
     firstDataSeq ??= s.seg.seq;
@@ -196,7 +199,7 @@ test('SACK and fast recovery: three holes in one window are resent once each, wi
 });
 
 test('RTO: a lost tail is resent after the timeout, and the timeout doubles when it is lost again', (t) => {
-  const data = file(20 * 1400);
+  const data = file(20 * SEG);
   const w = setup(data, 10);
   let firstDataSeq: number | undefined;
   const times: number[] = [];
@@ -204,7 +207,7 @@ test('RTO: a lost tail is resent after the timeout, and the timeout doubles when
     if (s.from !== '10.0.0.2' || s.seg.payload.length === 0) return false;
     firstDataSeq ??= s.seg.seq;
     const off = (s.seg.seq - firstDataSeq) >>> 0;
-    if (off !== 19 * 1400) return false;
+    if (off !== 19 * SEG) return false;
     times.push(s.time);
     return times.length <= 2; // the original and the first retransmission are lost
   };
@@ -220,7 +223,7 @@ test('RTO: a lost tail is resent after the timeout, and the timeout doubles when
 });
 
 test('delayed ACK: every second full segment, and within 200 ms for a lone one', (t) => {
-  const data = file(100 * 1400);
+  const data = file(100 * SEG);
   const w = setup(data);
   t.true(w.pump.run(60_000, w.closed));
   const dataSegs = w.pump.log.filter(dataFrom('10.0.0.2')).length;
@@ -245,9 +248,9 @@ for (const mode of ['go-back-n', 'gap-fill'] as const) {
     w.pump.drop = (s) => {
       if (s.from !== '10.0.0.2' || s.seg.payload.length === 0) return false;
       firstDataSeq ??= s.seg.seq;
-      return ((s.seg.seq - firstDataSeq) >>> 0) === 30 * 1400; // one hole, A dies before repairing it
+      return ((s.seg.seq - firstDataSeq) >>> 0) === 30 * SEG; // one hole, A dies before repairing it
     };
-    t.true(w.pump.run(5000, () => w.conn.reasm.held > 5 * 1400));
+    t.true(w.pump.run(5000, () => w.conn.reasm.held > 5 * SEG));
     const state = w.server()!.exportState(w.pump.now);
     w.pump.dead.add('10.0.0.2');
     const holes = w.conn.reasm.ranges();
@@ -256,10 +259,10 @@ for (const mode of ['go-back-n', 'gap-fill'] as const) {
     t.true(w.pump.run(60_000, w.closed), 'did not finish');
     t.is(sha(w.received()), sha(data));
     const r = b.conn.receiverState()!;
-    t.is(r.nextOffset, 30 * 1400);
+    t.is(r.nextOffset, 30 * SEG);
     const fromB = w.pump.log.filter(dataFrom('10.0.0.3'));
     const firstB = (fromB[0]!.seg.seq - firstDataSeq!) >>> 0;
-    t.is(firstB, 30 * 1400, 'B starts at the first missing byte');
+    t.is(firstB, 30 * SEG, 'B starts at the first missing byte');
     if (mode === 'gap-fill') {
       t.deepEqual(r.heldRanges, holes, 'the SYN/ACK reported what the client holds');
       const overlapping = fromB.filter((s) => {
@@ -270,7 +273,7 @@ for (const mode of ['go-back-n', 'gap-fill'] as const) {
     } else {
       t.deepEqual(r.heldRanges, []);
       const second = (fromB[1]!.seg.seq - firstDataSeq!) >>> 0;
-      t.is(second, 31 * 1400, 'go-back-N: B resends what followed the hole');
+      t.is(second, 31 * SEG, 'go-back-N: B resends what followed the hole');
     }
   });
 }
@@ -441,7 +444,7 @@ test('a driver that feeds bursts before draining still gets per-segment duplicat
   w.pump.batch = true;
   const seen = new Set<number>();
   let firstDataSeq: number | undefined;
-  const lost = new Set([60, 61].map((k) => k * 1400));
+  const lost = new Set([60, 61].map((k) => k * SEG));
   w.pump.drop = (s) => {
     if (s.from !== '10.0.0.2' || s.seg.payload.length === 0) return false;
     firstDataSeq ??= s.seg.seq;
@@ -471,8 +474,8 @@ test('gap-fill when the client holds almost a full window past the hole, and B\'
     if (s.seg.payload.length === 0) return false;
     firstDataSeq ??= s.seg.seq;
     const off = (s.seg.seq - firstDataSeq) >>> 0;
-    if (s.from === '10.0.0.2') return off === 30 * 1400; // the hole A never repairs
-    if (s.from === '10.0.0.3' && off === 30 * 1400) return ++bRepairs === 1; // B's first repair lost
+    if (s.from === '10.0.0.2') return off === 30 * SEG; // the hole A never repairs
+    if (s.from === '10.0.0.3' && off === 30 * SEG) return ++bRepairs === 1; // B's first repair lost
     return false;
   };
   t.true(w.pump.run(5000, () => w.conn.reasm.held > 60_000));

@@ -2,11 +2,14 @@
 import test from 'ava';
 import { SeededRandom } from '../src/transport-abstraction/random.js';
 import {
+  emitHeaderOptions,
   emitOptions,
+  headerOptionsLength,
   optionsLength,
   parseOptions,
   type TcpOption,
 } from '../src/tcp-migrate/options.js';
+import { TcpMigrateEndpoint } from '../src/tcp-migrate/endpoint.js';
 import { ACK, checksumValid, fillChecksum, ipBytes, parseSegment, pseudoHeaderSum, SYN, writeHeader } from '../src/tcp-migrate/wire.js';
 import { authenticator, deriveConnectionKey, deriveToken, generateKeyPair } from '../src/tcp-migrate/migrate-crypto.js';
 
@@ -169,4 +172,81 @@ test('key agreement: both ends derive the same K and T; R depends on every input
   t.notDeepEqual(r, authenticator(ki, 1, 2, 100, 0x81, 0, { ...at, clientPort: 50001 }));
   t.deepEqual(r, authenticator(ki, 1, 2, 100, 0x81, 0, { ...at, taker: { address: '::ffff:10.0.0.3', port: 9898 } }), 'IPv4-mapped is the same address');
   t.is(deriveConnectionKey(i, new Uint8Array(32), true), undefined, 'a low-order public key is refused');
+});
+
+/** A segment with `options` in the header layout (EDO past 40 bytes) and `payload`. */
+function segmentWith(options: TcpOption[], payload: Uint8Array): Uint8Array {
+  const optLen = headerOptionsLength(options);
+  const b = new Uint8Array(20 + optLen + payload.length);
+  writeHeader(b, 1000, 9898, 7, 0, 0, SYN, 65535);
+  emitHeaderOptions(options, b, 0);
+  b.set(payload, 20 + optLen);
+  return b;
+}
+
+test('EDO layout: a 53-byte SYN option list, EDO first, NOP-padded data offset, the rest up to Header_length; parsed back whole', (t) => {
+  const key = new Uint8Array(32).map((_, i) => 0x80 + i);
+  const options: TcpOption[] = [
+    { type: 'mss', mss: 1400 },
+    { type: 'sack-permitted' },
+    { type: 'window-scale', shift: 9 },
+    { type: 'timestamp', value: 0x01020304, echo: 0 },
+    { type: 'migrate-permitted', curve: 'x25519', publicKey: key },
+    { type: 'unknown', kind: 99, data: hex('abcd') },
+  ];
+  t.is(headerOptionsLength(options), 28 + 40, 'EDO 6 + MSS 4 + SACK-P 2 + WS 3 + TS 10 -> 28; key 34 + unknown 4 -> 40');
+  const payload = new TextEncoder().encode('hello');
+  const b = segmentWith(options, payload);
+  t.is(b[12]! >>> 4, 12, 'the data offset field covers 48 bytes: the fixed header and the first part');
+  // fd 06 0ed0 0058: kind 253, length 6, ExID 0x0ED0, Header_length 88 = 20 + 68.
+  t.is(toHex(b.subarray(20, 26)), 'fd060ed00058');
+  t.is(toHex(b.subarray(45, 48)), '010101', 'NOP padding up to the data offset');
+  const r = parseSegment(b);
+  t.true(r.ok);
+  if (!r.ok) return;
+  t.deepEqual(r.segment.options, options, 'every option back, the unknown one kept, the EDO option itself not listed');
+  t.deepEqual(r.segment.payload, payload);
+  // 40 bytes or less: the plain layout, no EDO.
+  const plain = segmentWith(options.slice(0, 4), payload);
+  t.is(plain[12]! >>> 4, (20 + 20) / 4);
+  t.is(findEdo(plain), -1, 'no EDO option in a header whose options fit');
+  t.is(findEdo(b), 20);
+});
+
+function findEdo(b: Uint8Array): number {
+  for (let i = 20; i + 3 < (b[12]! >>> 4) * 4; i++) if (b[i] === 0xfd && b[i + 1] === 6 && b[i + 2] === 0x0e && b[i + 3] === 0xd0) return i;
+  return -1;
+}
+
+test('EDO: a malformed extension is refused by the codec and counted by the endpoint, never thrown', (t) => {
+  const options: TcpOption[] = [
+    { type: 'mss', mss: 1400 },
+    { type: 'timestamp', value: 1, echo: 0 },
+    { type: 'migrate-permitted', curve: 'x25519', publicKey: new Uint8Array(32) },
+  ];
+  const good = segmentWith(options, new Uint8Array(0));
+  t.true(parseSegment(good).ok);
+  const hl = 20 + headerOptionsLength(options);
+  const variants: [string, (b: Uint8Array) => void][] = [
+    ['past the end', (b) => b.set([0, hl + 4], 24)],
+    ['not a multiple of 4', (b) => b.set([0, hl - 2], 24)],
+    ['before the data offset', (b) => b.set([0, 24], 24)],
+    ['an option running past Header_length', (b) => b.set([0xfd, 40], (b[12]! >>> 4) * 4)],
+  ];
+  const endpoint = new TcpMigrateEndpoint({ addresses: [{ address: '10.0.0.2', port: 9898 }], listen: true, random: new SeededRandom(1), verifyChecksum: false });
+  for (const [what, spoil] of variants) {
+    const b = new Uint8Array(good);
+    spoil(b);
+    const r = parseSegment(b);
+    t.false(r.ok, what);
+    t.notThrows(() => endpoint.handleDatagram(0, { address: '10.0.0.1', port: 9898 }, b, { address: '10.0.0.2', port: 9898 }));
+  }
+  t.is(endpoint.dropped.get('malformed'), variants.length);
+  // An EDO-looking option with another ExID is an unknown option, kept (and the header ends at the data offset).
+  const other = new Uint8Array(good);
+  other[22] = 0x0e;
+  other[23] = 0xd1;
+  const r = parseSegment(other);
+  t.true(r.ok);
+  if (r.ok) t.deepEqual(r.segment.options[0], { type: 'unknown', kind: 253, data: hex('0ed1004c') });
 });

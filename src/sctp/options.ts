@@ -3,6 +3,7 @@
 import type { ConnectionOptions } from '../transport-abstraction/transport.js';
 import { cryptoRandom, type RandomSource } from '../transport-abstraction/random.js';
 import { DEFAULT_RTO, type RtoConfig } from '../transport-abstraction/rto.js';
+import { busyDeadPeerBound, connectBound, idleDeadPeerBound } from './bounds.js';
 import type { SendMode } from './send-queue.js';
 import { COMMON_HEADER, DATA_HEADER, UDP_IP_OVERHEAD } from './packet-writer.js';
 import { AUTH_CHUNKS } from './handshake.js';
@@ -109,6 +110,47 @@ export function authChunksFor(authenticateData: boolean): readonly number[] {
 }
 
 export function resolveOptions(o: SctpOptions = {}): ResolvedOptions {
+  return withDeadPeer(resolveCounts(o), o);
+}
+
+/**
+ * The contract's dead-peer times (transport.ts DeadPeerOptions) as RFC 9260 counts: the largest
+ * Max.Init.Retransmits whose connect bound, and Association.Max.Retrans whose busy bound, fit the
+ * time (at least 1 and 1); then HB.interval and Association.Max.Retrans lowered until the idle
+ * bound fits. An explicit count in the options wins over a time.
+ */
+function withDeadPeer(r: ResolvedOptions, o: SctpOptions): ResolvedOptions {
+  let out = r;
+  const largest = (fits: (k: number) => boolean): number => {
+    let k = 1;
+    while (k < 30 && fits(k + 1)) k++;
+    return k;
+  };
+  if (o.connectTimeoutMs !== undefined && o.maxInitRetransmits === undefined) {
+    out = { ...out, maxInitRetransmits: largest((k) => connectBound({ ...out, maxInitRetransmits: k }) <= o.connectTimeoutMs!) };
+  }
+  if (o.userTimeoutMs !== undefined && o.associationMaxRetrans === undefined) {
+    const amr = largest((k) => busyDeadPeerBound({ ...out, associationMaxRetrans: k }) <= o.userTimeoutMs!);
+    out = { ...out, associationMaxRetrans: amr, pathMaxRetrans: Math.min(out.pathMaxRetrans, Math.max(0, amr - 1)) };
+  }
+  if (o.idleTimeoutMs !== undefined) {
+    // HB.interval down to 1 s first, then Association.Max.Retrans down to 1, then HB.interval to 0.
+    let hb = out.heartbeatInterval;
+    let amr = out.associationMaxRetrans;
+    const free = o.heartbeatInterval === undefined;
+    const freeAmr = o.associationMaxRetrans === undefined;
+    while (idleDeadPeerBound({ ...out, heartbeatInterval: hb, associationMaxRetrans: amr }) > o.idleTimeoutMs) {
+      if (free && hb > 1000) hb -= 100;
+      else if (freeAmr && amr > 1) amr--;
+      else if (free && hb > 0) hb = Math.max(0, hb - 100);
+      else break;
+    }
+    out = { ...out, heartbeatInterval: hb, associationMaxRetrans: amr, pathMaxRetrans: Math.min(out.pathMaxRetrans, Math.max(0, amr - 1)) };
+  }
+  return out;
+}
+
+function resolveCounts(o: SctpOptions): ResolvedOptions {
   const mtu = o.mtu ?? 1280;
   const advertiseAuth = o.advertiseAuth ?? true;
   const authenticateData = advertiseAuth && (o.authenticateData ?? true);

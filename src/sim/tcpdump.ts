@@ -249,6 +249,8 @@ function tcpOption(o: TcpSegment['options'][number]): string {
       return 'TS';
     case 'sack':
       return `sack ${o.blocks.length}`;
+    case 'edo':
+      return `edo ${o.headerLength}`;
     default:
       return `opt-${o.kind}`;
   }

@@ -1,6 +1,6 @@
 // Tunables of a TCP-Migrate connection, with the RFCs' defaults.
 import type { UdpAddress } from '../transport-abstraction/address.js';
-import type { DropReason } from '../transport-abstraction/transport.js';
+import type { DeadPeerOptions, DropReason } from '../transport-abstraction/transport.js';
 import type { TcpMigrateConnection } from './connection.js';
 
 export interface TcpMigrateConfig {
@@ -16,8 +16,15 @@ export interface TcpMigrateConfig {
   readonly delayedAckMs: number;
   /** Bound on queued unacknowledged bytes (send() accepts less beyond it). */
   readonly sendBufferSize: number;
-  /** Receive window we advertise; at most 65535 (no window scale: see options.ts). */
+  /**
+   * The receive buffer: the most in-order bytes received and not yet read. Beyond 65535 it needs
+   * RFC 7323 window scaling, which every SYN offers (the shift is the smallest that fits this
+   * value, at most 14, so at most 65535 << 14 bytes, about 1 GiB); a peer that does not answer
+   * with a window scale option leaves it at 65535.
+   */
   readonly receiveWindow: number;
+  /** Offer RFC 7323 timestamps on the SYN (timestamps.ts); used when the peer's SYN has them too. */
+  readonly timestamps: boolean;
   /** TIME-WAIT lasts this long (2 * MSL). */
   readonly timeWaitMs: number;
   /**
@@ -71,6 +78,7 @@ export const DEFAULT_CONFIG: TcpMigrateConfig = {
   delayedAckMs: 200,
   sendBufferSize: 4 * 1024 * 1024,
   receiveWindow: 65535,
+  timestamps: true,
   timeWaitMs: 2000,
   migrateWaitMs: 20_000,
   challengeAckLimit: 10,
@@ -81,6 +89,23 @@ export const DEFAULT_CONFIG: TcpMigrateConfig = {
   keepaliveIntervalMs: 2_500,
   keepaliveProbes: 4,
 };
+
+/**
+ * The contract's dead-peer bounds (transport.ts DeadPeerOptions) on a TCP-Migrate configuration:
+ * connectTimeoutMs and userTimeoutMs are fields of the same name; idleTimeoutMs is the keep-alive
+ * schedule's total, half of it idle before the first probe and the other half shared by the
+ * probes (10 s + 4 x 2.5 s = the default 20 s).
+ */
+export function withDeadPeer(config: TcpMigrateConfig, o: DeadPeerOptions | undefined): TcpMigrateConfig {
+  if (o === undefined || (o.connectTimeoutMs === undefined && o.userTimeoutMs === undefined && o.idleTimeoutMs === undefined)) return config;
+  const idle = o.idleTimeoutMs;
+  return {
+    ...config,
+    connectTimeoutMs: o.connectTimeoutMs ?? config.connectTimeoutMs,
+    userTimeoutMs: o.userTimeoutMs ?? config.userTimeoutMs,
+    ...(idle === undefined ? {} : { keepaliveIdleMs: idle / 2, keepaliveIntervalMs: idle / 2 / Math.max(1, config.keepaliveProbes) }),
+  };
+}
 
 /**
  * The one thing a connection asks of its endpoint directly: after an application call (send,

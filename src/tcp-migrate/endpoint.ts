@@ -5,8 +5,8 @@ import { addressKey, type UdpAddress } from '../transport-abstraction/address.js
 import { LocalUsageError } from '../transport-abstraction/errors.js';
 import { cryptoRandom, type RandomSource } from '../transport-abstraction/random.js';
 import type { TransportState } from '../transport-abstraction/state-types.js';
-import type { ConnectionOptions, DropReason, Instant, Transmit, TransportEndpoint } from '../transport-abstraction/transport.js';
-import { DEFAULT_CONFIG, type ConnectionOwner, type TcpMigrateConfig } from './config.js';
+import type { ConnectionOptions, DeadPeerOptions, DropReason, Instant, Transmit, TransportEndpoint } from '../transport-abstraction/transport.js';
+import { DEFAULT_CONFIG, withDeadPeer, type ConnectionOwner, type TcpMigrateConfig } from './config.js';
 import { TcpMigrateConnection } from './connection.js';
 import { acceptCookie, acceptSyn, cookieSynAck, open as openConnection } from './handshake.js';
 import { SynCookies, type FourTuple } from './syn-cookie.js';
@@ -52,6 +52,8 @@ export interface TcpMigrateEndpointOptions {
   readonly synQueue?: number;
   /** Any other tunable. */
   readonly config?: Partial<TcpMigrateConfig>;
+  /** Dead-peer bounds in the contract's names (applied over `config`); per connection, ConnectionOptions has them too. */
+  readonly deadPeer?: DeadPeerOptions;
 }
 
 /**
@@ -127,6 +129,7 @@ export class TcpMigrateEndpoint implements TransportEndpoint {
       rtoInitial: Math.max(rtoMin, options.rtoMin !== undefined ? Math.min(DEFAULT_CONFIG.rtoInitial, rtoMin * 5) : DEFAULT_CONFIG.rtoInitial),
       ...options.config,
     };
+    this.config = withDeadPeer(this.config, options.deadPeer);
   }
 
   private drop(reason: DropReason): void {
@@ -134,11 +137,13 @@ export class TcpMigrateEndpoint implements TransportEndpoint {
   }
 
   private configFor(options?: ConnectionOptions): TcpMigrateConfig {
-    if (!options || (options.sendBufferSize === undefined && options.receiveWindow === undefined)) return this.config;
+    if (!options) return this.config;
+    const config = withDeadPeer(this.config, options);
+    if (options.sendBufferSize === undefined && options.receiveWindow === undefined) return config;
     return {
-      ...this.config,
-      sendBufferSize: options.sendBufferSize ?? this.config.sendBufferSize,
-      receiveWindow: options.receiveWindow ?? this.config.receiveWindow,
+      ...config,
+      sendBufferSize: options.sendBufferSize ?? config.sendBufferSize,
+      receiveWindow: options.receiveWindow ?? config.receiveWindow,
     };
   }
 

@@ -1,11 +1,14 @@
-// Opening a connection: the three-way handshake of RFC 9293 §3.5 with MSS, SACK-Permitted and
-// Migrate-Permitted (the initiator's and the acceptor's x25519 keys) on SYN and SYN/ACK; both ends
+// Opening a connection: the three-way handshake of RFC 9293 §3.5 with MSS, SACK-Permitted, Window
+// Scale and Timestamps (RFC 7323) and Migrate-Permitted (the initiator's and the acceptor's x25519
+// keys) on SYN and SYN/ACK — 53 bytes of options, sent in the EDO layout (options.ts); both ends
 // derive K and the token T once they hold both keys and both ISNs.
 import type { Instant } from '../transport-abstraction/transport.js';
 import { TransportError } from '../transport-abstraction/errors.js';
 import type { TcpMigrateConnection } from './connection.js';
 import { deriveConnectionKey, deriveToken, generateKeyPair } from './migrate-crypto.js';
+import { negotiateScale, offeredShift } from './connection/window.js';
 import { emitOptions, findOption, optionsLength, type TcpOption } from './options.js';
+import { negotiate as negotiateTimestamps, tsOption } from './timestamps.js';
 import type { CookieContents, FourTuple } from './syn-cookie.js';
 import { ACK, fillChecksum, HEADER_LENGTH, pseudoHeaderSum, RST, SYN, writeHeader, type TcpSegment } from './wire.js';
 import type { Transmit } from '../transport-abstraction/transport.js';
@@ -79,15 +82,21 @@ export function acceptCookie(c: TcpMigrateConnection, now: Instant, seg: TcpSegm
   handleSynReceived(c, now, seg);
 }
 
+/** The peer's SYN or SYN/ACK: MSS, SACK, and (RFC 7323) window scaling and timestamps, each in use when both SYNs had it. */
 export function readSynOptions(c: TcpMigrateConnection, options: readonly TcpOption[]): void {
   const mss = findOption(options, 'mss');
   c.peerMss = mss ? Math.max(64, mss.mss) : 536;
   c.sackOk = findOption(options, 'sack-permitted') !== undefined;
+  negotiateScale(c, findOption(options, 'window-scale')?.shift);
+  negotiateTimestamps(c, options);
   c.cwnd = c.initialWindow();
 }
 
+/** Our SYN, or our SYN/ACK (which answers only the options the peer's SYN offered). */
 export function sendSyn(c: TcpMigrateConnection, now: Instant, withAck: boolean): void {
   const options: TcpOption[] = [{ type: 'mss', mss: c.config.mss }, { type: 'sack-permitted' }];
+  if (!withAck || c.windowScaling) options.push({ type: 'window-scale', shift: offeredShift(c) });
+  if (withAck ? c.tsOk : c.config.timestamps) options.push(tsOption(c, now, withAck ? c.tsRecent : 0));
   if (c.keyPair && (!withAck || c.key)) options.push({ type: 'migrate-permitted', curve: 'x25519', publicKey: c.keyPair.publicKey });
   const seq = c.iss;
   c.pushTransmit(c.build(withAck ? SYN | ACK : SYN, seq, withAck ? (c.irs + 1) >>> 0 : 0, options, 0, 0));

@@ -34,12 +34,14 @@ import {
   findOption,
   MIGRATE_FLAG_KEEP,
   MIGRATE_FLAG_PRELOAD,
+  MAX_WINDOW_SHIFT,
   RESET_BAD_AUTH,
   REQUEST_FIELD_BITS,
   REQUEST_FIELD_MASK,
   RESET_REFUSED,
   type TcpOption,
 } from './options.js';
+import { negotiate as negotiateTimestamps, tsOption } from './timestamps.js';
 import { ACK, resetSegment, SYN, type TcpSegment } from './wire.js';
 
 export interface PendingRequest {
@@ -82,8 +84,8 @@ export function exportState(c: TcpMigrateConnection, _now: Instant): TransportSt
       connectionKey: c.key ? new Uint8Array(c.key) : new Uint8Array(0),
       mss: c.effectiveMss(),
       sackPermitted: c.sackOk,
-      localWindowScale: 0,
-      peerWindowScale: 0,
+      localWindowScale: c.rcvShift,
+      peerWindowScale: c.sndShift,
       lastMigrateRequest: number,
       sndUna: c.sndWire(acked),
       sndNxt: c.sndWire(Math.min(c.sndMax, c.snd.end)),
@@ -116,6 +118,10 @@ export function preload(c: TcpMigrateConnection, state: TransportState): void {
   c.sackOk = t.sackPermitted;
   c.lastRequest = laterTakeoverNumber(t.lastMigrateRequest, state.takeoverNumber);
   c.peerWindow = t.peerWindow;
+  // The scale factors both ends agreed on at the handshake hold for the connection's life (RFC 7323 §2.2).
+  c.windowScaling = t.localWindowScale > 0 || t.peerWindowScale > 0;
+  c.rcvShift = Math.min(MAX_WINDOW_SHIFT, t.localWindowScale);
+  c.sndShift = Math.min(MAX_WINDOW_SHIFT, t.peerWindowScale);
   // Offsets: the uint64 counters resolve the 32-bit wire numbers beyond 4 GiB.
   const una = state.streamBytesAcked;
   c.snd.reset(una);
@@ -152,6 +158,7 @@ export function startTakeover(c: TcpMigrateConnection, now: Instant, requestNumb
       authenticator: authenticator(c.key, ii, ia, seq, first, flags, { taker: c.publicAddress ?? c.local, takerPort: c.localPort, clientPort: c.remotePort }),
     },
   ];
+  if (c.config.timestamps) options.push(tsOption(c, now, 0)); // the client's SYN/ACK says whether they stay in use
   c.migrateRequest = {
     requestNumber,
     mode,
@@ -214,6 +221,7 @@ export function handleMigrateReply(c: TcpMigrateConnection, now: Instant, seg: T
   const mss = findOption(seg.options, 'mss');
   if (mss) c.peerMss = Math.max(64, mss.mss);
   c.peerWindow = seg.window;
+  negotiateTimestamps(c, seg.options);
   if (!r.retransmitted) c.rtt.sample(now - r.sentAt);
   c.rtoAt = undefined;
   c.retries = 0;
@@ -288,6 +296,7 @@ export function handleMigrateSyn(c: TcpMigrateConnection, now: Instant, seg: Tcp
   c.peerWindow = seg.window;
   const mss = findOption(seg.options, 'mss');
   if (mss) c.peerMss = Math.max(64, mss.mss);
+  if (c.tsOk) negotiateTimestamps(c, seg.options); // TS.Recent starts again from the new server's clock
   c.sndNxt = c.rtxNext = c.sndUna;
   c.recoverPoint = c.sndUna;
   c.scoreboard.clear();
@@ -318,6 +327,7 @@ export function handleMigrateSyn(c: TcpMigrateConnection, now: Instant, seg: Tcp
  */
 function sendMigrateReply(c: TcpMigrateConnection, keep: boolean): void {
   const options: TcpOption[] = [{ type: 'mss', mss: c.config.mss }];
+  if (c.tsOk) options.push(tsOption(c, c.clock));
   if (keep) options.push(...c.sackOptions());
   c.pushTransmit(c.build(SYN | ACK, (c.sndWire(c.sndUna) - 1) >>> 0, c.rcvWire(c.acknowledgedOffset()), options, 0, 0));
 }

@@ -1,9 +1,9 @@
-// TCP option codec (RFC 9293 §3.1, RFC 2018 SACK, RFC 7323 for the kinds we only keep) plus the
-// two Migrate options of draft-snoeren-tcp-migrate-00 as baton lays them out.
+// TCP option codec (RFC 9293 §3.1, RFC 2018 SACK, RFC 7323 window scale and timestamps) plus the
+// two Migrate options of draft-snoeren-tcp-migrate-00 as baton lays them out, and an extended data
+// offset (EDO, after draft-ietf-tcpm-tcp-edo) for headers whose options pass 40 bytes.
 //
-// Option space is 40 bytes, as in TCP. baton's layout (experimental kinds of RFC 4727, used in
-// their original pre-RFC-6994 form, i.e. without an ExID: the ExID's two bytes do not fit the
-// 40-byte budget of a SYN that also carries MSS and SACK-Permitted):
+// baton's Migrate options use experimental kinds of RFC 4727 in their original pre-RFC-6994 form,
+// i.e. without an ExID (the ExID's two bytes would not fit a Migrate SYN's 40 bytes):
 //
 //   Migrate-Permitted   kind 253, length 34 — only on SYN and SYN/ACK
 //     +--------+--------+------------------ 32 bytes ------------------+
@@ -11,12 +11,11 @@
 //     +--------+--------+-----------------------------------------------+
 //     The curve is identified by the length: 34 = x25519. (The draft put part of its ECDH key
 //     in a Timestamp option; a 32-byte x25519 key fits whole.)
-//     SYN budget: MSS (4) + SACK-Permitted (2) + Migrate-Permitted (34) = 40 bytes exactly, so no
-//     window scale option: the window is at most 65535 bytes.
 //
 //   Migrate             kind 254, length 24 — only on a Migrate SYN (SYN without ACK)
 //     byte 2:  bit 7 (0x80) P = Preload: the sender is a host other than the one that had the
-//              connection (it preloaded state); bits 6..0: request number (1..127)
+//              connection (it preloaded state); bits 6..0: request number modulo 128 (the
+//              32-bit takeover number's low bits; the client restores the rest, transport.ts)
 //     byte 3:  flags: bit 0 (0x01) K = keep out-of-order data (baton's gap-fill mode: the
 //              receiver keeps its out-of-order queue and reports SACK blocks in its SYN/ACK);
 //              bits 7..1 reserved, sent as 0, covered by R
@@ -27,6 +26,25 @@
 //     byte 2: reason — 1 abort by the application, 2 taken over (the connection migrated away from
 //     this address), 3 takeover refused (stale request number), 4 bad authenticator,
 //     5 unknown token. A RST without it is a plain RST (the peer lost its state).
+//
+// The SYN: MSS (4) + SACK-Permitted (2) + Window Scale (3) + Timestamps (10) + Migrate-Permitted
+// (34) = 53 bytes, past the 40 the 4-bit data offset can count. The TCP here travels inside UDP, so
+// no middlebox reads its options, and baton extends the header as the TCP EDO draft does:
+//
+//   EDO Extension       kind 253, length 6, ExID 0x0ED0 (RFC 6994 experimental form)
+//     +--------+--------+--------+--------+--------+--------+
+//     |  253   |   6    |  0x0E  |  0xD0  |  Header_length  |
+//     +--------+--------+--------+--------+--------+--------+
+//     Header_length: the whole TCP header in bytes (fixed part, all options, padding), a
+//     multiple of 4; the payload starts there.
+//
+//   Layout (emitHeaderOptions): EDO first, then the options in the caller's order as long as they
+//   fit in 40 bytes, NOP-padded to a 4-byte boundary: that is where the data offset field points,
+//   so a decoder that knows no EDO (tshark) reads these options whole. The rest follow, EOL-padded
+//   to a multiple of 4, up to Header_length. Unlike the draft, baton uses EDO on a SYN (the draft
+//   only negotiates it there): inside UDP both ends are baton, and the SYN is where the room is
+//   needed. Only segments whose options pass 40 bytes carry it (a SYN or SYN/ACK with a key);
+//   every other segment has the plain layout: Timestamps + 3 SACK blocks fit in 40 (RFC 2018).
 //
 // parse never throws: a known kind with a wrong length is kept as { type: 'unknown', kind, data };
 // only framing errors (a length < 2 or past the end) fail the whole option list.
@@ -42,6 +60,12 @@ export const OPT_MIGRATE_PERMITTED = 253;
 export const OPT_MIGRATE = 254;
 
 export const MIGRATE_PERMITTED_LENGTH = 34;
+/** The EDO Extension option's kind, length and RFC 6994 experiment identifier. */
+export const OPT_EDO = 253;
+export const EDO_LENGTH = 6;
+export const EDO_EXID = 0x0ed0;
+/** RFC 7323 §2.3: the largest shift a window scale option may ask for. */
+export const MAX_WINDOW_SHIFT = 14;
 export const MIGRATE_LENGTH = 24;
 export const MIGRATE_RESET_LENGTH = 3;
 export const TOKEN_LENGTH = 8;
@@ -84,6 +108,8 @@ export type TcpOption =
       readonly authenticator: Uint8Array;
     }
   | { readonly type: 'migrate-reset'; readonly reason: number }
+  /** Framing, not a feature: parseSegment reads it and leaves it out of the segment's options. */
+  | { readonly type: 'edo'; readonly headerLength: number }
   | { readonly type: 'unknown'; readonly kind: number; readonly data: Uint8Array };
 
 export type OptionsResult = { readonly ok: true; readonly options: TcpOption[] } | { readonly ok: false; readonly error: string };
@@ -144,8 +170,9 @@ function parseOne(b: Uint8Array, kind: number, i: number, len: number): TcpOptio
     case OPT_TIMESTAMP:
       if (len === 10) return { type: 'timestamp', value: u32(b, d), echo: u32(b, d + 4) };
       break;
-    case OPT_MIGRATE_PERMITTED:
+    case OPT_MIGRATE_PERMITTED: // also OPT_EDO: the two are told apart by length (and ExID)
       if (len === MIGRATE_PERMITTED_LENGTH) return { type: 'migrate-permitted', curve: 'x25519', publicKey: b.subarray(d, d + 32) };
+      if (len === EDO_LENGTH && ((b[d]! << 8) | b[d + 1]!) === EDO_EXID) return { type: 'edo', headerLength: (b[d + 2]! << 8) | b[d + 3]! };
       break;
     case OPT_MIGRATE:
       if (len === MIGRATE_LENGTH) {
@@ -186,6 +213,8 @@ export function optionLength(o: TcpOption): number {
       return MIGRATE_LENGTH;
     case 'migrate-reset':
       return MIGRATE_RESET_LENGTH;
+    case 'edo':
+      return EDO_LENGTH;
     case 'unknown':
       return 2 + o.data.length;
   }
@@ -243,6 +272,13 @@ export function emitOptions(options: readonly TcpOption[], out: Uint8Array, at: 
         out[i] = OPT_MIGRATE;
         out[i + 2] = o.reason;
         break;
+      case 'edo':
+        out[i] = OPT_EDO;
+        out[i + 2] = EDO_EXID >>> 8;
+        out[i + 3] = EDO_EXID & 0xff;
+        out[i + 4] = o.headerLength >>> 8;
+        out[i + 5] = o.headerLength;
+        break;
       case 'unknown':
         out[i] = o.kind;
         out.set(o.data, i + 2);
@@ -254,6 +290,51 @@ export function emitOptions(options: readonly TcpOption[], out: Uint8Array, at: 
   const padded = (i - at + 3) & ~3;
   out.fill(OPT_EOL, i, at + padded);
   return padded;
+}
+
+/**
+ * Where an option list too long for the data offset splits (EDO layout, see the top): the number
+ * of options, after the EDO option, that go before the data offset, and the padded length of that
+ * first part (EDO included).
+ */
+function edoSplit(options: readonly TcpOption[]): { count: number; firstLength: number } {
+  let n = EDO_LENGTH;
+  let count = 0;
+  while (count < options.length && n + optionLength(options[count]!) <= MAX_OPTIONS_LENGTH) n += optionLength(options[count++]!);
+  return { count, firstLength: (n + 3) & ~3 };
+}
+
+/** Bytes `options` take in a header: optionsLength up to 40, the EDO layout beyond. */
+export function headerOptionsLength(options: readonly TcpOption[]): number {
+  const plain = optionsLength(options);
+  if (plain <= MAX_OPTIONS_LENGTH) return plain;
+  const { count, firstLength } = edoSplit(options);
+  return firstLength + optionsLength(options.slice(count));
+}
+
+/** The fixed TCP header's length (wire.ts's HEADER_LENGTH; wire.ts imports this file). */
+const FIXED_HEADER = 20;
+
+/**
+ * Writes the options of a header that starts at `header` (options at header + 20), in the EDO
+ * layout when they pass 40 bytes, and sets the header's data offset field to match (writeHeader
+ * wrote the fixed part before). The header length is 20 + headerOptionsLength(options).
+ */
+export function emitHeaderOptions(options: readonly TcpOption[], out: Uint8Array, header: number): void {
+  const at = header + FIXED_HEADER;
+  if (optionsLength(options) <= MAX_OPTIONS_LENGTH) {
+    out[header + 12] = ((FIXED_HEADER + emitOptions(options, out, at)) >>> 2) << 4;
+    return;
+  }
+  const { count, firstLength } = edoSplit(options);
+  const first: TcpOption[] = [{ type: 'edo', headerLength: FIXED_HEADER + headerOptionsLength(options) }, ...options.slice(0, count)];
+  let end = at;
+  for (const o of first) end += optionLength(o);
+  emitOptions(first, out, at);
+  // NOP, not EOL, up to the data offset: a decoder that stops there sees no end of list.
+  out.fill(OPT_NOP, end, at + firstLength);
+  emitOptions(options.slice(count), out, at + firstLength);
+  out[header + 12] = ((FIXED_HEADER + firstLength) >>> 2) << 4;
 }
 
 /** First option of a type, typed. */

@@ -27,7 +27,8 @@ export function processData(c: TcpMigrateConnection, now: Instant, seg: TcpSegme
   let start = c.rcvOffset(seg.seq);
   const end = start + payload.length;
   if (seg.flags & FIN) c.finOffset = end;
-  const wnd = c.receiveWindow();
+  // The buffer's room, or the edge we promised if further (a scaled window rounds up, window.ts).
+  const wnd = Math.max(c.receiveWindow(), c.rcvAdvEdge - c.rcvNxt);
   if (end <= c.rcvNxt && !(seg.flags & FIN && end === c.rcvNxt)) {
     c.ackNow = true; // duplicate
     return;

@@ -6,6 +6,7 @@
 import type { Instant, Transmit } from '../transport-abstraction/transport.js';
 import type { TcpMigrateConnection } from './connection.js';
 import { findOption } from './options.js';
+import { echoedRtt } from './timestamps.js';
 import { ACK, FIN, PSH, SYN, type TcpSegment } from './wire.js';
 
 const MAX_CWND = 16 * 1024 * 1024;
@@ -33,11 +34,12 @@ export function processAck(c: TcpMigrateConnection, now: Instant, seg: TcpSegmen
   const limit = Math.max(c.sndMax, c.heldHigh);
   if (ackOff > limit || ackOff < c.sndUna - Math.max(c.maxPeerWindow, c.peerWindow)) return false;
   const oldWindow = c.peerWindow;
+  const window = seg.window * 2 ** c.sndShift; // RFC 7323 §2.3: SND.WND = SEG.WND << Snd.Wind.Shift
   if (ackOff >= c.sndUna) {
     // RFC 9293 §3.10.7.4: an older ACK (reordered) does not update the window; its window, taken
     // from today's SND.UNA, would reach past the edge the receiver offers now.
-    c.peerWindow = seg.window;
-    if (seg.window > c.maxPeerWindow) c.maxPeerWindow = seg.window;
+    c.peerWindow = window;
+    if (window > c.maxPeerWindow) c.maxPeerWindow = window;
   }
   c.persistUnanswered = 0;
   const mss = c.effectiveMss();
@@ -56,7 +58,7 @@ export function processAck(c: TcpMigrateConnection, now: Instant, seg: TcpSegmen
   if (ackOff > c.sndUna) {
     const acked = ackOff - c.sndUna;
     if (c.rttEnd >= 0 && ackOff >= c.rttEnd) {
-      c.rtt.sample(now - c.rttSentAt);
+      c.rtt.sample(echoedRtt(c, now, seg) ?? now - c.rttSentAt);
       c.rttEnd = -1;
     }
     c.sndUna = ackOff;
@@ -101,7 +103,7 @@ export function processAck(c: TcpMigrateConnection, now: Instant, seg: TcpSegmen
     seg.payload.length === 0 &&
     (seg.flags & (SYN | FIN)) === 0 &&
     // RFC 5681: the same window; or (RFC 6675) SACK blocks. A pure window update is no duplicate.
-    (seg.window === oldWindow || sacked) &&
+    (window === oldWindow || sacked) &&
     !c.isProbe(seg)
   ) {
     c.dupAcks++;

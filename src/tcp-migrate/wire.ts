@@ -4,9 +4,12 @@
 //
 //  0      2      4          8          12    13     14       16        18       20
 //  | src  | dst  | sequence | ack      | off | flags | window | checksum | urgent | options.. | data
+//
+// A header whose options pass 40 bytes carries an EDO Extension option (options.ts) saying where
+// the header really ends; the data offset field then covers only the options before it.
 import type { UdpAddress } from '../transport-abstraction/address.js';
 import type { Transmit } from '../transport-abstraction/transport.js';
-import { emitOptions, optionsLength, parseOptions, type TcpOption } from './options.js';
+import { emitOptions, findOption, optionsLength, parseOptions, type TcpOption } from './options.js';
 import { Slab } from '../transport-abstraction/slab.js';
 
 export const FIN = 0x01;
@@ -41,6 +44,16 @@ export function parseSegment(b: Uint8Array): SegmentResult {
   if (dataOffset < HEADER_LENGTH || dataOffset > b.length) return { ok: false, error: `impossible data offset ${dataOffset}` };
   const opts = parseOptions(b, HEADER_LENGTH, dataOffset);
   if (!opts.ok) return { ok: false, error: opts.error };
+  let options = opts.options;
+  let headerLength = dataOffset;
+  const edo = findOption(options, 'edo');
+  if (edo !== undefined) {
+    headerLength = edo.headerLength;
+    if (headerLength < dataOffset || headerLength > b.length || headerLength % 4 !== 0) return { ok: false, error: `impossible EDO header length ${headerLength}` };
+    const more = parseOptions(b, dataOffset, headerLength);
+    if (!more.ok) return { ok: false, error: more.error };
+    options = [...options.filter((o) => o.type !== 'edo'), ...more.options];
+  }
   return {
     ok: true,
     segment: {
@@ -52,8 +65,8 @@ export function parseSegment(b: Uint8Array): SegmentResult {
       window: (b[14]! << 8) | b[15]!,
       checksum: (b[16]! << 8) | b[17]!,
       urgent: (b[18]! << 8) | b[19]!,
-      options: opts.options,
-      payload: b.subarray(dataOffset),
+      options,
+      payload: b.subarray(headerLength),
     },
   };
 }

@@ -167,7 +167,7 @@ export interface MigratableTransport extends DatagramCore {
 }
 
 /** Options shared by connect/listen/import. */
-export interface ConnectionOptions {
+export interface ConnectionOptions extends DeadPeerOptions {
   /**
    * The peer's transport port inside the UDP payload (SCTP port / TCP port). Default: the same
    * number as the endpoint's own transport port. The endpoint's own port is an endpoint option.
@@ -177,8 +177,37 @@ export interface ConnectionOptions {
   readonly random?: import('./random.js').RandomSource;
   /** Bound on queued unacknowledged bytes; default 4 MiB. */
   readonly sendBufferSize?: number;
-  /** Receive window; default 1 MiB for SCTP, 65535 bytes for TCP-Migrate (no window scaling). */
+  /**
+   * Receive window; default 1 MiB for SCTP, 65535 bytes for TCP-Migrate (up to about 1 GiB there
+   * with RFC 7323 window scaling, which both ends must offer).
+   */
   readonly receiveWindow?: number;
+}
+
+/**
+ * How long a connection waits for a peer that may be dead, one vocabulary for both transports
+ * (README "Dead peers"); each bound ends the connection with BATON_ERR_TIMEOUT. TCP-Migrate
+ * enforces the times as given (timers); SCTP counts retransmissions (RFC 9260 §8), so it takes the
+ * largest counts whose worst case (src/sctp/bounds.ts) fits the time. Undefined: the transport's
+ * default, chosen for the wedge: a server notices a dead client within tens of seconds, and a
+ * client whose server died leaves the support group (which needs about 12 s) time to take over.
+ */
+export interface DeadPeerOptions {
+  /**
+   * A connect, a half-open passive connection, or a takeover request that nobody answers fails
+   * after this long (default: TCP-Migrate 15 s, SCTP 17 s).
+   */
+  readonly connectTimeoutMs?: number;
+  /**
+   * With data outstanding, a peer that acknowledges nothing is given up this long after the first
+   * retransmission timeout (default: TCP-Migrate 20 s, SCTP about 22 s from the peer's death).
+   */
+  readonly userTimeoutMs?: number;
+  /**
+   * With nothing outstanding (a download client), a peer silent this long — keep-alives or
+   * HEARTBEATs unanswered — is given up (default: TCP-Migrate 20 s, SCTP 40-55 s).
+   */
+  readonly idleTimeoutMs?: number;
 }
 
 /**

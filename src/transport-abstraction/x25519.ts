@@ -15,6 +15,13 @@ import type { RandomSource } from './random.js';
 
 export const X25519_KEY_LENGTH = 32;
 
+/**
+ * How many scalar multiplications this process made: public keys derived and agreements. Tests
+ * read them to show that a flood of INITs / SYNs costs the server none before a cookie is echoed
+ * (issue 14 item 9); nothing else depends on them.
+ */
+export const x25519Counters = { publicKeys: 0, agreements: 0 };
+
 export interface X25519KeyPair {
   readonly privateKey: Uint8Array;
   readonly publicKey: Uint8Array;
@@ -22,6 +29,7 @@ export interface X25519KeyPair {
 
 /** The key pair of a given 32-byte private key. */
 export function keyPairFrom(privateKey: Uint8Array): X25519KeyPair {
+  x25519Counters.publicKeys++;
   return { privateKey, publicKey: x25519.getPublicKey(privateKey) };
 }
 
@@ -41,6 +49,7 @@ const SPKI_PREFIX = Buffer.from('302a300506032b656e032100', 'hex');
 export function agree(privateKey: Uint8Array, peerPublicKey: Uint8Array): Uint8Array | undefined {
   if (privateKey.length !== X25519_KEY_LENGTH || peerPublicKey.length !== X25519_KEY_LENGTH) return undefined;
   let shared: Uint8Array;
+  x25519Counters.agreements++;
   try {
     shared = new Uint8Array(
       diffieHellman({

@@ -90,7 +90,7 @@ export interface EndpointPairKey {
 export function endpointPairKey(local: X25519KeyPair | undefined, peerPublicKey: Uint8Array | undefined, salt: HandshakeSalt): EndpointPairKey {
   const none: EndpointPairKey = { keySource: 'rfc4895-default', key: new Uint8Array(0) };
   if (local === undefined || peerPublicKey === undefined) return none;
-  const shared = agree(local.privateKey, peerPublicKey);
+  const shared = agree(local.privateKey, peerPublicKey, local.publicKey);
   if (shared === undefined) return none;
   const key = new Uint8Array(hkdfSync('sha256', shared, saltBytes(salt), HKDF_INFO, 32));
   return { keySource: 'x25519', key };

@@ -19,8 +19,9 @@ export const DEFAULT_INIT_RATE: InitRateOptions = { perSecond: 200, burst: 400 }
 const BUCKETS = 1024;
 
 export class InitRateLimiter {
-  private readonly tokens = new Float64Array(BUCKETS);
-  private readonly updated = new Float64Array(BUCKETS).fill(-Infinity);
+  /** Made on the first INIT (an endpoint that only connects never needs them). */
+  private tokens: Float64Array | undefined;
+  private updated: Float64Array | undefined;
 
   constructor(private readonly options: InitRateOptions = DEFAULT_INIT_RATE) {}
 
@@ -28,14 +29,16 @@ export class InitRateLimiter {
   allow(now: Instant, address: string): boolean {
     const { perSecond, burst } = this.options;
     if (perSecond <= 0) return true;
+    const table = (this.tokens ??= new Float64Array(BUCKETS));
+    const updated = (this.updated ??= new Float64Array(BUCKETS).fill(-Infinity));
     const i = bucketOf(address);
-    const tokens = Math.min(burst, this.tokens[i]! + ((now - this.updated[i]!) * perSecond) / 1000);
-    this.updated[i] = now;
+    const tokens = Math.min(burst, table[i]! + ((now - updated[i]!) * perSecond) / 1000);
+    updated[i] = now;
     if (tokens < 1) {
-      this.tokens[i] = tokens;
+      table[i] = tokens;
       return false;
     }
-    this.tokens[i] = tokens - 1;
+    table[i] = tokens - 1;
     return true;
   }
 }

@@ -80,6 +80,7 @@ async function server(kind: TransportKind, local: UdpAddress, n: number, seconds
         }),
       );
     }
+    for (const s of senders) s.pump(runtime.now());
     attachment!.wake();
     const tick = setInterval(() => {
       if (runtime.now() < stopAt) return;

@@ -112,3 +112,27 @@ test('AUTH: sign() gets the packet itself and the AUTH offset within it', (t) =>
   t.is(p[authAt + 4], 0x77);
   t.true(verifyChecksum(p), 'the checksum covers the signed bytes');
 });
+
+// Issue 12 ("Connections per process"): a 64 KiB slab per writer made an idle association cost
+// ~130 KiB (with the send queue's). The slab is one for the process now.
+test('writers share one slab: an idle writer holds none of its own, packets stay intact', (t) => {
+  const a = new PacketWriter(1500);
+  const b = new PacketWriter(1500);
+  const pa = dataPacket(a, 1, 900);
+  const pb = dataPacket(b, 2, 700);
+  t.is(pa.buffer, pb.buffer, 'two writers cut their packets from the same ArrayBuffer');
+  const pa2 = dataPacket(a, 3, 1000);
+  checkDataPacket(t, pa, 1, 900);
+  checkDataPacket(t, pb, 2, 700);
+  checkDataPacket(t, pa2, 3, 1000);
+});
+
+test('a packet built inside another writer\'s packet is refused, not silently overlapped', (t) => {
+  const a = new PacketWriter(1500);
+  const b = new PacketWriter(1500);
+  a.begin(5000, 5001, 1, 1472);
+  a.addData(outChunk(1, 100), 42);
+  const inner = dataPacket(b, 2, 100); // b takes the region a is writing
+  checkDataPacket(t, inner, 2, 100);
+  t.throws(() => a.finish(), { code: 'BATON_ERR_USAGE' });
+});

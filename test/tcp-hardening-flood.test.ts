@@ -12,6 +12,7 @@ import type { TcpMigrateConnection } from '../src/tcp-migrate/connection.js';
 import { emitOptions, optionsLength, type TcpOption } from '../src/tcp-migrate/options.js';
 import { fillChecksum, parseSegment, pseudoHeaderSum, writeHeader } from '../src/tcp-migrate/wire.js';
 import { SeededRandom } from '../src/transport-abstraction/random.js';
+import { x25519Counters } from '../src/transport-abstraction/x25519.js';
 import { memorySource, StreamCollector, StreamSender } from '../src/stream/index.js';
 
 const PORT = 9898;
@@ -30,6 +31,8 @@ interface Run {
   synAcks: number;
   client: TcpMigrateConnection;
   server: TcpMigrateEndpoint;
+  /** Scalar multiplications the server made while the flood lasted (public keys, agreements). */
+  x25519: { publicKeys: number; agreements: number };
 }
 
 /** A SYN as a baton client sends it (MSS, SACK-Permitted, Migrate-Permitted), from a spoofed port. */
@@ -70,7 +73,16 @@ function run(flood: boolean, measureMs: number): Run {
     if (p.ok && p.segment.flags === 0x12) synAcks++;
   });
   let maxConnections = 0;
+  const x25519 = { publicKeys: 0, agreements: 0 };
   if (flood) {
+    net.schedule(FROM, () => {
+      x25519.publicKeys -= x25519Counters.publicKeys;
+      x25519.agreements -= x25519Counters.agreements;
+    });
+    net.schedule(FROM + FLOOD_MS, () => {
+      x25519.publicKeys += x25519Counters.publicKeys;
+      x25519.agreements += x25519Counters.agreements;
+    });
     const rnd = new SeededRandom(7);
     const key = rnd.bytes(32);
     const perBatch = (FLOOD_SYNS * BATCH_MS) / FLOOD_MS;
@@ -93,7 +105,7 @@ function run(flood: boolean, measureMs: number): Run {
     net.wake(clientEndpoint);
     net.run(net.now + 16_000);
   }
-  return { goodput, maxConnections, synAcks, client: conn, server };
+  return { goodput, maxConnections, synAcks, client: conn, server, x25519 };
 }
 
 test('a 100k-SYN flood: connections stay flat (SYN queue, then stateless cookies), one SYN/ACK per SYN, the download keeps ≥ 80% of its goodput', (t) => {
@@ -109,6 +121,8 @@ test('a 100k-SYN flood: connections stay flat (SYN queue, then stateless cookies
   t.is(flooded.client.closedError?.code, 'BATON_ERR_LOCAL_ABORT', 'the download did not survive the flood');
   // One SYN/ACK per SYN (cookies are not retransmitted) plus the half-open ones' retransmissions.
   t.true(flooded.synAcks >= FLOOD_SYNS && flooded.synAcks <= FLOOD_SYNS * 1.01, `${flooded.synAcks} SYN/ACKs`);
+  // No x25519 work for a SYN, half-open or cookie: the agreement waits for the handshake's ACK.
+  t.deepEqual(flooded.x25519, { publicKeys: 0, agreements: 0 }, 'scalar multiplications during the flood');
   // After the flood the half-open connections time out (connectTimeoutMs): none is left.
   t.is(flooded.server.connectionCount, 0);
 });

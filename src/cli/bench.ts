@@ -1,6 +1,7 @@
 // `baton bench ...`: benchmarks live in bench/; this file only exposes them on the command line.
 import { Command, Option } from 'commander';
 import { LocalUsageError } from '../transport-abstraction/errors.js';
+import { formatConnections, runConnections } from '../../bench/connections.js';
 import { formatAuthDataCost, formatThroughput, runAuthDataCost, runThroughput } from '../../bench/throughput.js';
 import type { TransportKind } from '../transport-abstraction/transport.js';
 import * as numbers from './numbers.js';
@@ -42,5 +43,36 @@ export function benchCommand(): Command {
       const result = await runThroughput({ transport: flags.transport, seconds, messageSize, ...(flags.onlyBaton ? { only: 'baton' as const } : {}) });
       process.stdout.write(flags.json ? `${JSON.stringify(result)}\n` : `${formatThroughput(result)}\n`);
     });
+  bench.addCommand(connectionsCommand());
   return bench;
+}
+
+interface ConnectionsFlags {
+  n: number[];
+  transport: TransportKind;
+  seconds: number;
+  coreOnly?: boolean;
+  json?: boolean;
+}
+
+/** `baton bench connections`: what one connection costs a server process (bench/connections.ts). */
+function connectionsCommand(): Command {
+  return new Command('connections')
+    .summary('memory per connection, set-ups per second, n concurrent streams vs one, event-loop p99')
+    .description(
+      'For each n: the server core\'s memory per idle connection and its CPU per set-up (in this process, datagrams handed across without sockets), then on real UDP over 127.0.0.1 (a server process and a clients process, each client its own socket): the server\'s RSS and heap growth per connection, the aggregate goodput of n concurrent streams from the server (and its ratio to the n = 1 row of the same run), and the server\'s event-loop delay p99 while streaming. Progress goes to stderr.',
+    )
+    .option('--n <list>', 'comma-separated connection counts, each 1 to 20000', parseCounts, [1, 10, 100, 1000, 10_000])
+    .addOption(new Option('-t, --transport <kind>', 'transport').choices(['sctp', 'tcp']).default('sctp'))
+    .option('--seconds <n>', 'streaming time per n, above 0 and at most 600', numbers.positiveNumber(600), 5)
+    .option('--core-only', 'skip the real-UDP part (memory per connection and set-ups per second of the core only)')
+    .option('--json', 'print the rows as JSON instead of the table')
+    .action(async (flags: ConnectionsFlags) => {
+      const rows = await runConnections({ transport: flags.transport, ns: flags.n, seconds: flags.seconds, ...(flags.coreOnly ? { coreOnly: true } : {}) });
+      process.stdout.write(flags.json ? `${JSON.stringify(rows)}\n` : `${formatConnections(flags.transport, rows)}\n`);
+    });
+}
+
+function parseCounts(text: string): number[] {
+  return text.split(',').map((part) => numbers.wholeNumber(1, 20_000)(part.trim()));
 }

@@ -9,6 +9,7 @@ import type { DropReason, Instant, Transmit, TransportEndpoint } from '../transp
 import { cryptoRandom, type RandomSource } from '../transport-abstraction/random.js';
 import { SctpAssociation, type AssociationHost } from './association.js';
 import { InitAckIssuer } from './init-ack.js';
+import { InitRateLimiter, type InitRateOptions } from './init-rate.js';
 import { importFrom, TakeoverState, type Role } from './takeover-hooks.js';
 import { asconfLookupAddress, lookupByAsconf, type LookupView } from '../addip/lookup.js';
 import { checkCookie } from './cookie.js';
@@ -33,6 +34,8 @@ export interface SctpEndpointOptions {
   readonly random?: RandomSource;
   /** Defaults for every association of this endpoint. */
   readonly association?: SctpOptions;
+  /** INIT-ACKs per source address (init-rate.ts); default 200 a second, 400 at once. */
+  readonly initRate?: InitRateOptions;
 }
 
 export class SctpEndpoint implements TransportEndpoint {
@@ -54,6 +57,7 @@ export class SctpEndpoint implements TransportEndpoint {
   private outbox: Transmit[] = [];
   private readonly writer = new PacketWriter(1500);
   private readonly initAcks: InitAckIssuer;
+  private readonly initRate: InitRateLimiter;
   /** What associations are given instead of this endpoint (see AssociationHost). */
   private readonly context: AssociationHost;
 
@@ -66,6 +70,7 @@ export class SctpEndpoint implements TransportEndpoint {
     this.secret = options.secret ?? this.random.bytes(32);
     this.defaults = { random: this.random, ...options.association };
     this.initAcks = new InitAckIssuer(this.secret, this.sctpPort, this.addresses);
+    this.initRate = new InitRateLimiter(options.initRate);
     this.context = { sctpPort: this.sctpPort, addresses: this.addresses, initAcks: this.initAcks, wake: (a) => this.wake(a) };
   }
 
@@ -245,6 +250,10 @@ export class SctpEndpoint implements TransportEndpoint {
     if (!this.listen) {
       this.drop('not-listening');
       if (init.initiateTag !== 0) this.reply(from, p.sourcePort, init.initiateTag, [{ type: 6, reflectedTag: false, causes: [] }], local);
+      return;
+    }
+    if (!this.initRate.allow(now, from.address)) {
+      this.drop('rate-limited');
       return;
     }
     const options = this.resolve({ remotePort: p.sourcePort });

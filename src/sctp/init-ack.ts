@@ -50,7 +50,7 @@ export class InitAckIssuer {
     }
     const peer = check.init;
     const random = ours.random ?? options.random.bytes(32);
-    const extra = [...(options.extraInitParams?.('init-ack') ?? []), ...(options.advertiseAuth ? initAckParams(this.secret, ours.tag, random) : [])];
+    const extra = [...(options.extraInitParams?.('init-ack') ?? []), ...(options.advertiseAuth ? initAckParams(this.secret) : [])];
     const extraBytes = concat(extra.map(emitParam));
     const preservative = Math.min(peer.cookiePreservative, options.cookieLifetime);
     const cookie = makeCookie(this.secret, {

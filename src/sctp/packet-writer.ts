@@ -8,12 +8,19 @@
 // the driver (Transmit payload), so a region is never written again once handed out: the next
 // packet starts after it, and a full slab is replaced, not reused; the old one is collected when
 // no packet cut from it is referenced. A packet begun but not finished leaves its region free.
+//
+// The slab is one for the whole process, shared by every writer (as TCP-Migrate's segments are,
+// wire.ts): a packet is built from begin() to finish() in one synchronous call, and no writer
+// begins another packet in between, so the regions of two writers never overlap. An idle
+// association then holds no slab of its own (a 64 KiB slab each made an idle association cost
+// ~130 KiB with the send queue's; issue 12 "Connections per process", issue 14 item 16).
 import { finalizeChecksum } from './wire/crc32c.js';
 import { put16, put32 } from './wire/bytes.js';
 import { chunkLength, writeChunk } from './wire/emit.js';
 import { pad4 } from './wire/layout.js';
 import type { Chunk } from './wire/types.js';
 import type { OutChunk } from './send-queue.js';
+import { LocalUsageError } from '../transport-abstraction/errors.js';
 import { Slab, SLAB_SIZE } from '../transport-abstraction/slab.js';
 
 /** Size of the common header, of a DATA chunk header, and the IPv4+UDP overhead below SCTP. */
@@ -33,9 +40,12 @@ export interface AuthSigner {
   sign(packet: Uint8Array, offset: number): void;
 }
 
+/** The process's packet slab (see above). */
+const packets = new Slab();
+
 export class PacketWriter {
   /** Where packets are written in place; the packet being built is buf[base, at). */
-  private readonly slab = new Slab();
+  private readonly slab = packets;
   private buf: Uint8Array = new Uint8Array(0);
   private base = 0;
   private at = COMMON_HEADER;
@@ -139,6 +149,8 @@ export class PacketWriter {
 
   /** The finished packet (a view into the slab, never written again), signed and checksummed. */
   finish(): Uint8Array {
+    // The shared slab: nothing may have been handed out of our region since begin() (see above).
+    if (this.slab.buffer !== this.buf || this.slab.committed > this.base) throw new LocalUsageError('PacketWriter: another packet was built inside this one');
     const out = this.buf.subarray(this.base, this.at);
     this.slab.commit(this.at);
     if (this.authOffset >= 0) this.auth!.sign(out, this.authOffset - this.base);

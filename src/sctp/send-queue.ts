@@ -52,9 +52,12 @@ interface Run extends TsnRun {
   closed: boolean;
 }
 
+/** Chunk spans of every send queue (take() hands out regions that are never reused). */
+const chunkSpans = new Slab();
+
 export class SendQueue {
   private segments: Segment[] = [];
-  private readonly spans = new Slab();
+  private readonly spans = chunkSpans; // one slab for the process: an idle queue holds none (issue 12)
   private segmentHead = 0;
   /** Bytes accepted by send() and not yet put in a chunk. */
   pendingBytes = 0;

@@ -17,7 +17,7 @@ import { DEFAULT_RESUME_MODE, validateTakeoverNumber, type Instant, type Receive
 import { isWildcard, type PeerAddressTable } from '../addip/addresses.js';
 import { AuthContext, authContextFromVectors, authParamsFrom, parseKeyVector, unsupportedHmacCause } from './auth.js';
 import type { SctpAssociation } from './association.js';
-import { canonicalSalt, endpointPairKey, peerPublicKeyFrom, responderKeyPair, x25519Param, type KeySource, type X25519KeyPair } from './x25519.js';
+import { canonicalSalt, endpointKeyPair, endpointPairKey, peerPublicKeyFrom, x25519Param, type KeySource, type X25519KeyPair } from './x25519.js';
 import { TakeoverGuard, TakeoverInitiator, abortError, type InitiatorOutput } from './takeover.js';
 import { CauseCode, type AsconfAckChunk, type AsconfChunk, type Chunk, type ErrorCause, type Packet, type Param, type SackChunk } from './wire/types.js';
 import { isNotAuthenticatedFor, notAuthenticatedCause } from '../addip/causes.js';
@@ -50,7 +50,6 @@ export class TakeoverState {
   imported: TransportState | undefined;
   /** Datagrams refused by the takeover rules, by reason (for tests and diagnostics). */
   readonly refused = new Map<string, number>();
-  keyPair: (X25519KeyPair & { tag: number; random: Uint8Array }) | undefined;
   /** Client side: our outbound cumulative ack point when we accepted the last takeover. */
   ackPointAtTakeover: number | undefined;
   /** Where the outbound stream resumed after our takeover (for exports before the next chunk). */
@@ -69,15 +68,9 @@ function count(a: SctpAssociation, reason: string): void {
   t.refused.set(reason, (t.refused.get(reason) ?? 0) + 1);
 }
 
-/** Our x25519 key pair: a function of the endpoint secret, our tag and our RANDOM (recomputed if
- * the association adopted another RANDOM, e.g. the one its cookie carried). */
+/** Our x25519 key pair: the endpoint's, a function of its secret (x25519.ts endpointKeyPair). */
 function ownKeyPair(a: SctpAssociation): X25519KeyPair {
-  const t = a.takeoverState!;
-  const k = t.keyPair;
-  if (k === undefined || k.tag !== a.localTag || k.random !== a.authRandom) {
-    t.keyPair = { ...responderKeyPair(t.secret, a.localTag, a.authRandom), tag: a.localTag, random: a.authRandom };
-  }
-  return t.keyPair!;
+  return endpointKeyPair(a.takeoverState!.secret);
 }
 
 // ------------------------------------------------------------ handshake
@@ -432,9 +425,9 @@ export function clipSack(sack: SackChunk, nextTsn: number): SackChunk {
   return { ...sack, gapBlocks };
 }
 
-/** The x25519 parameter for an INIT-ACK the endpoint builds statelessly (our tag, our RANDOM). */
-export function initAckParams(secret: Uint8Array, localTag: number, localRandom: Uint8Array): Param[] {
-  return [x25519Param(responderKeyPair(secret, localTag, localRandom).publicKey)];
+/** The x25519 parameter for an INIT-ACK the endpoint builds statelessly (the endpoint's key: no scalar multiplication per INIT). */
+export function initAckParams(secret: Uint8Array): Param[] {
+  return [x25519Param(endpointKeyPair(secret).publicKey)];
 }
 
 /**

@@ -19,15 +19,23 @@ export const HKDF_INFO = 'baton sctp auth';
 export type KeySource = 'x25519' | 'rfc4895-default';
 
 /**
- * The INIT-ACK side's key pair, derived from the endpoint's secret (itself drawn from the injected
- * RandomSource) and the values the stateless cookie carries back (our tag and our RANDOM), so the
- * cookie never holds a private key: priv = HMAC-SHA-256(secret, "baton x25519 responder" ∥ tag ∥ random).
+ * The endpoint's key pair, derived from its secret (itself drawn from the injected RandomSource):
+ * priv = HMAC-SHA-256(secret, "baton x25519 endpoint"), made once per secret and kept, so that an
+ * INIT-ACK, built statelessly for anyone who sends an INIT, costs no scalar multiplication (issue 14
+ * item 9: a flood of INITs spent 1.5-2 ms of x25519 each). The agreement is made only when a valid
+ * cookie comes back (COOKIE-ECHO). It is as secret as a key derived per association from the same
+ * secret would be (whoever holds the secret holds both); the association keys still differ, since
+ * the HKDF salt carries both tags and both RANDOMs, and the peer's key is its own.
  */
-export function responderKeyPair(secret: Uint8Array, localTag: number, localRandom: Uint8Array): X25519KeyPair {
-  const tag = new Uint8Array(4);
-  new DataView(tag.buffer).setUint32(0, localTag >>> 0);
-  return keyPairFrom(new Uint8Array(createHmac('sha256', secret).update('baton x25519 responder').update(tag).update(localRandom).digest()));
+export function endpointKeyPair(secret: Uint8Array): X25519KeyPair {
+  let k = endpointKeys.get(secret);
+  if (k === undefined) {
+    k = keyPairFrom(new Uint8Array(createHmac('sha256', secret).update('baton x25519 endpoint').digest()));
+    endpointKeys.set(secret, k);
+  }
+  return k;
 }
+const endpointKeys = new WeakMap<Uint8Array, X25519KeyPair>();
 
 /** The parameter for our INIT / INIT-ACK. */
 export function x25519Param(publicKey: Uint8Array): Param {
@@ -82,7 +90,7 @@ export interface EndpointPairKey {
 export function endpointPairKey(local: X25519KeyPair | undefined, peerPublicKey: Uint8Array | undefined, salt: HandshakeSalt): EndpointPairKey {
   const none: EndpointPairKey = { keySource: 'rfc4895-default', key: new Uint8Array(0) };
   if (local === undefined || peerPublicKey === undefined) return none;
-  const shared = agree(local.privateKey, peerPublicKey);
+  const shared = agree(local.privateKey, peerPublicKey, local.publicKey);
   if (shared === undefined) return none;
   const key = new Uint8Array(hkdfSync('sha256', shared, saltBytes(salt), HKDF_INFO, 32));
   return { keySource: 'x25519', key };

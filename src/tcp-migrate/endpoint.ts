@@ -272,7 +272,7 @@ export class TcpMigrateEndpoint implements TransportEndpoint {
         const c = this.newConnection(to, from, this.port, seg.srcPort);
         this.halfOpen.add(c);
         this.touch(c);
-        acceptSyn(c, now, seg);
+        acceptSyn(c, now, seg, this.cookies.keyPairAt(now));
         this.settle(c);
         return;
       }

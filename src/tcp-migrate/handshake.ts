@@ -5,7 +5,7 @@
 import type { Instant } from '../transport-abstraction/transport.js';
 import { TransportError } from '../transport-abstraction/errors.js';
 import type { TcpMigrateConnection } from './connection.js';
-import { deriveConnectionKey, deriveToken, generateKeyPair } from './migrate-crypto.js';
+import { deriveConnectionKey, deriveToken, generateKeyPair, type KeyPair } from './migrate-crypto.js';
 import { negotiateScale, offeredShift } from './connection/window.js';
 import { emitOptions, findOption, optionsLength, type TcpOption } from './options.js';
 import { negotiate as negotiateTimestamps, tsOption } from './timestamps.js';
@@ -22,19 +22,19 @@ export function open(c: TcpMigrateConnection, now: Instant): void {
   sendSyn(c, now, false);
 }
 
-/** Passive open from a SYN that reached a listening endpoint (with room in its SYN queue). */
-export function acceptSyn(c: TcpMigrateConnection, now: Instant, seg: TcpSegment): void {
+/**
+ * Passive open from a SYN that reached a listening endpoint (with room in its SYN queue). Our
+ * Migrate-Permitted key is the endpoint's key of the epoch (`keyPair`, the one SYN cookies use):
+ * a SYN costs no key generation and no agreement (issue 14 item 9, a flood of SYNs spent x25519
+ * work on each half-open connection). The agreement is made when the client's ACK, which repeats
+ * its key, completes the handshake (handleSynReceived), as for a cookie.
+ */
+export function acceptSyn(c: TcpMigrateConnection, now: Instant, seg: TcpSegment, keyPair: KeyPair): void {
   c.localIsInitiator = false;
   c.irs = seg.seq;
   c.iss = c.random.uint32();
   readSynOptions(c, seg.options);
-  const mp = findOption(seg.options, 'migrate-permitted');
-  if (mp) {
-    c.keyPair = generateKeyPair(c.random);
-    c.key = deriveConnectionKey(c.keyPair, mp.publicKey, false);
-    if (c.key) c.token = deriveToken(c.key, c.irs, c.iss);
-    else c.keyPair = undefined;
-  }
+  if (findOption(seg.options, 'migrate-permitted')) c.keyPair = keyPair;
   c.peerWindow = seg.window;
   c.transition('SYN-RECEIVED', 'SYN received, SYN/ACK sent');
   if (c.config.connectTimeoutMs > 0) c.giveUpAt = now + c.config.connectTimeoutMs;
@@ -82,6 +82,14 @@ export function acceptCookie(c: TcpMigrateConnection, now: Instant, seg: TcpSegm
   handleSynReceived(c, now, seg);
 }
 
+/** The handshake's ACK came back: K and T from the client's key, which it repeats on it; none, no migration. */
+function agreeOnAck(c: TcpMigrateConnection, seg: TcpSegment): void {
+  const mp = findOption(seg.options, 'migrate-permitted');
+  if (mp) c.key = deriveConnectionKey(c.keyPair!, mp.publicKey, false);
+  if (c.key) c.token = deriveToken(c.key, c.irs, c.iss);
+  else c.keyPair = undefined;
+}
+
 /** The peer's SYN or SYN/ACK: MSS, SACK, and (RFC 7323) window scaling and timestamps, each in use when both SYNs had it. */
 export function readSynOptions(c: TcpMigrateConnection, options: readonly TcpOption[]): void {
   const mss = findOption(options, 'mss');
@@ -97,7 +105,7 @@ export function sendSyn(c: TcpMigrateConnection, now: Instant, withAck: boolean)
   const options: TcpOption[] = [{ type: 'mss', mss: c.config.mss }, { type: 'sack-permitted' }];
   if (!withAck || c.windowScaling) options.push({ type: 'window-scale', shift: offeredShift(c) });
   if (withAck ? c.tsOk : c.config.timestamps) options.push(tsOption(c, now, withAck ? c.tsRecent : 0));
-  if (c.keyPair && (!withAck || c.key)) options.push({ type: 'migrate-permitted', curve: 'x25519', publicKey: c.keyPair.publicKey });
+  if (c.keyPair) options.push({ type: 'migrate-permitted', curve: 'x25519', publicKey: c.keyPair.publicKey });
   const seq = c.iss;
   c.pushTransmit(c.build(withAck ? SYN | ACK : SYN, seq, withAck ? (c.irs + 1) >>> 0 : 0, options, 0, 0));
   if (c.rtoAt === undefined) c.rtoAt = now + c.rtt.rto;
@@ -152,6 +160,7 @@ export function handleSynReceived(c: TcpMigrateConnection, now: Instant, seg: Tc
     c.queueReset(seg.ack, 0, 0);
     return;
   }
+  if (c.keyPair && c.key === undefined) agreeOnAck(c, seg);
   synAcked(c, now);
   c.transition(c.finQueued ? 'FIN-WAIT-1' : 'ESTABLISHED', 'ACK of our SYN/ACK received');
   if (c.token) c.toEndpoint({ type: 'token' });

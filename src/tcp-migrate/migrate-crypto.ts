@@ -25,7 +25,7 @@ export type KeyPair = X25519KeyPair;
 
 /** K from our private key and the peer's public key; undefined for an invalid (low-order) key. */
 export function deriveConnectionKey(own: KeyPair, peerPublic: Uint8Array, localIsInitiator: boolean): Uint8Array | undefined {
-  const shared = agree(own.privateKey, peerPublic);
+  const shared = agree(own.privateKey, peerPublic, own.publicKey);
   if (shared === undefined) return undefined;
   const [first, second] = localIsInitiator ? [own.publicKey, peerPublic] : [peerPublic, own.publicKey];
   return new Uint8Array(createHmac('sha256', shared).update('baton tcp-migrate K').update(first).update(second).digest());

@@ -1,10 +1,16 @@
 // The sender's byte store and SACK scoreboard, both addressed by stream offset (offset 0 = the first
 // data byte after the SYN, ISN+1), so no wrapping arithmetic happens here.
 
+const EMPTY = new Uint8Array(0);
+/** The smallest ring made (a power of two). */
+const MIN_RING = 2048;
+
 /**
  * A ring buffer holding stream bytes [start, end): bytes queued but not yet acknowledged. send()
  * copies in (amortized O(1): the ring doubles up to the limit), acknowledgement releases from the
- * front, segments copy out straight into the datagram being built.
+ * front, segments copy out straight into the datagram being built. The ring is made on the first
+ * push and dropped when everything in it is acknowledged, so an idle connection holds none (it
+ * held 16 KiB each: issue 12, "Connections per process").
  */
 export class SendBuffer {
   private ring: Uint8Array;
@@ -18,14 +24,19 @@ export class SendBuffer {
     readonly limit: number,
     offset = 0,
   ) {
-    this.ring = new Uint8Array(16384);
-    this.mask = this.ring.length - 1;
+    this.ring = EMPTY;
+    this.mask = 0;
     this.start = offset;
     this.end = offset;
   }
 
   get length(): number {
     return this.end - this.start;
+  }
+
+  /** Bytes of ring held now (0 when nothing is queued: an idle connection holds none). */
+  get capacity(): number {
+    return this.ring.length;
   }
 
   get space(): number {
@@ -48,7 +59,7 @@ export class SendBuffer {
   }
 
   private grow(needed: number): void {
-    let cap = this.ring.length;
+    let cap = Math.max(MIN_RING, this.ring.length);
     while (cap < needed) cap *= 2;
     const next = new Uint8Array(cap);
     this.copyOut(this.start, this.length, next, this.start & (cap - 1), cap);
@@ -59,12 +70,19 @@ export class SendBuffer {
   /** Drops bytes before `offset` (acknowledged). */
   release(offset: number): void {
     if (offset > this.start) this.start = Math.min(offset, this.end);
+    if (this.start === this.end) this.drop();
+  }
+
+  private drop(): void {
+    this.ring = EMPTY;
+    this.mask = 0;
   }
 
   /** Restart the buffer, empty, at `offset` (a taker resumes the stream there). */
   reset(offset: number): void {
     this.start = offset;
     this.end = offset;
+    this.drop();
   }
 
   /** Copies stream bytes [offset, offset + len) into dst at `at` (wrapping in dst when dstCap is given). */

@@ -62,6 +62,11 @@ export class SynCookies {
     return k;
   }
 
+  /** The key pair of the epoch `now` is in (a half-open connection announces it too). */
+  keyPairAt(now: Instant): KeyPair {
+    return this.keyPair(this.epochOf(now));
+  }
+
   /** Our ISS for a SYN with `peerIsn`, MSS `mss` and SACK-Permitted `sack`; and the key to announce. */
   issue(now: Instant, t: FourTuple, peerIsn: number, mss: number, sack: boolean): { iss: number; keyPair: KeyPair } {
     const epoch = this.epochOf(now);

@@ -41,6 +41,11 @@ export class Slab {
     this.buf.set(old.subarray(start, end));
   }
 
+  /** Where the free part of the current slab begins (everything before it is handed out). */
+  get committed(): number {
+    return this.used;
+  }
+
   /** Everything up to `end` of the current slab is handed out. */
   commit(end: number): void {
     this.used = (end + 7) & ~7;

@@ -339,5 +339,7 @@ export const DROP_REASONS = [
   'unknown-takeover',
   /** A packet from an address the connection left when it was taken over. */
   'stale-address',
+  /** A handshake request (INIT) beyond its source's rate: not answered, so not amplified. */
+  'rate-limited',
 ] as const;
 export type DropReason = (typeof DROP_REASONS)[number];

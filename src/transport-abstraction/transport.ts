@@ -155,7 +155,7 @@ export interface MigratableTransport extends DatagramCore {
    * reveals a held byte. Retransmitted bytes that were delivered already are not delivered twice.
    * SCTP acknowledges only up to a message's end (a taker can then reassemble what is resent) and
    * reports no gap block while a limit is set; its receivedOffset counts the user data of every TSN
-   * up to the cumulative TSN received, from the imported point on an imported association.
+   * up to the cumulative TSN received, from the connection's first byte (an export carries it).
    *
    * The rule that makes a failover lose nothing the client was told arrived: whoever exports a
    * state for a taker first sets the limit to receivedOffset (the point that state then

@@ -140,7 +140,7 @@ export class Wedge {
   /** Connections announced won or served (announced); taker sessions before that are not. */
   private readonly serving = new Set<string>();
   /** Announcement sequence -> connections waiting for a member's confirmation. */
-  private readonly awaitingConfirmation = new Map<number, string>();
+  private readonly awaitingConfirmation = new Map<number, { key: string; end: number }>();
   private closed = false;
   private members: Member[];
 
@@ -280,7 +280,11 @@ export class Wedge {
       this.log('request', { connection: this.name(session), object: mapping.objectName, streamOffset: mapping.resumeContext.responseStreamOffset });
     }
     if (!this.serving.has(session.key)) return;
-    for (const seq of this.channel.announceNow(now, [session.state(now)])) this.awaitingConfirmation.set(seq, session.key);
+    const state = session.state(now);
+    const end = Session.clientEnd(state);
+    for (const seq of this.channel.announceNow(now, [state])) this.awaitingConfirmation.set(seq, { key: session.key, end });
+    // No member alive to confirm: nobody could take the connection over, so nothing is held.
+    if (this.liveMembers().length === 0) session.confirmed(now, end);
     // Unconfirmed sequences (no member alive) are forgotten oldest first.
     for (const seq of this.awaitingConfirmation.keys()) {
       if (this.awaitingConfirmation.size <= 4096) break;
@@ -368,10 +372,16 @@ export class Wedge {
         return;
       }
       case 'acknowledged': {
-        const key = this.awaitingConfirmation.get(ev.sequence);
-        if (key === undefined) return;
+        const awaited = this.awaitingConfirmation.get(ev.sequence);
+        if (awaited === undefined) return;
         this.awaitingConfirmation.delete(ev.sequence);
-        this.sessions.get(key)?.confirmed(now);
+        const session = this.sessions.get(awaited.key);
+        // The limit moved: announce the state that describes the new acknowledged point at once,
+        // so a taker does not start from a point behind what the client was told arrived.
+        if (session?.confirmed(now, awaited.end) === true && this.serving.has(awaited.key)) {
+          this.channel.announceNow(now, [session.state(now)]);
+          this.channelAttachment.wake();
+        }
         this.endpoint.wake();
         return;
       }
@@ -387,6 +397,7 @@ export class Wedge {
   private memberDead(now: Instant, member: string, by: DeathVerdict): void {
     this.counters.memberDeaths++;
     this.log('member-dead', { member, by });
+    if (this.liveMembers().length === 0) this.releaseHolds(now);
     const entries = this.channel.table.ownedBy(member).filter((e) => !this.sessions.has(e.key));
     // Other live candidates: members of this group other than the dead one. None: do not pace.
     const competitors = this.channel.isAlive(member) === undefined ? [] : this.liveMembers().filter((id) => id !== member);
@@ -400,6 +411,15 @@ export class Wedge {
     if (entry === undefined || this.sessions.has(entry.key)) return;
     this.queue.add(now, [{ key: entry.key, state: entry.state, from: entry.state.ownerId, by: 'move', noticedAt: now, unpaced: true }]);
     this.armQueue();
+  }
+
+  /** No member is left to confirm an announcement: acknowledge what every served connection's mapping holds. */
+  private releaseHolds(now: Instant): void {
+    for (const key of this.serving) {
+      const s = this.sessions.get(key);
+      if (s !== undefined && !s.done) s.confirmed(now, Session.clientEnd(s.state(now)));
+    }
+    this.endpoint.wake();
   }
 
   private liveMembers(): string[] {

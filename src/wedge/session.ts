@@ -92,6 +92,11 @@ export class Session {
   private confirmedEnd = 0;
   /** A taker's client bytes that arrived before its mapper exists. */
   private readonly early: Uint8Array[] = [];
+  /**
+   * Requests no member confirmed yet: their client end, and where their response begins. No byte
+   * of such a response goes to the client (a taker from the older state could not resume it).
+   */
+  private readonly unconfirmed: Array<{ clientEnd: number; responseAt: number }> = [];
   /** Client bytes dropped as retransmissions of what the mapping held (a taker's). */
   retransmittedBytes = 0;
 
@@ -142,6 +147,8 @@ export class Session {
     if (this.done || end <= this.confirmedEnd) return false;
     this.confirmedEnd = end;
     this.conn.setAcknowledgeLimit(now, end);
+    while (this.unconfirmed.length > 0 && this.unconfirmed[0]!.clientEnd <= end) this.unconfirmed.shift();
+    this.readyListener();
     return true;
   }
 
@@ -234,7 +241,9 @@ export class Session {
     }
     const first = this.out[0];
     if (first === undefined || offset >= this.outEnd) return this.endAfterDrain ? END : NOT_YET;
-    return first.subarray(offset - this.outStart, offset - this.outStart + max);
+    const gate = this.unconfirmed[0]?.responseAt ?? Infinity;
+    if (offset >= gate) return NOT_YET;
+    return first.subarray(offset - this.outStart, Math.min(gate, offset + max) - this.outStart);
   }
 
   // ---- the mapper and the content server ----
@@ -253,7 +262,11 @@ export class Session {
           this.outEnd += ev.bytes.length;
           break;
         case 'mapping':
-          if (ev.mapping.resumeContext?.responseHead.length === 0) this.requests++;
+          if (ev.mapping.resumeContext?.responseHead.length === 0) {
+            this.requests++;
+            const end = clientEnd(ev.mapping);
+            if (end > this.confirmedEnd) this.unconfirmed.push({ clientEnd: end, responseAt: ev.mapping.resumeContext.responseStreamOffset });
+          }
           this.options.hooks.mapping(this, ev.mapping);
           break;
         case 'response-end':

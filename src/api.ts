@@ -7,6 +7,11 @@
 // Errors never vanish: when a core or the event handling throws (a RuntimeError fault), every
 // socket of that endpoint is destroyed with the coded error and a server emits 'error'; transient
 // I/O errors (a failed send) are emitted as 'warning' on the server, or on a connect()ed socket.
+//
+// A client's doing never kills a server: an accepted socket's 'error' (the client's ABORT or RST, a
+// write after it left) is handled by the server, as node:http does — emitted as 'clientError' when
+// someone listens for it, else dropped (the socket is destroyed either way, its 'close' follows).
+// An application's own 'error' listener on the socket still gets it.
 import { EventEmitter } from 'node:events';
 import type { UdpAddress } from './transport-abstraction/address.js';
 import type { Attachment, Runtime, RuntimeError } from './transport-abstraction/runtime.js';
@@ -115,6 +120,8 @@ export interface BatonServerEvents {
   error: [error: RuntimeError];
   /** A transient I/O error (a failed send, a socket error); the datagram is lost, nothing else. */
   warning: [error: RuntimeError];
+  /** An accepted connection failed (the client aborted or reset it, ...); the socket is destroyed. */
+  clientError: [error: Error, socket: TransportSocket];
 }
 
 /** A listening endpoint; 'connection' gives one TransportSocket per accepted connection. */
@@ -130,6 +137,11 @@ export class BatonServer extends EventEmitter<BatonServerEvents> {
     binding.onInput = () => {
       for (let conn = binding.endpoint.pollAccept(); conn !== undefined; conn = binding.endpoint.pollAccept()) {
         const socket = binding.socket(conn);
+        // Without this, `listen(..., (s) => s.pipe(s))` died on the first client ABORT: pipe()
+        // rethrows a destination's 'error' when nobody else listens for it.
+        socket.on('error', (error: Error) => {
+          if (this.listenerCount('clientError') > 0) this.emit('clientError', error, socket);
+        });
         this.emit('connection', socket);
         socket.pump(); // an accepted connection arrives with its 'connected' event waiting
       }

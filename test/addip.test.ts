@@ -1,5 +1,5 @@
 import test from 'ava';
-import { AsconfSender } from '../src/addip/sender.js';
+import { AsconfSender, isIllegalAsconfAck } from '../src/addip/sender.js';
 import { AsconfReceiver, serialLess } from '../src/addip/receiver.js';
 import { PeerAddressSet, addressParam, encodeAddressParam, isWildcard } from '../src/addip/addresses.js';
 import { BATON_CAUSE_TAKEOVER_NUMBER_USED, acceptedNumberIn, isNotAuthenticatedFor, notAuthenticatedCause, takenOverBy, takenOverCause } from '../src/addip/causes.js';
@@ -80,7 +80,7 @@ test('serial numbers wrap (RFC 1982)', (t) => {
 });
 
 test('delete refusals: source address (F8), last address (F7), unknown address; wildcard rules', (t) => {
-  const peers = new PeerAddressSet([A]);
+  const peers = new PeerAddressSet([A, C]);
   const rx = new AsconfReceiver(0);
   const tx = new AsconfSender(1);
   const r = rx.handle(tx.send(0, 1, CLIENT, A.address, [
@@ -93,6 +93,7 @@ test('delete refusals: source address (F8), last address (F7), unknown address; 
   t.is(Buffer.from(tlv!).toString('hex'), 'c00200100000000' + '1' + '000500080a000002');
   // last remaining address, asked from another source
   tx.handleAck(r.ack);
+  t.true(peers.remove(C.address));
   const r2 = rx.handle(tx.send(0, 1, CLIENT, A.address, [{ kind: 'delete-ip', ip: A.address }]), B, peers, true);
   t.true(r2.kind === 'ack' && r2.ack.params[0]!.kind === 'error-cause' && r2.ack.params[0]!.causes[0]!.code === 0xa0);
   // wildcard add from B adds B with B's UDP port; wildcard set-primary makes the source primary;
@@ -257,4 +258,68 @@ test('takeover numbers are serial: 1 follows 2^32-1, a jump beyond the step is r
   t.is(rx.lastTakeover, 1);
   const near = rx.handle(takeoverAsconf(1001, B.address, C.address, 1 + 32), B, peers, true);
   t.true(near.kind === 'ack' && near.takeover?.accepted === true);
+});
+
+// RFC 5061 §5.2 / RFC 9260 §3.2.1: the upper two bits of an unrecognized ASCONF parameter's type.
+function withUnknown(type: number, serial: number): AsconfChunk {
+  const base = new AsconfSender(serial, { firstCorrelationId: 7 }).send(0, 1, CLIENT, A.address, [{ kind: 'add-ip', ip: B.address }]);
+  const unknown = { type, kind: 'unknown' as const, value: Uint8Array.from([0, 0, 0, 5, 0xde, 0xad, 0xbe, 0xef]) };
+  return { ...base, params: [unknown, ...base.params] };
+}
+
+test('unknown ASCONF parameter 11xx: skipped, processing continues, reported as Unrecognized Parameter', (t) => {
+  const peers = new PeerAddressSet([A]);
+  const r = new AsconfReceiver(0).handle(withUnknown(0xc123, 1), A, peers, true);
+  if (r.kind !== 'ack') return t.fail();
+  const report = r.ack.params.find((p) => p.kind === 'error-cause');
+  t.truthy(report, 'the unknown parameter is reported, not acknowledged as understood');
+  if (report?.kind !== 'error-cause') return;
+  t.is(report.correlationId, 5);
+  t.is(report.causes[0]!.code, 8);
+  t.is(Buffer.from(report.causes[0]!.info).toString('hex'), 'c123000c00000005deadbeef');
+  t.true(peers.has(B.address), 'the Add IP after it was processed');
+  t.true(r.ack.params.some((p) => p.kind === 'success' && p.correlationId === 7));
+});
+
+test('unknown ASCONF parameter 01xx: processing stops, and it is reported (not silently dropped)', (t) => {
+  const peers = new PeerAddressSet([A]);
+  const r = new AsconfReceiver(0).handle(withUnknown(0x4123, 1), A, peers, true);
+  if (r.kind !== 'ack') return t.fail();
+  t.deepEqual(r.ack.params.map((p) => (p.kind === 'error-cause' ? p.causes.map((c) => c.code) : p.kind)), [[8]]);
+  t.false(peers.has(B.address), 'nothing after it is processed');
+  // 00xx and 10xx: no report
+  const quiet = new AsconfReceiver(0).handle(withUnknown(0x8123, 1), A, new PeerAddressSet([A]), true);
+  t.true(quiet.kind === 'ack' && quiet.ack.params.every((p) => p.kind === 'success'));
+});
+
+test('Add IP Address of a broadcast or multicast address is refused with an error cause', (t) => {
+  const peers = new PeerAddressSet([A]);
+  const rx = new AsconfReceiver(0);
+  const tx = new AsconfSender(1);
+  const r = rx.handle(tx.send(0, 1, CLIENT, A.address, [
+    { kind: 'add-ip', ip: '255.255.255.255' },
+    { kind: 'add-ip', ip: '224.0.0.1' },
+    { kind: 'add-ip', ip: 'ff02::1' },
+    { kind: 'add-ip', ip: B.address },
+  ]), A, peers, true);
+  if (r.kind !== 'ack') return t.fail();
+  t.deepEqual(r.ack.params.map((p) => (p.kind === 'error-cause' ? p.causes[0]!.code : p.kind)), [5, 5, 5, 'success']);
+  t.deepEqual(peers.list().map((a) => a.address), [A.address, B.address]);
+  t.deepEqual(r.changes.map((c) => c.kind === 'added' && c.address.address), [B.address]);
+});
+
+test('Delete IP Address of the last remaining address from that address: "Delete Last Remaining", not "Delete Source"', (t) => {
+  const peers = new PeerAddressSet([A]);
+  const r = new AsconfReceiver(0).handle(new AsconfSender(1).send(0, 1, CLIENT, A.address, [{ kind: 'delete-ip', ip: A.address }]), A, peers, true);
+  if (r.kind !== 'ack') return t.fail();
+  t.deepEqual(r.ack.params.map((p) => (p.kind === 'error-cause' ? p.causes[0]!.code : p.kind)), [0xa0]);
+  t.deepEqual(peers.list(), [A]);
+});
+
+test('an ASCONF-ACK for a serial never sent (next or larger) with nothing outstanding is illegal (RFC 5061 §5.3)', (t) => {
+  t.true(isIllegalAsconfAck(100, 100, false));
+  t.true(isIllegalAsconfAck(105, 100, false));
+  t.true(isIllegalAsconfAck(2, 0xffffffff, false));
+  t.false(isIllegalAsconfAck(99, 100, false), 'a late duplicate of an old ACK is ignored');
+  t.false(isIllegalAsconfAck(100, 100, true), 'matched against the outstanding ASCONF instead');
 });

@@ -47,7 +47,7 @@ test.serial('bad arguments get a clear message and exit status 2', async (t) => 
     [['cat'], /give ADDR\[:PORT\] to connect to/],
     [['cat', 'nowhere.example'], /not an IP address/],
     [['cat', '127.0.0.1:99999'], /not a UDP port/],
-    [['cat', '127.0.0.1', '--udp-encap-port', 'x'], /--udp-encap-port must be a UDP port/],
+    [['cat', '127.0.0.1', '--udp-encap-port', 'x'], /--udp-encap-port <port>' argument 'x' is invalid/],
     [['cat', '--listen', '127.0.0.1', '127.0.0.1'], /either a target .* or --listen/],
     [['cat', '--take-over', join(dir, 'missing.state'), '--listen', '127.0.0.3', '--send-file', join(dir, 'x')], /cannot read the state file/],
   ];

@@ -15,19 +15,26 @@ test.after.always(() => rmSync(dir, { recursive: true, force: true }));
 
 /** A stand-in for `baton serve`: records its pid and arguments, then acts as STUB_MODE says. */
 const STUB = `
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 const args = process.argv.slice(2);
 const id = args[args.indexOf('--id') + 1];
-writeFileSync(join(process.env.STUB_DIR, id + '.pid'), String(process.pid));
 writeFileSync(join(process.env.STUB_DIR, id + '.args'), JSON.stringify(args));
+writeFileSync(join(process.env.STUB_DIR, id + '.pid'), String(process.pid));
 const mode = process.env.STUB_MODE;
 if (mode === 'fail' && id === 'w4') {
-  process.stderr.write('baton serve: cannot bind 127.0.0.4: EADDRINUSE\\n');
-  process.exit(1);
+  // Fail once the other two run, so the test can see that the demo stops them.
+  const others = ['w2', 'w3'].map((w) => join(process.env.STUB_DIR, w + '.pid'));
+  const fail = () => {
+    if (!others.every((f) => existsSync(f))) return setTimeout(fail, 20);
+    process.stderr.write('baton serve: cannot bind 127.0.0.4: EADDRINUSE\\n');
+    process.exit(1);
+  };
+  fail();
+} else {
+  if (mode !== 'silent') process.stderr.write(JSON.stringify({ time: new Date().toISOString(), server: id, event: 'listening' }) + '\\n');
+  setInterval(() => {}, 1000);
 }
-if (mode !== 'silent') process.stderr.write(JSON.stringify({ time: new Date().toISOString(), server: id, event: 'listening' }) + '\\n');
-setInterval(() => {}, 1000);
 `;
 
 function alive(pid: number): boolean {

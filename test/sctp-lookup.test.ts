@@ -63,11 +63,13 @@ test("an ASCONF whose address parameter names none of the association's addresse
   client.collector.pump(world.net.now);
   t.is(client.endpoint.dropped.get('unknown-takeover'), 1);
   t.deepEqual(client.collector.events.slice(events).filter((e) => e.type !== 'data'), [], 'the client reacted to it');
-  // The untouched ASCONF from the same stranger address is looked up through A and handled.
+  // The untouched ASCONF from the same stranger address is looked up through A and reaches the
+  // takeover rules, which refuse it: it adds B, not the address it came from (a relay).
   client.endpoint.handleDatagram(world.net.now, { address: HOSTS.eve, port: 9899 }, asconf!, client.address);
   client.collector.pump(world.net.now);
-  t.true(client.collector.events.some((e) => e.type === 'taken-over'), 'the genuine request, relayed, was not handled');
-  t.is(client.conn.remote.address, HOSTS.b, 'the relay, not B, became the primary');
+  t.true(client.collector.events.some((e) => e.type === 'takeover-refused' && e.reason === 'not-authenticated' && e.peer.address === HOSTS.eve), 'the genuine request, relayed, was not looked up');
+  t.false(client.collector.events.some((e) => e.type === 'taken-over'), 'a relayed request was accepted');
+  t.is(client.conn.remote.address, HOSTS.a, 'the relayed request changed the primary');
 });
 
 test('a burst of DATA packets fed before any transmit is polled is acknowledged at least every second packet', (t) => {

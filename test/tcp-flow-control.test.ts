@@ -6,6 +6,7 @@ import test from 'ava';
 import { createHash } from 'node:crypto';
 import { SimNetwork, type LinkConfig } from '../src/sim/network.js';
 import type { UdpAddress } from '../src/transport-abstraction/address.js';
+import { DEFAULT_CONFIG } from '../src/tcp-migrate/config.js';
 import { TcpMigrateEndpoint } from '../src/tcp-migrate/endpoint.js';
 import type { TcpMigrateConnection } from '../src/tcp-migrate/connection.js';
 import { parseSegment, type TcpSegment } from '../src/tcp-migrate/wire.js';
@@ -260,8 +261,12 @@ test('a receiver that never answers the probes: the sender times out instead of 
   w.net.run(3000);
   t.true(w.conn.rcvUnread > 60_000);
   w.net.kill('client');
+  const killAt = w.net.now;
   t.true(w.net.runUntil(() => w.serverConn!.state === 'CLOSED', 3_600_000));
   t.is(w.serverConn!.closedError?.code, 'BATON_ERR_TIMEOUT');
+  // Bounded by time too (userTimeoutMs from the first unanswered probe), not only by count.
+  t.log(`the sender gave up ${Math.round(w.net.now - killAt)} ms after the receiver died`);
+  t.true(w.net.now - killAt <= DEFAULT_CONFIG.userTimeoutMs + DEFAULT_CONFIG.rtoMax, `gave up ${w.net.now - killAt} ms after the receiver died`);
 });
 
 test('sender SWS avoidance: a window smaller than a segment and than half the largest offered gets no data until the persist timer overrides', (t) => {

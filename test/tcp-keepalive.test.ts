@@ -275,3 +275,54 @@ test('keep-alive options come through the endpoint config; a probe in FIN-WAIT-2
   t.true(w.closed()!.time - killAt <= 3000 + 2 * 1000 + 100);
   t.regex(w.closedMessage(), /no answer from the peer for 5 s/);
 });
+
+test('dead peers: a sender whose receiver died gives up userTimeoutMs after its first retransmission timeout (was ~520 s); the bound is configurable', (t) => {
+  for (const userTimeoutMs of [DEFAULT_CONFIG.userTimeoutMs, 5000]) {
+    const w = new World(7, 1_200_000, LINK, userTimeoutMs === DEFAULT_CONFIG.userTimeoutMs ? {} : { userTimeoutMs }, false);
+    w.net.run(5000);
+    const server = w.serving!;
+    let highest = server.sndMax; // everything sent so far
+    let firstRetransmission: number | undefined;
+    w.net.onTrace((e) => {
+      if (e.kind !== 'send' || e.from.address !== A.address) return;
+      const p = parseSegment(e.payload);
+      if (!p.ok || p.segment.payload.length === 0) return;
+      const off = (p.segment.seq - server.iss - 1) >>> 0;
+      if (off < highest && firstRetransmission === undefined) firstRetransmission = e.time;
+      highest = Math.max(highest, off + p.segment.payload.length);
+    });
+    const killAt = w.net.now;
+    w.net.kill('client');
+    t.true(w.net.runUntil(() => server.state === 'CLOSED', killAt + 120_000), `userTimeoutMs ${userTimeoutMs}: the server never gave up`);
+    t.is(server.closedError?.code, 'BATON_ERR_TIMEOUT');
+    t.regex(server.closedError?.message ?? '', /retransmissions/);
+    t.truthy(firstRetransmission);
+    t.log(`userTimeoutMs ${userTimeoutMs}: client killed at ${killAt} ms, first retransmission at ${firstRetransmission} ms, gave up at ${w.net.now} ms`);
+    t.true(Math.abs(w.net.now - firstRetransmission! - userTimeoutMs) < 1e-6, 'not userTimeoutMs after the first retransmission timeout');
+    t.true(w.net.now - killAt < userTimeoutMs + 3000);
+  }
+});
+
+test('dead peers: a download client gives its support group ~12 s to take over (the wedge), then fails with BATON_ERR_TIMEOUT after 20 s (was 35 s)', (t) => {
+  // The wedge's need: heartbeat verdict 9.3 s + backoff ≤ 1 s + a round trip.
+  const WEDGE = 9300 + 1000 + 2 * LINK.delayMs * 2;
+  const late = new World(8, 1_200_000, LINK);
+  late.net.run(10_000);
+  const state = late.serving!.exportState(late.net.now);
+  late.net.kill('a');
+  late.net.run(late.net.now + WEDGE + 1500);
+  t.is(late.closed(), undefined, 'the client gave up before the support group could take over');
+  late.takeOver(state);
+  t.true(late.net.runUntil(() => late.closed() !== undefined, late.net.now + 120_000));
+  t.is(late.closed()!.code, 'clean');
+  t.true(late.intact());
+  // Nobody takes over: the client fails 20 s after the server fell silent.
+  const never = new World(8, 1_200_000, LINK);
+  never.net.run(10_000);
+  never.net.kill('a');
+  t.true(never.net.runUntil(() => never.closed() !== undefined, never.net.now + 120_000));
+  const heardLast = Math.max(...never.seen.filter((s) => s.kind === 'deliver' && s.from === A.address).map((s) => s.time));
+  const took = never.closed()!.time - heardLast;
+  t.is(never.closed()!.code, 'BATON_ERR_TIMEOUT');
+  t.true(took >= WEDGE + 5000 && took <= 20_250, `the client gave up ${took} ms after the server fell silent`);
+});

@@ -7,9 +7,11 @@ import { SimNetwork, type LinkConfig, type SimBinding } from '../src/sim/network
 import type { UdpAddress } from '../src/transport-abstraction/address.js';
 import type { TransportState } from '../src/transport-abstraction/state-types.js';
 import type { ResumeMode, TransportEvent } from '../src/transport-abstraction/transport.js';
-import { TcpMigrateEndpoint } from '../src/tcp-migrate/endpoint.js';
+import { TcpMigrateEndpoint, type TcpMigrateEndpointOptions } from '../src/tcp-migrate/endpoint.js';
 import type { TcpMigrateConnection } from '../src/tcp-migrate/connection.js';
-import { checksumValid, fillChecksum, parseSegment, pseudoHeaderSum } from '../src/tcp-migrate/wire.js';
+import { checksumValid, fillChecksum, parseSegment, pseudoHeaderSum, resetSegment, writeHeader } from '../src/tcp-migrate/wire.js';
+import { RESET_ABORT } from '../src/tcp-migrate/options.js';
+import { DEFAULT_CONFIG } from '../src/tcp-migrate/config.js';
 import { makeFile } from './conformance/world.js';
 import { memorySource, StreamCollector, StreamSender } from '../src/stream/index.js';
 
@@ -78,7 +80,7 @@ class World {
   readonly conn: TcpMigrateConnection;
   readonly client: Collector;
 
-  constructor(seed: number, fileLength: number, links: Partial<Record<Name, LinkConfig>> = {}, listen = true) {
+  constructor(seed: number, fileLength: number, links: Partial<Record<Name, LinkConfig>> = {}, listen = true, serverOptions: Partial<TcpMigrateEndpointOptions> = {}) {
     this.net = new SimNetwork({ seed });
     this.file = makeFile(fileLength, seed);
     this.net.addHost('client', [HOSTS.client]);
@@ -87,7 +89,7 @@ class World {
       this.net.addHost(name, [HOSTS[name]]);
       this.net.link('client', name, all[name]);
       const address = { address: HOSTS[name], port: PORT };
-      const endpoint = new TcpMigrateEndpoint({ addresses: [address], listen: listen && name === 'a', random: this.net.random, rtoMin: 200 });
+      const endpoint = new TcpMigrateEndpoint({ addresses: [address], listen: listen && name === 'a', random: this.net.random, rtoMin: 200, ...serverOptions });
       const server: Server = { endpoint, address };
       this.servers.set(name, server);
       server.binding = this.net.attach(endpoint, [address], (now) => {
@@ -250,7 +252,12 @@ test('MIGRATE-WAIT without a takeover ends in BATON_ERR_ABORTED', (t) => {
   w.net.attach(fresh, [a.address]);
   w.conn.send(new TextEncoder().encode('ping'));
   w.net.wake(w.clientEndpoint);
-  w.net.run(w.net.now + 20_000);
+  t.true(w.net.runUntil(() => w.conn.stateName === 'MIGRATE-WAIT', w.net.now + 5000));
+  const waitFrom = w.net.now;
+  // migrateWaitMs (20 s): longer than the ~12 s the wedge's support group needs to take over.
+  w.net.run(waitFrom + DEFAULT_CONFIG.migrateWaitMs - 100);
+  t.is(w.client.closed(), undefined, 'gave up before migrateWaitMs');
+  t.true(w.net.runUntil(() => w.client.closed() !== undefined, waitFrom + DEFAULT_CONFIG.migrateWaitMs + 100));
   const closed = w.client.closed();
   t.is(closed?.type === 'closed' ? closed.error?.code : undefined, 'BATON_ERR_ABORTED');
 });
@@ -580,4 +587,220 @@ test('client-to-server data: what A never acknowledged is resent to B, and later
   t.true(w.intact());
   const atB = Buffer.concat(b.events.flatMap((e) => (e.type === 'data' ? [e.bytes] : [])));
   t.is(sha(atB), sha(upload), 'B did not receive the client\'s bytes in order');
+});
+
+test('a relayed Migrate SYN is refused: R binds the taker\'s address and ports; the genuine SYN wins and the file is intact', (t) => {
+  const w = new World(17, 1_500_000, { a: { delayMs: 5, rateBps: 1_000_000 }, b: { delayMs: 10, rateBps: 1_000_000 } });
+  w.net.run(300);
+  const state = w.feeder('a').conn.exportState(w.net.now);
+  w.net.kill('a');
+  // Eve is on B's path: B's Migrate SYN reaches her, not the client (a partition drops it after
+  // the trace saw it leave B).
+  const fromB: Uint8Array[] = [];
+  w.net.onTrace((e) => {
+    if (e.kind === 'send' && e.from.address === HOSTS.b) fromB.push(e.payload.slice());
+  });
+  w.net.partition(['b'], ['client']);
+  const b = w.takeOver('b', state, 1);
+  w.net.run(w.net.now + 50);
+  const syn = fromB[0]!;
+  const p = parseSegment(syn);
+  t.true(p.ok && p.segment.options.some((o) => o.type === 'migrate'), 'no Migrate SYN was intercepted');
+  // She resends it from her own address (checksum fixed for her pseudo-header), then sends her
+  // own bytes and a FIN as the new server would.
+  const relay = syn.slice();
+  fillChecksum(relay, pseudoHeaderSum(HOSTS.eve, HOSTS.client));
+  const remoteBefore = w.conn.remote;
+  const received = w.client.received;
+  w.clientEndpoint.handleDatagram(w.net.now, w.server('eve').address, relay, w.clientAddress);
+  w.client.pump(w.net.now);
+  t.deepEqual(w.conn.remote, remoteBefore, 'the relayed Migrate SYN moved the connection');
+  t.is(w.clientEndpoint.dropped.get('not-authenticated'), 1, 'the refusal is counted');
+  t.true(w.client.events.some((e) => e.type === 'takeover-refused' && e.peer.address === HOSTS.eve && e.reason === 'not-authenticated'));
+  t.false(w.client.events.some((e) => e.type === 'taken-over'));
+  const tx = w.clientEndpoint.pollTransmit(w.net.now);
+  t.true(tx !== undefined && tx.destination.address === HOSTS.eve && parseSegment(tx.payload).ok, 'Eve got no RST');
+  t.is(w.client.received, received);
+  // The path heals: B's retransmitted Migrate SYN wins and the stream completes from B.
+  w.net.heal();
+  t.true(w.done());
+  t.true(w.intact(), 'client bytes differ');
+  t.true(b.has('takeover-complete'));
+  const taken = w.client.events.filter((e) => e.type === 'taken-over');
+  t.is(taken.length, 1);
+  t.like(taken[0], { requestNumber: 1, peer: { address: HOSTS.b } });
+});
+
+/** A segment forged by a blind attacker who knows the 4-tuple: from A's address and ports to the client. */
+function spoof(w: World, flags: number, seq: number, ack: number, payload: Uint8Array = new Uint8Array(0)): Uint8Array {
+  const b = new Uint8Array(20 + payload.length);
+  writeHeader(b, w.conn.remotePort, w.conn.localPort, seq >>> 0, ack >>> 0, 0, flags, 65535);
+  b.set(payload, 20);
+  fillChecksum(b, pseudoHeaderSum(HOSTS.a, HOSTS.client));
+  return b;
+}
+
+function inject(w: World, bytes: Uint8Array): void {
+  w.clientEndpoint.handleDatagram(w.net.now, w.server('a').address, bytes, w.clientAddress);
+}
+
+test('RFC 5961: a blind sweep of 131,072 in-window RSTs (all but RCV.NXT) does not kill the connection and costs a bounded number of challenge ACKs; a RST at RCV.NXT does', (t) => {
+  const w = new World(18, 1_500_000, { a: { delayMs: 5, rateBps: 2_000_000 } });
+  w.net.run(300);
+  const start = w.net.now;
+  const BATCHES = 128;
+  const PER_BATCH = 1024;
+  let sent = 0;
+  // One second of spoofed RSTs (with the abort reason), sweeping every offset of the receive
+  // window but RCV.NXT itself, twice over, while the download runs.
+  for (let batch = 0; batch < BATCHES; batch++) {
+    w.net.schedule(start + (batch * 1000) / BATCHES, () => {
+      if (w.conn.released) return;
+      const rcvNxt = w.conn.ackNumber();
+      const wnd = w.conn.receiveWindow();
+      for (let j = 0; j < PER_BATCH; j++) {
+        const d = 1 + ((batch * PER_BATCH + j) % (wnd - 1));
+        inject(w, resetSegment(w.server('a').address, w.conn.remotePort, w.clientAddress, w.conn.localPort, rcvNxt + d, 0, RESET_ABORT, false).payload);
+        sent++;
+      }
+      w.client.pump(w.net.now);
+      w.net.wake(w.clientEndpoint);
+    });
+  }
+  w.net.run(start + 1000);
+  t.is(sent, 131_072);
+  t.is(w.client.closed(), undefined, 'the sweep killed the connection');
+  t.is(w.conn.stateName, 'ESTABLISHED');
+  // At most challengeAckLimit (10) per second: the sweep spans one second, touching two budgets.
+  t.true(w.conn.challengeAcksSent >= 10 && w.conn.challengeAcksSent <= 20, `${w.conn.challengeAcksSent} challenge ACKs`);
+  t.is(w.conn.challengeAcksSent + w.conn.challengeAcksSuppressed, sent);
+  t.log(`${sent} spoofed RSTs: ${w.conn.challengeAcksSent} challenge ACKs, ${w.conn.challengeAcksSuppressed} withheld`);
+  const received = w.client.received;
+  t.true(received > 0 && Buffer.from(w.client.bytes()).equals(Buffer.from(w.file.subarray(0, received))), 'the bytes so far are not the file\'s');
+  w.net.run(w.net.now + 300);
+  t.true(w.client.received > received, 'the download stalled');
+  // The same RST at exactly RCV.NXT is a genuine reset (RFC 5961 §3.2).
+  inject(w, resetSegment(w.server('a').address, w.conn.remotePort, w.clientAddress, w.conn.localPort, w.conn.ackNumber(), 0, RESET_ABORT, false).payload);
+  w.client.pump(w.net.now);
+  const closed = w.client.closed();
+  t.is(closed?.type === 'closed' ? closed.error?.code : undefined, 'BATON_ERR_ABORTED');
+});
+
+test('RFC 5961: data with an ACK outside SND.UNA - MAX.SND.WND ..= SND.NXT is dropped with a challenge ACK; a SYN in ESTABLISHED gets a challenge ACK; the file stays intact', (t) => {
+  const w = new World(19, 600_000, { a: { delayMs: 5, rateBps: 2_000_000 } });
+  w.net.run(300);
+  const evil = new TextEncoder().encode('EVIL');
+  const c = w.conn;
+  const rcvNxt = c.rcvNxt;
+  const challenges = c.challengeAcksSent;
+  // The right sequence number, an acknowledgement number beyond anything the client sent.
+  inject(w, spoof(w, 0x18, c.ackNumber(), c.sndWire(c.sndMax) + 70_000, evil));
+  t.is(c.rcvNxt, rcvNxt, 'data with an ACK beyond SND.NXT was accepted');
+  t.is(c.challengeAcksSent, challenges + 1);
+  // ... and one too far below SND.UNA (more than the largest window the peer offered).
+  inject(w, spoof(w, 0x18, c.ackNumber(), c.sndWire(c.sndUna) - 66_000, evil));
+  t.is(c.rcvNxt, rcvNxt, 'data with an ACK below SND.UNA - MAX.SND.WND was accepted');
+  t.is(c.challengeAcksSent, challenges + 2);
+  // A plain SYN (no Migrate option) in a synchronized state: a challenge ACK, nothing else.
+  inject(w, spoof(w, 0x02, 12345, 0));
+  t.is(c.challengeAcksSent, challenges + 3);
+  t.is(c.stateName, 'ESTABLISHED');
+  w.net.wake(w.clientEndpoint);
+  t.true(w.done());
+  t.true(w.intact(), 'injected bytes reached the client');
+  t.is(w.feeder('a').closedWith(), 'clean');
+});
+
+test('dead peers: a connect to an address where nobody answers fails with BATON_ERR_TIMEOUT after connectTimeoutMs (15 s; was 484 s), SYNs at 0, 1, 3, 7 s', (t) => {
+  const w = new World(20, 1000);
+  w.net.kill('a');
+  const syns: number[] = [];
+  w.net.onTrace((e) => {
+    if (e.kind !== 'send' || e.from.address !== HOSTS.client) return;
+    const p = parseSegment(e.payload);
+    if (p.ok && p.segment.flags === 0x02) syns.push(e.time);
+  });
+  t.true(w.net.runUntil(() => w.client.closed() !== undefined, 600_000));
+  const closed = w.client.closed();
+  t.is(closed?.type === 'closed' ? closed.error?.code : undefined, 'BATON_ERR_TIMEOUT');
+  t.is(w.net.now, DEFAULT_CONFIG.connectTimeoutMs);
+  // The first SYN went out before the trace listener: the retransmissions, RTO 1 s doubled.
+  t.deepEqual(syns, [1000, 3000, 7000]);
+  // Configurable through the endpoint.
+  const net = new SimNetwork({ seed: 20 });
+  net.addHost('c', ['10.0.0.1']);
+  const e = new TcpMigrateEndpoint({ addresses: [{ address: '10.0.0.1', port: PORT }], random: net.random, config: { connectTimeoutMs: 5000 } });
+  net.attach(e, [{ address: '10.0.0.1', port: PORT }]);
+  const c = e.connect(0, { address: '10.0.0.77', port: PORT });
+  net.wake(e);
+  let error: string | undefined;
+  t.true(net.runUntil(() => {
+    for (let ev = c.pollEvent(); ev; ev = c.pollEvent()) if (ev.type === 'closed') error = ev.error?.code;
+    return error !== undefined;
+  }, 600_000));
+  t.is(error, 'BATON_ERR_TIMEOUT');
+  t.is(net.now, 5000);
+});
+
+test('dead peers: a half-open connection (SYN, then nothing) is released after connectTimeoutMs; a takeover to a client that is gone fails with BATON_ERR_TIMEOUT, not TAKEOVER_REJECTED', (t) => {
+  const w = new World(21, 3_000_000, { a: { delayMs: 5, rateBps: 1_000_000 } }); // ~24 s of download
+  const a = w.server('a');
+  // A SYN from an address where nobody is (its SYN/ACKs are lost).
+  const syn = new Uint8Array(20);
+  writeHeader(syn, 40000, PORT, 1234, 0, 0, 0x02, 65535);
+  fillChecksum(syn, pseudoHeaderSum('10.0.0.99', HOSTS.a));
+  w.net.run(300);
+  const before = a.endpoint.connectionCount;
+  a.endpoint.handleDatagram(w.net.now, { address: '10.0.0.99', port: PORT }, syn, a.address);
+  w.net.wake(a.endpoint);
+  t.is(a.endpoint.connectionCount, before + 1);
+  const synAt = w.net.now;
+  w.net.run(synAt + DEFAULT_CONFIG.connectTimeoutMs - 10);
+  t.is(a.endpoint.connectionCount, before + 1);
+  w.net.run(synAt + DEFAULT_CONFIG.connectTimeoutMs + 10);
+  t.is(a.endpoint.connectionCount, before, 'the half-open connection was not released');
+  // The client host dies; B takes over from A's state and nobody answers its Migrate SYN.
+  const state = w.feeder('a').conn.exportState(w.net.now);
+  w.net.kill('client');
+  const from = w.net.now;
+  const b = w.takeOver('b', state, 1);
+  t.true(w.net.runUntil(() => b.closedWith() !== undefined, from + 600_000));
+  t.is(b.closedWith(), 'BATON_ERR_TIMEOUT');
+  t.is(w.net.now - from, DEFAULT_CONFIG.connectTimeoutMs);
+});
+
+test('SYN cookies: with no room in the SYN queue the listener keeps no state until the ACK; K and T agree, a takeover works, a lost third ACK is made up by the keep-alive', (t) => {
+  const w = new World(22, 400_000, { a: { delayMs: 5, rateBps: 1_000_000 } }, true, { synQueue: 0 });
+  w.net.run(10); // the SYN reached A at 5 ms, its SYN/ACK the client at 10 ms
+  t.is(w.server('a').endpoint.connectionCount, 0, 'the SYN made a connection');
+  w.net.run(300);
+  const a = w.feeder('a').conn;
+  t.deepEqual(a.key, w.conn.key);
+  t.deepEqual(a.token, w.conn.token);
+  t.false(w.conn.echoKey, 'the client still repeats its key after data from the listener');
+  const state = a.exportState(w.net.now);
+  w.net.kill('a');
+  w.takeOver('b', state, 1);
+  t.true(w.done());
+  t.true(w.intact());
+  // The client's ACK of the SYN/ACK is lost: it has nothing to send, so its keep-alive probe
+  // (which repeats its key) carries the cookie back.
+  const w2 = new World(23, 100_000, { a: { delayMs: 5, rateBps: 1_000_000 } }, true, { synQueue: 0 });
+  let cut = false;
+  w2.net.onTrace((e) => {
+    const p = e.kind === 'deliver' && e.to.address === HOSTS.client && !cut ? parseSegment(e.payload) : undefined;
+    if (p?.ok && p.segment.flags === 0x12) {
+      // The SYN/ACK is being delivered: the ACK the client sends for it will not get through.
+      cut = true;
+      w2.net.partition(['client'], ['a']);
+      w2.net.after(1, () => w2.net.heal());
+    }
+  });
+  w2.net.run(5000);
+  t.true(cut);
+  t.is(w2.conn.stateName, 'ESTABLISHED');
+  t.is(w2.server('a').endpoint.connectionCount, 0, 'the lost ACK should have left A without the connection');
+  t.true(w2.done());
+  t.true(w2.intact());
+  t.deepEqual(w2.feeder('a').conn.key, w2.conn.key);
 });

@@ -156,10 +156,17 @@ test('key agreement: both ends derive the same K and T; R depends on every input
   t.is(ki.length, 32);
   t.deepEqual(deriveToken(ki, 1, 2), deriveToken(ka, 1, 2));
   t.notDeepEqual(deriveToken(ki, 1, 2), deriveToken(ki, 1, 3));
-  const r = authenticator(ki, 1, 2, 100, 0x81, 0);
+  const at = { taker: { address: '10.0.0.3', port: 9898 }, takerPort: 9898, clientPort: 50000 };
+  const r = authenticator(ki, 1, 2, 100, 0x81, 0, at);
   t.is(r.length, 12);
-  t.notDeepEqual(r, authenticator(ki, 1, 2, 101, 0x81, 0));
-  t.notDeepEqual(r, authenticator(ki, 1, 2, 100, 0x82, 0));
-  t.notDeepEqual(r, authenticator(ki, 1, 2, 100, 0x81, 1));
+  t.notDeepEqual(r, authenticator(ki, 1, 2, 101, 0x81, 0, at));
+  t.notDeepEqual(r, authenticator(ki, 1, 2, 100, 0x82, 0, at));
+  t.notDeepEqual(r, authenticator(ki, 1, 2, 100, 0x81, 1, at));
+  // R binds the taker's address and ports (issue 14 item 5): a relay from elsewhere fails it.
+  t.notDeepEqual(r, authenticator(ki, 1, 2, 100, 0x81, 0, { ...at, taker: { address: '10.0.0.9', port: 9898 } }));
+  t.notDeepEqual(r, authenticator(ki, 1, 2, 100, 0x81, 0, { ...at, taker: { address: '10.0.0.3', port: 9899 } }));
+  t.notDeepEqual(r, authenticator(ki, 1, 2, 100, 0x81, 0, { ...at, takerPort: 9899 }));
+  t.notDeepEqual(r, authenticator(ki, 1, 2, 100, 0x81, 0, { ...at, clientPort: 50001 }));
+  t.deepEqual(r, authenticator(ki, 1, 2, 100, 0x81, 0, { ...at, taker: { address: '::ffff:10.0.0.3', port: 9898 } }), 'IPv4-mapped is the same address');
   t.is(deriveConnectionKey(i, new Uint8Array(32), true), undefined, 'a low-order public key is refused');
 });

@@ -21,6 +21,18 @@ export function isWildcard(ip: string): boolean {
   return isIP(ip) === 6 && encodeAddressParam(addressParam(ip)).subarray(4).every((b) => b === 0);
 }
 
+/**
+ * Whether an IP can be a peer's transport address: not the IPv4 limited broadcast
+ * (255.255.255.255), not multicast (224.0.0.0/4, ff00::/8). A subnet's directed broadcast
+ * (e.g. 10.0.0.255 in a /24) cannot be told from a unicast address without the peer's netmask,
+ * which no SCTP parameter carries: such an address is accepted, and a path to it simply fails.
+ */
+export function isUnicast(ip: string): boolean {
+  if (isIP(ip) === 6) return encodeAddressParam(addressParam(ip))[4] !== 0xff;
+  const first = Number(ip.split('.')[0]);
+  return ip !== '255.255.255.255' && !(first >= 224 && first <= 239);
+}
+
 /** The raw bytes of an address parameter (for TLV-Copied-From-ASCONF in error causes). */
 export function encodeAddressParam(param: Param): Uint8Array {
   const ip = ipOf(param) ?? '0.0.0.0';

@@ -6,9 +6,12 @@
 // Serial numbers (RFC 5061 §5.2): serial == peerSerial + 1 → process and cache the ACK;
 // serial == peerSerial → resend the cached ACK; anything else → drop silently.
 //
-// Takeover (baton parameter 0xbaf2 with request number n), only on authenticated ASCONFs:
+// Takeover (baton parameter 0xbaf2 with request number n), only on authenticated ASCONFs that add
+// their own source address (an ASCONF relayed from another address is dropped as unauthenticated):
 //  - n > last accepted → process (whatever the serial: the taker's state may be older than another
-//    ASCONF exchange; the number governs), remember n, cache the ACK, peerSerial := serial;
+//    ASCONF exchange; the number governs), remember n, cache the ACK, peerSerial := serial; then
+//    every peer address but the taker's (the packet's source) is deleted: a takeover leaves
+//    exactly the taker, whatever its state knew;
 //  - otherwise, if it is byte-for-byte the ASCONF whose ACK is cached (same serial, same source,
 //    same parameters) → resend the cached ACK (a plain retransmission);
 //  - otherwise → refuse: an ASCONF-ACK with the request's serial, every request parameter answered
@@ -16,7 +19,8 @@
 //    changes, nothing is cached.
 import type { UdpAddress } from '../transport-abstraction/address.js';
 import { CauseCode, ParamType, type AsconfAckChunk, type AsconfChunk, type AsconfParam, type ErrorCause } from '../sctp/wire/types.js';
-import { type PeerAddressTable, encodeAddressParam, ipOf, isWildcard } from './addresses.js';
+import { type PeerAddressTable, encodeAddressParam, ipOf, isUnicast, isWildcard } from './addresses.js';
+import { emitAsconfParam } from '../sctp/wire/params.js';
 import { takeoverRefusedCauses } from './causes.js';
 import { takeoverDistance, takeoverNumberAcceptable } from '../transport-abstraction/transport.js';
 
@@ -87,8 +91,17 @@ export class AsconfReceiver {
     const resend = (): AsconfOutcome => ({ kind: 'ack', ack: this.cached!.ack, destination: from, retransmission: true, changes: [] });
 
     if (n !== undefined) {
-      if (n !== 0 && takeoverNumberAcceptable(n, this.lastTakeover)) {
-        const result = this.process(asconf, from, peers, id);
+      const fresh = n !== 0 && takeoverNumberAcceptable(n, this.lastTakeover);
+      if (fresh && !namesItsSource(asconf, from)) {
+        // AUTH covers the chunk, not the IP header: someone who relays a taker's ASCONF from
+        // their own address would otherwise become the peer (and consume the number, so the real
+        // taker is refused). A takeover is authentic only for the address it adds: an Add IP
+        // Address equal to the packet's source (a wildcard, RFC 5061 §4.2.4, binds nothing and does
+        // not count). Dropped silently — no answer to the relayer, nothing consumed, nothing cached.
+        return { kind: 'drop', reason: 'not-authenticated', takeover: { requestNumber: n, accepted: false, reason: 'not-authenticated' } };
+      }
+      if (fresh) {
+        const result = this.process(asconf, from, peers, id, true);
         this.lastTakeover = n;
         return { ...result, takeover: { requestNumber: n, accepted: true } };
       }
@@ -116,7 +129,14 @@ export class AsconfReceiver {
     return { kind: 'drop', reason: serialLess(asconf.serial, expected) ? 'stale-serial' : 'future-serial' };
   }
 
-  private process(asconf: AsconfChunk, from: UdpAddress, peers: PeerAddressTable, id: string): AsconfOutcome & { kind: 'ack' } {
+  /**
+   * `takeover`: the ASCONF is an accepted takeover, after which the association holds exactly the
+   * taker (the packet's source). The taker's state names only the servers it knew of (the one it
+   * replaces); a takeover from an older state (A → B, then C from A's state) would otherwise leave
+   * B in the association, untold. So the client's acceptance rule deletes every other peer address
+   * itself; such a server learns it at its next packet (out of the blue → ABORT "taken over").
+   */
+  private process(asconf: AsconfChunk, from: UdpAddress, peers: PeerAddressTable, id: string, takeover = false): AsconfOutcome & { kind: 'ack' } {
     const changes: AddressChange[] = [];
     const responses: AsconfParam[] = [];
     const error = (correlationId: number, code: number, info: Uint8Array = new Uint8Array(0)): void => {
@@ -129,7 +149,11 @@ export class AsconfReceiver {
     for (const p of asconf.params) {
       if (p.kind === 'baton-takeover' || p.kind === 'success' || p.kind === 'error-cause') continue;
       if (p.kind === 'unknown') {
-        // RFC 9260 §3.2.1 action bits: top bit 0 → stop processing the rest.
+        // RFC 5061 §5.2 with RFC 9260 §3.2.1's action bits: 00 stop, 01 stop and report,
+        // 10 skip, 11 skip and report. The report is an Error Cause Indication in the ASCONF-ACK
+        // carrying Unrecognized Parameters (cause 8) with the whole parameter, under the
+        // correlation id every ASCONF request parameter starts with (§4.2).
+        if ((p.type & 0x4000) !== 0) error(correlationIdOf(p.value), CauseCode.UNRECOGNIZED_PARAMETERS, emitAsconfParam(p));
         if ((p.type & 0x8000) === 0) break;
         continue;
       }
@@ -141,6 +165,12 @@ export class AsconfReceiver {
       const wildcard = isWildcard(ip);
       const target = wildcard ? from.address : ip;
       if (p.kind === 'add-ip') {
+        if (!isUnicast(target)) {
+          // A broadcast or multicast address is no transport address (RFC 9260 §3.3.2.1 lists
+          // unicast addresses only); refused as Linux does (addr_valid → Unresolvable Address).
+          error(p.correlationId, CauseCode.UNRESOLVABLE_ADDRESS, tlvCopy(p));
+          continue;
+        }
         // RFC 5061 §4.2.1: adding an address already in the association is a success.
         const address = { address: target, port: from.port };
         if (peers.add(address)) changes.push({ kind: 'added', address });
@@ -151,12 +181,14 @@ export class AsconfReceiver {
             if (a.address !== from.address && peers.remove(a.address)) changes.push({ kind: 'deleted', address: a });
           }
           success(p.correlationId);
+        } else if (peers.size === 1 && peers.has(ip)) {
+          // RFC 5061 §5.2.1 D7 before D8: the last remaining address is refused as such, also
+          // when the packet came from it.
+          error(p.correlationId, CauseCode.REQUEST_TO_DELETE_LAST_ADDRESS, tlvCopy(p));
         } else if (ip === from.address) {
-          error(p.correlationId, CauseCode.REQUEST_TO_DELETE_SOURCE_ADDRESS, tlvCopy(p)); // F8
+          error(p.correlationId, CauseCode.REQUEST_TO_DELETE_SOURCE_ADDRESS, tlvCopy(p)); // D8
         } else if (!peers.has(ip)) {
           error(p.correlationId, CauseCode.UNRESOLVABLE_ADDRESS, tlvCopy(p));
-        } else if (peers.size === 1) {
-          error(p.correlationId, CauseCode.REQUEST_TO_DELETE_LAST_ADDRESS, tlvCopy(p)); // F7
         } else {
           const address = peers.find(ip)!;
           peers.remove(ip);
@@ -172,11 +204,26 @@ export class AsconfReceiver {
         }
       }
     }
+    if (takeover && peers.has(from.address)) {
+      for (const a of [...peers.list()]) {
+        if (a.address !== from.address && peers.remove(a.address)) changes.push({ kind: 'deleted', address: a });
+      }
+    }
     const ack: AsconfAckChunk = { type: 0x80, serial: asconf.serial, params: responses };
     this.peerSerial = asconf.serial;
     this.cached = { identity: id, serial: asconf.serial, ack };
     return { kind: 'ack', ack, destination: from, retransmission: false, changes };
   }
+}
+
+/** Whether the ASCONF adds the very address it came from (not as a wildcard). */
+function namesItsSource(asconf: AsconfChunk, from: UdpAddress): boolean {
+  return asconf.params.some((p) => p.kind === 'add-ip' && ipOf(p.address) === from.address);
+}
+
+/** The correlation id at the start of an unrecognized ASCONF parameter's value (0 if too short). */
+function correlationIdOf(value: Uint8Array): number {
+  return value.length >= 4 ? new DataView(value.buffer, value.byteOffset, 4).getUint32(0) : 0;
 }
 
 /** RFC 1982 serial comparison on 32 bits: a < b. */

@@ -49,6 +49,15 @@ export interface AsconfSenderOptions {
   readonly firstCorrelationId?: number;
 }
 
+/**
+ * RFC 5061 §5.3: an ASCONF-ACK whose serial is the next one we would send, or larger, while no
+ * ASCONF is outstanding acknowledges something never sent: the association is aborted with
+ * "Association Aborted due to Illegal ASCONF-ACK". Older serials (a late duplicate) are ignored.
+ */
+export function isIllegalAsconfAck(ackSerial: number, nextSerial: number, outstanding: boolean): boolean {
+  return !outstanding && ((ackSerial - nextSerial) >>> 0) < 0x80000000;
+}
+
 export class AsconfSender {
   /** Serial number the next ASCONF gets (initially our initial TSN; continued from state on import). */
   nextSerial: number;

@@ -5,8 +5,8 @@
 //   baton cat --listen A --send-file F --state-out S   serve F, keep S holding the exported state
 //   baton cat --take-over S --listen B --send-file F   take the connection over from B's address
 //                                                 and continue F at the client's next missing byte
-import { readFile, rename, writeFile } from 'node:fs/promises';
-import { basename } from 'node:path';
+import { open as openHandle, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { Command, Option } from 'commander';
 import { parseAddress } from '../transport-abstraction/address.js';
 import { BatonError, LocalUsageError, TransportError } from '../transport-abstraction/errors.js';
@@ -15,26 +15,28 @@ import { FileSource } from './file-source.js';
 import { BatonServer, connect } from '../api.js';
 import { decodeTransportState, encodeTransportState } from '../transport-abstraction/state.js';
 import type { TransportState } from '../transport-abstraction/state-types.js';
-import type { MigratableTransport, ResumeMode, TransportKind } from '../transport-abstraction/transport.js';
+import { nextTakeoverNumber, type MigratableTransport, type ResumeMode, type TransportKind } from '../transport-abstraction/transport.js';
 import { DEFAULT_UDP_PORT, parseTransportKind } from '../transports.js';
 import { describeCause } from './causes.js';
+import * as numbers from './numbers.js';
 
+/** The options as commander hands them over (numbers already checked by numbers.ts). */
 interface CatOptions {
   listen?: string;
   transport: string;
-  udpEncapPort?: string;
-  peerEncapPort?: string;
+  udpEncapPort?: number;
+  peerEncapPort?: number;
   local?: string;
   sendFile?: string;
   stateOut?: string;
   takeOver?: string;
   resume: string;
-  takeoverNumber?: string;
-  rtoMin?: string;
-  mtu?: string;
+  takeoverNumber?: number;
+  rtoMin?: number;
+  mtu?: number;
   verbose?: boolean;
   closeOnEof?: boolean;
-  rate?: string;
+  rate?: number;
 }
 
 export function catCommand(): Command {
@@ -44,23 +46,24 @@ export function catCommand(): Command {
       [
         "A netcat over baton's migratable transports. Connects to ADDR[:PORT] (or, with --listen, accepts one connection), copies standard input (or --send-file) to the stream and the stream to standard output. PORT is the SCTP/TCP port inside UDP (default 9899 for sctp, 9898 for tcp); the UDP ports are --udp-encap-port (ours) and --peer-encap-port (theirs).",
         'Failover by hand (the paper\'s getsockstate/setsockstate): serve a file with --state-out PATH; from another address run --take-over PATH with the same file. The client keeps its connection and gets the file byte-exact even if the first server is killed mid-file.',
-        'Exit status: 0 only after a clean shutdown; 1 when the connection is refused, aborted or lost (the cause is printed); 2 for bad arguments.',
+        'The state file (written mode 0600: it holds the connection key) names the object served: its file name, its length and a validator, the SHA-256 of its contents ("sha256:HEX"; computed once when the command starts, so identical copies on different servers match whatever their mtimes). --take-over refuses a --send-file that differs in any of the three, before it takes anything over.',
+        'Exit status: 0 only after a clean shutdown; 1 when the connection is refused, aborted or lost (the cause is printed), when --state-out could not be kept up to date, or when standard output was closed before the stream ended (the connection is aborted: the peer gets an ABORT or RST); 2 for bad arguments, checked before anything is bound.',
       ].join('\n\n'),
     )
     .argument('[target]', 'ADDR[:PORT] to connect to')
     .option('-l, --listen <ADDR[:PORT]>', 'accept one connection on this address')
     .addOption(new Option('-t, --transport <kind>', 'transport').choices(['sctp', 'tcp']).default('sctp'))
-    .option('--udp-encap-port <port>', 'our UDP port (default: 9899/9898 when listening, any free port when connecting)')
-    .option('--peer-encap-port <port>', "the peer's UDP port (default 9899 for sctp, 9898 for tcp)")
+    .option('--udp-encap-port <port>', 'our UDP port, 0 for any free one (default: 9899/9898 when listening, any free port when connecting)', numbers.port(0))
+    .option('--peer-encap-port <port>', "the peer's UDP port (default 9899 for sctp, 9898 for tcp)", numbers.port(1))
     .option('--local <ADDR>', 'local address to connect from (default 127.0.0.1 for a loopback target, else 0.0.0.0)')
     .option('--send-file <FILE>', 'send this file instead of standard input, then close')
     .option('--state-out <PATH>', 'keep PATH holding the exported connection state (rewritten atomically on change)')
     .option('--take-over <PATH>', 'import the state in PATH and take that connection over from --listen ADDR')
     .addOption(new Option('--resume <mode>', 'after a takeover, resend only the holes or everything after the first one').choices(['gap-fill', 'go-back-n']).default('gap-fill'))
-    .option('--takeover-number <n>', "takeover request number (default: the state's number + 1)")
-    .option('--rto-min <ms>', 'lower bound of the retransmission timeout in ms (default 1000, the RFCs; 200 suits loopback)')
-    .option('--mtu <bytes>', 'path MTU used to size packets (default 1280 for sctp)')
-    .option('--rate <bytes/s>', 'pace --send-file at most this many bytes per second (to watch or kill a stream mid-file)')
+    .option('--takeover-number <n>', "takeover request number, 1 to 4294967295 (default: the state's number + 1)", numbers.takeoverNumber)
+    .option('--rto-min <ms>', 'lower bound of the retransmission timeout in ms, 1 to 60000 (default 1000, the RFCs; 200 suits loopback)', numbers.rtoMin)
+    .option('--mtu <bytes>', 'path MTU used to size packets, 576 to 65535 (default 1280 for sctp)', numbers.mtu)
+    .option('--rate <bytes/s>', 'pace --send-file at most this many bytes per second (to watch or kill a stream mid-file)', numbers.wholeNumber(1, Number.MAX_SAFE_INTEGER))
     .option('-N, --close-on-eof', 'close the connection when standard input ends (default: keep receiving until the peer closes)')
     .option('-v, --verbose', 'report connection progress on standard error')
     .action(async (target: string | undefined, options: CatOptions) => {
@@ -70,20 +73,6 @@ export function catCommand(): Command {
 
 function fail(message: string): never {
   throw new LocalUsageError(message);
-}
-
-function portOption(text: string | undefined, name: string): number | undefined {
-  if (text === undefined) return undefined;
-  const port = Number(text);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`${name} must be a UDP port (0-65535), not "${text}"`);
-  return port;
-}
-
-function numberOption(text: string | undefined, name: string, min: number): number | undefined {
-  if (text === undefined) return undefined;
-  const value = Number(text);
-  if (!Number.isFinite(value) || value < min) fail(`${name} must be a number >= ${min}, not "${text}"`);
-  return value;
 }
 
 /** Runs the command; resolves to the exit status. */
@@ -107,12 +96,12 @@ interface Session {
 
 async function open(kind: TransportKind, target: string | undefined, o: CatOptions, log: (line: string) => void): Promise<Session> {
   const defaultPort = DEFAULT_UDP_PORT[kind];
-  const localUdp = portOption(o.udpEncapPort, '--udp-encap-port');
-  const peerUdp = portOption(o.peerEncapPort, '--peer-encap-port') ?? defaultPort;
-  const rtoMin = numberOption(o.rtoMin, '--rto-min', 1);
-  const mtu = numberOption(o.mtu, '--mtu', 576);
-  numberOption(o.rate, '--rate', 1);
+  const localUdp = o.udpEncapPort;
+  const peerUdp = o.peerEncapPort ?? defaultPort;
+  const { rtoMin, mtu } = o;
   if (o.rate !== undefined && o.sendFile === undefined) fail('--rate paces --send-file; give a file');
+  if (o.takeoverNumber !== undefined && o.takeOver === undefined) fail('--takeover-number is for --take-over');
+  if (o.stateOut !== undefined) await StateFile.check(o.stateOut);
   const tuning = { ...(rtoMin !== undefined ? { rtoMin } : {}), ...(mtu !== undefined ? { mtu } : {}) };
 
   if (o.takeOver !== undefined) {
@@ -123,22 +112,24 @@ async function open(kind: TransportKind, target: string | undefined, o: CatOptio
   }
   if (o.listen !== undefined) {
     if (target !== undefined) fail('give either a target to connect to or --listen, not both');
-    const at = parseAddress(o.listen, defaultPort);
+    const at = transportAddress(o.listen, defaultPort, '--listen');
     const file = await openFile(o);
+    const identity = file ? await identify(o.sendFile!, file) : undefined;
     const server = await BatonServer.listen({ transport: kind, address: at.address, port: at.port, udpPort: localUdp ?? defaultPort, ...tuning });
     log(`listening on ${server.addresses.map((a) => `${a.address} udp ${a.port}`).join(', ')} (${kind} port ${at.port})`);
     const done = new Promise<number>((resolve) => {
       server.once('connection', (socket) => {
         log(`accepted a connection from ${socket.remote.address} udp ${socket.remote.port}`);
-        resolve(pipeConnection(socket, server, o, log, file));
+        resolve(pipeConnection(socket, server, o, log, file, identity));
       });
     });
     return { done };
   }
   if (target === undefined) fail('give ADDR[:PORT] to connect to, or --listen ADDR[:PORT]');
   if (o.stateOut !== undefined) fail('--state-out is for the serving side (--listen)');
-  const remoteAt = parseAddress(target, defaultPort);
+  const remoteAt = transportAddress(target, defaultPort, 'the target');
   if (o.local !== undefined) parseAddress(o.local, 0);
+  const file = await openFile(o);
   const socket = await connect({
     transport: kind,
     address: remoteAt.address,
@@ -149,17 +140,39 @@ async function open(kind: TransportKind, target: string | undefined, o: CatOptio
     ...tuning,
   });
   log(`connecting to ${remoteAt.address} ${kind} port ${remoteAt.port} over udp ${peerUdp}`);
-  return { done: pipeConnection(socket, undefined, o, log, await openFile(o)) };
+  return { done: pipeConnection(socket, undefined, o, log, file, undefined) };
+}
+
+/** ADDR[:PORT] where PORT is the SCTP/TCP port inside UDP: 0 names no port there. */
+function transportAddress(text: string, defaultPort: number, what: string) {
+  const at = parseAddress(text, defaultPort);
+  if (at.port === 0) fail(`${what} ${text}: port 0 is no SCTP or TCP port (the port inside UDP; --udp-encap-port 0 picks a free UDP port)`);
+  return at;
+}
+
+/** What the state records of the object the stream carries (StreamMapping's name, length, validator). */
+interface ObjectIdentity {
+  readonly name: string;
+  readonly length: number;
+  readonly validator: string;
+}
+
+async function identify(path: string, file: FileSource): Promise<ObjectIdentity> {
+  try {
+    return { name: basename(path), length: file.size, validator: await file.validator() };
+  } catch (error) {
+    await file.close();
+    fail(`--send-file ${path}: cannot read it: ${(error as Error).message}`);
+  }
 }
 
 /** --send-file as the library's stream source (paced by --rate); undefined for standard input. */
 async function openFile(o: CatOptions): Promise<FileSource | undefined> {
   if (o.sendFile === undefined) return undefined;
-  const rate = numberOption(o.rate, '--rate', 1);
   try {
-    return await FileSource.open(o.sendFile, rate);
+    return await FileSource.open(o.sendFile, o.rate);
   } catch (error) {
-    fail(`cannot read ${o.sendFile}: ${(error as Error).message}`);
+    fail(`--send-file ${o.sendFile}: cannot read it: ${(error as Error).message}`);
   }
 }
 
@@ -169,8 +182,8 @@ async function openFile(o: CatOptions): Promise<FileSource | undefined> {
  * the clock for state exports. With `resume` (a taker's socket) the file continues at the client's
  * next missing byte once the takeover completes.
  */
-function pipeConnection(socket: TransportSocket, server: BatonServer | undefined, o: CatOptions, log: (line: string) => void, file: FileSource | undefined, resume = false): Promise<number> {
-  const state = o.stateOut !== undefined && server ? new StateFile(o.stateOut, socket.transport, o.sendFile, () => server.now()) : undefined;
+function pipeConnection(socket: TransportSocket, server: BatonServer | undefined, o: CatOptions, log: (line: string) => void, file: FileSource | undefined, identity: ObjectIdentity | undefined, resume = false): Promise<number> {
+  const state = o.stateOut !== undefined && server ? new StateFile(o.stateOut, socket.transport, identity, () => server.now()) : undefined;
   if (state) socket.on('state-changed', () => state.changed());
   if (file) file.onError = (error) => socket.destroy(error);
   const start = () => {
@@ -188,10 +201,15 @@ function pipeConnection(socket: TransportSocket, server: BatonServer | undefined
     });
     socket.sendFrom(file!, { resume: true });
   }
+  // A closed standard output (`baton cat ... | head -c 1000`) ends the connection: abort it, so the
+  // peer stops sending at once, and exit 1 (never an unhandled EPIPE).
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    socket.destroy(new Error(`standard output closed (${error.code ?? error.message}); connection aborted`));
+  });
   socket.pipe(process.stdout, { end: false });
   return new Promise<number>((resolve) => {
     const finish = (status: number) => {
-      void Promise.all([state?.flush(), server?.close(), file?.close()]).finally(() => resolve(status));
+      void Promise.all([state?.flush(), server?.close(), file?.close()]).finally(() => resolve(state?.failed ? 1 : status));
     };
     socket.on('error', (error: Error) => {
       process.stderr.write(`baton cat: ${describeError(error)}\n`);
@@ -222,19 +240,41 @@ async function takeOver(kind: TransportKind, o: CatOptions, localUdp: number | u
   const state = await readState(o.takeOver!);
   const stateKind: TransportKind = state.sctp ? 'sctp' : 'tcp';
   if (stateKind !== kind) fail(`${o.takeOver} holds a ${stateKind} connection; run with --transport ${stateKind}`);
-  const file = (await openFile(o))!;
-  if (state.stream && state.stream.objectLength !== 0 && state.stream.objectLength !== file.size) {
-    await file.close();
-    fail(`${o.sendFile} is ${file.size} bytes but the stream carried a ${state.stream.objectLength}-byte object: not the same file`);
-  }
   const at = parseAddress(o.listen!, state.server.port);
+  const file = (await openFile(o))!;
+  const identity = await identify(o.sendFile!, file);
+  const mismatch = objectMismatch(o.takeOver!, state, identity);
+  if (mismatch !== undefined) {
+    await file.close();
+    fail(mismatch);
+  }
   const server = await BatonServer.listen({ transport: kind, address: at.address, port: state.server.port, udpPort: localUdp ?? state.server.udpPort, accept: false, ...tuning });
-  const n = o.takeoverNumber !== undefined ? numberOption(o.takeoverNumber, '--takeover-number', 1)! : state.takeoverNumber + 1;
+  const n = o.takeoverNumber ?? nextTakeoverNumber(state.takeoverNumber);
   const mode = o.resume as ResumeMode;
   log(`taking over ${state.client.address} udp ${state.client.udpPort} from ${at.address} with request ${n} (${mode})`);
-  const socket = server.takeOver(state, { requestNumber: n, mode });
-  const done = pipeConnection(socket, server, o, log, file, true);
+  let socket: TransportSocket;
+  try {
+    socket = server.takeOver(state, { requestNumber: n, mode });
+  } catch (error) {
+    await Promise.all([server.close(), file.close()]);
+    throw error;
+  }
+  const done = pipeConnection(socket, server, o, log, file, identity, true);
   return { done };
+}
+
+/** Why the taker's file is not the object the state's stream carries; undefined when it is. */
+function objectMismatch(path: string, state: TransportState, mine: ObjectIdentity): string | undefined {
+  const theirs = state.stream;
+  if (theirs === undefined) return `${path} records no file (its server sent standard input): --take-over can only resume a --send-file stream`;
+  if (theirs.validator === '') return `${path} records no validator for ${theirs.objectName} (an older baton wrote it): cannot check that --send-file is the same file`;
+  const differs = [
+    theirs.objectName !== mine.name ? `name ${mine.name} vs ${theirs.objectName}` : undefined,
+    theirs.objectLength !== mine.length ? `length ${mine.length} vs ${theirs.objectLength}` : undefined,
+    theirs.validator !== mine.validator ? `content ${mine.validator.slice(0, 19)}... vs ${theirs.validator.slice(0, 19)}...` : undefined,
+  ].filter((d) => d !== undefined);
+  if (differs.length === 0) return undefined;
+  return `--send-file is not the object the connection carries (${differs.join('; ')}): refusing to take over`;
 }
 
 async function readState(path: string): Promise<TransportState> {
@@ -252,29 +292,57 @@ async function readState(path: string): Promise<TransportState> {
   }
 }
 
-/** Keeps a file holding the connection's current exported state, rewritten atomically. */
+/**
+ * Keeps a file holding the connection's current exported state, rewritten atomically (a temporary
+ * file beside it, then rename) with mode 0600: the state holds the connection's key.
+ */
 class StateFile {
   private last: Uint8Array | undefined;
   private writing: Promise<void> = Promise.resolve();
+  /** A write failed (reported once): the file no longer follows the connection. */
+  failed = false;
 
   constructor(
     private readonly path: string,
     private readonly conn: MigratableTransport,
-    private readonly file: string | undefined,
+    private readonly object: ObjectIdentity | undefined,
     private readonly now: () => number,
   ) {}
+
+  /**
+   * Refuse (LocalUsageError) a path that cannot be kept: a directory, or one whose directory does
+   * not exist or cannot be written. Checked before anything listens.
+   */
+  static async check(path: string): Promise<void> {
+    const info = await stat(path).catch(() => undefined);
+    if (info?.isDirectory()) fail(`--state-out ${path} is a directory; give the path of a file`);
+    if (path.endsWith('/')) fail(`--state-out ${path} names a directory; give the path of a file`);
+    const probe = StateFile.temporary(path);
+    try {
+      const handle = await openHandle(probe, 'wx', 0o600);
+      await handle.close();
+      await unlink(probe);
+    } catch (error) {
+      fail(`--state-out ${path}: cannot write there: ${(error as Error).message}`);
+    }
+  }
+
+  /** The temporary file for `path`: hidden, in the same directory (so rename is atomic). */
+  private static temporary(path: string): string {
+    return join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+  }
 
   changed(): void {
     const state = this.conn.exportState(this.now());
     state.takenAtMs = Date.now();
-    if (this.file !== undefined) {
+    if (this.object !== undefined) {
       state.stream = {
         applicationProtocol: 'file',
-        objectName: basename(this.file),
+        objectName: this.object.name,
         request: new Uint8Array(0),
         responseHeaderLength: 0,
-        validator: '',
-        objectLength: 0,
+        validator: this.object.validator,
+        objectLength: this.object.length,
         objectStart: 0,
         requestStreamOffset: 0,
       };
@@ -282,19 +350,30 @@ class StateFile {
     const bytes = encodeTransportState(state);
     if (this.last && Buffer.compare(this.last, bytes) === 0) return;
     this.last = bytes;
-    this.writing = this.writing.then(() => this.write(bytes), () => this.write(bytes));
+    this.writing = this.writing.then(() => this.write(bytes)).catch((error: Error) => this.fail(error));
   }
 
   private async write(bytes: Uint8Array): Promise<void> {
-    const temporary = `${this.path}.${process.pid}.tmp`;
-    await writeFile(temporary, bytes);
+    const temporary = StateFile.temporary(this.path);
+    const handle = await openHandle(temporary, 'w', 0o600);
+    try {
+      await handle.chmod(0o600); // a leftover temporary keeps its old mode on open
+      await handle.writeFile(bytes);
+    } finally {
+      await handle.close();
+    }
     await rename(temporary, this.path);
   }
 
+  private fail(error: Error): void {
+    if (this.failed) return;
+    this.failed = true;
+    process.stderr.write(`baton cat: cannot write the state to ${this.path}: ${error.message}; a takeover will resume from an older state\n`);
+  }
+
+  /** Wait for the last write. */
   flush(): Promise<void> {
-    return this.writing.catch((error) => {
-      process.stderr.write(`baton cat: cannot write ${this.path}: ${(error as Error).message}\n`);
-    });
+    return this.writing;
   }
 }
 

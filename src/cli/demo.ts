@@ -240,7 +240,7 @@ async function demo(
   const lost = wedges.flatMap((w) => w.events.filter((e) => e['event'] === 'takeover-lost').map((e) => ({ id: w.id, e })));
   say('summary');
   say(`  killed:   ${killed === undefined ? 'nobody (the download ended first)' : `${killed.wedge.id} at ${formatBytes(killed.atByte)} of ${formatBytes(size)}`}`);
-  for (const { id, e } of won) say(`  won:      ${id}, takeover ${String(e['number'])}, resumed at byte ${String(e['nextOffset'])}${e['stallMs'] !== undefined ? ` (${String(e['stallMs'])} ms from the death notice to its request)` : ''}`);
+  for (const { id, e } of won) say(`  won:      ${id}, takeover ${String(e['number'])}, resumed at byte ${String(e['nextOffset'])}${typeof e['stallMs'] === 'number' ? ` (${e['stallMs'].toFixed(1)} ms from the death notice to the client's acceptance)` : ''}`);
   for (const { id, e } of lost) say(`  lost:     ${id}, takeover ${String(e['number'])}: ${String(e['reason'])}`);
   for (const f of failovers) say(`  client:   ${describeFailover(f)}`);
   const ok = digest === expected;

@@ -3,13 +3,16 @@
 import { Command } from 'commander';
 import { EXPERIMENTS, type Experiment } from '../../bench/experiments/index.js';
 import { writeReport } from '../../bench/experiments/report.js';
-import { LocalUsageError } from '../transport-abstraction/errors.js';
+import * as numbers from './numbers.js';
 
 interface CommonFlags {
   out: string;
-  seeds: string;
-  [option: string]: string;
+  seeds: number;
+  [option: string]: string | number;
 }
+
+/** An experiment's own `<n>` options are whole numbers; they are checked as the line is read. */
+const COUNT = numbers.wholeNumber(1, 100_000_000);
 
 export function experimentCommand(): Command {
   const command = new Command('experiment')
@@ -26,11 +29,13 @@ function experimentSubcommand(experiment: Experiment): Command {
     .summary(experiment.summary)
     .description(experiment.description)
     .option('--out <dir>', 'directory for NAME.csv, NAME.svg and NAME.md', 'results')
-    .option('--seeds <n>', 'seeds to average over', String(experiment.defaultSeeds));
-  for (const option of experiment.options) sub.option(option.flag, option.description, option.default);
+    .option('--seeds <n>', 'seeds to average over', numbers.wholeNumber(1, 100_000), experiment.defaultSeeds);
+  for (const option of experiment.options) {
+    if (option.flag.endsWith('<n>')) sub.option(option.flag, option.description, COUNT, COUNT(option.default));
+    else sub.option(option.flag, option.description, option.default);
+  }
   sub.action(async (flags: CommonFlags) => {
-    const seeds = Number(flags.seeds);
-    if (!Number.isInteger(seeds) || seeds < 1) throw new LocalUsageError(`--seeds must be a whole number ≥ 1, not "${flags.seeds}"`);
+    const { seeds } = flags;
     const options: Record<string, string> = {};
     for (const option of experiment.options) options[option.name] = String(flags[option.name]);
     const started = process.hrtime.bigint();

@@ -122,6 +122,7 @@ export class ProgressDisplay {
   private bar: cliProgress.SingleBar | undefined;
   private lastLine = 0;
   private last: FetchProgress | undefined;
+  private stopped = false;
 
   constructor(
     private readonly prefix: string,
@@ -153,11 +154,16 @@ export class ProgressDisplay {
   }
 
   note(line: string): void {
-    if (this.multi) this.multi.log(`${this.prefix}${line}\n`);
-    else process.stderr.write(`${this.prefix}${line}\n`);
+    // cli-progress prints logged lines only when it redraws: redraw now, or write directly while no bar shows.
+    if (this.multi && this.bar && !this.stopped) {
+      this.multi.log(`${this.prefix}${line}\n`);
+      this.multi.update();
+    } else process.stderr.write(`${this.prefix}${line}\n`);
   }
 
   stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
     if (this.last && this.bar) this.bar.update(this.last.received);
     this.multi?.stop();
   }

@@ -2,6 +2,7 @@
 // asynchronous (the source answers NOT_YET while one is under way and calls `ready` when it
 // lands, as the wedge's HTTP content does), and `--rate` paces the stream the same way: a source
 // ahead of its budget answers NOT_YET and says ready when the budget allows more.
+import { createHash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { END, NOT_YET, type SourceAnswer, type StreamSource } from '../stream/index.js';
@@ -33,6 +34,23 @@ export class FileSource implements StreamSource {
     const handle = await open(path, 'r');
     const { size } = await handle.stat();
     return new FileSource(handle, size, rate);
+  }
+
+  /**
+   * The object's validator for the state file: "sha256:" and the hex SHA-256 of the whole file
+   * (one read of it, in CHUNK slices). A content hash, not size+mtime: a copy of the same file on
+   * another server has another mtime but must be recognised, and a same-size edit must not be.
+   */
+  async validator(): Promise<string> {
+    const hash = createHash('sha256');
+    const buffer = new Uint8Array(Math.min(CHUNK, Math.max(1, this.size)));
+    for (let offset = 0; offset < this.size; ) {
+      const { bytesRead } = await this.handle.read(buffer, 0, Math.min(buffer.length, this.size - offset), offset);
+      if (bytesRead === 0) throw new Error(`the file ended at byte ${offset} of ${this.size}: it shrank while being read`);
+      hash.update(buffer.subarray(0, bytesRead));
+      offset += bytesRead;
+    }
+    return `sha256:${hash.digest('hex')}`;
   }
 
   onReady(ready: () => void): void {

@@ -1,5 +1,10 @@
 // The `baton` command line (commander). Each subcommand lives in its own file beside this one.
-import { Command } from 'commander';
+//
+// Exit status 2 for every usage error, in one place: commander's own (unknown option or command,
+// missing value, bad choice, a numeric option its argParser refused — see numbers.ts) through
+// usageExits() on every command, and a LocalUsageError thrown by an action.
+import { Command, CommanderError } from 'commander';
+import { LocalUsageError } from '../transport-abstraction/errors.js';
 import { benchCommand } from './bench.js';
 import { catCommand } from './cat.js';
 import { connectCommand } from './connect.js';
@@ -25,9 +30,37 @@ export function program(): Command {
   cli.addCommand(monitorCommand());
   cli.addCommand(keygenCommand());
   cli.addCommand(fetchCommand());
-  return cli;
+  return usageExits(cli);
+}
+
+/**
+ * Make `command` and all its subcommands (addCommand() does not pass exitOverride on) throw
+ * commander's error instead of exiting with 1, so that main() exits 2. Call it last, after every
+ * subcommand was added.
+ */
+export function usageExits(command: Command): Command {
+  command.exitOverride();
+  for (const sub of command.commands) usageExits(sub);
+  return command;
+}
+
+/** The exit status for an error that ended the command line's parsing or action; undefined: not ours. */
+export function usageStatus(error: unknown): number | undefined {
+  // Help and version are commander "errors" with status 0 (they were printed already).
+  if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+  if (error instanceof LocalUsageError) {
+    process.stderr.write(`baton: ${error.message}\n`);
+    return 2;
+  }
+  return undefined;
 }
 
 export async function main(argv: string[]): Promise<void> {
-  await program().parseAsync(argv);
+  try {
+    await program().parseAsync(argv);
+  } catch (error) {
+    const status = usageStatus(error);
+    if (status === undefined) throw error;
+    process.exitCode = status;
+  }
 }

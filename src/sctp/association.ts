@@ -16,7 +16,7 @@ import { handleDatagram, handlePacket } from './association/input.js';
 import { packetBytes, pollTransmit } from './association/output.js';
 import { progressShutdown, protocolViolation, sendAbort, terminate } from './association/shutdown.js';
 import { exportState, restore } from './association/state.js';
-import { handleTimeout, pollTimeout } from './association/timers.js';
+import { handleTimeout, pollTimeout, supervisePaths } from './association/timers.js';
 import type { CookieContents } from './cookie.js';
 import { keyVector, offerParams, type PeerInit } from './handshake.js';
 import type { ResolvedOptions } from './options.js';
@@ -418,6 +418,7 @@ export class SctpAssociation implements MigratableTransport {
    */
   restore(now: Instant, s: SctpState): void {
     restore(this, now, s);
+    supervisePaths(this, now); // the imported paths are supervised like any other (RFC 9260 §8.3)
   }
 
   /** Start the handshake: send INIT (state COOKIE-WAIT). @internal */

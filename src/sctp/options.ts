@@ -16,13 +16,14 @@ export interface SctpOptions extends ConnectionOptions {
   readonly mtu?: number;
   /** User bytes per DATA chunk; default the largest that fits the MTU. */
   readonly chunkSize?: number;
+  /** RTO.Initial / RTO.Min / RTO.Max in ms (default 1000 / 1000 / 5000; RFC 9260: 60000 max). */
   readonly rto?: Partial<RtoConfig>;
-  /** Path.Max.Retrans (default 5) and Association.Max.Retrans (default 10). */
+  /** Path.Max.Retrans (default 2; RFC 9260: 5) and Association.Max.Retrans (default 5; RFC 9260: 10). */
   readonly pathMaxRetrans?: number;
   readonly associationMaxRetrans?: number;
-  /** Max.Init.Retransmits (default 8). */
+  /** Max.Init.Retransmits (default 4; RFC 9260: 8). */
   readonly maxInitRetransmits?: number;
-  /** HB.interval in ms (default 30000). */
+  /** HB.interval in ms (default 5000; RFC 9260: 30000). */
   readonly heartbeatInterval?: number;
   /** Delayed SACK timeout in ms (default 200). */
   readonly delayedSackTime?: number;
@@ -61,6 +62,16 @@ export interface ResolvedOptions {
   readonly remotePort: number | undefined;
 }
 
+/**
+ * baton's give-up bounds (see bounds.ts and the README's transport section), tighter than RFC
+ * 9260 §16's defaults, which let an idle endpoint wait ~10 min for a dead peer and a connect
+ * ~4 min for an absent server. With these: a connect fails within 17 s; a peer that dies while
+ * DATA is outstanding is given up within 22 s, an idle one within 55 s; an unanswered takeover
+ * within 22 s. Path.Max.Retrans stays below Association.Max.Retrans so a multihomed association
+ * fails over before it gives up. Every value is an SctpOptions field.
+ */
+export const SCTP_RTO: RtoConfig = { ...DEFAULT_RTO, max: 5000 };
+
 /** Largest user-data size of a DATA chunk alone in a packet of this MTU (a multiple of 4). */
 export function maxChunkSize(mtu: number): number {
   return (mtu - UDP_IP_OVERHEAD - COMMON_HEADER - DATA_HEADER) & ~3;
@@ -72,11 +83,11 @@ export function resolveOptions(o: SctpOptions = {}): ResolvedOptions {
     mode: o.mode ?? 'stream',
     mtu,
     chunkSize: Math.min(o.chunkSize ?? maxChunkSize(mtu), maxChunkSize(mtu)),
-    rto: { ...DEFAULT_RTO, ...o.rto },
-    pathMaxRetrans: o.pathMaxRetrans ?? 5,
-    associationMaxRetrans: o.associationMaxRetrans ?? 10,
-    maxInitRetransmits: o.maxInitRetransmits ?? 8,
-    heartbeatInterval: o.heartbeatInterval ?? 30000,
+    rto: { ...SCTP_RTO, ...o.rto },
+    pathMaxRetrans: o.pathMaxRetrans ?? 2,
+    associationMaxRetrans: o.associationMaxRetrans ?? 5,
+    maxInitRetransmits: o.maxInitRetransmits ?? 4,
+    heartbeatInterval: o.heartbeatInterval ?? 5000,
     delayedSackTime: o.delayedSackTime ?? 200,
     cookieLifetime: o.cookieLifetime ?? 60000,
     outboundStreams: o.outboundStreams ?? 16,

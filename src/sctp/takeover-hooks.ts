@@ -14,13 +14,14 @@ import type { UdpAddress } from '../transport-abstraction/address.js';
 import { LocalUsageError, TransportError } from '../transport-abstraction/errors.js';
 import type { TransportState, TsnRun } from '../transport-abstraction/state-types.js';
 import { DEFAULT_RESUME_MODE, validateTakeoverNumber, type Instant, type ReceiverState, type ResumeMode } from '../transport-abstraction/transport.js';
-import type { PeerAddressTable } from '../addip/addresses.js';
+import { isWildcard, type PeerAddressTable } from '../addip/addresses.js';
 import { AuthContext, authContextFromVectors, authParamsFrom, parseKeyVector, unsupportedHmacCause } from './auth.js';
 import type { SctpAssociation } from './association.js';
 import { canonicalSalt, endpointPairKey, peerPublicKeyFrom, responderKeyPair, x25519Param, type KeySource, type X25519KeyPair } from './x25519.js';
 import { TakeoverGuard, TakeoverInitiator, abortError, type InitiatorOutput } from './takeover.js';
 import { CauseCode, type AsconfAckChunk, type AsconfChunk, type Chunk, type ErrorCause, type Packet, type Param, type SackChunk } from './wire/types.js';
 import { isNotAuthenticatedFor, notAuthenticatedCause } from '../addip/causes.js';
+import { isIllegalAsconfAck } from '../addip/sender.js';
 import type { PeerInit } from './handshake.js';
 import { tsnAdd, tsnDiff, tsnLt } from './serial.js';
 
@@ -135,7 +136,16 @@ export function importFrom(a: SctpAssociation, state: TransportState): void {
   t.guard = new TakeoverGuard(s.peerAsconfSerial);
   t.importedTakeoverNumber = state.takeoverNumber;
   t.imported = state;
-  t.initiator = new TakeoverInitiator({ state: s, streamBytesAcked: state.streamBytesAcked, newAddress: a.local, client: a.remote });
+  // An unanswered takeover gives up like any unanswered retransmission (bounds.ts): after
+  // Association.Max.Retrans, backing off up to RTO.Max, with BATON_ERR_TIMEOUT.
+  t.initiator = new TakeoverInitiator({
+    state: s,
+    streamBytesAcked: state.streamBytesAcked,
+    newAddress: a.local,
+    client: a.remote,
+    maxRetransmissions: a.options.associationMaxRetrans,
+    rtoMax: a.options.rto.max,
+  });
 }
 
 export function exportInto(a: SctpAssociation, state: TransportState): void {
@@ -178,6 +188,10 @@ export function takeover(a: SctpAssociation, now: Instant, requestNumber: number
   validateTakeoverNumber(requestNumber);
   if (!t.initiator) throw new LocalUsageError('takeover() needs an association built by importState()');
   if (!t.context) throw new LocalUsageError('takeover() needs AUTH: the exported state has no usable key vectors');
+  // The client accepts a takeover only from the address its ASCONF adds (a relay defence, see
+  // addip/receiver.ts): a wildcard local address would add "the packet's source", which binds
+  // nothing, and is refused. Behind a NAT the taker must use the address the client sees.
+  if (isWildcard(a.local.address)) throw new LocalUsageError(`takeover() needs a specific local address, not ${a.local.address}: the client accepts a takeover only from the address it adds`);
   apply(a, now, t.initiator.start(now, requestNumber, mode, a.primaryRto));
 }
 
@@ -272,7 +286,16 @@ export function onAsconf(a: SctpAssociation, now: Instant, chunk: AsconfChunk | 
     if (r.ack) a.queuePacket(r.ack.destination, [r.ack.chunk]);
     return;
   }
-  if (t.initiator && authenticated) apply(a, now, t.initiator.handleAsconfAck(now, chunk));
+  if (!authenticated) return;
+  // Our ASCONF serials start at our Initial TSN (RFC 5061 §4.1); only an imported association
+  // has ever sent one.
+  const sender = t.initiator?.sender;
+  if (isIllegalAsconfAck(chunk.serial, sender?.nextSerial ?? a.localInitialTsn, sender?.outstanding !== undefined)) {
+    count(a, 'illegal-asconf-ack');
+    a.protocolViolation(CauseCode.ASSOCIATION_ABORTED_ILLEGAL_ASCONF_ACK, `illegal ASCONF-ACK: serial ${chunk.serial >>> 0} was never sent (RFC 5061 §5.3)`, new Uint8Array(0));
+    return;
+  }
+  if (t.initiator) apply(a, now, t.initiator.handleAsconfAck(now, chunk));
 }
 
 /**

@@ -1,5 +1,6 @@
 // Tunables of a TCP-Migrate connection, with the RFCs' defaults.
 import type { UdpAddress } from '../transport-abstraction/address.js';
+import type { DropReason } from '../transport-abstraction/transport.js';
 import type { TcpMigrateConnection } from './connection.js';
 
 export interface TcpMigrateConfig {
@@ -19,16 +20,40 @@ export interface TcpMigrateConfig {
   readonly receiveWindow: number;
   /** TIME-WAIT lasts this long (2 * MSL). */
   readonly timeWaitMs: number;
-  /** How long a connection reset by a peer that lost its state waits for a Migrate SYN. */
+  /**
+   * How long a connection reset by a peer that lost its state waits for a Migrate SYN (20 s: the
+   * wedge's support group needs ~12 s to take over), then closes with BATON_ERR_ABORTED.
+   */
   readonly migrateWaitMs: number;
+  /**
+   * RFC 5961 §7: challenge ACKs (answers to an in-window RST not at RCV.NXT, a SYN in a
+   * synchronized state, an unacceptable ACK) a connection sends per second at most.
+   */
+  readonly challengeAckLimit: number;
   /** Retransmissions of one segment (or of the SYN) before the connection times out. */
   readonly maxRetransmissions: number;
+  /**
+   * The time bound beside maxRetransmissions (TCP_USER_TIMEOUT, RFC 5482's idea): once a
+   * retransmission timeout (or an unanswered zero-window probe) has fired, the connection closes
+   * with BATON_ERR_TIMEOUT if the peer acknowledges nothing (answers no probe) for this long.
+   * With the backed-off RTO alone a sender whose receiver died took ~520 s. 0: count only.
+   */
+  readonly userTimeoutMs: number;
+  /**
+   * A handshake not completed within this long fails with BATON_ERR_TIMEOUT: connect() (SYN
+   * retransmitted 1, 2, 4, 8 s after the first with the RFC 6298 RTO, then given up at 15 s), a
+   * half-open passive connection, and a takeover's Migrate SYN that the client never answers.
+   * 0: count only (maxRetransmissions).
+   */
+  readonly connectTimeoutMs: number;
   /**
    * Keep-alive (RFC 9293 §3.8.4, keepalive.ts): after this long without a segment from the peer, a
    * connection with nothing in flight probes it; 0 disables. RFC 1122 §4.2.3.6 says off by default
    * and no less than two hours, for connections nobody watches. baton's are long-running streams
    * whose point is to notice a dead server and fail over (DESIGN: "where no server holds fresh
-   * state, the client gets a clear error, not a hang"), so 15 s: a dead peer is known ~35 s later.
+   * state, the client gets a clear error, not a hang"), so 10 s: with 4 probes 2.5 s apart a dead
+   * peer is known 20 s after it fell silent, which leaves the support group time for a takeover
+   * (the wedge needs ~12 s: heartbeat verdict 9.3 s, backoff ≤ 1 s, a round trip).
    * The cost is one 20-byte probe and its ACK per idle period per silent connection.
    */
   readonly keepaliveIdleMs: number;
@@ -47,10 +72,13 @@ export const DEFAULT_CONFIG: TcpMigrateConfig = {
   sendBufferSize: 4 * 1024 * 1024,
   receiveWindow: 65535,
   timeWaitMs: 2000,
-  migrateWaitMs: 10_000,
+  migrateWaitMs: 20_000,
+  challengeAckLimit: 10,
   maxRetransmissions: 12,
-  keepaliveIdleMs: 15_000,
-  keepaliveIntervalMs: 5_000,
+  userTimeoutMs: 20_000,
+  connectTimeoutMs: 15_000,
+  keepaliveIdleMs: 10_000,
+  keepaliveIntervalMs: 2_500,
   keepaliveProbes: 4,
 };
 
@@ -74,5 +102,7 @@ export type EndpointEvent =
   | { readonly type: 'established' }
   /** The connection learned its token (handshake or takeover done): Migrate SYNs find it. */
   | { readonly type: 'token' }
+  /** The connection dropped a segment for this reason: count it in the endpoint's `dropped`. */
+  | { readonly type: 'drop'; readonly reason: DropReason }
   /** The connection reached CLOSED: stop routing to it. */
   | { readonly type: 'released' };

@@ -123,6 +123,13 @@ export class TcpMigrateConnection implements MigratableTransport {
   peerMss = 536;
   /** Set on a connection built by importState(): a third host's preloaded state. @internal */
   preloaded = false;
+  /**
+   * Client: repeat our Migrate-Permitted key on every segment until the first one from the
+   * listener after the handshake (it answered our SYN statelessly, syn-cookie.ts). @internal
+   */
+  echoKey = false;
+  /** Taker behind a NAT: the address the client sees us at, which R is bound to (endpoint option). @internal */
+  publicAddress: UdpAddress | undefined;
   /** Taker: the Migrate SYN we send until the SYN/ACK comes. @internal */
   migrateRequest: migrate.PendingRequest | undefined;
   /** @internal */
@@ -218,6 +225,11 @@ export class TcpMigrateConnection implements MigratableTransport {
   probeDue = false;
   /** The largest window the peer has offered (SWS avoidance's max(SND.WND)). @internal */
   maxPeerWindow = 0;
+  /**
+   * The dead-peer deadline: the handshake (or takeover) must complete, or the peer acknowledge
+   * something after a retransmission timeout, by then (connectTimeoutMs / userTimeoutMs). @internal
+   */
+  giveUpAt: Instant | undefined;
   /** Keep-alive timer (keepalive.ts): idle deadline, then the next probe's. @internal */
   keepaliveAt: Instant | undefined;
   /** Keep-alive probes sent since the peer was last heard from. @internal */
@@ -480,42 +492,88 @@ export class TcpMigrateConnection implements MigratableTransport {
       case 'MIGRATE-WAIT':
         return;
       default:
-        this.handleSynchronized(now, seg);
+        if (!this.handleSynchronized(now, seg)) return; // a spoofed segment proves nobody alive
     }
     // Any segment from the peer shows it alive: restart the keep-alive clock (also arms it when
     // the segment completed a handshake or a takeover).
     if (!this.released) keepalive.restart(this, now);
   }
 
-  /** @internal */
-  handleSynchronized(now: Instant, seg: TcpSegment): void {
+  /**
+   * A segment in a synchronized state, checked as RFC 5961 asks, so that a blind attacker who
+   * knows the 4-tuple must guess RCV.NXT exactly to reset the connection and SND.NXT to within a
+   * window to inject data. False when the segment was not acceptable.
+   * @internal
+   */
+  handleSynchronized(now: Instant, seg: TcpSegment): boolean {
     const f = seg.flags;
     if (f & RST) {
-      // RFC 9293 / 5961: accept a reset whose sequence number is in the receive window.
+      // RFC 5961 §3.2: reset only at exactly RCV.NXT; elsewhere in the window a challenge ACK (a
+      // genuine peer answers it with a RST at the number it carries); outside the window, drop.
       const d = (seg.seq - this.ackNumber()) | 0;
-      if (d >= 0 && d < Math.max(1, this.receiveWindow())) {
+      if (d === 0) {
         const reason = findOption(seg.options, 'migrate-reset')?.reason ?? 0;
         this.handleReset(now, reason);
+        return true;
       }
-      return;
+      if (d > 0 && d < Math.max(1, this.receiveWindow())) this.challengeAck(now);
+      return false;
     }
     if (this.state === 'TIME-WAIT') {
       if (f & FIN) {
         this.ackNow = true;
         this.lingerAt = now + this.config.timeWaitMs;
       }
-      return;
+      return true;
     }
     if (f & SYN) {
-      this.ackNow = true; // a retransmitted SYN/ACK (our ACK was lost) or a stray SYN: challenge ACK
-      return;
+      // RFC 5961 §4.2: a SYN (not a Migrate SYN: migrate.ts has those) in a synchronized state,
+      // whatever its number, gets a challenge ACK and changes nothing. It also answers a
+      // retransmitted SYN/ACK whose ACK we sent was lost.
+      this.challengeAck(now);
+      return false;
     }
-    if (!(f & ACK)) return;
-    sender.processAck(this, now, seg);
-    if (this.released) return;
+    if (!(f & ACK)) return false;
+    if (!sender.processAck(this, now, seg)) {
+      this.challengeAck(now); // RFC 5961 §5.2: discard, data and all, and ACK
+      return false;
+    }
+    this.echoKey = false; // the listener has made the connection: it knows our key
+    if (this.released) return true;
     if (seg.payload.length > 0 || f & FIN) receiver.processData(this, now, seg);
     else if (this.isProbe(seg)) this.ackNow = true; // RFC 9293 §3.10.7.4: an unacceptable segment is answered
+    return true;
   }
+
+  /**
+   * A challenge ACK (RFC 5961 §3.2, §4.2, §5.2), at most `challengeAckLimit` per second on this
+   * connection (RFC 5961 §7). The count is per connection, not per endpoint: a shared counter is
+   * the side channel of CVE-2016-5696 (an off-path attacker learns from its own connection when
+   * another one spent the budget).
+   * @internal
+   */
+  challengeAck(now: Instant): void {
+    if (now - this.challengeWindowAt >= 1000) {
+      this.challengeWindowAt = now;
+      this.challengeCount = 0;
+    }
+    if (this.challengeCount >= this.config.challengeAckLimit) {
+      this.challengeAcksSuppressed++;
+      return;
+    }
+    this.challengeCount++;
+    this.challengeAcksSent++;
+    this.ackImmediately();
+  }
+
+  /** Start of the current one-second challenge-ACK budget. @internal */
+  challengeWindowAt = -Infinity;
+  /** Challenge ACKs sent in it. @internal */
+  challengeCount = 0;
+  /** Challenge ACKs sent over the connection's life (for tests and diagnostics). @internal */
+  challengeAcksSent = 0;
+  /** Challenge ACKs the rate limit withheld. @internal */
+  challengeAcksSuppressed = 0;
 
   private handleReset(now: Instant, reason: number): void {
     if (reason === RESET_TAKEN_OVER) {
@@ -529,6 +587,7 @@ export class TcpMigrateConnection implements MigratableTransport {
       this.stateBeforeWait = this.state;
       this.transition('MIGRATE-WAIT', 'plain RST: waiting for a takeover');
       this.rtoAt = undefined;
+      this.giveUpAt = undefined;
       this.persistAt = undefined;
       this.delackAt = undefined;
       this.keepaliveAt = undefined;
@@ -541,6 +600,7 @@ export class TcpMigrateConnection implements MigratableTransport {
   enterTimeWait(now: Instant): void {
     this.transition('TIME-WAIT', 'both FINs acknowledged');
     this.rtoAt = undefined;
+    this.giveUpAt = undefined;
     this.persistAt = undefined;
     this.keepaliveAt = undefined;
     this.lingerAt = now + this.config.timeWaitMs;
@@ -556,6 +616,7 @@ export class TcpMigrateConnection implements MigratableTransport {
     if (this.released) return;
     this.transition('CLOSED', 'finished');
     this.rtoAt = undefined;
+    this.giveUpAt = undefined;
     this.persistAt = undefined;
     this.delackAt = undefined;
     this.lingerAt = undefined;
@@ -600,6 +661,10 @@ export class TcpMigrateConnection implements MigratableTransport {
       this.delackAt = undefined;
       this.ackNow = true;
     }
+    if (this.giveUpAt !== undefined && now >= this.giveUpAt) {
+      this.giveUp(now);
+      return;
+    }
     if (this.rtoAt !== undefined && now >= this.rtoAt) {
       this.rtoAt = undefined;
       this.onRetransmissionTimeout(now);
@@ -617,10 +682,13 @@ export class TcpMigrateConnection implements MigratableTransport {
     // Outstanding data behind a closed window: the retransmissions are zero-window probes, and a
     // peer that answers them is not dead (RFC 9293 §3.8.6.1): count them as probes, not retries.
     const probing = this.peerWindow === 0 && SYNCHRONIZED.has(this.state);
-    if (probing ? ++this.persistUnanswered > this.config.maxRetransmissions : ++this.retries > this.config.maxRetransmissions) {
-      this.fail(now, this.migrateRequest ? 'BATON_ERR_TAKEOVER_REJECTED' : 'BATON_ERR_TIMEOUT', `no answer from ${this.remote.address} after ${this.retries - 1} retransmissions`);
+    if ((probing ? this.persistUnanswered : this.retries) >= this.config.maxRetransmissions) {
+      this.giveUp(now);
       return;
     }
+    if (probing) this.persistUnanswered++;
+    else this.retries++;
+    if (SYNCHRONIZED.has(this.state)) this.startGiveUpClock(now);
     this.rtt.backOff();
     this.rttEnd = -1;
     switch (this.state) {
@@ -636,8 +704,39 @@ export class TcpMigrateConnection implements MigratableTransport {
     }
   }
 
+  /**
+   * The first retransmission timeout (or unanswered zero-window probe) since the peer last
+   * acknowledged something: from now on it has userTimeoutMs to answer. @internal
+   */
+  startGiveUpClock(now: Instant): void {
+    if (this.giveUpAt === undefined && this.config.userTimeoutMs > 0) this.giveUpAt = now + this.config.userTimeoutMs;
+  }
+
+  /** The peer answered (acknowledged data, answered a probe, completed the handshake). @internal */
+  stopGiveUpClock(): void {
+    this.giveUpAt = undefined;
+  }
+
+  /** The dead-peer bound (time or count) ran out: close with the error for this state. */
+  private giveUp(now: Instant): void {
+    const peer = `${this.remote.address}:${this.remote.port}`;
+    const r = this.migrateRequest;
+    if (r !== undefined) {
+      this.fail(now, 'BATON_ERR_TIMEOUT', `the client ${peer} answered none of ${this.retries} Migrate SYNs for takeover number ${r.requestNumber} (${this.config.connectTimeoutMs / 1000} s)`);
+    } else if (this.state === 'SYN-SENT') {
+      this.fail(now, 'BATON_ERR_TIMEOUT', `no answer from ${peer} to ${this.retries} SYNs (connect timeout ${this.config.connectTimeoutMs / 1000} s)`);
+    } else if (this.state === 'SYN-RECEIVED') {
+      this.fail(now, 'BATON_ERR_TIMEOUT', `${peer} never completed the handshake (${this.config.connectTimeoutMs / 1000} s)`);
+    } else if (this.persistUnanswered > 0 && this.retries === 0) {
+      this.fail(now, 'BATON_ERR_TIMEOUT', `${peer} answered none of ${this.persistUnanswered} zero-window probes`);
+    } else {
+      this.fail(now, 'BATON_ERR_TIMEOUT', `no acknowledgement from ${peer} after ${this.retries} retransmissions (user timeout ${this.config.userTimeoutMs / 1000} s)`);
+    }
+  }
+
   pollTimeout(): Instant | undefined {
     let t = this.rtoAt;
+    if (this.giveUpAt !== undefined && (t === undefined || this.giveUpAt < t)) t = this.giveUpAt;
     if (this.delackAt !== undefined && (t === undefined || this.delackAt < t)) t = this.delackAt;
     if (this.lingerAt !== undefined && (t === undefined || this.lingerAt < t)) t = this.lingerAt;
     if (this.persistAt !== undefined && (t === undefined || this.persistAt < t)) t = this.persistAt;
@@ -707,6 +806,10 @@ export class TcpMigrateConnection implements MigratableTransport {
 
   /** Builds one segment to the current peer in one allocation; data comes from the send buffer. @internal */
   build(flags: number, seq: number, ack: number, options: readonly TcpOption[], dataOffset: number, dataLength: number): Transmit {
+    if (this.echoKey && flags & ACK && !(flags & SYN) && this.keyPair !== undefined) {
+      // 34 bytes of key leave no room for SACK blocks: none are due this early anyway.
+      options = [{ type: 'migrate-permitted', curve: 'x25519', publicKey: this.keyPair.publicKey }];
+    }
     const optLen = options.length === 0 ? 0 : optionsLength(options);
     const buf = allocSegment(HEADER_LENGTH + optLen + dataLength);
     writeHeader(buf, this.localPort, this.remotePort, seq, ack, optLen, flags, this.advertisedWindow());

@@ -8,7 +8,8 @@ import type { TransportState } from '../transport-abstraction/state-types.js';
 import type { ConnectionOptions, DropReason, Instant, Transmit, TransportEndpoint } from '../transport-abstraction/transport.js';
 import { DEFAULT_CONFIG, type ConnectionOwner, type TcpMigrateConfig } from './config.js';
 import { TcpMigrateConnection } from './connection.js';
-import { acceptSyn, open as openConnection } from './handshake.js';
+import { acceptCookie, acceptSyn, cookieSynAck, open as openConnection } from './handshake.js';
+import { SynCookies, type FourTuple } from './syn-cookie.js';
 import { preload } from './migrate.js';
 import { EndpointScheduler } from '../transport-abstraction/scheduler.js';
 import { tokenKey } from './migrate-crypto.js';
@@ -31,6 +32,24 @@ export interface TcpMigrateEndpointOptions {
   readonly mtu?: number;
   /** Verify the TCP checksum of every segment (default true). */
   readonly verifyChecksum?: boolean;
+  /**
+   * The UDP address and port clients see for this endpoint when it differs from the bound one (a
+   * NAT in front of it): a takeover's authenticator is bound to where the client sees the Migrate
+   * SYN come from (README.md, "Takeovers behind a NAT"). There is no discovery: it is configured.
+   */
+  readonly publicAddress?: UdpAddress;
+  /**
+   * Connections established (their cookie echoed) but not yet taken by pollAccept(); beyond it a
+   * cookie's ACK is dropped (counted as bad-handshake) and the client's next segment tries again.
+   * Default 1024.
+   */
+  readonly backlog?: number;
+  /**
+   * Half-open connections (SYN received, handshake not done) kept with state, as RFC 9293 does;
+   * a SYN beyond them is answered statelessly with a SYN cookie (syn-cookie.ts), so a SYN flood
+   * costs neither memory nor x25519 work. 0: always cookies. Default 64.
+   */
+  readonly synQueue?: number;
   /** Any other tunable. */
   readonly config?: Partial<TcpMigrateConfig>;
 }
@@ -64,6 +83,12 @@ export class TcpMigrateEndpoint implements TransportEndpoint {
   readonly config: TcpMigrateConfig;
   readonly dropped = new Map<DropReason, number>();
   private readonly verify: boolean;
+  private readonly publicAddress: UdpAddress | undefined;
+  private readonly cookies: SynCookies;
+  private readonly backlog: number;
+  private readonly synQueue: number;
+  /** Passive connections in SYN-RECEIVED (bounded by synQueue). */
+  private readonly halfOpen = new Set<TcpMigrateConnection>();
   private readonly byTuple = new Map<string, TcpMigrateConnection>();
   private readonly byToken = new Map<string, TcpMigrateConnection>();
   /**
@@ -87,6 +112,11 @@ export class TcpMigrateEndpoint implements TransportEndpoint {
     this.listening = options.listen ?? false;
     this.random = options.random ?? cryptoRandom;
     this.verify = options.verifyChecksum ?? true;
+    if (options.publicAddress !== undefined) checkAddress(options.publicAddress, 'publicAddress');
+    this.publicAddress = options.publicAddress;
+    this.cookies = new SynCookies(this.random);
+    this.backlog = options.backlog ?? 1024;
+    this.synQueue = options.synQueue ?? 64;
     this.nextEphemeral = this.random.uint32() % EPHEMERAL_COUNT;
     const mss = options.mtu !== undefined ? Math.max(200, options.mtu - 88) : DEFAULT_CONFIG.mss;
     const rtoMin = options.rtoMin ?? DEFAULT_CONFIG.rtoMin;
@@ -170,6 +200,7 @@ export class TcpMigrateEndpoint implements TransportEndpoint {
       this.release(old);
     }
     const conn = this.newConnection(local, remote, this.port, peer.port, options);
+    conn.publicAddress = this.publicAddress;
     preload(conn, state);
     return conn;
   }
@@ -232,14 +263,59 @@ export class TcpMigrateEndpoint implements TransportEndpoint {
         this.outbox.push(this.resetFor(to, from, seg, 0));
         return;
       }
-      const c = this.newConnection(to, from, this.port, seg.srcPort);
-      this.touch(c);
-      acceptSyn(c, now, seg);
-      this.settle(c);
+      if (this.halfOpen.size < this.synQueue && this.acceptQueue.length < this.backlog) {
+        const c = this.newConnection(to, from, this.port, seg.srcPort);
+        this.halfOpen.add(c);
+        this.touch(c);
+        acceptSyn(c, now, seg);
+        this.settle(c);
+        return;
+      }
+      // The SYN queue is full (a flood): RFC 4987 §3.6, no state and no x25519 work until the
+      // client echoes the cookie.
+      const t: FourTuple = { local: to, remote: from, localPort: this.port, remotePort: seg.srcPort };
+      const mss = findOption(seg.options, 'mss')?.mss ?? 536;
+      const sack = findOption(seg.options, 'sack-permitted') !== undefined;
+      const { iss, keyPair } = this.cookies.issue(now, t, seg.seq, mss, sack);
+      this.outbox.push(cookieSynAck(t, seg, iss, this.config.mss, this.config.receiveWindow, keyPair.publicKey));
       return;
     }
+    if (this.listening && seg.dstPort === this.port && (seg.flags & (SYN | ACK | RST)) === ACK && this.acceptCookie(now, seg, from, to)) return;
     this.drop('no-connection');
     if (!(seg.flags & RST)) this.outbox.push(this.resetFor(to, from, seg, 0));
+  }
+
+  /**
+   * An ACK for no connection: the third segment of a handshake we answered with a cookie (or, its
+   * ACK lost, the client's next segment: a keep-alive probe sits one below ISN + 1). True when it
+   * was taken care of (a connection made, or dropped without a RST).
+   */
+  private acceptCookie(now: Instant, seg: TcpSegment, from: UdpAddress, to: UdpAddress): boolean {
+    const t: FourTuple = { local: to, remote: from, localPort: this.port, remotePort: seg.srcPort };
+    const iss = (seg.ack - 1) >>> 0;
+    let peerIsn = (seg.seq - 1) >>> 0;
+    let cookie = this.cookies.check(now, t, peerIsn, iss);
+    if (cookie === undefined && seg.payload.length === 0) {
+      peerIsn = seg.seq;
+      cookie = this.cookies.check(now, t, peerIsn, iss);
+    }
+    const echoing = findOption(seg.options, 'migrate-permitted') !== undefined;
+    if (cookie === undefined) {
+      if (!echoing) return false;
+      // A baton client still repeating its key: a later segment overtook the one that carries
+      // ISN + 1. Its retransmission will come; a RST now would end the connection.
+      this.drop('bad-handshake');
+      return true;
+    }
+    if (this.acceptQueue.length >= this.backlog) {
+      this.drop('bad-handshake');
+      return true;
+    }
+    const c = this.newConnection(to, from, this.port, seg.srcPort);
+    this.touch(c);
+    acceptCookie(c, now, seg, peerIsn, iss, cookie);
+    this.settle(c);
+    return true;
   }
 
   /**
@@ -334,13 +410,18 @@ export class TcpMigrateEndpoint implements TransportEndpoint {
           this.rebind(conn, e.oldLocal, e.oldRemote, e.oldLocalPort, e.oldRemotePort);
           break;
         case 'established':
+          this.halfOpen.delete(conn);
           this.acceptQueue.push(conn);
           break;
         case 'token':
           if (conn.token !== undefined) this.byToken.set(tokenKey(conn.token), conn);
           break;
         case 'released':
+          this.halfOpen.delete(conn);
           this.release(conn);
+          break;
+        case 'drop':
+          this.drop(e.reason);
           break;
       }
     }

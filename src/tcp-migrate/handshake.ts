@@ -5,18 +5,21 @@ import type { Instant } from '../transport-abstraction/transport.js';
 import { TransportError } from '../transport-abstraction/errors.js';
 import type { TcpMigrateConnection } from './connection.js';
 import { deriveConnectionKey, deriveToken, generateKeyPair } from './migrate-crypto.js';
-import { findOption, type TcpOption } from './options.js';
-import { ACK, RST, SYN, type TcpSegment } from './wire.js';
+import { emitOptions, findOption, optionsLength, type TcpOption } from './options.js';
+import type { CookieContents, FourTuple } from './syn-cookie.js';
+import { ACK, fillChecksum, HEADER_LENGTH, pseudoHeaderSum, RST, SYN, writeHeader, type TcpSegment } from './wire.js';
+import type { Transmit } from '../transport-abstraction/transport.js';
 
 export function open(c: TcpMigrateConnection, now: Instant): void {
   c.localIsInitiator = true;
   c.iss = c.random.uint32();
   c.keyPair = generateKeyPair(c.random);
   c.transition('SYN-SENT', 'SYN sent');
+  if (c.config.connectTimeoutMs > 0) c.giveUpAt = now + c.config.connectTimeoutMs;
   sendSyn(c, now, false);
 }
 
-/** Passive open from a SYN that reached a listening endpoint. */
+/** Passive open from a SYN that reached a listening endpoint (with room in its SYN queue). */
 export function acceptSyn(c: TcpMigrateConnection, now: Instant, seg: TcpSegment): void {
   c.localIsInitiator = false;
   c.irs = seg.seq;
@@ -31,7 +34,49 @@ export function acceptSyn(c: TcpMigrateConnection, now: Instant, seg: TcpSegment
   }
   c.peerWindow = seg.window;
   c.transition('SYN-RECEIVED', 'SYN received, SYN/ACK sent');
+  if (c.config.connectTimeoutMs > 0) c.giveUpAt = now + c.config.connectTimeoutMs;
   sendSyn(c, now, true);
+}
+
+/**
+ * A listening endpoint's answer to a SYN, without a connection (syn-cookie.ts): the SYN/ACK with
+ * the cookie as its sequence number, our MSS, SACK-Permitted if the SYN had it, and the epoch's
+ * key as Migrate-Permitted if the SYN offered one.
+ */
+export function cookieSynAck(t: FourTuple, seg: TcpSegment, iss: number, mss: number, window: number, publicKey: Uint8Array): Transmit {
+  const options: TcpOption[] = [{ type: 'mss', mss }];
+  if (findOption(seg.options, 'sack-permitted')) options.push({ type: 'sack-permitted' });
+  if (findOption(seg.options, 'migrate-permitted')) options.push({ type: 'migrate-permitted', curve: 'x25519', publicKey });
+  const optLen = optionsLength(options);
+  const buf = new Uint8Array(HEADER_LENGTH + optLen);
+  writeHeader(buf, t.localPort, t.remotePort, iss, (seg.seq + 1) >>> 0, optLen, SYN | ACK, Math.min(65535, window));
+  emitOptions(options, buf, HEADER_LENGTH);
+  fillChecksum(buf, pseudoHeaderSum(t.local.address, t.remote.address));
+  return { source: t.local, destination: t.remote, payload: buf };
+}
+
+/**
+ * Passive open from an ACK that echoed a valid SYN cookie: the connection is made now, with what
+ * the cookie kept (MSS, SACK) and, if the client repeated its Migrate-Permitted key, the x25519
+ * agreement with the epoch's key; then the ACK (and any data on it) is processed as in SYN-RECEIVED.
+ */
+export function acceptCookie(c: TcpMigrateConnection, now: Instant, seg: TcpSegment, peerIsn: number, iss: number, cookie: CookieContents): void {
+  c.localIsInitiator = false;
+  c.irs = peerIsn;
+  c.iss = iss;
+  c.peerMss = cookie.mss;
+  c.sackOk = cookie.sackPermitted;
+  c.cwnd = c.initialWindow();
+  const mp = findOption(seg.options, 'migrate-permitted');
+  if (mp) {
+    c.keyPair = cookie.keyPair;
+    c.key = deriveConnectionKey(c.keyPair, mp.publicKey, false);
+    if (c.key) c.token = deriveToken(c.key, c.irs, c.iss);
+    else c.keyPair = undefined;
+  }
+  c.peerWindow = seg.window;
+  c.transition('SYN-RECEIVED', 'ACK with a valid SYN cookie');
+  handleSynReceived(c, now, seg);
 }
 
 export function readSynOptions(c: TcpMigrateConnection, options: readonly TcpOption[]): void {
@@ -73,6 +118,8 @@ export function handleSynSent(c: TcpMigrateConnection, now: Instant, seg: TcpSeg
     if (c.key) c.token = deriveToken(c.key, c.iss, c.irs);
   }
   if (!c.key) c.keyPair = undefined;
+  // The listener kept no state (SYN cookies): our key goes with our segments until it answers.
+  c.echoKey = c.key !== undefined;
   c.peerWindow = seg.window;
   synAcked(c, now);
   c.transition('ESTABLISHED', 'SYN/ACK received');
@@ -111,6 +158,7 @@ export function synAcked(c: TcpMigrateConnection, now: Instant): void {
   c.rttEnd = -1;
   c.retries = 0;
   c.rtoAt = undefined;
+  c.stopGiveUpClock();
   c.rtt.clearBackoff();
 }
 

@@ -5,12 +5,20 @@
 //   K = HMAC-SHA-256(key = x25519(own private, peer public),
 //                    "baton tcp-migrate K" || initiator public || acceptor public)
 //   T = HMAC-SHA-256(K, "T" || ISN_i || ISN_a)[0..8]                         (64 bits)
-//   R = HMAC-SHA-256(K, "R" || ISN_i || ISN_a || S || P|ReqNo || flags)[0..12] (96 bits)
-// ISNs and S are 32-bit big-endian; S is the Migrate SYN's sequence number. HMAC is pure
-// computation (node:crypto), no I/O.
+//   R = HMAC-SHA-256(K, "R" || ISN_i || ISN_a || S || P|ReqNo || flags
+//                    || len(A) || A || UDP port || taker TCP port || client TCP port)[0..12] (96 bits)
+// ISNs and S are 32-bit big-endian; S is the Migrate SYN's sequence number. A is the taker's IP
+// address as the client sees it (4 or 16 bytes; an IPv4-mapped IPv6 address counts as its IPv4
+// address), with the taker's UDP port: the source of the Migrate SYN's datagram. Ports are 16-bit
+// big-endian. Binding R to the taker's address means a Migrate SYN relayed from another address
+// fails the check, so an attacker who intercepts one cannot take the connection with it (issue 14
+// item 5); README.md says what a NAT in front of the taker does to that. HMAC is pure computation
+// (node:crypto), no I/O.
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { UdpAddress } from '../transport-abstraction/address.js';
 import { agree, type X25519KeyPair } from '../transport-abstraction/x25519.js';
 import { AUTHENTICATOR_LENGTH, TOKEN_LENGTH } from './options.js';
+import { ipBytes } from './wire.js';
 
 export { generateKeyPair } from '../transport-abstraction/x25519.js';
 export type KeyPair = X25519KeyPair;
@@ -37,6 +45,24 @@ export function deriveToken(key: Uint8Array, initiatorIsn: number, acceptorIsn: 
   return new Uint8Array(mac.subarray(0, TOKEN_LENGTH));
 }
 
+/** Where a Migrate SYN comes from, as the client sees it: what R binds the takeover to. */
+export interface TakerBinding {
+  /** The taker's UDP address and port (the datagram's source at the client). */
+  readonly taker: UdpAddress;
+  /** The taker's TCP port (the segment's source port). */
+  readonly takerPort: number;
+  /** The client's TCP port (the segment's destination port). */
+  readonly clientPort: number;
+}
+
+/** The address bytes R covers: 4 for IPv4 (also when written IPv4-mapped in IPv6), else 16. */
+function addressBytes(text: string): Uint8Array {
+  const b = ipBytes(text);
+  if (b === undefined) return new TextEncoder().encode(text); // not an IP address: bind to the text
+  if (b.length === 16 && b.subarray(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff) return b.subarray(12);
+  return b;
+}
+
 export function authenticator(
   key: Uint8Array,
   initiatorIsn: number,
@@ -44,13 +70,25 @@ export function authenticator(
   seq: number,
   requestByte: number,
   flags: number,
+  binding: TakerBinding,
 ): Uint8Array {
+  const address = addressBytes(binding.taker.address);
+  const ports = new Uint8Array(6);
+  ports[0] = binding.taker.port >>> 8;
+  ports[1] = binding.taker.port;
+  ports[2] = binding.takerPort >>> 8;
+  ports[3] = binding.takerPort;
+  ports[4] = binding.clientPort >>> 8;
+  ports[5] = binding.clientPort;
   const mac = createHmac('sha256', key)
     .update('R')
     .update(u32be(initiatorIsn))
     .update(u32be(acceptorIsn))
     .update(u32be(seq))
     .update(new Uint8Array([requestByte & 0xff, flags & 0xff]))
+    .update(new Uint8Array([address.length]))
+    .update(address)
+    .update(ports)
     .digest();
   return new Uint8Array(mac.subarray(0, AUTHENTICATOR_LENGTH));
 }

@@ -148,7 +148,8 @@ export function startTakeover(c: TcpMigrateConnection, now: Instant, requestNumb
       keepOutOfOrder: mode === 'gap-fill',
       flags,
       token: c.token,
-      authenticator: authenticator(c.key, ii, ia, seq, first, flags),
+      // Bound to where the client will see this SYN come from (a NAT in front of us: publicAddress).
+      authenticator: authenticator(c.key, ii, ia, seq, first, flags, { taker: c.publicAddress ?? c.local, takerPort: c.localPort, clientPort: c.remotePort }),
     },
   ];
   c.migrateRequest = {
@@ -163,6 +164,7 @@ export function startTakeover(c: TcpMigrateConnection, now: Instant, requestNumb
   };
   c.transition('SYN-SENT', 'Migrate SYN sent (takeover)');
   c.retries = 0;
+  if (c.config.connectTimeoutMs > 0) c.giveUpAt = now + c.config.connectTimeoutMs;
   resendRequest(c, now);
   c.migrateRequest.retransmitted = false;
 }
@@ -215,6 +217,7 @@ export function handleMigrateReply(c: TcpMigrateConnection, now: Instant, seg: T
   if (!r.retransmitted) c.rtt.sample(now - r.sentAt);
   c.rtoAt = undefined;
   c.retries = 0;
+  c.stopGiveUpClock();
   c.cwnd = c.initialWindow();
   c.ssthresh = 0x7fffffff;
   c.lastRequest = r.requestNumber;
@@ -251,8 +254,10 @@ export function handleMigrateSyn(c: TcpMigrateConnection, now: Instant, seg: Tcp
   }
   const [ii, ia] = isns(c);
   const first = (mig.preload ? MIGRATE_FLAG_PRELOAD : 0) | mig.requestNumber;
-  const expected = authenticator(c.key, ii, ia, seg.seq, first, mig.flags);
+  const expected = authenticator(c.key, ii, ia, seg.seq, first, mig.flags, { taker: from, takerPort: seg.srcPort, clientPort: seg.dstPort });
   if (!sameBytes(expected, mig.authenticator) || !sameBytes(c.token, mig.token)) {
+    // A wrong key, or a genuine Migrate SYN relayed from another address than its taker's.
+    c.toEndpoint({ type: 'drop', reason: 'not-authenticated' });
     refuse(RESET_BAD_AUTH, 'not-authenticated');
     return;
   }
@@ -293,6 +298,8 @@ export function handleMigrateSyn(c: TcpMigrateConnection, now: Instant, seg: Tcp
   c.rtt.reset();
   c.rttEnd = -1;
   c.retries = 0;
+  c.persistUnanswered = 0;
+  c.stopGiveUpClock(); // a new peer: its time to answer starts with its first timeout
   c.rtoAt = c.sndUna < c.sndMax ? now + c.rtt.rto : undefined;
   if (c.state === 'MIGRATE-WAIT') {
     c.transition(c.stateBeforeWait, 'taken over while in MIGRATE-WAIT');

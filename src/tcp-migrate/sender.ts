@@ -20,15 +20,18 @@ export function pipe(c: TcpMigrateConnection): number {
   return c.scoreboard.unsacked(c.sndUna, c.sndNxt);
 }
 
-export function processAck(c: TcpMigrateConnection, now: Instant, seg: TcpSegment): void {
+/**
+ * Processes the ACK of a segment; false when the ACK is not acceptable (RFC 5961 §5.2: outside
+ * SND.UNA - MAX.SND.WND ..= SND.NXT), and then the whole segment, data too, must be discarded and
+ * answered with a (rate-limited) challenge ACK: a blind attacker has to guess the acknowledgement
+ * number as well as the sequence number to inject data (RFC 5961 §6).
+ */
+export function processAck(c: TcpMigrateConnection, now: Instant, seg: TcpSegment): boolean {
   const ackOff = c.sndOffset(seg.ack);
   // After a gap-fill takeover the client's cumulative ACK and SACK blocks may cover ranges it held
   // before we took over and that we never sent (up to heldHigh); beyond that nobody sent it.
   const limit = Math.max(c.sndMax, c.heldHigh);
-  if (ackOff > limit) {
-    c.ackNow = true;
-    return;
-  }
+  if (ackOff > limit || ackOff < c.sndUna - Math.max(c.maxPeerWindow, c.peerWindow)) return false;
   const oldWindow = c.peerWindow;
   if (ackOff >= c.sndUna) {
     // RFC 9293 §3.10.7.4: an older ACK (reordered) does not update the window; its window, taken
@@ -86,7 +89,7 @@ export function processAck(c: TcpMigrateConnection, now: Instant, seg: TcpSegmen
       }
     }
     if (c.finQueued && !c.finAcked && ackOff >= c.snd.end + 1) finAcked(c, now);
-    if (c.released) return;
+    if (c.released) return true;
     c.rtoAt = c.sndUna >= c.sndMax ? undefined : now + c.rtt.rto;
     if (c.wantWritable && c.snd.space > 0 && !c.finQueued) {
       c.wantWritable = false;
@@ -105,6 +108,10 @@ export function processAck(c: TcpMigrateConnection, now: Instant, seg: TcpSegmen
     if (!c.inRecovery && c.dupAcks >= DUP_THRESH && c.sndUna >= c.recoverPoint) enterRecovery(c);
   }
   if (c.inRecovery) c.recoveryHigh = Math.max(c.recoveryHigh, c.scoreboard.lossBoundary(DUP_THRESH * mss, c.sndMax));
+  // The dead-peer clock stops when the peer acknowledged new data, or answers with a closed
+  // window (a live receiver that does not read: the persist timer's probes watch it from now on).
+  if (c.retries === 0 || c.peerWindow === 0) c.stopGiveUpClock();
+  return true;
 }
 
 function finAcked(c: TcpMigrateConnection, now: Instant): void {
@@ -222,6 +229,7 @@ export function onPersistTimeout(c: TcpMigrateConnection, now: Instant): void {
     c.fail(now, 'BATON_ERR_TIMEOUT', `${c.remote.address} answered none of ${c.persistUnanswered - 1} zero-window probes`);
     return;
   }
+  c.startGiveUpClock(now); // the time bound beside the count (userTimeoutMs)
   c.persistShift++;
   c.probeDue = true;
 }

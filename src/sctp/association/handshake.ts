@@ -14,6 +14,7 @@ import { emitParam } from '../wire/params.js';
 import { CauseCode, ParamType, type Chunk, type InitChunk, type Packet, type Param } from '../wire/types.js';
 import { packetBytes } from './output.js';
 import * as takeover from '../takeover-hooks.js';
+import { supervisePaths } from './timers.js';
 
 export function sendInit(a: SctpAssociation, now: Instant): void {
   const o = a.options;
@@ -68,10 +69,8 @@ export function established(a: SctpAssociation, now: Instant): void {
   a.cookieEcho = undefined;
   a.events.push({ type: 'connected' });
   a.events.push({ type: 'state-changed' });
-  for (const p of a.paths) {
-    // Unconfirmed addresses are verified right away (§5.4), the rest after HB.interval.
-    p.heartbeatAt = p.confirmed ? now + a.options.heartbeatInterval + p.rto.rto : now;
-  }
+  // Unconfirmed addresses are verified right away (§5.4), the rest after HB.interval.
+  supervisePaths(a, now);
 }
 
 /** The INIT ACK, the state cookie and everything a COOKIE ECHO from us needs. */

@@ -13,6 +13,7 @@ import { established, sendInit } from './handshake.js';
 import { buildPacket, DATA_STATES, packetBytes } from './output.js';
 import { onShutdown, onShutdownAck, progressShutdown, protocolViolation, sendShutdown, SHUTDOWN_ACKS, terminate } from './shutdown.js';
 import * as takeover from '../takeover-hooks.js';
+import { supervisePaths } from './timers.js';
 
 export function handleDatagram(a: SctpAssociation, now: Instant, from: UdpAddress, bytes: Uint8Array, local?: UdpAddress): void {
   const r = parsePacket(bytes);
@@ -130,6 +131,7 @@ export function handlePacket(a: SctpAssociation, now: Instant, from: UdpAddress,
     } else if (!a.timers.isArmed(Timer.DELAYED_SACK)) a.timers.set(Timer.DELAYED_SACK, now + a.options.delayedSackTime);
   }
   progressShutdown(a, now);
+  supervisePaths(a, now); // a path an ASCONF added in this packet
 }
 
 export function onUnknownChunk(a: SctpAssociation, type: number, raw: Uint8Array | undefined): void {

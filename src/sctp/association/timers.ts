@@ -72,6 +72,20 @@ export function handleTimeout(a: SctpAssociation, now: Instant): void {
   }
 }
 
+/**
+ * Every path of an association past its handshake is supervised (RFC 9260 §8.3), however it was
+ * added: the INIT / INIT ACK address lists, an ASCONF Add IP Address (RFC 5061), an imported state.
+ * A path without a HEARTBEAT deadline gets one — HB.interval + RTO for a confirmed address, at once
+ * for an unconfirmed one (§5.4) — so unanswered HEARTBEATs count against Path.Max.Retrans and
+ * Association.Max.Retrans even on a side that sends no DATA (a receive-only client).
+ */
+export function supervisePaths(a: SctpAssociation, now: Instant): void {
+  if (a.state === 'CLOSED' || a.state === 'COOKIE-WAIT' || a.state === 'COOKIE-ECHOED') return;
+  for (const p of a.paths) {
+    if (Number.isNaN(p.heartbeatAt)) p.heartbeatAt = p.confirmed ? now + a.options.heartbeatInterval + p.rto.rto : now;
+  }
+}
+
 /** Count an error against path i and the association; true when the association died. */
 export function countError(a: SctpAssociation, now: Instant, i: number): boolean {
   const p = a.paths[i]!;

@@ -175,7 +175,9 @@ export function exportInto(a: SctpAssociation, state: TransportState): void {
     return;
   }
   const emptySsn = t.resumedAt === undefined ? (state.streamBytesSent === 0 ? 0 : undefined) : t.resumedAt.tsn === a.outboundNextTsn ? t.resumedAt.ssn : undefined;
-  s.tsnMap = withContinuation(s.tsnMap, a.outboundNextTsn, state.streamBytesSent, a.options, emptySsn);
+  // The continuation starts after every recorded chunk, a short one the export barrier holds too.
+  const end = a.sender.queue.mappedEnd;
+  s.tsnMap = withContinuation(s.tsnMap, end.tsn, end.offset, a.options, emptySsn);
   s.nextAsconfSerial = t.initiator?.sender.nextSerial ?? a.localInitialTsn;
   s.peerAsconfSerial = t.guard?.receiver.peerSerial ?? 0;
   state.takeoverNumber = t.initiator?.requestNumber ?? t.importedTakeoverNumber;

@@ -41,6 +41,8 @@ export interface SessionHooks {
   closed(session: Session, error: BatonError | undefined): void;
   /** Client-bound bytes the transport accepted (counted as the sender moves on). */
   bytes(n: number): void;
+  /** The transport's exportable state changed ('state-changed'): announce now (the export barrier waits for it). */
+  stateChanged(session: Session, now: Instant): void;
 }
 
 export interface SessionOptions {
@@ -99,6 +101,8 @@ export class Session {
   private readonly unconfirmed: Array<{ clientEnd: number; responseAt: number }> = [];
   /** Client bytes dropped as retransmissions of what the mapping held (a taker's). */
   retransmittedBytes = 0;
+  /** The transport's export generation of each state this session made (state()). */
+  private readonly generations = new WeakMap<TransportState, number>();
 
   constructor(options: SessionOptions) {
     this.options = options;
@@ -120,6 +124,9 @@ export class Session {
       resume: options.taker === true,
       onResume: (receiver, now) => this.startResume(receiver, now),
       onEvent: (ev, now) => this.transportEvent(ev, now),
+      onStateChanged: (now) => {
+        if (!this.done) hooks.stateChanged(this, now);
+      },
     });
     if (options.taker !== true) {
       this.mapper = options.factory.create();
@@ -132,6 +139,8 @@ export class Session {
       this.confirmedEnd = Math.max(this.clientAt, this.knownEnd);
     }
     options.conn.setAcknowledgeLimit(hooks.now(), this.confirmedEnd);
+    // Nothing reaches the client that the group's latest confirmed state could not place.
+    options.conn.setExportBarrier(hooks.now(), true);
   }
 
   /** The client stream offset up to which `state` (one of ours) lets a taker rebuild the requests. */
@@ -152,6 +161,17 @@ export class Session {
     return true;
   }
 
+  /**
+   * A member stored `state` (one this session's state() made), or no member is alive to store
+   * one: release what the transport's export barrier held for it.
+   */
+  exportConfirmed(now: Instant, state: TransportState): void {
+    const generation = this.generations.get(state);
+    if (this.done || generation === undefined) return;
+    this.conn.confirmExport(now, generation);
+    this.options.hooks.wake();
+  }
+
   /** The acknowledge limit in force (client stream offset). */
   get acknowledgeLimit(): number {
     return this.confirmedEnd;
@@ -165,8 +185,11 @@ export class Session {
   /** The state to announce: the transport's, with this wedge as owner and the mapper's mapping. */
   state(now: Instant): TransportState {
     const s = this.conn.exportState(now);
+    const generation = this.conn.exportGeneration;
     const stream = this.mapper?.mapping(s.streamBytesAcked) ?? this.options.resume;
-    return { ...s, ownerId: this.options.ownerId, takeoverNumber: this.takeoverNumber, ...(stream ? { stream } : {}) };
+    const state: TransportState = { ...s, ownerId: this.options.ownerId, takeoverNumber: this.takeoverNumber, ...(stream ? { stream } : {}) };
+    this.generations.set(state, generation);
+    return state;
   }
 
   /** Client-bound bytes waiting for the transport. */

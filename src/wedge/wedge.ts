@@ -20,6 +20,7 @@ import { HttpMapperFactory } from './http-mapper.js';
 import type { StreamMapperFactory } from './mapper.js';
 import { sealedKind, type SealKind } from './seal.js';
 import { Session } from './session.js';
+import { connectionKey } from './soft-state-table.js';
 import { SoftStateChannel, type ChannelEvent, type Member } from './soft-state-channel.js';
 import { TakeoverQueue, type DeathVerdict, type TakeoverJob } from './takeover.js';
 
@@ -139,8 +140,8 @@ export class Wedge {
   private readonly pending = new Map<string, TakeoverJob>();
   /** Connections announced won or served (announced); taker sessions before that are not. */
   private readonly serving = new Set<string>();
-  /** Announcement sequence -> connections waiting for a member's confirmation. */
-  private readonly awaitingConfirmation = new Map<number, { key: string; end: number }>();
+  /** Announcement sequence -> the states of our connections it carried, until a member confirms it. */
+  private readonly awaitingConfirmation = new Map<number, readonly TransportState[]>();
   private closed = false;
   private members: Member[];
 
@@ -163,6 +164,7 @@ export class Wedge {
       ...(options.cacheTimeoutMs !== undefined ? { cacheTimeoutMs: options.cacheTimeoutMs } : {}),
       ...(options.deadAfterPeriods !== undefined ? { deadAfterPeriods: options.deadAfterPeriods } : {}),
       source: () => ({ connections: this.announced(this.runtime.now()), load: { hostedConnections: this.serving.size, outstandingOffers: this.pending.size } }),
+      announced: (sequence, connections) => this.sealed(sequence, connections),
     });
     this.queue = new TakeoverQueue({ random: options.random, ...(options.backoff ? { rule: options.backoff } : {}), load: () => ({ hosted: this.serving.size, outstanding: this.pending.size }) });
   }
@@ -267,6 +269,9 @@ export class Wedge {
         failed: (session, error) => this.resumeFailed(session, error),
         closed: (session, error) => this.sessionClosed(session, error),
         bytes: (n) => (this.counters.bytesToClients += n),
+        stateChanged: (session, now) => {
+          if (this.serving.has(session.key)) this.announce(now, session);
+        },
       },
     });
     this.sessions.set(s.key, s);
@@ -280,17 +285,33 @@ export class Wedge {
       this.log('request', { connection: this.name(session), object: mapping.objectName, streamOffset: mapping.resumeContext.responseStreamOffset });
     }
     if (!this.serving.has(session.key)) return;
+    this.announce(now, session);
+  }
+
+  /**
+   * Announce one connection at once (a new request, a changed transport state, a takeover won).
+   * No member alive to confirm it: nobody could take the connection over, so nothing is held —
+   * neither the request's acknowledgement nor the bytes the transport's export barrier waits with.
+   */
+  private announce(now: Instant, session: Session): void {
     const state = session.state(now);
-    const end = Session.clientEnd(state);
-    for (const seq of this.channel.announceNow(now, [state])) this.awaitingConfirmation.set(seq, { key: session.key, end });
-    // No member alive to confirm: nobody could take the connection over, so nothing is held.
-    if (this.liveMembers().length === 0) session.confirmed(now, end);
-    // Unconfirmed sequences (no member alive) are forgotten oldest first.
+    this.channel.announceNow(now, [state]);
+    if (this.liveMembers().length === 0) {
+      session.confirmed(now, Session.clientEnd(state));
+      session.exportConfirmed(now, state);
+    }
+    this.channelAttachment.wake();
+  }
+
+  /** An announcement was sealed: remember which of our states it carries until a member confirms it. */
+  private sealed(sequence: number, connections: readonly TransportState[]): void {
+    if (connections.length === 0) return;
+    this.awaitingConfirmation.set(sequence, connections);
+    // Unconfirmed sequences (no member alive, or confirmations lost) are forgotten oldest first.
     for (const seq of this.awaitingConfirmation.keys()) {
       if (this.awaitingConfirmation.size <= 4096) break;
       this.awaitingConfirmation.delete(seq);
     }
-    this.channelAttachment.wake();
   }
 
   private won(session: Session, receiver: ReceiverState, now: Instant): void {
@@ -305,8 +326,7 @@ export class Wedge {
       this.log('resumed', { connection: this.name(session), object: m.objectName, objectOffset: m.objectStart + Math.max(0, receiver.nextOffset - bodyAt) });
     }
     // The higher number tells the old owner (if alive) and the other candidates at once.
-    this.channel.announceNow(now, [session.state(now)]);
-    this.channelAttachment.wake();
+    this.announce(now, session);
   }
 
   private resumeFailed(session: Session, error: BatonError): void {
@@ -375,12 +395,15 @@ export class Wedge {
         const awaited = this.awaitingConfirmation.get(ev.sequence);
         if (awaited === undefined) return;
         this.awaitingConfirmation.delete(ev.sequence);
-        const session = this.sessions.get(awaited.key);
-        // The limit moved: announce the state that describes the new acknowledged point at once,
-        // so a taker does not start from a point behind what the client was told arrived.
-        if (session?.confirmed(now, awaited.end) === true && this.serving.has(awaited.key)) {
-          this.channel.announceNow(now, [session.state(now)]);
-          this.channelAttachment.wake();
+        for (const state of awaited) {
+          const key = connectionKey(state.client);
+          const session = this.sessions.get(key);
+          if (session === undefined) continue;
+          // A member holds this state: what the transport's export barrier held for it may go.
+          session.exportConfirmed(now, state);
+          // The limit moved: announce the state that describes the new acknowledged point at once,
+          // so a taker does not start from a point behind what the client was told arrived.
+          if (session.confirmed(now, Session.clientEnd(state)) && this.serving.has(key)) this.announce(now, session);
         }
         this.endpoint.wake();
         return;
@@ -417,7 +440,10 @@ export class Wedge {
   private releaseHolds(now: Instant): void {
     for (const key of this.serving) {
       const s = this.sessions.get(key);
-      if (s !== undefined && !s.done) s.confirmed(now, Session.clientEnd(s.state(now)));
+      if (s === undefined || s.done) continue;
+      const state = s.state(now);
+      s.confirmed(now, Session.clientEnd(state));
+      s.exportConfirmed(now, state);
     }
     this.endpoint.wake();
   }

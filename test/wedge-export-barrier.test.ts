@@ -52,3 +52,50 @@ for (const kind of ['sctp', 'tcp'] as const) {
     t.is(world.events('resume-failed').length, 0);
   });
 }
+
+for (const kind of ['sctp', 'tcp'] as const) {
+  test(`${kind}: a bursty backend (short chunks mid-response), the owner cut off from its group then killed — the body is whole`, async (t) => {
+    // 100 kB bursts every 250 ms: each burst's tail waits out the cork (200 ms) and goes short.
+    const big = makeFile(1_500_000, 94);
+    const world = new WedgeWorld({ kind, seed: 95, wedges: 3, rate: 400_000, chunkBytes: 100_000, updateMs: 500 });
+    await world.startAll(new Map([['/big', big]]));
+    const client = world.client('w1', [get('/big', true)]);
+    t.true(world.net.runUntil(() => client.received >= 400_000, 20_000), `received ${client.received}`);
+    world.net.partition(['w1'], ['w2', 'w3']);
+    const until = world.net.now + 1000;
+    world.net.runUntil(() => world.net.now >= until, until + 1);
+    t.true(world.events('member-dead', 'w1').length === 0, 'w1 still counts its members alive');
+    world.net.kill('w1');
+    world.net.heal();
+    t.true(world.net.runUntil(() => client.closed, 120_000), `received ${client.received}`);
+    t.is(client.collector.closed?.error, undefined);
+    t.is(world.events('takeover-won').length, 1);
+    const responses = client.responses();
+    t.deepEqual(responses.map((r) => r.status), [200]);
+    t.is(responses[0]?.body.length, big.length);
+    t.is(sha256(responses[0]!.body), sha256(big), 'not a byte skipped or repeated');
+  });
+}
+
+test('sctp: the cost — a short chunk waits one support-group round trip; with no live member it waits nothing', async (t) => {
+  // 5 ms links: a group round trip (announcement out, confirmation back) is 10 ms of virtual time.
+  const hold = async (wedges: number): Promise<number> => {
+    const world = new WedgeWorld({ kind: 'sctp', seed: 96, wedges, rate: 400_000, updateMs: 500 });
+    await world.startAll(OBJECTS);
+    const client = world.client('w1', [get('/a')]);
+    let recordedAt: number | undefined;
+    const generation = (): number => [...world.wedge('w1').sessions.values()][0]?.conn.exportGeneration ?? 0;
+    t.true(world.net.runUntil(() => {
+      if (recordedAt === undefined && generation() >= 1) recordedAt = world.net.now;
+      return client.responses()[0]?.body.length === A.length;
+    }, 10_000));
+    const last = client.deliveries[client.deliveries.length - 1]!;
+    // From the short chunk's recording to its arrival, less the client link's one-way 5 ms.
+    return last - recordedAt! - 5;
+  };
+  const grouped = await hold(3);
+  const alone = await hold(1);
+  t.log(`short chunk held ${grouped.toFixed(1)} ms with two live members, ${alone.toFixed(1)} ms alone (group round trip 10 ms)`);
+  t.true(grouped >= 10 && grouped < 15, `held ${grouped} ms`);
+  t.true(alone >= 0 && alone < 1, `held ${alone} ms`);
+});

@@ -30,6 +30,8 @@ export interface WorldOptions {
   readonly health?: HealthMode;
   /** Backend delivery rate per connection, bytes per virtual second. */
   readonly rate?: number;
+  /** Backend bytes per delivery (bursts at `rate`); default the backend's 16 KiB. */
+  readonly chunkBytes?: number;
   readonly updateMs?: number;
   readonly backoff?: BackoffRule;
 }
@@ -64,7 +66,7 @@ export class WedgeWorld {
     } catch {
       this.net.revive(id);
     }
-    const backend = new MemoryBackend({ runtime: this.sim, ...(this.options.rate ? { rateBytesPerSec: this.options.rate } : {}) });
+    const backend = new MemoryBackend({ runtime: this.sim, ...(this.options.rate ? { rateBytesPerSec: this.options.rate } : {}), ...(this.options.chunkBytes ? { chunkBytes: this.options.chunkBytes } : {}) });
     for (const [path, bytes] of objects) backend.put(path, bytes);
     this.backends.set(id, backend);
     const wedge = await Wedge.start({

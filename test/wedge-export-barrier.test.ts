@@ -41,6 +41,11 @@ for (const kind of ['sctp', 'tcp'] as const) {
     t.true(world.net.runUntil(() => world.events('takeover-won').length > 0 && client.responses()[0]?.body.length === A.length, 60_000), `received ${client.received}`);
     const won = world.events('takeover-won');
     t.is(won.length, 1, 'one member took the connection over');
+    if (kind === 'sctp') {
+      // The taker's own connection obeys the same rule: /a's tail went as a short chunk it recorded.
+      const taker = [...world.wedge(won[0]!.server).sessions.values()][0]!;
+      t.true(taker.conn.exportGeneration >= 1, 'the taker recorded its short chunk under the barrier');
+    }
     // The same persistent connection then serves a second request from the taker.
     client.collector.conn.send(new TextEncoder().encode(get('/b', true)));
     client.attachment.wake();

@@ -4,7 +4,8 @@
 //
 // Byte-stream mode (baton's design): every DATA chunk is one complete ordered message on stream 0
 // with exactly `chunkSize` bytes, except when the queue runs dry (a shorter chunk, which closes
-// the current run). Message mode: each send() is one message, fragmented into chunkSize pieces.
+// the current run; under the export barrier it waits for a confirmed export that maps it). Message
+// mode: each send() is one message, fragmented into chunkSize pieces.
 import { ssnAdd, tsnAdd, tsnDiff, tsnLt } from './serial.js';
 import type { TsnRun } from '../transport-abstraction/state-types.js';
 import { Slab } from '../transport-abstraction/slab.js';
@@ -179,11 +180,6 @@ export class SendQueue {
     this.recordRun(this.nextTsn, length, this.nextSsn[0]!);
     this.flushShort = false;
     return this.confirmedGeneration >= this.generation ? length : 0;
-  }
-
-  /** True while a recorded short chunk waits for its export's confirmation. */
-  get barring(): boolean {
-    return this.barred !== undefined && this.confirmedGeneration < this.barred.generation;
   }
 
   /** Stream offset and TSN just past every chunk recorded in the runs (taken or barred). */

@@ -402,8 +402,9 @@ function table(a: SctpAssociation, source: UdpAddress): PeerAddressTable {
  * The exported map ends with an open run: when the owner's last run is closed (its queue ran dry)
  * or there is none yet, append the run its next chunks will form. Exporting turns the byte-stream
  * cork on (SendQueue.corkMs), so from now on the owner sends full-size chunks while it is fed; a
- * short chunk after an idle cork delay changes the map and raises 'state-changed' (re-export).
- * A taker holding this state can then place every later TSN.
+ * short chunk after an idle cork delay changes the map and raises 'state-changed' (re-export);
+ * under the export barrier (transport.ts) it is sent only once a re-export mapping it is
+ * confirmed. A taker holding the latest confirmed state can then place every TSN the client holds.
  */
 export function withContinuation(
   runs: TsnRun[],

@@ -85,5 +85,6 @@ function runsChanged(a: SctpAssociation, now: Instant): void {
   if (!a.sender.queue.runsChanged) return;
   a.sender.queue.runsChanged = false;
   a.events.push({ type: 'state-changed' });
-  a.eventsDueAt ??= now;
+  // Under the export barrier the app must see it now: the recorded chunk waits for its re-export.
+  if (a.sender.queue.barrier) a.eventsDueAt ??= now;
 }

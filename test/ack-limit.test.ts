@@ -171,3 +171,108 @@ test('tcp: an upload whose acknowledgement is held at every 50 ms export sees no
   t.true(a.receivedOffset > 500_000, `only ${a.receivedOffset} bytes arrived`);
   t.is(again, 0, 'the client retransmitted');
 });
+
+/** A bare SCTP or TCP-Migrate pair on 5 ms links; the server's events are recorded by its afterInput hook. */
+function pair(kind: 'sctp' | 'tcp', seed: number) {
+  const net = new SimNetwork({ seed });
+  net.addHost('client', [HOSTS.client]);
+  net.addHost('a', [HOSTS.a]);
+  net.link('client', 'a', { delayMs: 5 });
+  const serverAddress = { address: HOSTS.a, port: 9898 };
+  const clientAddress = { address: HOSTS.client, port: 9898 };
+  const server = createEndpoint(kind, { addresses: [serverAddress], listen: true, random: net.random, rtoMin: 200 });
+  const client = createEndpoint(kind, { addresses: [clientAddress], random: net.random, rtoMin: 200 });
+  const events: Array<{ type: string; at: number }> = [];
+  let a: MigratableTransport | undefined;
+  net.attach(server, [serverAddress], () => {
+    a ??= server.pollAccept();
+    for (let e = a?.pollEvent(); e !== undefined; e = a?.pollEvent()) events.push({ type: e.type, at: net.now });
+  });
+  const conn = client.connect(net.now, serverAddress);
+  let received = 0;
+  net.attach(client, [clientAddress], () => {
+    for (let e = conn.pollEvent(); e !== undefined; e = conn.pollEvent()) if (e.type === 'data') received += e.bytes.length;
+  });
+  net.wake(client);
+  net.run(net.now + 100);
+  if (a === undefined) throw new Error('no connection');
+  const server_ = a;
+  return {
+    net,
+    a: server_,
+    events,
+    received: () => received,
+    send(n: number): void {
+      server_.send(new Uint8Array(n).fill(1));
+      net.wake(server);
+    },
+    wake: () => net.wake(server),
+  };
+}
+
+test('sctp: the export barrier — a short chunk is mapped at once but sent only after an export of its generation is confirmed', (t) => {
+  const p = pair('sctp', 64);
+  const { net, a } = p;
+  a.exportState(net.now); // takes part in failover: the byte-stream cork is on
+  a.setExportBarrier(net.now, true);
+  p.send(1000);
+  net.run(net.now + 400); // the cork delay (200 ms) is long past
+  t.is(a.exportGeneration, 1);
+  t.true(p.events.some((e) => e.type === 'state-changed'), 'the recorded chunk raised state-changed');
+  t.is(p.received(), 0, 'nothing went out before the confirmation');
+  const map = a.exportState(net.now).sctp!.tsnMap;
+  const closed = map.find((r) => r.bytesPerTsn === 1000);
+  t.truthy(closed, JSON.stringify(map));
+  t.is(closed!.tsnCount, 1, 'the short chunk is a closed run of its own');
+  const open = map[map.length - 1]!;
+  t.is(open.tsnCount, 0, 'an open run continues after it');
+  t.is(open.streamOffset, closed!.streamOffset + 1000);
+  t.is(open.firstTsn, (closed!.firstTsn + 1) >>> 0);
+  t.throws(() => a.confirmExport(net.now, 2), { code: 'BATON_ERR_USAGE' });
+  a.confirmExport(net.now, 1);
+  p.wake();
+  net.run(net.now + 50);
+  t.is(p.received(), 1000, 'confirmed: the chunk went');
+  // The next short chunk is a new generation; an old confirmation does not release it.
+  p.send(500);
+  net.run(net.now + 400);
+  t.is(a.exportGeneration, 2);
+  a.confirmExport(net.now, 1);
+  p.wake();
+  net.run(net.now + 50);
+  t.is(p.received(), 1000);
+  // A close flushes the tail at once (no cork), outside any input: the event still reaches the app
+  // in the same instant (an immediate timer gives it an input cycle), not at the next datagram.
+  a.confirmExport(net.now, 2);
+  p.wake();
+  net.run(net.now + 50);
+  t.is(p.received(), 1500);
+  p.send(300);
+  const before = p.events.length;
+  const closedAt = net.now;
+  a.close(net.now);
+  p.wake();
+  net.run(net.now + 1);
+  t.is(a.exportGeneration, 3);
+  t.deepEqual(p.events.slice(before).map((e) => e.type), ['state-changed']);
+  t.true(p.events[before]!.at - closedAt < 1, `delivered ${p.events[before]!.at - closedAt} ms later`);
+  a.confirmExport(net.now, 3);
+  p.wake();
+  net.run(net.now + 200);
+  t.is(p.received(), 1800);
+});
+
+test('the export barrier is opt-in (SCTP sends a short chunk after the cork delay) and holds nothing on TCP-Migrate', (t) => {
+  for (const kind of ['sctp', 'tcp'] as const) {
+    const p = pair(kind, 65);
+    const { net, a } = p;
+    a.exportState(net.now);
+    if (kind === 'tcp') a.setExportBarrier(net.now, true);
+    p.send(1000);
+    net.run(net.now + 400);
+    t.is(p.received(), 1000, kind);
+    t.is(a.exportGeneration, 0, kind);
+    t.notThrows(() => a.confirmExport(net.now, 0));
+    t.throws(() => a.confirmExport(net.now, 1), { code: 'BATON_ERR_USAGE' });
+  }
+});

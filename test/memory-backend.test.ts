@@ -247,3 +247,37 @@ test('deterministic: the same script gives the same deliveries at the same virtu
   t.true(a.length > 10);
   t.deepEqual(script(), a);
 });
+
+test('without virtual time: connection() answers every complete request at once; chunked, ignoreIfRange and close options; open() needs a runtime', (t) => {
+  const body = object(2500, 9);
+  const req = (path: string, headers: Record<string, string> = {}): Buffer =>
+    Buffer.from([`GET ${path} HTTP/1.1`, 'Host: sim', ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`)].join('\r\n') + '\r\n\r\n');
+  const plain = new MemoryBackend();
+  const info = plain.put('/o', body, { etag: '"v1"' });
+  const c = plain.connection();
+  t.is(c.handleBytes(req('/o').subarray(0, 10)).length, 0, 'an incomplete head gets nothing yet');
+  const both = splitResponses(Buffer.from(c.handleBytes(Buffer.concat([req('/o').subarray(10), req('/o', { Range: 'bytes=2000-', 'If-Range': '"v1"' })]))));
+  t.deepEqual(both.map((r) => r.status), [200, 206]);
+  t.deepEqual(both[1]!.body, body.subarray(2000));
+  t.is(both[1]!.headers.get('content-range'), 'bytes 2000-2499/2500');
+  t.false(c.closed);
+  // If-Range with another validator (or a weak ETag) gets the whole object; a broken server ignores it.
+  t.is(splitResponses(Buffer.from(plain.connection().handleBytes(req('/o', { Range: 'bytes=5-', 'If-Range': '"v0"' }))))[0]!.status, 200);
+  t.is(splitResponses(Buffer.from(plain.connection().handleBytes(req('/o', { Range: 'bytes=5-', 'If-Range': info.lastModified }))))[0]!.status, 206);
+  const broken = new MemoryBackend({ ignoreIfRange: true });
+  broken.put('/o', body, { etag: '"v2"' });
+  t.is(splitResponses(Buffer.from(broken.connection().handleBytes(req('/o', { Range: 'bytes=5-', 'If-Range': '"v1"' }))))[0]!.status, 206);
+  // Chunked transfer coding, no Content-Length; close after every response.
+  const odd = new MemoryBackend({ chunked: true, close: true });
+  odd.put('/o', body);
+  const oc = odd.connection();
+  const text = Buffer.from(oc.handleBytes(Buffer.concat([req('/o'), req('/o')]))).toString('latin1');
+  t.regex(text, /^HTTP\/1\.1 200 OK\r\n/);
+  t.regex(text, /\r\nTransfer-Encoding: chunked\r\n/i);
+  t.notRegex(text, /Content-Length/i);
+  t.regex(text, /\r\nConnection: close\r\n/);
+  t.true(text.endsWith('\r\n0\r\n\r\n'), 'one response, ended by the last chunk; the second request is not read');
+  t.is(text.split('HTTP/1.1 ').length - 1, 1);
+  t.true(oc.closed);
+  t.throws(() => plain.open({ data: () => {}, end: () => {}, error: () => {} }), { code: 'BATON_ERR_USAGE' });
+});

@@ -62,6 +62,7 @@ function handshake(seed: number, useX25519 = true): World {
     peerReceiverWindow: 65536,
     inboundNextSsn: [0],
     pathMtu: 1280,
+    peerStreamOffset: 0,
   };
   return {
     clientAuth: new AuthContext(clientParams, serverParams, cEpk.key),

@@ -51,6 +51,9 @@ class FakeTransport implements MigratableTransport {
   streamOffset = 0;
   receivedOffset = 0;
   setAcknowledgeLimit(): void {}
+  exportGeneration = 0;
+  setExportBarrier(): void {}
+  confirmExport(): void {}
   private readonly transmits: Transmit[] = [];
   private closed = false;
 

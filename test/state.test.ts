@@ -67,6 +67,7 @@ function sctpState(i: number): TransportState {
       peerReceiverWindow: 1 << 20,
       inboundNextSsn: [0, 1, 65535, 300],
       pathMtu: 1280,
+      peerStreamOffset: 2 ** 40 + 17,
     },
     stream: {
       applicationProtocol: 'http/1.1',

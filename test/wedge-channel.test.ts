@@ -8,7 +8,7 @@ import type { DatagramCore, Transmit } from '../src/transport-abstraction/transp
 import { LocalUsageError } from '../src/transport-abstraction/errors.js';
 import { SimNetwork, type LinkConfig } from '../src/sim/network.js';
 import { HttpMapperFactory } from '../src/wedge/http-mapper.js';
-import { MemoryBackend } from '../src/wedge/memory-backend.js';
+import { MemoryBackend } from '../src/sim/memory-backend.js';
 import { MonitorCommander } from '../src/wedge/monitor.js';
 import { SoftStateChannel, type ChannelEvent } from '../src/wedge/soft-state-channel.js';
 import { connectionKey } from '../src/wedge/soft-state-table.js';
@@ -309,7 +309,7 @@ test('a stream mapping travels through a sealed announcement and a peer resumes 
   const p = pool(2, 11);
   const backend = new MemoryBackend();
   const body = new Uint8Array(3000).map((_, i) => (i * 31) & 255);
-  backend.put('/movie', { body, etag: '"m1"' });
+  backend.put('/movie', body, { etag: '"m1"' });
   const mapper = new HttpMapperFactory().create();
   const conn1 = backend.connection();
   const toClient: Uint8Array[] = [];

@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import type { StreamMapping } from '../src/transport-abstraction/state-types.js';
 import { decodeTransportState, encodeTransportState } from '../src/transport-abstraction/state.js';
 import { HttpMapperFactory, type HttpMapper } from '../src/wedge/http-mapper.js';
-import { MemoryBackend } from '../src/wedge/memory-backend.js';
+import { MemoryBackend } from '../src/sim/memory-backend.js';
 import { withResumeContext } from '../src/wedge/http-resume.js';
 import type { MapperEvent } from '../src/wedge/mapper.js';
 
@@ -75,7 +75,7 @@ const GET = (path: string, extra = ''): string => `GET ${path} HTTP/1.1\r\nHost:
 function serverWith(size: number, options?: ConstructorParameters<typeof MemoryBackend>[0]): { backend: MemoryBackend; body: Uint8Array } {
   const backend = new MemoryBackend(options);
   const body = object(size);
-  backend.put('/obj', { body, etag: '"v1"', lastModified: 'Tue, 01 Dec 2026 10:00:00 GMT' });
+  backend.put('/obj', body, { etag: '"v1"', lastModified: 'Tue, 01 Dec 2026 10:00:00 GMT' });
   return { backend, body };
 }
 
@@ -106,7 +106,7 @@ test('the mapping survives the protobuf codec with the wedge fields', (t) => {
   const { backend } = serverWith(10);
   const m = drive(factory.create(), backend, [enc(GET('/obj') + 'GET /obj HT')]).mappings[1]!;
   const state = decodeTransportState(
-    encodeTransportState({ client: { address: '10.0.0.9', port: 1, udpPort: 2 }, server: { address: '10.0.0.1', port: 1, udpPort: 2 }, tcp: undefined, sctp: { localVerificationTag: 1, peerVerificationTag: 2, localInitialTsn: 0, peerInitialTsn: 0, tsnMap: [], localKeyVector: new Uint8Array(0), peerKeyVector: new Uint8Array(0), endpointPairKey: new Uint8Array(0), hmacId: 0, sharedKeyId: 0, x25519Agreed: false, peerAddresses: [], localAddresses: [], nextAsconfSerial: 0, peerAsconfSerial: 0, outboundStreams: 1, inboundStreams: 1, peerCumulativeTsn: 0, peerReceiverWindow: 0, inboundNextSsn: [], pathMtu: 1200 }, stream: m, takeoverNumber: 0, ownerId: 'a', takenAtMs: 0, streamBytesSent: 0, streamBytesAcked: 0 }),
+    encodeTransportState({ client: { address: '10.0.0.9', port: 1, udpPort: 2 }, server: { address: '10.0.0.1', port: 1, udpPort: 2 }, tcp: undefined, sctp: { localVerificationTag: 1, peerVerificationTag: 2, localInitialTsn: 0, peerInitialTsn: 0, tsnMap: [], localKeyVector: new Uint8Array(0), peerKeyVector: new Uint8Array(0), endpointPairKey: new Uint8Array(0), hmacId: 0, sharedKeyId: 0, x25519Agreed: false, peerAddresses: [], localAddresses: [], nextAsconfSerial: 0, peerAsconfSerial: 0, outboundStreams: 1, inboundStreams: 1, peerCumulativeTsn: 0, peerReceiverWindow: 0, inboundNextSsn: [], pathMtu: 1200, peerStreamOffset: 0 }, stream: m, takeoverNumber: 0, ownerId: 'a', takenAtMs: 0, streamBytesSent: 0, streamBytesAcked: 0 }),
   );
   t.deepEqual(state.stream, m);
   t.is(Buffer.from(m.resumeContext!.pendingRequests).toString(), 'GET /obj HT');
@@ -114,7 +114,7 @@ test('the mapping survives the protobuf codec with the wedge fields', (t) => {
 
 test('persistent connection: three pipelined requests, each mapped at its own offsets', (t) => {
   const { backend, body } = serverWith(300);
-  backend.put('/b', { body: object(50, 3), etag: '"b"' });
+  backend.put('/b', object(50, 3), { etag: '"b"' });
   const requests = GET('/obj') + GET('/b') + GET('/obj', 'Range: bytes=100-199\r\n');
   const run = drive(factory.create(), backend, [enc(requests)]);
   const heads = run.mappings.filter((m) => m.resumeContext!.responseHead.length > 0);
@@ -220,17 +220,17 @@ test('a changed object is an explicit error, never spliced bytes', (t) => {
   const run = drive(factory.create(), backend, [enc(GET('/obj'))]);
   const m = run.mappings[1]!;
   const changed = new MemoryBackend();
-  changed.put('/obj', { body: object(1000, 99), etag: '"v2"' });
+  changed.put('/obj', object(1000, 99), { etag: '"v2"' });
   const a = drive(factory.resume(m, m.responseHeaderLength + 100), changed);
   t.is(a.closed?.type === 'close' && a.closed.error?.code, 'BATON_ERR_RESUME_NOT_PARTIAL', 'If-Range failed: 200');
   t.is(a.client.length, 0);
   const broken = new MemoryBackend({ ignoreIfRange: true });
-  broken.put('/obj', { body: object(1000, 99), etag: '"v2"' });
+  broken.put('/obj', object(1000, 99), { etag: '"v2"' });
   const b = drive(factory.resume(m, m.responseHeaderLength + 100), broken);
   t.is(b.closed?.type === 'close' && b.closed.error?.code, 'BATON_ERR_RESUME_VALIDATOR');
   t.is(b.client.length, 0);
   const shorter = new MemoryBackend();
-  shorter.put('/obj', { body: object(500), etag: '"v1"' });
+  shorter.put('/obj', object(500), { etag: '"v1"' });
   const c = drive(factory.resume(m, m.responseHeaderLength + 100), shorter);
   t.is(c.closed?.type === 'close' && c.closed.error?.code, 'BATON_ERR_RESUME_RANGE', 'same validator, other length');
   const gone = new MemoryBackend();
@@ -295,7 +295,7 @@ test('property: three requests on one connection, takeover anywhere, split clien
         fc.nat(),
         (sizes, clientCuts, kSeed, ackLag) => {
           const backend = new MemoryBackend();
-          sizes.forEach((s, i) => backend.put(`/o${i}`, { body: object(s, i + 1), etag: `"e${i}"` }));
+          sizes.forEach((s, i) => backend.put(`/o${i}`, object(s, i + 1), { etag: `"e${i}"` }));
           const requests = enc(sizes.map((_, i) => GET(`/o${i}`)).join(''));
           const points = [...new Set(clientCuts.map((c) => c % (requests.length + 1)))].sort((a, b) => a - b);
           const pieces: Uint8Array[] = [];

@@ -249,21 +249,11 @@ const partOf = (out: string) => {
 };
 
 /**
- * KNOWN BUG (SCTP, open): a taker that resumes from a state whose last TSN run was still open
- * assumes full-size chunks after it; if the old owner had sent a short chunk after its last
- * announcement, the taker resumes a few hundred bytes too far and the client misses them. baton
- * fetch then refuses the download (Content-Length) and keeps no file: lost bytes are detected,
- * never delivered as a wrong file. Until the fix, an SCTP run may end that way; TCP-Migrate must
- * always be whole. The log line makes each occurrence visible in the test output.
+ * The download is whole on both transports: exit 0 and the object's sha256. A taker resumes at the
+ * exact byte the client is missing: on SCTP the wedge's export barrier keeps a short DATA chunk
+ * (and what follows) back until a member stored a TSN map that places it.
  */
-function wholeOrKnownSctpTruncation(t: ExecutionContext, kind: TransportKind, code: number | null, stderr: string, out: string, digest: string, context: string): void {
-  if (kind === 'sctp' && code !== 0) {
-    t.log('KNOWN BUG (SCTP open TSN run after a short chunk): the download was refused as truncated');
-    t.is(code, 1, context);
-    t.regex(stderr, /BATON_ERR_FETCH_TRUNCATED/, context);
-    t.false(existsSync(out), 'a refused download leaves no file');
-    return;
-  }
+function whole(t: ExecutionContext, code: number | null, out: string, digest: string, context: string): void {
   t.is(code, 0, context);
   t.is(fileSha(out), digest, 'every byte once, none duplicated');
 }
@@ -306,7 +296,7 @@ for (const kind of KINDS) {
     t.is(monitor.status.code, 0, monitor.stderr);
     await serving.waitFor('superseded', 20_000);
     const status = await fetch.waitForExit(45_000);
-    wholeOrKnownSctpTruncation(t, kind, status.code, fetch.stderr, out, digest, `${fetch.describe()}\n${p.describe()}`);
+    whole(t, status.code, out, digest, `${fetch.describe()}\n${p.describe()}`);
     t.regex(fetch.stderr, /taken over by 127\.0\.0\.[34] \(takeover \d+\)/);
     t.is(serving.process.exitStatus, undefined, 'the wrongly declared wedge is still running');
   });
@@ -327,7 +317,7 @@ for (const kind of KINDS) {
     const won = await takeoverWon(p, dead, 0, 20_000);
     t.is(won.w, joined, 'the wedge that joined mid-stream took the connection over');
     const status = await fetch.waitForExit(45_000);
-    wholeOrKnownSctpTruncation(t, kind, status.code, fetch.stderr, out, digest, `${fetch.describe()}\n${p.describe()}`);
+    whole(t, status.code, out, digest, `${fetch.describe()}\n${p.describe()}`);
   });
 
   test.serial(`${kind}: the backend object replaced mid-stream, then a failover: an explicit failure, never a wrong file`, async (t) => {

@@ -109,6 +109,23 @@ export class TransportSocket extends Duplex {
     return this.transport.bufferedAmount;
   }
 
+  /** The transport's export barrier (MigratableTransport.setExportBarrier), on the driver's clock. */
+  setExportBarrier(enabled: boolean): void {
+    this.transport.setExportBarrier(this.now(), enabled);
+    this.wakeDriver();
+  }
+
+  /** The generation of the state the transport exports now (MigratableTransport.exportGeneration). */
+  get exportGeneration(): number {
+    return this.transport.exportGeneration;
+  }
+
+  /** A support-group member stored the state of `generation`: release what the barrier held. */
+  confirmExport(generation: number): void {
+    this.transport.confirmExport(this.now(), generation);
+    this.wakeDriver();
+  }
+
   /** True while the consumer is not reading and events wait in the transport. */
   get readingPaused(): boolean {
     return this.readPaused;

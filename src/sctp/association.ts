@@ -145,6 +145,11 @@ export class SctpAssociation implements MigratableTransport {
   /** @internal */ localRandom: Uint8Array;
   /** @internal A send() was cut short: emit 'writable' when the buffer drains to half. */ wantWritable = false;
   /** @internal */ endEmitted = false;
+  /**
+   * @internal An event was raised while packets were built (after the app's last poll of this
+   * cycle): a timer at once makes the driver run an input cycle, so the app polls it (a 'state-changed'
+   * the export barrier waits on must not sit until the next datagram).
+   */ eventsDueAt: Instant | undefined;
   /** @internal */ closeError: TransportError | undefined;
   /** @internal Cookie Preservative (ms) for the next INIT after a stale cookie (§5.2.6). */ cookiePreservative = 0;
 
@@ -200,6 +205,7 @@ export class SctpAssociation implements MigratableTransport {
 
   pollEvent(): TransportEvent | undefined {
     if (this.eventHead >= this.events.length) {
+      this.eventsDueAt = undefined;
       if (this.events.length > 0) {
         this.events = [];
         this.eventHead = 0;
@@ -301,6 +307,31 @@ export class SctpAssociation implements MigratableTransport {
       r.sackNow = true;
       this.host.wake(this);
     }
+    void now;
+  }
+
+  /** The export barrier (contract): short chunks wait for a confirmed export that maps them. */
+  setExportBarrier(now: Instant, enabled: boolean): void {
+    const q = this.sender.queue;
+    q.barrier = enabled;
+    // Turned off: whatever is held goes now.
+    if (!enabled) q.confirmedGeneration = q.generation;
+    this.host.wake(this);
+    void now;
+  }
+
+  get exportGeneration(): number {
+    return this.sender.queue.generation;
+  }
+
+  confirmExport(now: Instant, generation: number): void {
+    const q = this.sender.queue;
+    if (!Number.isSafeInteger(generation) || generation < 0 || generation > q.generation) {
+      throw new LocalUsageError(`confirmExport: generation ${String(generation)} was never exported (the latest is ${q.generation})`);
+    }
+    if (generation <= q.confirmedGeneration) return;
+    q.confirmedGeneration = generation;
+    this.host.wake(this);
     void now;
   }
 
@@ -515,7 +546,7 @@ export class SctpAssociation implements MigratableTransport {
 
 guardMethods(
   SctpAssociation.prototype,
-  ['handleDatagram', 'handleTimeout', 'pollTransmit', 'pollTimeout', 'pollEvent', 'send', 'close', 'abort', 'exportState', 'takeover', 'receiverState', 'setAcknowledgeLimit'],
+  ['handleDatagram', 'handleTimeout', 'pollTransmit', 'pollTimeout', 'pollEvent', 'send', 'close', 'abort', 'exportState', 'takeover', 'receiverState', 'setAcknowledgeLimit', 'setExportBarrier', 'confirmExport'],
   'SctpAssociation',
 );
 

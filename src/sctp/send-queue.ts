@@ -4,7 +4,8 @@
 //
 // Byte-stream mode (baton's design): every DATA chunk is one complete ordered message on stream 0
 // with exactly `chunkSize` bytes, except when the queue runs dry (a shorter chunk, which closes
-// the current run). Message mode: each send() is one message, fragmented into chunkSize pieces.
+// the current run; under the export barrier it waits for a confirmed export that maps it). Message
+// mode: each send() is one message, fragmented into chunkSize pieces.
 import { ssnAdd, tsnAdd, tsnDiff, tsnLt } from './serial.js';
 import type { TsnRun } from '../transport-abstraction/state-types.js';
 import { Slab } from '../transport-abstraction/slab.js';
@@ -95,6 +96,18 @@ export class SendQueue {
   corkDeadline: number | undefined;
   /** After a takeover: chunk sizes to reproduce exactly first (held = the client has it already). */
   private replay: Array<{ length: number; held: boolean }> = [];
+  /**
+   * The export barrier (MigratableTransport.setExportBarrier), byte-stream mode: a short chunk is
+   * recorded in the runs (TSN, SSN, offset, length fixed) but taken only once an export of its
+   * generation is confirmed; nothing after it goes before it.
+   */
+  barrier = false;
+  /** Bumped by every short chunk recorded under the barrier (the contract's exportGeneration). */
+  generation = 0;
+  /** The highest generation a support-group member confirmed (confirmExport). */
+  confirmedGeneration = 0;
+  /** The short chunk recorded and waiting for its export's confirmation, if any. */
+  private barred: { readonly length: number; readonly generation: number } | undefined;
 
   constructor(
     readonly mode: SendMode,
@@ -143,22 +156,48 @@ export class SendQueue {
     return this.mode === 'stream' && this.corkMs > 0 && !this.flushShort && this.replay.length === 0 && this.pendingBytes > 0 && this.pendingBytes < this.chunkSize;
   }
 
-  /** Size of the next chunk's user data, or 0 when nothing waits. */
+  /**
+   * Size of the next chunk's user data, or 0 when nothing waits (or the barrier holds it). Under
+   * the export barrier, the first time a short chunk is next it is recorded here (see barrier).
+   */
   nextChunkLength(): number {
+    if (this.barred !== undefined) return this.confirmedGeneration >= this.barred.generation ? this.barred.length : 0;
     if (this.pendingBytes === 0 || this.corked) return 0;
-    if (this.replay.length > 0 && this.mode === 'stream') {
-      const need = this.replay[0]!.length;
-      return this.pendingBytes >= need ? need : 0;
+    if (this.mode === 'stream') {
+      const need = this.replay[0]?.length;
+      const length = need === undefined ? Math.min(this.chunkSize, this.pendingBytes) : this.pendingBytes >= need ? need : 0;
+      return length > 0 && length < this.chunkSize && this.barrier ? this.bar(length) : length;
     }
-    if (this.mode === 'stream') return Math.min(this.chunkSize, this.pendingBytes);
     const s = this.segments[this.segmentHead]!;
     return Math.min(this.chunkSize, s.bytes.length - s.offset);
+  }
+
+  /**
+   * Record a short chunk of `length` bytes in the runs at the next TSN without taking it: the map
+   * a taker gets from now on places it (a new generation, 'state-changed'); it goes once an export
+   * of this generation is confirmed. Returns 0 (nothing may go yet).
+   */
+  private bar(length: number): number {
+    this.generation++;
+    this.barred = { length, generation: this.generation };
+    this.recordRun(this.nextTsn, length, this.nextSsn[0]!);
+    this.flushShort = false;
+    return this.confirmedGeneration >= this.generation ? length : 0;
+  }
+
+  /** Stream offset and TSN just past every chunk recorded in the runs (taken or barred). */
+  get mappedEnd(): { tsn: number; offset: number } {
+    const b = this.barred;
+    return b === undefined ? { tsn: this.nextTsn, offset: this.chunkedOffset } : { tsn: tsnAdd(this.nextTsn, 1), offset: this.chunkedOffset + b.length };
   }
 
   /** Take the next chunk's worth of pending bytes, assign it a TSN and make it outstanding. */
   take(now: number, path: number): OutChunk | undefined {
     const length = this.nextChunkLength();
     if (length === 0) return undefined;
+    // A barred short chunk was recorded in the runs already.
+    const recorded = this.barred !== undefined;
+    this.barred = undefined;
     let data: Uint8Array;
     let streamId: number;
     let flags: number;
@@ -172,7 +211,7 @@ export class SendQueue {
       data = this.takeBytes(length);
       ssn = this.nextSsn[0]!;
       this.nextSsn[0] = ssnAdd(ssn, 1);
-      this.recordRun(this.nextTsn, length, ssn);
+      if (!recorded) this.recordRun(this.nextTsn, length, ssn);
       this.chunkedOffset += length;
     } else {
       streamId = seg.stream;

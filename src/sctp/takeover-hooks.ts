@@ -168,7 +168,9 @@ export function exportInto(a: SctpAssociation, state: TransportState): void {
     return;
   }
   const emptySsn = t.resumedAt === undefined ? (state.streamBytesSent === 0 ? 0 : undefined) : t.resumedAt.tsn === a.outboundNextTsn ? t.resumedAt.ssn : undefined;
-  s.tsnMap = withContinuation(s.tsnMap, a.outboundNextTsn, state.streamBytesSent, a.options, emptySsn);
+  // The continuation starts after every recorded chunk, a short one the export barrier holds too.
+  const end = a.sender.queue.mappedEnd;
+  s.tsnMap = withContinuation(s.tsnMap, end.tsn, end.offset, a.options, emptySsn);
   s.nextAsconfSerial = t.initiator?.sender.nextSerial ?? a.localInitialTsn;
   s.peerAsconfSerial = t.guard?.receiver.peerSerial ?? 0;
   state.takeoverNumber = t.initiator?.requestNumber ?? t.importedTakeoverNumber;
@@ -393,8 +395,9 @@ function table(a: SctpAssociation, source: UdpAddress): PeerAddressTable {
  * The exported map ends with an open run: when the owner's last run is closed (its queue ran dry)
  * or there is none yet, append the run its next chunks will form. Exporting turns the byte-stream
  * cork on (SendQueue.corkMs), so from now on the owner sends full-size chunks while it is fed; a
- * short chunk after an idle cork delay changes the map and raises 'state-changed' (re-export).
- * A taker holding this state can then place every later TSN.
+ * short chunk after an idle cork delay changes the map and raises 'state-changed' (re-export);
+ * under the export barrier (transport.ts) it is sent only once a re-export mapping it is
+ * confirmed. A taker holding the latest confirmed state can then place every TSN the client holds.
  */
 export function withContinuation(
   runs: TsnRun[],

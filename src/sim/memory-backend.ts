@@ -14,11 +14,16 @@
 // bytes it started with (as nginx keeps sending an open file that was replaced). setDown(true)
 // resets every open connection and refuses new ones, for "the backend died" cases.
 //
-// The request parsing here is deliberately small and private (parseRequestHead below). The wedge's
-// own sans-IO HTTP parser (src/wedge/, written alongside) can replace it: the swap point is
-// MemoryBackendConnection#parseRequests, which needs method, target, version and three headers.
+// Without virtual time, connection() is the same server as a plain function of bytes: request
+// bytes in, the complete responses out at once (the mapper's tests drive it so). Options make it
+// misbehave or differ from nginx: chunked transfer coding, Range answered whatever If-Range says,
+// Connection: close after every response.
+//
+// The request parsing here is deliberately small and private (parseRequestHead below): it stands for
+// the origin, which answers what nginx answers (405 for other methods, HTTP/1.1 without Host
+// served), where the wedge's own parser (src/wedge/http-request.ts) refuses with 501 / 400.
 import { createHash } from 'node:crypto';
-import { BatonError } from '../transport-abstraction/errors.js';
+import { BatonError, LocalUsageError } from '../transport-abstraction/errors.js';
 import type { Runtime, RuntimeTimer } from '../transport-abstraction/runtime.js';
 import type { BackendConnection, BackendSink, ContentBackend } from '../wedge/content.js';
 
@@ -36,8 +41,8 @@ interface MemoryObject extends MemoryObjectInfo {
 }
 
 export interface MemoryBackendOptions {
-  /** Only now() and setTimer() are used. */
-  readonly runtime: Pick<Runtime, 'now' | 'setTimer'>;
+  /** Only now() and setTimer() are used; without one only connection() (no virtual time) serves. */
+  readonly runtime?: Pick<Runtime, 'now' | 'setTimer'>;
   /** Virtual ms from a request (or a connection attempt) to its first response byte; default 1. */
   readonly delayMs?: number;
   /** Delivery rate per connection in bytes per virtual second; default unlimited. */
@@ -46,13 +51,20 @@ export interface MemoryBackendOptions {
   readonly chunkBytes?: number;
   /** Largest request head accepted (else 431 and close); default 16 KiB. */
   readonly maxHeadBytes?: number;
+  /** Send bodies with chunked transfer coding and no Content-Length (not resumable by the wedge). */
+  readonly chunked?: boolean;
+  /** Answer a Range even when If-Range does not match (a broken server). */
+  readonly ignoreIfRange?: boolean;
+  /** Close after every response (Connection: close). */
+  readonly close?: boolean;
 }
 
 /** Virtual time 0 as a date, so Last-Modified is deterministic. */
 const EPOCH_MS = Date.UTC(2001, 2, 26, 12, 0, 0);
 
 export class MemoryBackend implements ContentBackend {
-  readonly runtime: Pick<Runtime, 'now' | 'setTimer'>;
+  private readonly clock: Pick<Runtime, 'now' | 'setTimer'> | undefined;
+  readonly options: Omit<MemoryBackendOptions, 'runtime'>;
   delayMs: number;
   rateBytesPerSec: number | undefined;
   readonly chunkBytes: number;
@@ -64,8 +76,10 @@ export class MemoryBackend implements ContentBackend {
   private readonly open_ = new Set<MemoryBackendConnection>();
   private down = false;
 
-  constructor(options: MemoryBackendOptions) {
-    this.runtime = options.runtime;
+  constructor(options: MemoryBackendOptions = {}) {
+    const { runtime, ...rest } = options;
+    this.clock = runtime;
+    this.options = rest;
     this.delayMs = options.delayMs ?? 1;
     this.rateBytesPerSec = options.rateBytesPerSec;
     this.chunkBytes = options.chunkBytes ?? 16 * 1024;
@@ -79,7 +93,7 @@ export class MemoryBackend implements ContentBackend {
    */
   put(path: string, bytes: Uint8Array, validators: { etag?: string; lastModified?: string } = {}): MemoryObjectInfo {
     const digest = createHash('sha256').update(bytes).digest('hex').slice(0, 20);
-    const second = Math.max(Math.floor(this.runtime.now() / 1000), (this.lastModifiedSecond.get(path) ?? -1) + 1);
+    const second = Math.max(Math.floor((this.clock?.now() ?? 0) / 1000), (this.lastModifiedSecond.get(path) ?? -1) + 1);
     this.lastModifiedSecond.set(path, second);
     const object: MemoryObject = {
       path,
@@ -120,7 +134,20 @@ export class MemoryBackend implements ContentBackend {
     if (down) for (const c of [...this.open_]) c.fail('BATON_ERR_BACKEND_RESET', 'the in-memory backend went down');
   }
 
+  /** The runtime virtual-time delivery runs on (open() needs one). */
+  get runtime(): Pick<Runtime, 'now' | 'setTimer'> {
+    if (this.clock === undefined) throw new LocalUsageError('MemoryBackend.open() answers in virtual time: give the backend a runtime, or use connection()');
+    return this.clock;
+  }
+
+  /** A connection without virtual time: handleBytes(request bytes) returns the complete responses at once. */
+  connection(): MemoryExchange {
+    this.stats.connections++;
+    return new MemoryExchange(this);
+  }
+
   open(sink: BackendSink): MemoryBackendConnection {
+    void this.runtime;
     this.stats.connections++;
     const conn = new MemoryBackendConnection(this, sink);
     if (this.down) conn.fail('BATON_ERR_BACKEND_REFUSED', 'the in-memory backend is down', this.delayMs);
@@ -141,31 +168,84 @@ interface Outgoing {
   readonly close: boolean;
 }
 
-export class MemoryBackendConnection implements BackendConnection {
+/** The request side of one connection: bytes in, the response to every complete request out, in order. */
+class Requests {
   private input = new Uint8Array(0);
+  /** No more requests are read (a Connection: close or a malformed request was seen). */
+  closing = false;
+
+  constructor(private readonly backend: MemoryBackend) {}
+
+  push(bytes: Uint8Array): Response[] {
+    if (this.closing) return [];
+    const joined = new Uint8Array(this.input.length + bytes.length);
+    joined.set(this.input);
+    joined.set(bytes, this.input.length);
+    this.input = joined;
+    const out: Response[] = [];
+    while (!this.closing) {
+      const end = indexOfHeadEnd(this.input);
+      if (end < 0) {
+        if (this.input.length > this.backend.maxHeadBytes) this.add(out, status(431, 'Request Header Fields Too Large', true));
+        break;
+      }
+      const text = new TextDecoder('latin1').decode(this.input.subarray(0, end));
+      this.input = this.input.subarray(end + 4);
+      const request = parseRequestHead(text);
+      this.add(out, request === undefined ? status(400, 'Bad Request', true) : answer(this.backend, request));
+    }
+    return out;
+  }
+
+  private add(out: Response[], response: Response): void {
+    out.push(response);
+    if (response.close) {
+      this.closing = true;
+      this.input = new Uint8Array(0);
+    }
+  }
+}
+
+/** One connection without virtual time (MemoryBackend.connection()). */
+export class MemoryExchange {
+  private readonly requests: Requests;
+  constructor(backend: MemoryBackend) {
+    this.requests = new Requests(backend);
+  }
+
+  /** The complete responses to the requests `bytes` completes, concatenated. */
+  handleBytes(bytes: Uint8Array): Uint8Array {
+    return Buffer.concat(this.requests.push(bytes).flatMap((r) => r.parts));
+  }
+
+  /** Set after a response that closes the connection: no more requests are read. */
+  get closed(): boolean {
+    return this.requests.closing;
+  }
+}
+
+export class MemoryBackendConnection implements BackendConnection {
+  private readonly requests: Requests;
   private readonly queue: Outgoing[] = [];
   /** Offset into queue[0].parts[0] already delivered. */
   private offset = 0;
   private paused = false;
   private finished = false;
   private closedByCaller = false;
-  /** No more requests are read (a Connection: close or a malformed request was seen). */
-  private closing = false;
   private timer: RuntimeTimer | undefined;
   private nextChunkAt = 0;
 
   constructor(
     private readonly backend: MemoryBackend,
     private readonly sink: BackendSink,
-  ) {}
+  ) {
+    this.requests = new Requests(backend);
+  }
 
   write(bytes: Uint8Array): void {
-    if (this.finished || this.closing) return;
-    const joined = new Uint8Array(this.input.length + bytes.length);
-    joined.set(this.input);
-    joined.set(bytes, this.input.length);
-    this.input = joined;
-    this.parseRequests();
+    if (this.finished) return;
+    const at = this.backend.runtime.now() + this.backend.delayMs;
+    for (const r of this.requests.push(bytes)) this.queue.push({ parts: r.parts, availableAt: at, close: r.close });
     this.schedule();
   }
 
@@ -202,50 +282,6 @@ export class MemoryBackendConnection implements BackendConnection {
     this.timer = undefined;
     this.queue.length = 0;
     this.backend.forget(this);
-  }
-
-  /** Turn every complete request head in the input into a queued response. */
-  private parseRequests(): void {
-    for (;;) {
-      if (this.closing) return;
-      const end = indexOfHeadEnd(this.input);
-      if (end < 0) {
-        if (this.input.length > this.backend.maxHeadBytes) this.respond(status(431, 'Request Header Fields Too Large', true));
-        return;
-      }
-      const text = new TextDecoder('latin1').decode(this.input.subarray(0, end));
-      this.input = this.input.subarray(end + 4);
-      const request = parseRequestHead(text);
-      this.respond(request === undefined ? status(400, 'Bad Request', true) : this.answer(request));
-    }
-  }
-
-  private answer(r: RequestHead): Response {
-    this.backend.stats.requests++;
-    const close = r.version !== 'HTTP/1.1' || /(^|,)\s*close\s*(,|$)/i.test(r.headers.get('connection') ?? '');
-    // A request body is not supported (GET and HEAD carry none): 501, and the connection ends since
-    // its framing is unknown from here on.
-    if ((r.headers.get('content-length') ?? '0') !== '0' || r.headers.has('transfer-encoding')) return status(501, 'Not Implemented', true);
-    if (r.method !== 'GET' && r.method !== 'HEAD') return status(405, 'Method Not Allowed', close, ['Allow: GET, HEAD']);
-    const o = this.backend.lookup(r.target.split('?')[0]!);
-    if (o === undefined) return status(404, 'Not Found', close);
-    const validators = [`ETag: ${o.etag}`, `Last-Modified: ${o.lastModified}`, 'Accept-Ranges: bytes'];
-    const ifRange = r.headers.get('if-range');
-    const range = ifRange === undefined || ifRange === o.etag || ifRange === o.lastModified ? parseRange(r.headers.get('range'), o.length) : undefined;
-    if (range === 'unsatisfiable') return status(416, 'Range Not Satisfiable', close, [...validators, `Content-Range: bytes */${o.length}`]);
-    const body = range ? o.bytes.subarray(range.start, range.end + 1) : o.bytes;
-    const fields = range ? [...validators, `Content-Range: bytes ${range.start}-${range.end}/${o.length}`] : validators;
-    const head = responseHead(range ? 206 : 200, range ? 'Partial Content' : 'OK', body.length, close, fields);
-    return { parts: r.method === 'HEAD' || body.length === 0 ? [head] : [head, body], close };
-  }
-
-  private respond(response: Response): void {
-    const at = this.backend.runtime.now() + this.backend.delayMs;
-    this.queue.push({ parts: response.parts, availableAt: at, close: response.close });
-    if (response.close) {
-      this.closing = true;
-      this.input = new Uint8Array(0);
-    }
   }
 
   /** Arm the one delivery timer for the earliest moment something can be delivered. */
@@ -291,6 +327,51 @@ export class MemoryBackendConnection implements BackendConnection {
     }
     this.schedule();
   }
+}
+
+/** The response to one parsed request. */
+function answer(backend: MemoryBackend, r: RequestHead): Response {
+  backend.stats.requests++;
+  const options = backend.options;
+  const close = options.close === true || r.version !== 'HTTP/1.1' || /(^|,)\s*close\s*(,|$)/i.test(r.headers.get('connection') ?? '');
+  // A request body is not supported (GET and HEAD carry none): 501, and the connection ends since
+  // its framing is unknown from here on.
+  if ((r.headers.get('content-length') ?? '0') !== '0' || r.headers.has('transfer-encoding')) return status(501, 'Not Implemented', true);
+  if (r.method !== 'GET' && r.method !== 'HEAD') return status(405, 'Method Not Allowed', close, ['Allow: GET, HEAD']);
+  const o = backend.lookup(r.target.split('?')[0]!);
+  if (o === undefined) return status(404, 'Not Found', close);
+  const validators = [`ETag: ${o.etag}`, `Last-Modified: ${o.lastModified}`, 'Accept-Ranges: bytes'];
+  const ifRange = r.headers.get('if-range');
+  const rangeApplies = ifRange === undefined || options.ignoreIfRange === true || ifRangeMatches(ifRange, o);
+  const range = rangeApplies ? parseRange(r.headers.get('range'), o.length) : undefined;
+  if (range === 'unsatisfiable') return status(416, 'Range Not Satisfiable', close, [...validators, `Content-Range: bytes */${o.length}`]);
+  const body = range ? o.bytes.subarray(range.start, range.end + 1) : o.bytes;
+  const fields = range ? [...validators, `Content-Range: bytes ${range.start}-${range.end}/${o.length}`] : validators;
+  const code = range ? 206 : 200;
+  const reason = range ? 'Partial Content' : 'OK';
+  if (options.chunked === true) {
+    const head = encoder.encode([`HTTP/1.1 ${code} ${reason}`, ...fields, 'Transfer-Encoding: chunked', ...(close ? ['Connection: close'] : [])].join('\r\n') + '\r\n\r\n');
+    return { parts: r.method === 'HEAD' ? [head] : [head, ...chunkedBody(body)], close };
+  }
+  const head = responseHead(code, reason, body.length, close, fields);
+  return { parts: r.method === 'HEAD' || body.length === 0 ? [head] : [head, body], close };
+}
+
+/** If-Range (RFC 9110 §13.1.5): a strong ETag equal to the current one, or the exact Last-Modified date. */
+function ifRangeMatches(value: string, o: MemoryObject): boolean {
+  if (value.startsWith('"')) return !o.etag.startsWith('W/') && value === o.etag;
+  return value === o.lastModified;
+}
+
+/** A body in chunked transfer coding, 1000-byte chunks, then the last chunk. */
+function chunkedBody(body: Uint8Array): Uint8Array[] {
+  const parts: Uint8Array[] = [];
+  for (let i = 0; i < body.length; i += 1000) {
+    const piece = body.subarray(i, i + 1000);
+    parts.push(encoder.encode(`${piece.length.toString(16)}\r\n`), piece, encoder.encode('\r\n'));
+  }
+  parts.push(encoder.encode('0\r\n\r\n'));
+  return parts;
 }
 
 // ---- the small private HTTP/1.1 request parser (see the header comment) ----

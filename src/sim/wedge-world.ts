@@ -31,6 +31,8 @@ export interface WorldOptions {
   readonly health?: HealthMode;
   /** Backend delivery rate per connection, bytes per virtual second. */
   readonly rate?: number;
+  /** Backend bytes per delivery (bursts at `rate`); default the backend's 16 KiB. */
+  readonly chunkBytes?: number;
   readonly updateMs?: number;
   readonly backoff?: BackoffRule;
   /** How takers resume; default the transports' DEFAULT_RESUME_MODE. */
@@ -81,7 +83,11 @@ export class WedgeWorld {
     }
     const link = this.options.clientLink?.(id);
     if (link !== undefined) this.net.link('clients', id, link);
-    const backend = new MemoryBackend({ runtime: this.sim, ...(this.options.rate ? { rateBytesPerSec: this.options.rate } : {}) });
+    const backend = new MemoryBackend({
+      runtime: this.sim,
+      ...(this.options.rate ? { rateBytesPerSec: this.options.rate } : {}),
+      ...(this.options.chunkBytes ? { chunkBytes: this.options.chunkBytes } : {}),
+    });
     for (const [path, bytes] of objects) backend.put(path, bytes);
     this.backends.set(id, backend);
     const wedge = await Wedge.start({

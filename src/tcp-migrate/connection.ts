@@ -348,6 +348,20 @@ export class TcpMigrateConnection implements MigratableTransport {
     return this.rcvNxt;
   }
 
+  /** The export barrier holds nothing here: sequence numbers are stream offsets (the contract). */
+  setExportBarrier(now: Instant, enabled: boolean): void {
+    void now;
+    void enabled;
+  }
+
+  readonly exportGeneration = 0;
+
+  /** Nothing is held (setExportBarrier); a generation other than 0 was never exported. */
+  confirmExport(now: Instant, generation: number): void {
+    if (generation !== 0) throw new LocalUsageError(`confirmExport: generation ${String(generation)} was never exported (TCP-Migrate's is always 0)`);
+    void now;
+  }
+
   setAcknowledgeLimit(now: Instant, offset: number | undefined): void {
     win.setAcknowledgeLimit(this, now, offset);
   }

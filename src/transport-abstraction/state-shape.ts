@@ -36,6 +36,7 @@ const SCTP: Shape = {
   peerReceiverWindow: 'u32',
   inboundNextSsn: ['u32'],
   pathMtu: 'u32',
+  peerStreamOffset: 'u64',
 };
 const TCP: Shape = {
   initiatorIsn: 'u32',

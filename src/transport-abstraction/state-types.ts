@@ -40,6 +40,8 @@ export interface SctpState {
   peerReceiverWindow: number;
   inboundNextSsn: number[];
   pathMtu: number;
+  /** Peer→local stream bytes through peerCumulativeTsn, from the association's first byte (0 in older states). */
+  peerStreamOffset: number;
 }
 
 export interface TcpMigrateState {

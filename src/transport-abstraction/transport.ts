@@ -155,7 +155,7 @@ export interface MigratableTransport extends DatagramCore {
    * reveals a held byte. Retransmitted bytes that were delivered already are not delivered twice.
    * SCTP acknowledges only up to a message's end (a taker can then reassemble what is resent) and
    * reports no gap block while a limit is set; its receivedOffset counts the user data of every TSN
-   * up to the cumulative TSN received, from the imported point on an imported association.
+   * up to the cumulative TSN received, from the connection's first byte (an export carries it).
    *
    * The rule that makes a failover lose nothing the client was told arrived: whoever exports a
    * state for a taker first sets the limit to receivedOffset (the point that state then
@@ -164,6 +164,37 @@ export interface MigratableTransport extends DatagramCore {
   setAcknowledgeLimit(now: Instant, offset: number | undefined): void;
   /** Peer→local stream bytes received in order so far. */
   readonly receivedOffset: number;
+
+  /**
+   * The export barrier: nothing reaches the peer that a taker holding the last *confirmed*
+   * export could not place in the stream. Off by default (plain library use, `baton cat`); an
+   * application that keeps a support group's state (the wedge) turns it on, and from then on
+   * calls confirmExport(now, g) once a group member stored a state exported at generation g.
+   *
+   * SCTP (byte-stream mode): an exported TSN map ends with an open run (every later TSN a full
+   * chunk). A chunk that closes a run (a short one: the queue ran dry after the cork delay) is
+   * given its TSN and recorded in the map, which bumps exportGeneration and raises
+   * 'state-changed', but neither it nor anything after it is transmitted until an export of that
+   * generation or a later one is confirmed. A taker's map is then exact for every TSN the client
+   * can hold, whether or not the client is a baton one. Cost: one group round trip before each
+   * short chunk (the end of a response, a stream that pauses). The taker's own connection obeys
+   * the same rule once turned on (turn it on right after importState()).
+   *
+   * TCP-Migrate: sequence numbers are stream offsets, every byte is placed exactly by any
+   * state, so the barrier holds nothing: exportGeneration stays 0 and confirmExport does nothing.
+   */
+  setExportBarrier(now: Instant, enabled: boolean): void;
+  /**
+   * The generation of the state exportState() returns now (read it together with the export):
+   * it grows each time the exported state changes in a way the barrier holds bytes for.
+   */
+  readonly exportGeneration: number;
+  /**
+   * A support-group member stored a state exported at `generation` (or later): release what the
+   * barrier held for it. Confirmations never go back (a lower one does nothing); a generation
+   * above exportGeneration is local misuse (LocalUsageError).
+   */
+  confirmExport(now: Instant, generation: number): void;
 }
 
 /** Options shared by connect/listen/import. */

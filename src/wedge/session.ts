@@ -9,6 +9,15 @@
 // A taker's session (resume) starts with no mapper: on 'takeover-complete' it makes one with
 // factory.resume(mapping, receiver.nextOffset), and its buffer begins at that offset, where the
 // StreamSender resumes. Sans-IO: time comes from the hooks, backend calls come from the world.
+//
+// Holding acknowledgements (README, "Requests acknowledged are never lost"): the session keeps the
+// transport's acknowledge limit at `confirmedEnd`, the client stream offset up to which a support
+// group member confirmed an announcement that covers the client's bytes (the mapping's request
+// and pending requests). A new request's bytes are therefore delivered but not acknowledged until
+// a member stored the announcement carrying it; the exported state describes that acknowledged
+// point. A taker learns the client offset its imported transport resumes at (`clientAt`, the
+// acknowledged point of the state) and drops the client's retransmission of the bytes the mapping
+// already holds (below `knownEnd`); bytes beyond are new requests.
 import type { BatonError } from '../transport-abstraction/errors.js';
 import type { StreamMapping, TransportState } from '../transport-abstraction/state-types.js';
 import type { Instant, MigratableTransport, ReceiverState, TransportEvent } from '../transport-abstraction/transport.js';
@@ -16,24 +25,6 @@ import { END, NOT_YET, StreamSender, type SourceAnswer, type StreamSource } from
 import type { BackendConnection, ContentBackend } from './content.js';
 import type { StreamMapper, StreamMapperFactory } from './mapper.js';
 import { connectionKey } from './soft-state-table.js';
-
-/**
- * The optional core feature behind "a request the transport acknowledged is never lost": a
- * connection that offers it can hold back the acknowledgement of client bytes until the support
- * group confirmed the announcement that carries them. The cores do not offer it yet; the session
- * calls it when they do (see the README, "Requests acknowledged are never lost").
- */
-export interface AcknowledgementHold {
-  /** Withhold acknowledging client stream bytes from `clientOffset` on. */
-  holdAcknowledgement(now: Instant, clientOffset: number): void;
-  /** Acknowledge everything received again. */
-  releaseAcknowledgement(now: Instant): void;
-}
-
-function ackHold(conn: MigratableTransport): AcknowledgementHold | undefined {
-  const c = conn as Partial<AcknowledgementHold>;
-  return typeof c.holdAcknowledgement === 'function' && typeof c.releaseAcknowledgement === 'function' ? (c as AcknowledgementHold) : undefined;
-}
 
 /** What a session needs from its wedge. */
 export interface SessionHooks {
@@ -50,6 +41,8 @@ export interface SessionHooks {
   closed(session: Session, error: BatonError | undefined): void;
   /** Client-bound bytes the transport accepted (counted as the sender moves on). */
   bytes(n: number): void;
+  /** The transport's exportable state changed ('state-changed'): announce now (the export barrier waits for it). */
+  stateChanged(session: Session, now: Instant): void;
 }
 
 export interface SessionOptions {
@@ -93,6 +86,23 @@ export class Session {
   private readonly options: SessionOptions;
   private readonly highWater: number;
   private readonly lowWater: number;
+  /** Client->server stream offset of the next client byte the transport delivers. */
+  private clientAt = 0;
+  /** Client bytes below this are already in the mapper (a taker's mapping): dropped as retransmissions. */
+  private knownEnd = 0;
+  /** The acknowledge limit in force: client bytes a member confirmed an announcement for. */
+  private confirmedEnd = 0;
+  /** A taker's client bytes that arrived before its mapper exists. */
+  private readonly early: Uint8Array[] = [];
+  /**
+   * Requests no member confirmed yet: their client end, and where their response begins. No byte
+   * of such a response goes to the client (a taker from the older state could not resume it).
+   */
+  private readonly unconfirmed: Array<{ clientEnd: number; responseAt: number }> = [];
+  /** Client bytes dropped as retransmissions of what the mapping held (a taker's). */
+  retransmittedBytes = 0;
+  /** The transport's export generation of each state this session made (state()). */
+  private readonly generations = new WeakMap<TransportState, number>();
 
   constructor(options: SessionOptions) {
     this.options = options;
@@ -114,11 +124,57 @@ export class Session {
       resume: options.taker === true,
       onResume: (receiver, now) => this.startResume(receiver, now),
       onEvent: (ev, now) => this.transportEvent(ev, now),
+      onStateChanged: (now) => {
+        if (!this.done) hooks.stateChanged(this, now);
+      },
     });
     if (options.taker !== true) {
       this.mapper = options.factory.create();
       this.outStart = this.outEnd = this.countedTo = options.conn.streamOffset;
+    } else {
+      // The imported transport resumes at the state's acknowledged point; the mapping holds the
+      // client's bytes up to knownEnd, which the group has (the state came from an announcement).
+      this.clientAt = options.conn.receivedOffset;
+      this.knownEnd = options.resume === undefined ? this.clientAt : clientEnd(options.resume);
+      this.confirmedEnd = Math.max(this.clientAt, this.knownEnd);
     }
+    options.conn.setAcknowledgeLimit(hooks.now(), this.confirmedEnd);
+    // Nothing reaches the client that the group's latest confirmed state could not place.
+    options.conn.setExportBarrier(hooks.now(), true);
+  }
+
+  /** The client stream offset up to which `state` (one of ours) lets a taker rebuild the requests. */
+  static clientEnd(state: TransportState): number {
+    return state.stream === undefined ? 0 : clientEnd(state.stream);
+  }
+
+  /**
+   * A member confirmed an announcement that covered the client's bytes up to `end`, or no member
+   * is alive to confirm one: acknowledge them (the limit moves there; it never goes back).
+   */
+  confirmed(now: Instant, end: number): boolean {
+    if (this.done || end <= this.confirmedEnd) return false;
+    this.confirmedEnd = end;
+    this.conn.setAcknowledgeLimit(now, end);
+    while (this.unconfirmed.length > 0 && this.unconfirmed[0]!.clientEnd <= end) this.unconfirmed.shift();
+    this.readyListener();
+    return true;
+  }
+
+  /**
+   * A member stored `state` (one this session's state() made), or no member is alive to store
+   * one: release what the transport's export barrier held for it.
+   */
+  exportConfirmed(now: Instant, state: TransportState): void {
+    const generation = this.generations.get(state);
+    if (this.done || generation === undefined) return;
+    this.conn.confirmExport(now, generation);
+    this.options.hooks.wake();
+  }
+
+  /** The acknowledge limit in force (client stream offset). */
+  get acknowledgeLimit(): number {
+    return this.confirmedEnd;
   }
 
   /** Handle the transport's events and feed it (call from the endpoint's afterInput). */
@@ -129,8 +185,11 @@ export class Session {
   /** The state to announce: the transport's, with this wedge as owner and the mapper's mapping. */
   state(now: Instant): TransportState {
     const s = this.conn.exportState(now);
+    const generation = this.conn.exportGeneration;
     const stream = this.mapper?.mapping(s.streamBytesAcked) ?? this.options.resume;
-    return { ...s, ownerId: this.options.ownerId, takeoverNumber: this.takeoverNumber, ...(stream ? { stream } : {}) };
+    const state: TransportState = { ...s, ownerId: this.options.ownerId, takeoverNumber: this.takeoverNumber, ...(stream ? { stream } : {}) };
+    this.generations.set(state, generation);
+    return state;
   }
 
   /** Client-bound bytes waiting for the transport. */
@@ -152,7 +211,7 @@ export class Session {
     if (this.done) return;
     switch (ev.type) {
       case 'data':
-        this.mapper?.handleClientBytes(ev.bytes);
+        this.clientBytes(ev.bytes);
         this.drain(now);
         return;
       case 'end':
@@ -169,11 +228,25 @@ export class Session {
     }
   }
 
+  /** Feed the mapper the client's bytes beyond what it holds already (a taker gets them again). */
+  private clientBytes(bytes: Uint8Array): void {
+    if (this.mapper === undefined) {
+      this.early.push(bytes);
+      return;
+    }
+    const at = this.clientAt;
+    this.clientAt += bytes.length;
+    const skip = Math.min(bytes.length, Math.max(0, this.knownEnd - at));
+    this.retransmittedBytes += skip;
+    if (skip < bytes.length) this.mapper.handleClientBytes(skip === 0 ? bytes : bytes.subarray(skip));
+  }
+
   private startResume(receiver: ReceiverState, now: Instant): void {
     this.outStart = this.outEnd = this.countedTo = receiver.nextOffset;
     this.options.hooks.resumed(this, receiver, now);
     const mapping = this.options.resume;
     this.mapper = mapping === undefined ? this.options.factory.create() : this.options.factory.resume(mapping, receiver.nextOffset);
+    for (const b of this.early.splice(0)) this.clientBytes(b);
     this.drain(now);
   }
 
@@ -191,7 +264,9 @@ export class Session {
     }
     const first = this.out[0];
     if (first === undefined || offset >= this.outEnd) return this.endAfterDrain ? END : NOT_YET;
-    return first.subarray(offset - this.outStart, offset - this.outStart + max);
+    const gate = this.unconfirmed[0]?.responseAt ?? Infinity;
+    if (offset >= gate) return NOT_YET;
+    return first.subarray(offset - this.outStart, Math.min(gate, offset + max) - this.outStart);
   }
 
   // ---- the mapper and the content server ----
@@ -212,7 +287,8 @@ export class Session {
         case 'mapping':
           if (ev.mapping.resumeContext?.responseHead.length === 0) {
             this.requests++;
-            ackHold(this.conn)?.holdAcknowledgement(now, ev.mapping.requestStreamOffset);
+            const end = clientEnd(ev.mapping);
+            if (end > this.confirmedEnd) this.unconfirmed.push({ clientEnd: end, responseAt: ev.mapping.resumeContext.responseStreamOffset });
           }
           this.options.hooks.mapping(this, ev.mapping);
           break;
@@ -221,6 +297,8 @@ export class Session {
           break;
         case 'close':
           this.closeBackend();
+          // No more requests are answered: nothing held is worth a failover, and a close waits for the limit.
+          this.conn.setAcknowledgeLimit(now, undefined);
           if (ev.error !== undefined && (ev.error.code.startsWith('BATON_ERR_RESUME') || ev.error.code === 'BATON_ERR_HTTP_BACKEND')) {
             // A refused resume: not one byte of the answer goes out; the client learns the cause.
             // A content server that failed mid-response: abort, so a cut-off body never looks whole.
@@ -241,11 +319,6 @@ export class Session {
       this.backendConn.pause();
     }
     this.readyListener();
-  }
-
-  /** Releases the acknowledgement hold once the group confirmed this connection's announcement. */
-  confirmed(now: Instant): void {
-    ackHold(this.conn)?.releaseAcknowledgement(now);
   }
 
   private backend(): BackendConnection {
@@ -282,4 +355,9 @@ export class Session {
     this.backendPaused = false;
     b?.close();
   }
+}
+
+/** Client stream offset just after the request and the pending requests a mapping holds. */
+function clientEnd(m: StreamMapping): number {
+  return m.requestStreamOffset + m.request.length + (m.resumeContext?.pendingRequests.length ?? 0);
 }

@@ -63,6 +63,12 @@ export interface SoftStateChannelOptions {
   readonly maxDatagram?: number;
   /** The connections and load to announce; default none. */
   readonly source?: () => LocalState;
+  /**
+   * Called for every announcement sealed (periodic or announceNow) with its sequence and the
+   * connection states it carries (the very objects the source or the caller gave): an
+   * 'acknowledged' event for that sequence means a member stored those states.
+   */
+  readonly announced?: (sequence: number, connections: readonly TransportState[]) => void;
 }
 
 /** What the channel reports, in order. */
@@ -105,6 +111,7 @@ export class SoftStateChannel implements DatagramCore {
   private readonly monitorIds: ReadonlySet<string>;
   private readonly maxDatagram: number;
   private source: () => LocalState;
+  private readonly announced: ((sequence: number, connections: readonly TransportState[]) => void) | undefined;
   private readonly members = new Map<string, MemberStatus>();
   private readonly outbox: Transmit[] = [];
   private readonly events: ChannelEvent[] = [];
@@ -135,6 +142,7 @@ export class SoftStateChannel implements DatagramCore {
     const monitorKey = options.monitorKey ?? options.groupKey;
     this.opener = new Opener((kind) => (kind === 'command' ? monitorKey : options.groupKey));
     this.monitorIds = new Set(options.monitorIds ?? ['monitor']);
+    this.announced = options.announced;
     this.source = options.source ?? (() => ({ connections: [], load: { hostedConnections: 0, outstandingOffers: 0 } }));
     this.table = new SoftStateTable(this.cacheTimeoutMs);
     this.nextUpdate = options.now;
@@ -341,6 +349,7 @@ export class SoftStateChannel implements DatagramCore {
     sequences.push(sealed.sequence);
     this.confirmations.set(sealed.sequence, new Set());
     this.confirmations.delete(sealed.sequence - CONFIRMATIONS_KEPT);
+    this.announced?.(sealed.sequence, connections);
     for (const s of this.members.values()) this.outbox.push({ destination: s.member.address, payload: new Uint8Array(sealed.bytes) });
   }
 

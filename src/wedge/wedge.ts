@@ -20,6 +20,7 @@ import { HttpMapperFactory } from './http-mapper.js';
 import type { StreamMapperFactory } from './mapper.js';
 import { sealedKind, type SealKind } from './seal.js';
 import { Session } from './session.js';
+import { connectionKey } from './soft-state-table.js';
 import { SoftStateChannel, type ChannelEvent, type Member } from './soft-state-channel.js';
 import { TakeoverQueue, type DeathVerdict, type TakeoverJob } from './takeover.js';
 
@@ -141,8 +142,8 @@ export class Wedge {
   private readonly pending = new Map<string, TakeoverJob>();
   /** Connections announced won or served (announced); taker sessions before that are not. */
   private readonly serving = new Set<string>();
-  /** Announcement sequence -> connections waiting for a member's confirmation. */
-  private readonly awaitingConfirmation = new Map<number, string>();
+  /** Announcement sequence -> the states of our connections it carried, until a member confirms it. */
+  private readonly awaitingConfirmation = new Map<number, readonly TransportState[]>();
   private closed = false;
   private members: Member[];
 
@@ -165,6 +166,7 @@ export class Wedge {
       ...(options.cacheTimeoutMs !== undefined ? { cacheTimeoutMs: options.cacheTimeoutMs } : {}),
       ...(options.deadAfterPeriods !== undefined ? { deadAfterPeriods: options.deadAfterPeriods } : {}),
       source: () => ({ connections: this.announced(this.runtime.now()), load: { hostedConnections: this.serving.size, outstandingOffers: this.pending.size } }),
+      announced: (sequence, connections) => this.sealed(sequence, connections),
     });
     this.queue = new TakeoverQueue({ random: options.random, ...(options.backoff ? { rule: options.backoff } : {}), load: () => ({ hosted: this.serving.size, outstanding: this.pending.size }) });
   }
@@ -269,6 +271,9 @@ export class Wedge {
         failed: (session, error) => this.resumeFailed(session, error),
         closed: (session, error) => this.sessionClosed(session, error),
         bytes: (n) => (this.counters.bytesToClients += n),
+        stateChanged: (session, now) => {
+          if (this.serving.has(session.key)) this.announce(now, session);
+        },
       },
     });
     this.sessions.set(s.key, s);
@@ -282,13 +287,33 @@ export class Wedge {
       this.log('request', { connection: this.name(session), object: mapping.objectName, streamOffset: mapping.resumeContext.responseStreamOffset });
     }
     if (!this.serving.has(session.key)) return;
-    for (const seq of this.channel.announceNow(now, [session.state(now)])) this.awaitingConfirmation.set(seq, session.key);
-    // Unconfirmed sequences (no member alive) are forgotten oldest first.
+    this.announce(now, session);
+  }
+
+  /**
+   * Announce one connection at once (a new request, a changed transport state, a takeover won).
+   * No member alive to confirm it: nobody could take the connection over, so nothing is held —
+   * neither the request's acknowledgement nor the bytes the transport's export barrier waits with.
+   */
+  private announce(now: Instant, session: Session): void {
+    const state = session.state(now);
+    this.channel.announceNow(now, [state]);
+    if (this.liveMembers().length === 0) {
+      session.confirmed(now, Session.clientEnd(state));
+      session.exportConfirmed(now, state);
+    }
+    this.channelAttachment.wake();
+  }
+
+  /** An announcement was sealed: remember which of our states it carries until a member confirms it. */
+  private sealed(sequence: number, connections: readonly TransportState[]): void {
+    if (connections.length === 0) return;
+    this.awaitingConfirmation.set(sequence, connections);
+    // Unconfirmed sequences (no member alive, or confirmations lost) are forgotten oldest first.
     for (const seq of this.awaitingConfirmation.keys()) {
       if (this.awaitingConfirmation.size <= 4096) break;
       this.awaitingConfirmation.delete(seq);
     }
-    this.channelAttachment.wake();
   }
 
   private won(session: Session, receiver: ReceiverState, now: Instant): void {
@@ -303,8 +328,7 @@ export class Wedge {
       this.log('resumed', { connection: this.name(session), object: m.objectName, objectOffset: m.objectStart + Math.max(0, receiver.nextOffset - bodyAt) });
     }
     // The higher number tells the old owner (if alive) and the other candidates at once.
-    this.channel.announceNow(now, [session.state(now)]);
-    this.channelAttachment.wake();
+    this.announce(now, session);
   }
 
   private resumeFailed(session: Session, error: BatonError): void {
@@ -370,10 +394,19 @@ export class Wedge {
         return;
       }
       case 'acknowledged': {
-        const key = this.awaitingConfirmation.get(ev.sequence);
-        if (key === undefined) return;
+        const awaited = this.awaitingConfirmation.get(ev.sequence);
+        if (awaited === undefined) return;
         this.awaitingConfirmation.delete(ev.sequence);
-        this.sessions.get(key)?.confirmed(now);
+        for (const state of awaited) {
+          const key = connectionKey(state.client);
+          const session = this.sessions.get(key);
+          if (session === undefined) continue;
+          // A member holds this state: what the transport's export barrier held for it may go.
+          session.exportConfirmed(now, state);
+          // The limit moved: announce the state that describes the new acknowledged point at once,
+          // so a taker does not start from a point behind what the client was told arrived.
+          if (session.confirmed(now, Session.clientEnd(state)) && this.serving.has(key)) this.announce(now, session);
+        }
         this.endpoint.wake();
         return;
       }
@@ -389,6 +422,7 @@ export class Wedge {
   private memberDead(now: Instant, member: string, by: DeathVerdict): void {
     this.counters.memberDeaths++;
     this.log('member-dead', { member, by });
+    if (this.liveMembers().length === 0) this.releaseHolds(now);
     const entries = this.channel.table.ownedBy(member).filter((e) => !this.sessions.has(e.key));
     // Other live candidates: members of this group other than the dead one. None: do not pace.
     const competitors = this.channel.isAlive(member) === undefined ? [] : this.liveMembers().filter((id) => id !== member);
@@ -402,6 +436,18 @@ export class Wedge {
     if (entry === undefined || this.sessions.has(entry.key)) return;
     this.queue.add(now, [{ key: entry.key, state: entry.state, from: entry.state.ownerId, by: 'move', noticedAt: now, unpaced: true }]);
     this.armQueue();
+  }
+
+  /** No member is left to confirm an announcement: acknowledge what every served connection's mapping holds. */
+  private releaseHolds(now: Instant): void {
+    for (const key of this.serving) {
+      const s = this.sessions.get(key);
+      if (s === undefined || s.done) continue;
+      const state = s.state(now);
+      s.confirmed(now, Session.clientEnd(state));
+      s.exportConfirmed(now, state);
+    }
+    this.endpoint.wake();
   }
 
   private liveMembers(): string[] {

@@ -42,6 +42,8 @@ export function buildPacket(a: SctpAssociation, now: Instant): Transmit | undefi
   if (!q.corked) q.corkDeadline = undefined;
   else q.corkDeadline ??= now + q.corkMs;
   const canData = dataAllowed && a.sender.canSend(i);
+  // canSend() may have recorded a short chunk under the export barrier: re-export before it goes.
+  runsChanged(a, now);
   const sack = r.sackNow || (canData && a.timers.isArmed(Timer.DELAYED_SACK));
   if (!sack && !canData && a.control.length === 0) return undefined;
   const w = a.writer;
@@ -73,11 +75,16 @@ export function buildPacket(a: SctpAssociation, now: Instant): Transmit | undefi
     else r.sackNow = true;
   }
   if (canData) a.sender.fill(now, w, i);
-  if (a.sender.queue.runsChanged) {
-    // The TSN map changed shape: a taker needs a fresh export (see send-queue runsChanged).
-    a.sender.queue.runsChanged = false;
-    a.events.push({ type: 'state-changed' });
-  }
+  runsChanged(a, now);
   if (w.count === 0) return undefined;
   return { source: a.local, destination, payload: w.finish() };
+}
+
+/** The TSN map changed shape: a taker needs a fresh export (see send-queue runsChanged). */
+function runsChanged(a: SctpAssociation, now: Instant): void {
+  if (!a.sender.queue.runsChanged) return;
+  a.sender.queue.runsChanged = false;
+  a.events.push({ type: 'state-changed' });
+  // Under the export barrier the app must see it now: the recorded chunk waits for its re-export.
+  if (a.sender.queue.barrier) a.eventsDueAt ??= now;
 }

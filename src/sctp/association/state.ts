@@ -41,6 +41,7 @@ export function exportState(a: SctpAssociation, now: Instant): TransportState {
     peerReceiverWindow: a.sender.peerAdvertised,
     inboundNextSsn: a.receiver ? a.receiver.ackPoint.inboundSsnsAt(a.receiver.reassembly.nextSsn) : [],
     pathMtu: a.options.mtu,
+    peerStreamOffset: a.receiver?.ackPoint.ackedOffset ?? 0,
   };
   const state: TransportState = {
     client: ep(a.remote),
@@ -70,6 +71,8 @@ export function restore(a: SctpAssociation, now: Instant, s: SctpState): void {
   a.receiver = new Receiver(tsnAdd(s.peerCumulativeTsn, 1), a.inboundStreams, a.options.receiveWindow, (stream, bytes) => {
     a.events.push({ type: 'data', stream, bytes });
   });
+  // receivedOffset counts from the association's first byte, as on TCP-Migrate.
+  a.receiver.ackPoint.receivedOffset = a.receiver.ackPoint.ackedOffset = s.peerStreamOffset;
   s.inboundNextSsn.forEach((v, i) => {
     if (i < a.receiver!.reassembly.nextSsn.length) a.receiver!.reassembly.nextSsn[i] = v;
   });

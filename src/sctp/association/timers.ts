@@ -17,6 +17,7 @@ export function pollTimeout(a: SctpAssociation): Instant | undefined {
   if (h !== undefined && h < t) t = h;
   const cork = a.sender.queue.corkDeadline;
   if (cork !== undefined && cork < t) t = cork;
+  if (a.eventsDueAt !== undefined && a.eventsDueAt < t) t = a.eventsDueAt;
   for (const p of a.paths) {
     if (p.t3 < t) t = p.t3;
     if (p.heartbeatAt < t) t = p.heartbeatAt;
@@ -25,6 +26,8 @@ export function pollTimeout(a: SctpAssociation): Instant | undefined {
 }
 
 export function handleTimeout(a: SctpAssociation, now: Instant): void {
+  // An input cycle is all it takes: the app polls the events after it.
+  if (a.eventsDueAt !== undefined && a.eventsDueAt <= now) a.eventsDueAt = undefined;
   if (a.state === 'CLOSED') return;
   if (a.takeoverState) takeover.handleTimeout(a, now);
   if (a.closed) return;

@@ -14,6 +14,7 @@ import { keygenCommand } from './keygen.js';
 import { monitorCommand } from './monitor.js';
 import { serveCommand } from './serve.js';
 import { fetchCommand } from './fetch.js';
+import { tortureCommand } from './torture.js';
 
 export function program(): Command {
   const cli = new Command('baton')
@@ -30,6 +31,7 @@ export function program(): Command {
   cli.addCommand(monitorCommand());
   cli.addCommand(keygenCommand());
   cli.addCommand(fetchCommand());
+  cli.addCommand(tortureCommand());
   return usageExits(cli);
 }
 

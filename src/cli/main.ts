@@ -15,6 +15,7 @@ import { monitorCommand } from './monitor.js';
 import { serveCommand } from './serve.js';
 import { fetchCommand } from './fetch.js';
 import { tortureCommand } from './torture.js';
+import { fuzzCommand } from './fuzz.js';
 
 export function program(): Command {
   const cli = new Command('baton')
@@ -32,6 +33,7 @@ export function program(): Command {
   cli.addCommand(keygenCommand());
   cli.addCommand(fetchCommand());
   cli.addCommand(tortureCommand());
+  cli.addCommand(fuzzCommand());
   return usageExits(cli);
 }
 

@@ -132,10 +132,13 @@ export class TortureWorld {
     void attachment.close();
   }
 
-  /** A client connection to wedge `id` sending `request` (the bytes of its requests) once connected. */
-  client(id: string, request: Uint8Array): TortureClient {
+  /**
+   * A client connection to wedge `id` sending `request` (the bytes of its requests) once connected,
+   * all at once or, with `dripMs`, one byte every dripMs (a slow-loris client).
+   */
+  client(id: string, request: Uint8Array, dripMs?: number): TortureClient {
     const peer = this.peers.find((p) => p.id === id)!;
-    return new TortureClient(this, { address: peer.address, port: SERVICE_PORT }, request, ++this.clientCount);
+    return new TortureClient(this, { address: peer.address, port: SERVICE_PORT }, request, ++this.clientCount, dripMs);
   }
 }
 
@@ -144,8 +147,18 @@ export class TortureClient {
   readonly attachment: Attachment<TransportEndpoint>;
   takenOver = 0;
 
-  constructor(world: TortureWorld, server: { address: string; port: number }, request: Uint8Array, n: number) {
+  /** Request bytes sent so far. */
+  sent = 0;
+
+  constructor(world: TortureWorld, server: { address: string; port: number }, request: Uint8Array, n: number, dripMs?: number) {
     let sent = false;
+    let ended = false;
+    const drip = (): void => {
+      if (this.closed || ended || this.sent >= request.length) return;
+      this.sent += this.collector.conn.send(request.subarray(this.sent, this.sent + 1));
+      this.attachment.wake();
+      world.net.after(dripMs!, drip);
+    };
     let collector: StreamCollector | undefined;
     this.attachment = world.sim.attachNow(
       [{ address: CLIENT_IP, port: 0 }],
@@ -157,9 +170,11 @@ export class TortureClient {
       onEvent: (ev) => {
         if (ev.type === 'connected' && !sent) {
           sent = true;
-          this.collector.conn.send(request);
+          if (dripMs === undefined) this.sent = this.collector.conn.send(request);
+          else world.net.after(0, drip);
         }
         if (ev.type === 'taken-over') this.takenOver++;
+        if (ev.type === 'end') ended = true;
       },
     });
     this.collector = collector;

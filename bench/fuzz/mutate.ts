@@ -3,6 +3,7 @@
 // random bytes, flipped bits, overwritten bytes with boundary values, truncation, extension,
 // inserted and deleted ranges, a duplicated range, a splice of two corpus entries — one stream of
 // them per seed.
+import { concat as join } from '../../src/sctp/wire/bytes.js';
 import type { RandomSource } from '../../src/transport-abstraction/random.js';
 
 const BOUNDARY = [0x00, 0x01, 0x7f, 0x80, 0xfe, 0xff];
@@ -49,31 +50,22 @@ export class Mutator {
       case 5: {
         const at = this.below(n + 1);
         const extra = this.random.bytes(1 + this.below(16));
-        return concat(base.subarray(0, at), extra, base.subarray(at));
+        return join([base.subarray(0, at), extra, base.subarray(at)]);
       }
       case 6: {
         const at = this.below(n);
-        return concat(base.subarray(0, at), base.subarray(at + 1 + this.below(16)));
+        return join([base.subarray(0, at), base.subarray(at + 1 + this.below(16))]);
       }
       case 7: {
         const at = this.below(n);
         const len = 1 + this.below(Math.min(64, n - at));
-        return concat(base.subarray(0, at + len), base.subarray(at, at + len), base.subarray(at + len));
+        return join([base.subarray(0, at + len), base.subarray(at, at + len), base.subarray(at + len)]);
       }
       default: {
         const other = this.pick();
-        return concat(base.subarray(0, this.below(n + 1)), other.subarray(this.below(other.length + 1)));
+        return join([base.subarray(0, this.below(n + 1)), other.subarray(this.below(other.length + 1))]);
       }
     }
   }
 }
 
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { startNginx } from '../test/helpers/nginx.js';
+import { startNginx } from './nginx.js';
 import { freeUdpPort, usableLoopbackAddresses } from './ports.js';
 import { spawnProcess, type ManagedProcess } from './process.js';
 

@@ -14,6 +14,8 @@ import { keygenCommand } from './keygen.js';
 import { monitorCommand } from './monitor.js';
 import { serveCommand } from './serve.js';
 import { fetchCommand } from './fetch.js';
+import { tortureCommand } from './torture.js';
+import { fuzzCommand } from './fuzz.js';
 
 export function program(): Command {
   const cli = new Command('baton')
@@ -30,6 +32,8 @@ export function program(): Command {
   cli.addCommand(monitorCommand());
   cli.addCommand(keygenCommand());
   cli.addCommand(fetchCommand());
+  cli.addCommand(tortureCommand());
+  cli.addCommand(fuzzCommand());
   return usageExits(cli);
 }
 

@@ -7,7 +7,7 @@ import { LocalUsageError } from './errors.js';
 import type { TransportState } from './state-types.js';
 import type { TransportKind } from './transport.js';
 
-type Field = 'u32' | 'u64' | 'bool' | 'bytes' | 'string' | readonly [Shape] | readonly ['u32'] | Shape;
+type Field = 'u16' | 'u32' | 'u64' | 'bool' | 'bytes' | 'string' | readonly [Shape] | readonly ['u32'] | Shape;
 interface Shape {
   readonly [name: string]: Field;
 }
@@ -30,8 +30,9 @@ const SCTP: Shape = {
   localAddresses: [ENDPOINT],
   nextAsconfSerial: 'u32',
   peerAsconfSerial: 'u32',
-  outboundStreams: 'u32',
-  inboundStreams: 'u32',
+  // 16-bit on the wire (RFC 9260 §3.3.2); the core sizes per-stream tables by them.
+  outboundStreams: 'u16',
+  inboundStreams: 'u16',
   peerCumulativeTsn: 'u32',
   peerReceiverWindow: 'u32',
   inboundNextSsn: ['u32'],
@@ -71,7 +72,9 @@ function fail(at: string, what: string, v: unknown): never {
 }
 
 function checkField(f: Field, v: unknown, at: string): void {
-  if (f === 'u32') {
+  if (f === 'u16') {
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xffff) fail(at, 'a uint16', v);
+  } else if (f === 'u32') {
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xffffffff) fail(at, 'a uint32', v);
   } else if (f === 'u64') {
     if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) fail(at, 'a non-negative safe integer', v);

@@ -3,7 +3,8 @@
 // below; the command line, --help, the output files and progress come from the command and report.ts.
 import type { Experiment } from './experiment.js';
 import { table1Experiment } from './table1.js';
+import { failoverExperiment } from './failover.js';
 
 export type { Experiment, ExperimentContext, ExperimentOption } from './experiment.js';
 
-export const EXPERIMENTS: readonly Experiment[] = [table1Experiment];
+export const EXPERIMENTS: readonly Experiment[] = [table1Experiment, failoverExperiment];

@@ -20,7 +20,7 @@ import type { SctpAssociation } from './association.js';
 import { canonicalSalt, endpointPairKey, peerPublicKeyFrom, responderKeyPair, x25519Param, type KeySource, type X25519KeyPair } from './x25519.js';
 import { TakeoverGuard, TakeoverInitiator, abortError, type InitiatorOutput } from './takeover.js';
 import { CauseCode, type AsconfAckChunk, type AsconfChunk, type Chunk, type ErrorCause, type Packet, type Param, type SackChunk } from './wire/types.js';
-import { isNotAuthenticatedFor, notAuthenticatedCause } from '../addip/causes.js';
+import { isNotAuthenticatedFor, notAuthenticatedCause, takenOverBy } from '../addip/causes.js';
 import { isIllegalAsconfAck } from '../addip/sender.js';
 import type { PeerInit } from './handshake.js';
 import { tsnAdd, tsnDiff, tsnLt } from './serial.js';
@@ -141,8 +141,12 @@ export function importFrom(a: SctpAssociation, state: TransportState): void {
   t.initiator = new TakeoverInitiator({
     state: s,
     streamBytesAcked: state.streamBytesAcked,
+    streamBytesSent: state.streamBytesSent,
     newAddress: a.local,
     client: a.remote,
+    bundleProbe: s.x25519Agreed, // a baton client (x25519 agreed): the probe rides with the ASCONF
+    initialWindow: Math.min(4 * a.options.mtu, Math.max(2 * a.options.mtu, 4380)),
+    ppid: a.options.ppid,
     maxRetransmissions: a.options.associationMaxRetrans,
     rtoMax: a.options.rto.max,
   });
@@ -183,7 +187,7 @@ export function exportInto(a: SctpAssociation, state: TransportState): void {
 
 // ------------------------------------------------------------ takeover (new server)
 
-export function takeover(a: SctpAssociation, now: Instant, requestNumber: number, mode: ResumeMode = DEFAULT_RESUME_MODE): void {
+export function takeover(a: SctpAssociation, now: Instant, requestNumber: number, mode: ResumeMode = DEFAULT_RESUME_MODE, resumeFrom?: Uint8Array): void {
   const t = a.takeoverState!;
   validateTakeoverNumber(requestNumber);
   if (!t.initiator) throw new LocalUsageError('takeover() needs an association built by importState()');
@@ -192,7 +196,7 @@ export function takeover(a: SctpAssociation, now: Instant, requestNumber: number
   // addip/receiver.ts): a wildcard local address would add "the packet's source", which binds
   // nothing, and is refused. Behind a NAT the taker must use the address the client sees.
   if (isWildcard(a.local.address)) throw new LocalUsageError(`takeover() needs a specific local address, not ${a.local.address}: the client accepts a takeover only from the address it adds`);
-  apply(a, now, t.initiator.start(now, requestNumber, mode, a.primaryRto));
+  apply(a, now, t.initiator.start(now, requestNumber, mode, a.primaryRto, resumeFrom));
 }
 
 export function receiverState(a: SctpAssociation): ReceiverState | undefined {
@@ -205,17 +209,12 @@ function apply(a: SctpAssociation, now: Instant, out: InitiatorOutput | undefine
   if (out === undefined) return;
   switch (out.kind) {
     case 'send-asconf':
-      a.queuePacket(out.destination, [out.chunk]);
+      a.queuePacket(out.destination, out.probe ? [out.chunk, probeSack(a), out.probe] : [out.chunk]);
+      for (const c of out.blind ?? []) a.queuePacket(out.destination, [c]); // the blind resume, once
       return;
-    case 'send-probe': {
-      // With the probe, a SACK of what we (from the state) hold of the client's data: a baton
-      // client learns at once whether data it sent after the state was taken is missing here;
-      // a standard one ignores a SACK below its ack point (RFC 9260 §6.2.1).
-      const s = t.initiator!.setup.state;
-      const sack: SackChunk = { type: 3, cumulativeTsnAck: s.peerCumulativeTsn, advertisedReceiverWindow: a.options.receiveWindow, gapBlocks: [], duplicateTsns: [] };
-      a.queuePacket(out.destination, [sack, out.chunk]); // control chunks before DATA (RFC 9260 §6.10)
+    case 'send-probe':
+      a.queuePacket(out.destination, [probeSack(a), out.chunk]); // control chunks before DATA (RFC 9260 §6.10)
       return;
-    }
     case 'failed':
       a.terminate(out.error);
       return;
@@ -234,6 +233,16 @@ function apply(a: SctpAssociation, now: Instant, out: InitiatorOutput | undefine
       return;
   }
   void now;
+}
+
+/**
+ * Sent with the probe: a SACK of what we (from the state) hold of the client's data, so a baton
+ * client learns at once whether data it sent after the state was taken is missing here; a
+ * standard one ignores a SACK below its ack point (RFC 9260 §6.2.1).
+ */
+function probeSack(a: SctpAssociation): SackChunk {
+  const s = a.takeoverState!.initiator!.setup.state;
+  return { type: 3, cumulativeTsnAck: s.peerCumulativeTsn, advertisedReceiverWindow: a.options.receiveWindow, gapBlocks: [], duplicateTsns: [] };
 }
 
 // ------------------------------------------------------------ hooks the association calls
@@ -308,7 +317,7 @@ export function onSack(a: SctpAssociation, now: Instant, sack: SackChunk): boole
   const i = t.initiator;
   if (!i) return checkTakerCaughtUp(a, sack);
   if (i.phase !== 'complete') {
-    if (i.phase === 'probing') apply(a, now, i.handleSack(sack));
+    if (i.phase === 'probing' || i.phase === 'asconf-sent') apply(a, now, i.handleSack(sack));
     return true;
   }
   return clipSack(sack, a.outboundNextTsn);
@@ -347,6 +356,21 @@ export function onErrorCauses(a: SctpAssociation, now: Instant, causes: readonly
   i.phase = 'rejected';
   a.terminate(new TransportError('BATON_ERR_TAKEOVER_REJECTED', `the client could not authenticate takeover request ${i.requestNumber} (wrong key)`, CauseCode.REQUEST_REFUSED_NO_AUTHORIZATION));
   void now;
+}
+
+/**
+ * Taker, takeover not yet answered: an ABORT naming a takeover older than ours is the client's
+ * answer to a blind-resume packet that overtook our ASCONF (or outlived its loss): the client has
+ * not seen our request yet, so the ABORT is not for us. Ignored (counted); the ASCONF is resent
+ * by its timer.
+ */
+export function abortPrecedesOurRequest(a: SctpAssociation, causes: readonly ErrorCause[]): boolean {
+  const i = a.takeoverState?.initiator;
+  if (i === undefined || i.phase !== 'asconf-sent' || i.requestNumber === undefined) return false;
+  const n = takenOverBy(causes);
+  if (n === undefined || !tsnLt(n, i.requestNumber)) return false;
+  count(a, 'abort-before-our-asconf');
+  return true;
 }
 
 /** An ABORT's causes that mean something else than a plain abort (taken over). */

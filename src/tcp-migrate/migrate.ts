@@ -54,6 +54,8 @@ export interface PendingRequest {
   readonly knownRcvNxt: number;
   sentAt: number;
   retransmitted: boolean;
+  /** The bytes sent blind behind the SYN (offsets knownUna ..), see sendBlind. */
+  blind?: Uint8Array;
 }
 
 type Option<T extends TcpOption['type']> = Extract<TcpOption, { type: T }>;
@@ -122,13 +124,17 @@ export function preload(c: TcpMigrateConnection, state: TransportState): void {
   c.sndUna = c.sndNxt = c.sndMax = una;
   c.rcvNxt = c.rcvAckSent = (t.rcvNxt - ((c.irs + 1) >>> 0)) >>> 0;
   c.cwnd = c.initialWindow();
+  exportedSent.set(c, una + ((t.sndNxt - c.sndWire(una)) | 0));
   c.transition('CLOSED', 'preloaded from exported state');
 }
+
+/** A preloaded connection: the stream offset its state had sent up to (SND.NXT), for the blind resume. */
+const exportedSent = new WeakMap<TcpMigrateConnection, number>();
 
 // -----------------------------------------------------------------------------------------------
 // Taker side
 
-export function startTakeover(c: TcpMigrateConnection, now: Instant, requestNumber: number, mode: ResumeMode): void {
+export function startTakeover(c: TcpMigrateConnection, now: Instant, requestNumber: number, mode: ResumeMode, resumeFrom?: Uint8Array): void {
   if (!c.preloaded || c.key === undefined || c.token === undefined) throw new LocalUsageError('takeover() needs a connection built by importState()');
   if (c.state !== 'CLOSED' || c.migrateRequest !== undefined || c.released) throw new LocalUsageError(`takeover() already called (state ${c.state})`);
   validateTakeoverNumber(requestNumber);
@@ -167,6 +173,32 @@ export function startTakeover(c: TcpMigrateConnection, now: Instant, requestNumb
   if (c.config.connectTimeoutMs > 0) c.giveUpAt = now + c.config.connectTimeoutMs;
   resendRequest(c, now);
   c.migrateRequest.retransmitted = false;
+  if (resumeFrom !== undefined) sendBlind(c, resumeFrom);
+}
+
+/**
+ * The blind resume: right behind the Migrate SYN, the stream from the state's acknowledged point
+ * through what the old server had sent (the client may hold any of it: its flight) plus one
+ * initial window, within the client's last known window, sent once. The client accepts
+ * them once it has accepted the SYN ahead of them, so the byte it misses next arrives half a round
+ * trip after the request when it lies in that window. A byte it already had arrives once more; a
+ * lost or refused one is simply never counted: after the SYN/ACK the sender starts over at the
+ * client's next byte, so each blind byte reaches the client at most twice. Without the SYN ahead
+ * of them (lost, refused) the client's endpoint answers them with a RST carrying no ACK, which a
+ * SYN-SENT connection ignores (RFC 9293 §3.10.7.3).
+ */
+function sendBlind(c: TcpMigrateConnection, bytes: Uint8Array): void {
+  const r = c.migrateRequest!;
+  const flight = Math.max(0, (exportedSent.get(c) ?? r.knownUna) - r.knownUna);
+  const budget = Math.min(bytes.length, flight + c.initialWindow(), Math.max(c.peerWindow, c.initialWindow()));
+  const taken = c.snd.push(bytes.subarray(0, budget));
+  r.blind = bytes.subarray(0, taken);
+  const mss = c.effectiveMss();
+  const ack = c.rcvWire(r.knownRcvNxt);
+  for (let off = 0; off < taken; off += mss) {
+    const len = Math.min(mss, taken - off);
+    c.pushTransmit(c.build(ACK, c.sndWire(r.knownUna + off), ack, [], r.knownUna + off, len));
+  }
 }
 
 export function resendRequest(c: TcpMigrateConnection, now: Instant): void {
@@ -199,6 +231,15 @@ export function handleMigrateReply(c: TcpMigrateConnection, now: Instant, seg: T
   c.snd.reset(nextOffset);
   c.sndUna = c.sndNxt = c.sndMax = c.rtxNext = c.recoverPoint = nextOffset;
   c.scoreboard.clear();
+  const blindEnd = r.knownUna + (r.blind?.length ?? 0);
+  if (nextOffset < blindEnd) {
+    // Blind bytes the client did not have when it answered are on their way (right behind our
+    // SYN): keep them as in flight instead of sending them twice; the application continues at
+    // nextOffset and send() passes over the bytes already here (resumeSkip).
+    c.snd.push(r.blind!.subarray(nextOffset - r.knownUna));
+    c.sndNxt = c.sndMax = blindEnd;
+    c.resumeSkip = blindEnd - nextOffset;
+  }
   const held: { start: number; end: number }[] = [];
   const sack = findOption(seg.options, 'sack');
   if (sack && r.mode === 'gap-fill') {

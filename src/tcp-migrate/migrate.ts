@@ -232,10 +232,11 @@ export function handleMigrateReply(c: TcpMigrateConnection, now: Instant, seg: T
   c.sndUna = c.sndNxt = c.sndMax = c.rtxNext = c.recoverPoint = nextOffset;
   c.scoreboard.clear();
   const blindEnd = r.knownUna + (r.blind?.length ?? 0);
-  if (nextOffset < blindEnd) {
-    // Blind bytes the client did not have when it answered are on their way (right behind our
-    // SYN): keep them as in flight instead of sending them twice; the application continues at
-    // nextOffset and send() passes over the bytes already here (resumeSkip).
+  if (nextOffset < blindEnd && !r.retransmitted) {
+    // Blind bytes the client did not have when it answered are on their way (right behind the
+    // SYN it answered): keep them as in flight instead of sending them twice, under the RTO like
+    // any flight; the application continues at nextOffset and send() passes over the bytes
+    // already here (resumeSkip). After a retransmitted SYN they went ahead of it: lost.
     c.snd.push(r.blind!.subarray(nextOffset - r.knownUna));
     c.sndNxt = c.sndMax = blindEnd;
     c.resumeSkip = blindEnd - nextOffset;
@@ -256,7 +257,7 @@ export function handleMigrateReply(c: TcpMigrateConnection, now: Instant, seg: T
   if (mss) c.peerMss = Math.max(64, mss.mss);
   c.peerWindow = seg.window;
   if (!r.retransmitted) c.rtt.sample(now - r.sentAt);
-  c.rtoAt = undefined;
+  c.rtoAt = c.sndNxt > c.sndUna ? now + c.rtt.rto : undefined;
   c.retries = 0;
   c.stopGiveUpClock();
   c.cwnd = c.initialWindow();

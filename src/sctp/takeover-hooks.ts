@@ -24,6 +24,7 @@ import { isNotAuthenticatedFor, notAuthenticatedCause, takenOverBy } from '../ad
 import { isIllegalAsconfAck } from '../addip/sender.js';
 import type { PeerInit } from './handshake.js';
 import { tsnAdd, tsnDiff, tsnLt } from './serial.js';
+import { clientKey, resendsRequest, pendingRekey, rekeyParam, takerPublicKeyOf, type PreviousKey } from './rekey.js';
 
 /** The AUTH hook in the shape association.ts and packet-writer.ts call. */
 export interface AuthAdapter {
@@ -55,6 +56,14 @@ export class TakeoverState {
   ackPointAtTakeover: number | undefined;
   /** Where the outbound stream resumed after our takeover (for exports before the next chunk). */
   resumedAt: { tsn: number; ssn: number } | undefined;
+  /** The peer's x25519 public key (its INIT / INIT-ACK, or the imported state): takers re-key with it (rekey.ts). */
+  peerPublicKey: Uint8Array | undefined;
+  /** Taker: the AUTH context of K' while our re-keying takeover request is outstanding (rekey.ts). */
+  pendingRekey: AuthContext | undefined;
+  /** Client: the AUTH context before the last re-keying takeover (rekey.ts). */
+  previousKey: PreviousKey | undefined;
+  /** The other context that authenticated the packet being processed (undefined: the current one). */
+  verifiedBy: AuthContext | undefined;
 
   constructor(
     /** The endpoint secret our INIT-ACK key pair derives from. */
@@ -95,7 +104,9 @@ export function onPeerInit(a: SctpAssociation, peer: PeerInit): void {
   const remote = authParamsFrom(peer.params);
   if (local === undefined || remote === undefined) return; // no AUTH with this peer
   const salt = canonicalSalt({ tag: a.localTag, random: local.random }, { tag: peer.tag, random: remote.random });
-  const epk = endpointPairKey(ownKeyPair(a), peerPublicKeyFrom(peer.params), salt);
+  const peerPublic = peerPublicKeyFrom(peer.params);
+  t.peerPublicKey = peerPublic?.slice();
+  const epk = endpointPairKey(ownKeyPair(a), peerPublic, salt);
   try {
     useContext(a, new AuthContext(local, remote, epk.key, 0, a.localKeyVector, a.peerKeyVector), epk.keySource);
   } catch {
@@ -113,8 +124,16 @@ function useContext(a: SctpAssociation, ctx: AuthContext, source: KeySource): vo
     writeAuthChunk: (p, o) => ctx.writeAuthChunk(p, o),
     sign: (p, o) => ctx.sign(p, o),
     requiredOnReceive: (type) => ctx.mustBeAuthenticated(type),
-    verify: (raw) => {
+    verify: (raw, packet) => {
       const v = ctx.verify(raw);
+      t.verifiedBy = undefined;
+      if (!v.ok) {
+        const alt = alternativeContext(a, packet);
+        if (alt?.verify(raw).ok === true) {
+          t.verifiedBy = alt;
+          return true;
+        }
+      }
       if (!v.ok && v.reason === 'unsupported-hmac' && v.hmacId !== undefined) {
         // RFC 4895 §6.3: report an HMAC identifier we did not offer.
         a.queuePacket(a.remote, [{ type: 9, reflectedTag: false, causes: [unsupportedHmacCause(v.hmacId)] }]);
@@ -134,6 +153,7 @@ export function importFrom(a: SctpAssociation, state: TransportState): void {
   const ctx = authContextFromVectors(s.localKeyVector, s.peerKeyVector, s.endpointPairKey, s.sharedKeyId);
   if (ctx !== undefined) useContext(a, ctx, s.x25519Agreed ? 'x25519' : 'rfc4895-default');
   t.guard = new TakeoverGuard(s.peerAsconfSerial);
+  t.peerPublicKey = s.peerX25519Key?.slice();
   t.importedTakeoverNumber = state.takeoverNumber;
   t.imported = state;
   // An unanswered takeover gives up like any unanswered retransmission (bounds.ts): after
@@ -163,6 +183,7 @@ export function exportInto(a: SctpAssociation, state: TransportState): void {
     s.sharedKeyId = ctx.sharedKeyId;
     s.x25519Agreed = t.keySource === 'x25519';
   }
+  if (t.peerPublicKey !== undefined && t.peerPublicKey.length > 0) s.peerX25519Key = t.peerPublicKey.slice();
   const pending = t.initiator !== undefined && t.initiator.phase !== 'complete' ? t.imported : undefined;
   if (pending) {
     // Not resumed yet: the outbound stream is still exactly as imported. Keep the old server's
@@ -196,7 +217,9 @@ export function takeover(a: SctpAssociation, now: Instant, requestNumber: number
   // addip/receiver.ts): a wildcard local address would add "the packet's source", which binds
   // nothing, and is refused. Behind a NAT the taker must use the address the client sees.
   if (isWildcard(a.local.address)) throw new LocalUsageError(`takeover() needs a specific local address, not ${a.local.address}: the client accepts a takeover only from the address it adds`);
-  apply(a, now, t.initiator.start(now, requestNumber, mode, a.primaryRto, resumeFrom));
+  const rekey = pendingRekey(a.options.random, t.context.endpointPairKey, requestNumber, t.peerPublicKey);
+  if (rekey) t.pendingRekey = rekeyedContext(a, t.context, rekey.key);
+  apply(a, now, t.initiator.start(now, requestNumber, mode, a.primaryRto, resumeFrom, rekey ? [rekeyParam(rekey.publicKey)] : []));
 }
 
 export function receiverState(a: SctpAssociation): ReceiverState | undefined {
@@ -259,6 +282,7 @@ export function onPacket(a: SctpAssociation, now: Instant, from: UdpAddress, pac
     // Report a takeover ASCONF that fails authentication (the association then skips it).
     const ctx = t.context;
     const acceptable = ctx ? ctx.acceptable(raw).accept : [];
+    if (!acceptable[asconfIndex]) acceptable[asconfIndex] = alternativeContext(a, packet)?.acceptable(raw).accept[asconfIndex] === true;
     if (!acceptable[asconfIndex]) {
       const c = packet.chunks[asconfIndex] as AsconfChunk;
       const t = 'params' in c ? c.params.find((p) => p.kind === 'baton-takeover') : undefined;
@@ -292,7 +316,11 @@ export function onAsconf(a: SctpAssociation, now: Instant, chunk: AsconfChunk | 
     const r = t.guard.handleAsconf(chunk, from, authenticated, table(a, from));
     for (const e of r.events) a.pushEvent(e);
     if (r.events.some((e) => e.type === 'taken-over')) t.ackPointAtTakeover = a.sender.cumulativeAck;
-    if (r.ack) a.queuePacket(r.ack.destination, [r.ack.chunk]);
+    // The answer goes under the key the request came with: a resent re-keying request or a loser
+    // of its race signed with the previous key, and could not read an answer under K'.
+    if (r.ack) underContext(a, t.verifiedBy, () => a.queuePacket(r.ack!.destination, [r.ack!.chunk]));
+    const accepted = r.events.find((e) => e.type === 'taken-over');
+    if (accepted?.type === 'taken-over') rekeyAccepted(a, chunk, accepted.requestNumber);
     return;
   }
   if (!authenticated) return;
@@ -305,6 +333,46 @@ export function onAsconf(a: SctpAssociation, now: Instant, chunk: AsconfChunk | 
     return;
   }
   if (t.initiator) apply(a, now, t.initiator.handleAsconfAck(now, chunk));
+  const phase = t.initiator?.phase;
+  if (t.pendingRekey !== undefined && (phase === 'probing' || phase === 'complete')) {
+    useContext(a, t.pendingRekey, t.keySource); // the client switched to K' when it accepted
+    t.pendingRekey = undefined;
+  }
+}
+
+// ------------------------------------------------------------ re-keying (rekey.ts)
+
+/** The other key a packet may be signed with: K' while our request is out, or K for its own retransmission. */
+function alternativeContext(a: SctpAssociation, packet: Packet): AuthContext | undefined {
+  const t = a.takeoverState!;
+  if (t.pendingRekey !== undefined) return t.pendingRekey;
+  const p = t.previousKey;
+  return p !== undefined && resendsRequest(packet, p) ? p.context : undefined;
+}
+
+function underContext(a: SctpAssociation, ctx: AuthContext | undefined, send: () => void): void {
+  const t = a.takeoverState!;
+  const current = t.context;
+  if (ctx === undefined || current === undefined) return send();
+  useContext(a, ctx, t.keySource);
+  send();
+  useContext(a, current, t.keySource);
+}
+
+function rekeyedContext(a: SctpAssociation, ctx: AuthContext, key: Uint8Array): AuthContext {
+  return new AuthContext(ctx.local, ctx.peer, key, ctx.sharedKeyId, a.localKeyVector, a.peerKeyVector);
+}
+
+/** Client: a takeover carrying the taker's E was accepted; switch to K' (the ACK went under K). */
+function rekeyAccepted(a: SctpAssociation, asconf: AsconfChunk, requestNumber: number): void {
+  const t = a.takeoverState!;
+  const e = takerPublicKeyOf(asconf);
+  const ctx = t.context;
+  if (e === undefined || ctx === undefined) return;
+  const key = clientKey(ctx.endpointPairKey, requestNumber, ownKeyPair(a).privateKey, e);
+  if (key === undefined) return count(a, 'rekey-invalid-key');
+  t.previousKey = { context: ctx, serial: asconf.serial, requestNumber };
+  useContext(a, rekeyedContext(a, ctx, key), t.keySource);
 }
 
 /**

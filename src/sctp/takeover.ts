@@ -26,7 +26,7 @@ import { AsconfSender } from '../addip/sender.js';
 import { AsconfReceiver, type AddressChange } from '../addip/receiver.js';
 import type { PeerAddressTable } from '../addip/addresses.js';
 import { takenOverBy, takenOverCause } from '../addip/causes.js';
-import { CauseCode, type AbortChunk, type AsconfAckChunk, type AsconfChunk, type DataChunk, type SackChunk } from './wire/types.js';
+import { CauseCode, type AbortChunk, type AsconfAckChunk, type AsconfChunk, type AsconfParam, type DataChunk, type SackChunk } from './wire/types.js';
 import { locateOffset, locateTsn, mappingCovers, receiverStateFromSack, resumePlan, staleProbeChunk, staleProbeTsn, type ResumeChunk } from './probe.js';
 import { tsnAdd } from './serial.js';
 
@@ -88,7 +88,7 @@ export class TakeoverInitiator {
   }
 
   /** Build the takeover ASCONF (add ours, set primary, delete the old ones) with number n. */
-  start(now: number, requestNumber: number, mode: ResumeMode, rto: number, resumeFrom?: Uint8Array): InitiatorOutput {
+  start(now: number, requestNumber: number, mode: ResumeMode, rto: number, resumeFrom?: Uint8Array, extraParams: readonly AsconfParam[] = []): InitiatorOutput {
     if (this.phase !== 'imported') throw new LocalUsageError(`takeover() already called (takeover ${this.phase})`);
     const ours = this.setup.newAddress.address;
     const old = this.oldServerIps;
@@ -104,6 +104,7 @@ export class TakeoverInitiator {
       lookupIp,
       [{ kind: 'add-ip', ip: ours }, { kind: 'set-primary', ip: ours }, ...old.map((ip) => ({ kind: 'delete-ip' as const, ip }))],
       requestNumber,
+      extraParams,
     );
     this.phase = 'asconf-sent';
     this.probeRto = rto;

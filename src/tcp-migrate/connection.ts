@@ -115,6 +115,10 @@ export class TcpMigrateConnection implements MigratableTransport {
   key: Uint8Array | undefined;
   /** @internal */
   token: Uint8Array | undefined;
+  /** Serving side: the client's x25519 public key from its SYN, exported for re-keying takers. @internal */
+  peerPublicKey: Uint8Array | undefined;
+  /** Client: the key before the last re-keying takeover, for that takeover's own retransmitted SYN. @internal */
+  previousKey: Uint8Array | undefined;
   /** @internal */
   lastRequest = 0;
   /** @internal */
@@ -816,7 +820,8 @@ export class TcpMigrateConnection implements MigratableTransport {
   }
 
   /** Builds one segment to the current peer in one allocation; data comes from the send buffer. @internal */
-  build(flags: number, seq: number, ack: number, options: readonly TcpOption[], dataOffset: number, dataLength: number): Transmit {
+  build(flags: number, seq: number, ack: number, options: readonly TcpOption[], dataOffset: number, dataLength: number, inline?: Uint8Array): Transmit {
+    if (inline !== undefined) dataLength = inline.length;
     if (this.echoKey && flags & ACK && !(flags & SYN) && this.keyPair !== undefined) {
       // 34 bytes of key leave no room for SACK blocks: none are due this early anyway.
       options = [{ type: 'migrate-permitted', curve: 'x25519', publicKey: this.keyPair.publicKey }];
@@ -825,7 +830,8 @@ export class TcpMigrateConnection implements MigratableTransport {
     const buf = allocSegment(HEADER_LENGTH + optLen + dataLength);
     writeHeader(buf, this.localPort, this.remotePort, seq, ack, optLen, flags, this.advertisedWindow());
     if (optLen > 0) emitOptions(options, buf, HEADER_LENGTH);
-    if (dataLength > 0) this.snd.copyOut(dataOffset, dataLength, buf, HEADER_LENGTH + optLen);
+    if (inline !== undefined) buf.set(inline, HEADER_LENGTH + optLen);
+    else if (dataLength > 0) this.snd.copyOut(dataOffset, dataLength, buf, HEADER_LENGTH + optLen);
     fillChecksum(buf, this.pseudoOut);
     if (flags & ACK) {
       this.rcvAckSent = Math.max(this.rcvAckSent, this.acknowledgedOffset());

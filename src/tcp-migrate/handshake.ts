@@ -29,6 +29,7 @@ export function acceptSyn(c: TcpMigrateConnection, now: Instant, seg: TcpSegment
   if (mp) {
     c.keyPair = generateKeyPair(c.random);
     c.key = deriveConnectionKey(c.keyPair, mp.publicKey, false);
+    c.peerPublicKey = mp.publicKey.slice(); // a taker re-keys with it (migrate.ts)
     if (c.key) c.token = deriveToken(c.key, c.irs, c.iss);
     else c.keyPair = undefined;
   }
@@ -71,6 +72,7 @@ export function acceptCookie(c: TcpMigrateConnection, now: Instant, seg: TcpSegm
   if (mp) {
     c.keyPair = cookie.keyPair;
     c.key = deriveConnectionKey(c.keyPair, mp.publicKey, false);
+    c.peerPublicKey = mp.publicKey.slice(); // a taker re-keys with it (migrate.ts)
     if (c.key) c.token = deriveToken(c.key, c.irs, c.iss);
     else c.keyPair = undefined;
   }

@@ -5,11 +5,18 @@
 //   importState: preloaded, CLOSED
 //   takeover(n): SYN  seq=S=last byte the client acked   ──►  token → connection; R checked;
 //                Migrate(P=1, ReqNo=n mod 128, K?, T, R)      n 1..32 ahead of last → accept, rebind to the new
-//                                                              address, flush out-of-order data
-//                                                              (unless K), restart in slow start
+//                [payload: E, the re-keying key]               address, re-key, flush out-of-order
+//                                                              data (unless K), restart in slow start
+//   [blind resume: data from S+1 on, right behind]   ──►  accepted as data from the new peer
 //                ◄── SYN/ACK seq=client's snd.una-1, ack=next byte it expects [, SACK blocks]
 //   ESTABLISHED; receiverState() = { nextOffset: ack, heldRanges: SACK blocks }
 //   ACK ──►
+// Re-keying (rekey.ts): the Migrate SYN's payload is the taker's fresh x25519 public key E (32
+// bytes, covered by R; the SYN still takes no sequence space). On accepting, the client switches to
+// K' = f(K, n, E, x25519(its handshake key, E)); the taker, which knows the client's public key
+// from the state, switches when the SYN/ACK comes, and exports K'. A state from before the
+// takeover then holds a key the client no longer accepts. The client still accepts the winner's
+// own retransmitted SYN under the previous key (its SYN/ACK was lost), and answers it again.
 // A Migrate SYN with n not ahead of last (from another address), n too far ahead, or a wrong R is answered with RST and
 // changes nothing; the same n from the address that won gets the SYN/ACK again (its reply was
 // lost). The Migrate SYN and its SYN/ACK take no sequence space: each carries the number just
@@ -30,6 +37,8 @@ import {
 import type { TcpMigrateConnection } from './connection.js';
 import * as keepalive from './keepalive.js';
 import { authenticator, sameBytes } from './migrate-crypto.js';
+import { canRekeyWith, takeoverKey, takeoverKeyPair } from '../transport-abstraction/rekey.js';
+import { X25519_KEY_LENGTH } from '../transport-abstraction/x25519.js';
 import {
   findOption,
   MIGRATE_FLAG_KEEP,
@@ -54,6 +63,8 @@ export interface PendingRequest {
   readonly knownRcvNxt: number;
   sentAt: number;
   retransmitted: boolean;
+  /** Re-keying: E's public key (the SYN's payload) and K', used once the client accepts. */
+  rekey?: { readonly publicKey: Uint8Array; readonly key: Uint8Array };
   /** The bytes sent blind behind the SYN (offsets knownUna ..), see sendBlind. */
   blind?: Uint8Array;
 }
@@ -94,6 +105,7 @@ export function exportState(c: TcpMigrateConnection, _now: Instant): TransportSt
       peerWindow: c.peerWindow,
       localIsInitiator: c.localIsInitiator,
       unknownOptions: new Uint8Array(0),
+      ...(c.peerPublicKey ? { peerPublicKey: new Uint8Array(c.peerPublicKey) } : {}),
     },
     takeoverNumber: number,
     ownerId: '',
@@ -114,6 +126,7 @@ export function preload(c: TcpMigrateConnection, state: TransportState): void {
   c.irs = t.localIsInitiator ? t.acceptorIsn : t.initiatorIsn;
   c.key = new Uint8Array(t.connectionKey);
   c.token = new Uint8Array(t.token);
+  c.peerPublicKey = canRekeyWith(t.peerPublicKey) ? new Uint8Array(t.peerPublicKey) : undefined;
   c.peerMss = t.mss > 0 ? t.mss : 536;
   c.sackOk = t.sackPermitted;
   c.lastRequest = laterTakeoverNumber(t.lastMigrateRequest, state.takeoverNumber);
@@ -144,6 +157,7 @@ export function startTakeover(c: TcpMigrateConnection, now: Instant, requestNumb
   const first = MIGRATE_FLAG_PRELOAD | wire;
   const flags = mode === 'gap-fill' ? MIGRATE_FLAG_KEEP : 0;
   const [ii, ia] = isns(c);
+  const rekey = rekeyFor(c, requestNumber);
   const options: TcpOption[] = [
     { type: 'mss', mss: c.config.mss },
     { type: 'sack-permitted' },
@@ -155,7 +169,7 @@ export function startTakeover(c: TcpMigrateConnection, now: Instant, requestNumb
       flags,
       token: c.token,
       // Bound to where the client will see this SYN come from (a NAT in front of us: publicAddress).
-      authenticator: authenticator(c.key, ii, ia, seq, first, flags, { taker: c.publicAddress ?? c.local, takerPort: c.localPort, clientPort: c.remotePort }),
+      authenticator: authenticator(c.key, ii, ia, seq, first, flags, { taker: c.publicAddress ?? c.local, takerPort: c.localPort, clientPort: c.remotePort }, rekey?.publicKey),
     },
   ];
   c.migrateRequest = {
@@ -167,6 +181,7 @@ export function startTakeover(c: TcpMigrateConnection, now: Instant, requestNumb
     knownRcvNxt: c.rcvNxt,
     sentAt: now,
     retransmitted: false,
+    ...(rekey ? { rekey } : {}),
   };
   c.transition('SYN-SENT', 'Migrate SYN sent (takeover)');
   c.retries = 0;
@@ -201,12 +216,20 @@ function sendBlind(c: TcpMigrateConnection, bytes: Uint8Array): void {
   }
 }
 
+/** E and K' for a re-keying request, when the state names the client's public key. */
+function rekeyFor(c: TcpMigrateConnection, requestNumber: number): PendingRequest['rekey'] {
+  if (!canRekeyWith(c.peerPublicKey) || c.key === undefined) return undefined;
+  const e = takeoverKeyPair(c.random);
+  const key = takeoverKey(c.key, requestNumber, e.privateKey, c.peerPublicKey, e.publicKey);
+  return key === undefined ? undefined : { publicKey: e.publicKey, key };
+}
+
 export function resendRequest(c: TcpMigrateConnection, now: Instant): void {
   const r = c.migrateRequest;
   if (!r) return;
   r.retransmitted = true;
   r.sentAt = now;
-  c.pushTransmit(c.build(SYN, r.seq, 0, r.options, 0, 0));
+  c.pushTransmit(c.build(SYN, r.seq, 0, r.options, 0, 0, r.rekey?.publicKey));
   c.rtoAt = now + c.rtt.rto;
 }
 
@@ -263,6 +286,7 @@ export function handleMigrateReply(c: TcpMigrateConnection, now: Instant, seg: T
   c.cwnd = c.initialWindow();
   c.ssthresh = 0x7fffffff;
   c.lastRequest = r.requestNumber;
+  if (r.rekey) c.key = r.rekey.key; // the client switched when it accepted
   c.migrateRequest = undefined;
   c.transition('ESTABLISHED', 'Migrate SYN/ACK received: takeover complete');
   c.ackNow = true;
@@ -296,14 +320,21 @@ export function handleMigrateSyn(c: TcpMigrateConnection, now: Instant, seg: Tcp
   }
   const [ii, ia] = isns(c);
   const first = (mig.preload ? MIGRATE_FLAG_PRELOAD : 0) | mig.requestNumber;
-  const expected = authenticator(c.key, ii, ia, seg.seq, first, mig.flags, { taker: from, takerPort: seg.srcPort, clientPort: seg.dstPort });
-  if (!sameBytes(expected, mig.authenticator) || !sameBytes(c.token, mig.token)) {
+  const takerKey = seg.payload.length === X25519_KEY_LENGTH ? seg.payload.slice() : undefined;
+  const binding = { taker: from, takerPort: seg.srcPort, clientPort: seg.dstPort };
+  const fromCurrent = sameAddress(from, c.remote);
+  const signedBy = (key: Uint8Array): boolean => sameBytes(authenticator(key, ii, ia, seg.seq, first, mig.flags, binding, takerKey), mig.authenticator);
+  if (step === 0 && fromCurrent && c.previousKey !== undefined && sameBytes(c.token, mig.token) && !signedBy(c.key) && signedBy(c.previousKey)) {
+    sendMigrateReply(c, mig.keepOutOfOrder); // the winner of the re-keying takeover retransmitted: our SYN/ACK was lost
+    return;
+  }
+  const newKey = takerKey === undefined || c.keyPair === undefined ? undefined : takeoverKey(c.key, requestNumber, c.keyPair.privateKey, takerKey, takerKey);
+  if (!signedBy(c.key) || !sameBytes(c.token, mig.token) || (takerKey !== undefined && newKey === undefined && step !== 0)) {
     // A wrong key, or a genuine Migrate SYN relayed from another address than its taker's.
     c.toEndpoint({ type: 'drop', reason: 'not-authenticated' });
     refuse(RESET_BAD_AUTH, 'not-authenticated');
     return;
   }
-  const fromCurrent = sameAddress(from, c.remote);
   if ((step === 0 && !fromCurrent) || (step !== 0 && (!takeoverNumberAcceptable(mig.requestNumber, c.lastRequest, REQUEST_FIELD_BITS) || requestNumber === 0))) {
     refuse(RESET_REFUSED, step === 0 || step > 1 << (REQUEST_FIELD_BITS - 1) ? 'number-used' : 'number-too-far');
     return;
@@ -312,7 +343,11 @@ export function handleMigrateSyn(c: TcpMigrateConnection, now: Instant, seg: Tcp
     sendMigrateReply(c, mig.keepOutOfOrder); // the winner retransmitted: our SYN/ACK was lost
     return;
   }
-  // Accept: rebind to the new address.
+  // Accept: rebind to the new address, and re-key.
+  if (newKey !== undefined) {
+    c.previousKey = c.key;
+    c.key = newKey;
+  }
   const oldLocal = c.local;
   const oldRemote = c.remote;
   const oldLocalPort = c.localPort;

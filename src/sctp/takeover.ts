@@ -12,7 +12,9 @@
 // in order: the ASCONF adds our address before the probe is seen, and a probe behind a refused
 // ASCONF is a duplicate TSN, dropped without delivery. A SACK that overtakes the ASCONF-ACK is
 // kept until the takeover is known to be accepted. A standard peer gets the RFC 5061 sequence:
-// the probe after the ASCONF-ACK.
+// the probe after the ASCONF-ACK. Given the stream from the state's point (the blind resume),
+// DATA chunks for it follow that packet at once (blindChunks). A re-keying request (rekey.ts)
+// carries the taker's fresh x25519 key as an extra ASCONF parameter.
 //
 // TakeoverGuard (the client): runs each authenticated ASCONF through the RFC 5061 receiver with the
 // at-most-once rule, says what to answer and which events to raise, and builds the out-of-the-blue

@@ -21,6 +21,16 @@ for (const kind of ['sctp', 'tcp'] as const) {
   });
 }
 
+for (const kind of ['sctp', 'tcp'] as const) {
+  test(`${kind}: a taker with another path MTU than the old owner (600, 1500) still delivers the file intact after a blind resume`, (t) => {
+    for (const takerMtu of [600, 1500]) {
+      const r = measureFailover({ kind, rttMs: 40, fileLength: 250_000, takerMtu });
+      t.true(r.intact, `taker MTU ${takerMtu}`);
+      t.true(r.maxCopies <= 2);
+    }
+  });
+}
+
 test('the table: one row per transport and RTT, RTTs as a ratio, a failure named when the goal is missed', (t) => {
   const rows = (['sctp', 'tcp'] as const).flatMap((kind) => [10, 100].map((rttMs) => measureFailover({ kind, rttMs, fileLength: 200_000 })));
   const out = failoverOutput(rows, 'test');

@@ -42,6 +42,8 @@ export interface FailoverOptions {
   readonly fileLength?: number;
   /** Hand the taker the stream bytes from the state's point with the takeover (default true). */
   readonly blindResume?: boolean;
+  /** The taker's path MTU (default: the endpoints' default): another chunk size than the old owner's. */
+  readonly takerMtu?: number;
 }
 
 export interface FailoverResult {
@@ -124,7 +126,7 @@ export function measureFailover(options: FailoverOptions): FailoverResult {
   net.link('client', 'b', { delayMs: rttMs / 2 });
   const addr = (ip: string) => ({ address: ip, port });
   const a = createEndpoint(kind, { addresses: [addr(HOSTS.a)], listen: true, random: net.random, rtoMin: 1000 });
-  const b = createEndpoint(kind, { addresses: [addr(HOSTS.b)], random: net.random, rtoMin: 1000 });
+  const b = createEndpoint(kind, { addresses: [addr(HOSTS.b)], random: net.random, rtoMin: 1000, ...(options.takerMtu ? { mtu: options.takerMtu } : {}) });
   const clientEp = createEndpoint(kind, { addresses: [addr(HOSTS.client)], random: net.random, rtoMin: 1000 });
   let aSender: StreamSender | undefined;
   let bSender: StreamSender | undefined;

@@ -167,6 +167,7 @@ export function importFrom(a: SctpAssociation, state: TransportState): void {
     bundleProbe: s.x25519Agreed, // a baton client (x25519 agreed): the probe rides with the ASCONF
     initialWindow: Math.min(4 * a.options.mtu, Math.max(2 * a.options.mtu, 4380)),
     ppid: a.options.ppid,
+    maxChunk: a.options.chunkSize,
     maxRetransmissions: a.options.associationMaxRetrans,
     rtoMax: a.options.rto.max,
   });

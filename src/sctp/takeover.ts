@@ -30,7 +30,7 @@ import type { PeerAddressTable } from '../addip/addresses.js';
 import { takenOverBy, takenOverCause } from '../addip/causes.js';
 import { CauseCode, type AbortChunk, type AsconfAckChunk, type AsconfChunk, type AsconfParam, type DataChunk, type SackChunk } from './wire/types.js';
 import { locateOffset, locateTsn, mappingCovers, receiverStateFromSack, resumePlan, staleProbeChunk, staleProbeTsn, type ResumeChunk } from './probe.js';
-import { tsnAdd } from './serial.js';
+import { ssnAdd, tsnAdd, tsnLt } from './serial.js';
 
 export type TakeoverPhase = 'imported' | 'asconf-sent' | 'probing' | 'complete' | 'rejected' | 'failed';
 
@@ -48,6 +48,8 @@ export interface TakeoverSetup {
   readonly bundleProbe?: boolean;
   /** The blind resume's new bytes beyond the old owner's flight (one initial congestion window). */
   readonly initialWindow?: number;
+  /** Our own largest DATA payload: a chunk of the map larger than this is not sent blind. */
+  readonly maxChunk?: number;
   /** PPID of the outbound DATA (SctpOptions.ppid). */
   readonly ppid?: number;
   /** Max retransmissions of the ASCONF and of the probe before giving up (default 8). */
@@ -70,6 +72,8 @@ export class TakeoverInitiator {
   mode: ResumeMode = 'gap-fill';
   receiver: ReceiverState | undefined;
   private probe: DataChunk | undefined;
+  /** The last TSN sent blind: the resume plan replays every TSN up to it with the map's sizes. */
+  private blindLast: number | undefined;
   /** A SACK that arrived before the ASCONF-ACK (bundled probe): used once the takeover is accepted. */
   private earlySack: Pick<SackChunk, 'cumulativeTsnAck' | 'gapBlocks'> | undefined;
   private probeRto = 0;
@@ -112,6 +116,7 @@ export class TakeoverInitiator {
     this.probeRto = rto;
     if (this.setup.bundleProbe === true) this.probe = this.makeProbe();
     const blind = this.probe !== undefined && resumeFrom !== undefined ? this.blindChunks(resumeFrom) : [];
+    this.blindLast = blind.at(-1)?.tsn;
     return { kind: 'send-asconf', chunk, destination: this.setup.client, ...(this.probe ? { probe: this.probe } : {}), ...(blind.length > 0 ? { blind } : {}) };
   }
 
@@ -133,7 +138,7 @@ export class TakeoverInitiator {
     const out: DataChunk[] = [];
     let loc = locateOffset(from, runs);
     if (loc !== undefined && loc.offset < from) loc = locateTsn(tsnAdd(loc.tsn, 1), runs);
-    while (loc !== undefined && loc.offset + loc.length - from <= budget) {
+    while (loc !== undefined && loc.offset + loc.length - from <= budget && loc.length <= (this.setup.maxChunk ?? Infinity)) {
       const at = loc.offset - from;
       out.push({ type: 0, immediate: false, unordered: false, beginning: true, ending: true, tsn: loc.tsn, streamId: loc.streamId, ssn: loc.ssn, ppid: this.setup.ppid ?? 0, userData: bytes.subarray(at, at + loc.length) });
       loc = locateTsn(tsnAdd(loc.tsn, 1), runs);
@@ -186,7 +191,18 @@ export class TakeoverInitiator {
     this.phase = 'complete';
     this.receiver = receiverStateFromSack(sack, runs);
     const plan = resumePlan(sack, runs, this.mode);
-    return { kind: 'complete', receiver: this.receiver, chunks: plan.chunks, next: plan.next };
+    // The client may hold blind chunks beyond what this SACK shows (they arrived after it): every
+    // TSN sent blind is sent again with exactly the bytes the map gives it, never re-chunked with
+    // our own chunk size (the client would keep the blind copy of a TSN whose bytes then differ).
+    const chunks = [...plan.chunks];
+    let next = plan.next;
+    while (this.blindLast !== undefined && !tsnLt(this.blindLast, next.tsn)) {
+      const loc = locateTsn(next.tsn, runs);
+      if (loc === undefined) break;
+      chunks.push({ ...loc, held: false });
+      next = { tsn: tsnAdd(loc.tsn, 1), ssn: ssnAdd(loc.ssn, 1), offset: loc.offset + loc.length, streamId: loc.streamId };
+    }
+    return { kind: 'complete', receiver: this.receiver, chunks, next };
   }
 
   /** T-4 for the ASCONF, or the probe's own retransmission timer. */

@@ -141,7 +141,7 @@ test('after a takeover the ASCONF-added path is supervised: the taker dies, the 
   t.true(net.now - died <= bound, `closed after ${net.now - died} ms, bound ${bound} ms`);
 });
 
-test('a takeover from an older state leaves exactly the taker: A → B, then C from A\'s state; B is deleted and ABORTed', (t) => {
+test('a takeover leaves exactly the taker: A → B; C from A\'s state is refused (B\'s takeover re-keyed, issue 14 item 6); C from B\'s state wins, B is deleted and ABORTed', (t) => {
   const w = world({}, 2, 400_000);
   const { net } = w;
   t.true(net.runUntil(() => w.client.bytes > 50_000, net.now + 10_000));
@@ -150,8 +150,14 @@ test('a takeover from an older state leaves exactly the taker: A → B, then C f
   takeOver(w, 'b', fromA, fromA.takeoverNumber + 1);
   t.true(net.runUntil(() => w.servers.b.events.some((e) => e.type === 'takeover-complete') && w.client.bytes > 150_000, net.now + 20_000));
   t.deepEqual(w.client.assoc.paths.map((p) => p.address.address), [IP.b]);
-  // C holds only A's state; it knows nothing of B.
+  // C holds only A's state, from before B's takeover: its key no longer authenticates.
   takeOver(w, 'c', fromA, fromA.takeoverNumber + 2);
+  t.true(net.runUntil(() => w.servers.c.assoc!.closed, net.now + 30_000));
+  t.is(closedWith(w.servers.c.events), 'BATON_ERR_TAKEOVER_REJECTED');
+  t.deepEqual(w.client.assoc.paths.map((p) => p.address.address), [IP.b], 'B keeps the association');
+  const fromB = w.servers.b.assoc!.exportState(net.now);
+  w.servers.c.events.length = 0;
+  takeOver(w, 'c', fromB, fromB.takeoverNumber + 1);
   t.true(net.runUntil(() => w.servers.c.events.some((e) => e.type === 'takeover-complete'), net.now + 20_000));
   t.deepEqual(w.client.assoc.paths.map((p) => p.address.address), [IP.c], 'only the taker is left');
   t.true(net.runUntil(() => w.servers.b.assoc!.closed, net.now + 60_000), 'B is told');

@@ -305,6 +305,33 @@ test('cascaded takeover: B dies before finishing, D takes over from B with n+1',
   void b;
 });
 
+test('blind resume in a cascade (A→B→D): D\'s packet with the ASCONF is lost, its blind DATA arrives first and draws the client\'s ABORT naming takeover 1; D ignores it, resends the ASCONF and completes; the file is intact', (t) => {
+  const w = makeWorld({ seed: 5, servers: ['a', 'b', 'd'], fileSize: 500_000, rateBps: 1_000_000 });
+  const { net } = w;
+  net.runUntil(() => w.client.bytes > 100_000, 5000);
+  const s1 = announce(w.servers.a);
+  net.kill('a');
+  takeOver(w, 'b', s1, s1.takeoverNumber + 1);
+  net.runUntil(() => w.client.bytes > 250_000, 10_000);
+  const s2 = announce(w.servers.b);
+  net.kill('b');
+  const d = w.servers.d;
+  const assoc = d.ep.importState(net.now, s2);
+  d.assoc = assoc;
+  d.sending = false;
+  d.offset = 0;
+  assoc.takeover(net.now, s2.takeoverNumber + 1, 'gap-fill', w.file.subarray(s2.streamBytesAcked));
+  const lost = d.ep.pollTransmit(net.now)!; // the ASCONF's packet never arrives
+  t.true(lost.payload.length > 0);
+  net.wake(d.ep);
+  const ok = net.runUntil(() => w.client.bytes >= w.file.length, 30_000);
+  t.true(ok);
+  t.is(sha(received(w)), sha(w.file));
+  t.true((agentOf(assoc).refused.get('abort-before-our-asconf') ?? 0) >= 1, 'the client answered the blind DATA with an ABORT that D ignored');
+  t.false(d.events.some((e) => e.type === 'closed'));
+  t.deepEqual(w.client.events.filter((e) => e.type === 'taken-over').map((e) => e.type === 'taken-over' && [e.requestNumber, e.peer.address]), [[1, IP.b], [2, IP.d]]);
+});
+
 test('forged takeover (wrong key), eavesdropper (everything from the handshake), replay and off-path guesses are all refused', (t) => {
   const w = makeWorld({ seed: 9, servers: ['a', 'b', 'c', 'd'], fileSize: 400_000, rateBps: 1_000_000 });
   const { net } = w;

@@ -386,6 +386,61 @@ test('cascaded takeover: B dies after taking over, C takes over from B with n+1'
   );
 });
 
+test('blind resume in a cascade (A→B→C): C\'s Migrate SYN is lost, its blind segments reach the client first and get RSTs without ACK, which C ignores; the SYN\'s retransmission wins and the file is intact', (t) => {
+  const w = new World(9, 400_000, { a: { delayMs: 5, rateBps: 1_000_000 }, b: { delayMs: 10, rateBps: 1_000_000 }, c: { delayMs: 15, rateBps: 1_000_000 } });
+  w.net.run(300);
+  const state = w.feeder('a').conn.exportState(w.net.now);
+  w.net.kill('a');
+  const b = w.takeOver('b', state, 1);
+  w.net.runUntil(() => b.has('takeover-complete'), 5000);
+  w.net.run(w.net.now + 200);
+  const stateB = b.conn.exportState(w.net.now);
+  w.net.kill('b');
+  const s = w.server('c');
+  const conn = s.endpoint.importState(w.net.now, stateB);
+  const c = new Feeder(conn, w.file, () => w.net.now, true);
+  s.feeder = c;
+  const seen = w.watch(HOSTS.client);
+  conn.takeover(w.net.now, 2, 'gap-fill', w.file.subarray(stateB.streamBytesAcked));
+  const lost = s.endpoint.pollTransmit(w.net.now)!;
+  const syn = parseSegment(lost.payload);
+  t.true(syn.ok && (syn.segment.flags & 0x02) !== 0, 'the first segment out is the Migrate SYN');
+  w.net.wake(s.endpoint);
+  t.true(w.done());
+  t.true(w.intact());
+  t.true(c.has('takeover-complete'));
+  t.true(seen.some((x) => x.to.address === HOSTS.c && x.seg.ok && (x.seg.segment.flags & 0x04) !== 0), 'the client reset the blind segments');
+  t.deepEqual(w.client.events.filter((e) => e.type === 'taken-over').map((e) => (e.type === 'taken-over' ? e.requestNumber : 0)), [1, 2]);
+});
+
+test('blind resume: the client\'s first missing byte arrives half a round trip after the Migrate SYN, no byte more than twice, the file intact', (t) => {
+  const w = new World(3, 300_000, { a: { delayMs: 5, rateBps: 1_000_000 }, b: { delayMs: 50 } });
+  w.net.run(400);
+  const state = w.feeder('a').conn.exportState(w.net.now);
+  w.net.kill('a');
+  w.net.run(w.net.now + 1000); // A's last packets land
+  const held = w.client.received;
+  const copies = new Map<number, number>();
+  w.net.onTrace((e) => {
+    if (e.kind !== 'deliver' || e.to.address !== HOSTS.client) return;
+    const p = parseSegment(e.payload);
+    if (p.ok) for (let i = 0; i < p.segment.payload.length; i++) copies.set((p.segment.seq + i) >>> 0, (copies.get((p.segment.seq + i) >>> 0) ?? 0) + 1);
+  });
+  const start = w.net.now;
+  const s = w.server('b');
+  const conn = s.endpoint.importState(start, state);
+  s.feeder = new Feeder(conn, w.file, () => w.net.now, true);
+  conn.takeover(start, 1, 'gap-fill', w.file.subarray(state.streamBytesAcked));
+  w.net.wake(s.endpoint);
+  w.net.runUntil(() => w.client.received > held, 5000);
+  t.is(w.net.now - start, 50, 'one way to the client: 50 ms');
+  t.true(w.done());
+  t.true(w.intact());
+  let most = 0;
+  for (const n of copies.values()) most = Math.max(most, n);
+  t.true(most <= 2, `a byte arrived ${most} times`);
+});
+
 test('takeover during loss recovery (several seeds)', (t) => {
   for (const seed of [21, 22, 23, 24]) {
     const w = new World(seed, 500_000, { a: lossy(0.05, 10), b: lossy(0.02, 20) });

@@ -78,7 +78,7 @@ export class AsconfSender {
    * peer already knows (RFC 5061 §4.1.1), so the peer can find the association when the packet
    * comes from an address it does not know yet. Throws LocalUsageError while one is outstanding.
    */
-  send(now: number, rto: number, destination: UdpAddress, senderIp: string, requests: readonly AsconfRequest[], takeoverNumber?: number): AsconfChunk {
+  send(now: number, rto: number, destination: UdpAddress, senderIp: string, requests: readonly AsconfRequest[], takeoverNumber?: number, extraParams: readonly AsconfParam[] = []): AsconfChunk {
     if (this.outstanding !== undefined) throw new LocalUsageError('an ASCONF is already outstanding (RFC 5061 §5.1 A2)');
     const numbered = requests.map((request) => ({ correlationId: this.nextCorrelationId++ >>> 0, request }));
     const params: AsconfParam[] = [];
@@ -87,6 +87,7 @@ export class AsconfSender {
       const type = request.kind === 'add-ip' ? ParamType.ADD_IP_ADDRESS : request.kind === 'delete-ip' ? ParamType.DELETE_IP_ADDRESS : ParamType.SET_PRIMARY_ADDRESS;
       params.push({ type, kind: request.kind, correlationId, address: addressParam(request.ip) });
     }
+    params.push(...extraParams); // e.g. the taker's re-keying key (src/sctp/rekey.ts)
     const chunk: AsconfChunk = { type: 0xc1, serial: this.nextSerial, address: addressParam(senderIp), params };
     this.nextSerial = (this.nextSerial + 1) >>> 0;
     this.outstanding = {

@@ -274,12 +274,13 @@ export class SctpAssociation implements MigratableTransport {
     return q.offsetOfTsn(q.firstTsn) ?? q.chunkedOffset;
   }
 
-  takeover(now: Instant, requestNumber: number, mode?: ResumeMode): void {
+  takeover(now: Instant, requestNumber: number, mode?: ResumeMode, resumeFrom?: Uint8Array): void {
     validateTakeoverNumber(requestNumber);
+    if (resumeFrom !== undefined) checkBytes(resumeFrom, 'takeover: resumeFrom');
     mode = checkResumeMode(mode);
     this.host.wake(this);
     if (!this.takeoverState) throw new LocalUsageError('takeover() needs an endpoint-built association');
-    takeover.takeover(this, now, requestNumber, mode);
+    takeover.takeover(this, now, requestNumber, mode, resumeFrom);
   }
 
   receiverState(): ReceiverState | undefined {

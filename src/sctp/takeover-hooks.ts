@@ -20,10 +20,11 @@ import type { SctpAssociation } from './association.js';
 import { canonicalSalt, endpointKeyPair, endpointPairKey, peerPublicKeyFrom, x25519Param, type KeySource, type X25519KeyPair } from './x25519.js';
 import { TakeoverGuard, TakeoverInitiator, abortError, type InitiatorOutput } from './takeover.js';
 import { CauseCode, type AsconfAckChunk, type AsconfChunk, type Chunk, type ErrorCause, type Packet, type Param, type SackChunk } from './wire/types.js';
-import { isNotAuthenticatedFor, notAuthenticatedCause } from '../addip/causes.js';
+import { isNotAuthenticatedFor, notAuthenticatedCause, takenOverBy } from '../addip/causes.js';
 import { isIllegalAsconfAck } from '../addip/sender.js';
 import type { PeerInit } from './handshake.js';
 import { tsnAdd, tsnDiff, tsnLt } from './serial.js';
+import { clientKey, resendsRequest, pendingRekey, rekeyParam, takerPublicKeyOf, type PreviousKey } from './rekey.js';
 
 /** The AUTH hook in the shape association.ts and packet-writer.ts call. */
 export interface AuthAdapter {
@@ -54,6 +55,14 @@ export class TakeoverState {
   ackPointAtTakeover: number | undefined;
   /** Where the outbound stream resumed after our takeover (for exports before the next chunk). */
   resumedAt: { tsn: number; ssn: number } | undefined;
+  /** The peer's x25519 public key (its INIT / INIT-ACK, or the imported state): takers re-key with it (rekey.ts). */
+  peerPublicKey: Uint8Array | undefined;
+  /** Taker: the AUTH context of K' while our re-keying takeover request is outstanding (rekey.ts). */
+  pendingRekey: AuthContext | undefined;
+  /** Client: the AUTH context before the last re-keying takeover (rekey.ts). */
+  previousKey: PreviousKey | undefined;
+  /** The other context that authenticated the packet being processed (undefined: the current one). */
+  verifiedBy: AuthContext | undefined;
 
   constructor(
     /** The endpoint secret our INIT-ACK key pair derives from. */
@@ -88,7 +97,9 @@ export function onPeerInit(a: SctpAssociation, peer: PeerInit): void {
   const remote = authParamsFrom(peer.params);
   if (local === undefined || remote === undefined) return; // no AUTH with this peer
   const salt = canonicalSalt({ tag: a.localTag, random: local.random }, { tag: peer.tag, random: remote.random });
-  const epk = endpointPairKey(ownKeyPair(a), peerPublicKeyFrom(peer.params), salt);
+  const peerPublic = peerPublicKeyFrom(peer.params);
+  t.peerPublicKey = peerPublic?.slice();
+  const epk = endpointPairKey(ownKeyPair(a), peerPublic, salt);
   try {
     useContext(a, new AuthContext(local, remote, epk.key, 0, a.localKeyVector, a.peerKeyVector), epk.keySource);
   } catch {
@@ -106,8 +117,16 @@ function useContext(a: SctpAssociation, ctx: AuthContext, source: KeySource): vo
     writeAuthChunk: (p, o) => ctx.writeAuthChunk(p, o),
     sign: (p, o) => ctx.sign(p, o),
     requiredOnReceive: (type) => ctx.mustBeAuthenticated(type),
-    verify: (raw) => {
+    verify: (raw, packet) => {
       const v = ctx.verify(raw);
+      t.verifiedBy = undefined;
+      if (!v.ok) {
+        const alt = alternativeContext(a, packet);
+        if (alt?.verify(raw).ok === true) {
+          t.verifiedBy = alt;
+          return true;
+        }
+      }
       if (!v.ok && v.reason === 'unsupported-hmac' && v.hmacId !== undefined) {
         // RFC 4895 §6.3: report an HMAC identifier we did not offer.
         a.queuePacket(a.remote, [{ type: 9, reflectedTag: false, causes: [unsupportedHmacCause(v.hmacId)] }]);
@@ -127,6 +146,7 @@ export function importFrom(a: SctpAssociation, state: TransportState): void {
   const ctx = authContextFromVectors(s.localKeyVector, s.peerKeyVector, s.endpointPairKey, s.sharedKeyId);
   if (ctx !== undefined) useContext(a, ctx, s.x25519Agreed ? 'x25519' : 'rfc4895-default');
   t.guard = new TakeoverGuard(s.peerAsconfSerial);
+  t.peerPublicKey = s.peerX25519Key?.slice();
   t.importedTakeoverNumber = state.takeoverNumber;
   t.imported = state;
   // An unanswered takeover gives up like any unanswered retransmission (bounds.ts): after
@@ -134,8 +154,13 @@ export function importFrom(a: SctpAssociation, state: TransportState): void {
   t.initiator = new TakeoverInitiator({
     state: s,
     streamBytesAcked: state.streamBytesAcked,
+    streamBytesSent: state.streamBytesSent,
     newAddress: a.local,
     client: a.remote,
+    bundleProbe: s.x25519Agreed, // a baton client (x25519 agreed): the probe rides with the ASCONF
+    initialWindow: Math.min(4 * a.options.mtu, Math.max(2 * a.options.mtu, 4380)),
+    ppid: a.options.ppid,
+    maxChunk: a.options.chunkSize,
     maxRetransmissions: a.options.associationMaxRetrans,
     rtoMax: a.options.rto.max,
   });
@@ -152,6 +177,7 @@ export function exportInto(a: SctpAssociation, state: TransportState): void {
     s.sharedKeyId = ctx.sharedKeyId;
     s.x25519Agreed = t.keySource === 'x25519';
   }
+  if (t.peerPublicKey !== undefined && t.peerPublicKey.length > 0) s.peerX25519Key = t.peerPublicKey.slice();
   const pending = t.initiator !== undefined && t.initiator.phase !== 'complete' ? t.imported : undefined;
   if (pending) {
     // Not resumed yet: the outbound stream is still exactly as imported. Keep the old server's
@@ -178,7 +204,7 @@ export function exportInto(a: SctpAssociation, state: TransportState): void {
 
 // ------------------------------------------------------------ takeover (new server)
 
-export function takeover(a: SctpAssociation, now: Instant, requestNumber: number, mode: ResumeMode = DEFAULT_RESUME_MODE): void {
+export function takeover(a: SctpAssociation, now: Instant, requestNumber: number, mode: ResumeMode = DEFAULT_RESUME_MODE, resumeFrom?: Uint8Array): void {
   const t = a.takeoverState!;
   validateTakeoverNumber(requestNumber);
   if (!t.initiator) throw new LocalUsageError('takeover() needs an association built by importState()');
@@ -187,7 +213,9 @@ export function takeover(a: SctpAssociation, now: Instant, requestNumber: number
   // addip/receiver.ts): a wildcard local address would add "the packet's source", which binds
   // nothing, and is refused. Behind a NAT the taker must use the address the client sees.
   if (isWildcard(a.local.address)) throw new LocalUsageError(`takeover() needs a specific local address, not ${a.local.address}: the client accepts a takeover only from the address it adds`);
-  apply(a, now, t.initiator.start(now, requestNumber, mode, a.primaryRto));
+  const rekey = pendingRekey(a.options.random, t.context.endpointPairKey, requestNumber, t.peerPublicKey);
+  if (rekey) t.pendingRekey = rekeyedContext(a, t.context, rekey.key);
+  apply(a, now, t.initiator.start(now, requestNumber, mode, a.primaryRto, resumeFrom, rekey ? [rekeyParam(rekey.publicKey)] : []));
 }
 
 export function receiverState(a: SctpAssociation): ReceiverState | undefined {
@@ -200,17 +228,12 @@ function apply(a: SctpAssociation, now: Instant, out: InitiatorOutput | undefine
   if (out === undefined) return;
   switch (out.kind) {
     case 'send-asconf':
-      a.queuePacket(out.destination, [out.chunk]);
+      a.queuePacket(out.destination, out.probe ? [out.chunk, probeSack(a), out.probe] : [out.chunk]);
+      for (const c of out.blind ?? []) a.queuePacket(out.destination, [c]); // the blind resume, once
       return;
-    case 'send-probe': {
-      // With the probe, a SACK of what we (from the state) hold of the client's data: a baton
-      // client learns at once whether data it sent after the state was taken is missing here;
-      // a standard one ignores a SACK below its ack point (RFC 9260 §6.2.1).
-      const s = t.initiator!.setup.state;
-      const sack: SackChunk = { type: 3, cumulativeTsnAck: s.peerCumulativeTsn, advertisedReceiverWindow: a.options.receiveWindow, gapBlocks: [], duplicateTsns: [] };
-      a.queuePacket(out.destination, [sack, out.chunk]); // control chunks before DATA (RFC 9260 §6.10)
+    case 'send-probe':
+      a.queuePacket(out.destination, [probeSack(a), out.chunk]); // control chunks before DATA (RFC 9260 §6.10)
       return;
-    }
     case 'failed':
       a.terminate(out.error);
       return;
@@ -231,6 +254,16 @@ function apply(a: SctpAssociation, now: Instant, out: InitiatorOutput | undefine
   void now;
 }
 
+/**
+ * Sent with the probe: a SACK of what we (from the state) hold of the client's data, so a baton
+ * client learns at once whether data it sent after the state was taken is missing here; a
+ * standard one ignores a SACK below its ack point (RFC 9260 §6.2.1).
+ */
+function probeSack(a: SctpAssociation): SackChunk {
+  const s = a.takeoverState!.initiator!.setup.state;
+  return { type: 3, cumulativeTsnAck: s.peerCumulativeTsn, advertisedReceiverWindow: a.options.receiveWindow, gapBlocks: [], duplicateTsns: [] };
+}
+
 // ------------------------------------------------------------ hooks the association calls
 
 /**
@@ -245,6 +278,7 @@ export function onPacket(a: SctpAssociation, now: Instant, from: UdpAddress, pac
     // Report a takeover ASCONF that fails authentication (the association then skips it).
     const ctx = t.context;
     const acceptable = ctx ? ctx.acceptable(raw).accept : [];
+    if (!acceptable[asconfIndex]) acceptable[asconfIndex] = alternativeContext(a, packet)?.acceptable(raw).accept[asconfIndex] === true;
     if (!acceptable[asconfIndex]) {
       const c = packet.chunks[asconfIndex] as AsconfChunk;
       const t = 'params' in c ? c.params.find((p) => p.kind === 'baton-takeover') : undefined;
@@ -278,7 +312,11 @@ export function onAsconf(a: SctpAssociation, now: Instant, chunk: AsconfChunk | 
     const r = t.guard.handleAsconf(chunk, from, authenticated, table(a, from));
     for (const e of r.events) a.pushEvent(e);
     if (r.events.some((e) => e.type === 'taken-over')) t.ackPointAtTakeover = a.sender.cumulativeAck;
-    if (r.ack) a.queuePacket(r.ack.destination, [r.ack.chunk]);
+    // The answer goes under the key the request came with: a resent re-keying request or a loser
+    // of its race signed with the previous key, and could not read an answer under K'.
+    if (r.ack) underContext(a, t.verifiedBy, () => a.queuePacket(r.ack!.destination, [r.ack!.chunk]));
+    const accepted = r.events.find((e) => e.type === 'taken-over');
+    if (accepted?.type === 'taken-over') rekeyAccepted(a, chunk, accepted.requestNumber);
     return;
   }
   if (!authenticated) return;
@@ -291,6 +329,46 @@ export function onAsconf(a: SctpAssociation, now: Instant, chunk: AsconfChunk | 
     return;
   }
   if (t.initiator) apply(a, now, t.initiator.handleAsconfAck(now, chunk));
+  const phase = t.initiator?.phase;
+  if (t.pendingRekey !== undefined && (phase === 'probing' || phase === 'complete')) {
+    useContext(a, t.pendingRekey, t.keySource); // the client switched to K' when it accepted
+    t.pendingRekey = undefined;
+  }
+}
+
+// ------------------------------------------------------------ re-keying (rekey.ts)
+
+/** The other key a packet may be signed with: K' while our request is out, or K for its own retransmission. */
+function alternativeContext(a: SctpAssociation, packet: Packet): AuthContext | undefined {
+  const t = a.takeoverState!;
+  if (t.pendingRekey !== undefined) return t.pendingRekey;
+  const p = t.previousKey;
+  return p !== undefined && resendsRequest(packet, p) ? p.context : undefined;
+}
+
+function underContext(a: SctpAssociation, ctx: AuthContext | undefined, send: () => void): void {
+  const t = a.takeoverState!;
+  const current = t.context;
+  if (ctx === undefined || current === undefined) return send();
+  useContext(a, ctx, t.keySource);
+  send();
+  useContext(a, current, t.keySource);
+}
+
+function rekeyedContext(a: SctpAssociation, ctx: AuthContext, key: Uint8Array): AuthContext {
+  return new AuthContext(ctx.local, ctx.peer, key, ctx.sharedKeyId, a.localKeyVector, a.peerKeyVector);
+}
+
+/** Client: a takeover carrying the taker's E was accepted; switch to K' (the ACK went under K). */
+function rekeyAccepted(a: SctpAssociation, asconf: AsconfChunk, requestNumber: number): void {
+  const t = a.takeoverState!;
+  const e = takerPublicKeyOf(asconf);
+  const ctx = t.context;
+  if (e === undefined || ctx === undefined) return;
+  const key = clientKey(ctx.endpointPairKey, requestNumber, ownKeyPair(a).privateKey, e);
+  if (key === undefined) return count(a, 'rekey-invalid-key');
+  t.previousKey = { context: ctx, serial: asconf.serial, requestNumber };
+  useContext(a, rekeyedContext(a, ctx, key), t.keySource);
 }
 
 /**
@@ -303,7 +381,7 @@ export function onSack(a: SctpAssociation, now: Instant, sack: SackChunk): boole
   const i = t.initiator;
   if (!i) return checkTakerCaughtUp(a, sack);
   if (i.phase !== 'complete') {
-    if (i.phase === 'probing') apply(a, now, i.handleSack(sack));
+    if (i.phase === 'probing' || i.phase === 'asconf-sent') apply(a, now, i.handleSack(sack));
     return true;
   }
   return clipSack(sack, a.outboundNextTsn);
@@ -342,6 +420,21 @@ export function onErrorCauses(a: SctpAssociation, now: Instant, causes: readonly
   i.phase = 'rejected';
   a.terminate(new TransportError('BATON_ERR_TAKEOVER_REJECTED', `the client could not authenticate takeover request ${i.requestNumber} (wrong key)`, CauseCode.REQUEST_REFUSED_NO_AUTHORIZATION));
   void now;
+}
+
+/**
+ * Taker, takeover not yet answered: an ABORT naming a takeover older than ours is the client's
+ * answer to a blind-resume packet that overtook our ASCONF (or outlived its loss): the client has
+ * not seen our request yet, so the ABORT is not for us. Ignored (counted); the ASCONF is resent
+ * by its timer.
+ */
+export function abortPrecedesOurRequest(a: SctpAssociation, causes: readonly ErrorCause[]): boolean {
+  const i = a.takeoverState?.initiator;
+  if (i === undefined || i.phase !== 'asconf-sent' || i.requestNumber === undefined) return false;
+  const n = takenOverBy(causes);
+  if (n === undefined || !tsnLt(n, i.requestNumber)) return false;
+  count(a, 'abort-before-our-asconf');
+  return true;
 }
 
 /** An ABORT's causes that mean something else than a plain abort (taken over). */

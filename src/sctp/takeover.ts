@@ -3,8 +3,18 @@
 // TakeoverInitiator (the new server, on an association built by importState): sends the
 // authenticated ASCONF from its own address — add our address, make it primary, delete the old
 // server's — with baton's takeover parameter carrying n and the serial continuing from the state's
-// counter; retransmits it on T-4; on acceptance sends the stale-TSN probe (probe.ts), retransmits
-// it on its own RTO, and turns the SACK that answers it into the receiver state and a resume plan.
+// counter; retransmits it on T-4; sends the stale-TSN probe (probe.ts), retransmits it on its own
+// RTO, and turns the SACK that answers it into the receiver state and a resume plan.
+//
+// With a baton client (`bundleProbe`) the probe rides in the ASCONF's own packet (ASCONF, SACK,
+// probe DATA: control chunks first, RFC 9260 §6.10; AUTH covers all three), so the ASCONF-ACK and
+// the SACK come back together after one round trip instead of two. The client processes the chunks
+// in order: the ASCONF adds our address before the probe is seen, and a probe behind a refused
+// ASCONF is a duplicate TSN, dropped without delivery. A SACK that overtakes the ASCONF-ACK is
+// kept until the takeover is known to be accepted. A standard peer gets the RFC 5061 sequence:
+// the probe after the ASCONF-ACK. Given the stream from the state's point (the blind resume),
+// DATA chunks for it follow that packet at once (blindChunks). A re-keying request (rekey.ts)
+// carries the taker's fresh x25519 key as an extra ASCONF parameter.
 //
 // TakeoverGuard (the client): runs each authenticated ASCONF through the RFC 5061 receiver with the
 // at-most-once rule, says what to answer and which events to raise, and builds the out-of-the-blue
@@ -18,8 +28,9 @@ import { AsconfSender } from '../addip/sender.js';
 import { AsconfReceiver, type AddressChange } from '../addip/receiver.js';
 import type { PeerAddressTable } from '../addip/addresses.js';
 import { takenOverBy, takenOverCause } from '../addip/causes.js';
-import { CauseCode, type AbortChunk, type AsconfAckChunk, type AsconfChunk, type DataChunk, type SackChunk } from './wire/types.js';
-import { mappingCovers, receiverStateFromSack, resumePlan, staleProbeChunk, staleProbeTsn, type ResumeChunk } from './probe.js';
+import { CauseCode, type AbortChunk, type AsconfAckChunk, type AsconfChunk, type AsconfParam, type DataChunk, type SackChunk } from './wire/types.js';
+import { locateOffset, locateTsn, mappingCovers, receiverStateFromSack, resumePlan, staleProbeChunk, staleProbeTsn, type ResumeChunk } from './probe.js';
+import { ssnAdd, tsnAdd, tsnLt } from './serial.js';
 
 export type TakeoverPhase = 'imported' | 'asconf-sent' | 'probing' | 'complete' | 'rejected' | 'failed';
 
@@ -27,17 +38,27 @@ export interface TakeoverSetup {
   readonly state: SctpState;
   /** TransportState.streamBytesAcked: stream bytes the old owner saw acknowledged in order. */
   readonly streamBytesAcked: number;
+  /** TransportState.streamBytesSent: stream bytes the old owner had taken (the end of its flight at most). */
+  readonly streamBytesSent?: number;
   /** Our (the new server's) address, from which the ASCONF is sent. */
   readonly newAddress: UdpAddress;
   /** The client's address the ASCONF goes to. */
   readonly client: UdpAddress;
+  /** Send the probe in the ASCONF's packet (a baton client); default false: after the ASCONF-ACK. */
+  readonly bundleProbe?: boolean;
+  /** The blind resume's new bytes beyond the old owner's flight (one initial congestion window). */
+  readonly initialWindow?: number;
+  /** Our own largest DATA payload: a chunk of the map larger than this is not sent blind. */
+  readonly maxChunk?: number;
+  /** PPID of the outbound DATA (SctpOptions.ppid). */
+  readonly ppid?: number;
   /** Max retransmissions of the ASCONF and of the probe before giving up (default 8). */
   readonly maxRetransmissions?: number;
   readonly rtoMax?: number;
 }
 
 export type InitiatorOutput =
-  | { readonly kind: 'send-asconf'; readonly chunk: AsconfChunk; readonly destination: UdpAddress }
+  | { readonly kind: 'send-asconf'; readonly chunk: AsconfChunk; readonly destination: UdpAddress; readonly probe?: DataChunk; readonly blind?: readonly DataChunk[] }
   | { readonly kind: 'send-probe'; readonly chunk: DataChunk; readonly destination: UdpAddress }
   | { readonly kind: 'complete'; readonly receiver: ReceiverState; readonly chunks: readonly ResumeChunk[]; readonly next: { tsn: number; ssn: number; offset: number; streamId: number } }
   | { readonly kind: 'failed'; readonly error: TransportError }
@@ -51,6 +72,10 @@ export class TakeoverInitiator {
   mode: ResumeMode = 'gap-fill';
   receiver: ReceiverState | undefined;
   private probe: DataChunk | undefined;
+  /** The last TSN sent blind: the resume plan replays every TSN up to it with the map's sizes. */
+  private blindLast: number | undefined;
+  /** A SACK that arrived before the ASCONF-ACK (bundled probe): used once the takeover is accepted. */
+  private earlySack: Pick<SackChunk, 'cumulativeTsnAck' | 'gapBlocks'> | undefined;
   private probeRto = 0;
   private probeDeadline = NaN;
   private probeRetransmissions = 0;
@@ -69,7 +94,7 @@ export class TakeoverInitiator {
   }
 
   /** Build the takeover ASCONF (add ours, set primary, delete the old ones) with number n. */
-  start(now: number, requestNumber: number, mode: ResumeMode, rto: number): InitiatorOutput {
+  start(now: number, requestNumber: number, mode: ResumeMode, rto: number, resumeFrom?: Uint8Array, extraParams: readonly AsconfParam[] = []): InitiatorOutput {
     if (this.phase !== 'imported') throw new LocalUsageError(`takeover() already called (takeover ${this.phase})`);
     const ours = this.setup.newAddress.address;
     const old = this.oldServerIps;
@@ -85,10 +110,45 @@ export class TakeoverInitiator {
       lookupIp,
       [{ kind: 'add-ip', ip: ours }, { kind: 'set-primary', ip: ours }, ...old.map((ip) => ({ kind: 'delete-ip' as const, ip }))],
       requestNumber,
+      extraParams,
     );
     this.phase = 'asconf-sent';
     this.probeRto = rto;
-    return { kind: 'send-asconf', chunk, destination: this.setup.client };
+    if (this.setup.bundleProbe === true) this.probe = this.makeProbe();
+    const blind = this.probe !== undefined && resumeFrom !== undefined ? this.blindChunks(resumeFrom) : [];
+    this.blindLast = blind.at(-1)?.tsn;
+    return { kind: 'send-asconf', chunk, destination: this.setup.client, ...(this.probe ? { probe: this.probe } : {}), ...(blind.length > 0 ? { blind } : {}) };
+  }
+
+  /**
+   * The blind resume (transport.ts takeover): DATA chunks for the stream from the state's
+   * acknowledged point, placed by the state's TSN map, through the old owner's flight (the client
+   * may hold any of it) plus one initial window, at most 64 KiB; sent once, right behind the
+   * ASCONF's packet, so that they reach the client after it added our address. Chunks the client
+   * holds are dropped there as duplicates; the rest it delivers half a round trip after the
+   * request. The resume plan that follows the probe's SACK may send some again: one more copy at
+   * most, never more.
+   */
+  private blindChunks(bytes: Uint8Array): DataChunk[] {
+    const s = this.setup.state;
+    const from = this.setup.streamBytesAcked;
+    const runs = s.tsnMap;
+    const flightEnd = this.setup.streamBytesSent ?? from;
+    const budget = Math.min(bytes.length, Math.max(0, flightEnd - from) + (this.setup.initialWindow ?? 4380), 65_536);
+    const out: DataChunk[] = [];
+    let loc = locateOffset(from, runs);
+    if (loc !== undefined && loc.offset < from) loc = locateTsn(tsnAdd(loc.tsn, 1), runs);
+    while (loc !== undefined && loc.offset + loc.length - from <= budget && loc.length <= (this.setup.maxChunk ?? Infinity)) {
+      const at = loc.offset - from;
+      out.push({ type: 0, immediate: false, unordered: false, beginning: true, ending: true, tsn: loc.tsn, streamId: loc.streamId, ssn: loc.ssn, ppid: this.setup.ppid ?? 0, userData: bytes.subarray(at, at + loc.length) });
+      loc = locateTsn(tsnAdd(loc.tsn, 1), runs);
+    }
+    return out;
+  }
+
+  private makeProbe(): DataChunk {
+    const s = this.setup.state;
+    return staleProbeChunk(staleProbeTsn(s.localInitialTsn, s.tsnMap, this.setup.streamBytesAcked), s.tsnMap);
   }
 
   /** An authenticated ASCONF-ACK arrived. */
@@ -103,15 +163,23 @@ export class TakeoverInitiator {
       return { kind: 'failed', error: new TransportError('BATON_ERR_TAKEOVER_REJECTED', `the client refused takeover request ${this.requestNumber}${why}`, CauseCode.REQUEST_REFUSED_NO_AUTHORIZATION) };
     }
     this.phase = 'probing';
-    const s = this.setup.state;
-    const tsn = staleProbeTsn(s.localInitialTsn, s.tsnMap, this.setup.streamBytesAcked);
-    this.probe = staleProbeChunk(tsn, s.tsnMap);
     this.probeDeadline = now + this.probeRto;
+    if (this.setup.bundleProbe === true) {
+      // The probe went with the ASCONF; its SACK may be here already.
+      const early = this.earlySack;
+      this.earlySack = undefined;
+      return early === undefined ? undefined : this.handleSack(early);
+    }
+    this.probe = this.makeProbe();
     return { kind: 'send-probe', chunk: this.probe, destination: this.setup.client };
   }
 
   /** A SACK arrived; while probing, it tells what the client holds. */
   handleSack(sack: Pick<SackChunk, 'cumulativeTsnAck' | 'gapBlocks'>): InitiatorOutput | undefined {
+    if (this.phase === 'asconf-sent' && this.probe !== undefined) {
+      this.earlySack = { cumulativeTsnAck: sack.cumulativeTsnAck, gapBlocks: sack.gapBlocks.map((g) => ({ ...g })) };
+      return undefined;
+    }
     if (this.phase !== 'probing') return undefined;
     this.probeDeadline = NaN;
     const runs = this.setup.state.tsnMap;
@@ -123,7 +191,18 @@ export class TakeoverInitiator {
     this.phase = 'complete';
     this.receiver = receiverStateFromSack(sack, runs);
     const plan = resumePlan(sack, runs, this.mode);
-    return { kind: 'complete', receiver: this.receiver, chunks: plan.chunks, next: plan.next };
+    // The client may hold blind chunks beyond what this SACK shows (they arrived after it): every
+    // TSN sent blind is sent again with exactly the bytes the map gives it, never re-chunked with
+    // our own chunk size (the client would keep the blind copy of a TSN whose bytes then differ).
+    const chunks = [...plan.chunks];
+    let next = plan.next;
+    while (this.blindLast !== undefined && !tsnLt(this.blindLast, next.tsn)) {
+      const loc = locateTsn(next.tsn, runs);
+      if (loc === undefined) break;
+      chunks.push({ ...loc, held: false });
+      next = { tsn: tsnAdd(loc.tsn, 1), ssn: ssnAdd(loc.ssn, 1), offset: loc.offset + loc.length, streamId: loc.streamId };
+    }
+    return { kind: 'complete', receiver: this.receiver, chunks, next };
   }
 
   /** T-4 for the ASCONF, or the probe's own retransmission timer. */
@@ -138,7 +217,7 @@ export class TakeoverInitiator {
       const r = this.sender.handleTimeout(now);
       if (r === undefined) return undefined;
       if (r.kind === 'give-up') return this.fail('the client never acknowledged the takeover ASCONF');
-      return { kind: 'send-asconf', chunk: r.chunk, destination: r.destination };
+      return { kind: 'send-asconf', chunk: r.chunk, destination: r.destination, ...(this.probe ? { probe: this.probe } : {}) };
     }
     if (this.phase === 'probing' && now >= this.probeDeadline) {
       if (++this.probeRetransmissions > this.maxRetransmissions) return this.fail('the client never answered the stale-TSN probe');

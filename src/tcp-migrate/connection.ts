@@ -101,6 +101,10 @@ export class TcpMigrateConnection implements MigratableTransport {
   key: Uint8Array | undefined;
   /** @internal */
   token: Uint8Array | undefined;
+  /** Serving side: the client's x25519 public key from its SYN, exported for re-keying takers. @internal */
+  peerPublicKey: Uint8Array | undefined;
+  /** Client: the key before the last re-keying takeover, for that takeover's own retransmitted SYN. @internal */
+  previousKey: Uint8Array | undefined;
   /** @internal */
   lastRequest = 0;
   /** @internal */
@@ -130,6 +134,8 @@ export class TcpMigrateConnection implements MigratableTransport {
   echoKey = false;
   /** Taker behind a NAT: the address the client sees us at, which R is bound to (endpoint option). @internal */
   publicAddress: UdpAddress | undefined;
+  /** Taker after a blind resume: the next bytes send() takes are in the buffer already. @internal */
+  resumeSkip = 0;
   /** Taker: the Migrate SYN we send until the SYN/ACK comes. @internal */
   migrateRequest: migrate.PendingRequest | undefined;
   /** @internal */
@@ -317,10 +323,18 @@ export class TcpMigrateConnection implements MigratableTransport {
       this.wantWritable = true;
       return 0;
     }
+    if (this.resumeSkip > 0) return this.skipResumed(bytes, options);
     const n = this.snd.push(bytes);
     if (n < bytes.length) this.wantWritable = true;
     if (n > 0) this.owner?.wake(this);
     return n;
+  }
+
+  /** The application's first bytes after a blind resume that are in the buffer already (migrate.ts). */
+  private skipResumed(bytes: Uint8Array, options?: SendOptions): number {
+    const skip = Math.min(this.resumeSkip, bytes.length);
+    this.resumeSkip -= skip;
+    return skip === bytes.length ? skip : skip + this.send(bytes.subarray(skip), options);
   }
 
   close(now: Instant): void {
@@ -335,8 +349,9 @@ export class TcpMigrateConnection implements MigratableTransport {
     return migrate.exportState(this, now);
   }
 
-  takeover(now: Instant, requestNumber: number, mode?: ResumeMode): void {
-    migrate.startTakeover(this, now, requestNumber, checkResumeMode(mode));
+  takeover(now: Instant, requestNumber: number, mode?: ResumeMode, resumeFrom?: Uint8Array): void {
+    if (resumeFrom !== undefined) checkBytes(resumeFrom, 'takeover: resumeFrom');
+    migrate.startTakeover(this, now, requestNumber, checkResumeMode(mode), resumeFrom);
     this.owner?.wake(this);
   }
 
@@ -535,8 +550,8 @@ export class TcpMigrateConnection implements MigratableTransport {
   }
 
   /** @internal */
-  build(flags: number, seq: number, ack: number, options: readonly TcpOption[], dataOffset: number, dataLength: number): Transmit {
-    return output.build(this, flags, seq, ack, options, dataOffset, dataLength);
+  build(flags: number, seq: number, ack: number, options: readonly TcpOption[], dataOffset: number, dataLength: number, inline?: Uint8Array): Transmit {
+    return output.build(this, flags, seq, ack, options, dataOffset, dataLength, inline);
   }
 
   /** @internal */

@@ -74,6 +74,7 @@ export function acceptCookie(c: TcpMigrateConnection, now: Instant, seg: TcpSegm
   if (mp) {
     c.keyPair = cookie.keyPair;
     c.key = deriveConnectionKey(c.keyPair, mp.publicKey, false);
+    c.peerPublicKey = mp.publicKey.slice(); // a taker re-keys with it (migrate.ts)
     if (c.key) c.token = deriveToken(c.key, c.irs, c.iss);
     else c.keyPair = undefined;
   }
@@ -85,7 +86,10 @@ export function acceptCookie(c: TcpMigrateConnection, now: Instant, seg: TcpSegm
 /** The handshake's ACK came back: K and T from the client's key, which it repeats on it; none, no migration. */
 function agreeOnAck(c: TcpMigrateConnection, seg: TcpSegment): void {
   const mp = findOption(seg.options, 'migrate-permitted');
-  if (mp) c.key = deriveConnectionKey(c.keyPair!, mp.publicKey, false);
+  if (mp) {
+    c.key = deriveConnectionKey(c.keyPair!, mp.publicKey, false);
+    c.peerPublicKey = mp.publicKey.slice(); // a taker re-keys with it (migrate.ts)
+  }
   if (c.key) c.token = deriveToken(c.key, c.irs, c.iss);
   else c.keyPair = undefined;
 }

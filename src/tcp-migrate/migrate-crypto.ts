@@ -6,7 +6,10 @@
 //                    "baton tcp-migrate K" || initiator public || acceptor public)
 //   T = HMAC-SHA-256(K, "T" || ISN_i || ISN_a)[0..8]                         (64 bits)
 //   R = HMAC-SHA-256(K, "R" || ISN_i || ISN_a || S || P|ReqNo || flags
-//                    || len(A) || A || UDP port || taker TCP port || client TCP port)[0..12] (96 bits)
+//                    || len(A) || A || UDP port || taker TCP port || client TCP port
+//                    [|| E])[0..12] (96 bits)
+// E: the taker's fresh x25519 public key when the Migrate SYN carries one as its payload (the
+// re-keying takeover, src/transport-abstraction/rekey.ts).
 // ISNs and S are 32-bit big-endian; S is the Migrate SYN's sequence number. A is the taker's IP
 // address as the client sees it (4 or 16 bytes; an IPv4-mapped IPv6 address counts as its IPv4
 // address), with the taker's UDP port: the source of the Migrate SYN's datagram. Ports are 16-bit
@@ -71,6 +74,7 @@ export function authenticator(
   requestByte: number,
   flags: number,
   binding: TakerBinding,
+  rekey?: Uint8Array,
 ): Uint8Array {
   const address = addressBytes(binding.taker.address);
   const ports = new Uint8Array(6);
@@ -89,6 +93,7 @@ export function authenticator(
     .update(new Uint8Array([address.length]))
     .update(address)
     .update(ports)
+    .update(rekey ?? new Uint8Array(0))
     .digest();
   return new Uint8Array(mac.subarray(0, AUTHENTICATOR_LENGTH));
 }

@@ -5,11 +5,18 @@
 //   importState: preloaded, CLOSED
 //   takeover(n): SYN  seq=S=last byte the client acked   ──►  token → connection; R checked;
 //                Migrate(P=1, ReqNo=n mod 128, K?, T, R)      n 1..32 ahead of last → accept, rebind to the new
-//                                                              address, flush out-of-order data
-//                                                              (unless K), restart in slow start
+//                [payload: E, the re-keying key]               address, re-key, flush out-of-order
+//                                                              data (unless K), restart in slow start
+//   [blind resume: data from S+1 on, right behind]   ──►  accepted as data from the new peer
 //                ◄── SYN/ACK seq=client's snd.una-1, ack=next byte it expects [, SACK blocks]
 //   ESTABLISHED; receiverState() = { nextOffset: ack, heldRanges: SACK blocks }
 //   ACK ──►
+// Re-keying (rekey.ts): the Migrate SYN's payload is the taker's fresh x25519 public key E (32
+// bytes, covered by R; the SYN still takes no sequence space). On accepting, the client switches to
+// K' = f(K, n, E, x25519(its handshake key, E)); the taker, which knows the client's public key
+// from the state, switches when the SYN/ACK comes, and exports K'. A state from before the
+// takeover then holds a key the client no longer accepts. The client still accepts the winner's
+// own retransmitted SYN under the previous key (its SYN/ACK was lost), and answers it again.
 // A Migrate SYN with n not ahead of last (from another address), n too far ahead, or a wrong R is answered with RST and
 // changes nothing; the same n from the address that won gets the SYN/ACK again (its reply was
 // lost). The Migrate SYN and its SYN/ACK take no sequence space: each carries the number just
@@ -30,6 +37,8 @@ import {
 import type { TcpMigrateConnection } from './connection.js';
 import * as keepalive from './keepalive.js';
 import { authenticator, sameBytes } from './migrate-crypto.js';
+import { canRekeyWith, takeoverKey, takeoverKeyPair } from '../transport-abstraction/rekey.js';
+import { X25519_KEY_LENGTH } from '../transport-abstraction/x25519.js';
 import {
   findOption,
   MIGRATE_FLAG_KEEP,
@@ -56,6 +65,10 @@ export interface PendingRequest {
   readonly knownRcvNxt: number;
   sentAt: number;
   retransmitted: boolean;
+  /** Re-keying: E's public key (the SYN's payload) and K', used once the client accepts. */
+  rekey?: { readonly publicKey: Uint8Array; readonly key: Uint8Array };
+  /** The bytes sent blind behind the SYN (offsets knownUna ..), see sendBlind. */
+  blind?: Uint8Array;
 }
 
 type Option<T extends TcpOption['type']> = Extract<TcpOption, { type: T }>;
@@ -94,6 +107,7 @@ export function exportState(c: TcpMigrateConnection, _now: Instant): TransportSt
       peerWindow: c.peerWindow,
       localIsInitiator: c.localIsInitiator,
       unknownOptions: new Uint8Array(0),
+      ...(c.peerPublicKey ? { peerPublicKey: new Uint8Array(c.peerPublicKey) } : {}),
     },
     takeoverNumber: number,
     ownerId: '',
@@ -114,6 +128,7 @@ export function preload(c: TcpMigrateConnection, state: TransportState): void {
   c.irs = t.localIsInitiator ? t.acceptorIsn : t.initiatorIsn;
   c.key = new Uint8Array(t.connectionKey);
   c.token = new Uint8Array(t.token);
+  c.peerPublicKey = canRekeyWith(t.peerPublicKey) ? new Uint8Array(t.peerPublicKey) : undefined;
   c.peerMss = t.mss > 0 ? t.mss : 536;
   c.sackOk = t.sackPermitted;
   c.lastRequest = laterTakeoverNumber(t.lastMigrateRequest, state.takeoverNumber);
@@ -128,13 +143,17 @@ export function preload(c: TcpMigrateConnection, state: TransportState): void {
   c.sndUna = c.sndNxt = c.sndMax = una;
   c.rcvNxt = c.rcvAckSent = (t.rcvNxt - ((c.irs + 1) >>> 0)) >>> 0;
   c.cwnd = c.initialWindow();
+  exportedSent.set(c, una + ((t.sndNxt - c.sndWire(una)) | 0));
   c.transition('CLOSED', 'preloaded from exported state');
 }
+
+/** A preloaded connection: the stream offset its state had sent up to (SND.NXT), for the blind resume. */
+const exportedSent = new WeakMap<TcpMigrateConnection, number>();
 
 // -----------------------------------------------------------------------------------------------
 // Taker side
 
-export function startTakeover(c: TcpMigrateConnection, now: Instant, requestNumber: number, mode: ResumeMode): void {
+export function startTakeover(c: TcpMigrateConnection, now: Instant, requestNumber: number, mode: ResumeMode, resumeFrom?: Uint8Array): void {
   if (!c.preloaded || c.key === undefined || c.token === undefined) throw new LocalUsageError('takeover() needs a connection built by importState()');
   if (c.state !== 'CLOSED' || c.migrateRequest !== undefined || c.released) throw new LocalUsageError(`takeover() already called (state ${c.state})`);
   validateTakeoverNumber(requestNumber);
@@ -144,6 +163,7 @@ export function startTakeover(c: TcpMigrateConnection, now: Instant, requestNumb
   const first = MIGRATE_FLAG_PRELOAD | wire;
   const flags = mode === 'gap-fill' ? MIGRATE_FLAG_KEEP : 0;
   const [ii, ia] = isns(c);
+  const rekey = rekeyFor(c, requestNumber);
   const options: TcpOption[] = [
     { type: 'mss', mss: c.config.mss },
     { type: 'sack-permitted' },
@@ -155,7 +175,7 @@ export function startTakeover(c: TcpMigrateConnection, now: Instant, requestNumb
       flags,
       token: c.token,
       // Bound to where the client will see this SYN come from (a NAT in front of us: publicAddress).
-      authenticator: authenticator(c.key, ii, ia, seq, first, flags, { taker: c.publicAddress ?? c.local, takerPort: c.localPort, clientPort: c.remotePort }),
+      authenticator: authenticator(c.key, ii, ia, seq, first, flags, { taker: c.publicAddress ?? c.local, takerPort: c.localPort, clientPort: c.remotePort }, rekey?.publicKey),
     },
   ];
   if (c.config.timestamps) options.push(tsOption(c, now, 0)); // the client's SYN/ACK says whether they stay in use
@@ -168,12 +188,47 @@ export function startTakeover(c: TcpMigrateConnection, now: Instant, requestNumb
     knownRcvNxt: c.rcvNxt,
     sentAt: now,
     retransmitted: false,
+    ...(rekey ? { rekey } : {}),
   };
   c.transition('SYN-SENT', 'Migrate SYN sent (takeover)');
   c.retries = 0;
   if (c.config.connectTimeoutMs > 0) c.giveUpAt = now + c.config.connectTimeoutMs;
   resendRequest(c, now);
   c.migrateRequest.retransmitted = false;
+  if (resumeFrom !== undefined) sendBlind(c, resumeFrom);
+}
+
+/**
+ * The blind resume: right behind the Migrate SYN, the stream from the state's acknowledged point
+ * through what the old server had sent (the client may hold any of it: its flight) plus one
+ * initial window, within the client's last known window, sent once. The client accepts
+ * them once it has accepted the SYN ahead of them, so the byte it misses next arrives half a round
+ * trip after the request when it lies in that window. A byte it already had arrives once more; a
+ * lost or refused one is simply never counted: after the SYN/ACK the sender starts over at the
+ * client's next byte, so each blind byte reaches the client at most twice. Without the SYN ahead
+ * of them (lost, refused) the client's endpoint answers them with a RST carrying no ACK, which a
+ * SYN-SENT connection ignores (RFC 9293 §3.10.7.3).
+ */
+function sendBlind(c: TcpMigrateConnection, bytes: Uint8Array): void {
+  const r = c.migrateRequest!;
+  const flight = Math.max(0, (exportedSent.get(c) ?? r.knownUna) - r.knownUna);
+  const budget = Math.min(bytes.length, flight + c.initialWindow(), Math.max(c.peerWindow, c.initialWindow()));
+  const taken = c.snd.push(bytes.subarray(0, budget));
+  r.blind = bytes.subarray(0, taken);
+  const mss = c.effectiveMss();
+  const ack = c.rcvWire(r.knownRcvNxt);
+  for (let off = 0; off < taken; off += mss) {
+    const len = Math.min(mss, taken - off);
+    c.pushTransmit(c.build(ACK, c.sndWire(r.knownUna + off), ack, [], r.knownUna + off, len));
+  }
+}
+
+/** E and K' for a re-keying request, when the state names the client's public key. */
+function rekeyFor(c: TcpMigrateConnection, requestNumber: number): PendingRequest['rekey'] {
+  if (!canRekeyWith(c.peerPublicKey) || c.key === undefined) return undefined;
+  const e = takeoverKeyPair(c.random);
+  const key = takeoverKey(c.key, requestNumber, e.privateKey, c.peerPublicKey, e.publicKey);
+  return key === undefined ? undefined : { publicKey: e.publicKey, key };
 }
 
 export function resendRequest(c: TcpMigrateConnection, now: Instant): void {
@@ -181,7 +236,7 @@ export function resendRequest(c: TcpMigrateConnection, now: Instant): void {
   if (!r) return;
   r.retransmitted = true;
   r.sentAt = now;
-  c.pushTransmit(c.build(SYN, r.seq, 0, r.options, 0, 0));
+  c.pushTransmit(c.build(SYN, r.seq, 0, r.options, 0, 0, r.rekey?.publicKey));
   c.rtoAt = now + c.rtt.rto;
 }
 
@@ -206,6 +261,16 @@ export function handleMigrateReply(c: TcpMigrateConnection, now: Instant, seg: T
   c.snd.reset(nextOffset);
   c.sndUna = c.sndNxt = c.sndMax = c.rtxNext = c.recoverPoint = nextOffset;
   c.scoreboard.clear();
+  const blindEnd = r.knownUna + (r.blind?.length ?? 0);
+  if (nextOffset < blindEnd && !r.retransmitted) {
+    // Blind bytes the client did not have when it answered are on their way (right behind the
+    // SYN it answered): keep them as in flight instead of sending them twice, under the RTO like
+    // any flight; the application continues at nextOffset and send() passes over the bytes
+    // already here (resumeSkip). After a retransmitted SYN they went ahead of it: lost.
+    c.snd.push(r.blind!.subarray(nextOffset - r.knownUna));
+    c.sndNxt = c.sndMax = blindEnd;
+    c.resumeSkip = blindEnd - nextOffset;
+  }
   const held: { start: number; end: number }[] = [];
   const sack = findOption(seg.options, 'sack');
   if (sack && r.mode === 'gap-fill') {
@@ -223,12 +288,13 @@ export function handleMigrateReply(c: TcpMigrateConnection, now: Instant, seg: T
   c.peerWindow = seg.window;
   negotiateTimestamps(c, seg.options);
   if (!r.retransmitted) c.rtt.sample(now - r.sentAt);
-  c.rtoAt = undefined;
+  c.rtoAt = c.sndNxt > c.sndUna ? now + c.rtt.rto : undefined;
   c.retries = 0;
   c.stopGiveUpClock();
   c.cwnd = c.initialWindow();
   c.ssthresh = 0x7fffffff;
   c.lastRequest = r.requestNumber;
+  if (r.rekey) c.key = r.rekey.key; // the client switched when it accepted
   c.migrateRequest = undefined;
   c.transition('ESTABLISHED', 'Migrate SYN/ACK received: takeover complete');
   c.ackNow = true;
@@ -262,14 +328,21 @@ export function handleMigrateSyn(c: TcpMigrateConnection, now: Instant, seg: Tcp
   }
   const [ii, ia] = isns(c);
   const first = (mig.preload ? MIGRATE_FLAG_PRELOAD : 0) | mig.requestNumber;
-  const expected = authenticator(c.key, ii, ia, seg.seq, first, mig.flags, { taker: from, takerPort: seg.srcPort, clientPort: seg.dstPort });
-  if (!sameBytes(expected, mig.authenticator) || !sameBytes(c.token, mig.token)) {
+  const takerKey = seg.payload.length === X25519_KEY_LENGTH ? seg.payload.slice() : undefined;
+  const binding = { taker: from, takerPort: seg.srcPort, clientPort: seg.dstPort };
+  const fromCurrent = sameAddress(from, c.remote);
+  const signedBy = (key: Uint8Array): boolean => sameBytes(authenticator(key, ii, ia, seg.seq, first, mig.flags, binding, takerKey), mig.authenticator);
+  if (step === 0 && fromCurrent && c.previousKey !== undefined && sameBytes(c.token, mig.token) && !signedBy(c.key) && signedBy(c.previousKey)) {
+    sendMigrateReply(c, mig.keepOutOfOrder); // the winner of the re-keying takeover retransmitted: our SYN/ACK was lost
+    return;
+  }
+  const newKey = takerKey === undefined || c.keyPair === undefined ? undefined : takeoverKey(c.key, requestNumber, c.keyPair.privateKey, takerKey, takerKey);
+  if (!signedBy(c.key) || !sameBytes(c.token, mig.token) || (takerKey !== undefined && newKey === undefined && step !== 0)) {
     // A wrong key, or a genuine Migrate SYN relayed from another address than its taker's.
     c.toEndpoint({ type: 'drop', reason: 'not-authenticated' });
     refuse(RESET_BAD_AUTH, 'not-authenticated');
     return;
   }
-  const fromCurrent = sameAddress(from, c.remote);
   if ((step === 0 && !fromCurrent) || (step !== 0 && (!takeoverNumberAcceptable(mig.requestNumber, c.lastRequest, REQUEST_FIELD_BITS) || requestNumber === 0))) {
     refuse(RESET_REFUSED, step === 0 || step > 1 << (REQUEST_FIELD_BITS - 1) ? 'number-used' : 'number-too-far');
     return;
@@ -278,7 +351,11 @@ export function handleMigrateSyn(c: TcpMigrateConnection, now: Instant, seg: Tcp
     sendMigrateReply(c, mig.keepOutOfOrder); // the winner retransmitted: our SYN/ACK was lost
     return;
   }
-  // Accept: rebind to the new address.
+  // Accept: rebind to the new address, and re-key.
+  if (newKey !== undefined) {
+    c.previousKey = c.key;
+    c.key = newKey;
+  }
   const oldLocal = c.local;
   const oldRemote = c.remote;
   const oldLocalPort = c.localPort;

@@ -7,7 +7,7 @@ import { LocalUsageError } from './errors.js';
 import type { TransportState } from './state-types.js';
 import type { TransportKind } from './transport.js';
 
-type Field = 'u16' | 'u32' | 'u64' | 'bool' | 'bytes' | 'string' | readonly [Shape] | readonly ['u32'] | Shape;
+type Field = 'u16' | 'u32' | 'u64' | 'bool' | 'bytes' | 'bytes?' | 'string' | readonly [Shape] | readonly ['u32'] | Shape;
 interface Shape {
   readonly [name: string]: Field;
 }
@@ -38,6 +38,7 @@ const SCTP: Shape = {
   inboundNextSsn: ['u32'],
   pathMtu: 'u32',
   peerStreamOffset: 'u64',
+  peerX25519Key: 'bytes?',
 };
 const TCP: Shape = {
   initiatorIsn: 'u32',
@@ -55,6 +56,7 @@ const TCP: Shape = {
   peerWindow: 'u32',
   localIsInitiator: 'bool',
   unknownOptions: 'bytes',
+  peerPublicKey: 'bytes?',
 };
 const STATE: Shape = {
   client: ENDPOINT,
@@ -80,8 +82,8 @@ function checkField(f: Field, v: unknown, at: string): void {
     if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) fail(at, 'a non-negative safe integer', v);
   } else if (f === 'bool') {
     if (typeof v !== 'boolean') fail(at, 'a boolean', v);
-  } else if (f === 'bytes') {
-    if (!(v instanceof Uint8Array)) fail(at, 'a Uint8Array', v);
+  } else if (f === 'bytes' || f === 'bytes?') {
+    if (!(v instanceof Uint8Array) && !(f === 'bytes?' && v === undefined)) fail(at, 'a Uint8Array', v);
   } else if (f === 'string') {
     if (typeof v !== 'string') fail(at, 'a string', v);
   } else if (Array.isArray(f)) {

@@ -42,6 +42,8 @@ export interface SctpState {
   pathMtu: number;
   /** Peer→local stream bytes through peerCumulativeTsn, from the association's first byte (0 in older states). */
   peerStreamOffset: number;
+  /** The client's x25519 public key from the handshake (a taker re-keys with it); absent or empty for a standard peer. */
+  peerX25519Key?: Uint8Array;
 }
 
 export interface TcpMigrateState {
@@ -60,6 +62,8 @@ export interface TcpMigrateState {
   peerWindow: number;
   localIsInitiator: boolean;
   unknownOptions: Uint8Array;
+  /** The client's x25519 public key from Migrate-Permitted (a taker re-keys with it); absent or empty in older states. */
+  peerPublicKey?: Uint8Array;
 }
 
 export interface StreamMapping {

@@ -383,6 +383,12 @@ function wrongWire(what: string, wire: number, at: number): StateDecodeError {
   return new StateDecodeError('BATON_ERR_STATE_WIRE_TYPE', `${what}: wrong wire type ${wire}`, at);
 }
 
+/**
+ * Fields added after states were first stored (the client's x25519 key for re-keying): optional in
+ * state-types.ts, absent from the plain object when empty, so an older state decodes as it was.
+ */
+const ABSENT_WHEN_EMPTY: ReadonlySet<string> = new Set(['peerX25519Key', 'peerPublicKey']);
+
 /** protobufjs message -> plain object of state-types.ts, defaults filled. */
 function toPlain(info: MessageInfo, m: Record<string, unknown> | undefined): Record<string, unknown> {
   const out: Record<string, unknown> = {};
@@ -394,7 +400,9 @@ function toPlain(info: MessageInfo, m: Record<string, unknown> | undefined): Rec
       if (v !== null && v !== undefined) out[f.name] = toPlain(f.message!, v as Record<string, unknown>);
       else if (!f.optional) out[f.name] = toPlain(f.message!, undefined);
     } else {
-      out[f.name] = plainValue(f, v);
+      const value = plainValue(f, v);
+      if (ABSENT_WHEN_EMPTY.has(f.name) && value instanceof Uint8Array && value.length === 0) continue;
+      out[f.name] = value;
     }
   }
   return out;

@@ -127,8 +127,15 @@ export interface MigratableTransport extends DatagramCore {
    * A 'takeover-complete' or 'closed' (BATON_ERR_TAKEOVER_REJECTED) event follows. The number
    * follows the takeover-number rule below (validateTakeoverNumber; LocalUsageError otherwise);
    * `mode` defaults to DEFAULT_RESUME_MODE ('gap-fill') on every transport.
+   *
+   * `resumeFrom` (optional, the blind resume): the stream bytes from the state's acknowledged
+   * point (TransportState.streamBytesAcked) on. The transport sends up to one initial congestion
+   * window of them with the takeover request, before it knows what the client holds, so that the
+   * client's first missing byte arrives within one round trip when it lies in that window. Bytes
+   * the client already had arrive once more (at most one duplicate copy each, at most one initial
+   * window in all); the application still continues at receiverState().nextOffset.
    */
-  takeover(now: Instant, requestNumber: number, mode?: ResumeMode): void;
+  takeover(now: Instant, requestNumber: number, mode?: ResumeMode, resumeFrom?: Uint8Array): void;
   /**
    * After takeover-complete: what the client holds. From then on send() continues the stream at
    * receiverState().nextOffset; in 'gap-fill' mode the transport itself skips the ranges the client

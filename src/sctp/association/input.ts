@@ -208,6 +208,7 @@ export function onHeartbeatAck(a: SctpAssociation, now: Instant, info: Uint8Arra
 }
 
 export function onAbort(a: SctpAssociation, causes: readonly ErrorCause[]): void {
+  if (a.takeoverState && takeover.abortPrecedesOurRequest(a, causes)) return;
   const special = a.takeoverState ? takeover.takenOverError(causes) : undefined;
   if (special) return terminate(a, special);
   const cause = causes[0]?.code;

@@ -44,9 +44,20 @@ export function sackOptions(c: TcpMigrateConnection): TcpOption[] {
 /**
  * Builds one segment to the current peer in one allocation; data comes from the send buffer. A
  * segment other than a SYN gets the Timestamps option first when timestamps are in use (a SYN's
- * caller puts its own); options past 40 bytes go in the EDO layout (options.ts).
+ * caller puts its own); options past 40 bytes go in the EDO layout (options.ts). `inline` is
+ * data that is not in the send buffer (the Migrate SYN's key payload, migrate.ts).
  */
-export function build(c: TcpMigrateConnection, flags: number, seq: number, ack: number, options: readonly TcpOption[], dataOffset: number, dataLength: number): Transmit {
+export function build(
+  c: TcpMigrateConnection,
+  flags: number,
+  seq: number,
+  ack: number,
+  options: readonly TcpOption[],
+  dataOffset: number,
+  dataLength: number,
+  inline?: Uint8Array,
+): Transmit {
+  if (inline !== undefined) dataLength = inline.length;
   if (c.echoKey && flags & ACK && !(flags & SYN) && c.keyPair !== undefined) {
     // 34 bytes of key leave no room for SACK blocks: none are due this early anyway.
     options = [{ type: 'migrate-permitted', curve: 'x25519', publicKey: c.keyPair.publicKey }];
@@ -56,7 +67,8 @@ export function build(c: TcpMigrateConnection, flags: number, seq: number, ack: 
   const buf = allocSegment(HEADER_LENGTH + optLen + dataLength);
   writeHeader(buf, c.localPort, c.remotePort, seq, ack, 0, flags, c.advertisedWindow((flags & SYN) !== 0));
   if (optLen > 0) emitHeaderOptions(options, buf, 0);
-  if (dataLength > 0) c.snd.copyOut(dataOffset, dataLength, buf, HEADER_LENGTH + optLen);
+  if (inline !== undefined) buf.set(inline, HEADER_LENGTH + optLen);
+  else if (dataLength > 0) c.snd.copyOut(dataOffset, dataLength, buf, HEADER_LENGTH + optLen);
   fillChecksum(buf, c.pseudoOut);
   if (flags & ACK) {
     c.rcvAckSent = Math.max(c.rcvAckSent, c.acknowledgedOffset());

@@ -5,12 +5,14 @@
 //
 //   receiver: --role receiver --transport sctp|tcp --local 127.0.0.1:PORT
 //     prints "LISTENING port", then "RESULT bytes seconds" (first to last data byte) when the
-//     sender has finished and the connection is shut down, then exits 0.
+//     sender has finished and the connection is shut down, then "CPU seconds" and exits 0.
 //   sender:   --role sender --transport sctp|tcp --local 127.0.0.1:PORT --peer 127.0.0.1:PORT
 //             --seconds N --message-size N
 //     sends messageSize-byte writes as fast as the send buffer takes them for N seconds, closes
-//     gracefully, prints "SENT bytes" once closed, exits 0.
-//   either:   --auth-data off (SCTP: DATA without AUTH, SctpOptions.authenticateData; default on)
+//     gracefully, prints "SENT bytes" once closed, then "CPU seconds", exits 0.
+//   either: --payload N sets the path MTU so that each full DATA chunk / segment carries exactly N
+//     bytes (the benchmark's equal payload per datagram); default MTU 1500.
+//   either: --auth-data off (SCTP: DATA without AUTH, SctpOptions.authenticateData; default on)
 // Both print "ERROR ..." and exit 1 on a failure.
 //
 // Normally bench/throughput.ts (`baton bench throughput`) starts a receiver and a sender.
@@ -24,6 +26,8 @@ import { UdpRuntime, type UdpAttachment } from '../src/node/udp-runtime.js';
 import { END, StreamCollector, StreamSender, type StreamSource } from '../src/stream/index.js';
 import { createEndpoint } from '../src/transports.js';
 import { parseFlags } from './child.js';
+import { cpuLine } from './cpu.js';
+import { DATA_AUTH_OVERHEAD } from '../src/sctp/options.js';
 
 const LOOPBACK_MTU = 1500;
 
@@ -41,14 +45,35 @@ function driverStats(attachment: UdpAttachment<TransportEndpoint>): string {
   return `STATS sent ${s.datagramsSent} received ${s.datagramsReceived} cycles ${s.cycles} (${perCycle} out, ${inPerCycle} in per cycle) dropped ${s.sendDropped} timer ${s.timerFires}\n`;
 }
 
+/** CPU usage when the connection was set up: the "CPU" line counts from there. */
+let cpuAtStart: NodeJS.CpuUsage | undefined;
+
+function exitWithCpu(): void {
+  process.stdout.write(cpuLine(cpuAtStart));
+  process.exit(0);
+}
+
 function fail(message: string): never {
   process.stdout.write(`ERROR ${message.replace(/\s+/g, ' ')}\n`);
   process.exit(1);
 }
 
+/**
+ * Header bytes between the path MTU and one full chunk's / segment's payload: IPv4 + UDP (28) plus
+ * SCTP's common header (12) and DATA chunk header (16), and the AUTH chunk in front when DATA is
+ * authenticated (DATA_AUTH_OVERHEAD); TCP-Migrate reserves 60 bytes of TCP header and options (its
+ * MSS is mtu - 88, src/tcp-migrate/endpoint.ts).
+ */
+const PAYLOAD_OVERHEAD: Record<TransportKind, number> = { sctp: 28 + 12 + 16, tcp: 88 };
+
+/** SCTP only: `--auth-data off` leaves DATA unauthenticated (SctpOptions.authenticateData). */
+let authData = true;
+
+let mtu = LOOPBACK_MTU;
+
 function endpointFor(kind: TransportKind, local: UdpAddress, listen: boolean): TransportEndpoint {
   // The transport port inside UDP equals the UDP port: each end's is then known from its address.
-  return createEndpoint(kind, { addresses: [local], port: local.port, listen, mtu: LOOPBACK_MTU, rtoMin: 200, authenticateData: AUTH_DATA });
+  return createEndpoint(kind, { addresses: [local], port: local.port, listen, mtu, rtoMin: 200, authenticateData: authData });
 }
 
 function runtimeWithLog(): UdpRuntime {
@@ -72,6 +97,7 @@ async function receiver(kind: TransportKind, local: UdpAddress): Promise<void> {
     if (collector === undefined) {
       const conn = endpoint!.pollAccept();
       if (conn === undefined) return;
+      cpuAtStart = process.cpuUsage();
       collector = new StreamCollector({
         conn,
         keep: false,
@@ -81,7 +107,7 @@ async function receiver(kind: TransportKind, local: UdpAddress): Promise<void> {
             report();
             if (e.error) process.stderr.write(`closed with ${e.error.code}: ${e.error.message}\n`);
             process.stderr.write(driverStats(attachment));
-            setTimeout(() => void attachment.close().then(() => process.exit(0)), 50);
+            setTimeout(() => void attachment.close().then(() => exitWithCpu()), 50);
           }
         },
       });
@@ -113,12 +139,15 @@ async function sender(kind: TransportKind, local: UdpAddress, peer: UdpAddress, 
     now: () => runtime.now(),
     wake: () => attachment.wake(),
     onEvent: (e, now) => {
-      if (e.type === 'connected') stopAt = now + seconds * 1000;
+      if (e.type === 'connected') {
+        stopAt = now + seconds * 1000;
+        cpuAtStart = process.cpuUsage();
+      }
       else if (e.type === 'closed') {
         if (e.error) fail(`closed with ${e.error.code}: ${e.error.message}`);
         process.stdout.write(`SENT ${sender!.offset}\n`);
         process.stderr.write(driverStats(attachment));
-        setTimeout(() => void attachment.close().then(() => process.exit(0)), 50);
+        setTimeout(() => void attachment.close().then(() => exitWithCpu()), 50);
       }
     },
   });
@@ -131,11 +160,15 @@ async function sender(kind: TransportKind, local: UdpAddress, peer: UdpAddress, 
 }
 
 const flags = parseFlags(process.argv.slice(2));
-/** SCTP only: `--auth-data off` leaves DATA unauthenticated (SctpOptions.authenticateData). */
-const AUTH_DATA = flags.get('auth-data') !== 'off';
 const kind = flags.get('transport') ?? 'sctp';
 if (kind !== 'sctp' && kind !== 'tcp') fail(`unknown transport ${kind}`);
 const local = udp(flags.get('local'), '--local');
+authData = flags.get('auth-data') !== 'off';
+if (flags.has('payload')) {
+  const payload = Number(flags.get('payload'));
+  if (!Number.isInteger(payload) || payload < 200 || payload % 4 !== 0) fail(`--payload: a multiple of 4, at least 200, not ${flags.get('payload')}`);
+  mtu = payload + PAYLOAD_OVERHEAD[kind] + (kind === 'sctp' && authData ? DATA_AUTH_OVERHEAD : 0);
+}
 process.on('uncaughtException', (e) => fail(`uncaught: ${e.stack ?? e.message}`));
 if (flags.get('role') === 'receiver') {
   await receiver(kind, local);

@@ -12,6 +12,7 @@ import dgram from 'node:dgram';
 import { performance } from 'node:perf_hooks';
 import { benchScript, isMain, mbps, parseFlags, PROJECT_ROOT } from './child.js';
 import { spawnProcess } from './process.js';
+import { CPU_LINE, cpuLine } from './cpu.js';
 
 export interface UdpCeilingOptions {
   readonly seconds?: number;
@@ -27,6 +28,8 @@ export interface UdpCeilingResult {
   readonly seconds: number;
   readonly datagramsSent: number;
   readonly datagramsReceived: number;
+  /** User + system CPU seconds of both processes. */
+  readonly cpuSeconds: number;
 }
 
 const ACK_EVERY = 32;
@@ -65,10 +68,12 @@ export async function runUdpCeiling(options: UdpCeilingOptions = {}): Promise<Ud
     );
     const sent = await sender.waitForLine(/^SENT (\d+)$/, (seconds + 20) * 1000);
     const m = await receiver.waitForLine(/^RESULT (\d+) (\d+) ([\d.]+)$/, 10_000);
+    const senderCpu = Number((await sender.waitForLine(CPU_LINE, 5000))[1]);
+    const receiverCpu = Number((await receiver.waitForLine(CPU_LINE, 5000))[1]);
     await sender.waitForExit(5000);
     const bytes = Number(m[1]);
     const secs = Number(m[3]);
-    return { mbps: mbps(bytes, secs), bytes, seconds: secs, datagramsSent: Number(sent[1]), datagramsReceived: Number(m[2]) };
+    return { mbps: mbps(bytes, secs), bytes, seconds: secs, datagramsSent: Number(sent[1]), datagramsReceived: Number(m[2]), cpuSeconds: senderCpu + receiverCpu };
   } finally {
     await receiver.kill();
   }
@@ -80,20 +85,24 @@ function receiverMain(address: string): void {
   let datagrams = 0;
   let first = 0;
   let last = 0;
+  let cpuAtFirst: NodeJS.CpuUsage | undefined;
   const ack = Buffer.alloc(4);
   socket.on('message', (msg, rinfo) => {
     if (msg[0] === FIN) {
       // "fin" may be repeated: answer each, report once.
       socket.send(Buffer.from([FIN]), rinfo.port, rinfo.address);
       if (first !== 0) {
-        process.stdout.write(`RESULT ${bytes} ${datagrams} ${((last - first) / 1000).toFixed(6)}\n`);
+        process.stdout.write(`RESULT ${bytes} ${datagrams} ${((last - first) / 1000).toFixed(6)}\n${cpuLine(cpuAtFirst)}`);
         first = 0;
         setTimeout(() => process.exit(0), 100);
       }
       return;
     }
     const now = performance.now();
-    if (datagrams === 0) first = now;
+    if (datagrams === 0) {
+      first = now;
+      cpuAtFirst = process.cpuUsage();
+    }
     last = now;
     datagrams++;
     bytes += msg.length;
@@ -121,6 +130,7 @@ function senderMain(address: string, port: number, seconds: number, size: number
   let lost = 0; // datagrams written off after an ack stall
   let lastAckAt = performance.now();
   let running = true;
+  let cpuAtStart: NodeJS.CpuUsage | undefined;
   const inFlight = (): number => sent - lost - received;
   // One pump chain at a time: `scheduled` says a pump is queued (immediate or 1 ms timer);
   // `stall` is armed while the window is full and only an ack (or its absence) can restart it.
@@ -165,7 +175,7 @@ function senderMain(address: string, port: number, seconds: number, size: number
         kick();
       }
     } else if (msg[0] === FIN) {
-      process.stdout.write(`SENT ${sent}\n`);
+      process.stdout.write(`SENT ${sent}\n${cpuLine(cpuAtStart)}`);
       process.exit(0);
     }
   });
@@ -176,6 +186,7 @@ function senderMain(address: string, port: number, seconds: number, size: number
       } catch {
         // capped
       }
+      cpuAtStart = process.cpuUsage();
       setTimeout(() => {
         running = false;
         const fin = (): void => {

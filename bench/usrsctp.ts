@@ -1,5 +1,9 @@
 // usrsctp's example programs (Debian libusrsctp-examples): where they live and how to read tsctp's
 // summary. Used by the usrsctp benchmark and, through test/helpers/peers.ts, by the interop tests.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { PROJECT_ROOT } from './child.js';
 
 /** Debian's libusrsctp-examples (0.9.5.0). Every program binds its UDP socket to 0.0.0.0 and [::]. */
 export const USRSCTP = {
@@ -36,4 +40,24 @@ export function parseTsctpServer(text: string): TsctpSummary | undefined {
     }
   }
   return found;
+}
+
+/**
+ * The LD_PRELOAD shim that turns usrsctp's debug tracing off (bench/usrsctp-quiet.c), compiled
+ * on first use with the system C compiler into node_modules/.cache/baton/. Throws, naming the
+ * missing compiler, if it cannot be built: a usrsctp figure with tracing on would flatter baton.
+ */
+export function quietLibrary(): string {
+  const source = join(PROJECT_ROOT, 'bench', 'usrsctp-quiet.c');
+  const dir = join(PROJECT_ROOT, 'node_modules', '.cache', 'baton');
+  const output = join(dir, 'usrsctp-quiet.so');
+  if (existsSync(output) && statSync(output).mtimeMs >= statSync(source).mtimeMs) return output;
+  mkdirSync(dir, { recursive: true });
+  const compiler = process.env['CC'] ?? 'cc';
+  try {
+    execFileSync(compiler, ['-shared', '-fPIC', '-O2', '-o', output, source], { stdio: ['ignore', 'ignore', 'pipe'] });
+  } catch (error) {
+    throw new Error(`cannot build ${source} with ${compiler} (install gcc, or set CC): ${(error as Error).message}`);
+  }
+  return output;
 }

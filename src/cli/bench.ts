@@ -10,10 +10,10 @@ interface ThroughputFlags {
   transport: TransportKind;
   seconds: number;
   messageSize: number;
+  rounds: number;
   json?: boolean;
   onlyBaton?: boolean;
   authDataCost?: boolean;
-  rounds: number;
 }
 
 export function benchCommand(): Command {
@@ -22,15 +22,15 @@ export function benchCommand(): Command {
     .command('throughput')
     .summary('goodput of one connection vs usrsctp and the node:dgram ceiling')
     .description(
-      "One connection's goodput between two processes on loopback, measured in the same run as usrsctp's tsctp (Debian libusrsctp-examples) and a raw node:dgram blast between two Node processes (the ceiling for any userspace transport in Node), with the ratios. MB/s are 10^6 bytes of application payload per second at the receiver.",
+      "One connection's goodput between two processes on loopback, measured in the same run as usrsctp's tsctp (Debian libusrsctp-examples, its debug tracing switched off by an LD_PRELOAD shim built with the C compiler: its best case) and a raw node:dgram blast between two Node processes (the ceiling for any userspace transport in Node). The contenders run one at a time in interleaved rounds with the same payload per datagram; the table gives min / median / max of MB/s (10^6 bytes of application payload per second at the receiver), of CPU time (user + system, both processes) per delivered MB, and of the ratios taken within each round.",
     )
     .addOption(new Option('-t, --transport <kind>', 'transport').choices(['sctp', 'tcp']).default('sctp'))
     .option('--seconds <n>', 'length of each measurement, above 0 and at most 3600', numbers.positiveNumber(3600), 5)
     .option('--message-size <bytes>', 'bytes per application write (and per tsctp message / ceiling datagram), 1 to 65000', numbers.wholeNumber(1, 65_000), 1400)
+    .option('--rounds <n>', 'interleaved rounds (each contender once per round, a different one first), 1 to 100', numbers.wholeNumber(1, 100), 3)
     .option('--only-baton', 'skip the usrsctp and ceiling runs')
     .option('--json', 'print one JSON object instead of the table')
     .option('--auth-data-cost', 'SCTP only: baton with and without authenticated DATA (SctpOptions.authenticateData) in interleaved rounds, the ratio min / median / max')
-    .option('--rounds <n>', 'rounds for --auth-data-cost, 1 to 100', numbers.wholeNumber(1, 100), 5)
     .action(async (flags: ThroughputFlags) => {
       const { seconds, messageSize } = flags;
       if (flags.authDataCost) {
@@ -39,8 +39,14 @@ export function benchCommand(): Command {
         process.stdout.write(flags.json ? `${JSON.stringify(cost)}\n` : `${formatAuthDataCost(cost)}\n`);
         return;
       }
-      if (!flags.json) process.stderr.write(`measuring baton ${flags.transport}, usrsctp and the UDP ceiling, ${seconds} s each...\n`);
-      const result = await runThroughput({ transport: flags.transport, seconds, messageSize, ...(flags.onlyBaton ? { only: 'baton' as const } : {}) });
+      const result = await runThroughput({
+        transport: flags.transport,
+        seconds,
+        messageSize,
+        rounds: flags.rounds,
+        progress: (m) => process.stderr.write(`${m}\n`),
+        ...(flags.onlyBaton ? { only: 'baton' as const } : {}),
+      });
       process.stdout.write(flags.json ? `${JSON.stringify(result)}\n` : `${formatThroughput(result)}\n`);
     });
   bench.addCommand(connectionsCommand());
@@ -76,3 +82,4 @@ function connectionsCommand(): Command {
 function parseCounts(text: string): number[] {
   return text.split(',').map((part) => numbers.wholeNumber(1, 20_000)(part.trim()));
 }
+

@@ -6,8 +6,28 @@
 // slicing-by-8 with byte reads ~900 ns, slicing-by-16 with word reads ~680 ns.
 // The checksum travels in the common header in little-endian byte order (what usrsctp and Linux
 // write on little-endian hosts), and is computed with the checksum field itself set to zero.
-
+//
+// Whole packets (computeChecksum, on every packet sent and received) go through the maintained
+// native implementation `@node-rs/crc32` (SIMD CRC32c, prebuilt for the usual platforms) when it
+// loads: measured on 1452-byte packets in one process, interleaved, about 2.5-3× faster than the
+// table-driven code below (see bench/crc32c.ts: `npx tsx bench/crc32c.ts`). The table-driven
+// code stays for incremental use and for platforms without a prebuilt binary.
+import { createRequire } from 'node:module';
 import { Header } from './layout.js';
+
+/** The native CRC32c of a whole buffer (finalized), or undefined when the module is unavailable. */
+const nativeCrc32c: ((bytes: Uint8Array) => number) | undefined = (() => {
+  if (process.env['BATON_CRC32C'] === 'js') return undefined;
+  try {
+    const mod = createRequire(import.meta.url)('@node-rs/crc32') as { crc32c(input: Uint8Array, initial?: number): number };
+    return (bytes) => mod.crc32c(bytes) >>> 0;
+  } catch {
+    return undefined;
+  }
+})();
+
+/** Which implementation computeChecksum uses ('native' or 'js'; BATON_CRC32C=js forces the latter). */
+export const CHECKSUM_IMPLEMENTATION: 'native' | 'js' = nativeCrc32c === undefined ? 'js' : 'native';
 
 const POLY = 0x82f63b78;
 
@@ -107,9 +127,30 @@ const ZERO4 = new Uint8Array(4);
 
 /**
  * The SCTP checksum of a whole packet (common header + chunks), computed as if the checksum
- * field were zero, whatever it holds now. Does not modify `packet`. Requires length >= 12.
+ * field were zero, whatever it holds now. Leaves `packet` as it was (the native path zeroes the
+ * field during the call and restores it). Requires length >= 12.
  */
 export function computeChecksum(packet: Uint8Array): number {
+  if (nativeCrc32c !== undefined) {
+    // One native call over the packet with the field zeroed for the moment, then put back.
+    const o = Header.CHECKSUM;
+    const b0 = packet[o]!;
+    const b1 = packet[o + 1]!;
+    const b2 = packet[o + 2]!;
+    const b3 = packet[o + 3]!;
+    packet[o] = packet[o + 1] = packet[o + 2] = packet[o + 3] = 0;
+    const c = nativeCrc32c(packet);
+    packet[o] = b0;
+    packet[o + 1] = b1;
+    packet[o + 2] = b2;
+    packet[o + 3] = b3;
+    return c;
+  }
+  return computeChecksumJs(packet);
+}
+
+/** computeChecksum with the table-driven code only. */
+export function computeChecksumJs(packet: Uint8Array): number {
   let c = crc32cUpdate(0xffffffff, packet, 0, Header.CHECKSUM);
   c = crc32cUpdate(c, ZERO4, 0, 4);
   c = crc32cUpdate(c, packet, Header.CHECKSUM + 4, packet.length);

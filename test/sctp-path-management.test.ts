@@ -121,3 +121,28 @@ for (const [what, maxBurst, limit] of [
     t.is(c.sender.queue.outstandingCount + c.sender.queue.pendingBytes, 0, 'all 90 chunks delivered and acknowledged');
   });
 }
+
+test('§6.1 D: SACKs that arrive together (one burst of datagrams, one drain) each let out Max.Burst packets, as if answered in turn', (t) => {
+  const { a, b, c } = handPair({});
+  const size = c.options.chunkSize;
+  c.paths[0]!.cwnd = 40 * c.paths[0]!.mtu;
+  c.send(new Uint8Array(30 * size));
+  const first = drain(a, 10);
+  t.is(dataChunks(first), 30);
+  // The receiver SACKs every second packet: 15 SACKs, all fed to the sender before it drains
+  // (what the UDP driver does with a burst of datagrams).
+  const sacks: Transmit[] = [];
+  for (const p of first) {
+    b.handleDatagram(20, CLIENT, p.payload);
+    sacks.push(...drain(b, 20));
+  }
+  t.true(sacks.length >= 10, `${sacks.length} SACKs`);
+  c.send(new Uint8Array(60 * size));
+  for (const s of sacks) a.handleDatagram(30, SERVER, s.payload);
+  t.is(c.sender.queue.outstandingCount, 0);
+  const burst = withData(drain(a, 30));
+  // One SACK's allowance (4 packets) would starve a batched sender; each SACK's adds up, within cwnd.
+  const path = c.paths[0]!;
+  t.true(burst.length > 4 && burst.length <= 4 * sacks.length, `packets of new DATA after ${sacks.length} SACKs: ${burst.length}`);
+  t.true(path.flightSize >= path.cwnd || burst.length === 4 * sacks.length, 'what stopped it was cwnd or the summed allowance');
+});

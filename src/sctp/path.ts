@@ -26,10 +26,15 @@ export class Path {
   rttTsn = 0;
   rttSentAt = NaN;
   /**
-   * Max.Burst (§6.1 rule D): new DATA stops at this flight size, set at each SACK to the flight
-   * size then plus Max.Burst packets; cwnd itself is not changed. Infinity: no SACK yet / no limit.
+   * Max.Burst (§6.1 rule D): bytes of new DATA that may still go out, Max.Burst packets for each
+   * SACK since the last send; cwnd itself is not changed. Infinity: no SACK yet / no limit. The
+   * allowance of SACKs that arrive together (a driver feeds a burst of datagrams before it drains)
+   * adds up, as if each SACK had been answered in turn; once this path has sent, the next SACK
+   * starts afresh, so an allowance left unused never turns into a later burst.
    */
-  burstLimit = Infinity;
+  burstAllowance = Infinity;
+  /** New DATA went out on this path since its last SACK (Max.Burst bookkeeping). */
+  sentSinceSack = false;
   /** Fast recovery (§7.2.4): the highest outstanding TSN when it began; undefined outside. */
   fastRecoveryExit: number | undefined;
 

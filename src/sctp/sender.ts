@@ -153,8 +153,12 @@ export class Sender {
         p.onAcked(ackedPerPath[i]!, cumAdvanced, flightBefore[i]!);
       }
       if (p.fastRecoveryExit !== undefined && !tsnLt(cum, p.fastRecoveryExit)) p.fastRecoveryExit = undefined;
-      // §6.1 D: what this SACK lets out is at most Max.Burst packets beyond the flight left.
-      p.burstLimit = this.maxBurst > 0 ? p.flightSize + this.maxBurst * p.mtu : Infinity;
+      // §6.1 D: each SACK lets out at most Max.Burst more packets (path.ts burstAllowance).
+      if (this.maxBurst > 0) {
+        const carried = p.sentSinceSack || !Number.isFinite(p.burstAllowance) ? 0 : p.burstAllowance;
+        p.burstAllowance = carried + this.maxBurst * p.mtu;
+        p.sentSinceSack = false;
+      } else p.burstAllowance = Infinity;
       if (p.flightSize <= 0) p.t3 = NaN;
       else if (cumAdvanced && ackedPerPath[i]! > 0) p.t3 = now + p.rto.rto;
     }
@@ -215,7 +219,7 @@ export class Sender {
     const p = this.paths[index]!;
     if (this.hasRetransmissions) return this.fastRetransmitNow || p.flightSize < p.cwnd;
     const len = this.queue.nextChunkLength();
-    if (len === 0 || p.flightSize >= p.cwnd || p.flightSize + len > p.burstLimit) return false;
+    if (len === 0 || p.flightSize >= p.cwnd || len > p.burstAllowance) return false;
     return this.peerRwnd >= len || this.totalFlight === 0;
   }
 
@@ -255,12 +259,14 @@ export class Sender {
     for (;;) {
       const len = q.nextChunkLength();
       // cwnd may be overrun by one chunk (§7.2.1 rule B); the Max.Burst limit may not.
-      if (len === 0 || p.flightSize >= p.cwnd || p.flightSize + len > p.burstLimit) break;
+      if (len === 0 || p.flightSize >= p.cwnd || len > p.burstAllowance) break;
       if (this.peerRwnd < len && this.totalFlight > 0) break;
       if (w.dataCost(len) > w.room) break;
       const c = q.take(now, index)!;
       if (c.gapAcked) continue; // takeover gap-fill: the client already holds this TSN
       this.peerRwnd = Math.max(0, this.peerRwnd - len);
+      p.burstAllowance -= len;
+      p.sentSinceSack = true;
       p.lastNewDataAt = now;
       if (Number.isNaN(p.rttSentAt)) {
         p.rttTsn = c.tsn;

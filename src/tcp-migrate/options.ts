@@ -71,6 +71,8 @@ export const MIGRATE_RESET_LENGTH = 3;
 export const TOKEN_LENGTH = 8;
 export const AUTHENTICATOR_LENGTH = 12;
 export const MAX_OPTIONS_LENGTH = 40;
+/** The most blocks one SACK option holds: its length byte counts 2 + 8 per block, at most 255. */
+export const MAX_SACK_BLOCKS = 31;
 
 export const MIGRATE_FLAG_PRELOAD = 0x80;
 /** The Migrate option's ReqNo field: 7 bits, the takeover number modulo 128. */

@@ -43,7 +43,8 @@
 //   so a decoder that knows no EDO (tshark) reads these options whole. The rest follow, EOL-padded
 //   to a multiple of 4, up to Header_length. Unlike the draft, baton uses EDO on a SYN (the draft
 //   only negotiates it there): inside UDP both ends are baton, and the SYN is where the room is
-//   needed. Only segments whose options pass 40 bytes carry it (a SYN or SYN/ACK with a key);
+//   needed. Only segments whose options pass 40 bytes carry it (a SYN or SYN/ACK with a key, a
+//   Migrate SYN/ACK reporting more than 3 SACK blocks: migrate.ts sendMigrateReply);
 //   every other segment has the plain layout: Timestamps + 3 SACK blocks fit in 40 (RFC 2018).
 //
 // parse never throws: a known kind with a wrong length is kept as { type: 'unknown', kind, data };

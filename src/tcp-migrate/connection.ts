@@ -545,8 +545,8 @@ export class TcpMigrateConnection implements MigratableTransport {
   }
 
   /** @internal */
-  sackOptions(): TcpOption[] {
-    return output.sackOptions(this);
+  sackOptions(max?: number): TcpOption[] {
+    return output.sackOptions(this, max);
   }
 
   /** @internal */

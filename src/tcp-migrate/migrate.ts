@@ -43,6 +43,7 @@ import {
   findOption,
   MIGRATE_FLAG_KEEP,
   MIGRATE_FLAG_PRELOAD,
+  MAX_SACK_BLOCKS,
   MAX_WINDOW_SHIFT,
   RESET_BAD_AUTH,
   REQUEST_FIELD_BITS,
@@ -401,10 +402,16 @@ export function handleMigrateSyn(c: TcpMigrateConnection, now: Instant, seg: Tcp
  * The SYN/ACK answering an accepted Migrate SYN. Its ack is the next data byte expected, without
  * the +1 of a FIN already received: the taker resumes the stream at a data offset and sends the
  * FIN again, which the ACKs that follow acknowledge.
+ *
+ * With KEEP its SACK blocks are everything the taker will know of what we hold: its scoreboard
+ * starts from them, and gap-filling resends every byte they do not cover. The 3 blocks that fit
+ * beside timestamps in 40 bytes miss ranges whenever more are held (a queue overflow in slow start
+ * leaves one every other segment), so the reply reports them all, up to one SACK option's 31, in
+ * the EDO layout (options.ts) when they pass 40 bytes: both ends are baton.
  */
 function sendMigrateReply(c: TcpMigrateConnection, keep: boolean): void {
   const options: TcpOption[] = [{ type: 'mss', mss: c.config.mss }];
   if (c.tsOk) options.push(tsOption(c, c.clock));
-  if (keep) options.push(...c.sackOptions());
+  if (keep) options.push(...c.sackOptions(MAX_SACK_BLOCKS));
   c.pushTransmit(c.build(SYN | ACK, (c.sndWire(c.sndUna) - 1) >>> 0, c.rcvWire(c.acknowledgedOffset()), options, 0, 0));
 }

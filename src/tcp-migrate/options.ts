@@ -43,7 +43,8 @@
 //   so a decoder that knows no EDO (tshark) reads these options whole. The rest follow, EOL-padded
 //   to a multiple of 4, up to Header_length. Unlike the draft, baton uses EDO on a SYN (the draft
 //   only negotiates it there): inside UDP both ends are baton, and the SYN is where the room is
-//   needed. Only segments whose options pass 40 bytes carry it (a SYN or SYN/ACK with a key);
+//   needed. Only segments whose options pass 40 bytes carry it (a SYN or SYN/ACK with a key, a
+//   Migrate SYN/ACK reporting more than 3 SACK blocks: migrate.ts sendMigrateReply);
 //   every other segment has the plain layout: Timestamps + 3 SACK blocks fit in 40 (RFC 2018).
 //
 // parse never throws: a known kind with a wrong length is kept as { type: 'unknown', kind, data };
@@ -71,6 +72,8 @@ export const MIGRATE_RESET_LENGTH = 3;
 export const TOKEN_LENGTH = 8;
 export const AUTHENTICATOR_LENGTH = 12;
 export const MAX_OPTIONS_LENGTH = 40;
+/** The most blocks one SACK option holds: its length byte counts 2 + 8 per block, at most 255. */
+export const MAX_SACK_BLOCKS = 31;
 
 export const MIGRATE_FLAG_PRELOAD = 0x80;
 /** The Migrate option's ReqNo field: 7 bits, the takeover number modulo 128. */

@@ -173,6 +173,10 @@ export function nextSegment(c: TcpMigrateConnection, now: Instant): Transmit | u
       if (pipe(c) >= c.cwnd) return undefined;
       const len = Math.min(mss, c.recoveryHigh - off, c.scoreboard.nextSackedStart(off) - off, end - off);
       c.rtxNext = off + len;
+      // The first hole's retransmission restarts the timer (as Linux does): its ACK cannot come
+      // back sooner than the queue it waits in behind the window that was lost into, and the
+      // timer armed for the original would fire while it waits (a spurious timeout).
+      if (off === c.sndUna) c.rtoAt = now + c.rtt.rto;
       return dataSegment(c, now, off, len, true, false);
     }
   }

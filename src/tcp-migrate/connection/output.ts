@@ -29,13 +29,16 @@ export function buildAck(c: TcpMigrateConnection): Transmit {
   return c.build(ACK, c.sndWire(c.sndNxt), c.ackNumber(), c.sackOptions(), 0, 0);
 }
 
-/** SACK blocks for our out-of-order data (RFC 2018: up to 4 without timestamps, 3 with). */
-export function sackOptions(c: TcpMigrateConnection): TcpOption[] {
+/**
+ * SACK blocks for our out-of-order data: by default what fits in 40 bytes of options (RFC 2018: up
+ * to 4 without timestamps, 3 with); `max` more for a segment sent in the EDO layout (options.ts).
+ */
+export function sackOptions(c: TcpMigrateConnection, max = c.tsOk ? 3 : 4): TcpOption[] {
   if (!c.sackOk || c.reasm.isEmpty) return NO_OPTIONS;
   // Under an acknowledge limit, a block never reveals a byte at or beyond it.
   const limit = c.ackLimit === undefined ? Infinity : c.acknowledgedOffset() < c.rcvNxt ? c.rcvNxt : c.ackLimit;
   const blocks = c.reasm
-    .sackRanges(c.tsOk ? 3 : 4)
+    .sackRanges(max)
     .filter((r) => r.start < limit)
     .map((r) => ({ left: c.rcvWire(r.start), right: c.rcvWire(Math.min(r.end, limit)) }));
   return blocks.length === 0 ? NO_OPTIONS : [{ type: 'sack', blocks }];

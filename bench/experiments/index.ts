@@ -6,7 +6,8 @@ import { fig7Experiment } from './fig7.js';
 import { table1Experiment } from './table1.js';
 import { fig3Experiment } from './fig3.js';
 import { fig5Experiment } from './fig5.js';
+import { scaleExperiment } from './scale.js';
 
 export type { Experiment, ExperimentContext, ExperimentOption } from './experiment.js';
 
-export const EXPERIMENTS: readonly Experiment[] = [table1Experiment, fig3Experiment, fig5Experiment, fig7Experiment];
+export const EXPERIMENTS: readonly Experiment[] = [table1Experiment, fig3Experiment, fig5Experiment, fig7Experiment, scaleExperiment];

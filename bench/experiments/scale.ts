@@ -115,6 +115,8 @@ export async function runScaleRow(n: number, options: Omit<ScaleOptions, 'counts
   const destinations = new Set<string>();
   const handleTimeout = channel.handleTimeout.bind(channel);
   const pollTransmit = channel.pollTransmit.bind(channel);
+  // The timer's datagrams are drained inside the measurement and handed out from here.
+  const pending: NonNullable<ReturnType<typeof pollTransmit>>[] = [];
   channel.handleTimeout = (now) => {
     const at = process.cpuUsage();
     handleTimeout(now);
@@ -126,7 +128,6 @@ export async function runScaleRow(n: number, options: Omit<ScaleOptions, 'counts
     cpuUs += used.user + used.system;
     pending.push(...queued);
   };
-  const pending: NonNullable<ReturnType<typeof pollTransmit>>[] = [];
   channel.pollTransmit = (now) => {
     const t = pending.shift() ?? pollTransmit(now);
     if (t && sealedKind(t.payload) === 'announcement') {

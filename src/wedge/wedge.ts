@@ -165,7 +165,18 @@ export class Wedge {
       ...(options.updateMs !== undefined ? { updateMs: options.updateMs } : {}),
       ...(options.cacheTimeoutMs !== undefined ? { cacheTimeoutMs: options.cacheTimeoutMs } : {}),
       ...(options.deadAfterPeriods !== undefined ? { deadAfterPeriods: options.deadAfterPeriods } : {}),
-      source: () => ({ connections: this.announced(this.runtime.now()), load: { hostedConnections: this.serving.size, outstandingOffers: this.pending.size } }),
+      // `connections` is a getter: an announcement of one connection reads only `load`, and must
+      // not export every connection's state (that made each new request cost O(N)).
+      source: () => {
+        const now = this.runtime.now();
+        const announced = (): TransportState[] => this.announced(now);
+        return {
+          get connections() {
+            return announced();
+          },
+          load: { hostedConnections: this.serving.size, outstandingOffers: this.pending.size },
+        };
+      },
       announced: (sequence, connections) => this.sealed(sequence, connections),
     });
     this.queue = new TakeoverQueue({ random: options.random, ...(options.backoff ? { rule: options.backoff } : {}), load: () => ({ hosted: this.serving.size, outstanding: this.pending.size }) });

@@ -8,6 +8,7 @@
 //
 // Nothing here throws into the event loop: a socket error, a failed send or an exception from the
 // core or the hook is counted in `stats` and handed to the `errors` callback as a DriverError.
+import './native-crc32c.js';
 import dgram from 'node:dgram';
 import { isIP, isIPv6 } from 'node:net';
 import { performance } from 'node:perf_hooks';

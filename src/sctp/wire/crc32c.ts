@@ -7,27 +7,25 @@
 // The checksum travels in the common header in little-endian byte order (what usrsctp and Linux
 // write on little-endian hosts), and is computed with the checksum field itself set to zero.
 //
-// Whole packets (computeChecksum, on every packet sent and received) go through the maintained
-// native implementation `@node-rs/crc32` (SIMD CRC32c, prebuilt for the usual platforms) when it
-// loads: measured on 1452-byte packets in one process, interleaved, about 2.5-3× faster than the
-// table-driven code below (see bench/crc32c.ts: `npx tsx bench/crc32c.ts`). The table-driven
-// code stays for incremental use and for platforms without a prebuilt binary.
-import { createRequire } from 'node:module';
+// Whole packets (computeChecksum, on every packet sent and received) go through a native
+// implementation when the Node layer installed one (src/node/native-crc32c.ts: the maintained
+// `@node-rs/crc32`, SIMD, about 2-3× faster per 1452-byte packet, bench/crc32c.ts); this module
+// itself loads nothing, so the cores stay free of I/O. The table-driven code below is the
+// fallback and serves incremental use.
 import { Header } from './layout.js';
 
-/** The native CRC32c of a whole buffer (finalized), or undefined when the module is unavailable. */
-const nativeCrc32c: ((bytes: Uint8Array) => number) | undefined = (() => {
-  if (process.env['BATON_CRC32C'] === 'js') return undefined;
-  try {
-    const mod = createRequire(import.meta.url)('@node-rs/crc32') as { crc32c(input: Uint8Array, initial?: number): number };
-    return (bytes) => mod.crc32c(bytes) >>> 0;
-  } catch {
-    return undefined;
-  }
-})();
+/** The native CRC32c of a whole buffer (finalized), when installed. */
+let nativeCrc32c: ((bytes: Uint8Array) => number) | undefined;
 
-/** Which implementation computeChecksum uses ('native' or 'js'; BATON_CRC32C=js forces the latter). */
-export const CHECKSUM_IMPLEMENTATION: 'native' | 'js' = nativeCrc32c === undefined ? 'js' : 'native';
+/** Installs (or, with undefined, removes) the native whole-buffer CRC32c computeChecksum uses. */
+export function useNativeCrc32c(crc: ((bytes: Uint8Array) => number) | undefined): void {
+  nativeCrc32c = crc;
+}
+
+/** Which implementation computeChecksum uses now. */
+export function checksumImplementation(): 'native' | 'js' {
+  return nativeCrc32c === undefined ? 'js' : 'native';
+}
 
 const POLY = 0x82f63b78;
 

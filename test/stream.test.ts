@@ -159,3 +159,40 @@ test('StreamSender on a taker waits for takeover-complete and starts at receiver
   t.is(sender.offset, 5000);
   t.true(sender.finished);
 });
+
+for (const kind of TRANSPORT_KINDS) {
+  test(`${kind}: a source that becomes ready after the connection closed, before its 'closed' event was polled, ends the sending without a throw`, (t) => {
+    const { net, sim } = twoHosts(14);
+    let ready: () => void = () => {};
+    let arrived = 0;
+    const source: StreamSource = {
+      read: (offset, max) => (offset >= arrived ? NOT_YET : new Uint8Array(Math.min(max, arrived - offset))),
+      onReady: (listener) => (ready = listener),
+    };
+    let sender: StreamSender | undefined;
+    let conn: MigratableTransport | undefined;
+    const server = sim.attachNow([{ address: '10.0.0.2', port: 9899 }], (bound) => createEndpoint(kind, { addresses: bound, listen: true, random: net.random }), (now) => {
+      if (sender === undefined) {
+        conn = server.core.pollAccept();
+        if (conn === undefined) return;
+        sender = new StreamSender({ conn, source, now: () => sim.now(), wake: () => server.wake() });
+      }
+      sender.pump(now);
+    });
+    let collector: StreamCollector | undefined;
+    const client = sim.attachNow([{ address: '10.0.0.1', port: 9899 }], (bound) => createEndpoint(kind, { addresses: bound, random: net.random }), (now) => collector?.pump(now));
+    collector = new StreamCollector({ conn: client.core.connect(sim.now(), { address: '10.0.0.2', port: 9899 }) });
+    client.wake();
+    t.true(net.runUntil(() => conn?.stateName === 'ESTABLISHED', 10_000), 'the connection is up');
+    // The connection ends (here a local abort; in `baton cat`, the peer's ABORT or a timeout) and,
+    // before anyone polls its 'closed' event, the content arrives.
+    conn!.abort(sim.now());
+    t.not(conn!.stateName, 'ESTABLISHED');
+    arrived = 1000;
+    t.notThrows(() => ready());
+    t.false(sender!.sending, 'the sender stops handing bytes to a connection that refuses them');
+    t.is(sender!.offset, 0);
+    sender!.pump(sim.now());
+    t.not(sender!.closed, undefined, "the 'closed' event still reaches the sender");
+  });
+}

@@ -31,6 +31,15 @@ for (const kind of TRANSPORT_KINDS) {
   });
 }
 
+test('tcp seed 288: a member silenced before the request takes over with a state that has no request, the client holding 138800 bytes — a clear error, not a hang', async (t) => {
+  const r = await runSeed('tcp', 288);
+  t.is(r.hung, undefined, r.story.join('\n'));
+  t.false(failed(r));
+  const refused = r.downloads.filter((d) => d.outcome === 'clear-error');
+  t.is(refused.length, 1, JSON.stringify(r.downloads));
+  t.true(r.story.some((line) => line.includes('resume-failed') && line.includes('BATON_ERR_RESUME_BEYOND') && line.includes('49154')), r.story.join('\n'));
+});
+
 test('a seed draws the same scenario every time, and seeds differ', (t) => {
   const a = drawScenario(7);
   const b = drawScenario(7);

@@ -14,6 +14,7 @@
 // when the sender is the connection's only reader of events; an owner that polls events itself
 // (TransportSocket) passes each one to handleEvent() and calls fill() after.
 import type { Instant, MigratableTransport, ReceiverState, SendOptions, TransportEvent } from '../transport-abstraction/transport.js';
+import { LocalUsageError } from '../transport-abstraction/errors.js';
 import { END, NOT_YET, type ClosedEvent, type StreamSource } from './source.js';
 
 export interface StreamSenderOptions {
@@ -60,6 +61,8 @@ export class StreamSender {
   private readonly sendOptions: SendOptions;
   private active: boolean;
   private filling = false;
+  /** The connection refused bytes: it closed (or began to) before its 'closed' event was polled. */
+  private refused = false;
 
   constructor(options: StreamSenderOptions) {
     this.options = options;
@@ -74,7 +77,7 @@ export class StreamSender {
 
   /** True while the sender may still hand bytes to the transport. */
   get sending(): boolean {
-    return this.active && !this.finished && this.closed === undefined;
+    return this.active && !this.finished && !this.refused && this.closed === undefined;
   }
 
   /** Poll every event of the connection, handle it, then fill the send buffer. */
@@ -127,12 +130,28 @@ export class StreamSender {
           return;
         }
         if (answer.length === 0) return;
-        const n = this.conn.send(answer, this.sendOptions);
+        const n = this.take(answer);
         this.offset += n;
         if (n < answer.length) return; // the rest waits for 'writable'
       }
     } finally {
       this.filling = false;
+    }
+  }
+
+  /**
+   * conn.send(), where a connection that has left its sending states (an ABORT or a SHUTDOWN from
+   * the peer, a timeout, in the input before this one: its 'closed' event is not polled yet) ends
+   * the sending instead of throwing into the source's ready() caller. Misuse on a connection that
+   * still sends (ESTABLISHED) is thrown as before.
+   */
+  private take(bytes: Uint8Array): number {
+    try {
+      return this.conn.send(bytes, this.sendOptions);
+    } catch (error) {
+      if (!(error instanceof LocalUsageError) || this.conn.stateName === 'ESTABLISHED') throw error;
+      this.refused = true;
+      return 0;
     }
   }
 

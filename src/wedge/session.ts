@@ -23,6 +23,7 @@ import type { StreamMapping, TransportState } from '../transport-abstraction/sta
 import type { Instant, MigratableTransport, ReceiverState, TransportEvent } from '../transport-abstraction/transport.js';
 import { END, NOT_YET, StreamSender, type SourceAnswer, type StreamSource } from '../stream/index.js';
 import type { BackendConnection, ContentBackend } from './content.js';
+import { ResumeError } from './http-resume.js';
 import type { StreamMapper, StreamMapperFactory } from './mapper.js';
 import { connectionKey } from './soft-state-table.js';
 
@@ -245,6 +246,14 @@ export class Session {
     this.outStart = this.outEnd = this.countedTo = receiver.nextOffset;
     this.options.hooks.resumed(this, receiver, now);
     const mapping = this.options.resume;
+    if (mapping === undefined && receiver.nextOffset > 0) {
+      // The state predates the first request (this member missed the announcements that carried
+      // it), yet the client holds response bytes: its requests are acknowledged, never sent again,
+      // so a fresh mapper would wait for them forever. Refuse, as the mapper refuses a state older
+      // than the client by a whole response.
+      this.abort(now, new ResumeError('BATON_ERR_RESUME_BEYOND', `client holds bytes up to ${receiver.nextOffset} of a response the state never saw`));
+      return;
+    }
     this.mapper = mapping === undefined ? this.options.factory.create() : this.options.factory.resume(mapping, receiver.nextOffset);
     for (const b of this.early.splice(0)) this.clientBytes(b);
     this.drain(now);
@@ -302,12 +311,7 @@ export class Session {
           if (ev.error !== undefined && (ev.error.code.startsWith('BATON_ERR_RESUME') || ev.error.code === 'BATON_ERR_HTTP_BACKEND')) {
             // A refused resume: not one byte of the answer goes out; the client learns the cause.
             // A content server that failed mid-response: abort, so a cut-off body never looks whole.
-            this.done = true;
-            this.out.length = 0;
-            if (ev.error.code.startsWith('BATON_ERR_RESUME')) this.options.hooks.failed(this, ev.error);
-            this.conn.abort(now, ev.error.code);
-            this.options.hooks.wake();
-            this.options.hooks.closed(this, ev.error);
+            this.abort(now, ev.error);
             return;
           }
           this.endAfterDrain = true; // a clean end, or an HTTP error response then the end
@@ -319,6 +323,16 @@ export class Session {
       this.backendConn.pause();
     }
     this.readyListener();
+  }
+
+  /** End the connection with ABORT / RST: a refused resume (reported as failed) or a failed content server. */
+  private abort(now: Instant, error: BatonError): void {
+    this.done = true;
+    this.out.length = 0;
+    if (error.code.startsWith('BATON_ERR_RESUME')) this.options.hooks.failed(this, error);
+    this.conn.abort(now, error.code);
+    this.options.hooks.wake();
+    this.options.hooks.closed(this, error);
   }
 
   private backend(): BackendConnection {

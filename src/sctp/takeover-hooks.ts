@@ -229,7 +229,13 @@ function apply(a: SctpAssociation, now: Instant, out: InitiatorOutput | undefine
   switch (out.kind) {
     case 'send-asconf':
       a.queuePacket(out.destination, out.probe ? [out.chunk, probeSack(a), out.probe] : [out.chunk]);
-      for (const c of out.blind ?? []) a.queuePacket(out.destination, [c]); // the blind resume, once
+      // The blind resume, once. It reaches the client after it accepted the request and switched
+      // to K' (rekey.ts), and DATA is under AUTH (a baton client lists it): signed under K it
+      // would be dropped as unauthenticated. Before acceptance K' fails there too: dropped, as
+      // any blind chunk the client cannot take yet.
+      underContext(a, t.pendingRekey, () => {
+        for (const c of out.blind ?? []) a.queuePacket(out.destination, [c]);
+      });
       return;
     case 'send-probe':
       a.queuePacket(out.destination, [probeSack(a), out.chunk]); // control chunks before DATA (RFC 9260 §6.10)

@@ -23,7 +23,8 @@ import type { TransportState } from '../../src/transport-abstraction/state-types
 import { memorySource, StreamCollector, StreamSender } from '../../src/stream/index.js';
 import { parseSegment } from '../../src/tcp-migrate/wire.js';
 import { parsePacket } from '../../src/sctp/wire/parse.js';
-import type { Experiment, ExperimentContext } from './experiment.js';
+import { integerOption, type Experiment, type ExperimentContext } from './experiment.js';
+import { killToResume } from './kill-to-resume.js';
 import type { ExperimentOutput } from './report.js';
 
 export const KILL_AT_MS = 400;
@@ -216,8 +217,16 @@ export const failoverExperiment: Experiment = {
   description:
     'On the simulated network, server A streams a file to the client and dies; B (the winning path, at each RTT of --rtts) imports A\'s state at the death notice and takes over, sending the bytes from the state\'s point with its takeover request. Reports the time from the notice to the first byte the client\'s application receives, in ms and in RTTs, and the duplicate copies delivered.',
   defaultSeeds: 1,
-  options: [{ name: 'rtts', flag: '--rtts <list>', description: 'comma-separated RTTs of the taker path in ms', default: DEFAULT_RTTS.join(',') }],
-  run(context: ExperimentContext) {
+  options: [
+    { name: 'rtts', flag: '--rtts <list>', description: 'comma-separated RTTs of the taker path in ms', default: DEFAULT_RTTS.join(',') },
+    {
+      name: 'realRounds',
+      flag: '--real-rounds <count>',
+      description: 'also SIGKILL a real `baton serve` wedge N times per transport (3 wedges on 127.0.0.2-4, heartbeat monitor, update 1 s, dead after 3) and report kill → first resumed byte (0: skip)',
+      default: '0',
+    },
+  ],
+  async run(context: ExperimentContext) {
     const rtts = (context.options['rtts'] ?? DEFAULT_RTTS.join(',')).split(',').map((s) => Number(s.trim()));
     if (rtts.some((x) => !Number.isFinite(x) || x <= 0)) throw new Error(`--rtts must list positive numbers, not "${context.options['rtts']}"`);
     const results: FailoverResult[] = [];
@@ -229,9 +238,20 @@ export const failoverExperiment: Experiment = {
         }
       }
     }
+    const realRounds = integerOption(context, 'realRounds', 0);
+    let real = '';
+    if (realRounds > 0) {
+      const rows: Awaited<ReturnType<typeof killToResume>> = [];
+      for (const transport of ['sctp', 'tcp'] as const) rows.push(...(await killToResume({ transport, rounds: realRounds, progress: context.progress })));
+      real =
+        '\n\nReal processes on loopback (bench/experiments/kill-to-resume.ts: three `baton serve` wedges, the heartbeat monitor with update 1 s and dead-after 3, a paced download, the serving wedge SIGKILLed), SIGKILL → the client\'s first resumed byte:\n\n| transport | round | kill → resume (ms) | client stall (ms) | winner |\n| --- | --- | --- | --- | --- |\n' +
+        rows.map((r) => `| ${r.transport} | ${r.round} | ${Math.round(r.killToResumeMs)} | ${Math.round(r.stallMs)} | ${r.winner} |`).join('\n');
+    }
     return failoverOutput(
       results,
-      `Virtual time on src/sim/: A at 10 ms RTT (2 Mbit/s, 14 KB queue) dies at ${KILL_AT_MS} ms with its state exported at that moment; the death notice reaches B ${NOTICE_AFTER_MS} ms later. \`resume_ms\`: notice → first byte delivered to the client's application. \`state_lag_bytes\`: how far the client was past the state's acknowledged point. \`duplicates\`: copies delivered after the notice of data the client already held. Made by \`baton experiment failover\`.`,
+      real.length === 0 ? setupText : setupText + real,
     );
   },
 };
+
+const setupText = `Virtual time on src/sim/: A at 10 ms RTT (2 Mbit/s, 14 KB queue) dies at ${KILL_AT_MS} ms with its state exported at that moment; the death notice reaches B ${NOTICE_AFTER_MS} ms later. \`resume_ms\`: notice → first byte delivered to the client's application. \`state_lag_bytes\`: how far the client was past the state's acknowledged point. \`duplicates\`: copies delivered after the notice of data the client already held. Made by \`baton experiment failover\`.`;

@@ -150,6 +150,8 @@ export class Wedge {
    * it: any of them may take the connection over, with the state it holds (see exportHeld).
    */
   private readonly exportHeld = new Map<number, { readonly states: readonly TransportState[]; readonly confirmedBy: Set<string> }>();
+  /** Members declared dead (monitor or heartbeat) and not heard again: no held short chunk waits for them. */
+  private readonly declaredDead = new Set<string>();
   private closed = false;
   private members: Member[];
 
@@ -396,6 +398,7 @@ export class Wedge {
         this.memberDead(now, ev.id, 'heartbeat');
         return;
       case 'member-alive':
+        this.declaredDead.delete(ev.id);
         this.log('member-alive', { member: ev.id });
         return;
       case 'superseded': {
@@ -441,6 +444,8 @@ export class Wedge {
   private memberDead(now: Instant, member: string, by: DeathVerdict): void {
     this.counters.memberDeaths++;
     this.log('member-dead', { member, by });
+    this.declaredDead.add(member);
+    for (const sequence of [...this.exportHeld.keys()]) this.releaseExport(now, sequence);
     if (this.liveMembers().length === 0) this.releaseHolds(now);
     const entries = this.channel.table.ownedBy(member).filter((e) => !this.sessions.has(e.key));
     // Other live candidates: members of this group other than the dead one. None: do not pace.
@@ -466,7 +471,7 @@ export class Wedge {
    */
   private releaseExport(now: Instant, sequence: number): void {
     const held = this.exportHeld.get(sequence);
-    if (held === undefined || this.liveMembers().some((id) => !held.confirmedBy.has(id))) return;
+    if (held === undefined || this.liveMembers().some((id) => !held.confirmedBy.has(id) && !this.declaredDead.has(id))) return;
     this.exportHeld.delete(sequence);
     for (const state of held.states) this.sessions.get(connectionKey(state.client))?.exportConfirmed(now, state);
     this.endpoint.wake();

@@ -69,6 +69,11 @@ export interface SoftStateChannelOptions {
    * 'acknowledged' event for that sequence means a member stored those states.
    */
   readonly announced?: (sequence: number, connections: readonly TransportState[]) => void;
+  /**
+   * An announcement is stored but not confirmed when this says so for its connections (a wedge
+   * taking one of them over with an older state must not let the old owner act on a newer one).
+   */
+  readonly withholdAck?: (connections: readonly TransportState[]) => boolean;
 }
 
 /** What the channel reports, in order. */
@@ -112,6 +117,7 @@ export class SoftStateChannel implements DatagramCore {
   private readonly maxDatagram: number;
   private source: () => LocalState;
   private readonly announced: ((sequence: number, connections: readonly TransportState[]) => void) | undefined;
+  private readonly withholdAck: ((connections: readonly TransportState[]) => boolean) | undefined;
   private readonly members = new Map<string, MemberStatus>();
   private readonly outbox: Transmit[] = [];
   private readonly events: ChannelEvent[] = [];
@@ -143,6 +149,7 @@ export class SoftStateChannel implements DatagramCore {
     this.opener = new Opener((kind) => (kind === 'command' ? monitorKey : options.groupKey));
     this.monitorIds = new Set(options.monitorIds ?? ['monitor']);
     this.announced = options.announced;
+    this.withholdAck = options.withholdAck;
     this.source = options.source ?? (() => ({ connections: [], load: { hostedConnections: 0, outstandingOffers: 0 } }));
     this.table = new SoftStateTable(this.cacheTimeoutMs);
     this.nextUpdate = options.now;
@@ -291,6 +298,7 @@ export class SoftStateChannel implements DatagramCore {
       this.superseded.set(s.key, s.takeoverNumber);
       this.events.push({ type: 'superseded', ...s });
     }
+    if (this.withholdAck?.(a.connections) === true) return;
     const ack = encodeAnnouncementAck({ senderId: this.selfId, announcerId: a.senderId, epoch: opened.epoch, sequence: opened.sequence });
     this.outbox.push({ destination: status.member.address, payload: this.sealer.seal('ack', ack).bytes });
   }

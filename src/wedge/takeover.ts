@@ -60,6 +60,11 @@ export class TakeoverQueue {
     if (this.due === undefined) this.schedule(now);
   }
 
+  /** A job for this connection waits. */
+  has(key: string): boolean {
+    return this.jobs.some((j) => j.key === key);
+  }
+
   /** When the wedge must call take() next. */
   get nextAt(): Instant | undefined {
     return this.due;

@@ -144,6 +144,14 @@ export class Wedge {
   private readonly serving = new Set<string>();
   /** Announcement sequence -> the states of our connections it carried, until a member confirms it. */
   private readonly awaitingConfirmation = new Map<number, readonly TransportState[]>();
+  /**
+   * Announcement sequence -> the states whose export barrier is still held for it, and the members
+   * that confirmed it. A held short chunk goes only once every live member stored a state mapping
+   * it: any of them may take the connection over, with the state it holds (see exportHeld).
+   */
+  private readonly exportHeld = new Map<number, { readonly states: readonly TransportState[]; readonly confirmedBy: Set<string> }>();
+  /** Members declared dead (monitor or heartbeat) and not heard again: no held short chunk waits for them. */
+  private readonly declaredDead = new Set<string>();
   private closed = false;
   private members: Member[];
 
@@ -178,6 +186,9 @@ export class Wedge {
         };
       },
       announced: (sequence, connections) => this.sealed(sequence, connections),
+      // A connection we are taking over (queued or in flight): its old owner, alive after an
+      // erroneous report, must not release a short chunk on our word; we hold an older state.
+      withholdAck: (connections) => connections.some((c) => this.pending.has(connectionKey(c.client)) || this.queue.has(connectionKey(c.client))),
     });
     this.queue = new TakeoverQueue({ random: options.random, ...(options.backoff ? { rule: options.backoff } : {}), load: () => ({ hosted: this.serving.size, outstanding: this.pending.size }) });
   }
@@ -320,10 +331,15 @@ export class Wedge {
   private sealed(sequence: number, connections: readonly TransportState[]): void {
     if (connections.length === 0) return;
     this.awaitingConfirmation.set(sequence, connections);
+    this.exportHeld.set(sequence, { states: connections, confirmedBy: new Set() });
     // Unconfirmed sequences (no member alive, or confirmations lost) are forgotten oldest first.
     for (const seq of this.awaitingConfirmation.keys()) {
       if (this.awaitingConfirmation.size <= 4096) break;
       this.awaitingConfirmation.delete(seq);
+    }
+    for (const seq of this.exportHeld.keys()) {
+      if (this.exportHeld.size <= 4096) break;
+      this.exportHeld.delete(seq);
     }
   }
 
@@ -387,10 +403,13 @@ export class Wedge {
   private channelEvent(now: Instant, ev: ChannelEvent): void {
     switch (ev.type) {
       case 'member-dead':
+        // One fewer member whose confirmation a held short chunk waits for.
+        for (const sequence of [...this.exportHeld.keys()]) this.releaseExport(now, sequence);
         if (this.health !== 'heartbeat') return;
         this.memberDead(now, ev.id, 'heartbeat');
         return;
       case 'member-alive':
+        this.declaredDead.delete(ev.id);
         this.log('member-alive', { member: ev.id });
         return;
       case 'superseded': {
@@ -405,6 +424,11 @@ export class Wedge {
         return;
       }
       case 'acknowledged': {
+        const held = this.exportHeld.get(ev.sequence);
+        if (held !== undefined) {
+          held.confirmedBy.add(ev.member);
+          this.releaseExport(now, ev.sequence);
+        }
         const awaited = this.awaitingConfirmation.get(ev.sequence);
         if (awaited === undefined) return;
         this.awaitingConfirmation.delete(ev.sequence);
@@ -412,8 +436,6 @@ export class Wedge {
           const key = connectionKey(state.client);
           const session = this.sessions.get(key);
           if (session === undefined) continue;
-          // A member holds this state: what the transport's export barrier held for it may go.
-          session.exportConfirmed(now, state);
           // The limit moved: announce the state that describes the new acknowledged point at once,
           // so a taker does not start from a point behind what the client was told arrived.
           if (session.confirmed(now, Session.clientEnd(state)) && this.serving.has(key)) this.announce(now, session);
@@ -433,6 +455,8 @@ export class Wedge {
   private memberDead(now: Instant, member: string, by: DeathVerdict): void {
     this.counters.memberDeaths++;
     this.log('member-dead', { member, by });
+    this.declaredDead.add(member);
+    for (const sequence of [...this.exportHeld.keys()]) this.releaseExport(now, sequence);
     if (this.liveMembers().length === 0) this.releaseHolds(now);
     const entries = this.channel.table.ownedBy(member).filter((e) => !this.sessions.has(e.key));
     // Other live candidates: members of this group other than the dead one. None: do not pace.
@@ -447,6 +471,21 @@ export class Wedge {
     if (entry === undefined || this.sessions.has(entry.key)) return;
     this.queue.add(now, [{ key: entry.key, state: entry.state, from: entry.state.ownerId, by: 'move', noticedAt: now, unpaced: true }]);
     this.armQueue();
+  }
+
+  /**
+   * Every live member confirmed announcement `sequence`: what the transports' export barriers held
+   * for its states may go. One member's confirmation is not enough: another live member may be
+   * taking the connection over with an older state (an erroneous death report: the old owner is
+   * alive, a member imported its state before the announcement that maps the short chunk), and
+   * would place the client's cumulative TSN past that chunk as if it were full-size.
+   */
+  private releaseExport(now: Instant, sequence: number): void {
+    const held = this.exportHeld.get(sequence);
+    if (held === undefined || this.liveMembers().some((id) => !held.confirmedBy.has(id) && !this.declaredDead.has(id))) return;
+    this.exportHeld.delete(sequence);
+    for (const state of held.states) this.sessions.get(connectionKey(state.client))?.exportConfirmed(now, state);
+    this.endpoint.wake();
   }
 
   /** No member is left to confirm an announcement: acknowledge what every served connection's mapping holds. */

@@ -11,6 +11,7 @@ import * as keepalive from '../keepalive.js';
 import * as migrate from '../migrate.js';
 import { findOption, RESET_ABORT, RESET_TAKEN_OVER } from '../options.js';
 import * as receiver from '../receiver.js';
+import { stopTimers } from './shutdown.js';
 import * as sender from '../sender.js';
 import { pawsRejects, updateRecent } from '../timestamps.js';
 import { ACK, FIN, RST, SYN, checksumValid, parseSegment, pseudoHeaderSum, type TcpSegment } from '../wire.js';
@@ -128,11 +129,7 @@ export function handleReset(c: TcpMigrateConnection, now: Instant, reason: numbe
     // The draft: a migratable connection reset by a peer that lost its state waits for a Migrate SYN.
     c.stateBeforeWait = c.state;
     c.transition('MIGRATE-WAIT', 'plain RST: waiting for a takeover');
-    c.rtoAt = undefined;
-    c.giveUpAt = undefined;
-    c.persistAt = undefined;
-    c.delackAt = undefined;
-    c.keepaliveAt = undefined;
+    stopTimers(c);
     c.ackNow = false;
     c.lingerAt = now + c.config.migrateWaitMs;
   }

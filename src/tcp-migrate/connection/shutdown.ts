@@ -49,16 +49,21 @@ export function enterTimeWait(c: TcpMigrateConnection, now: Instant): void {
   c.closedEmitted = true;
 }
 
-/** The connection is over: emit 'closed' (once) and tell the endpoint. */
-export function finish(c: TcpMigrateConnection, _now: Instant, error: TransportError | undefined): void {
-  if (c.released) return;
-  c.transition('CLOSED', 'finished');
+/** Stops the retransmission, give-up, persist, delayed-ACK and keep-alive timers. */
+export function stopTimers(c: TcpMigrateConnection): void {
   c.rtoAt = undefined;
   c.giveUpAt = undefined;
   c.persistAt = undefined;
   c.delackAt = undefined;
-  c.lingerAt = undefined;
   c.keepaliveAt = undefined;
+}
+
+/** The connection is over: emit 'closed' (once) and tell the endpoint. */
+export function finish(c: TcpMigrateConnection, _now: Instant, error: TransportError | undefined): void {
+  if (c.released) return;
+  c.transition('CLOSED', 'finished');
+  stopTimers(c);
+  c.lingerAt = undefined;
   c.migrateRequest = undefined;
   c.closedError = error;
   if (!c.closedEmitted) c.emit(error ? { type: 'closed', error } : { type: 'closed' });

@@ -7,7 +7,7 @@
 // client lost them (the known bug of the rate-limited real tests). With it, the short chunk waits
 // for a member's confirmation of an export that maps it. Driven deterministically in virtual time:
 // the owner is cut off from its group (every announcement dropped) before its response ends.
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { makeFile, sha256 } from './conformance/world.js';
 import { WedgeWorld, get } from './wedge-sim-world.js';
 
@@ -105,6 +105,32 @@ test('sctp: the cost — a short chunk waits one support-group round trip; with 
   t.true(alone >= 0 && alone < 1, `held ${alone} ms`);
 });
 
+/**
+ * An erroneous death report of the live owner w1 right after it recorded a short chunk, the
+ * w1 -> w2 link `w1ToW2Ms` long: w2 takes over, w1 is superseded, the body arrives whole.
+ */
+async function erroneousReportRace(t: ExecutionContext, w1ToW2Ms: number): Promise<void> {
+  const big = makeFile(1_500_000, 97);
+  const world = new WedgeWorld({ kind: 'sctp', seed: 98, wedges: 3, rate: 400_000, chunkBytes: 100_000, updateMs: 500, health: 'external', monitorAddress: '10.0.0.9' });
+  await world.startAll(new Map([['/big', big]]));
+  world.net.link('w1', 'w2', { delayMs: w1ToW2Ms });
+  world.net.link('monitor', 'w3', { delayMs: 300 });
+  world.net.link('clients', 'w2', { delayMs: 30 });
+  const client = world.client('w1', [get('/big', true)]);
+  t.true(world.net.runUntil(() => client.received >= 400_000, 20_000), `received ${client.received}`);
+  const session = [...world.wedge('w1').sessions.values()][0]!;
+  const generation = session.conn.exportGeneration;
+  t.true(world.net.runUntil(() => session.conn.exportGeneration > generation, 20_000), 'a burst tail is recorded as a short chunk');
+  world.monitor((m) => m.declareDead('w1'));
+  t.true(world.net.runUntil(() => client.closed, 120_000), `received ${client.received}`);
+  t.is(client.collector.closed?.error, undefined);
+  t.is(world.events('takeover-won', 'w2').length, 1);
+  t.is(world.events('superseded', 'w1').length, 1);
+  const responses = client.responses();
+  t.is(responses[0]?.body.length, big.length);
+  t.is(sha256(responses[0]!.body), sha256(big), 'not a byte skipped or repeated');
+}
+
 test('sctp: an erroneous death report races a confirmation — the taker imported the state before the short chunk, the live old owner may not send it', async (t) => {
   // The live old owner w1 records a short chunk (burst tail) and announces it. w2 hears the
   // monitor's (erroneous) verdict before that announcement (w1 -> w2 is slow) and takes the
@@ -112,25 +138,7 @@ test('sctp: an erroneous death report races a confirmation — the taker importe
   // chunk on w3's (or w2's own, late) confirmation, the client's cumulative TSN would cover it and
   // w2 would place it as a full chunk: resume chunkSize - short bytes too far (wedge-real's
   // BATON_ERR_FETCH_TRUNCATED, 784 bytes short).
-  const big = makeFile(1_500_000, 97);
-  const world = new WedgeWorld({ kind: 'sctp', seed: 98, wedges: 3, rate: 400_000, chunkBytes: 100_000, updateMs: 500, health: 'external', monitorAddress: '10.0.0.9' });
-  await world.startAll(new Map([['/big', big]]));
-  world.net.link('w1', 'w2', { delayMs: 40 });
-  world.net.link('monitor', 'w3', { delayMs: 300 });
-  world.net.link('clients', 'w2', { delayMs: 30 });
-  const client = world.client('w1', [get('/big', true)]);
-  t.true(world.net.runUntil(() => client.received >= 400_000, 20_000), `received ${client.received}`);
-  const session = [...world.wedge('w1').sessions.values()][0]!;
-  const generation = session.conn.exportGeneration;
-  t.true(world.net.runUntil(() => session.conn.exportGeneration > generation, 20_000), 'a burst tail is recorded as a short chunk');
-  world.monitor((m) => m.declareDead('w1'));
-  t.true(world.net.runUntil(() => client.closed, 120_000), `received ${client.received}`);
-  t.is(client.collector.closed?.error, undefined);
-  t.is(world.events('takeover-won', 'w2').length, 1);
-  t.is(world.events('superseded', 'w1').length, 1);
-  const responses = client.responses();
-  t.is(responses[0]?.body.length, big.length);
-  t.is(sha256(responses[0]!.body), sha256(big), 'not a byte skipped or repeated');
+  await erroneousReportRace(t, 40);
 });
 
 test('sctp: an erroneous death report — the taker does not confirm the announcement that maps a short chunk after it imported an older state', async (t) => {
@@ -138,23 +146,5 @@ test('sctp: an erroneous death report — the taker does not confirm the announc
   // before it; its takeover request reaches the client 30 ms later. w3 confirms the announcement;
   // had w2 confirmed it too (on arrival, 10 ms after), w1 would have sent the chunk before the
   // client answered w2, and w2 would have placed it as a full chunk.
-  const big = makeFile(1_500_000, 97);
-  const world = new WedgeWorld({ kind: 'sctp', seed: 98, wedges: 3, rate: 400_000, chunkBytes: 100_000, updateMs: 500, health: 'external', monitorAddress: '10.0.0.9' });
-  await world.startAll(new Map([['/big', big]]));
-  world.net.link('w1', 'w2', { delayMs: 10 });
-  world.net.link('monitor', 'w3', { delayMs: 300 });
-  world.net.link('clients', 'w2', { delayMs: 30 });
-  const client = world.client('w1', [get('/big', true)]);
-  t.true(world.net.runUntil(() => client.received >= 400_000, 20_000), `received ${client.received}`);
-  const session = [...world.wedge('w1').sessions.values()][0]!;
-  const generation = session.conn.exportGeneration;
-  t.true(world.net.runUntil(() => session.conn.exportGeneration > generation, 20_000), 'a burst tail is recorded as a short chunk');
-  world.monitor((m) => m.declareDead('w1'));
-  t.true(world.net.runUntil(() => client.closed, 120_000), `received ${client.received}`);
-  t.is(client.collector.closed?.error, undefined);
-  t.is(world.events('takeover-won', 'w2').length, 1);
-  t.is(world.events('superseded', 'w1').length, 1);
-  const responses = client.responses();
-  t.is(responses[0]?.body.length, big.length);
-  t.is(sha256(responses[0]!.body), sha256(big), 'not a byte skipped or repeated');
+  await erroneousReportRace(t, 10);
 });

@@ -9,7 +9,7 @@
 // limit is set no gap block is reported (a TSN above a hole has no known offset, so it is never
 // known to lie below the limit) and duplicates of held TSNs are not reported; the a_rwnd we
 // advertise adds the held bytes back, because the peer counts them as outstanding.
-import { ssnLt, tsnAdd, tsnGt, tsnLte } from './serial.js';
+import { ssnLt, tsnAdd, tsnDiff, tsnGt, tsnLte } from './serial.js';
 
 /** What the point needs to know of one received DATA chunk. */
 export interface ChunkFacts {
@@ -64,6 +64,27 @@ export class AckPoint {
       this.aboveHole.delete(t);
       this.inOrder(f);
     }
+    this.settle();
+  }
+
+  /**
+   * A FORWARD-TSN (RFC 3758) to `newCumulativeTsn` moved the tracker's cumulative TSN to `cum` over TSNs that will never
+   * arrive: the ones that did arrive above the hole come in order, the skipped ones carry no
+   * bytes (receivedOffset counts delivered user data), and `newCumulativeTsn` ends a message (a sender
+   * abandons whole messages), so the acknowledged point may move to it, under the limit as ever.
+   */
+  onForward(newCumulativeTsn: number, cum: number): void {
+    const arrived = [...this.aboveHole.values()].filter((f) => tsnLte(f.tsn, cum)).sort((x, y) => tsnDiff(x.tsn, y.tsn));
+    let skipped = false;
+    for (const f of arrived) {
+      if (!skipped && tsnGt(f.tsn, newCumulativeTsn)) {
+        skipped = true;
+        this.inOrder({ tsn: newCumulativeTsn, length: 0, streamId: 0, ssn: 0, unordered: true, ending: true });
+      }
+      this.aboveHole.delete(f.tsn);
+      this.inOrder(f);
+    }
+    if (!skipped) this.inOrder({ tsn: newCumulativeTsn, length: 0, streamId: 0, ssn: 0, unordered: true, ending: true });
     this.settle();
   }
 

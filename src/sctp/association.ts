@@ -24,6 +24,7 @@ import { PacketWriter, type AuthSigner } from './packet-writer.js';
 import { Path } from './path.js';
 import type { Receiver } from './receiver.js';
 import { Sender } from './sender.js';
+import { PrState } from './pr-sctp.js';
 import { TimerTable } from './timers.js';
 import { CauseCode, type AsconfAckChunk, type AsconfChunk, type Chunk, type ErrorCause, type InitChunk, type Packet, type Param, type SackChunk } from './wire/types.js';
 import { checkAddress, checkBytes, checkStream, guardMethods } from '../transport-abstraction/guard.js';
@@ -110,6 +111,8 @@ export class SctpAssociation implements MigratableTransport {
   receiver: Receiver | undefined;
   /** @internal */
   readonly timers = new TimerTable();
+  /** PR-SCTP state and counters (pr-sctp.ts). @internal */
+  readonly pr: PrState;
   /** Takeover, AUTH and x25519 state (src/sctp/takeover-hooks.ts); undefined without an endpoint. @internal */
   takeoverState: TakeoverState | undefined;
   /** AUTH key vectors (RANDOM, CHUNKS, HMAC-ALGO parameters as sent) and the peer's INIT params. @internal */
@@ -174,6 +177,7 @@ export class SctpAssociation implements MigratableTransport {
     this.sender.ppid = options.ppid;
     this.sender.maxBurst = options.maxBurst;
     this.writer = new PacketWriter(options.mtu);
+    this.pr = new PrState(options.partialReliability);
   }
 
   // ---------------------------------------------------------------- public contract

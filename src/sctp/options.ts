@@ -5,6 +5,7 @@ import { cryptoRandom, type RandomSource } from '../transport-abstraction/random
 import { DEFAULT_RTO, type RtoConfig } from '../transport-abstraction/rto.js';
 import { busyDeadPeerBound, connectBound, idleDeadPeerBound } from './bounds.js';
 import type { SendMode } from './send-queue.js';
+import { FORWARD_TSN_SUPPORTED, type PartialReliabilityOptions } from './pr-sctp.js';
 import { COMMON_HEADER, DATA_HEADER, UDP_IP_OVERHEAD } from './packet-writer.js';
 import { AUTH_CHUNKS } from './handshake.js';
 import { ChunkType, type Param } from './wire/types.js';
@@ -53,6 +54,12 @@ export interface SctpOptions extends ConnectionOptions {
    * to its flight size at that SACK plus Max.Burst packets, whatever its cwnd. 0: no limit.
    */
   readonly maxBurst?: number;
+  /**
+   * PR-SCTP (RFC 3758, pr-sctp.ts): announce Forward-TSN-Supported, accept FORWARD-TSN, and with
+   * `lifetimeMs` abandon messages not acknowledged that long after their first transmission (when
+   * the peer supports it too). Undefined (the default): no PR-SCTP, fully reliable.
+   */
+  readonly partialReliability?: PartialReliabilityOptions;
 }
 
 export interface ResolvedOptions {
@@ -74,6 +81,7 @@ export interface ResolvedOptions {
   /** The chunk types our CHUNKS parameter lists (ASCONF, ASCONF-ACK, and DATA with authenticateData). */
   readonly authChunks: readonly number[];
   readonly maxBurst: number;
+  readonly partialReliability: PartialReliabilityOptions | undefined;
   readonly random: RandomSource;
   readonly sendBufferSize: number;
   readonly receiveWindow: number;
@@ -169,9 +177,10 @@ function resolveCounts(o: SctpOptions): ResolvedOptions {
     outboundStreams: o.outboundStreams ?? 16,
     inboundStreams: o.inboundStreams ?? 16,
     advertiseAuth,
-    authChunks: authChunksFor(authenticateData),
+    authChunks: o.partialReliability === undefined ? authChunksFor(authenticateData) : [...authChunksFor(authenticateData), ChunkType.FORWARD_TSN],
     maxBurst: o.maxBurst ?? 4,
-    extraInitParams: o.extraInitParams,
+    partialReliability: o.partialReliability,
+    extraInitParams: o.partialReliability === undefined ? o.extraInitParams : (chunk) => [...(o.extraInitParams?.(chunk) ?? []), FORWARD_TSN_SUPPORTED],
     ppid: o.ppid ?? 0,
     random: o.random ?? cryptoRandom,
     sendBufferSize: o.sendBufferSize ?? 4 * 1024 * 1024,

@@ -2,7 +2,7 @@
 // fragments carry consecutive TSNs), complete ordered messages wait for their SSN, unordered ones
 // go out at once. The caller gives each new (non-duplicate) DATA chunk; deliver() receives whole
 // messages in order. Byte counts feed the advertised receiver window.
-import { ssnAdd, tsnAdd, tsnLte } from './serial.js';
+import { ssnAdd, ssnLt, tsnAdd, tsnLte } from './serial.js';
 import type { DataChunk } from './wire/types.js';
 
 export type Deliver = (stream: number, bytes: Uint8Array) => void;
@@ -161,6 +161,38 @@ export class Reassembly {
       next = ssnAdd(next, 1);
     }
     return next;
+  }
+
+  /**
+   * FORWARD-TSN (RFC 3758 §3.6): fragments at or below `newCumulativeTsn` belong to abandoned
+   * messages and are dropped (a partial delivery among them ends); for each listed ordered stream
+   * the waiting messages up to `ssn` go out in SSN order and the stream moves on past `ssn`, an
+   * SSN already passed changes nothing.
+   */
+  forward(newCumulativeTsn: number, streams: ReadonlyArray<{ readonly streamId: number; readonly ssn: number }>): void {
+    for (const [tsn, f] of this.fragments) {
+      if (!tsnLte(tsn, newCumulativeTsn)) continue;
+      this.fragments.delete(tsn);
+      this.bufferedBytes -= f.data.length;
+    }
+    for (const [stream, p] of this.partial) {
+      if (!this.fragments.has(p.nextTsn) && tsnLte(p.nextTsn, tsnAdd(newCumulativeTsn, 1))) this.partial.delete(stream);
+    }
+    for (const { streamId, ssn } of streams) {
+      if (streamId >= this.nextSsn.length || ssnLt(ssn, this.nextSsn[streamId]!)) continue;
+      const w = this.waiting[streamId];
+      if (w) {
+        const due = [...w.keys()].filter((k) => !ssnLt(ssn, k)).sort((x, y) => (ssnLt(x, y) ? -1 : 1));
+        for (const k of due) {
+          const m = w.get(k)!;
+          w.delete(k);
+          this.bufferedBytes -= m.bytes.length;
+          this.deliver(streamId, m.bytes);
+        }
+      }
+      this.partial.delete(streamId);
+      this.nextSsn[streamId] = this.releaseWaiting(streamId, ssnAdd(ssn, 1));
+    }
   }
 
   /**

@@ -77,6 +77,23 @@ export class Receiver {
   }
 
   /**
+   * A FORWARD-TSN (RFC 3758 §3.6, pr-sctp.ts): the peer abandoned every message up to
+   * `newCumulativeTsn`. The cumulative TSN moves there (and on over TSNs received beyond it),
+   * abandoned fragments are dropped, ordered streams skip the listed SSNs; a SACK goes at once.
+   * Returns false for a FORWARD-TSN that is not ahead of the cumulative TSN (old or duplicate).
+   */
+  onForwardTsn(newCumulativeTsn: number, streams: ReadonlyArray<{ readonly streamId: number; readonly ssn: number }>): boolean {
+    this.sackNow = true;
+    // The same bound as DATA: never jump more than 2^20 TSNs ahead of the cumulative point.
+    if (tsnDiff(newCumulativeTsn, this.tracker.cumulativeTsn) > 1 << 20) return false;
+    if (!this.tracker.forward(newCumulativeTsn)) return false;
+    this.cumulativeMoved = true;
+    this.ackPoint.onForward(newCumulativeTsn, this.tracker.cumulativeTsn);
+    this.reassembly.forward(newCumulativeTsn, streams);
+    return true;
+  }
+
+  /**
    * After a packet's DATA: a description of the stall when the stream can no longer progress (a
    * stranded ordered message, see Reassembly.stranded), else undefined. Checked only when the
    * cumulative TSN moved, so a packet costs nothing while the stream flows.

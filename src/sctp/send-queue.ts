@@ -40,6 +40,10 @@ export interface OutChunk {
   needsRetransmit: boolean;
   missReports: number;
   fastRetransmitted: boolean;
+  /** When it was first transmitted (PR-SCTP's timed reliability counts from there). */
+  firstSentAt?: number;
+  /** Abandoned by PR-SCTP (pr-sctp.ts): out of the flight, never retransmitted, gapAcked set. */
+  abandoned?: boolean;
 }
 
 interface Segment {

@@ -279,7 +279,16 @@ export class Sender {
     return written;
   }
 
+  /** PR-SCTP (pr-sctp.ts): give up on an outstanding chunk: out of the flight, never retransmitted. */
+  abandon(c: OutChunk): void {
+    this.leaveFlight(c);
+    c.needsRetransmit = false;
+    c.gapAcked = true;
+    c.abandoned = true;
+  }
+
   private transmit(now: number, w: PacketWriter, c: OutChunk, index: number): void {
+    if (c.transmissions === 0) c.firstSentAt = now;
     w.addData(c, this.ppid);
     c.path = index;
     c.sentAt = now;

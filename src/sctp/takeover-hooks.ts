@@ -24,6 +24,7 @@ import { isNotAuthenticatedFor, notAuthenticatedCause, takenOverBy } from '../ad
 import { isIllegalAsconfAck } from '../addip/sender.js';
 import type { PeerInit } from './handshake.js';
 import { tsnAdd, tsnDiff, tsnLt } from './serial.js';
+import { afterSack, prActive } from './pr-sctp.js';
 import { clientKey, resendsRequest, pendingRekey, rekeyParam, takerPublicKeyOf, type PreviousKey } from './rekey.js';
 
 /** The AUTH hook in the shape association.ts and packet-writer.ts call. */
@@ -161,6 +162,8 @@ export function importFrom(a: SctpAssociation, state: TransportState): void {
     initialWindow: Math.min(4 * a.options.mtu, Math.max(2 * a.options.mtu, 4380)),
     ppid: a.options.ppid,
     maxChunk: a.options.chunkSize,
+    messages: a.options.mode === 'message',
+    forwardTsn: prActive(a),
     maxRetransmissions: a.options.associationMaxRetrans,
     rtoMax: a.options.rto.max,
   });
@@ -250,8 +253,10 @@ function apply(a: SctpAssociation, now: Instant, out: InitiatorOutput | undefine
       return;
     case 'complete':
       // The plan's chunks start right after the client's cumulative TSN; then `next` follows.
-      t.resumedAt = { tsn: tsnAdd(out.receiver.cumulativeAck, 1), ssn: out.chunks[0]?.ssn ?? out.next.ssn };
+      t.resumedAt = { tsn: out.chunks[0]?.tsn ?? out.next.tsn, ssn: out.chunks[0]?.ssn ?? out.next.ssn };
       a.resumeSending(t.resumedAt.tsn, t.resumedAt.ssn, out.chunks[0]?.offset ?? out.next.offset, out.chunks);
+      // Message mode: the holes the old server left below the resume point are skipped (PR-SCTP).
+      afterSack(a, out.receiver.cumulativeAck);
       a.pushEvent({ type: 'connected' });
       a.pushEvent({ type: 'takeover-complete', receiver: out.receiver });
       a.pushEvent({ type: 'state-changed' }); // new owner, takeover number, TSN map
@@ -409,6 +414,9 @@ function checkTakerCaughtUp(a: SctpAssociation, sack: SackChunk): boolean {
   const t = a.takeoverState!;
   const mark = t.ackPointAtTakeover;
   if (mark === undefined || !tsnLt(sack.cumulativeTsnAck, mark)) return false;
+  // PR-SCTP: that data reached the old server only; a FORWARD-TSN (pr-sctp.ts afterSack) tells the
+  // taker to skip it, and the association carries on.
+  if (prActive(a)) return false;
   const reason = `baton: the server that took over (request ${t.guard?.lastTakeover}) lacks data this side sent before the takeover: it acknowledges TSN ${sack.cumulativeTsnAck >>> 0}, the old server had acknowledged up to ${mark} (it acknowledged beyond the state it exported: no acknowledge limit, or a state older than its limit)`;
   count(a, 'taker-behind');
   a.queuePacket(a.remote, [{ type: 6, reflectedTag: false, causes: [{ code: CauseCode.USER_INITIATED_ABORT, info: new TextEncoder().encode(reason) }] }]);

@@ -31,6 +31,7 @@ import { takenOverBy, takenOverCause } from '../addip/causes.js';
 import { CauseCode, type AbortChunk, type AsconfAckChunk, type AsconfChunk, type AsconfParam, type DataChunk, type SackChunk } from './wire/types.js';
 import { locateOffset, locateTsn, mappingCovers, receiverStateFromSack, resumePlan, staleProbeChunk, staleProbeTsn, type ResumeChunk } from './probe.js';
 import { ssnAdd, tsnAdd, tsnLt } from './serial.js';
+import { afterHighestAcked } from './pr-sctp.js';
 
 export type TakeoverPhase = 'imported' | 'asconf-sent' | 'probing' | 'complete' | 'rejected' | 'failed';
 
@@ -55,6 +56,14 @@ export interface TakeoverSetup {
   /** Max retransmissions of the ASCONF and of the probe before giving up (default 8). */
   readonly maxRetransmissions?: number;
   readonly rtoMax?: number;
+  /**
+   * Message mode (SctpOptions.mode 'message'): the state has no TSN map; the taker resumes after
+   * the highest TSN the client holds, with fresh SSNs (so only unordered messages continue a
+   * stream across the takeover), and skips the holes below it with a FORWARD-TSN, which needs a
+   * client that supports PR-SCTP (`forwardTsn`; without it a hole fails the takeover).
+   */
+  readonly messages?: boolean;
+  readonly forwardTsn?: boolean;
 }
 
 export type InitiatorOutput =
@@ -182,6 +191,7 @@ export class TakeoverInitiator {
     }
     if (this.phase !== 'probing') return undefined;
     this.probeDeadline = NaN;
+    if (this.setup.messages === true) return this.resumeMessages(sack);
     const runs = this.setup.state.tsnMap;
     if (!mappingCovers(sack, runs, this.setup.state.localInitialTsn)) {
       this.phase = 'failed';
@@ -203,6 +213,25 @@ export class TakeoverInitiator {
       next = { tsn: tsnAdd(loc.tsn, 1), ssn: ssnAdd(loc.ssn, 1), offset: loc.offset + loc.length, streamId: loc.streamId };
     }
     return { kind: 'complete', receiver: this.receiver, chunks, next };
+  }
+
+  /**
+   * Message mode: no stream offsets to place; continue after the highest TSN the client holds
+   * (every TSN the old server sent that reached the client is below it: the client accepts nothing
+   * from the old server once it accepted the takeover). The holes below it are the old server's
+   * messages that never arrived; they are skipped by a FORWARD-TSN (takeover-hooks.ts), never resent.
+   */
+  private resumeMessages(sack: Pick<SackChunk, 'cumulativeTsnAck' | 'gapBlocks'>): InitiatorOutput {
+    const cum = sack.cumulativeTsnAck >>> 0;
+    const next = afterHighestAcked(sack);
+    if (tsnAdd(cum, 1) !== next && this.setup.forwardTsn !== true) {
+      this.phase = 'failed';
+      const reason = `baton: the client misses messages the old server sent (TSNs after ${cum}) and does not support PR-SCTP, so they can be neither resent nor skipped`;
+      return { kind: 'stale-state', reason, error: new TransportError('BATON_ERR_LOCAL_ABORT', `takeover aborted: ${reason}`, CauseCode.USER_INITIATED_ABORT) };
+    }
+    this.phase = 'complete';
+    this.receiver = { nextOffset: 0, heldRanges: [], cumulativeAck: cum };
+    return { kind: 'complete', receiver: this.receiver, chunks: [], next: { tsn: next, ssn: 0, offset: 0, streamId: 0 } };
   }
 
   /** T-4 for the ASCONF, or the probe's own retransmission timer. */

@@ -59,6 +59,22 @@ export class TsnTracker {
     return 'new';
   }
 
+  /**
+   * FORWARD-TSN (RFC 3758 §3.6): treat every TSN up to `newCumulative` as received. Ranges at or
+   * below it are dropped, and a range that starts right after it joins the cumulative point.
+   * Returns false (nothing changes) when `newCumulative` is not ahead of the cumulative TSN.
+   */
+  forward(newCumulative: number): boolean {
+    if (tsnLte(newCumulative, this.cumulativeTsn)) return false;
+    this.cumulativeTsn = newCumulative >>> 0;
+    while (this.starts.length > 0 && tsnLte(this.starts[0]!, tsnAdd(this.cumulativeTsn, 1))) {
+      if (tsnGt(this.ends[0]!, this.cumulativeTsn)) this.cumulativeTsn = this.ends[0]!;
+      this.starts.shift();
+      this.ends.shift();
+    }
+    return true;
+  }
+
   private duplicate(tsn: number): TsnArrival {
     if (this.duplicates.length < MAX_DUPLICATES) this.duplicates.push(tsn);
     return 'duplicate';

@@ -7,7 +7,7 @@ import { LocalUsageError } from './errors.js';
 import type { TransportState } from './state-types.js';
 import type { TransportKind } from './transport.js';
 
-type Field = 'u16' | 'u32' | 'u64' | 'bool' | 'bytes' | 'bytes?' | 'string' | readonly [Shape] | readonly ['u32'] | Shape;
+type Field = 'u16' | 'u32' | 'u64' | 'bool' | 'bool?' | 'bytes' | 'bytes?' | 'string' | readonly [Shape] | readonly ['u32'] | Shape;
 interface Shape {
   readonly [name: string]: Field;
 }
@@ -39,6 +39,7 @@ const SCTP: Shape = {
   pathMtu: 'u32',
   peerStreamOffset: 'u64',
   peerX25519Key: 'bytes?',
+  peerForwardTsn: 'bool?',
 };
 const TCP: Shape = {
   initiatorIsn: 'u32',
@@ -80,8 +81,8 @@ function checkField(f: Field, v: unknown, at: string): void {
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xffffffff) fail(at, 'a uint32', v);
   } else if (f === 'u64') {
     if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) fail(at, 'a non-negative safe integer', v);
-  } else if (f === 'bool') {
-    if (typeof v !== 'boolean') fail(at, 'a boolean', v);
+  } else if (f === 'bool' || f === 'bool?') {
+    if (typeof v !== 'boolean' && !(f === 'bool?' && v === undefined)) fail(at, 'a boolean', v);
   } else if (f === 'bytes' || f === 'bytes?') {
     if (!(v instanceof Uint8Array) && !(f === 'bytes?' && v === undefined)) fail(at, 'a Uint8Array', v);
   } else if (f === 'string') {

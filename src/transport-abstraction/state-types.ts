@@ -44,6 +44,8 @@ export interface SctpState {
   peerStreamOffset: number;
   /** The client's x25519 public key from the handshake (a taker re-keys with it); absent or empty for a standard peer. */
   peerX25519Key?: Uint8Array;
+  /** The client announced PR-SCTP (RFC 3758): a taker may send it FORWARD-TSN; absent (false) otherwise. */
+  peerForwardTsn?: boolean;
 }
 
 export interface TcpMigrateState {

@@ -387,7 +387,7 @@ function wrongWire(what: string, wire: number, at: number): StateDecodeError {
  * Fields added after states were first stored (the client's x25519 key for re-keying): optional in
  * state-types.ts, absent from the plain object when empty, so an older state decodes as it was.
  */
-const ABSENT_WHEN_EMPTY: ReadonlySet<string> = new Set(['peerX25519Key', 'peerPublicKey']);
+const ABSENT_WHEN_EMPTY: ReadonlySet<string> = new Set(['peerX25519Key', 'peerPublicKey', 'peerForwardTsn']);
 
 /** protobufjs message -> plain object of state-types.ts, defaults filled. */
 function toPlain(info: MessageInfo, m: Record<string, unknown> | undefined): Record<string, unknown> {
@@ -401,7 +401,7 @@ function toPlain(info: MessageInfo, m: Record<string, unknown> | undefined): Rec
       else if (!f.optional) out[f.name] = toPlain(f.message!, undefined);
     } else {
       const value = plainValue(f, v);
-      if (ABSENT_WHEN_EMPTY.has(f.name) && value instanceof Uint8Array && value.length === 0) continue;
+      if (ABSENT_WHEN_EMPTY.has(f.name) && ((value instanceof Uint8Array && value.length === 0) || value === false)) continue;
       out[f.name] = value;
     }
   }

@@ -13,6 +13,8 @@ import { established, sendInit } from './handshake.js';
 import { buildPacket, DATA_STATES, packetBytes } from './output.js';
 import { onShutdown, onShutdownAck, progressShutdown, protocolViolation, sendShutdown, SHUTDOWN_ACKS, terminate } from './shutdown.js';
 import * as takeover from '../takeover-hooks.js';
+import * as pr from '../pr-sctp.js';
+import { chunkValueLength, emitChunk } from '../wire/emit.js';
 import { supervisePaths } from './timers.js';
 
 export function handleDatagram(a: SctpAssociation, now: Instant, from: UdpAddress, bytes: Uint8Array, local?: UdpAddress): void {
@@ -110,6 +112,16 @@ export function handlePacket(a: SctpAssociation, now: Instant, from: UdpAddress,
       case ChunkType.INIT_ACK:
         if (a.state === 'COOKIE-WAIT') a.toEndpoint({ type: 'drop', reason: 'bad-handshake' });
         break;
+      case ChunkType.FORWARD_TSN:
+        // RFC 3758 §3.3: only for an association that announced PR-SCTP; otherwise an unknown chunk.
+        if (!a.pr.enabled) {
+          onUnknownChunk(a, c.type, emitChunk(c).subarray(0, chunkValueLength(c)));
+          break;
+        }
+        if (!DATA_STATES.has(a.state) && a.state !== 'SHUTDOWN-SENT') break;
+        hadData = true; // the SACK rules of a packet with DATA: a SACK goes at once
+        if (a.receiver!.onForwardTsn(c.newCumulativeTsn, c.streams)) pr.forwardAccepted(a);
+        break;
       case ChunkType.AUTH:
         authenticated = auth ? auth.verify(raw, packet, i) : false;
         if (auth && !authenticated) a.toEndpoint({ type: 'drop', reason: 'not-authenticated' });
@@ -184,6 +196,7 @@ export function onSack(a: SctpAssociation, now: Instant, sack: SackChunk): void 
     protocolViolation(a, CauseCode.PROTOCOL_VIOLATION, r.reason);
     return;
   }
+  pr.afterSack(a, sack.cumulativeTsnAck);
   if (r.kind === 'processed' && r.newlyAckedBytes > 0) {
     a.errorCount = 0;
     if (a.wantWritable && a.bufferedAmount <= a.options.sendBufferSize / 2) {

@@ -4,6 +4,7 @@
 import type { Instant, Transmit } from '../../transport-abstraction/transport.js';
 import type { AssociationState, SctpAssociation } from '../association.js';
 import { Timer } from '../timers.js';
+import { abandonStale } from '../pr-sctp.js';
 import type { Chunk } from '../wire/types.js';
 
 /** States in which DATA may be sent and is accepted. */
@@ -36,6 +37,7 @@ export function buildPacket(a: SctpAssociation, now: Instant): Transmit | undefi
   const path = a.paths[i]!;
   const r = a.receiver;
   const dataAllowed = DATA_STATES.has(a.state);
+  if (dataAllowed) abandonStale(a, now); // PR-SCTP: stale messages go, a FORWARD-TSN says so
   // Byte-stream cork (send-queue corkMs): closing flushes at once, otherwise arm the timer.
   const q = a.sender.queue;
   if (a.state !== 'ESTABLISHED') q.flushShort = true;

@@ -8,6 +8,7 @@ import type { SctpAssociation } from '../association.js';
 import { Receiver } from '../receiver.js';
 import { FAILOVER_CORK_MS } from '../send-queue.js';
 import { tsnAdd } from '../serial.js';
+import { peerSupportsForwardTsn } from '../pr-sctp.js';
 import * as takeover from '../takeover-hooks.js';
 
 export function exportState(a: SctpAssociation, now: Instant): TransportState {
@@ -42,6 +43,7 @@ export function exportState(a: SctpAssociation, now: Instant): TransportState {
     inboundNextSsn: a.receiver ? a.receiver.ackPoint.inboundSsnsAt(a.receiver.reassembly.nextSsn) : [],
     pathMtu: a.options.mtu,
     peerStreamOffset: a.receiver?.ackPoint.ackedOffset ?? 0,
+    ...(peerSupportsForwardTsn(a) ? { peerForwardTsn: true } : {}),
   };
   const state: TransportState = {
     client: ep(a.remote),
@@ -78,6 +80,7 @@ export function restore(a: SctpAssociation, now: Instant, s: SctpState): void {
   });
   for (const x of s.peerAddresses.slice(1)) a.addPeerAddress({ address: x.address, port: x.udpPort }, true);
   a.paths[0]!.confirmed = true;
+  a.pr.importedPeerSupport = s.peerForwardTsn === true;
   a.sender.peerRwnd = s.peerReceiverWindow;
   a.sender.peerAdvertised = s.peerReceiverWindow;
   a.transition('ESTABLISHED', 'restored from exported state');

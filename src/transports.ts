@@ -28,6 +28,11 @@ export interface EndpointOptions {
   readonly authenticateData?: boolean;
   /** Dead-peer bounds for every connection of the endpoint (transport.ts DeadPeerOptions). */
   readonly deadPeer?: DeadPeerOptions;
+  /**
+   * SCTP: message mode (telephony sessions, src/wedge/voice-session.ts), with PR-SCTP unless
+   * `partialReliability` is false; ignored by TCP-Migrate.
+   */
+  readonly messages?: { readonly lifetimeMs?: number; readonly partialReliability?: boolean };
 }
 
 export function parseTransportKind(text: string): TransportKind {
@@ -48,6 +53,7 @@ export function createEndpoint(kind: TransportKind, options: EndpointOptions): T
       ...(options.rtoMin !== undefined ? { rto: { min: options.rtoMin } } : {}),
       ...(options.authenticateData !== undefined ? { authenticateData: options.authenticateData } : {}),
       ...options.deadPeer,
+      ...(options.messages !== undefined ? { mode: 'message' as const, ...(options.messages.partialReliability === false ? {} : { partialReliability: { lifetimeMs: options.messages.lifetimeMs } }) } : {}),
     },
   });
 }

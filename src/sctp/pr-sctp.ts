@@ -11,7 +11,8 @@
 //    `lifetimeMs` after its first transmission is abandoned: its chunks leave the flight and are
 //    never retransmitted. The Advanced.Peer.Ack.Point runs from the cumulative TSN ack point over
 //    abandoned chunks (C2); while it is ahead of the peer's cumulative TSN a FORWARD-TSN names it
-//    (C3), after every SACK that is behind it, so a lost one is repeated by the next SACK. Each
+//    (C3), after a SACK that is behind it (at most one per RTO for the same point), so a lost one
+//    is repeated by a later SACK. Each
 //    ordered stream's entry is the SSN before its first outstanding ordered message beyond the
 //    point (SSNs grow with TSNs), so the receiver skips exactly the abandoned ordered messages.
 //    Checked whenever a packet is built (after any input, timer or send), not on a timer of its own.
@@ -55,8 +56,8 @@ export class PrState {
   /** FORWARD-TSN chunks sent and received (accepted ones: ahead of the cumulative TSN). */
   forwardSent = 0;
   forwardAccepted = 0;
-  /** The last Advanced.Peer.Ack.Point a FORWARD-TSN announced on its own (not answering a SACK). */
-  private announced: number | undefined;
+  /** The last FORWARD-TSN sent: its point and when. @internal */
+  last: { point: number; at: number } | undefined;
 
   constructor(readonly options: PartialReliabilityOptions | undefined) {}
 
@@ -65,12 +66,6 @@ export class PrState {
     return this.options !== undefined;
   }
 
-  /** @internal */
-  moved(point: number): boolean {
-    if (this.announced !== undefined && !tsnLt(this.announced, point)) return false;
-    this.announced = point;
-    return true;
-  }
 }
 
 /** PR-SCTP is in use on this association: both ends announced it. */
@@ -116,8 +111,15 @@ export function forwardTsnChunk(a: SctpAssociation, point: number): ForwardTsnCh
   return { type: ChunkType.FORWARD_TSN, newCumulativeTsn: point >>> 0, streams };
 }
 
-function sendForward(a: SctpAssociation, point: number): void {
+/**
+ * Send a FORWARD-TSN for `point`, unless one for the same point went less than an RTO ago (a peer
+ * that acknowledges held data slowly, or a burst of SACKs, would otherwise draw one per SACK).
+ */
+function sendForward(a: SctpAssociation, point: number, now: Instant): void {
+  const last = a.pr.last;
+  if (last !== undefined && last.point === point && now - last.at < a.primaryRto) return;
   a.sendControl(forwardTsnChunk(a, point));
+  a.pr.last = { point, at: now };
   a.pr.forwardSent++;
 }
 
@@ -145,14 +147,14 @@ export function abandonStale(a: SctpAssociation, now: Instant): void {
     i = last;
   }
   const point = advancedPeerAckPoint(a);
-  if (tsnLt(a.sender.cumulativeAck, point) && a.pr.moved(point)) sendForward(a, point);
+  if (tsnLt(a.sender.cumulativeAck, point)) sendForward(a, point, now);
 }
 
 /** After a SACK (processed or ignored as old): a peer behind the point gets a FORWARD-TSN (C3). */
-export function afterSack(a: SctpAssociation, peerCumulativeTsn: number): void {
+export function afterSack(a: SctpAssociation, peerCumulativeTsn: number, now: Instant): void {
   if (!prActive(a)) return;
   const point = advancedPeerAckPoint(a);
-  if (tsnLt(peerCumulativeTsn, point)) sendForward(a, point);
+  if (tsnLt(peerCumulativeTsn, point)) sendForward(a, point, now);
 }
 
 /** An accepted FORWARD-TSN was received (counted; the receiver did the work). */

@@ -256,7 +256,7 @@ function apply(a: SctpAssociation, now: Instant, out: InitiatorOutput | undefine
       t.resumedAt = { tsn: out.chunks[0]?.tsn ?? out.next.tsn, ssn: out.chunks[0]?.ssn ?? out.next.ssn };
       a.resumeSending(t.resumedAt.tsn, t.resumedAt.ssn, out.chunks[0]?.offset ?? out.next.offset, out.chunks);
       // Message mode: the holes the old server left below the resume point are skipped (PR-SCTP).
-      afterSack(a, out.receiver.cumulativeAck);
+      afterSack(a, out.receiver.cumulativeAck, now);
       a.pushEvent({ type: 'connected' });
       a.pushEvent({ type: 'takeover-complete', receiver: out.receiver });
       a.pushEvent({ type: 'state-changed' }); // new owner, takeover number, TSN map

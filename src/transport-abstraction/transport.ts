@@ -86,6 +86,8 @@ export type TransportEvent =
 export interface SendOptions {
   /** SCTP stream identifier; ignored by TCP. Default 0. */
   readonly stream?: number;
+  /** SCTP message mode: send the message unordered (U bit); ignored otherwise. */
+  readonly unordered?: boolean;
 }
 
 /** One migratable connection (an SCTP association or a TCP-Migrate connection). */

@@ -196,7 +196,7 @@ export function onSack(a: SctpAssociation, now: Instant, sack: SackChunk): void 
     protocolViolation(a, CauseCode.PROTOCOL_VIOLATION, r.reason);
     return;
   }
-  pr.afterSack(a, sack.cumulativeTsnAck);
+  pr.afterSack(a, sack.cumulativeTsnAck, now);
   if (r.kind === 'processed' && r.newlyAckedBytes > 0) {
     a.errorCount = 0;
     if (a.wantWritable && a.bufferedAmount <= a.options.sendBufferSize / 2) {

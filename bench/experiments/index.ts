@@ -8,7 +8,8 @@ import { fig3Experiment } from './fig3.js';
 import { fig5Experiment } from './fig5.js';
 import { failoverExperiment } from './failover.js';
 import { scaleExperiment } from './scale.js';
+import { voiceExperiment } from './voice.js';
 
 export type { Experiment, ExperimentContext, ExperimentOption } from './experiment.js';
 
-export const EXPERIMENTS: readonly Experiment[] = [table1Experiment, fig3Experiment, fig5Experiment, fig7Experiment, failoverExperiment, scaleExperiment];
+export const EXPERIMENTS: readonly Experiment[] = [table1Experiment, fig3Experiment, fig5Experiment, fig7Experiment, failoverExperiment, scaleExperiment, voiceExperiment];

@@ -168,7 +168,7 @@ export function runVoiceCall(o: VoiceRunOptions): VoiceRunResult {
     net.after(groupDelay, () => {
       if (host === 'a') stored = a; // B stores it (it left A before A died)
       net.after(groupDelay, () => {
-        if (net.isAlive(host)) call.confirmed(net.now, a.point);
+        if (hold && net.isAlive(host)) call.confirmed(net.now, a.point);
       });
     });
   };

@@ -55,6 +55,7 @@ export const PHASES: readonly Phase[] = ['before', 'during', 'after'];
 
 export interface VoiceRunResult {
   readonly kind: TransportKind;
+  readonly seed: number;
   /** Virtual ms of the kill and of the takeover's completion (NaN if it did not complete). */
   readonly killAt: number;
   readonly resumedAt: number;
@@ -236,6 +237,7 @@ export function runVoiceCall(o: VoiceRunOptions): VoiceRunResult {
   const sctp = kind === 'sctp' ? (clientConn as SctpAssociation) : undefined;
   return {
     kind,
+    seed: o.seed ?? 1,
     killAt,
     resumedAt,
     upstream: { before: percentiles(upDelays.before), during: percentiles(upDelays.during), after: percentiles(upDelays.after) },
@@ -260,13 +262,15 @@ export function voiceOutput(results: readonly VoiceRunResult[], setup: string): 
     (['upstream', 'downstream'] as const).flatMap((dir) =>
       PHASES.map((phase) => {
         const p = r[dir][phase];
-        return [r.kind, dir === 'upstream' ? 'client→server' : 'server→client', phase, p.count, ms(p.p50), ms(p.p95), ms(p.p99), ms(p.max)];
+        return [r.kind, r.seed, dir === 'upstream' ? 'client→server' : 'server→client', phase, p.count, ms(p.p50), ms(p.p95), ms(p.p99), ms(p.max)];
       }),
     ),
   );
   const failed = results.filter((r) => Number.isNaN(r.resumedAt) || r.clientClosed !== '' || r.deliveredTwice > 0 || r.client.duplicates > 0);
   const counts = results.map((r) => [
     r.kind,
+    r.seed,
+    r.killAt,
     ms(r.resumedAt - r.killAt),
     r.upstreamFrames.sent,
     r.upstreamFrames.atA,
@@ -282,12 +286,12 @@ export function voiceOutput(results: readonly VoiceRunResult[], setup: string): 
   ]);
   return {
     title: 'Telephony: frame delay around a takeover',
-    columns: ['transport', 'direction', 'phase', 'frames', 'p50_ms', 'p95_ms', 'p99_ms', 'max_ms'],
+    columns: ['transport', 'seed', 'direction', 'phase', 'frames', 'p50_ms', 'p95_ms', 'p99_ms', 'max_ms'],
     rows,
     chart: {
       kind: 'bar',
       title: `Frame delay p99, ms (${setup})`,
-      categories: results.flatMap((r) => PHASES.map((p) => `${r.kind} ${p}`)),
+      categories: results.flatMap((r) => PHASES.map((p) => `${r.kind} s${r.seed} ${p}`)),
       series: [
         { name: 'client→server p99', values: results.flatMap((r) => PHASES.map((p) => (Number.isFinite(r.upstream[p].p99) ? r.upstream[p].p99 : 0))) },
         { name: 'server→client p99', values: results.flatMap((r) => PHASES.map((p) => (Number.isFinite(r.downstream[p].p99) ? r.downstream[p].p99 : 0))) },
@@ -296,7 +300,7 @@ export function voiceOutput(results: readonly VoiceRunResult[], setup: string): 
     notes: [
       `Setup: ${setup}. Virtual time; delays are one way, from a frame's send() to its delivery to the application, grouped by when it was sent (during: from the kill to 1 s after the takeover completed).`,
       '',
-      markdownTable(['transport', 'kill→resumed ms', 'client frames sent', 'at A', 'at B', 'at both', 'at neither', 'frames at client', 'cut (corrupt)', 'late (>150 ms)', 'dropped at sender', 'abandoned (PR-SCTP)', 'FORWARD-TSN sent'], counts),
+      markdownTable(['transport', 'seed', 'kill at ms', 'kill→resumed ms', 'client frames sent', 'at A', 'at B', 'at both', 'at neither', 'frames at client', 'cut (corrupt)', 'late (>150 ms)', 'dropped at sender', 'abandoned (PR-SCTP)', 'FORWARD-TSN sent'], counts),
     ].join('\n'),
     ...(failed.length ? { failure: failed.map((r) => `${r.kind}: resumed ${r.resumedAt}, client closed '${r.clientClosed}', delivered twice ${r.deliveredTwice}, duplicates ${r.client.duplicates}`).join('; ') } : {}),
   };
@@ -318,6 +322,7 @@ export const voiceExperiment: Experiment = {
     { name: 'announceMs', flag: '--announce-ms <n>', description: 'announcement period of the call state', default: '100' },
     { name: 'lifetimeMs', flag: '--lifetime-ms <n>', description: 'SCTP: PR-SCTP lifetime of a frame (above the announcement period + a group round trip)', default: '150' },
     { name: 'delayMs', flag: '--delay-ms <n>', description: 'one-way delay of the client links', default: '10' },
+    { name: 'loss', flag: '--loss <p>', description: 'packet loss probability on the client links', default: '0' },
   ],
   run(context) {
     const kinds: TransportKind[] = context.options.transport === 'both' ? [...TRANSPORT_KINDS] : [context.options.transport as TransportKind];
@@ -327,15 +332,16 @@ export const voiceExperiment: Experiment = {
       if (!Number.isFinite(v) || v < 0) throw new LocalUsageError(`--${name} must be a non-negative number`);
       return v;
     };
-    const common = { detectMs: num('detectMs'), announceMs: num('announceMs'), lifetimeMs: num('lifetimeMs'), delayMs: num('delayMs') };
+    const common = { detectMs: num('detectMs'), announceMs: num('announceMs'), lifetimeMs: num('lifetimeMs'), delayMs: num('delayMs'), loss: num('loss') };
     const results: VoiceRunResult[] = [];
     for (let seed = 1; seed <= context.seeds; seed++) {
       for (const kind of kinds) {
         context.progress(`voice: ${kind}, seed ${seed}`);
-        results.push(runVoiceCall({ kind, seed, ...common }));
+        // Each seed kills A at another instant of its announcement period and frame clock.
+        results.push(runVoiceCall({ kind, seed, ...common, killAtMs: 2000 + (((seed - 1) * 37) % Math.max(1, common.announceMs)) }));
       }
     }
-    const setup = `one-way ${common.delayMs} ms, announce every ${common.announceMs} ms, takeover ${common.detectMs} ms after the kill, PR-SCTP lifetime ${common.lifetimeMs} ms, ${context.seeds} seed(s)`;
+    const setup = `one-way ${common.delayMs} ms, loss ${common.loss}, announce every ${common.announceMs} ms, takeover ${common.detectMs} ms after the kill, PR-SCTP lifetime ${common.lifetimeMs} ms, ${context.seeds} seed(s)`;
     return voiceOutput(results, setup);
   },
 };

@@ -10,7 +10,8 @@
 //    boundary R it has received up to, and acknowledges the client's bytes only up to the R of a
 //    state a support-group member confirmed (setAcknowledgeLimit). A taker resumes at that R:
 //    everything before it reached the old server, everything after it the client still holds and
-//    sends again to the taker. Every frame reaches the server side once, none is lost.
+//    sends again to the taker. No frame is lost; the frames the old server received after its last
+//    announcement reached a member (one announcement period at most) reach the taker as well.
 //  - Client → server, SCTP: the same rule in the contract's order (limit := received point, then
 //    export); with PR-SCTP a frame the taker lacks is abandoned by the client (FORWARD-TSN) once
 //    its lifetime is over, and frames the old server acknowledged beyond the taker's state are

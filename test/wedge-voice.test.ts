@@ -94,3 +94,20 @@ test('a lossy call (2% each way) through a takeover, both transports: no duplica
     t.true(r.upstream.after.count >= 100 && r.downstream.after.count >= 100, `${kind}: ${r.upstream.after.count} / ${r.downstream.after.count}`);
   }
 });
+
+test('sctp: the client misses some of the dead server\'s last frames (holes): the taker skips them with FORWARD-TSN and resumes', (t) => {
+  const r = runVoiceCall({ kind: 'sctp', seed: 1, lossBeforeKill: 0.5 });
+  t.false(Number.isNaN(r.resumedAt));
+  t.is(r.clientClosed, '');
+  t.true(r.takerForwardTsnSent > 0, 'the taker sent a FORWARD-TSN over the holes');
+  t.true(r.client.received < r.downstreamSent.before + r.downstreamSent.during + r.downstreamSent.after, 'frames were lost before the kill');
+  t.is(r.client.duplicates, 0);
+  t.true(r.downstream.after.count >= 120 && r.upstream.after.count >= 120);
+});
+
+test('sctp: the same holes with a client without PR-SCTP: the taker cannot skip them and aborts with the reason', (t) => {
+  const r = runVoiceCall({ kind: 'sctp', seed: 1, lossBeforeKill: 0.5, clientPr: false });
+  t.true(Number.isNaN(r.resumedAt));
+  t.is(r.takerClosed, 'BATON_ERR_LOCAL_ABORT');
+  t.is(r.clientClosed, 'BATON_ERR_ABORTED');
+});

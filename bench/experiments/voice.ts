@@ -40,6 +40,8 @@ export interface VoiceRunOptions {
   readonly holdAcks?: boolean;
   /** SCTP: the client announces PR-SCTP (default true). */
   readonly clientPr?: boolean;
+  /** Loss on A → client in the 200 ms before the kill (holes the taker must skip). */
+  readonly lossBeforeKill?: number;
 }
 
 export interface Percentiles {
@@ -71,6 +73,8 @@ export interface VoiceRunResult {
   /** Client side SCTP PR-SCTP counters (0 on TCP). */
   readonly abandoned: number;
   readonly forwardTsnSent: number;
+  /** FORWARD-TSN chunks the taker sent (SCTP: the old server's holes it skipped). */
+  readonly takerForwardTsnSent: number;
   /** How each connection ended, if it did ('' while open). */
   readonly clientClosed: string;
   readonly takerClosed: string;
@@ -197,6 +201,9 @@ export function runVoiceCall(o: VoiceRunOptions): VoiceRunResult {
     });
   }
 
+  if (o.lossBeforeKill !== undefined) {
+    net.schedule(killAt - 200, () => net.link('client', 'a', { ab: link, ba: { ...link, loss: o.lossBeforeKill } }));
+  }
   net.schedule(killAt, () => net.kill('a'));
   net.schedule(killAt + detectMs, () => {
     if (stored === undefined) return;
@@ -249,6 +256,7 @@ export function runVoiceCall(o: VoiceRunOptions): VoiceRunResult {
     serverB: bCall?.stats ?? { sent: 0, droppedAtSender: 0, received: 0, duplicates: 0, corrupt: 0, late: 0 },
     abandoned: sctp?.pr.abandonedMessages ?? 0,
     forwardTsnSent: sctp?.pr.forwardSent ?? 0,
+    takerForwardTsnSent: kind === 'sctp' && bConn !== undefined ? (bConn as SctpAssociation).pr.forwardSent : 0,
     clientClosed,
     takerClosed,
     deliveredTwice,

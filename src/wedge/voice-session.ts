@@ -65,8 +65,7 @@ export class VoiceCall {
   private readonly seen = new Set<number>();
   private highestSeen = -1;
   private readonly sendBound: number | undefined;
-  /** Server side: the receive point of the last announced state, and the limit in force. */
-  private announcedPoint = 0;
+  /** Server side: the acknowledge limit in force. */
   private limit = 0;
 
   constructor(
@@ -137,7 +136,7 @@ export class VoiceCall {
    * support-group member holds (see the file comment).
    */
   holdAcknowledgements(now: Instant): void {
-    this.limit = this.announcedPoint = this.conn.receivedOffset;
+    this.limit = this.conn.receivedOffset;
     this.conn.setAcknowledgeLimit(now, this.limit);
   }
 
@@ -164,7 +163,6 @@ export class VoiceCall {
       const ahead = point - Math.min(this.limit, received);
       state.tcp = { ...tcp, rcvNxt: (tcp.rcvNxt + ahead) >>> 0 };
     }
-    this.announcedPoint = Math.max(this.announcedPoint, point);
     return { state, point };
   }
 

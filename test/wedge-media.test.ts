@@ -1,0 +1,244 @@
+// The paced media mapper (src/wedge/media-mapper.ts, media-pace.ts) in the simulator, both
+// transports: the stream keeps its media rate; a takeover resumes at the client's exact next byte
+// and at that byte's instant (each byte's delivery stays within a stated bound of its media time);
+// a client that stops reading for a long virtual time holds the wedge's memory bounded; a wrong
+// rate is a clear error. Seeded, virtual time.
+import test from 'ava';
+import { decodeTransportState, encodeTransportState } from '../src/transport-abstraction/state.js';
+import type { MediaClock, StreamMapping } from '../src/transport-abstraction/state-types.js';
+import { TRANSPORT_KINDS } from '../src/transports.js';
+import { MediaMapperFactory } from '../src/wedge/media-mapper.js';
+import { MediaRateError, parseRate } from '../src/wedge/media-pace.js';
+import type { Session } from '../src/wedge/session.js';
+import { makeFile, sha256 } from './conformance/world.js';
+import { get, WedgeWorld, type SimClient } from './wedge-sim-world.js';
+
+const RATE = 1_000_000; // bits per second
+const BYTES_PER_MS = RATE / 8000;
+
+function pacedWorld(kind: (typeof TRANSPORT_KINDS)[number], seed: number, wedges: number): WedgeWorld {
+  return new WedgeWorld({ kind, seed, wedges, factory: (sim) => new MediaMapperFactory({ bitsPerSecond: RATE, now: () => sim.now() }) });
+}
+
+/** Records (virtual time, bytes received) at every change, while `until` is false. */
+function run(world: WedgeWorld, client: SimClient, samples: Array<[number, number]>, until: () => boolean, limitMs: number): boolean {
+  return world.net.runUntil(() => {
+    const last = samples.at(-1);
+    if (last === undefined || last[1] !== client.received) samples.push([world.net.now, client.received]);
+    return until();
+  }, limitMs);
+}
+
+/** Stream offset of the first body byte (the client's bytes hold one response). */
+function bodyStart(client: SimClient): number {
+  return Buffer.from(client.collector.bytes()).indexOf('\r\n\r\n') + 4;
+}
+
+function session(world: WedgeWorld, id: string): Session {
+  const [s] = world.wedge(id).sessions.values();
+  if (s === undefined) throw new Error(`${id} serves no connection`);
+  return s;
+}
+
+function clockOf(world: WedgeWorld, id: string): MediaClock {
+  const clock = session(world, id).state(world.net.now).stream?.mediaClock;
+  if (clock === undefined) throw new Error(`${id}'s mapping has no media clock`);
+  return clock;
+}
+
+/** Lateness (delivery time - media time) of the first and the last body byte of every delivery. */
+function lateness(samples: ReadonlyArray<[number, number]>, start: number, originMs: number): Array<{ at: number; offset: number; first: number; last: number }> {
+  const due = (o: number): number => originMs + (o - start) / BYTES_PER_MS;
+  const out = [];
+  for (let i = 1; i < samples.length; i++) {
+    const [t, b] = samples[i]!;
+    const a = Math.max(samples[i - 1]![1], start);
+    if (b <= a) continue;
+    out.push({ at: t, offset: a, first: t - due(a), last: t - due(b - 1) });
+  }
+  return out;
+}
+
+for (const kind of TRANSPORT_KINDS) {
+  test(`${kind}: a paced stream is delivered at its media rate, never ahead of its clock`, async (t) => {
+    const world = pacedWorld(kind, 31, 2);
+    const object = makeFile(400_000, 31);
+    await world.startAll(new Map([['/live.ts', object]]));
+    const client = world.client('w1', [get('/live.ts', true)]);
+    const samples: Array<[number, number]> = [];
+    t.true(run(world, client, samples, () => client.received > 1000, 10_000));
+    const clock = clockOf(world, 'w1');
+    t.is(clock.bitsPerSecond, RATE, 'the announced mapping carries the rate');
+    t.true(run(world, client, samples, () => client.closed, 60_000), `received ${client.received}`);
+    t.is(client.collector.closed?.error, undefined);
+    const [response] = client.responses();
+    t.is(response && sha256(response.body), sha256(object));
+    const start = bodyStart(client);
+    const originMs = clock.originUnixUs / 1000;
+    const late = lateness(samples, start, originMs);
+    const firstAt = late[0]!.at;
+    const lastAt = late.at(-1)!.at;
+    const measured = (object.length * 8) / ((lastAt - firstAt) / 1000);
+    t.log(`${kind}: ${object.length} bytes in ${(lastAt - firstAt).toFixed(0)} ms: ${(measured / 1e6).toFixed(4)} Mbit/s at a pace of ${RATE / 1e6} Mbit/s`);
+    t.true(Math.abs(measured - RATE) / RATE < 0.03, `measured ${measured} bit/s`);
+    // Never early (one-way delay 5 ms at least), never late by more than a tick plus the path.
+    t.true(Math.min(...late.map((l) => l.last)) >= 5, `earliest ${Math.min(...late.map((l) => l.last))} ms`);
+    t.true(Math.max(...late.map((l) => l.first)) <= 40, `latest ${Math.max(...late.map((l) => l.first))} ms`);
+  });
+
+  test(`${kind}: a takeover mid-stream resumes at the exact byte and at its instant, and catches up at 1.5x the rate`, async (t) => {
+    const world = pacedWorld(kind, 32, 3);
+    const object = makeFile(2_500_000, 32); // 20 s of media
+    await world.startAll(new Map([['/live.ts', object]]));
+    const client = world.client('w1', [get('/live.ts', true)]);
+    const samples: Array<[number, number]> = [];
+    t.true(run(world, client, samples, () => client.received > 250_000, 20_000));
+    const clock = clockOf(world, 'w1');
+    const killedAt = world.net.now;
+    world.net.kill('w1');
+    t.true(run(world, client, samples, () => world.events('takeover-won').length > 0, 60_000));
+    const takerClock = clockOf(world, world.events('takeover-won')[0]!.server);
+    t.true(run(world, client, samples, () => client.closed, 120_000), `received ${client.received} by t=${world.net.now}`);
+    t.is(client.collector.closed?.error, undefined);
+    const [response] = client.responses();
+    t.is(response && sha256(response.body), sha256(object), 'every byte once, in order: the taker resumed at the exact byte');
+    const won = world.events('takeover-won');
+    t.is(won.length, 1);
+    const taker = won[0]!.server;
+    t.deepEqual(client.takenOver, [1]);
+    const start = bodyStart(client);
+    const originMs = clock.originUnixUs / 1000;
+    const late = lateness(samples, start, originMs);
+    const resumedAt = late.find((l) => l.at > killedAt)!;
+    // The gap: the first resumed byte's lateness. Bound for every byte: it (<= maxLag, 10 s) plus 40 ms.
+    const gap = resumedAt.first;
+    t.log(`${kind}: killed at ${killedAt} ms, ${taker} resumed at ${resumedAt.at} ms, byte ${resumedAt.offset}: ${gap.toFixed(0)} ms behind its media time`);
+    t.true(gap > 2000 && gap < 10_000, `gap ${gap}`);
+    for (const l of late) {
+      t.true(l.last >= 5, `byte before ${l.offset} early by ${-l.last} ms`);
+      t.true(l.first <= (l.at < killedAt ? 40 : gap + 40), `byte ${l.offset} at ${l.at}: ${l.first} ms late`);
+    }
+    // Catching up: lateness falls by 1/3 of the elapsed time (1.5x the rate), back on time after ~3 gaps.
+    for (const l of late.filter((x) => x.at > resumedAt.at)) {
+      const expected = Math.max(0, gap - (l.at - resumedAt.at) / 3);
+      t.true(l.first <= expected + 60, `byte ${l.offset} at ${l.at}: ${l.first.toFixed(1)} ms late, catching up to ${expected.toFixed(1)}`);
+    }
+    const onTime = late.filter((l) => l.at > resumedAt.at + 3 * gap + 500);
+    t.true(onTime.length > 0, 'the stream outlasts the catch-up');
+    t.true(onTime.every((l) => l.first <= 40), 'back on its clock after the catch-up');
+    // Not a burst: no second after the resume carries more than 1.5x the media rate (+ one tick and a chunk).
+    for (let from = resumedAt.at; from < late.at(-1)!.at - 1000; from += 250) {
+      const bytes = (at: number): number => samples.filter(([ts]) => ts <= at).at(-1)![1];
+      t.true(bytes(from + 1000) - bytes(from) <= 1.5 * BYTES_PER_MS * 1000 + 4000, `${bytes(from + 1000) - bytes(from)} bytes in the second from ${from}`);
+    }
+    t.deepEqual(takerClock, clock, 'the taker keeps the announced clock (no restart, no slip)');
+  });
+
+  test(`${kind}: a client that stops reading for 60 s holds the wedge's memory bounded; the clock slips past the 10 s lag limit`, async (t) => {
+    const world = pacedWorld(kind, 33, 2);
+    const object = makeFile(3_000_000, 33); // 24 s of media
+    await world.startAll(new Map([['/live.ts', object]]));
+    const client = world.client('w1', [get('/live.ts', true)]);
+    const samples: Array<[number, number]> = [];
+    t.true(run(world, client, samples, () => client.received > 200_000, 20_000));
+    const before = clockOf(world, 'w1');
+    client.paused = true;
+    const pausedAt = world.net.now;
+    let most = { backlog: 0, buffered: 0 };
+    const s = session(world, 'w1');
+    t.false(
+      world.net.runUntil(() => {
+        most = { backlog: Math.max(most.backlog, s.backlog), buffered: Math.max(most.buffered, s.conn.bufferedAmount) };
+        return false;
+      }, pausedAt + 60_000),
+    );
+    const handed = s.sender.offset;
+    t.log(`${kind}: paused 60 s: most ${most.backlog} bytes waiting in the session, ${most.buffered} in the transport; ${handed} handed to it of ${object.length}`);
+    // The session's prefetch (256 KiB high water + one 16 KiB backend chunk) and the pace's transport hold (128 KiB at 1 Mbit/s, + one read).
+    t.true(most.backlog <= 256 * 1024 + 16 * 1024, `backlog ${most.backlog}`);
+    t.true(most.buffered <= 125_000 + 64 * 1024, `transport holds ${most.buffered}`);
+    // What left the wedge went to the client's transport (its receive window: 1 MiB for SCTP).
+    t.true(handed < 200_000 + 1024 * 1024 + 125_000 + 64 * 1024, `handed ${handed} bytes during the pause`);
+    const after = clockOf(world, 'w1');
+    client.resume(world.net.now);
+    const resumedAt = world.net.now;
+    t.true(run(world, client, samples, () => client.closed, resumedAt + 120_000), `received ${client.received}`);
+    const [response] = client.responses();
+    t.is(response && sha256(response.body), sha256(object));
+    // After the pause: what the transport held goes at once, then at most 1.5x the rate.
+    const at = (time: number): number => samples.filter(([ts]) => ts <= time).at(-1)![1];
+    const burst = at(resumedAt + 500) - at(resumedAt);
+    t.true(burst <= most.buffered + 1.5 * BYTES_PER_MS * 500 + 4000, `${burst} bytes in the first 500 ms`);
+    for (let from = resumedAt + 500; from < samples.at(-1)![0] - 1000; from += 500) {
+      t.true(at(from + 1000) - at(from) <= 1.5 * BYTES_PER_MS * 1000 + 4000, `${at(from + 1000) - at(from)} bytes in the second from ${from}`);
+    }
+    const slipMs = (after.originUnixUs - before.originUnixUs) / 1000;
+    t.log(`${kind}: the clock slipped ${slipMs.toFixed(0)} ms`);
+    t.true(slipMs > 40_000 && slipMs < 60_000, `slipped ${slipMs} ms`);
+  });
+}
+
+test('rates: --pace syntax and range; a state with an unknown rate is refused before a byte goes out', (t) => {
+  t.is(parseRate('1500000'), 1_500_000);
+  t.is(parseRate('1.5M'), 1_500_000);
+  t.is(parseRate('256k'), 256_000);
+  t.is(parseRate('2Mbit/s'), 2_000_000);
+  for (const bad of ['', 'fast', '-1', '0', '1e6', '10', '20G', '1.5 Mbytes']) {
+    const e = t.throws(() => parseRate(bad), { instanceOf: MediaRateError }, bad);
+    t.is(e?.code, 'BATON_ERR_MEDIA_RATE');
+  }
+  t.throws(() => new MediaMapperFactory({ bitsPerSecond: 0, now: () => 0 }), { instanceOf: MediaRateError });
+  const factory = new MediaMapperFactory({ bitsPerSecond: RATE, now: () => 0 });
+  const request = new TextEncoder().encode(get('/live.ts'));
+  const head = new TextEncoder().encode('HTTP/1.1 200 OK\r\nContent-Length: 1000\r\nETag: "x"\r\n\r\n');
+  const mapping: StreamMapping = {
+    applicationProtocol: 'http/1.1',
+    objectName: '/live.ts',
+    request,
+    responseHeaderLength: head.length,
+    validator: '"x"',
+    objectLength: 1000,
+    objectStart: 0,
+    requestStreamOffset: 0,
+    resumeContext: { responseStreamOffset: 0, responseHead: head, pendingRequests: new Uint8Array(0) },
+    mediaClock: { bitsPerSecond: 0, originUnixUs: 5 },
+  };
+  const refused = factory.resume(mapping, head.length + 10);
+  const ev = refused.pollEvent();
+  t.is(ev?.type, 'close');
+  t.is(ev?.type === 'close' ? ev.error?.code : undefined, 'BATON_ERR_RESUME_STATE');
+  t.is(refused.pollEvent(), undefined, 'nothing to the content server, nothing to the client');
+  // A good clock: the taker asks for the range and paces from the announced origin.
+  const taker = factory.resume({ ...mapping, mediaClock: { bitsPerSecond: RATE, originUnixUs: 1_000_000 } }, head.length + 250);
+  t.is(taker.pollEvent()?.type, 'to-backend');
+  t.deepEqual(taker.paceLimit(1000, head.length + 250, 0), { limit: head.length + 250, next: 1000 + 250 / BYTES_PER_MS + 10 }, 'byte 250 is due 2 ms after the origin; blocked until a tick after');
+  t.is(taker.paceLimit(1100, head.length + 250, 0).limit, head.length + 1000, '100 ms later: the whole (short) body is due');
+});
+
+test('state: the media clock travels in the announced StreamMapping (absent for unpaced streams)', (t) => {
+  const mapping: StreamMapping = {
+    applicationProtocol: 'http/1.1',
+    objectName: '/x',
+    request: new Uint8Array([1]),
+    responseHeaderLength: 7,
+    validator: '"v"',
+    objectLength: 9,
+    objectStart: 0,
+    requestStreamOffset: 0,
+    mediaClock: { bitsPerSecond: 3_000_000, originUnixUs: 1_764_777_600_123_456 },
+  };
+  const state = {
+    client: { address: '10.0.0.1', port: 1, udpPort: 2 },
+    server: { address: '10.0.1.1', port: 1, udpPort: 2 },
+    tcp: { initiatorIsn: 0, acceptorIsn: 0, token: new Uint8Array(8), connectionKey: new Uint8Array(32), mss: 1400, sackPermitted: true, localWindowScale: 0, peerWindowScale: 0, lastMigrateRequest: 0, sndUna: 0, sndNxt: 0, rcvNxt: 0, peerWindow: 0, localIsInitiator: false, unknownOptions: new Uint8Array(0) },
+    stream: mapping,
+    takeoverNumber: 0,
+    ownerId: 'w1',
+    takenAtMs: 0,
+    streamBytesSent: 0,
+    streamBytesAcked: 0,
+  };
+  t.deepEqual(decodeTransportState(encodeTransportState(state)).stream?.mediaClock, mapping.mediaClock);
+  const { mediaClock: _, ...plain } = mapping;
+  t.is(decodeTransportState(encodeTransportState({ ...state, stream: plain })).stream?.mediaClock, undefined);
+});

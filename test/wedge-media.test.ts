@@ -9,15 +9,17 @@ import type { MediaClock, StreamMapping } from '../src/transport-abstraction/sta
 import { TRANSPORT_KINDS } from '../src/transports.js';
 import { MediaMapperFactory } from '../src/wedge/media-mapper.js';
 import { MediaRateError, parseRate } from '../src/wedge/media-pace.js';
+import { PcrProbe } from '../src/wedge/mpeg-ts.js';
 import type { Session } from '../src/wedge/session.js';
 import { makeFile, sha256 } from './conformance/world.js';
+import { makeTs } from './helpers/mpeg-ts.js';
 import { get, WedgeWorld, type SimClient } from './wedge-sim-world.js';
 
 const RATE = 1_000_000; // bits per second
 const BYTES_PER_MS = RATE / 8000;
 
-function pacedWorld(kind: (typeof TRANSPORT_KINDS)[number], seed: number, wedges: number): WedgeWorld {
-  return new WedgeWorld({ kind, seed, wedges, factory: (sim) => new MediaMapperFactory({ bitsPerSecond: RATE, now: () => sim.now() }) });
+function pacedWorld(kind: (typeof TRANSPORT_KINDS)[number], seed: number, wedges: number, rate: number | 'mpeg-ts' = RATE): WedgeWorld {
+  return new WedgeWorld({ kind, seed, wedges, factory: (sim) => new MediaMapperFactory({ rate, now: () => sim.now() }) });
 }
 
 /** Records (virtual time, bytes received) at every change, while `until` is false. */
@@ -187,8 +189,8 @@ test('rates: --pace syntax and range; a state with an unknown rate is refused be
     const e = t.throws(() => parseRate(bad), { instanceOf: MediaRateError }, bad);
     t.is(e?.code, 'BATON_ERR_MEDIA_RATE');
   }
-  t.throws(() => new MediaMapperFactory({ bitsPerSecond: 0, now: () => 0 }), { instanceOf: MediaRateError });
-  const factory = new MediaMapperFactory({ bitsPerSecond: RATE, now: () => 0 });
+  t.throws(() => new MediaMapperFactory({ rate: 0, now: () => 0 }), { instanceOf: MediaRateError });
+  const factory = new MediaMapperFactory({ rate: RATE, now: () => 0 });
   const request = new TextEncoder().encode(get('/live.ts'));
   const head = new TextEncoder().encode('HTTP/1.1 200 OK\r\nContent-Length: 1000\r\nETag: "x"\r\n\r\n');
   const mapping: StreamMapping = {
@@ -241,4 +243,61 @@ test('state: the media clock travels in the announced StreamMapping (absent for 
   t.deepEqual(decodeTransportState(encodeTransportState(state)).stream?.mediaClock, mapping.mediaClock);
   const { mediaClock: _, ...plain } = mapping;
   t.is(decodeTransportState(encodeTransportState({ ...state, stream: plain })).stream?.mediaClock, undefined);
+});
+
+for (const kind of TRANSPORT_KINDS) {
+  test(`${kind}: --pace ts: each MPEG-TS object goes at the mux rate of its own PCRs; a body that is not MPEG-TS gets 502 BATON_ERR_MEDIA_RATE`, async (t) => {
+    const world = pacedWorld(kind, 35, 2, 'mpeg-ts');
+    const ts = makeTs(300_000, 1_500_000, { pcrStart: 1_234_567_890 });
+    const notTs = makeFile(100_000, 35);
+    await world.startAll(new Map([['/a.ts', ts], ['/b.bin', notTs]]));
+    const client = world.client('w1', [get('/a.ts', true)]);
+    const samples: Array<[number, number]> = [];
+    t.true(run(world, client, samples, () => client.received > 1000, 10_000));
+    const clock = clockOf(world, 'w1');
+    t.is(clock.bitsPerSecond, 1_500_000, 'the rate read from the PCRs, announced');
+    t.true(run(world, client, samples, () => client.closed, 60_000));
+    const [response] = client.responses();
+    t.is(response && sha256(response.body), sha256(ts));
+    const start = bodyStart(client);
+    const firstAt = samples.find(([, n]) => n > start)![0];
+    const lastAt = samples.at(-1)![0];
+    const measured = (ts.length * 8) / ((lastAt - firstAt) / 1000);
+    t.log(`${kind}: ${ts.length} bytes of MPEG-TS in ${(lastAt - firstAt).toFixed(0)} ms: ${(measured / 1e6).toFixed(4)} Mbit/s, PCR rate 1.5 Mbit/s`);
+    t.true(Math.abs(measured - 1_500_000) / 1_500_000 < 0.03, `measured ${measured}`);
+    const refused = world.client('w1', [get('/b.bin', true)]);
+    t.true(world.net.runUntil(() => refused.closed, world.net.now + 10_000));
+    const [answer] = refused.responses();
+    t.is(answer?.status, 502);
+    t.regex(Buffer.from(answer!.body).toString(), /BATON_ERR_MEDIA_RATE/);
+    t.false(Buffer.from(refused.collector.bytes()).includes(Buffer.from('200 OK')), 'not a byte of the object response');
+    t.is(world.events('closed', 'w1').at(-1)?.fields.code, undefined, 'answered, then closed cleanly');
+  });
+}
+
+test('MPEG-TS rate: from two PCRs of one PID; not TS, no PCR, a PCR going back or a rate out of range are errors', (t) => {
+  for (const rate of [64_000, 1_500_000, 38_000_000]) {
+    const probe = new PcrProbe();
+    const ts = makeTs(400_000, rate, { pcrEvery: rate > 10_000_000 ? 100 : 10, pcrStart: 2 ** 33 * 300 - 1_000_000_000 });
+    let found: number | MediaRateError | undefined;
+    for (let at = 0; found === undefined && at < ts.length; at += 1000) found = probe.push(ts.subarray(at, at + 1000));
+    t.true(typeof found === 'number' && Math.abs(found - rate) / rate < 1e-5, `${String(found)} for ${rate}: within the PCR's 37 ns resolution`);
+  }
+  const offset = new PcrProbe().push(makeTs(20_000, 2_000_000).subarray(100));
+  t.is(offset, 2_000_000, 'a body that starts mid-packet (a client Range) finds the alignment');
+  const noTs = new PcrProbe().push(makeFile(10_000, 1));
+  t.true(noTs instanceof MediaRateError && /not an MPEG transport stream/.test(noTs.message));
+  const noPcr = new PcrProbe(50_000);
+  const sparse = makeTs(80_000, 1_000_000, { pcrEvery: 1000 });
+  t.is(noPcr.push(sparse.subarray(0, 40_000)), undefined, 'one PCR: more bytes needed');
+  const r = noPcr.push(sparse.subarray(40_000));
+  t.true(r instanceof MediaRateError && /no two PCRs of one PID in the first 50000 bytes/.test(r.message), String(r));
+  const backwards = makeTs(10_000, 1_000_000, { pcrEvery: 10 });
+  backwards.set(makeTs(4000, 1_000_000, { pcrEvery: 10, pcrStart: 0 }).subarray(0, 188), 1880); // packet 10: PCR 0 again
+  backwards.set(makeTs(188, 1_000_000, { pcrStart: 27_000_000 }), 0); // packet 0: a second later
+  const back = new PcrProbe().push(backwards);
+  t.true(back instanceof MediaRateError && /does not increase/.test(back.message), String(back));
+  const slow = new PcrProbe().push(makeTs(10_000, 500, { pcrEvery: 2 }));
+  t.true(slow instanceof MediaRateError && /mux rate 500 bit\/s is not a media rate/.test(slow.message), String(slow));
+  t.is(new PcrProbe().end().code, 'BATON_ERR_MEDIA_RATE');
 });

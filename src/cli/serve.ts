@@ -8,6 +8,7 @@ import { parseBackendUrl } from '../node/tcp-backend.js';
 import { loadPeers, readGroupKey } from '../node/peers-file.js';
 import { logWriter, WedgeDaemon, type WedgeDaemonConfig } from '../node/wedge-daemon.js';
 import { DEFAULT_UDP_PORT, parseTransportKind } from '../transports.js';
+import type { MediaRate } from '../wedge/media-mapper.js';
 import { parseRate } from '../wedge/media-pace.js';
 
 export interface ServeCommandOptions {
@@ -56,7 +57,7 @@ export function serveCommand(): Command {
     .option('--admin <ADDR:PORT>', 'HTTP: GET /metrics (Prometheus), GET /status (JSON)')
     .option('--rto-min <ms>', 'lower bound of the retransmission timeout')
     .option('--mtu <bytes>', 'path MTU')
-    .option('--pace <RATE>', 'serve every resumable body at this media bit rate (e.g. 1.5M, 256k; README "Media streams")')
+    .option('--pace <RATE|ts>', 'serve every resumable body at this media bit rate (e.g. 1.5M, 256k), or ts: each MPEG-TS object at its own PCR rate (README "Media streams")')
     .option('--log <format>', 'json or text', 'json')
     .exitOverride((error: CommanderError) => process.exit(error.exitCode === 0 ? 0 : 2))
     .action(async (options: ServeCommandOptions) => {
@@ -75,7 +76,8 @@ function number(text: string | undefined, name: string, min: number, max: number
   return v;
 }
 
-function parsePace(text: string): number {
+function parsePace(text: string): MediaRate {
+  if (text === 'ts') return 'mpeg-ts';
   try {
     return parseRate(text);
   } catch (error) {

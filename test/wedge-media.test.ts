@@ -301,3 +301,25 @@ test('MPEG-TS rate: from two PCRs of one PID; not TS, no PCR, a PCR going back o
   t.true(slow instanceof MediaRateError && /mux rate 500 bit\/s is not a media rate/.test(slow.message), String(slow));
   t.is(new PcrProbe().end().code, 'BATON_ERR_MEDIA_RATE');
 });
+
+for (const kind of TRANSPORT_KINDS) {
+  test(`${kind}: two paced responses on one persistent connection: each body's clock starts when that body begins`, async (t) => {
+    const world = pacedWorld(kind, 36, 2);
+    const a = makeFile(100_000, 36);
+    const b = makeFile(100_000, 37);
+    await world.startAll(new Map([['/a.ts', a], ['/b.ts', b]]));
+    const client = world.client('w1', [get('/a.ts'), get('/b.ts', true)]);
+    const samples: Array<[number, number]> = [];
+    t.true(run(world, client, samples, () => client.closed, 60_000));
+    const [first, second] = client.responses();
+    t.is(first && sha256(first.body), sha256(a));
+    t.is(second && sha256(second.body), sha256(b));
+    const bytes = Buffer.from(client.collector.bytes());
+    const secondBody = bytes.indexOf('\r\n\r\n', bodyStart(client) + a.length) + 4;
+    const at = (offset: number): number => samples.find(([, n]) => n > offset)![0];
+    const firstMs = at(secondBody - 1) - at(bodyStart(client));
+    const secondMs = at(bytes.length - 1) - at(secondBody);
+    t.log(`${kind}: first body ${firstMs.toFixed(0)} ms, second ${secondMs.toFixed(0)} ms (800 ms of media each)`);
+    t.true(Math.abs(firstMs - 800) < 30 && Math.abs(secondMs - 800) < 30, 'each body at the media rate: the second does not start its clock early and then catch up');
+  });
+}

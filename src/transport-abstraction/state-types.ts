@@ -84,7 +84,7 @@ export interface StreamMapping {
 export interface MediaClock {
   /** The media bit rate. */
   bitsPerSecond: number;
-  /** Unix time (µs) at which the body's first object byte (object_start) is due. */
+  /** Unix time (µs) at which the body's first object byte (object_start) is due; 0: the body has not begun (the clock starts with it). */
   originUnixUs: number;
 }
 

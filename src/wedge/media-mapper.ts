@@ -4,8 +4,8 @@
 // (`--pace RATE`: one rate for every object, e.g. raw or constant-bit-rate streams of one mux
 // rate) or read from each object (`--pace ts`: the MPEG-TS mux rate from its first two PCRs,
 // mpeg-ts.ts). The mapping ties stream offset to media time: the body's object byte k is due at
-// origin + (k - objectStart) * 8 / rate, with origin the instant its response head went to the
-// client; rate and origin travel in the announced StreamMapping (MediaClock, Unix µs), so a taker
+// origin + (k - objectStart) * 8 / rate, with origin the instant the sender reached the body's
+// first byte (0 in the mapping until then: a taker starts the clock itself); rate and origin travel in the announced StreamMapping (MediaClock, Unix µs), so a taker
 // resumes at the client's next byte AND at that byte's instant, and keeps the pace (media-pace.ts:
 // what it does when behind). The wedge's session asks paceLimit() before it hands the transport a
 // byte.
@@ -85,7 +85,7 @@ export class MediaMapper implements StreamMapper {
       }
       const m = resume.mapping;
       const bodyStart = m.responseHeaderLength;
-      const origin = clock.originUnixUs / 1000 - (options.wallOffsetMs ?? 0);
+      const origin = clock.originUnixUs === 0 ? undefined : clock.originUnixUs / 1000 - (options.wallOffsetMs ?? 0);
       this.paces.push(new MediaPace(clock.bitsPerSecond, bodyStart, bodyStart + m.objectLength, origin, { offset: resume.nextOffset, now: options.now() }, options.pace));
     }
     this.inner.startResume(resume.mapping, resume.nextOffset);
@@ -183,11 +183,10 @@ export class MediaMapper implements StreamMapper {
     for (const e of probe.held) this.ready.push(e.type === 'mapping' ? { type: 'mapping', mapping: this.withClock(e.mapping) } : e);
   }
 
-  /** The body of `m` is due from now on at `bitsPerSecond`. */
+  /** The body of `m` goes at `bitsPerSecond`, its clock started when the sender reaches it. */
   private startClock(bitsPerSecond: number, m: StreamMapping): void {
-    const now = this.options.now();
     const bodyStart = m.responseHeaderLength;
-    this.paces.push(new MediaPace(bitsPerSecond, bodyStart, bodyStart + m.objectLength, now, { offset: bodyStart, now }, this.options.pace));
+    this.paces.push(new MediaPace(bitsPerSecond, bodyStart, bodyStart + m.objectLength, undefined, { offset: bodyStart, now: this.options.now() }, this.options.pace));
   }
 
   private clockOf(m: StreamMapping): MediaPace | undefined {
@@ -197,7 +196,8 @@ export class MediaMapper implements StreamMapper {
   private withClock(m: StreamMapping): StreamMapping {
     const p = this.clockOf(m);
     if (p === undefined) return m;
-    const mediaClock: MediaClock = { bitsPerSecond: p.bitsPerSecond, originUnixUs: Math.max(0, Math.round((p.origin + (this.options.wallOffsetMs ?? 0)) * 1000)) };
+    const origin = p.origin === undefined ? 0 : Math.max(1, Math.round((p.origin + (this.options.wallOffsetMs ?? 0)) * 1000));
+    const mediaClock: MediaClock = { bitsPerSecond: p.bitsPerSecond, originUnixUs: origin };
     return { ...m, mediaClock };
   }
 }

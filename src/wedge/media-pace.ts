@@ -3,6 +3,9 @@
 //
 //   due(o) = origin + (o - bodyStart) * 8000 / bitsPerSecond      (ms, the runtime's clock)
 //
+// The clock starts (origin = now) when the sender reaches the body's first byte, not when the
+// content server's head arrived: a response queued behind the paced body of an earlier one on a
+// persistent connection starts its clock when its own body begins.
 // and goes to the transport no earlier than that, in steps of one tick's worth of bytes. When the
 // stream is behind its clock (a takeover's gap, a client that stopped reading) it catches up at
 // `catchUp` times the media rate, never faster, so the backlog is not burst out and the clock is
@@ -63,8 +66,8 @@ export interface PaceOptions {
 
 /** The clock and the catch-up state of one paced body. */
 export class MediaPace {
-  /** When the body's first byte is due (runtime ms); moves forward when the clock slips. */
-  origin: number;
+  /** When the body's first byte is due (runtime ms; undefined: not started); moves forward when the clock slips. */
+  origin: number | undefined;
   /** Times the clock slipped, and by how much in all (ms). */
   slips = 0;
   slippedMs = 0;
@@ -82,7 +85,7 @@ export class MediaPace {
     /** Stream offset of the body's first byte, and just after its last. */
     readonly bodyStart: number,
     readonly end: number,
-    origin: number,
+    origin: number | undefined,
     /** The stream offset the sender starts at (a taker: the client's next byte), and when. */
     start: { readonly offset: number; readonly now: Instant },
     options: PaceOptions = {},
@@ -97,16 +100,20 @@ export class MediaPace {
     this.free = start.now;
   }
 
-  /** When stream byte `offset` of the body is due (runtime ms). */
+  /** When stream byte `offset` of the body is due (runtime ms; the clock must have started). */
   due(offset: number): number {
-    return this.origin + (offset - this.bodyStart) / this.bytesPerMs;
+    return this.origin! + (offset - this.bodyStart) / this.bytesPerMs;
   }
 
   /** The sender is at `offset` (inside this body), the transport holds `buffered` unacknowledged bytes. */
   limit(now: Instant, offset: number, buffered: number): PaceLimit {
+    if (this.origin === undefined) {
+      this.origin = now;
+      this.free = Math.max(this.free, now);
+    }
     const lag = now - this.due(offset);
     if (lag > this.maxLagMs) {
-      this.origin += lag - this.maxLagMs;
+      this.origin! += lag - this.maxLagMs;
       this.slips++;
       this.slippedMs += lag - this.maxLagMs;
     }
@@ -119,7 +126,7 @@ export class MediaPace {
     }
     this.free = Math.max(this.free, now - this.tickMs);
     if (buffered >= this.maxBuffered) return { limit: offset };
-    const scheduled = this.bodyStart + Math.floor((now - this.origin) * this.bytesPerMs);
+    const scheduled = this.bodyStart + Math.floor((now - this.origin!) * this.bytesPerMs);
     const caughtUp = this.cursor + Math.floor((now - this.free) * catchRate);
     const limit = Math.min(this.end, scheduled, caughtUp);
     if (limit > offset) return { limit };

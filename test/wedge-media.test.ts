@@ -323,3 +323,63 @@ for (const kind of TRANSPORT_KINDS) {
     t.true(Math.abs(firstMs - 800) < 30 && Math.abs(secondMs - 800) < 30, 'each body at the media rate: the second does not start its clock early and then catch up');
   });
 }
+
+test('--pace ts, one mapper: nothing of a response goes out while its rate is read; meanwhile the mapping says "not begun"; the clock starts with the body', (t) => {
+  let now = 100;
+  const factory = new MediaMapperFactory({ rate: 'mpeg-ts', now: () => now });
+  const mapper = factory.create();
+  const request = new TextEncoder().encode(get('/a.ts'));
+  mapper.handleClientBytes(request);
+  const first: string[] = [];
+  for (let ev = mapper.pollEvent(); ev !== undefined; ev = mapper.pollEvent()) first.push(ev.type);
+  t.deepEqual(first, ['to-backend', 'mapping']);
+  const ts = makeTs(40_000, 2_000_000, { pcrEvery: 100 }); // PCRs at body bytes 0 and 18,800
+  const head = new TextEncoder().encode(`HTTP/1.1 200 OK\r\nContent-Length: ${ts.length}\r\nETag: "ts1"\r\n\r\n`);
+  mapper.handleBackendBytes(new Uint8Array([...head, ...ts.subarray(0, 10_000)]));
+  t.is(mapper.pollEvent(), undefined, 'head and body held while the rate is unknown');
+  const reading = mapper.mapping(0)!;
+  t.is(reading.resumeContext?.responseHead.length, 0, 'announced as not begun: a taker replays the request');
+  t.is(reading.responseHeaderLength, 0);
+  t.is(reading.mediaClock, undefined);
+  mapper.handleBackendBytes(ts.subarray(10_000, 20_000));
+  const released: Array<{ type: string; length?: number }> = [];
+  for (let ev = mapper.pollEvent(); ev !== undefined; ev = mapper.pollEvent()) released.push({ type: ev.type, ...(ev.type === 'to-client' ? { length: ev.bytes.length } : {}) });
+  t.deepEqual(released, [
+    { type: 'to-client', length: head.length },
+    { type: 'mapping' },
+    { type: 'to-client', length: 10_000 },
+    { type: 'to-client', length: 10_000 },
+  ]);
+  t.deepEqual(mapper.mapping(0)!.mediaClock, { bitsPerSecond: 2_000_000, originUnixUs: 0 }, 'the rate known, the clock not started');
+  now = 250;
+  t.deepEqual(mapper.paceLimit(now, 0, 0), { limit: head.length }, 'the head goes at once');
+  t.deepEqual(mapper.paceLimit(now, head.length, 0), { limit: head.length, next: 260 }, 'the body starts its clock now: one tick later');
+  t.deepEqual(mapper.mapping(0)!.mediaClock, { bitsPerSecond: 2_000_000, originUnixUs: 250_000 });
+  now = 260;
+  t.is(mapper.paceLimit(now, head.length, 0).limit, head.length + 2500, 'one tick: 10 ms of 2 Mbit/s');
+  now = 300;
+  t.is(mapper.paceLimit(now, head.length + 2500, 0).limit, head.length + 2500 + 3750, 'the sender away for 40 ms: behind, it catches up at 1.5x, no saved-up burst');
+});
+
+for (const kind of TRANSPORT_KINDS) {
+  test(`${kind}: --pace ts: a taker paces at the announced rate and origin (it does not read the rate again mid-stream)`, async (t) => {
+    const world = pacedWorld(kind, 38, 2, 'mpeg-ts');
+    const ts = makeTs(1_000_000, 500_000, { pcrStart: 99_000_000 }); // 16 s of media: long enough to catch up
+    await world.startAll(new Map([['/a.ts', ts]]));
+    const client = world.client('w1', [get('/a.ts', true)]);
+    const samples: Array<[number, number]> = [];
+    t.true(run(world, client, samples, () => client.received > 100_000, 20_000));
+    const clock = clockOf(world, 'w1');
+    t.is(clock.bitsPerSecond, 500_000);
+    world.net.kill('w1');
+    t.true(run(world, client, samples, () => world.events('takeover-won').length > 0, 60_000));
+    t.deepEqual(clockOf(world, 'w2'), clock);
+    t.true(run(world, client, samples, () => client.closed, 120_000));
+    const [response] = client.responses();
+    t.is(response && sha256(response.body), sha256(ts));
+    const end = samples.at(-1)![0];
+    const mediaEnd = clock.originUnixUs / 1000 + (ts.length * 8000) / 500_000;
+    t.log(`${kind}: the stream's last byte ${(end - mediaEnd).toFixed(0)} ms after its media time`);
+    t.true(end >= mediaEnd && end - mediaEnd < 100, 'caught up, on the clock at the end');
+  });
+}

@@ -8,6 +8,8 @@ import { parseBackendUrl } from '../node/tcp-backend.js';
 import { loadPeers, readGroupKey } from '../node/peers-file.js';
 import { logWriter, WedgeDaemon, type WedgeDaemonConfig } from '../node/wedge-daemon.js';
 import { DEFAULT_UDP_PORT, parseTransportKind } from '../transports.js';
+import type { MediaRate } from '../wedge/media-mapper.js';
+import { parseRate } from '../wedge/media-pace.js';
 
 export interface ServeCommandOptions {
   transport: string;
@@ -26,6 +28,7 @@ export interface ServeCommandOptions {
   admin?: string;
   rtoMin?: string;
   mtu?: string;
+  pace?: string;
   log: string;
 }
 
@@ -54,6 +57,7 @@ export function serveCommand(): Command {
     .option('--admin <ADDR:PORT>', 'HTTP: GET /metrics (Prometheus), GET /status (JSON)')
     .option('--rto-min <ms>', 'lower bound of the retransmission timeout')
     .option('--mtu <bytes>', 'path MTU')
+    .option('--pace <RATE|ts>', 'serve every resumable body at this media bit rate (e.g. 1.5M, 256k), or ts: each MPEG-TS object at its own PCR rate (README "Media streams")')
     .option('--log <format>', 'json or text', 'json')
     .exitOverride((error: CommanderError) => process.exit(error.exitCode === 0 ? 0 : 2))
     .action(async (options: ServeCommandOptions) => {
@@ -70,6 +74,15 @@ function number(text: string | undefined, name: string, min: number, max: number
   const v = Number(text);
   if (text.trim() === '' || !Number.isFinite(v) || (integer && !Number.isInteger(v)) || v < min || v > max) fail(`${name} must be ${integer ? 'an integer' : 'a number'} from ${min} to ${max}, not "${text}"`);
   return v;
+}
+
+function parsePace(text: string): MediaRate {
+  if (text === 'ts') return 'mpeg-ts';
+  try {
+    return parseRate(text);
+  } catch (error) {
+    fail(`--pace: ${(error as Error).message} [${(error as BatonError).code}]`);
+  }
 }
 
 /** Checks every option and reads the files; throws LocalUsageError / AddressError (exit 2). */
@@ -95,6 +108,7 @@ export function parseServeConfig(o: ServeCommandOptions): WedgeDaemonConfig {
   const { peers, file } = loadPeers(o.peers);
   const rtoMin = number(o.rtoMin, '--rto-min', 1, 60_000);
   const mtu = number(o.mtu, '--mtu', 576, 65_535);
+  const pace = o.pace === undefined ? undefined : parsePace(o.pace);
   return {
     transport,
     listen,
@@ -113,6 +127,7 @@ export function parseServeConfig(o: ServeCommandOptions): WedgeDaemonConfig {
     admin,
     ...(rtoMin !== undefined ? { rtoMin } : {}),
     ...(mtu !== undefined ? { mtu } : {}),
+    ...(pace !== undefined ? { pace } : {}),
     logFormat: o.log,
   };
 }

@@ -8,6 +8,7 @@ import { cryptoRandom } from '../transport-abstraction/random.js';
 import type { TransportKind } from '../transport-abstraction/transport.js';
 import type { UdpAddress } from '../transport-abstraction/address.js';
 import { Wedge, type HealthMode, type Peer } from '../wedge/wedge.js';
+import { MediaMapperFactory, type MediaRate } from '../wedge/media-mapper.js';
 import { TcpBackend } from './tcp-backend.js';
 import { UdpRuntime } from './udp-runtime.js';
 import { watchPeersFile } from './peers-file.js';
@@ -31,6 +32,8 @@ export interface WedgeDaemonConfig {
   readonly admin: { readonly host: string; readonly port: number } | undefined;
   readonly rtoMin?: number;
   readonly mtu?: number;
+  /** `--pace`: media bit rate of every resumable body, or each MPEG-TS object's own (src/wedge/media-mapper.ts). */
+  readonly pace?: MediaRate;
   readonly logFormat: 'json' | 'text';
 }
 
@@ -77,6 +80,8 @@ export class WedgeDaemon {
       health: config.health,
       ...(config.rtoMin !== undefined ? { rtoMin: config.rtoMin } : {}),
       ...(config.mtu !== undefined ? { mtu: config.mtu } : {}),
+      // Media clocks are in Unix time, shared by the pool; the runtime's clock is this process's own.
+      ...(config.pace !== undefined ? { factory: new MediaMapperFactory({ rate: config.pace, now: () => runtime.now(), wallOffsetMs: Date.now() - runtime.now() }) } : {}),
       log,
     });
     let admin: http.Server | undefined;

@@ -9,6 +9,7 @@ import { MonitorCommander } from '../wedge/monitor.js';
 import { createEndpoint } from '../transports.js';
 import { Wedge, type HealthMode, type Peer } from '../wedge/wedge.js';
 import type { BackoffRule } from '../wedge/backoff.js';
+import type { StreamMapperFactory } from '../wedge/mapper.js';
 import type { LinkConfig } from './link.js';
 import { MemoryBackend } from './memory-backend.js';
 import { SimNetwork } from './network.js';
@@ -48,6 +49,8 @@ export interface WorldOptions {
   readonly mtu?: number;
   /** Minimum RTO of wedges and clients, ms; default 200 (the transports' own default is 1000). */
   readonly rtoMin?: number;
+  /** The wedges' stream mapper factory, made with the world's runtime (default: the wedge's HTTP one). */
+  readonly factory?: (sim: SimRuntime) => StreamMapperFactory;
 }
 
 export class WedgeWorld {
@@ -108,6 +111,7 @@ export class WedgeWorld {
       ...(this.options.backoff ? { backoff: this.options.backoff } : {}),
       ...(this.options.resumeMode ? { resumeMode: this.options.resumeMode } : {}),
       ...(this.options.mtu !== undefined ? { mtu: this.options.mtu } : {}),
+      ...(this.options.factory ? { factory: this.options.factory(this.sim) } : {}),
       log: (event, fields) => this.log.push({ time: this.net.now, server: id, event, fields }),
     });
     this.wedges.set(id, wedge);

@@ -79,6 +79,15 @@ export interface StreamMapping {
   requestStreamOffset: number;
   /** The wedge's additions (persistent connections, takeover inside a head); absent in older states. */
   resumeContext?: ResumeContext;
+  /** A paced media stream's clock (src/wedge/media-mapper.ts); absent otherwise. */
+  mediaClock?: MediaClock;
+}
+
+export interface MediaClock {
+  /** The media bit rate. */
+  bitsPerSecond: number;
+  /** Unix time (µs) at which the body's first object byte (object_start) is due; 0: the body has not begun (the clock starts with it). */
+  originUnixUs: number;
 }
 
 export interface ResumeContext {

@@ -44,7 +44,7 @@ export class LocalProtocolError extends BatonError {
 }
 
 /** A minimal response head telling the client why its request was refused; the connection closes after it. */
-export function errorResponse(error: RemoteProtocolError): Uint8Array {
+export function errorResponse(error: Pick<RemoteProtocolError, 'status'> & { readonly code: string }): Uint8Array {
   const reason = REASON_PHRASES[error.status] ?? 'Error';
   const body = `${error.status} ${reason}: ${error.code}\n`;
   const head =

@@ -3,6 +3,15 @@
 // inside them. Another application protocol is a new file implementing these two interfaces.
 import type { BatonError } from '../transport-abstraction/errors.js';
 import type { StreamMapping } from '../transport-abstraction/state-types.js';
+import type { Instant } from '../transport-abstraction/transport.js';
+
+/** How far a paced mapper lets the stream go now (see StreamMapper.paceLimit). */
+export interface PaceLimit {
+  /** Server->client stream bytes below this offset may go to the client now. */
+  readonly limit: number;
+  /** When the limit next moves, if time alone moves it (undefined: only the transport's progress does). */
+  readonly next?: Instant;
+}
 
 /** What a mapper asks the wedge to do, in order. */
 export type MapperEvent =
@@ -39,6 +48,13 @@ export interface StreamMapper {
    * streamBytesAcked) the oldest response the client does not hold entirely.
    */
   mapping(acked?: number): StreamMapping | undefined;
+  /**
+   * Optional: pacing (a media stream). The session asks before it hands the transport the bytes at
+   * stream offset `offset` (the transport holds `buffered` bytes not yet acknowledged) and sends
+   * only below the answer's `limit`; when blocked it asks again at `next` (a runtime timer) or on
+   * the transport's next input. A mapper without it is never held back.
+   */
+  paceLimit?(now: Instant, offset: number, buffered: number): PaceLimit;
 }
 
 /** Makes mappers for new connections and for connections taken over. */

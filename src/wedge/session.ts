@@ -44,6 +44,8 @@ export interface SessionHooks {
   bytes(n: number): void;
   /** The transport's exportable state changed ('state-changed'): announce now (the export barrier waits for it). */
   stateChanged(session: Session, now: Instant): void;
+  /** A runtime timer (Runtime#setTimer), for a paced mapper's next release; without it pacing waits for input. */
+  setTimer?(at: Instant, fn: () => void): { cancel(): void };
 }
 
 export interface SessionOptions {
@@ -104,6 +106,9 @@ export class Session {
   retransmittedBytes = 0;
   /** The transport's export generation of each state this session made (state()). */
   private readonly generations = new WeakMap<TransportState, number>();
+  /** A paced mapper's next release (mapper.paceLimit), and when it fires. */
+  private paceTimer: { cancel(): void } | undefined;
+  private paceAt: Instant | undefined;
 
   constructor(options: SessionOptions) {
     this.options = options;
@@ -202,6 +207,7 @@ export class Session {
   stop(): void {
     if (this.done) return;
     this.done = true;
+    this.cancelPace();
     this.closeBackend();
     this.out.length = 0;
   }
@@ -221,6 +227,7 @@ export class Session {
         return;
       case 'closed':
         this.done = true;
+        this.cancelPace();
         this.closeBackend();
         this.options.hooks.closed(this, ev.error);
         return;
@@ -273,9 +280,34 @@ export class Session {
     }
     const first = this.out[0];
     if (first === undefined || offset >= this.outEnd) return this.endAfterDrain ? END : NOT_YET;
-    const gate = this.unconfirmed[0]?.responseAt ?? Infinity;
+    let gate = this.unconfirmed[0]?.responseAt ?? Infinity;
     if (offset >= gate) return NOT_YET;
+    const pace = this.mapper?.paceLimit?.(this.options.hooks.now(), offset, this.conn.bufferedAmount);
+    if (pace !== undefined && pace.limit < gate) {
+      gate = pace.limit;
+      if (offset >= gate) {
+        if (pace.next !== undefined) this.armPace(pace.next);
+        return NOT_YET;
+      }
+    }
     return first.subarray(offset - this.outStart, Math.min(gate, offset + max) - this.outStart);
+  }
+
+  /** Ask the sender to read again at `at` (a paced mapper's next release). */
+  private armPace(at: Instant): void {
+    const setTimer = this.options.hooks.setTimer;
+    if (setTimer === undefined || (this.paceAt !== undefined && this.paceAt <= at)) return;
+    this.paceTimer?.cancel();
+    this.paceAt = at;
+    this.paceTimer = setTimer(at, () => {
+      this.paceTimer = this.paceAt = undefined;
+      this.readyListener();
+    });
+  }
+
+  private cancelPace(): void {
+    this.paceTimer?.cancel();
+    this.paceTimer = this.paceAt = undefined;
   }
 
   // ---- the mapper and the content server ----
@@ -328,6 +360,7 @@ export class Session {
   /** End the connection with ABORT / RST: a refused resume (reported as failed) or a failed content server. */
   private abort(now: Instant, error: BatonError): void {
     this.done = true;
+    this.cancelPace();
     this.out.length = 0;
     if (error.code.startsWith('BATON_ERR_RESUME')) this.options.hooks.failed(this, error);
     this.conn.abort(now, error.code);

@@ -293,6 +293,7 @@ export class Wedge {
         failed: (session, error) => this.resumeFailed(session, error),
         closed: (session, error) => this.sessionClosed(session, error),
         bytes: (n) => (this.counters.bytesToClients += n),
+        setTimer: (at, fn) => this.runtime.setTimer(at, fn),
         stateChanged: (session, now) => {
           if (this.serving.has(session.key)) this.announce(now, session);
         },

@@ -139,8 +139,9 @@ for (const kind of ['sctp'] as const) {
   test.serial(`${kind}: control — without keepalives the NAT binding toward b expires and b's takeover never reaches the client`, async (t) => {
     if (missing !== undefined) return t.fail(missing);
     const r = await run(t, kind, 60);
-    // b's takeover is retried for about 20 s (then given up); the download must not complete.
-    await new Promise((resolve) => setTimeout(resolve, 25_000));
+    // b's takeover is retried for about 20 s, then given up; the download must not have completed.
+    await waitEvent(r.b, 'takeover-lost', 60_000);
+    t.true(events(r.b, 'takeover-lost').some((e) => e['reason'] === 'BATON_ERR_TIMEOUT'), `b's takeover went unanswered\n${r.describe()}`);
     t.is(r.fetch.exitStatus, undefined, `the download did not complete\n${r.describe()}`);
     t.is(events(r.b, 'resumed').length, 0, `b never resumed the stream\n${r.describe()}`);
     t.is(events(r.b, 'takeover-won').length, 0, `b never won\n${r.describe()}`);

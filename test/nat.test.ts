@@ -23,7 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { generatedObjectPath, generatedSha256 } from '../src/node/content-server.js';
 import type { TransportKind } from '../src/transport-abstraction/transport.js';
 import { Namespaces, netnsMissing, sh } from './helpers/netns.js';
-import type { ManagedProcess } from './helpers/process.js';
+import { runToExit, type ManagedProcess } from './helpers/process.js';
 
 const BATON = fileURLToPath(new URL('../bin/baton.js', import.meta.url));
 const CONTENT_SERVER = fileURLToPath(new URL('../dist/src/node/content-server.js', import.meta.url));
@@ -147,3 +147,14 @@ for (const kind of ['sctp'] as const) {
     t.is(events(r.b, 'takeover-won').length, 0, `b never won\n${r.describe()}`);
   });
 }
+
+test('--keepalive is checked: seconds from 0.1 to 600, else exit 2 with one line', async (t) => {
+  for (const command of ['fetch', 'connect'] as const) {
+    for (const bad of ['0', '-1', 'abc', '601', '']) {
+      const args = command === 'fetch' ? ['fetch', 'http://pool/x', '--servers', '127.0.0.2', '--keepalive', bad] : ['connect', '--listen', '127.0.0.1:0', '--servers', '127.0.0.2', '--keepalive', bad];
+      const r = await runToExit(process.execPath, [BATON, ...args], { timeoutMs: 20_000, stdout: 'pipe', stderr: 'pipe' });
+      t.is(r.status.code, 2, `${command} --keepalive "${bad}": ${r.stderr}`);
+      t.regex(r.stderr, /--keepalive must be a number of seconds from 0\.1 to 600/, `${command} --keepalive "${bad}"`);
+    }
+  }
+});

@@ -13,6 +13,7 @@
 // someone listens for it, else dropped (the socket is destroyed either way, its 'close' follows).
 // An application's own 'error' listener on the socket still gets it.
 import { EventEmitter } from 'node:events';
+import { isIPv6 } from 'node:net';
 import type { UdpAddress } from './transport-abstraction/address.js';
 import type { Attachment, Runtime, RuntimeError } from './transport-abstraction/runtime.js';
 import type { TransportState } from './transport-abstraction/state-types.js';
@@ -34,6 +35,8 @@ export interface TuningOptions {
   readonly rtoMin?: number;
   /** Path MTU used to size packets. */
   readonly mtu?: number;
+  /** Keepalive interval in ms toward every server address, below the NAT's UDP timeout (README "Clients behind NAT"; SCTP: HB.interval, default 5000). */
+  readonly keepaliveMs?: number;
   /** The world to run in (default: real UDP, udpRuntime()); a SimRuntime runs in virtual time. */
   readonly runtime?: Runtime;
 }
@@ -58,7 +61,7 @@ export interface ConnectOptions extends TuningOptions {
   readonly port?: number;
   /** The server's UDP port (default 9899 for sctp, 9898 for tcp). */
   readonly udpPort?: number;
-  /** Local address (default 127.0.0.1 for a loopback server, else 0.0.0.0) and UDP port (default any). */
+  /** Local address (default 127.0.0.1 / ::1 for a loopback server, else 0.0.0.0 / ::) and UDP port (default any). */
   readonly localAddress?: string;
   readonly localUdpPort?: number;
 }
@@ -84,10 +87,10 @@ class Binding {
   /** Attach first (so port 0 resolves), then build the endpoint on the bound addresses. */
   static async open(runtime: Runtime, kind: TransportKind, local: UdpAddress, port: number, listen: boolean, tuning: TuningOptions): Promise<Binding> {
     let binding: Binding | undefined;
-    const { rtoMin, mtu } = tuning;
+    const { rtoMin, mtu, keepaliveMs } = tuning;
     const attachment = await runtime.attach(
       [local],
-      (bound) => createEndpoint(kind, { addresses: bound, port, listen, ...(rtoMin !== undefined ? { rtoMin } : {}), ...(mtu !== undefined ? { mtu } : {}) }),
+      (bound) => createEndpoint(kind, { addresses: bound, port, listen, ...(rtoMin !== undefined ? { rtoMin } : {}), ...(mtu !== undefined ? { mtu } : {}), ...(keepaliveMs !== undefined ? { keepaliveMs } : {}) }),
       () => binding?.afterInput(),
     );
     binding = new Binding(runtime, attachment);
@@ -215,7 +218,7 @@ export function listen(options: ListenOptions, onConnection?: (socket: Transport
  */
 export async function connect(options: ConnectOptions): Promise<TransportSocket> {
   const kind = options.transport ?? 'sctp';
-  const loopback = options.address.startsWith('127.') ? '127.0.0.1' : options.address === '::1' ? '::1' : '0.0.0.0';
+  const loopback = options.address.startsWith('127.') ? '127.0.0.1' : options.address === '::1' ? '::1' : isIPv6(options.address) ? '::' : '0.0.0.0';
   const local = { address: options.localAddress ?? loopback, port: options.localUdpPort ?? 0 };
   const port = options.port ?? DEFAULT_UDP_PORT[kind];
   const runtime = options.runtime ?? udpRuntime();

@@ -6,6 +6,8 @@ import type { DeadPeerOptions, TransportEndpoint, TransportKind } from './transp
 import { LocalUsageError } from './transport-abstraction/errors.js';
 import { SctpEndpoint } from './sctp/endpoint.js';
 import { TcpMigrateEndpoint } from './tcp-migrate/endpoint.js';
+import { addressParam } from './addip/addresses.js';
+import type { Param } from './sctp/wire/types.js';
 
 export const TRANSPORT_KINDS: readonly TransportKind[] = ['sctp', 'tcp'];
 
@@ -33,6 +35,16 @@ export interface EndpointOptions {
    * `partialReliability` is false; ignored by TCP-Migrate.
    */
   readonly messages?: { readonly lifetimeMs?: number; readonly partialReliability?: boolean };
+  /**
+   * Clients behind NAT (README "Clients behind NAT"), server side: the IPs of this server's
+   * support group, told to each client at connection set-up so that its keepalives hold a NAT
+   * binding open toward each (SCTP: additional addresses in the INIT ACK). Read at each handshake.
+   */
+  readonly groupAddresses?: () => readonly string[];
+  /** Server side: the tag to answer a packet for a connection a group member holds (SctpEndpointOptions.heldByGroup). */
+  readonly heldByGroup?: (client: UdpAddress, clientPort: number, tag: number) => number | undefined;
+  /** Client side: keepalive interval in ms toward every server address (SCTP: HB.interval; default 5000). */
+  readonly keepaliveMs?: number;
 }
 
 export function parseTransportKind(text: string): TransportKind {
@@ -48,7 +60,10 @@ export function createEndpoint(kind: TransportKind, options: EndpointOptions): T
     sctpPort: port,
     listen: options.listen ?? false,
     ...(options.random ? { random: options.random } : {}),
+    ...(options.heldByGroup ? { heldByGroup: options.heldByGroup } : {}),
     association: {
+      ...(options.groupAddresses ? { extraInitParams: groupAddressParams(options.groupAddresses) } : {}),
+      ...(options.keepaliveMs !== undefined ? { heartbeatInterval: options.keepaliveMs } : {}),
       ...(options.mtu !== undefined ? { mtu: options.mtu } : {}),
       ...(options.rtoMin !== undefined ? { rto: { min: options.rtoMin } } : {}),
       ...(options.authenticateData !== undefined ? { authenticateData: options.authenticateData } : {}),
@@ -56,4 +71,9 @@ export function createEndpoint(kind: TransportKind, options: EndpointOptions): T
       ...(options.messages !== undefined ? { mode: 'message' as const, ...(options.messages.partialReliability === false ? {} : { partialReliability: { lifetimeMs: options.messages.lifetimeMs } }) } : {}),
     },
   });
+}
+
+/** SCTP: the support group's IPs as IPv4 / IPv6 address parameters of the INIT ACK (not the INIT). */
+function groupAddressParams(addresses: () => readonly string[]): (chunk: 'init' | 'init-ack') => Param[] {
+  return (chunk) => (chunk === 'init-ack' ? addresses().map(addressParam) : []);
 }

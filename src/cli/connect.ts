@@ -18,6 +18,7 @@ import net from 'node:net';
 import { Command, type CommanderError } from 'commander';
 import { LocalUsageError } from '../transport-abstraction/errors.js';
 import { parseAddress, type UdpAddress } from '../transport-abstraction/address.js';
+import { keepaliveOption } from './keepalive.js';
 import type { TakenOverEvent, TakeoverRefusedEvent, TransportSocket } from '../node/socket.js';
 import type { TransportKind } from '../transport-abstraction/transport.js';
 import { describeError, dial, parseServerList, serverName } from '../client/dial.js';
@@ -31,6 +32,7 @@ export interface ConnectCommandOptions {
   connectTimeout: string;
   rtoMin?: string;
   mtu?: string;
+  keepalive?: string;
   verbose?: boolean;
 }
 
@@ -52,6 +54,7 @@ export function connectCommand(): Command {
     .option('--connect-timeout <ms>', 'try the next server when one does not complete the handshake in time', '3000')
     .option('--rto-min <ms>', 'lower bound of the retransmission timeout in ms (default 1000, the RFCs; 200 suits loopback)')
     .option('--mtu <bytes>', 'path MTU used to size packets')
+    .option('--keepalive <s>', "keepalive interval toward every address of the serving server's support group, kept below the NAT's UDP timeout (SCTP HB.interval; default 5)")
     .option('-v, --verbose', 'log every connection, not only failovers and errors')
     .exitOverride((error: CommanderError) => {
       // Help and version exit 0; every argument error commander finds is a usage error: 2.
@@ -69,7 +72,7 @@ export interface ShimConfig {
   readonly kind: TransportKind;
   readonly remotePort: number;
   readonly connectTimeoutMs: number;
-  readonly tuning: { readonly rtoMin?: number; readonly mtu?: number };
+  readonly tuning: { readonly rtoMin?: number; readonly mtu?: number; readonly keepaliveMs?: number };
   readonly verbose: boolean;
 }
 
@@ -92,13 +95,14 @@ export function parseShimConfig(o: ConnectCommandOptions): ShimConfig {
   const servers = parseServerList(o.servers, kind, '--servers');
   const rtoMin = integer(o.rtoMin, '--rto-min', 1, 60_000);
   const mtu = integer(o.mtu, '--mtu', 576, 65_535);
+  const keepaliveMs = keepaliveOption(o.keepalive);
   return {
     listen: { host: listen.address, port: listen.port },
     servers,
     kind,
     remotePort: integer(o.remotePort, '--remote-port', 1, 65_535) ?? DEFAULT_UDP_PORT[kind],
     connectTimeoutMs: integer(o.connectTimeout, '--connect-timeout', 1, 600_000)!,
-    tuning: { ...(rtoMin !== undefined ? { rtoMin } : {}), ...(mtu !== undefined ? { mtu } : {}) },
+    tuning: { ...(rtoMin !== undefined ? { rtoMin } : {}), ...(mtu !== undefined ? { mtu } : {}), ...(keepaliveMs !== undefined ? { keepaliveMs } : {}) },
     verbose: o.verbose === true,
   };
 }

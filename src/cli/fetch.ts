@@ -17,6 +17,7 @@ import { BatonError, LocalUsageError } from '../transport-abstraction/errors.js'
 import type { UdpAddress } from '../transport-abstraction/address.js';
 import type { TransportKind } from '../transport-abstraction/transport.js';
 import { parseTransportKind } from '../transports.js';
+import { keepaliveOption } from './keepalive.js';
 
 interface FetchFlags {
   servers: string;
@@ -27,6 +28,7 @@ interface FetchFlags {
   remotePort?: string;
   connectTimeout: string;
   rtoMin?: string;
+  keepalive?: string;
 }
 
 export function fetchCommand(): Command {
@@ -48,6 +50,7 @@ export function fetchCommand(): Command {
     .option('--remote-port <port>', 'the SCTP/TCP port inside UDP the servers listen on (default 9899 for sctp, 9898 for tcp)')
     .option('--connect-timeout <ms>', 'try the next server when one does not complete the handshake in time', '3000')
     .option('--rto-min <ms>', 'lower bound of the retransmission timeout in ms (200 suits loopback)')
+    .option('--keepalive <s>', "keepalive interval toward every address of the serving server's support group, kept below the NAT's UDP timeout (SCTP HB.interval; default 5)")
     .exitOverride((error: CommanderError) => {
       process.exit(error.exitCode === 0 ? 0 : 2);
     })
@@ -66,6 +69,7 @@ interface FetchConfig {
   readonly remotePort: number | undefined;
   readonly connectTimeoutMs: number;
   readonly rtoMin: number | undefined;
+  readonly keepaliveMs: number | undefined;
 }
 
 function integer(text: string | undefined, name: string, min: number, max: number): number | undefined {
@@ -95,6 +99,7 @@ function parseConfig(url: string, f: FetchFlags): FetchConfig {
     remotePort: integer(f.remotePort, '--remote-port', 1, 65_535),
     connectTimeoutMs: integer(f.connectTimeout, '--connect-timeout', 1, 600_000)!,
     rtoMin: integer(f.rtoMin, '--rto-min', 1, 60_000),
+    keepaliveMs: keepaliveOption(f.keepalive),
   };
 }
 
@@ -194,6 +199,7 @@ export async function runFetch(url: string, flags: FetchFlags): Promise<number> 
       signal: controller.signal,
       ...(config.remotePort !== undefined ? { port: config.remotePort } : {}),
       ...(config.rtoMin !== undefined ? { rtoMin: config.rtoMin } : {}),
+      ...(config.keepaliveMs !== undefined ? { keepaliveMs: config.keepaliveMs } : {}),
       // The last server's failure is in the final line; the others are told as they happen.
       onServerFailed: (server, error) => {
         if (++failed < config.servers.length) log(`${serverName(server)} ${describeError(error)}; trying the next server`);

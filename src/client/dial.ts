@@ -90,6 +90,7 @@ async function attempt(server: UdpAddress, options: DialOptions): Promise<Transp
       runtime,
       ...(options.localAddress !== undefined ? { localAddress: options.localAddress } : {}),
       ...(options.rtoMin !== undefined ? { rtoMin: options.rtoMin } : {}),
+      ...(options.keepaliveMs !== undefined ? { keepaliveMs: options.keepaliveMs } : {}),
       ...(options.mtu !== undefined ? { mtu: options.mtu } : {}),
     });
   } catch (error) {

@@ -135,6 +135,7 @@ export async function batonFetch(url: string | URL, options: FetchOptions): Prom
       ...(options.localAddress !== undefined ? { localAddress: options.localAddress } : {}),
       ...(options.connectTimeoutMs !== undefined ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
       ...(options.rtoMin !== undefined ? { rtoMin: options.rtoMin } : {}),
+      ...(options.keepaliveMs !== undefined ? { keepaliveMs: options.keepaliveMs } : {}),
       ...(options.mtu !== undefined ? { mtu: options.mtu } : {}),
       ...(options.signal !== undefined ? { signal: options.signal } : {}),
       onFailure: (server, error) => options.onServerFailed?.(server, error),

@@ -36,6 +36,15 @@ export interface SctpEndpointOptions {
   readonly association?: SctpOptions;
   /** INIT-ACKs per source address (init-rate.ts); default 200 a second, 400 at once. */
   readonly initRate?: InitRateOptions;
+  /**
+   * A packet for no association of ours, from `client` (UDP address, SCTP port) with tag `tag`:
+   * the tag to answer with when a member of our support group holds that association (it named
+   * us in its INIT ACK: README "Clients behind NAT"), else undefined. Such a packet is not
+   * refused: a HEARTBEAT gets its HEARTBEAT ACK (the client's keepalive), anything else is dropped.
+   * With this set, a packet of HEARTBEATs only is never answered with an ABORT (RFC 9260 §8.4's
+   * "should"): it may be a group client's keepalive that arrived before the member's announcement.
+   */
+  readonly heldByGroup?: (client: UdpAddress, clientPort: number, tag: number) => number | undefined;
 }
 
 export class SctpEndpoint implements TransportEndpoint {
@@ -60,6 +69,7 @@ export class SctpEndpoint implements TransportEndpoint {
   private readonly initRate: InitRateLimiter;
   /** What associations are given instead of this endpoint (see AssociationHost). */
   private readonly context: AssociationHost;
+  private readonly heldByGroup: SctpEndpointOptions['heldByGroup'];
 
   constructor(options: SctpEndpointOptions) {
     if (options.addresses.length === 0) throw new LocalUsageError('an SCTP endpoint needs at least one local address');
@@ -71,6 +81,7 @@ export class SctpEndpoint implements TransportEndpoint {
     this.defaults = { random: this.random, ...options.association };
     this.initAcks = new InitAckIssuer(this.secret, this.sctpPort, this.addresses);
     this.initRate = new InitRateLimiter(options.initRate);
+    this.heldByGroup = options.heldByGroup;
     this.context = { sctpPort: this.sctpPort, addresses: this.addresses, initAcks: this.initAcks, wake: (a) => this.wake(a) };
   }
 
@@ -219,6 +230,18 @@ export class SctpEndpoint implements TransportEndpoint {
   /** RFC 9260 §8.4. */
   private outOfTheBlue(from: UdpAddress, p: Packet, local: UdpAddress | undefined): void {
     this.drop('no-connection');
+    if (this.heldByGroup !== undefined && p.verificationTag !== 0) {
+      // A client of our support group keeps its NAT binding toward us (README "Clients behind
+      // NAT"): never refused, even before the member's announcement of it arrived (a HEARTBEAT
+      // alone is then dropped, and answered once the connection is known).
+      const peerTag = this.heldByGroup(from, p.sourcePort, p.verificationTag);
+      const beats = p.chunks.flatMap((c) => (c.type === ChunkType.HEARTBEAT && 'info' in c ? [{ type: 5 as const, info: c.info }] : []));
+      if (peerTag !== undefined) {
+        if (beats.length > 0) this.reply(from, p.sourcePort, peerTag, beats, local);
+        return;
+      }
+      if (beats.length === p.chunks.length) return;
+    }
     let reply: Chunk | undefined = { type: 6, reflectedTag: true, causes: [] };
     for (const c of p.chunks) {
       if (c.type === ChunkType.ABORT || c.type === ChunkType.SHUTDOWN_COMPLETE || c.type === ChunkType.COOKIE_ACK) return;

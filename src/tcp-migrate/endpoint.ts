@@ -221,7 +221,7 @@ export class TcpMigrateEndpoint implements TransportEndpoint {
     const parsed = parseSegment(bytes);
     if (!parsed.ok) return this.drop('malformed');
     const seg = parsed.segment;
-    if (this.verify && !checksumValid(bytes, this.pseudoSum(from.address, to.address))) return this.drop('checksum');
+    if (this.verify && !this.checksumOk(bytes, from.address, to.address)) return this.drop('checksum');
     // A burst from one peer goes to the same connection: compare its 4-tuple instead of building
     // the key string. Only a match is trusted (byTuple maps that tuple to it: see lastRoute).
     const cached = this.cachedRoute(to, from, seg);
@@ -344,6 +344,18 @@ export class TcpMigrateEndpoint implements TransportEndpoint {
   private lastPseudoSrc = '';
   private lastPseudoDst = '';
   private lastPseudo = 0;
+
+  /**
+   * The checksum over the pseudo-header of the addresses as seen, or with an unspecified source:
+   * a sender bound to 0.0.0.0 / :: (a client) cannot know the address its packets leave with, nor
+   * the one a NAT gives them, and writes the unspecified address (README "Clients behind NAT").
+   * Bound to the unspecified address ourselves, we cannot know what the sender wrote as our
+   * address: the UDP checksum (which the NAT fixes up) is the only check then.
+   */
+  private checksumOk(bytes: Uint8Array, src: string, dst: string): boolean {
+    if (dst === '0.0.0.0' || dst === '::') return true;
+    return checksumValid(bytes, this.pseudoSum(src, dst)) || checksumValid(bytes, this.pseudoSum(src.includes(':') ? '::' : '0.0.0.0', dst));
+  }
 
   private pseudoSum(src: string, dst: string): number {
     if (src === this.lastPseudoSrc && dst === this.lastPseudoDst) return this.lastPseudo;

@@ -209,6 +209,8 @@ export class Wedge {
             ...(options.port !== undefined ? { port: options.port } : {}),
             ...(options.rtoMin !== undefined ? { rtoMin: options.rtoMin } : {}),
             ...(options.mtu !== undefined ? { mtu: options.mtu } : {}),
+            groupAddresses: () => w.members.map((m) => m.address.address),
+            heldByGroup: (client, clientPort, tag) => w.heldByGroup(client, clientPort, tag),
           }),
         (now) => w.endpointInput(now),
       );
@@ -552,6 +554,12 @@ export class Wedge {
 
   private skip(connection: string, number: number, reason: string): void {
     this.log('takeover-lost', { connection, number, reason });
+  }
+
+  /** Clients behind NAT: the tag to answer a keepalive of a connection a member announced (src/sctp/endpoint.ts heldByGroup). */
+  private heldByGroup(client: UdpAddress, clientPort: number, tag: number): number | undefined {
+    const sctp = this.channel.table.get(connectionKey({ address: client.address, port: clientPort, udpPort: client.port }))?.state.sctp;
+    return sctp !== undefined && sctp.localVerificationTag === tag ? sctp.peerVerificationTag : undefined;
   }
 
   private membersOf(peers: readonly Peer[]): Member[] {

@@ -1,0 +1,291 @@
+// Path MTU discovery for SCTP over UDP (RFC 8899 DPLPMTUD, probes of HEARTBEAT + PAD per §6.2.1)
+// on the simulated network: links with an MTU that drop larger datagrams silently (a black hole,
+// no ICMP), virtual time, fixed seeds. The state machine alone first, then whole associations.
+import test from 'ava';
+import { CLIENT, connect, feeder, makePair, pattern, SERVER, sha256 } from './sctp-harness.js';
+import { Plpmtud, PLPMTUD_DEFAULTS, type PlpmtudState } from '../src/sctp/plpmtud.js';
+import { emitPacket, parsePacket, ChunkType, type Chunk } from '../src/sctp/wire/index.js';
+import type { SctpOptions } from '../src/sctp/options.js';
+import type { LinkConfig, TraceEvent } from '../src/sim/network.js';
+
+const IP_UDP = 28;
+
+function chunksOf(payload: Uint8Array): readonly Chunk[] {
+  const r = parsePacket(payload);
+  return r.ok ? r.packet.chunks : [];
+}
+
+const hasData = (payload: Uint8Array) => chunksOf(payload).some((c) => c.type === ChunkType.DATA);
+const isProbe = (payload: Uint8Array) => chunksOf(payload).some((c) => c.type === ChunkType.PAD);
+
+// ---------------------------------------------------------------- PAD chunk codec (RFC 4820)
+
+test('PAD chunk: emitted as type 0x84 with zero padding, parsed back with its length, bundled after a HEARTBEAT', (t) => {
+  const bytes = emitPacket({ sourcePort: 9899, destinationPort: 9899, verificationTag: 7, chunks: [{ type: 4, info: new Uint8Array(20) }, { type: ChunkType.PAD, padding: 101 }] });
+  // 12 common header + 28 HEARTBEAT + (4 + 101 padded to 108).
+  t.is(bytes.length, 12 + 28 + 108);
+  t.is(bytes[40], 0x84);
+  t.is((bytes[42]! << 8) | bytes[43]!, 105, 'the length field counts the padding, not the trailing alignment');
+  t.true(bytes.subarray(44).every((x) => x === 0));
+  const chunks = chunksOf(bytes);
+  t.deepEqual(chunks[1], { type: 0x84, padding: 101 });
+  t.is(chunks[0]!.type, ChunkType.HEARTBEAT);
+});
+
+test('PAD chunk: DATA bundled behind a PAD is still delivered (the receiver skips the padding)', (t) => {
+  const plain: SctpOptions = { authenticateData: false };
+  const p = makePair({ link: { delayMs: 5 }, client: plain, server: plain });
+  const client = connect(p);
+  p.net.runUntil(() => p.server.assoc?.stateName === 'ESTABLISHED', 2000);
+  const server = p.server.assoc!;
+  const data = new TextEncoder().encode('after the padding');
+  // A hand-made packet under the association's tag: PAD, then a DATA chunk with the client's next TSN.
+  const bytes = emitPacket({
+    sourcePort: 9899,
+    destinationPort: 9899,
+    verificationTag: server.localTag,
+    chunks: [
+      { type: ChunkType.PAD, padding: 64 },
+      { type: 0, immediate: false, unordered: false, beginning: true, ending: true, tsn: client.outboundNextTsn, streamId: 0, ssn: 0, ppid: 0, userData: data },
+    ],
+  });
+  p.serverEp.handleDatagram(p.net.now, CLIENT, bytes);
+  const got: Uint8Array[] = [];
+  for (let e = server.pollEvent(); e; e = server.pollEvent()) if (e.type === 'data') got.push(e.bytes);
+  t.deepEqual(got, [data]);
+});
+
+// ---------------------------------------------------------------- the state machine (plpmtud.ts)
+
+/** Drive a Plpmtud against a path that carries packets up to `pathMtu`; returns the probes sent. */
+function search(m: Plpmtud, pathMtu: () => number, untilMs: number, from = 0): { probes: number[]; states: PlpmtudState[]; now: number } {
+  const probes: number[] = [];
+  const states: PlpmtudState[] = [];
+  m.tracer = (_f, to) => states.push(to);
+  let now = from;
+  m.start(now);
+  while (now <= untilMs) {
+    const size = m.pollProbe(now, 100);
+    if (size !== undefined) {
+      probes.push(size);
+      if (size <= pathMtu()) m.onProbeAcked(now + 50, size);
+      continue;
+    }
+    const next = m.pollTimeout();
+    if (next === undefined || next > untilMs) break;
+    now = Math.max(now, next);
+    m.handleTimeout(now);
+  }
+  return { probes, states, now };
+}
+
+test('PLPMTUD: a 1500 path is found with one probe beyond BASE (MAX_PLPMTU first), then SEARCH_COMPLETE', (t) => {
+  const m = new Plpmtud(PLPMTUD_DEFAULTS);
+  const r = search(m, () => 1500, 10_000);
+  t.deepEqual(r.probes, [1200, 1500]);
+  t.deepEqual(r.states, ['BASE', 'SEARCHING', 'SEARCH_COMPLETE']);
+  t.is(m.plpmtu, 1500);
+});
+
+test('PLPMTUD: a 1300 path is found within one search step, each failed size probed MAX_PROBES times', (t) => {
+  const m = new Plpmtud(PLPMTUD_DEFAULTS);
+  const r = search(m, () => 1300, 200_000);
+  t.is(m.state, 'SEARCH_COMPLETE');
+  t.true(m.plpmtu <= 1300 && m.plpmtu > 1300 - PLPMTUD_DEFAULTS.step, `PLPMTU ${m.plpmtu}`);
+  const tooBig = r.probes.filter((s) => s > 1300);
+  const sizes = new Set(tooBig);
+  for (const s of sizes) t.is(tooBig.filter((x) => x === s).length, PLPMTUD_DEFAULTS.maxProbes, `size ${s} probed MAX_PROBES times`);
+  t.true(r.probes.every((s) => s % 4 === 0));
+});
+
+test('PLPMTUD: PMTU_RAISE_TIMER searches again after 600 s and finds a path that grew', (t) => {
+  const m = new Plpmtud(PLPMTUD_DEFAULTS);
+  let mtu = 1300;
+  search(m, () => mtu, 100_000);
+  const found = m.plpmtu;
+  mtu = 1500;
+  let now = 100_000;
+  // Nothing happens before the raise timer.
+  t.true(m.pollTimeout()! >= 600_000);
+  now = m.pollTimeout()!;
+  m.handleTimeout(now);
+  t.is(m.state, 'SEARCHING');
+  const size = m.pollProbe(now);
+  t.is(size, 1500, 'the new search probes MAX_PLPMTU first');
+  m.onProbeAcked(now + 10, 1500);
+  t.is(m.plpmtu, 1500);
+  t.true(found < 1500);
+  t.is(m.state, 'SEARCH_COMPLETE');
+});
+
+test('PLPMTUD: a black hole sends the path back to BASE; once BASE is confirmed it searches below the size that failed', (t) => {
+  const m = new Plpmtud(PLPMTUD_DEFAULTS);
+  search(m, () => 1500, 10_000);
+  t.is(m.plpmtu, 1500);
+  t.true(m.onBlackHole(20_000));
+  t.is(m.state, 'BASE');
+  t.is(m.plpmtu, 1200);
+  t.is(m.pollProbe(20_000), 1200);
+  m.onProbeAcked(20_010, 1200);
+  t.is(m.state, 'SEARCHING');
+  const next = m.pollProbe(20_010);
+  t.true(next !== undefined && next > 1200 && next < 1500, `next probe ${next} between BASE and the size that failed`);
+  t.false(new Plpmtud(PLPMTUD_DEFAULTS).onBlackHole(0), 'a machine that never left DISABLED has no black hole');
+});
+
+test('PLPMTUD: a peer that never answers probes leaves the PLPMTU at BASE (ERROR), retried after the raise timer', (t) => {
+  const m = new Plpmtud(PLPMTUD_DEFAULTS);
+  const r = search(m, () => 0, 100_000);
+  t.deepEqual(r.probes, [1200, 1200, 1200]);
+  t.is(m.state, 'ERROR');
+  t.is(m.plpmtu, 1200);
+  t.true(m.pollTimeout()! >= 600_000);
+});
+
+// ---------------------------------------------------------------- associations on the simulated network
+
+const PMTU: SctpOptions = { plpmtud: true };
+
+interface Watch {
+  /** Largest IP size of a packet with DATA sent by the server, and of one with DATA dropped for size. */
+  largestData: number;
+  dataTooBig: number;
+  dataTooBigAfter: (t: number) => number;
+  probes: Array<{ time: number; size: number; dropped: boolean }>;
+  oversizedSent: number;
+}
+
+function watch(p: ReturnType<typeof makePair>): Watch {
+  const tooBigTimes: number[] = [];
+  const w: Watch = {
+    largestData: 0,
+    dataTooBig: 0,
+    dataTooBigAfter: (t0) => tooBigTimes.filter((x) => x > t0).length,
+    probes: [],
+    oversizedSent: 0,
+  };
+  p.net.onTrace((e: TraceEvent) => {
+    if (e.from.address !== SERVER.address) return;
+    const size = e.payload.length + IP_UDP;
+    if (e.kind === 'send' && hasData(e.payload)) w.largestData = Math.max(w.largestData, size);
+    if (e.kind === 'drop' && e.reason === 'too-big' && hasData(e.payload)) {
+      w.dataTooBig++;
+      tooBigTimes.push(e.time);
+    }
+    if (e.kind === 'send' && isProbe(e.payload)) w.probes.push({ time: e.time, size, dropped: false });
+    if (e.kind === 'drop' && e.reason === 'too-big' && isProbe(e.payload)) w.probes[w.probes.length - 1]!.dropped = true;
+  });
+  return w;
+}
+
+function download(link: LinkConfig, bytes: number, server: SctpOptions = PMTU, client: SctpOptions = PMTU, seed = 1) {
+  const p = makePair({ seed, link, client, server });
+  const w = watch(p);
+  connect(p);
+  p.net.runUntil(() => p.server.assoc?.stateName === 'ESTABLISHED', 2000);
+  const s = p.server.assoc!;
+  const data = pattern(bytes);
+  const f = feeder(s, data);
+  p.server.onData = () => f.pump();
+  f.pump();
+  p.net.wake(p.serverEp);
+  return { p, w, s, data };
+}
+
+test('a 1300-byte path: the server finds it within one probe step and the download never sends a DATA packet above it', (t) => {
+  // 6 MB at 2 Mbit/s: 24 s, longer than the search (each size that does not fit costs MAX_PROBES x PROBE_TIMER).
+  const { p, w, s, data } = download({ delayMs: 10, rateBps: 2_000_000, queueBytes: 50_000, mtu: 1300 }, 6_000_000);
+  p.net.runUntil(() => p.client.receivedBytes >= data.length && s.paths[0]!.pmtud!.state === 'SEARCH_COMPLETE', p.net.now + 120_000);
+  t.is(sha256(p.client.received), sha256(data));
+  const m = s.paths[0]!.pmtud!;
+  t.is(m.state, 'SEARCH_COMPLETE');
+  t.true(s.paths[0]!.mtu <= 1300 && s.paths[0]!.mtu > 1300 - PLPMTUD_DEFAULTS.step, `PLPMTU ${s.paths[0]!.mtu}`);
+  t.true(w.largestData <= 1300, `largest DATA packet ${w.largestData}`);
+  t.is(w.dataTooBig, 0, 'no DATA packet was lost to the MTU');
+  t.true(w.probes.some((x) => x.dropped), 'probes above the path MTU were lost');
+  t.true(w.largestData > 1200, `DATA grew beyond BASE_PLPMTU (${w.largestData})`);
+});
+
+test('a 1200-byte path (exactly BASE_PLPMTU): the PLPMTU stays at BASE and the download completes', (t) => {
+  const { p, w, s, data } = download({ delayMs: 10, rateBps: 20_000_000, mtu: 1200 }, 1_000_000);
+  p.net.runUntil(() => p.client.receivedBytes >= data.length && s.paths[0]!.pmtud!.state === 'SEARCH_COMPLETE', p.net.now + 120_000);
+  t.is(sha256(p.client.received), sha256(data));
+  t.is(s.paths[0]!.mtu, 1200);
+  t.is(w.dataTooBig, 0);
+  t.true(w.largestData <= 1200);
+});
+
+test('a 9000-byte path: the search goes up to the configured max (9000) and DATA packets use it', (t) => {
+  const jumbo: SctpOptions = { plpmtud: { max: 9000 }, receiveWindow: 4 * 1024 * 1024 };
+  const { p, w, s, data } = download({ delayMs: 10, rateBps: 100_000_000, mtu: 9000 }, 4_000_000, jumbo, jumbo);
+  p.net.runUntil(() => p.client.receivedBytes >= data.length, p.net.now + 120_000);
+  t.is(sha256(p.client.received), sha256(data));
+  t.is(s.paths[0]!.mtu, 9000);
+  t.is(w.largestData, 9000, 'full-sized DATA packets of exactly 9000 bytes');
+  // With the default max (1500) the same path is searched only up to 1500.
+  const d = download({ delayMs: 10, rateBps: 100_000_000, mtu: 9000 }, 500_000);
+  d.p.net.runUntil(() => d.p.client.receivedBytes >= d.data.length, d.p.net.now + 60_000);
+  t.is(d.s.paths[0]!.mtu, 1500);
+  t.true(d.w.probes.every((x) => x.size <= 1500));
+});
+
+test('an MTU drop mid-stream (black hole, no ICMP): detected, back to BASE, searched again, and the download completes', (t) => {
+  const link: LinkConfig = { delayMs: 10, rateBps: 20_000_000 };
+  const { p, w, s, data } = download(link, 8_000_000);
+  p.net.runUntil(() => s.paths[0]!.pmtud!.state === 'SEARCH_COMPLETE' && p.client.receivedBytes > 1_000_000, p.net.now + 60_000);
+  t.is(s.paths[0]!.mtu, 1500);
+  const drop = p.net.now;
+  p.net.link('client', 'server', { ...link, mtu: 1400 });
+  const states: string[] = [];
+  s.paths[0]!.pmtud!.tracer = (_f, to, why) => states.push(`${to}: ${why}`);
+  p.net.runUntil(() => p.client.receivedBytes >= data.length && s.paths[0]!.pmtud!.state === 'SEARCH_COMPLETE', p.net.now + 120_000);
+  t.is(sha256(p.client.received), sha256(data), 'the whole object arrived intact');
+  t.is(s.stateName, 'ESTABLISHED');
+  t.true(states.some((x) => x.startsWith('BASE: black hole at 1500')), states.join('; '));
+  t.true(s.paths[0]!.mtu <= 1400 && s.paths[0]!.mtu > 1400 - PLPMTUD_DEFAULTS.step, `PLPMTU after the drop ${s.paths[0]!.mtu}`);
+  t.true(w.dataTooBig > 0, 'full-sized DATA was lost to the black hole before it was detected');
+  const detected = p.net.now; // by now, the search is over
+  void detected;
+  t.log(`states after the drop at ${drop} ms: ${states.join('; ')}`);
+});
+
+test('probes are not data loss: a lost probe leaves cwnd, ssthresh and the error counters alone', (t) => {
+  const { p, w, s } = download({ delayMs: 10, mtu: 1300 }, 0);
+  // Idle association: only probes and HEARTBEATs travel. Let the first probe above 1300 go out.
+  p.net.runUntil(() => w.probes.some((x) => x.dropped), p.net.now + 30_000);
+  const path = s.paths[0]!;
+  const before = { cwnd: path.cwnd, ssthresh: path.ssthresh, errors: path.errorCount, assocErrors: s.errorCount, rto: path.rto.rto };
+  // Every MAX_PROBES timeout of the sizes that do not fit passes.
+  p.net.runUntil(() => path.pmtud!.state === 'SEARCH_COMPLETE', p.net.now + 120_000);
+  t.true(w.probes.filter((x) => x.dropped).length >= PLPMTUD_DEFAULTS.maxProbes, `${w.probes.filter((x) => x.dropped).length} probes lost`);
+  t.deepEqual({ cwnd: path.cwnd, ssthresh: path.ssthresh, errors: path.errorCount, assocErrors: s.errorCount, rto: path.rto.rto }, before);
+  t.true(path.active);
+});
+
+test('an old peer that does not answer PAD-bearing HEARTBEATs leaves the PLPMTU at BASE, and data flows at BASE', (t) => {
+  const p = makePair({ link: { delayMs: 10, rateBps: 20_000_000 }, server: PMTU });
+  // The old peer: its endpoint never sees a packet with a PAD chunk (it would drop the packet).
+  const ep = p.clientEp;
+  const original = ep.handleDatagram.bind(ep);
+  ep.handleDatagram = (now, from, bytes, local) => {
+    if (isProbe(bytes)) return;
+    original(now, from, bytes, local);
+  };
+  const w = watch(p);
+  connect(p);
+  p.net.runUntil(() => p.server.assoc?.stateName === 'ESTABLISHED', 2000);
+  const s = p.server.assoc!;
+  const data = pattern(500_000);
+  const f = feeder(s, data);
+  p.server.onData = () => f.pump();
+  f.pump();
+  p.net.wake(p.serverEp);
+  p.net.runUntil(() => p.client.receivedBytes >= data.length && s.paths[0]!.pmtud!.state !== 'BASE', p.net.now + 60_000);
+  t.is(sha256(p.client.received), sha256(data));
+  t.is(s.paths[0]!.pmtud!.state, 'ERROR');
+  t.is(s.paths[0]!.mtu, 1200);
+  t.true(w.largestData <= 1200, `largest DATA packet ${w.largestData}`);
+  t.is(w.probes.length, PLPMTUD_DEFAULTS.maxProbes, 'BASE was probed MAX_PROBES times, nothing larger');
+  t.is(s.stateName, 'ESTABLISHED', 'unanswered probes are no path failure');
+});
+

@@ -6,7 +6,11 @@ import { CLIENT, connect, feeder, makePair, pattern, SERVER, sha256 } from './sc
 import { Plpmtud, PLPMTUD_DEFAULTS, type PlpmtudState } from '../src/sctp/plpmtud.js';
 import { emitPacket, parsePacket, ChunkType, type Chunk } from '../src/sctp/wire/index.js';
 import type { SctpOptions } from '../src/sctp/options.js';
-import type { LinkConfig, TraceEvent } from '../src/sim/network.js';
+import { SimNetwork, type LinkConfig, type TraceEvent } from '../src/sim/network.js';
+import { SctpEndpoint } from '../src/sctp/endpoint.js';
+import type { SctpAssociation } from '../src/sctp/association.js';
+import { SeededRandom } from '../src/transport-abstraction/random.js';
+import { decodeTransportState, encodeTransportState } from '../src/transport-abstraction/state.js';
 
 const IP_UDP = 28;
 
@@ -289,3 +293,77 @@ test('an old peer that does not answer PAD-bearing HEARTBEATs leaves the PLPMTU 
   t.is(s.stateName, 'ESTABLISHED', 'unanswered probes are no path failure');
 });
 
+
+test('a takeover: the new server runs its own search on its own (smaller) path, and the download completes intact', (t) => {
+  const net = new SimNetwork({ seed: 3 });
+  const ip = { client: '10.0.0.1', a: '10.0.0.2', b: '10.0.0.3' };
+  const at = (x: string) => ({ address: x, port: 9899 });
+  net.addHost('client', [ip.client]);
+  net.addHost('a', [ip.a]);
+  net.addHost('b', [ip.b]);
+  net.link('client', 'a', { delayMs: 10, rateBps: 2_000_000, queueBytes: 50_000 });
+  net.link('client', 'b', { delayMs: 15, rateBps: 2_000_000, queueBytes: 50_000, mtu: 1300 });
+  const file = pattern(8_000_000, 11);
+  const servers = (['a', 'b'] as const).map((name, k) => {
+    const ep = new SctpEndpoint({ addresses: [at(ip[name])], random: new SeededRandom(200 + k), association: PMTU });
+    const s = { ep, assoc: undefined as SctpAssociation | undefined, offset: 0, sending: name === 'a' };
+    net.attach(ep, [at(ip[name])], () => {
+      s.assoc ??= ep.pollAccept();
+      const a = s.assoc;
+      if (!a) return;
+      for (let e = a.pollEvent(); e; e = a.pollEvent()) {
+        if (e.type === 'takeover-complete') {
+          s.offset = e.receiver.nextOffset;
+          s.sending = true;
+        }
+      }
+      while (s.sending && s.offset < file.length) {
+        const n = a.send(file.subarray(s.offset, Math.min(file.length, s.offset + 65536)));
+        if (n === 0) break;
+        s.offset += n;
+      }
+    });
+    return s;
+  });
+  const [a, b] = servers as [(typeof servers)[0], (typeof servers)[0]];
+  const cep = new SctpEndpoint({ addresses: [at(ip.client)], random: new SeededRandom(100), listen: false, association: PMTU });
+  const client = cep.connect(0, at(ip.a));
+  const got: Uint8Array[] = [];
+  let bytes = 0;
+  net.attach(cep, [at(ip.client)], () => {
+    for (let e = client.pollEvent(); e; e = client.pollEvent()) {
+      if (e.type === 'data') {
+        got.push(e.bytes.slice());
+        bytes += e.bytes.length;
+      }
+    }
+  });
+  let dataTooBigFromB = 0;
+  let largestFromB = 0;
+  net.onTrace((e) => {
+    if (e.from.address !== ip.b || !hasData(e.payload)) return;
+    if (e.kind === 'send') largestFromB = Math.max(largestFromB, e.payload.length + IP_UDP);
+    if (e.kind === 'drop' && e.reason === 'too-big') dataTooBigFromB++;
+  });
+  net.wake(cep);
+  // A serves until its search is over and 2 MB arrived; its state goes to B, A dies, B takes over.
+  net.runUntil(() => a.assoc?.paths[0]!.pmtud!.state === 'SEARCH_COMPLETE' && bytes > 2_000_000, 60_000);
+  t.is(a.assoc!.paths[0]!.mtu, 1500);
+  const state = decodeTransportState(encodeTransportState(a.assoc!.exportState(net.now)));
+  net.kill('a');
+  b.assoc = b.ep.importState(net.now, state);
+  t.is(b.assoc.paths[0]!.pmtud!.state, 'DISABLED', 'no probe before the takeover is accepted');
+  b.assoc.takeover(net.now, 1, 'gap-fill');
+  net.wake(b.ep);
+  net.runUntil(() => bytes >= file.length && b.assoc!.paths[0]!.pmtud!.state === 'SEARCH_COMPLETE', net.now + 180_000);
+  t.is(sha256(got), sha256(file), 'the client got the whole object, intact');
+  const path = b.assoc.paths[0]!;
+  t.true(path.mtu <= 1300 && path.mtu > 1300 - PLPMTUD_DEFAULTS.step, `B's PLPMTU ${path.mtu}`);
+  t.true(largestFromB > 1200 && largestFromB <= 1300, `B's largest DATA packet ${largestFromB}`);
+  // Only chunks A cut for its 1500-byte path and B had to resend could be larger than B's path;
+  // those go marked mayFragment, so none is lost to the MTU.
+  t.is(dataTooBigFromB, 0);
+  // The client's new path to B searched too (its probes answered by B).
+  const toB = client.paths.find((p) => p.address.address === ip.b)!;
+  t.not(toB.pmtud!.state, 'DISABLED');
+});

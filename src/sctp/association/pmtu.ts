@@ -32,10 +32,14 @@ export function chunkSizeFor(o: ResolvedOptions, mtu: number): number {
   return Math.min(o.chunkSizeLimit, maxChunkSize(mtu, o.authenticateData));
 }
 
-/** A path may search: the association carries DATA and the path is confirmed (not a taker's before its takeover). */
+/**
+ * A path may search: the association carries DATA and the path is confirmed, and it is not a
+ * taker's before its takeover completed. (An association built by importState() is restored
+ * before its takeover state is installed: without that state nothing says it may probe yet.)
+ */
 function mayProbe(a: SctpAssociation, p: Path): boolean {
-  if (!DATA_STATES.has(a.state) || !p.confirmed) return false;
-  const initiator = a.takeoverState?.initiator;
+  if (!DATA_STATES.has(a.state) || !p.confirmed || a.takeoverState === undefined) return false;
+  const initiator = a.takeoverState.initiator;
   return initiator === undefined || initiator.phase === 'complete';
 }
 

@@ -59,6 +59,34 @@ test('PAD chunk: DATA bundled behind a PAD is still delivered (the receiver skip
   t.deepEqual(got, [data]);
 });
 
+// ---------------------------------------------------------------- the simulated link's MTU
+
+test('sim link MTU: a datagram larger than the MTU (payload + 28) is dropped as too-big unless it may be fragmented; reconfiguring changes it', (t) => {
+  const net = new SimNetwork({ seed: 1 });
+  net.addHost('x', ['10.0.0.1']);
+  net.addHost('y', ['10.0.0.2']);
+  net.link('x', 'y', { delayMs: 1, mtu: 1300 });
+  const got: number[] = [];
+  const sink = { handleDatagram: (_n: number, _f: unknown, b: Uint8Array) => void got.push(b.length), handleTimeout() {}, pollTransmit: () => undefined, pollTimeout: () => undefined };
+  const out: Array<{ destination: { address: string; port: number }; payload: Uint8Array; mayFragment?: boolean }> = [];
+  const src = { handleDatagram() {}, handleTimeout() {}, pollTransmit: () => out.shift(), pollTimeout: () => undefined };
+  net.attach(sink, [{ address: '10.0.0.2', port: 1 }]);
+  net.attach(src, [{ address: '10.0.0.1', port: 1 }]);
+  const to = { address: '10.0.0.2', port: 1 };
+  out.push({ destination: to, payload: new Uint8Array(1272) }, { destination: to, payload: new Uint8Array(1273) }, { destination: to, payload: new Uint8Array(4000), mayFragment: true });
+  net.wake(src);
+  net.run(100);
+  t.deepEqual(got, [1272, 4000]);
+  t.is(net.stats.dropped['too-big'], 1);
+  t.is(net.linkStats('x', 'y')!.tooBig, 1);
+  net.link('x', 'y', { delayMs: 1, mtu: 1500 });
+  out.push({ destination: to, payload: new Uint8Array(1472) });
+  net.wake(src);
+  net.run(200);
+  t.deepEqual(got, [1272, 4000, 1472]);
+  t.throws(() => net.link('x', 'y', { delayMs: 1, mtu: 10 }), { instanceOf: RangeError });
+});
+
 // ---------------------------------------------------------------- the state machine (plpmtud.ts)
 
 /** Drive a Plpmtud against a path that carries packets up to `pathMtu`; returns the probes sent. */
@@ -241,15 +269,22 @@ test('an MTU drop mid-stream (black hole, no ICMP): detected, back to BASE, sear
   const drop = p.net.now;
   p.net.link('client', 'server', { ...link, mtu: 1400 });
   const states: string[] = [];
-  s.paths[0]!.pmtud!.tracer = (_f, to, why) => states.push(`${to}: ${why}`);
+  let detectedAt = NaN;
+  s.paths[0]!.pmtud!.tracer = (_f, to, why) => {
+    states.push(`${to}: ${why}`);
+    if (to === 'BASE') detectedAt = p.net.now;
+  };
   p.net.runUntil(() => p.client.receivedBytes >= data.length && s.paths[0]!.pmtud!.state === 'SEARCH_COMPLETE', p.net.now + 120_000);
   t.is(sha256(p.client.received), sha256(data), 'the whole object arrived intact');
   t.is(s.stateName, 'ESTABLISHED');
   t.true(states.some((x) => x.startsWith('BASE: black hole at 1500')), states.join('; '));
   t.true(s.paths[0]!.mtu <= 1400 && s.paths[0]!.mtu > 1400 - PLPMTUD_DEFAULTS.step, `PLPMTU after the drop ${s.paths[0]!.mtu}`);
   t.true(w.dataTooBig > 0, 'full-sized DATA was lost to the black hole before it was detected');
-  const detected = p.net.now; // by now, the search is over
-  void detected;
+  // Detected within two retransmission timeouts (RTO.Min 1 s, doubled once): well before the
+  // association would give up (Association.Max.Retrans).
+  t.true(detectedAt - drop < 4000, `detected ${detectedAt - drop} ms after the drop`);
+  // From then on no DATA is lost to the MTU: new chunks fit, chunks cut before go mayFragment.
+  t.is(w.dataTooBigAfter(detectedAt), 0);
   t.log(`states after the drop at ${drop} ms: ${states.join('; ')}`);
 });
 

@@ -130,6 +130,26 @@ test('PLPMTUD: a 1300 path is found within one search step, each failed size pro
   t.true(r.probes.every((s) => s % 4 === 0));
 });
 
+test('PLPMTUD: for 300 random path MTUs between BASE and MAX the search ends at most one step below the path, never above', (t) => {
+  const r = new SeededRandom(0x8899);
+  const config = { ...PLPMTUD_DEFAULTS, max: 9000 };
+  for (let i = 0; i < 300; i++) {
+    const path = 1200 + Math.floor(r.float() * 7801);
+    const m = new Plpmtud(config);
+    const run = search(m, () => path, 300_000); // less than PMTU_RAISE_TIMER: one search
+    if (m.state !== 'SEARCH_COMPLETE' || m.plpmtu > path || m.plpmtu <= Math.min(path, 9000) - 4 - config.step) {
+      t.fail(`path ${path}: ${m.state} at ${m.plpmtu} after probes ${run.probes.join(',')}`);
+      return;
+    }
+    // A binary search: about log2(7800 / 16) sizes, each failed one MAX_PROBES times.
+    if (new Set(run.probes).size > 12) {
+      t.fail(`path ${path}: ${new Set(run.probes).size} sizes probed`);
+      return;
+    }
+  }
+  t.pass();
+});
+
 test('PLPMTUD: PMTU_RAISE_TIMER searches again after 600 s and finds a path that grew', (t) => {
   const m = new Plpmtud(PLPMTUD_DEFAULTS);
   let mtu = 1300;

@@ -14,13 +14,12 @@ import { checkResumeMode, validateTakeoverNumber, type DropReason, type Instant,
 import { established, handleCookieEcho, handleInit, handleInitAck, learnPeer, nonZero, sendInit } from './association/handshake.js';
 import { handleDatagram, handlePacket } from './association/input.js';
 import { packetBytes, pollTransmit } from './association/output.js';
-import { chunkSizeFor } from './association/pmtu.js';
 import { progressShutdown, protocolViolation, sendAbort, terminate } from './association/shutdown.js';
 import { exportState, restore } from './association/state.js';
 import { handleTimeout, pollTimeout, supervisePaths } from './association/timers.js';
 import type { CookieContents } from './cookie.js';
 import { keyVector, offerParams, type PeerInit } from './handshake.js';
-import type { ResolvedOptions } from './options.js';
+import { chunkSizeFor, type ResolvedOptions } from './options.js';
 import { PacketWriter, type AuthSigner } from './packet-writer.js';
 import { Path } from './path.js';
 import type { Receiver } from './receiver.js';

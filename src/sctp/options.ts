@@ -124,6 +124,11 @@ export function maxChunkSize(mtu: number, authenticated = false): number {
   return (mtu - UDP_IP_OVERHEAD - COMMON_HEADER - DATA_HEADER - (authenticated ? DATA_AUTH_OVERHEAD : 0)) & ~3;
 }
 
+/** The DATA chunk size for packets of `mtu` bytes (a path's PLPMTU), at most the user's chunkSize. */
+export function chunkSizeFor(o: ResolvedOptions, mtu: number): number {
+  return Math.min(o.chunkSizeLimit, maxChunkSize(mtu, o.authenticateData));
+}
+
 /** The chunk types we ask the peer to authenticate: ASCONF and ASCONF-ACK, and DATA if asked. */
 export function authChunksFor(authenticateData: boolean): readonly number[] {
   return authenticateData ? [...AUTH_CHUNKS, ChunkType.DATA] : AUTH_CHUNKS;

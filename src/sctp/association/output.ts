@@ -5,7 +5,7 @@ import type { Instant, Transmit } from '../../transport-abstraction/transport.js
 import type { AssociationState, SctpAssociation } from '../association.js';
 import { Timer } from '../timers.js';
 import type { Chunk } from '../wire/types.js';
-import { chunkSizeFor } from './pmtu.js';
+import { chunkSizeFor } from '../options.js';
 
 /** States in which DATA may be sent and is accepted. */
 export const DATA_STATES: ReadonlySet<AssociationState> = new Set<AssociationState>(['ESTABLISHED', 'SHUTDOWN-PENDING', 'SHUTDOWN-RECEIVED']);

@@ -15,7 +15,6 @@
 // on a real black hole these chunks are lost).
 import type { Instant } from '../../transport-abstraction/transport.js';
 import type { SctpAssociation } from '../association.js';
-import { maxChunkSize, type ResolvedOptions } from '../options.js';
 import { UDP_IP_OVERHEAD } from '../packet-writer.js';
 import type { Path } from '../path.js';
 import { ChunkType, type Chunk } from '../wire/types.js';
@@ -26,11 +25,6 @@ export const PROBE_INFO_LENGTH = 20;
 
 /** T3-rtx expiries without an acknowledgement that make a path suspect a black hole. */
 export const BLACK_HOLE_TIMEOUTS = 2;
-
-/** The DATA chunk size for a packet of `mtu` bytes, at most the user's chunkSize. */
-export function chunkSizeFor(o: ResolvedOptions, mtu: number): number {
-  return Math.min(o.chunkSizeLimit, maxChunkSize(mtu, o.authenticateData));
-}
 
 /**
  * A path may search: the association carries DATA and the path is confirmed, and it is not a

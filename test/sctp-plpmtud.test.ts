@@ -8,6 +8,7 @@ import { emitPacket, parsePacket, ChunkType, type Chunk } from '../src/sctp/wire
 import type { SctpOptions } from '../src/sctp/options.js';
 import { SimNetwork, type LinkConfig, type TraceEvent } from '../src/sim/network.js';
 import { SctpEndpoint } from '../src/sctp/endpoint.js';
+import { SendQueue } from '../src/sctp/send-queue.js';
 import type { SctpAssociation } from '../src/sctp/association.js';
 import { SeededRandom } from '../src/transport-abstraction/random.js';
 import { decodeTransportState, encodeTransportState } from '../src/transport-abstraction/state.js';
@@ -192,6 +193,34 @@ test('PLPMTUD: a peer that never answers probes leaves the PLPMTU at BASE (ERROR
   t.is(m.state, 'ERROR');
   t.is(m.plpmtu, 1200);
   t.true(m.pollTimeout()! >= 600_000);
+});
+
+// ---------------------------------------------------------------- chunk size changes in the send queue
+
+test('send queue: a new chunk size closes the open TSN run; under the export barrier nothing goes until an export after it is confirmed', (t) => {
+  const q = new SendQueue('stream', 1000, 1, 1);
+  q.barrier = true;
+  q.push(new Uint8Array(10_000), 0, false);
+  q.take(0, 0);
+  q.take(0, 0);
+  q.runsChanged = false;
+  t.deepEqual(q.exportRuns().map((r) => [r.bytesPerTsn, r.tsnCount]), [[1000, 0]], 'one open run of 1000-byte chunks');
+  const generation = q.generation;
+  q.setChunkSize(1200);
+  t.true(q.runsChanged, 'the owner must export again (state-changed)');
+  t.deepEqual(q.exportRuns().map((r) => [r.bytesPerTsn, r.tsnCount]), [[1000, 2]], 'the run is closed at two chunks');
+  t.is(q.generation, generation + 1);
+  t.is(q.nextChunkLength(), 0, 'held: a taker with an older state would extrapolate 1000-byte chunks');
+  q.confirmedGeneration = q.generation;
+  t.is(q.nextChunkLength(), 1200);
+  q.take(0, 0);
+  t.deepEqual(q.exportRuns().map((r) => [r.firstTsn, r.streamOffset, r.bytesPerTsn]), [[1, 0, 1000], [3, 2000, 1200]]);
+  // Without the barrier the next chunk goes at once; the same size again changes nothing.
+  q.barrier = false;
+  q.setChunkSize(1200);
+  t.is(q.nextChunkLength(), 1200);
+  q.setChunkSize(800);
+  t.is(q.nextChunkLength(), 800);
 });
 
 // ---------------------------------------------------------------- associations on the simulated network

@@ -10,9 +10,9 @@
 // T3-rtx expiries in a row on a path with no DATA acknowledged in between, while its PLPMTU is
 // above BASE_PLPMTU, send it back to BASE (its probe then tells whether small packets still pass)
 // and search again. DATA chunks made before the drop keep their size (a TSN cannot be re-cut): a
-// packet with one that no longer fits is marked `mayFragment` (RFC 9260 §7.3 lets it go without DF
-// over IPv4; the simulated link delivers such a packet as fragments; Node.js cannot clear DF, so
-// on a real black hole these chunks are lost).
+// packet with one that no longer fits is marked `mayFragment` (an IPv4 sender may clear DF on it
+// and let IP fragment it; the simulated link delivers such a packet as fragments; Node.js cannot
+// clear DF, so on a real black hole beyond the local link these chunks are lost).
 import type { Instant } from '../../transport-abstraction/transport.js';
 import type { SctpAssociation } from '../association.js';
 import { UDP_IP_OVERHEAD } from '../packet-writer.js';

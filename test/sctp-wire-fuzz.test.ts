@@ -131,8 +131,8 @@ class Gen {
       case 15: return { type: 0xc1, serial: this.u32(), address: this.address(), params: this.list(5, this.asconfParam) };
       case 16: return { type: 0x80, serial: this.u32(), params: this.list(5, this.asconfParam) };
       default: {
-        // Unknown chunk types with skip bits (10 or 11) and a type no one defines.
-        const type = this.pick([0x84, 0x85, 0xc5, 0xfe]);
+        // Unknown chunk types with skip bits (10 or 11) and a type no one defines (0x84 is PAD now).
+        const type = this.pick([0x86, 0x85, 0xc5, 0xfe]);
         const raw = this.bytes(20);
         const full = new Uint8Array(4 + raw.length);
         full[0] = type;

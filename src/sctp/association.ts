@@ -19,7 +19,7 @@ import { exportState, restore } from './association/state.js';
 import { handleTimeout, pollTimeout, supervisePaths } from './association/timers.js';
 import type { CookieContents } from './cookie.js';
 import { keyVector, offerParams, type PeerInit } from './handshake.js';
-import type { ResolvedOptions } from './options.js';
+import { chunkSizeFor, type ResolvedOptions } from './options.js';
 import { PacketWriter, type AuthSigner } from './packet-writer.js';
 import { Path } from './path.js';
 import type { Receiver } from './receiver.js';
@@ -172,8 +172,8 @@ export class SctpAssociation implements MigratableTransport {
     this.outboundStreams = options.outboundStreams;
     this.inboundStreams = options.inboundStreams;
     this.remotePort = options.remotePort ?? host.sctpPort;
-    this.paths.push(new Path(remote, options.mtu, options.rto, options.receiveWindow, false));
-    this.sender = new Sender(options.mode, options.chunkSize, this.localInitialTsn, options.outboundStreams, options.receiveWindow, this.paths);
+    this.paths.push(new Path(remote, options.mtu, options.rto, options.receiveWindow, false, options.plpmtud));
+    this.sender = new Sender(options.mode, chunkSizeFor(options, this.paths[0]!.mtu), this.localInitialTsn, options.outboundStreams, options.receiveWindow, this.paths);
     this.sender.ppid = options.ppid;
     this.sender.maxBurst = options.maxBurst;
     this.writer = new PacketWriter(options.mtu);
@@ -383,7 +383,7 @@ export class SctpAssociation implements MigratableTransport {
   addPeerAddress(address: UdpAddress, confirmed = false): number {
     const i = this.pathIndex(address);
     if (i >= 0) return i;
-    this.paths.push(new Path(address, this.options.mtu, this.options.rto, this.sender.peerAdvertised, confirmed));
+    this.paths.push(new Path(address, this.options.mtu, this.options.rto, this.sender.peerAdvertised, confirmed, this.options.plpmtud));
     this.toEndpoint({ type: 'routing-changed' });
     if (this.state !== 'CLOSED') this.events.push({ type: 'state-changed' });
     return this.paths.length - 1;

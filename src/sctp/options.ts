@@ -9,15 +9,27 @@ import { FORWARD_TSN_SUPPORTED, type PartialReliabilityOptions } from './pr-sctp
 import { COMMON_HEADER, DATA_HEADER, UDP_IP_OVERHEAD } from './packet-writer.js';
 import { AUTH_CHUNKS } from './handshake.js';
 import { ChunkType, type Param } from './wire/types.js';
+import { PLPMTUD_DEFAULTS, type PlpmtudConfig } from './plpmtud.js';
 
 export const SCTP_UDP_PORT = 9899;
 
 export interface SctpOptions extends ConnectionOptions {
   /** 'stream' (baton's byte stream: full chunks on stream 0) or 'message' (each send one message). */
   readonly mode?: SendMode;
-  /** Path MTU in bytes (IP datagram size); default 1280, loopback may use 1500. */
+  /**
+   * Path MTU in bytes (IP datagram size); default 1280, loopback may use 1500. With `plpmtud` on,
+   * the default of its `max` instead (the largest size searched).
+   */
   readonly mtu?: number;
-  /** User bytes per DATA chunk; default the largest that fits the MTU. */
+  /**
+   * Path MTU discovery (RFC 8899 DPLPMTUD, probes of HEARTBEAT + PAD, see plpmtud.ts): each path
+   * starts at BASE_PLPMTU (`base`, 1200) and searches up to `max` (default `mtu` when given, else
+   * 1500), DATA chunks sized to the path's PLPMTU. `true` for the defaults (PLPMTUD_DEFAULTS:
+   * PROBE_TIMER 2 s or the path RTO if larger, MAX_PROBES 3, PMTU_RAISE_TIMER 600 s, search step
+   * 16 bytes). Default off: every path uses `mtu`.
+   */
+  readonly plpmtud?: boolean | Partial<PlpmtudConfig>;
+  /** User bytes per DATA chunk; default the largest that fits the MTU (with `plpmtud`, the path's PLPMTU). */
   readonly chunkSize?: number;
   /** RTO.Initial / RTO.Min / RTO.Max in ms (default 1000 / 1000 / 5000; RFC 9260: 60000 max). */
   readonly rto?: Partial<RtoConfig>;
@@ -64,8 +76,16 @@ export interface SctpOptions extends ConnectionOptions {
 
 export interface ResolvedOptions {
   readonly mode: SendMode;
+  /** The fixed path MTU; with PLPMTUD the largest size searched (its `max`). */
   readonly mtu: number;
+  /** PLPMTUD settings, undefined when off. */
+  readonly plpmtud: PlpmtudConfig | undefined;
+  /** DATA chunk size for `mtu` (at most the user's chunkSize). */
   readonly chunkSize: number;
+  /** The user's chunkSize, Infinity when not given (PLPMTUD sizes chunks to each path below it). */
+  readonly chunkSizeLimit: number;
+  /** DATA may have to carry an AUTH chunk (room for it is left in every packet with DATA). */
+  readonly authenticateData: boolean;
   readonly rto: RtoConfig;
   readonly pathMaxRetrans: number;
   readonly associationMaxRetrans: number;
@@ -110,6 +130,11 @@ export const DATA_AUTH_OVERHEAD = 8 + 32;
  */
 export function maxChunkSize(mtu: number, authenticated = false): number {
   return (mtu - UDP_IP_OVERHEAD - COMMON_HEADER - DATA_HEADER - (authenticated ? DATA_AUTH_OVERHEAD : 0)) & ~3;
+}
+
+/** The DATA chunk size for packets of `mtu` bytes (a path's PLPMTU), at most the user's chunkSize. */
+export function chunkSizeFor(o: ResolvedOptions, mtu: number): number {
+  return Math.min(o.chunkSizeLimit, maxChunkSize(mtu, o.authenticateData));
 }
 
 /** The chunk types we ask the peer to authenticate: ASCONF and ASCONF-ACK, and DATA if asked. */
@@ -158,14 +183,27 @@ function withDeadPeer(r: ResolvedOptions, o: SctpOptions): ResolvedOptions {
   return out;
 }
 
+/** The PLPMTUD settings of these options, undefined when off. */
+export function resolvePlpmtud(o: SctpOptions): PlpmtudConfig | undefined {
+  if (o.plpmtud === undefined || o.plpmtud === false) return undefined;
+  const given = o.plpmtud === true ? {} : o.plpmtud;
+  const max = given.max ?? o.mtu ?? PLPMTUD_DEFAULTS.max;
+  const base = Math.min(given.base ?? PLPMTUD_DEFAULTS.base, max);
+  return { ...PLPMTUD_DEFAULTS, ...given, base, max };
+}
+
 function resolveCounts(o: SctpOptions): ResolvedOptions {
-  const mtu = o.mtu ?? 1280;
+  const plpmtud = resolvePlpmtud(o);
+  const mtu = plpmtud?.max ?? o.mtu ?? 1280;
   const advertiseAuth = o.advertiseAuth ?? true;
   const authenticateData = advertiseAuth && (o.authenticateData ?? true);
   const largest = maxChunkSize(mtu, authenticateData);
   return {
     mode: o.mode ?? 'stream',
     mtu,
+    plpmtud,
+    chunkSizeLimit: o.chunkSize ?? Infinity,
+    authenticateData,
     chunkSize: Math.min(o.chunkSize ?? largest, largest),
     rto: { ...SCTP_RTO, ...o.rto },
     pathMaxRetrans: o.pathMaxRetrans ?? 2,

@@ -53,6 +53,8 @@ export class PacketWriter {
   private limit = 0;
   /** Chunks written since begin(). */
   count = 0;
+  /** A DATA chunk was written past the packet's limit (a chunk cut for a larger path MTU). */
+  oversized = false;
   auth: AuthSigner | undefined;
 
   constructor(maxPacket: number) {
@@ -74,6 +76,7 @@ export class PacketWriter {
     this.authOffset = -1;
     this.limit = o + maxLength;
     this.count = 0;
+    this.oversized = false;
   }
 
   /** Bytes still free in this packet. */
@@ -114,10 +117,14 @@ export class PacketWriter {
     return pad4(DATA_HEADER + length) + pad4(this.authCost(0));
   }
 
-  /** Append a DATA chunk for an outbound record; the caller checked dataCost() against room. */
+  /**
+   * Append a DATA chunk for an outbound record; the caller checked dataCost() against room, or
+   * writes one chunk larger than the packet may be alone (`oversized`).
+   */
   addData(c: OutChunk, ppid: number): void {
     const n = DATA_HEADER + c.data.length;
     const need = pad4(n) + pad4(this.authCost(0));
+    if (need > this.room) this.oversized = true;
     if (this.at + need > this.buf.length) this.grow(need);
     this.maybeAuth(0);
     const b = this.buf;

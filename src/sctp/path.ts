@@ -2,6 +2,7 @@
 // state (§7.2), error counter (§8.2) and its two timers, T3-rtx and HEARTBEAT.
 import type { UdpAddress } from '../transport-abstraction/address.js';
 import { RtoEstimator, type RtoConfig } from '../transport-abstraction/rto.js';
+import { Plpmtud, type PlpmtudConfig } from './plpmtud.js';
 
 export class Path {
   readonly rto: RtoEstimator;
@@ -37,14 +38,26 @@ export class Path {
   sentSinceSack = false;
   /** Fast recovery (§7.2.4): the highest outstanding TSN when it began; undefined outside. */
   fastRecoveryExit: number | undefined;
+  /** Path MTU discovery (RFC 8899) of this address, undefined when off; `mtu` follows its PLPMTU. */
+  readonly pmtud: Plpmtud | undefined;
+  /** Nonce of this path's PMTU probes (HEARTBEAT + PAD), checked in their HEARTBEAT ACKs. */
+  probeNonce = 0;
+  /** T3-rtx expiries since DATA on this path was last acknowledged (black-hole detection). */
+  timeoutsWithoutAck = 0;
 
   constructor(
     public address: UdpAddress,
+    /** The packet size in use (IP datagram): the fixed MTU, or the path's PLPMTU with discovery on. */
     public mtu: number,
     rtoConfig: RtoConfig,
     peerRwnd: number,
     confirmed: boolean,
+    plpmtud?: PlpmtudConfig,
   ) {
+    if (plpmtud) {
+      this.pmtud = new Plpmtud(plpmtud);
+      mtu = this.mtu = this.pmtud.plpmtu;
+    }
     this.rto = new RtoEstimator(rtoConfig);
     this.confirmed = confirmed;
     this.cwnd = Math.min(4 * mtu, Math.max(2 * mtu, 4380));

@@ -112,6 +112,8 @@ export class SendQueue {
   confirmedGeneration = 0;
   /** The short chunk recorded and waiting for its export's confirmation, if any. */
   private barred: { readonly length: number; readonly generation: number } | undefined;
+  /** Under the barrier, the chunk size changed: nothing goes before an export of this generation is confirmed. */
+  private resizedGeneration = 0;
 
   constructor(
     readonly mode: SendMode,
@@ -155,6 +157,22 @@ export class SendQueue {
     this.corkMs = Math.max(this.corkMs, FAILOVER_CORK_MS);
   }
 
+  /**
+   * A new DATA chunk size (path MTU discovery changed the path's PLPMTU). In byte-stream mode the
+   * open TSN run ends here, since a taker extrapolates it with its size: 'state-changed' follows
+   * (runsChanged), and under the export barrier no chunk goes before an export made after the
+   * change is confirmed, as for a short chunk. Chunks already made keep their size.
+   */
+  setChunkSize(size: number): void {
+    if (size === this.chunkSize || !(size > 0)) return;
+    this.chunkSize = size;
+    if (this.mode !== 'stream') return;
+    const last = this.runs[this.runs.length - 1];
+    if (last) last.closed = true;
+    this.runsChanged = true;
+    if (this.barrier) this.resizedGeneration = ++this.generation;
+  }
+
   /** A short tail is being held back (byte-stream mode cork). */
   get corked(): boolean {
     return this.mode === 'stream' && this.corkMs > 0 && !this.flushShort && this.replay.length === 0 && this.pendingBytes > 0 && this.pendingBytes < this.chunkSize;
@@ -166,7 +184,7 @@ export class SendQueue {
    */
   nextChunkLength(): number {
     if (this.barred !== undefined) return this.confirmedGeneration >= this.barred.generation ? this.barred.length : 0;
-    if (this.pendingBytes === 0 || this.corked) return 0;
+    if (this.pendingBytes === 0 || this.corked || this.confirmedGeneration < this.resizedGeneration) return 0;
     if (this.mode === 'stream') {
       const need = this.replay[0]?.length;
       const length = need === undefined ? Math.min(this.chunkSize, this.pendingBytes) : this.pendingBytes >= need ? need : 0;

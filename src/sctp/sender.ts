@@ -150,6 +150,7 @@ export class Sender {
       const p = this.paths[i]!;
       if (ackedPerPath[i]! > 0) {
         p.errorCount = 0;
+        p.timeoutsWithoutAck = 0;
         p.onAcked(ackedPerPath[i]!, cumAdvanced, flightBefore[i]!);
       }
       if (p.fastRecoveryExit !== undefined && !tsnLt(cum, p.fastRecoveryExit)) p.fastRecoveryExit = undefined;
@@ -239,7 +240,9 @@ export class Sender {
         continue;
       }
       if (!fast && p.flightSize >= p.cwnd) break;
-      if (w.dataCost(c.data.length) > w.room) break;
+      // A chunk cut for a larger path MTU than this path has now (path MTU discovery, black hole)
+      // cannot be cut again: it goes alone, oversized (the packet is marked mayFragment).
+      if (w.dataCost(c.data.length) > w.room && w.count > 0) break;
       this.retransmitHead++;
       c.needsRetransmit = false;
       if (p.rttTsn === c.tsn) p.rttSentAt = NaN;

@@ -199,7 +199,8 @@ export function exportInto(a: SctpAssociation, state: TransportState): void {
   const emptySsn = t.resumedAt === undefined ? (state.streamBytesSent === 0 ? 0 : undefined) : t.resumedAt.tsn === a.outboundNextTsn ? t.resumedAt.ssn : undefined;
   // The continuation starts after every recorded chunk, a short one the export barrier holds too.
   const end = a.sender.queue.mappedEnd;
-  s.tsnMap = withContinuation(s.tsnMap, end.tsn, end.offset, a.options, emptySsn);
+  // The continuation is cut as the queue cuts now (path MTU discovery may have changed the size).
+  s.tsnMap = withContinuation(s.tsnMap, end.tsn, end.offset, { mode: a.options.mode, chunkSize: a.sender.queue.chunkSize }, emptySsn);
   s.nextAsconfSerial = t.initiator?.sender.nextSerial ?? a.localInitialTsn;
   s.peerAsconfSerial = t.guard?.receiver.peerSerial ?? 0;
   state.takeoverNumber = t.initiator?.requestNumber ?? t.importedTakeoverNumber;

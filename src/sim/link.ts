@@ -4,6 +4,11 @@
 //
 // A packet's size on the link is its UDP payload length plus `overheadBytes` (default 0, so a flow
 // of 1000-byte datagrams on a 128 kbit/s link delivers 16,000 payload bytes per second).
+//
+// `mtu` bounds the IP packets the link carries (UDP payload + 28 bytes of IPv4 and UDP headers): a
+// larger one is dropped without a word, as DF is set and the ICMP Packet Too Big is filtered (a
+// path MTU black hole, RFC 8899 §4.3), unless its sender marked it `mayFragment` (then it crosses
+// as IP fragments, modelled as one packet). Reconfiguring the link changes the MTU mid-flow.
 import { SeededRandom } from '../transport-abstraction/random.js';
 
 export interface LinkConfig {
@@ -23,7 +28,12 @@ export interface LinkConfig {
   readonly reorderDelayMs?: number;
   /** Bytes added to every packet's payload length for serialization and queue accounting (e.g. 28 for IPv4+UDP). */
   readonly overheadBytes?: number;
+  /** Largest IP packet (UDP payload + 28) carried; larger ones are dropped unless they may be fragmented. Default unlimited. */
+  readonly mtu?: number;
 }
+
+/** IPv4 and UDP headers: what `mtu` counts on top of the UDP payload. */
+export const IP_UDP_HEADERS = 28;
 
 /** Per-direction configuration of a link: `ab` from the first named end to the second. */
 export interface DirectedLinkConfig {
@@ -40,6 +50,8 @@ export interface PipeStats {
   admittedBytes: number;
   lost: number;
   queueDropped: number;
+  /** Dropped for being larger than the link's MTU. */
+  tooBig: number;
   duplicated: number;
   reordered: number;
   /** Largest number of bytes seen waiting for the bottleneck. */
@@ -63,6 +75,7 @@ export class Pipe {
     admittedBytes: 0,
     lost: 0,
     queueDropped: 0,
+    tooBig: 0,
     duplicated: 0,
     reordered: 0,
     maxQueuedBytes: 0,
@@ -94,6 +107,18 @@ export class Pipe {
   queuedBytes(now: number): number {
     this.expire(now);
     return this.waiting;
+  }
+
+  /**
+   * True (and counted as offered and dropped) when a packet of `payloadLength` UDP payload bytes is
+   * larger than the link's MTU and may not be fragmented: the caller drops it instead of admit().
+   */
+  tooBig(payloadLength: number, mayFragment: boolean): boolean {
+    const mtu = this.config_.mtu;
+    if (mtu === undefined || mayFragment || payloadLength + IP_UDP_HEADERS <= mtu) return false;
+    this.stats.offered++;
+    this.stats.tooBig++;
+    return true;
   }
 
   /**
@@ -174,6 +199,7 @@ function validateLink(c: LinkConfig): LinkConfig {
   }
   if (c.reorderDelayMs !== undefined && !(c.reorderDelayMs >= 0)) bad('reorderDelayMs must be >= 0');
   if (c.overheadBytes !== undefined && !(c.overheadBytes >= 0)) bad('overheadBytes must be >= 0');
+  if (c.mtu !== undefined && !(c.mtu >= 68)) bad('mtu must be >= 68');
   return c;
 }
 

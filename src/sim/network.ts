@@ -61,7 +61,7 @@ export class SimNetwork {
   readonly stats: SimStats = {
     sent: 0,
     delivered: 0,
-    dropped: { queue: 0, loss: 0, partition: 0, unreachable: 0, killed: 0, 'bad-source': 0 },
+    dropped: { queue: 0, loss: 0, partition: 0, unreachable: 0, killed: 0, 'bad-source': 0, 'too-big': 0 },
     events: 0,
   };
   /** A random stream for cores' RandomSource, independent of the links' streams. */
@@ -520,6 +520,7 @@ export class SimNetwork {
     if (dst === undefined) return this.drop(p, 'unreachable');
     if (this.blocked.size !== 0 && this.blocked.get(src)?.has(dst) === true) return this.drop(p, 'partition');
     const pipe = this.topology.pipeFor(from.address, src, p.to.address, dst);
+    if (pipe.tooBig(p.payload.length, tx.mayFragment === true)) return this.drop(p, 'too-big');
     const exit = pipe.admit(this.clock, p.payload.length);
     if (typeof exit !== 'number') return this.drop(p, exit);
     const reorderDelay = pipe.config.reorderDelayMs ?? DEFAULT_REORDER_DELAY_MS;

@@ -7,6 +7,7 @@ import type { DatagramCore } from '../transport-abstraction/transport.js';
 export type DropReason =
   | 'queue' // the bottleneck queue was full
   | 'loss' // random loss on the link
+  | 'too-big' // larger than the link's MTU (DF set, no ICMP: a black hole)
   | 'partition' // the two hosts are partitioned (at send or while in flight)
   | 'unreachable' // no host owns the destination IP, or nothing is attached to the address
   | 'killed' // sent by or to a killed host

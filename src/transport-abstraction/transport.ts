@@ -30,6 +30,12 @@ export interface Transmit {
   readonly source?: UdpAddress;
   readonly destination: UdpAddress;
   readonly payload: Uint8Array;
+  /**
+   * Larger than the path MTU the core believes in (an SCTP DATA chunk cut before a black hole was
+   * found): it may be fragmented on the way (IPv4 without DF). The simulated link honours it; a
+   * Node.js UDP socket cannot clear DF, so the real drivers ignore it.
+   */
+  readonly mayFragment?: boolean;
 }
 
 /** Anything a driver can bind to UDP sockets: an endpoint or a single connection. */

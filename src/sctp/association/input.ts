@@ -16,6 +16,7 @@ import * as takeover from '../takeover-hooks.js';
 import * as pr from '../pr-sctp.js';
 import { chunkValueLength, emitChunk } from '../wire/emit.js';
 import { supervisePaths } from './timers.js';
+import { onProbeAck, PROBE_INFO_LENGTH } from './pmtu.js';
 
 export function handleDatagram(a: SctpAssociation, now: Instant, from: UdpAddress, bytes: Uint8Array, local?: UdpAddress): void {
   const r = parsePacket(bytes);
@@ -207,6 +208,7 @@ export function onSack(a: SctpAssociation, now: Instant, sack: SackChunk): void 
 }
 
 export function onHeartbeatAck(a: SctpAssociation, now: Instant, info: Uint8Array): void {
+  if (info.length === PROBE_INFO_LENGTH) return onProbeAck(a, now, info); // a path MTU probe (pmtu.ts)
   if (info.length !== 16) return;
   const v = new DataView(info.buffer, info.byteOffset, 16);
   const i = v.getUint32(4);

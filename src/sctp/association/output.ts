@@ -6,6 +6,7 @@ import type { AssociationState, SctpAssociation } from '../association.js';
 import { Timer } from '../timers.js';
 import { abandonStale } from '../pr-sctp.js';
 import type { Chunk } from '../wire/types.js';
+import { chunkSizeFor } from '../options.js';
 
 /** States in which DATA may be sent and is accepted. */
 export const DATA_STATES: ReadonlySet<AssociationState> = new Set<AssociationState>(['ESTABLISHED', 'SHUTDOWN-PENDING', 'SHUTDOWN-RECEIVED']);
@@ -43,6 +44,8 @@ export function buildPacket(a: SctpAssociation, now: Instant): Transmit | undefi
   if (a.state !== 'ESTABLISHED') q.flushShort = true;
   if (!q.corked) q.corkDeadline = undefined;
   else q.corkDeadline ??= now + q.corkMs;
+  // Path MTU discovery: new DATA chunks are cut to this path's PLPMTU (pmtu.ts).
+  if (dataAllowed && a.options.plpmtud) q.setChunkSize(chunkSizeFor(a.options, path.mtu));
   const canData = dataAllowed && a.sender.canSend(i);
   // canSend() may have recorded a short chunk under the export barrier: re-export before it goes.
   runsChanged(a, now);
@@ -79,6 +82,8 @@ export function buildPacket(a: SctpAssociation, now: Instant): Transmit | undefi
   if (canData) a.sender.fill(now, w, i);
   runsChanged(a, now);
   if (w.count === 0) return undefined;
+  // A DATA chunk cut for a larger PLPMTU than the path has now (pmtu.ts): it may be fragmented.
+  if (w.oversized) return { source: a.local, destination, payload: w.finish(), mayFragment: true };
   return { source: a.local, destination, payload: w.finish() };
 }
 

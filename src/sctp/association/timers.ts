@@ -10,6 +10,7 @@ import { CauseCode } from '../wire/types.js';
 import { packetBytes } from './output.js';
 import { sendAbort, sendShutdown, sendShutdownAck, terminate } from './shutdown.js';
 import * as takeover from '../takeover-hooks.js';
+import * as pmtu from './pmtu.js';
 
 export function pollTimeout(a: SctpAssociation): Instant | undefined {
   let t = a.timers.earliest() ?? Infinity;
@@ -22,6 +23,8 @@ export function pollTimeout(a: SctpAssociation): Instant | undefined {
     if (p.t3 < t) t = p.t3;
     if (p.heartbeatAt < t) t = p.heartbeatAt;
   }
+  const m = a.options.plpmtud && a.state !== 'CLOSED' ? pmtu.pollTimeout(a) : undefined;
+  if (m !== undefined && m < t) t = m;
   return t === Infinity ? undefined : t;
 }
 
@@ -70,10 +73,12 @@ export function handleTimeout(a: SctpAssociation, now: Instant): void {
       // A zero-window probe that times out is not a path error (§6.1).
       const probing = a.sender.peerAdvertised === 0;
       a.sender.onRetransmissionTimeout(i);
+      if (!probing) pmtu.onRetransmissionTimeout(a, now, i);
       if (!probing && countError(a, now, i)) return;
     }
     if (p.heartbeatAt <= now) heartbeat(a, now, i);
   }
+  if (a.options.plpmtud && !a.closed) pmtu.handleTimeout(a, now);
 }
 
 /**
@@ -88,6 +93,7 @@ export function supervisePaths(a: SctpAssociation, now: Instant): void {
   for (const p of a.paths) {
     if (Number.isNaN(p.heartbeatAt)) p.heartbeatAt = p.confirmed ? now + a.options.heartbeatInterval + p.rto.rto : now;
   }
+  if (a.options.plpmtud) pmtu.startDiscovery(a, now);
 }
 
 /** Count an error against path i and the association; true when the association died. */

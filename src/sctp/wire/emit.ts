@@ -63,6 +63,11 @@ export function chunkValueLength(c: Chunk): number {
     }
     case ChunkType.ASCONF_ACK:
       return Asconf.PARAMS + listLength((c as Extract<Chunk, { type: 0x80 }>).params, asconfParamLength);
+    case ChunkType.PAD: {
+      const padding = (c as Extract<Chunk, { type: 0x84 }>).padding;
+      if (!Number.isInteger(padding) || padding < 0) throw new LocalUsageError(`PAD chunk with ${padding} bytes of padding`);
+      return C.HEADER_LENGTH + padding;
+    }
     default:
       throw new LocalUsageError(`chunk type ${(c as Chunk).type} without kind 'unknown' is not a known chunk`);
   }
@@ -201,6 +206,9 @@ export function writeChunk(b: Uint8Array, o: number, c: Chunk): number {
       writeList(b, o + Asconf.PARAMS, a.params, writeAsconfParam);
       break;
     }
+    case ChunkType.PAD:
+      zero(b, o + C.VALUE, o + n);
+      break;
   }
   return pad4(n);
 }

@@ -207,6 +207,8 @@ export function parseChunkAt(b: Uint8Array, o: number, length: number): Chunk {
     case ChunkType.ASCONF_ACK:
       atLeast(o, length, Asconf.PARAMS, 'ASCONF-ACK');
       return { type, serial: u32(b, o + Asconf.SERIAL), params: parseAsconfParams(b, o + Asconf.PARAMS, end) };
+    case ChunkType.PAD:
+      return { type, padding: length - C.HEADER_LENGTH };
     default:
       return { type, kind: 'unknown', flags, raw: b.subarray(o, end) };
   }

@@ -21,6 +21,7 @@ export const ChunkType = {
   SHUTDOWN_COMPLETE: 14,
   AUTH: 15,
   ASCONF_ACK: 0x80,
+  PAD: 0x84,
   FORWARD_TSN: 0xc0,
   ASCONF: 0xc1,
 } as const;
@@ -218,6 +219,17 @@ export interface AsconfAckChunk {
   readonly params: readonly AsconfParam[];
 }
 
+/**
+ * PAD (RFC 4820 §3): filler that makes a packet a given size, e.g. a path MTU probe (RFC 8899
+ * §6.2.1.2, HEARTBEAT + PAD). Type 0x84: a peer that does not know it skips it without reporting;
+ * a receiver that knows it ignores the padding bytes, so only their number is kept.
+ */
+export interface PadChunk {
+  readonly type: 0x84;
+  /** Padding bytes after the 4-byte chunk header (the chunk's length field is 4 + padding). */
+  readonly padding: number;
+}
+
 export interface UnknownChunk {
   readonly type: number;
   readonly kind: 'unknown';
@@ -240,6 +252,7 @@ export type Chunk =
   | ForwardTsnChunk
   | AsconfChunk
   | AsconfAckChunk
+  | PadChunk
   | UnknownChunk;
 
 export interface Packet {

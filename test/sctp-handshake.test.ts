@@ -162,30 +162,7 @@ test('INIT collision: both sides connect at once and end with one association ea
   t.deepEqual(ea.map((e) => (e.type === 'data' ? [...e.bytes] : [])), [[4, 5]]);
 });
 
-test('peer restart: a new INIT from the same address replaces the old association (tie-tags)', (t) => {
-  const { a, b } = endpoints();
-  const c1 = a.connect(0, B);
-  settle(a, b, 0);
-  const s1 = b.pollAccept()!;
-  t.is(c1.stateName, 'ESTABLISHED');
-  // The client host restarts: a fresh endpoint on the same address, no memory of c1.
-  const a2 = new SctpEndpoint({ addresses: [A], random: new SeededRandom(99), listen: false });
-  const c2 = a2.connect(10, B);
-  const [init] = drain(a2, 10);
-  deliver(b, A, [init!], 10);
-  const [ack] = drain(b, 10);
-  const cookieParam = (chunksOf(ack!)[0] as { initiateTag: number }).initiateTag;
-  t.not(cookieParam, s1.localTag, 'a new tag for the restarted association');
-  deliver(a2, B, [ack!], 11);
-  settle(a2, b, 12);
-  t.is(c2.stateName, 'ESTABLISHED');
-  const s2 = b.pollAccept()!;
-  t.truthy(s2);
-  t.is(s2.peerTag, c2.localTag);
-  const closed = events(s1).find((e) => e.type === 'closed');
-  t.is(closed && closed.type === 'closed' ? closed.error?.code : undefined, 'BATON_ERR_ABORTED');
-  t.is(b.all.filter((x) => !x.closed).length, 1);
-});
+// A peer restart (RFC 9260 §5.2.4 A) and the rest of the COOKIE ECHO table: test/sctp-restart.test.ts.
 
 test('INIT to a port nobody listens on is refused with ABORT: BATON_ERR_REFUSED', (t) => {
   const { a, b } = endpoints({ listenB: false });

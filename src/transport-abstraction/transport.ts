@@ -78,6 +78,14 @@ export type TransportEvent =
   | { readonly type: 'takeover-refused'; readonly requestNumber: number; readonly peer: UdpAddress; readonly reason: string }
   /** Taker side: our takeover was accepted and the receiver's state is known. */
   | { readonly type: 'takeover-complete'; readonly receiver: ReceiverState }
+  /**
+   * The peer restarted the connection (SCTP, RFC 9260 §5.2.4 case A: it came back from the same
+   * addresses with a new INIT) and it was restarted in place: the same object, new tags, TSNs and
+   * keys, a new stream from offset 0 each way. Events polled before it belong to the old stream.
+   * `discardedBytes`: what send() had accepted and the peer never acknowledged, dropped (the peer
+   * no longer knows that stream). A state exported before it is void. TCP-Migrate never raises it.
+   */
+  | { readonly type: 'restarted'; readonly discardedBytes: number }
   /** The peer finished sending (SHUTDOWN received / FIN). */
   | { readonly type: 'end' }
   /** The connection is over: cleanly when error is undefined. */

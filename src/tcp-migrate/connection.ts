@@ -194,8 +194,10 @@ export class TcpMigrateConnection implements MigratableTransport {
   rcvNxt = 0;
   /** Bytes delivered as 'data' events that the application has not polled yet. @internal */
   rcvUnread = 0;
-  /** RCV.NXT + RCV.WND as last advertised: the right edge only moves in SWS-sized steps. @internal */
+  /** The most the peer was told it may send: every right edge advertised, scaled (window.ts). @internal */
   rcvAdvEdge = 0;
+  /** RCV.NXT + RCV.WND before scaling: the right edge only moves in SWS-sized steps. @internal */
+  rcvWndEdge = 0;
   /** @internal */
   readonly reasm = new Reassembly();
   /** Offset of the peer's FIN, once seen (-1 before). @internal */

@@ -27,7 +27,7 @@ import {
   type TransitionTracer,
   type TransportEvent,
 } from '../transport-abstraction/transport.js';
-import type { ConnectionOwner, EndpointEvent, TcpMigrateConfig } from './config.js';
+import { sendBufferLimit, type ConnectionOwner, type EndpointEvent, type TcpMigrateConfig } from './config.js';
 import * as input from './connection/input.js';
 import * as output from './connection/output.js';
 import * as shutdown from './connection/shutdown.js';
@@ -326,6 +326,7 @@ export class TcpMigrateConnection implements MigratableTransport {
       return 0;
     }
     if (this.resumeSkip > 0) return this.skipResumed(bytes, options);
+    this.snd.limit = sendBufferLimit(this.config, this.cwnd, this.peerWindow);
     const n = this.snd.push(bytes);
     if (n < bytes.length) this.wantWritable = true;
     if (n > 0) this.owner?.wake(this);

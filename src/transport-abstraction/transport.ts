@@ -221,11 +221,14 @@ export interface ConnectionOptions extends DeadPeerOptions {
   readonly remotePort?: number;
   /** Random source for tags, ISNs and keys (seeded in tests). */
   readonly random?: import('./random.js').RandomSource;
-  /** Bound on queued unacknowledged bytes; default 4 MiB. */
+  /**
+   * Bound on queued unacknowledged bytes; default 4 MiB (TCP-Migrate lets it grow to twice the
+   * window in use on a fast path, up to its config's sendBufferMax, 32 MiB; not when given here).
+   */
   readonly sendBufferSize?: number;
   /**
-   * Receive window; default 1 MiB for SCTP, 65535 bytes for TCP-Migrate (up to about 1 GiB there
-   * with RFC 7323 window scaling, which both ends must offer).
+   * Receive window; default 1 MiB for SCTP, 16 MiB for TCP-Migrate (RFC 7323 window scaling,
+   * which both ends must offer, up to about 1 GiB; 65535 with a peer that does not).
    */
   readonly receiveWindow?: number;
 }

@@ -4,61 +4,16 @@ import test from 'ava';
 import { SctpEndpoint } from '../src/sctp/endpoint.js';
 import { emitPacket } from '../src/sctp/wire/emit.js';
 import { finalizeChecksum } from '../src/sctp/wire/crc32c.js';
-import { parsePacket } from '../src/sctp/wire/parse.js';
-import type { Chunk, Packet } from '../src/sctp/wire/types.js';
+import type { Chunk } from '../src/sctp/wire/types.js';
 import type { SctpOptions } from '../src/sctp/options.js';
 import { SeededRandom } from '../src/transport-abstraction/random.js';
-import type { Transmit, TransportEvent } from '../src/transport-abstraction/transport.js';
-import type { SctpAssociation } from '../src/sctp/association.js';
+import { A, B, chunksOf, deliver, drain, events, packetOf, settle } from './helpers/sctp-by-hand.js';
 
-const A = { address: '10.0.0.1', port: 9899 };
-const B = { address: '10.0.0.2', port: 9899 };
 
 function endpoints(opts: { listenA?: boolean; listenB?: boolean; assoc?: SctpOptions } = {}) {
   const a = new SctpEndpoint({ addresses: [A], random: new SeededRandom(1), listen: opts.listenA ?? false, association: opts.assoc });
   const b = new SctpEndpoint({ addresses: [B], random: new SeededRandom(2), listen: opts.listenB ?? true, association: opts.assoc });
   return { a, b };
-}
-
-function drain(ep: SctpEndpoint, now: number): Transmit[] {
-  const out: Transmit[] = [];
-  for (let t = ep.pollTransmit(now); t; t = ep.pollTransmit(now)) out.push(t);
-  return out;
-}
-
-/** The chunks of a datagram, loosely typed so that tests can look at any field. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-function chunksOf(t: Transmit): any[] {
-  const r = parsePacket(t.payload);
-  if (!r.ok) throw new Error(r.error.message);
-  return [...r.packet.chunks];
-}
-
-function packetOf(t: Transmit): Packet {
-  const r = parsePacket(t.payload);
-  if (!r.ok) throw new Error(r.error.message);
-  return r.packet;
-}
-
-function deliver(to: SctpEndpoint, from: typeof A, ts: Transmit[], now: number): void {
-  for (const t of ts) to.handleDatagram(now, from, t.payload);
-}
-
-function events(a: SctpAssociation): TransportEvent[] {
-  const out: TransportEvent[] = [];
-  for (let e = a.pollEvent(); e; e = a.pollEvent()) out.push(e);
-  return out;
-}
-
-/** Run both endpoints to quiescence (no timers), carrying every datagram. */
-function settle(a: SctpEndpoint, b: SctpEndpoint, now: number): void {
-  for (let i = 0; i < 100; i++) {
-    const x = drain(a, now);
-    const y = drain(b, now);
-    if (x.length === 0 && y.length === 0) return;
-    deliver(b, A, x, now);
-    deliver(a, B, y, now);
-  }
 }
 
 test('handshake by hand: INIT, INIT ACK, COOKIE ECHO, COOKIE ACK with AUTH/ASCONF advertised', (t) => {

@@ -2,64 +2,23 @@
 // COOKIE ECHO Chunk When a TCB Exists"), with §5.2.1 / §5.2.2 (INIT for an existing association,
 // Tie-Tags, cause 11). The case tests carry datagrams by hand so that they can hold, replay or drop
 // any of them; the end-to-end ones run on the simulated network. Each test names the text it checks.
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { SctpEndpoint } from '../src/sctp/endpoint.js';
 import type { SctpAssociation } from '../src/sctp/association.js';
 import { checkCookie, makeCookie, type CookieContents } from '../src/sctp/cookie.js';
 import { Timer } from '../src/sctp/timers.js';
-import { parsePacket } from '../src/sctp/wire/parse.js';
 import { emitPacket } from '../src/sctp/wire/emit.js';
-import type { Packet } from '../src/sctp/wire/types.js';
 import { SimNetwork } from '../src/sim/network.js';
 import { SeededRandom } from '../src/transport-abstraction/random.js';
 import type { UdpAddress } from '../src/transport-abstraction/address.js';
 import type { Transmit, TransportEvent } from '../src/transport-abstraction/transport.js';
+import { A, B, chunksOf, deliver, drain, events, packetOf, settle } from './helpers/sctp-by-hand.js';
 
-const A: UdpAddress = { address: '10.0.0.1', port: 9899 };
-const B: UdpAddress = { address: '10.0.0.2', port: 9899 };
 const C: UdpAddress = { address: '10.0.0.3', port: 9899 };
 const SECRET = new Uint8Array(32).fill(7);
 
-function drain(ep: SctpEndpoint, now: number): Transmit[] {
-  const out: Transmit[] = [];
-  for (let t = ep.pollTransmit(now); t; t = ep.pollTransmit(now)) out.push(t);
-  return out;
-}
-
-function packetOf(t: Transmit): Packet {
-  const r = parsePacket(t.payload);
-  if (!r.ok) throw new Error(r.error.message);
-  return r.packet;
-}
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-function chunksOf(t: Transmit): any[] {
-  return [...packetOf(t).chunks];
-}
-
-function deliver(to: SctpEndpoint, from: UdpAddress, ts: readonly Transmit[], now: number): void {
-  for (const t of ts) to.handleDatagram(now, from, t.payload);
-}
-
-function events(a: SctpAssociation): TransportEvent[] {
-  const out: TransportEvent[] = [];
-  for (let e = a.pollEvent(); e; e = a.pollEvent()) out.push(e);
-  return out;
-}
-
 function dataOf(evs: readonly TransportEvent[]): number[] {
   return evs.flatMap((e) => (e.type === 'data' ? [...e.bytes] : []));
-}
-
-/** Run two endpoints to quiescence (no timers), carrying every datagram between A and B. */
-function settle(a: SctpEndpoint, b: SctpEndpoint, now: number): void {
-  for (let i = 0; i < 100; i++) {
-    const x = drain(a, now);
-    const y = drain(b, now);
-    if (x.length === 0 && y.length === 0) return;
-    deliver(b, A, x, now);
-    deliver(a, B, y, now);
-  }
 }
 
 /** The server endpoint (its cookie secret known, so the test can read the cookies it issues). */
@@ -174,6 +133,16 @@ test('§5.2.2: an address the association lost (ADD-IP) while the restart cookie
 
 // ---------------------------------------------------------------- §5.2.1: INIT in COOKIE-WAIT / COOKIE-ECHOED
 
+/** §5.2.1: one INIT ACK "using the same parameters it sent in its original INIT" (tag, TSN); its cookie. */
+function answeredWithOurInit(t: ExecutionContext, out: readonly Transmit[], ca: SctpAssociation): CookieContents {
+  t.is(out.length, 1);
+  const chunk = chunksOf(out[0]!)[0];
+  t.is(chunk.type, 2);
+  t.is(chunk.initiateTag, ca.localTag);
+  t.is(chunk.initialTsn >>> 0, ca.localInitialTsn >>> 0);
+  return cookieIn(out[0]!, 1);
+}
+
 test('§5.2.1: an INIT in COOKIE-WAIT is answered with our INIT\'s Initiate Tag and TSN, Tie-Tags 0; state and T1-init unchanged', (t) => {
   const a = new SctpEndpoint({ addresses: [A], random: new SeededRandom(1), secret: SECRET });
   const b = server();
@@ -182,12 +151,7 @@ test('§5.2.1: an INIT in COOKIE-WAIT is answered with our INIT\'s Initiate Tag 
   b.connect(0, A);
   const [initB] = drain(b, 0);
   deliver(a, B, [initB!], 1);
-  const [ack] = drain(a, 1);
-  const chunk = chunksOf(ack!)[0];
-  t.is(chunk.type, 2);
-  t.is(chunk.initiateTag, ca.localTag);
-  t.is(chunk.initialTsn >>> 0, ca.localInitialTsn >>> 0);
-  const cookie = cookieIn(ack!, 1);
+  const cookie = answeredWithOurInit(t, drain(a, 1), ca);
   t.deepEqual([cookie.tieLocal, cookie.tiePeer], [0, 0]);
   t.is(ca.stateName, 'COOKIE-WAIT');
   t.true(ca.timers.isArmed(Timer.T1_INIT), 'T1-init left running');
@@ -205,12 +169,7 @@ test('§5.2.1: an INIT in COOKIE-ECHOED is answered with our INIT\'s tag and TSN
   other.connect(1, A);
   const [init] = drain(other, 1);
   deliver(a, B, [init!], 1);
-  const [ack] = drain(a, 1);
-  const chunk = chunksOf(ack!)[0];
-  t.is(chunk.type, 2);
-  t.is(chunk.initiateTag, ca.localTag);
-  t.is(chunk.initialTsn >>> 0, ca.localInitialTsn >>> 0);
-  const cookie = cookieIn(ack!, 1);
+  const cookie = answeredWithOurInit(t, drain(a, 1), ca);
   t.true(cookie.tieLocal !== 0 && cookie.tiePeer !== 0);
   t.false([ca.localTag, ca.peerTag].includes(cookie.tieLocal));
   t.is(ca.stateName, 'COOKIE-ECHOED');

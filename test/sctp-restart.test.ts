@@ -13,6 +13,8 @@ import { SeededRandom } from '../src/transport-abstraction/random.js';
 import type { UdpAddress } from '../src/transport-abstraction/address.js';
 import type { Transmit, TransportEvent } from '../src/transport-abstraction/transport.js';
 import { memorySource, StreamSender } from '../src/stream/index.js';
+import { makeFile } from './conformance/world.js';
+import { get, WedgeWorld } from './wedge-sim-world.js';
 import { A, B, chunksOf, deliver, drain, events, packetOf, settle } from './helpers/sctp-by-hand.js';
 
 const C: UdpAddress = { address: '10.0.0.3', port: 9899 };
@@ -602,4 +604,39 @@ test('restart end to end (simulated network): the client host restarts mid-trans
   t.false(serverEvents.some((e) => e.type === 'closed'));
   t.is(b.all.length, 1);
   t.is(sender!.conn, b.all[0], 'the same association object serves the restarted client');
+});
+
+test('the wedge and a restarted client (simulated network): the session ends the connection instead of relaying the old response into the new stream; the client\'s next connection is served afresh', async (t) => {
+  const world = new WedgeWorld({ kind: 'sctp', seed: 23, wedges: 1, rate: 200_000 });
+  const object = makeFile(1_000_000, 23);
+  await world.startAll(new Map([['/big.bin', object]]));
+  const first = world.client('w1', [get('/big.bin', true)]);
+  t.true(world.net.runUntil(() => first.received > 200_000, 60_000), `received ${first.received}`);
+  // The client host restarts: the same address and ports, no memory of the association.
+  const address = first.attachment.addresses[0]!;
+  await first.attachment.close();
+  const ep = new SctpEndpoint({ addresses: [address], random: new SeededRandom(5), listen: false });
+  const evs: TransportEvent[] = [];
+  let conn: SctpAssociation | undefined;
+  const attachment = world.sim.attachNow([address], () => ep, () => {
+    for (let e = conn?.pollEvent(); e; e = conn!.pollEvent()) evs.push(e);
+  });
+  const request = new TextEncoder().encode(get('/big.bin', true));
+  conn = ep.connect(world.sim.now(), world.serverAddress('w1'));
+  conn.send(request);
+  attachment.wake();
+  t.true(world.net.runUntil(() => evs.some((e) => e.type === 'closed'), world.net.now + 10_000));
+  const closed = evs.find((e) => e.type === 'closed');
+  t.is(closed?.type === 'closed' ? closed.error?.code : undefined, 'BATON_ERR_ABORTED');
+  t.deepEqual(evs.filter((e) => e.type === 'data'), [], 'no byte of the old response reached the new stream');
+  t.true(world.events('closed', 'w1').some((l) => l.fields.code === 'BATON_ERR_ABORTED'));
+  // A new association from the same address and ports: accepted and served from the start.
+  evs.length = 0;
+  conn = ep.connect(world.sim.now(), world.serverAddress('w1'));
+  conn.send(request);
+  attachment.wake();
+  const received = () => evs.reduce((n, e) => n + (e.type === 'data' ? e.bytes.length : 0), 0);
+  t.true(world.net.runUntil(() => received() > 1000, world.net.now + 10_000), `received ${received()}`);
+  const head = Buffer.concat(evs.flatMap((e) => (e.type === 'data' ? [e.bytes] : []))).subarray(0, 12).toString('latin1');
+  t.is(head, 'HTTP/1.1 200');
 });

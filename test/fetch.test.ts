@@ -125,8 +125,10 @@ for (const kind of TRANSPORT_KINDS) {
     t.is(f.takeover, 1);
     t.true(f.atByte >= 200_000 && f.atByte < body.length, `taken over at byte ${f.atByte}`);
     // 700 ms from the kill to the takeover, plus its handshake and the first resent data (a few 20
-    // ms RTTs), less the bytes still on the link when A died (they arrive up to ~one queue later).
-    t.true(f.stallMs !== undefined && f.stallMs >= 600 && f.stallMs < 1500, `stalled ${f.stallMs} ms`);
+    // ms RTTs), less the bytes still on the link when A died: they arrive up to one queue later,
+    // and with a window larger than the queue (TCP-Migrate's 16 MiB default) the queue is full:
+    // 200 kB at 1 MB/s, 200 ms.
+    t.true(f.stallMs !== undefined && f.stallMs >= 500 && f.stallMs < 1500, `stalled ${f.stallMs} ms`);
     t.log(`${kind}: taken over at byte ${f.atByte}, stalled ${f.stallMs!.toFixed(0)} ms (virtual)`);
     t.deepEqual(out.summary.failovers, out.failovers);
   });

@@ -4,61 +4,16 @@ import test from 'ava';
 import { SctpEndpoint } from '../src/sctp/endpoint.js';
 import { emitPacket } from '../src/sctp/wire/emit.js';
 import { finalizeChecksum } from '../src/sctp/wire/crc32c.js';
-import { parsePacket } from '../src/sctp/wire/parse.js';
-import type { Chunk, Packet } from '../src/sctp/wire/types.js';
+import type { Chunk } from '../src/sctp/wire/types.js';
 import type { SctpOptions } from '../src/sctp/options.js';
 import { SeededRandom } from '../src/transport-abstraction/random.js';
-import type { Transmit, TransportEvent } from '../src/transport-abstraction/transport.js';
-import type { SctpAssociation } from '../src/sctp/association.js';
+import { A, B, chunksOf, deliver, drain, events, packetOf, settle } from './helpers/sctp-by-hand.js';
 
-const A = { address: '10.0.0.1', port: 9899 };
-const B = { address: '10.0.0.2', port: 9899 };
 
 function endpoints(opts: { listenA?: boolean; listenB?: boolean; assoc?: SctpOptions } = {}) {
   const a = new SctpEndpoint({ addresses: [A], random: new SeededRandom(1), listen: opts.listenA ?? false, association: opts.assoc });
   const b = new SctpEndpoint({ addresses: [B], random: new SeededRandom(2), listen: opts.listenB ?? true, association: opts.assoc });
   return { a, b };
-}
-
-function drain(ep: SctpEndpoint, now: number): Transmit[] {
-  const out: Transmit[] = [];
-  for (let t = ep.pollTransmit(now); t; t = ep.pollTransmit(now)) out.push(t);
-  return out;
-}
-
-/** The chunks of a datagram, loosely typed so that tests can look at any field. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-function chunksOf(t: Transmit): any[] {
-  const r = parsePacket(t.payload);
-  if (!r.ok) throw new Error(r.error.message);
-  return [...r.packet.chunks];
-}
-
-function packetOf(t: Transmit): Packet {
-  const r = parsePacket(t.payload);
-  if (!r.ok) throw new Error(r.error.message);
-  return r.packet;
-}
-
-function deliver(to: SctpEndpoint, from: typeof A, ts: Transmit[], now: number): void {
-  for (const t of ts) to.handleDatagram(now, from, t.payload);
-}
-
-function events(a: SctpAssociation): TransportEvent[] {
-  const out: TransportEvent[] = [];
-  for (let e = a.pollEvent(); e; e = a.pollEvent()) out.push(e);
-  return out;
-}
-
-/** Run both endpoints to quiescence (no timers), carrying every datagram. */
-function settle(a: SctpEndpoint, b: SctpEndpoint, now: number): void {
-  for (let i = 0; i < 100; i++) {
-    const x = drain(a, now);
-    const y = drain(b, now);
-    if (x.length === 0 && y.length === 0) return;
-    deliver(b, A, x, now);
-    deliver(a, B, y, now);
-  }
 }
 
 test('handshake by hand: INIT, INIT ACK, COOKIE ECHO, COOKIE ACK with AUTH/ASCONF advertised', (t) => {
@@ -162,30 +117,7 @@ test('INIT collision: both sides connect at once and end with one association ea
   t.deepEqual(ea.map((e) => (e.type === 'data' ? [...e.bytes] : [])), [[4, 5]]);
 });
 
-test('peer restart: a new INIT from the same address replaces the old association (tie-tags)', (t) => {
-  const { a, b } = endpoints();
-  const c1 = a.connect(0, B);
-  settle(a, b, 0);
-  const s1 = b.pollAccept()!;
-  t.is(c1.stateName, 'ESTABLISHED');
-  // The client host restarts: a fresh endpoint on the same address, no memory of c1.
-  const a2 = new SctpEndpoint({ addresses: [A], random: new SeededRandom(99), listen: false });
-  const c2 = a2.connect(10, B);
-  const [init] = drain(a2, 10);
-  deliver(b, A, [init!], 10);
-  const [ack] = drain(b, 10);
-  const cookieParam = (chunksOf(ack!)[0] as { initiateTag: number }).initiateTag;
-  t.not(cookieParam, s1.localTag, 'a new tag for the restarted association');
-  deliver(a2, B, [ack!], 11);
-  settle(a2, b, 12);
-  t.is(c2.stateName, 'ESTABLISHED');
-  const s2 = b.pollAccept()!;
-  t.truthy(s2);
-  t.is(s2.peerTag, c2.localTag);
-  const closed = events(s1).find((e) => e.type === 'closed');
-  t.is(closed && closed.type === 'closed' ? closed.error?.code : undefined, 'BATON_ERR_ABORTED');
-  t.is(b.all.filter((x) => !x.closed).length, 1);
-});
+// A peer restart (RFC 9260 §5.2.4 A) and the rest of the COOKIE ECHO table: test/sctp-restart.test.ts.
 
 test('INIT to a port nobody listens on is refused with ABORT: BATON_ERR_REFUSED', (t) => {
   const { a, b } = endpoints({ listenB: false });

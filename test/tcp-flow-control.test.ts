@@ -47,7 +47,8 @@ class World {
   readonly seen: Seen[] = [];
   private sent = 0;
 
-  constructor(seed: number, fileLength: number, link: LinkConfig, receiveWindow?: number) {
+  // An unscaled 64 KiB window unless told otherwise (the default is 16 MiB; tcp-window.test.ts).
+  constructor(seed: number, fileLength: number, link: LinkConfig, receiveWindow = 65535) {
     this.net = new SimNetwork({ seed });
     this.file = makeFile(fileLength, seed);
     this.net.addHost('client', [CLIENT.address]);

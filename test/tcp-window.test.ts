@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { SimNetwork, type LinkConfig } from '../src/sim/network.js';
 import { PcapWriter, pcapTrace } from '../src/sim/pcap.js';
 import type { UdpAddress } from '../src/transport-abstraction/address.js';
-import type { TcpMigrateConfig } from '../src/tcp-migrate/config.js';
+import { DEFAULT_CONFIG, type TcpMigrateConfig } from '../src/tcp-migrate/config.js';
 import type { TcpMigrateConnection } from '../src/tcp-migrate/connection.js';
 import { TcpMigrateEndpoint } from '../src/tcp-migrate/endpoint.js';
 import { emitHeaderOptions, headerOptionsLength, type TcpOption } from '../src/tcp-migrate/options.js';
@@ -155,6 +155,84 @@ test('a takeover keeps the scaled window: the taker uses the exported scale fact
   t.log(`after the takeover: ${(rate / 1e6).toFixed(1)} MB/s, ${(w.maxFlight / 1e3).toFixed(0)} kB in flight at most`);
   t.true(rate > 4 * 65535 / 0.04, `${rate} B/s after the takeover is no more than an unscaled window allows`);
   t.is(w.conn.pawsRejected, 0, 'the client dropped the taker\'s segments as old duplicates');
+});
+
+test('at the defaults (no window or buffer option) one connection fills a 1 Gbit/s x 100 ms path: a 16 MiB window (shift 9) and a send buffer that grows with the window', (t) => {
+  // Nothing configured but the path: the default receive window and send buffer. A 9000-byte MTU
+  // (a property of the path, not a tunable) keeps the run to fewer segments.
+  const w = new Bulk(5, GIGABIT, {}, {}, 9000);
+  t.is(DEFAULT_CONFIG.receiveWindow, 16 * MiB);
+  w.net.run(4000);
+  const server = w.server('a');
+  t.is(w.conn.rcvShift, 9, 'the client offers shift 9 for its default 16 MiB buffer');
+  t.is(server.sndShift, 9);
+  t.false(w.mismatch, 'the stream arrived altered');
+  const goodput = (w.receivedAt(4000) - w.receivedAt(2000)) / 2;
+  t.log(`defaults: goodput ${(goodput / 1e6).toFixed(1)} MB/s from 2 s to 4 s (${((100 * goodput) / LINK_BYTES_PER_S).toFixed(1)} % of the link); at most ${(w.maxFlight / 1e6).toFixed(2)} MB in flight`);
+  t.true(goodput >= 0.95 * LINK_BYTES_PER_S, `goodput ${goodput} B/s is below 95 % of the link rate`);
+  t.true(w.maxFlight >= 12_500_000, `at most ${w.maxFlight} bytes in flight: the path was never full`);
+  // The send buffer grew past its 4 MiB floor to keep the window full, within sendBufferMax.
+  t.true(server.bufferedAmount > DEFAULT_CONFIG.sendBufferSize && server.bufferedAmount <= DEFAULT_CONFIG.sendBufferMax, `${server.bufferedAmount} bytes buffered`);
+});
+
+test('at the defaults a takeover keeps the scaled window: the taker reads the client\'s window with shift 9 and fills the 1 Gbit/s x 100 ms path again', (t) => {
+  const w = new Bulk(6, GIGABIT, {}, {}, 9000, [
+    ['a', A],
+    ['b', B],
+  ]);
+  w.net.run(3000);
+  const state = w.server('a').exportState(w.net.now);
+  t.is(state.tcp!.peerWindowScale, 9);
+  w.net.kill('a');
+  const sb = w.servers.get('b')!;
+  const taker = sb.endpoint.importState(w.net.now, state);
+  sb.conn = taker;
+  t.is(taker.sndShift, 9);
+  taker.takeover(w.net.now, 1, 'go-back-n');
+  w.net.wake(sb.endpoint);
+  const start = w.net.now;
+  w.maxFlight = 0;
+  w.net.run(start + 4000);
+  t.is(taker.stateName, 'ESTABLISHED');
+  t.false(w.mismatch, 'the stream arrived altered');
+  const goodput = (w.receivedAt(start + 4000) - w.receivedAt(start + 2000)) / 2;
+  t.log(`after the takeover: ${(goodput / 1e6).toFixed(1)} MB/s, ${(w.maxFlight / 1e6).toFixed(2)} MB in flight at most`);
+  t.true(goodput >= 0.95 * LINK_BYTES_PER_S, `goodput ${goodput} B/s after the takeover`);
+  t.true(w.maxFlight >= 12_500_000, `the taker had at most ${w.maxFlight} bytes in flight`);
+});
+
+test('a slow reader at the defaults: the receiver never holds more than the window it advertised, and the sender stops (zero window) instead of buffering beyond it', (t) => {
+  // The client reads nothing; the server has an endless stream for it.
+  const net = new SimNetwork({ seed: 7 });
+  net.addHost('client', [CLIENT.address]);
+  net.addHost('a', [A.address]);
+  net.link('client', 'a', { delayMs: 5, rateBps: 1_000_000_000, queueBytes: 32 * MiB });
+  const server = new TcpMigrateEndpoint({ addresses: [A], listen: true, random: net.random, rtoMin: 200, mtu: 9000 });
+  const chunk = new Uint8Array(MiB);
+  let conn: TcpMigrateConnection | undefined;
+  net.attach(server, [A], () => {
+    conn ??= server.pollAccept();
+    if (conn?.stateName !== 'ESTABLISHED') return;
+    while (conn.send(chunk) > 0);
+  });
+  const client = new TcpMigrateEndpoint({ addresses: [CLIENT], random: net.random, rtoMin: 200, mtu: 9000 });
+  net.attach(client, [CLIENT]); // never polls events: a reader that stopped
+  const c = client.connect(0, A);
+  net.wake(client);
+  let held = 0;
+  const limit = 16 * MiB + 2 ** 9; // the buffer, plus what rounding the scaled window up may promise
+  for (let at = 500; at <= 20_000; at += 500) {
+    net.run(at);
+    held = Math.max(held, c.rcvUnread + c.reasm.held);
+    t.true(c.rcvUnread + c.reasm.held <= limit, `${c.rcvUnread + c.reasm.held} bytes held at ${at} ms`);
+  }
+  t.true(held >= 16 * MiB - 9000, `the window filled (${held} bytes held)`);
+  t.true(c.receiveWindow() < c.effectiveMss(), `the window is closed to less than a segment (${c.receiveWindow()} bytes)`);
+  const sent = conn!.sndNxt - conn!.sndUna;
+  t.true(sent <= 2 ** 9, `${sent} bytes in flight towards a closed window (at most one probe)`);
+  t.is(conn!.stateName, 'ESTABLISHED', 'the sender waits, probing the window');
+  // The sender's own buffer stayed within its floor: the window in use is 0.
+  t.true(conn!.bufferedAmount <= DEFAULT_CONFIG.sendBufferMax);
 });
 
 test('PAWS (RFC 7323 §5.3): a segment whose TSval is older than TS.Recent is dropped, answered and counted; the stream is intact', (t) => {

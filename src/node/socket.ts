@@ -207,6 +207,7 @@ export class TransportSocket extends Duplex {
       case 'taken-over':
       case 'takeover-refused':
       case 'takeover-complete':
+      case 'restarted':
         this.emit(ev.type, ev);
         return;
     }

@@ -12,6 +12,7 @@ import { LocalUsageError, TransportError } from '../transport-abstraction/errors
 import type { SctpState, TransportState } from '../transport-abstraction/state-types.js';
 import { checkResumeMode, validateTakeoverNumber, type DropReason, type Instant, type MigratableTransport, type ReceiverState, type ResumeMode, type SendOptions, type Transmit, type TransitionTracer, type TransportEvent } from '../transport-abstraction/transport.js';
 import { established, handleCookieEcho, handleInit, handleInitAck, learnPeer, nonZero, sendInit } from './association/handshake.js';
+import { restartInPlace } from './restart.js';
 import { handleDatagram, handlePacket } from './association/input.js';
 import { packetBytes, pollTransmit } from './association/output.js';
 import { progressShutdown, protocolViolation, sendAbort, terminate } from './association/shutdown.js';
@@ -97,16 +98,16 @@ export class SctpAssociation implements MigratableTransport {
   localTag: number;
   /** @internal */
   peerTag = 0;
-  /** @internal */
-  readonly localInitialTsn: number;
+  /** Our initial TSN (a peer restart, §5.2.4 A, gives a new one). @internal */
+  localInitialTsn: number;
   /** @internal */
   peerInitialTsn = 0;
   /** Paths to the peer's addresses; `primary` indexes the preferred one. @internal */
   readonly paths: Path[] = [];
   /** @internal */
   primary = 0;
-  /** @internal */
-  readonly sender: Sender;
+  /** The outbound data path (replaced, with its queue, by a peer restart). @internal */
+  sender: Sender;
   /** @internal */
   receiver: Receiver | undefined;
   /** @internal */
@@ -155,6 +156,7 @@ export class SctpAssociation implements MigratableTransport {
    */ eventsDueAt: Instant | undefined;
   /** @internal */ closeError: TransportError | undefined;
   /** @internal Cookie Preservative (ms) for the next INIT after a stale cookie (§5.2.6). */ cookiePreservative = 0;
+  /** @internal The Tie-Tags (§5.2.2) our INIT ACKs for this association carried, once made (handshake.ts tieTags). */ tieTags: { readonly local: number; readonly peer: number } | undefined;
 
   constructor(
     /** @internal */ readonly host: AssociationHost,
@@ -485,12 +487,15 @@ export class SctpAssociation implements MigratableTransport {
   }
 
   /**
-   * A valid COOKIE ECHO for this association (§5.2.4). Returns 'restart' when the peer restarted
-   * (case A): the endpoint then replaces this association. Otherwise handled here.
+   * A valid COOKIE ECHO for this association (§5.2.4, cases A-D). A peer restart (case A) restarts
+   * this very association in place (restart.ts). 'discarded' when the table says to drop it.
    * @internal
    */
-  handleCookieEcho(now: Instant, from: UdpAddress, cookie: CookieContents, peer: PeerInit, packet: Packet, raw: Uint8Array, index: number): 'restart' | 'handled' | 'discarded' {
-    return handleCookieEcho(this, now, from, cookie, peer, packet, raw, index);
+  handleCookieEcho(now: Instant, from: UdpAddress, cookie: CookieContents, peer: PeerInit, packet: Packet, raw: Uint8Array, index: number): 'handled' | 'discarded' {
+    const r = handleCookieEcho(this, now, from, cookie, peer, packet, raw, index);
+    if (r !== 'restart') return r;
+    restartInPlace(this, now, from, cookie, peer, packet, raw, index);
+    return 'handled';
   }
 
   // ---------------------------------------------------------------- input, timers, output, close

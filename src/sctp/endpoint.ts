@@ -344,14 +344,14 @@ export class SctpEndpoint implements TransportEndpoint {
       this.reply(from, p.sourcePort, peer.tag, [{ type: 9, reflectedTag: false, causes: [{ code: CauseCode.STALE_COOKIE, info }] }], local);
       return;
     }
+    // A COOKIE ECHO for an association we have (RFC 9260 §5.2.4): a collision, a duplicate, a late
+    // cookie, or the peer's restart, which the association carries out in place (restart.ts).
     const existing = this.byTag.get(cookie.localTag) ?? this.lookupByAddress(from, p.sourcePort);
     if (existing && !existing.closed) {
       const result = existing.handleCookieEcho(now, from, cookie, peer, p, raw, 0);
       this.settle(existing);
       if (result === 'discarded') this.drop('bad-handshake');
-      if (result !== 'restart') return;
-      existing.terminate(new TransportError('BATON_ERR_ABORTED', 'the peer restarted the association'));
-      this.settle(existing);
+      return;
     }
     const options = this.resolve({ remotePort: p.sourcePort, outboundStreams: cookie.outboundStreams, inboundStreams: cookie.inboundStreams });
     const a = new SctpAssociation(this.context, options, local ?? this.addresses[0]!, from, cookie.localTag, cookie.localInitialTsn);

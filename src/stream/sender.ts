@@ -7,7 +7,9 @@
 //   - report 'state-changed' through a callback (re-export the state for the support group);
 //   - on a taker's connection, wait for 'takeover-complete' and resume at the receiver's
 //     nextOffset (the first byte the client is missing);
-//   - close the connection when the source ends.
+//   - close the connection when the source ends;
+//   - when the peer restarted the connection ('restarted', SCTP RFC 9260 §5.2.4), serve the new
+//     incarnation from the stream's first byte: its offsets start again at 0.
 //
 // Sans-IO: it calls the transport and the source, and `wake` (the runtime's Attachment#wake) when
 // it fed the transport outside an input cycle. Use pump(now) from the runtime's afterInput hook
@@ -110,6 +112,13 @@ export class StreamSender {
         return;
       case 'closed':
         this.closed = ev;
+        return;
+      case 'restarted':
+        // What was queued and unacknowledged is gone with the old incarnation; the restarted peer
+        // knows no byte of the stream, so it gets the source from its start (unless we had closed
+        // the connection: the restarted association goes on to its SHUTDOWN).
+        this.offset = this.conn.streamOffset;
+        if (this.conn.stateName === 'ESTABLISHED') this.finished = false;
         return;
       default:
         return;

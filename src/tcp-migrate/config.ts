@@ -14,13 +14,29 @@ export interface TcpMigrateConfig {
   readonly rtoMax: number;
   /** RFC 1122 / RFC 5681: an ACK at least every 2nd full segment and within 200 ms. */
   readonly delayedAckMs: number;
-  /** Bound on queued unacknowledged bytes (send() accepts less beyond it). */
+  /**
+   * Bound on queued unacknowledged bytes (send() accepts less beyond it) while the path is slow;
+   * on a fast one the bound grows with the window in use, up to sendBufferMax (sendBufferLimit).
+   */
   readonly sendBufferSize: number;
+  /**
+   * The most the send buffer grows to: twice the window in use, min(cwnd, peer's window), when
+   * that exceeds sendBufferSize (Linux's send-buffer auto-tuning, tcp_sndbuf_expand). So one
+   * connection keeps a long fat path full (12.5 MB in flight on 1 Gbit/s x 100 ms), while one
+   * to a slow or stalled client holds no more than sendBufferSize of the application's bytes.
+   * Set it to sendBufferSize for a fixed bound.
+   */
+  readonly sendBufferMax: number;
   /**
    * The receive buffer: the most in-order bytes received and not yet read. Beyond 65535 it needs
    * RFC 7323 window scaling, which every SYN offers (the shift is the smallest that fits this
    * value, at most 14, so at most 65535 << 14 bytes, about 1 GiB); a peer that does not answer
-   * with a window scale option leaves it at 65535.
+   * with a window scale option leaves it at 65535. Default 16 MiB (shift 9): more than the
+   * 12.5 MB a 1 Gbit/s x 100 ms path holds. It is a bound, not an allocation: in-order bytes are
+   * handed to the application as they arrive and count against it until read, out-of-order ones
+   * are held only as they come, so an idle connection holds no receive memory, and a reader that
+   * stops reading makes the window close: the receiver never holds more than the edge it
+   * advertised (receiver.ts, test/tcp-window.test.ts).
    */
   readonly receiveWindow: number;
   /** Offer RFC 7323 timestamps on the SYN (timestamps.ts); used when the peer's SYN has them too. */
@@ -77,7 +93,8 @@ export const DEFAULT_CONFIG: TcpMigrateConfig = {
   rtoMax: 60_000,
   delayedAckMs: 200,
   sendBufferSize: 4 * 1024 * 1024,
-  receiveWindow: 65535,
+  sendBufferMax: 32 * 1024 * 1024,
+  receiveWindow: 16 * 1024 * 1024,
   timestamps: true,
   timeWaitMs: 2000,
   migrateWaitMs: 20_000,
@@ -89,6 +106,11 @@ export const DEFAULT_CONFIG: TcpMigrateConfig = {
   keepaliveIntervalMs: 2_500,
   keepaliveProbes: 4,
 };
+
+/** The send buffer's bound now: sendBufferSize, or twice the window in use up to sendBufferMax. */
+export function sendBufferLimit(config: TcpMigrateConfig, cwnd: number, peerWindow: number): number {
+  return Math.max(config.sendBufferSize, Math.min(config.sendBufferMax, 2 * Math.min(cwnd, peerWindow)));
+}
 
 /**
  * The contract's dead-peer bounds (transport.ts DeadPeerOptions) on a TCP-Migrate configuration:

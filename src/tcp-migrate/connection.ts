@@ -27,7 +27,7 @@ import {
   type TransitionTracer,
   type TransportEvent,
 } from '../transport-abstraction/transport.js';
-import type { ConnectionOwner, EndpointEvent, TcpMigrateConfig } from './config.js';
+import { sendBufferLimit, type ConnectionOwner, type EndpointEvent, type TcpMigrateConfig } from './config.js';
 import * as input from './connection/input.js';
 import * as output from './connection/output.js';
 import * as shutdown from './connection/shutdown.js';
@@ -194,8 +194,10 @@ export class TcpMigrateConnection implements MigratableTransport {
   rcvNxt = 0;
   /** Bytes delivered as 'data' events that the application has not polled yet. @internal */
   rcvUnread = 0;
-  /** RCV.NXT + RCV.WND as last advertised: the right edge only moves in SWS-sized steps. @internal */
+  /** The most the peer was told it may send: every right edge advertised, scaled (window.ts). @internal */
   rcvAdvEdge = 0;
+  /** RCV.NXT + RCV.WND before scaling: the right edge only moves in SWS-sized steps. @internal */
+  rcvWndEdge = 0;
   /** @internal */
   readonly reasm = new Reassembly();
   /** Offset of the peer's FIN, once seen (-1 before). @internal */
@@ -324,6 +326,7 @@ export class TcpMigrateConnection implements MigratableTransport {
       return 0;
     }
     if (this.resumeSkip > 0) return this.skipResumed(bytes, options);
+    this.snd.limit = sendBufferLimit(this.config, this.cwnd, this.peerWindow);
     const n = this.snd.push(bytes);
     if (n < bytes.length) this.wantWritable = true;
     if (n > 0) this.owner?.wake(this);

@@ -142,7 +142,8 @@ export class TcpMigrateEndpoint implements TransportEndpoint {
     if (options.sendBufferSize === undefined && options.receiveWindow === undefined) return config;
     return {
       ...config,
-      sendBufferSize: options.sendBufferSize ?? config.sendBufferSize,
+      // A bound given for the connection is fixed (as SO_SNDBUF turns Linux's auto-tuning off).
+      ...(options.sendBufferSize === undefined ? {} : { sendBufferSize: options.sendBufferSize, sendBufferMax: options.sendBufferSize }),
       receiveWindow: options.receiveWindow ?? config.receiveWindow,
     };
   }

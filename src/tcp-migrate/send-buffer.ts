@@ -21,7 +21,8 @@ export class SendBuffer {
   end: number;
 
   constructor(
-    readonly limit: number,
+    /** The most bytes held; the connection raises it on a fast path (config.ts sendBufferLimit). */
+    public limit: number,
     offset = 0,
   ) {
     this.ring = EMPTY;

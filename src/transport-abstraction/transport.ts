@@ -84,6 +84,14 @@ export type TransportEvent =
   | { readonly type: 'takeover-refused'; readonly requestNumber: number; readonly peer: UdpAddress; readonly reason: string }
   /** Taker side: our takeover was accepted and the receiver's state is known. */
   | { readonly type: 'takeover-complete'; readonly receiver: ReceiverState }
+  /**
+   * The peer restarted the connection (SCTP, RFC 9260 §5.2.4 case A: it came back from the same
+   * addresses with a new INIT) and it was restarted in place: the same object, new tags, TSNs and
+   * keys, a new stream from offset 0 each way. Events polled before it belong to the old stream.
+   * `discardedBytes`: what send() had accepted and the peer never acknowledged, dropped (the peer
+   * no longer knows that stream). A state exported before it is void. TCP-Migrate never raises it.
+   */
+  | { readonly type: 'restarted'; readonly discardedBytes: number }
   /** The peer finished sending (SHUTDOWN received / FIN). */
   | { readonly type: 'end' }
   /** The connection is over: cleanly when error is undefined. */
@@ -221,11 +229,14 @@ export interface ConnectionOptions extends DeadPeerOptions {
   readonly remotePort?: number;
   /** Random source for tags, ISNs and keys (seeded in tests). */
   readonly random?: import('./random.js').RandomSource;
-  /** Bound on queued unacknowledged bytes; default 4 MiB. */
+  /**
+   * Bound on queued unacknowledged bytes; default 4 MiB (TCP-Migrate lets it grow to twice the
+   * window in use on a fast path, up to its config's sendBufferMax, 32 MiB; not when given here).
+   */
   readonly sendBufferSize?: number;
   /**
-   * Receive window; default 1 MiB for SCTP, 65535 bytes for TCP-Migrate (up to about 1 GiB there
-   * with RFC 7323 window scaling, which both ends must offer).
+   * Receive window; default 1 MiB for SCTP, 16 MiB for TCP-Migrate (RFC 7323 window scaling,
+   * which both ends must offer, up to about 1 GiB; 65535 with a peer that does not).
    */
   readonly receiveWindow?: number;
 }

@@ -18,7 +18,7 @@
 // point. A taker learns the client offset its imported transport resumes at (`clientAt`, the
 // acknowledged point of the state) and drops the client's retransmission of the bytes the mapping
 // already holds (below `knownEnd`); bytes beyond are new requests.
-import type { BatonError } from '../transport-abstraction/errors.js';
+import { TransportError, type BatonError } from '../transport-abstraction/errors.js';
 import type { StreamMapping, TransportState } from '../transport-abstraction/state-types.js';
 import type { Instant, MigratableTransport, ReceiverState, TransportEvent } from '../transport-abstraction/transport.js';
 import { END, NOT_YET, StreamSender, type SourceAnswer, type StreamSource } from '../stream/index.js';
@@ -230,6 +230,12 @@ export class Session {
         this.cancelPace();
         this.closeBackend();
         this.options.hooks.closed(this, ev.error);
+        return;
+      case 'restarted':
+        // The client restarted the association (RFC 9260 §5.2.4): its new stream knows nothing of
+        // the requests and responses mapped here. Never splice bytes into it: end the connection;
+        // the client's next INIT finds no association and is accepted as a new one.
+        this.abort(now, new TransportError('BATON_ERR_ABORTED', 'the client restarted the association; the wedge serves a restarted client as a new connection'));
         return;
       default:
         return;

@@ -98,6 +98,30 @@ export function handleInitAck(a: SctpAssociation, now: Instant, from: UdpAddress
   onInitAck(a, now, from, chunk, peer);
 }
 
+/**
+ * The association's Tie-Tags (RFC 9260 §2.5, §5.2.2): two random 32-bit numbers that link a
+ * restarting peer's COOKIE ECHO to this association without putting its Verification Tags in a
+ * cookie the peer can read. Made the first time an INIT ACK needs them, kept until a restart.
+ */
+export function tieTags(a: SctpAssociation): { readonly local: number; readonly peer: number } {
+  a.tieTags ??= { local: nonZero(a.options.random.uint32()), peer: nonZero(a.options.random.uint32()) };
+  return a.tieTags;
+}
+
+/**
+ * The in-scope addresses an INIT lists that the association does not have (§5.2.2): a restart
+ * that brings them is refused with cause 11, "Restart of an Association with New Addresses".
+ */
+export function newAddresses(a: SctpAssociation, params: readonly Param[], from: UdpAddress): Param[] {
+  return params.filter((p) => (p.kind === 'ipv4' || p.kind === 'ipv6') && inScope(p.address, from.address) && a.pathIndex({ address: p.address, port: from.port }) < 0);
+}
+
+/** The ABORT refusing a restart with new addresses (§5.2.2, cause 11 of §3.3.10.11), listing them. */
+export function refuseNewAddresses(a: SctpAssociation, to: UdpAddress, added: readonly Param[], peerTag: number): void {
+  const info = concat(added.map((p) => emitParam(p)));
+  a.outbox.push({ source: a.local, destination: to, payload: packetBytes(a, [{ type: 6, reflectedTag: false, causes: [{ code: CauseCode.RESTART_WITH_NEW_ADDRESSES, info }] }], peerTag) });
+}
+
 /** An INIT for this association (§5.2.1, §5.2.2): answer with an INIT ACK, or SHUTDOWN ACK. */
 export function handleInit(a: SctpAssociation, now: Instant, from: UdpAddress, raw: Uint8Array, init: InitChunk): void {
   let ours: { tag: number; tsn: number; tieLocal: number; tiePeer: number; random?: Uint8Array };
@@ -105,24 +129,30 @@ export function handleInit(a: SctpAssociation, now: Instant, from: UdpAddress, r
     case 'CLOSED':
       return;
     case 'COOKIE-WAIT':
-    case 'COOKIE-ECHOED':
-      // INIT collision: answer with our INIT's tag AND RANDOM, so both sides' AUTH key vectors agree.
+      // §5.2.1 INIT collision: answer with our INIT's tag, TSN AND RANDOM (so both sides' AUTH key
+      // vectors agree); no TCB to tie to yet, so the Tie-Tags are 0 (§5.2.2 note).
       ours = { tag: a.localTag, tsn: a.localInitialTsn, tieLocal: 0, tiePeer: 0, random: a.localRandom };
       break;
+    case 'COOKIE-ECHOED': {
+      // §5.2.1 as in COOKIE-WAIT, but a TCB with the peer's tag exists: the Tie-Tags are populated.
+      const tie = tieTags(a);
+      ours = { tag: a.localTag, tsn: a.localInitialTsn, tieLocal: tie.local, tiePeer: tie.peer, random: a.localRandom };
+      break;
+    }
     case 'SHUTDOWN-ACK-SENT':
+      // §9.2: the peer missed our SHUTDOWN COMPLETE; resend the SHUTDOWN ACK.
       a.outbox.push({ source: a.local, destination: from, payload: packetBytes(a, [{ type: 8, reflectedTag: false }], a.peerTag) });
       return;
     default: {
       // §5.2.2: a restart that brings addresses this association does not have is refused.
-      const added = init.params.flatMap((p) =>
-        (p.kind === 'ipv4' || p.kind === 'ipv6') && inScope(p.address, from.address) && a.pathIndex({ address: p.address, port: from.port }) < 0 ? [p] : [],
-      );
+      const added = newAddresses(a, init.params, from);
       if (added.length > 0) {
-        const info = concat(added.map((p) => emitParam(p)));
-        a.outbox.push({ source: a.local, destination: from, payload: packetBytes(a, [{ type: 6, reflectedTag: false, causes: [{ code: CauseCode.RESTART_WITH_NEW_ADDRESSES, info }] }], init.initiateTag) });
+        refuseNewAddresses(a, from, added, init.initiateTag);
         return;
       }
-      ours = { tag: nonZero(a.options.random.uint32()), tsn: a.options.random.uint32(), tieLocal: a.localTag, tiePeer: a.peerTag };
+      // A new Initiate Tag and TSN, the Tie-Tags in the cookie; the association itself is not changed.
+      const tie = tieTags(a);
+      ours = { tag: nonZero(a.options.random.uint32()), tsn: a.options.random.uint32(), tieLocal: tie.local, tiePeer: tie.peer };
     }
   }
   const r = a.host.initAcks.answer(now, raw, init, ours, a.options);
@@ -131,14 +161,22 @@ export function handleInit(a: SctpAssociation, now: Instant, from: UdpAddress, r
 }
 
 /**
- * A valid COOKIE ECHO for this association (§5.2.4). Returns 'restart' when the peer restarted
- * (case A): the endpoint then replaces this association. Otherwise handled here.
+ * A valid COOKIE ECHO for this association: the table of §5.2.4 (Local Tag, Peer's Tag,
+ * Local-Tie-Tag, Peer's-Tie-Tag; M match, X differ, 0 none, A any):
+ *   A  X X M M  the peer restarted: 'restart', which the caller carries out (../restart.ts)
+ *   B  M X A A / M 0 A A  INIT collision: take the peer's values, ESTABLISHED, COOKIE ACK
+ *   C  X M 0 0  our own cookie arrived late: discard, change nothing
+ *   D  M M A A  a duplicate: ESTABLISHED if not yet, COOKIE ACK
+ * anything else is discarded. In B and D the cookie must also carry our initial TSN (usrsctp's
+ * "extension of case C": the same tag drawn twice is told apart by the TSN).
  */
 export function handleCookieEcho(a: SctpAssociation, now: Instant, from: UdpAddress, cookie: CookieContents, peer: PeerInit, packet: Packet, raw: Uint8Array, index: number): 'restart' | 'handled' | 'discarded' {
   const L = a.localTag;
   const P = a.peerTag;
-  if (cookie.localTag !== L && peer.tag !== P && cookie.tieLocal === L && cookie.tiePeer === P) {
+  const tie = a.tieTags;
+  if (cookie.localTag !== L && peer.tag !== P && tie !== undefined && cookie.tieLocal === tie.local && cookie.tiePeer === tie.peer) {
     if (a.state === 'SHUTDOWN-ACK-SENT') {
+      // §5.2.4: no restart while shutting down: the SHUTDOWN ACK again, and cause 10.
       const err: Chunk = { type: 9, reflectedTag: false, causes: [{ code: CauseCode.COOKIE_RECEIVED_WHILE_SHUTTING_DOWN, info: new Uint8Array(0) }] };
       a.outbox.push({ source: a.local, destination: from, payload: packetBytes(a, [{ type: 8, reflectedTag: false }, err], a.peerTag) });
       return 'handled';
@@ -146,12 +184,14 @@ export function handleCookieEcho(a: SctpAssociation, now: Instant, from: UdpAddr
     return 'restart';
   }
   if (cookie.localTag === L && peer.tag !== P) {
+    if (cookie.localInitialTsn !== a.localInitialTsn) return 'discarded';
     // Case B: INIT collision; take the peer's tag and values from the cookie.
     learnPeer(a, peer, from);
     if (a.state === 'COOKIE-WAIT' || a.state === 'COOKIE-ECHOED') established(a, now);
   } else if (cookie.localTag !== L && peer.tag === P && cookie.tieLocal === 0 && cookie.tiePeer === 0) {
     return 'discarded'; // Case C
   } else if (cookie.localTag === L && peer.tag === P) {
+    if (cookie.localInitialTsn !== a.localInitialTsn) return 'discarded';
     // Case D: a duplicate (or crossing) COOKIE ECHO.
     if (a.state === 'COOKIE-WAIT' || a.state === 'COOKIE-ECHOED') {
       if (!a.receiver) learnPeer(a, peer, from);
@@ -160,9 +200,14 @@ export function handleCookieEcho(a: SctpAssociation, now: Instant, from: UdpAddr
   } else {
     return 'discarded';
   }
+  acknowledgeCookie(a, now, from, packet, raw, index);
+  return 'handled';
+}
+
+/** COOKIE ACK, then the chunks bundled after the COOKIE ECHO. */
+export function acknowledgeCookie(a: SctpAssociation, now: Instant, from: UdpAddress, packet: Packet, raw: Uint8Array, index: number): void {
   a.outbox.push({ source: a.local, destination: from, payload: packetBytes(a, [{ type: 11, reflectedTag: false }], a.peerTag) });
   if (index + 1 < packet.chunks.length) a.handlePacket(now, from, packet, raw, undefined, index + 1);
-  return 'handled';
 }
 
 export function nonZero(v: number): number {

@@ -78,18 +78,29 @@ export function receiveWindow(c: TcpMigrateConnection): number {
 
 /**
  * The window field to put in a segment, with receiver SWS avoidance (RFC 9293 §3.8.6.2.2, RFC 1122
- * §4.2.3.3): the right edge advances only when it can move by min(MSS, buffer/2); never shrinks.
- * Scaled by Rcv.Wind.Shift except on a SYN (RFC 7323 §2.2), rounded up so that the edge the peer
- * computes never moves left (RFC 7323 §2.4); rcvAdvEdge keeps the edge so promised, and the
- * receiver accepts up to it (at most 2^shift - 1 bytes past the buffer).
+ * §4.2.3.3): the right edge (rcvWndEdge) advances only when it can move by min(MSS, buffer/2);
+ * never shrinks. Scaled by Rcv.Wind.Shift except on a SYN (RFC 7323 §2.2), rounded up, so that the
+ * peer's edge is at most 2^shift - 1 bytes past ours; rcvAdvEdge keeps the furthest edge the peer
+ * was told, and the receiver accepts up to it.
+ *
+ * The rounding starts from the unscaled edge every time, never from the last rounded one: rounded
+ * up again from each new acknowledged point, the promise crept up to 2^shift - 1 bytes per ACK
+ * past the buffer, so a reader that stopped let the sender fill the buffer and then some (377 kB
+ * past a 16 MiB buffer with shift 9, more at every refill). The price: when the acknowledged point
+ * moves by less than 2^shift while our edge stands still, the peer's edge can move left by less
+ * than 2^shift (the retraction RFC 7323 §2.4 describes); what it sent up to its old edge is still
+ * accepted.
  */
 export function advertisedWindow(c: TcpMigrateConnection, syn: boolean): number {
   const edge = c.rcvNxt + c.receiveWindow();
-  if (edge - c.rcvAdvEdge >= Math.min(c.effectiveMss(), c.receiveBuffer() >> 1)) c.rcvAdvEdge = edge;
+  if (edge - c.rcvWndEdge >= Math.min(c.effectiveMss(), c.receiveBuffer() >> 1)) c.rcvWndEdge = edge;
   // Measured from the acknowledged point, so that held bytes do not move the right edge.
   const acked = c.acknowledgedOffset();
-  const window = Math.max(0, c.rcvAdvEdge - acked);
-  if (syn || c.rcvShift === 0) return Math.min(65535, window);
+  const window = Math.max(0, c.rcvWndEdge - acked);
+  if (syn || c.rcvShift === 0) {
+    c.rcvAdvEdge = Math.max(c.rcvAdvEdge, c.rcvWndEdge);
+    return Math.min(65535, window);
+  }
   const unit = 2 ** c.rcvShift;
   const field = Math.min(65535, Math.ceil(window / unit));
   c.rcvAdvEdge = Math.max(c.rcvAdvEdge, acked + field * unit);

@@ -18,6 +18,14 @@
 // point. A taker learns the client offset its imported transport resumes at (`clientAt`, the
 // acknowledged point of the state) and drops the client's retransmission of the bytes the mapping
 // already holds (below `knownEnd`); bytes beyond are new requests.
+//
+// The bytes of a request head still arriving are held the same way: the mapping carries them
+// (pendingRequests, or a mapping with no request yet before the first one), and whenever client
+// bytes beyond the acknowledged point arrive that no announcement in flight covers, the session
+// asks for one at once (hooks.held); each confirmation raises the limit and the wedge announces
+// again, so a long head is acknowledged in steps of one group round trip and its client's window
+// keeps opening. A head that takes longer than the head timeout is answered 408 and closed; a
+// connection idle between requests longer than the idle timeout is closed (slow-loris).
 import type { BatonError } from '../transport-abstraction/errors.js';
 import type { StreamMapping, TransportState } from '../transport-abstraction/state-types.js';
 import type { Instant, MigratableTransport, ReceiverState, TransportEvent } from '../transport-abstraction/transport.js';
@@ -44,6 +52,10 @@ export interface SessionHooks {
   bytes(n: number): void;
   /** The transport's exportable state changed ('state-changed'): announce now (the export barrier waits for it). */
   stateChanged(session: Session, now: Instant): void;
+  /** Client bytes beyond the acknowledged point that no announced state covers yet: announce now. */
+  held(session: Session, now: Instant): void;
+  /** The session's request deadline (requestDeadline) is now `at`: call timedOut(now) then. */
+  deadline(session: Session, at: Instant): void;
 }
 
 export interface SessionOptions {
@@ -61,7 +73,16 @@ export interface SessionOptions {
   readonly highWater?: number;
   /** Resume it below this; default highWater / 4. */
   readonly lowWater?: number;
+  /** A request head begun must be complete within this (from its first byte), else 408; default DEFAULT_HEAD_TIMEOUT_MS. */
+  readonly headTimeoutMs?: number;
+  /** A connection waiting for a request with no byte of it is closed after this; default DEFAULT_IDLE_TIMEOUT_MS. */
+  readonly idleTimeoutMs?: number;
 }
+
+/** Default head timeout: a request head begun must be complete within 30 s (nginx's client_header_timeout is 60 s). */
+export const DEFAULT_HEAD_TIMEOUT_MS = 30_000;
+/** Default idle timeout: a connection with no request under way and no byte of the next one is closed after 60 s. */
+export const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
 
 export class Session {
   readonly conn: MigratableTransport;
@@ -87,6 +108,8 @@ export class Session {
   private readonly options: SessionOptions;
   private readonly highWater: number;
   private readonly lowWater: number;
+  private readonly headTimeoutMs: number;
+  private readonly idleTimeoutMs: number;
   /** Client->server stream offset of the next client byte the transport delivers. */
   private clientAt = 0;
   /** Client bytes below this are already in the mapper (a taker's mapping): dropped as retransmissions. */
@@ -104,12 +127,22 @@ export class Session {
   retransmittedBytes = 0;
   /** The transport's export generation of each state this session made (state()). */
   private readonly generations = new WeakMap<TransportState, number>();
+  /** The highest client end of a state this session made: an announcement in flight may cover up to it. */
+  private announcedEnd = 0;
+  /** The acknowledge limit was cleared (the mapper closed): nothing is held any more. */
+  private unlimited = false;
+  /** What the mapper waits for ('idle' / 'partial'), and when the wait times out. */
+  private waitKind: 'idle' | 'partial' | undefined;
+  /** The wait for a request times out at this instant (undefined: no wait under way). */
+  requestDeadline: Instant | undefined;
 
   constructor(options: SessionOptions) {
     this.options = options;
     this.conn = options.conn;
     this.takeoverNumber = options.takeoverNumber ?? 0;
     this.highWater = options.highWater ?? 256 * 1024;
+    this.headTimeoutMs = options.headTimeoutMs ?? DEFAULT_HEAD_TIMEOUT_MS;
+    this.idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
     this.lowWater = options.lowWater ?? this.highWater / 4;
     const hooks = options.hooks;
     const source: StreamSource = {
@@ -142,6 +175,7 @@ export class Session {
     options.conn.setAcknowledgeLimit(hooks.now(), this.confirmedEnd);
     // Nothing reaches the client that the group's latest confirmed state could not place.
     options.conn.setExportBarrier(hooks.now(), true);
+    this.updateWait(hooks.now());
   }
 
   /** The client stream offset up to which `state` (one of ours) lets a taker rebuild the requests. */
@@ -190,7 +224,17 @@ export class Session {
     const stream = this.mapper?.mapping(s.streamBytesAcked) ?? this.options.resume;
     const state: TransportState = { ...s, ownerId: this.options.ownerId, takeoverNumber: this.takeoverNumber, ...(stream ? { stream } : {}) };
     this.generations.set(state, generation);
+    if (stream !== undefined) this.announcedEnd = Math.max(this.announcedEnd, clientEnd(stream));
     return state;
+  }
+
+  /** The request deadline passed: the mapper answers the wait (HTTP: 408, or a close when idle). */
+  timedOut(now: Instant): void {
+    if (this.done || this.requestDeadline === undefined || now < this.requestDeadline) return;
+    this.requestDeadline = undefined;
+    this.waitKind = undefined;
+    this.mapper?.requestTimedOut?.();
+    this.drain(now);
   }
 
   /** Client-bound bytes waiting for the transport. */
@@ -214,6 +258,9 @@ export class Session {
       case 'data':
         this.clientBytes(ev.bytes);
         this.drain(now);
+        // Bytes held beyond the limit that no announcement in flight covers (a head still arriving,
+        // pipelined bytes): announce them now, or the client's window never opens past them.
+        if (!this.done && !this.unlimited && this.mapper !== undefined && this.clientAt > this.confirmedEnd && this.announcedEnd <= this.confirmedEnd) this.options.hooks.held(this, now);
         return;
       case 'end':
         this.mapper?.handleClientEnd();
@@ -308,6 +355,7 @@ export class Session {
           this.closeBackend();
           // No more requests are answered: nothing held is worth a failover, and a close waits for the limit.
           this.conn.setAcknowledgeLimit(now, undefined);
+          this.unlimited = true;
           if (ev.error !== undefined && (ev.error.code.startsWith('BATON_ERR_RESUME') || ev.error.code === 'BATON_ERR_HTTP_BACKEND')) {
             // A refused resume: not one byte of the answer goes out; the client learns the cause.
             // A content server that failed mid-response: abort, so a cut-off body never looks whole.
@@ -322,7 +370,17 @@ export class Session {
       this.backendPaused = true;
       this.backendConn.pause();
     }
+    this.updateWait(now);
     this.readyListener();
+  }
+
+  /** Start, keep or end the clock of a wait for the client's next request (head and idle timeouts). */
+  private updateWait(now: Instant): void {
+    const kind = this.done ? undefined : this.mapper?.waitingForRequest?.();
+    if (kind === this.waitKind) return;
+    this.waitKind = kind;
+    this.requestDeadline = kind === undefined ? undefined : now + (kind === 'partial' ? this.headTimeoutMs : this.idleTimeoutMs);
+    if (this.requestDeadline !== undefined) this.options.hooks.deadline(this, this.requestDeadline);
   }
 
   /** End the connection with ABORT / RST: a refused resume (reported as failed) or a failed content server. */

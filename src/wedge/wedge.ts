@@ -12,6 +12,7 @@ import type { RandomSource } from '../transport-abstraction/random.js';
 import type { Attachment, Runtime, RuntimeTimer } from '../transport-abstraction/runtime.js';
 import type { EndpointState, StreamMapping, TransportState } from '../transport-abstraction/state-types.js';
 import { DEFAULT_RESUME_MODE, type DatagramCore, type Instant, type ReceiverState, type ResumeMode, type TransportEndpoint, type TransportKind, type Transmit } from '../transport-abstraction/transport.js';
+import { DeadlineHeap } from '../transport-abstraction/deadline-heap.js';
 import { createEndpoint } from '../transports.js';
 import type { BackoffRule } from './backoff.js';
 import type { ContentBackend } from './content.js';
@@ -58,6 +59,10 @@ export interface WedgeOptions {
   readonly backoff?: BackoffRule;
   readonly rtoMin?: number;
   readonly mtu?: number;
+  /** A request head begun must be complete within this (408 otherwise); default 30 s (session.ts). */
+  readonly headTimeoutMs?: number;
+  /** A connection with no request under way and no byte of the next is closed after this; default 60 s. */
+  readonly idleTimeoutMs?: number;
   /** How a taker resumes (transport.ts' ResumeMode); default DEFAULT_RESUME_MODE. The paper's go-back-N is for experiments. */
   readonly resumeMode?: ResumeMode;
   /** Structured log: one call per event (names and fields in SERVE-SPEC.md). */
@@ -154,6 +159,10 @@ export class Wedge {
   private readonly declaredDead = new Set<string>();
   private closed = false;
   private members: Member[];
+  /** Sessions by their request deadline (lazy: an entry whose time is not the session's deadline is stale). */
+  private readonly deadlines = new DeadlineHeap<Session>();
+  private deadlineTimer: RuntimeTimer | undefined;
+  private deadlineTimerAt: Instant | undefined;
 
   private constructor(options: WedgeOptions) {
     this.options = options;
@@ -247,6 +256,7 @@ export class Wedge {
     if (this.closed) return;
     this.closed = true;
     this.queueTimer?.cancel();
+    this.deadlineTimer?.cancel();
     for (const s of this.sessions.values()) s.stop();
     await this.endpoint.close();
     await this.channelAttachment.close();
@@ -285,6 +295,8 @@ export class Wedge {
       ...(o.taker ? { taker: true } : {}),
       ...(o.resume ? { resume: o.resume } : {}),
       ...(o.takeoverNumber !== undefined ? { takeoverNumber: o.takeoverNumber } : {}),
+      ...(this.options.headTimeoutMs !== undefined ? { headTimeoutMs: this.options.headTimeoutMs } : {}),
+      ...(this.options.idleTimeoutMs !== undefined ? { idleTimeoutMs: this.options.idleTimeoutMs } : {}),
       hooks: {
         now: () => this.runtime.now(),
         wake: () => this.endpoint.wake(),
@@ -295,6 +307,13 @@ export class Wedge {
         bytes: (n) => (this.counters.bytesToClients += n),
         stateChanged: (session, now) => {
           if (this.serving.has(session.key)) this.announce(now, session);
+        },
+        held: (session, now) => {
+          if (this.serving.has(session.key)) this.announce(now, session);
+        },
+        deadline: (session, at) => {
+          this.deadlines.push(at, session);
+          this.armDeadlines();
         },
       },
     });
@@ -502,6 +521,31 @@ export class Wedge {
 
   private liveMembers(): string[] {
     return this.members.map((m) => m.id).filter((id) => this.channel.isAlive(id) === true);
+  }
+
+  /** One runtime timer for the earliest request deadline of any session. */
+  private armDeadlines(): void {
+    const h = this.deadlines;
+    while (h.size > 0 && (h.peekItem()!.done || h.peekItem()!.requestDeadline !== h.peekTime())) h.pop();
+    const at = h.peekTime();
+    if (this.closed || at === this.deadlineTimerAt) return;
+    this.deadlineTimer?.cancel();
+    this.deadlineTimer = undefined;
+    this.deadlineTimerAt = at;
+    if (at === undefined) return;
+    this.deadlineTimer = this.runtime.setTimer(at, () => {
+      this.deadlineTimer = undefined;
+      this.deadlineTimerAt = undefined;
+      const now = this.runtime.now();
+      const h2 = this.deadlines;
+      for (let t = h2.peekTime(); t !== undefined && t <= now; t = h2.peekTime()) {
+        const s = h2.peekItem()!;
+        h2.pop();
+        if (s.requestDeadline === t) s.timedOut(now);
+      }
+      this.endpoint.wake();
+      this.armDeadlines();
+    });
   }
 
   private armQueue(): void {

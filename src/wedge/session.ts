@@ -26,13 +26,22 @@
 // again, so a long head is acknowledged in steps of one group round trip and its client's window
 // keeps opening. A head that takes longer than the head timeout is answered 408 and closed; a
 // connection idle between requests longer than the idle timeout is closed (slow-loris).
+//
+// The blind resume (transport.ts takeover(…, resumeFrom)): a taker's session with `prefetchFrom`
+// (the state's acknowledged point) starts its mapper there before the takeover request is sent
+// (the mapping's pending requests held back), and reports the first bytes it has
+// (hooks.prefetched) so the wedge sends them with the request: the client's next byte then arrives
+// half a round trip after the request instead of one and a half. At 'takeover-complete' the
+// prefetched stream is kept when the client's next byte lies within what it produced (all of it
+// the announced response, checked by the content server's answer); otherwise it is dropped and the
+// mapper resumes at the client's next byte as without a prefetch.
 import type { BatonError } from '../transport-abstraction/errors.js';
 import type { StreamMapping, TransportState } from '../transport-abstraction/state-types.js';
 import type { Instant, MigratableTransport, ReceiverState, TransportEvent } from '../transport-abstraction/transport.js';
 import { END, NOT_YET, StreamSender, type SourceAnswer, type StreamSource } from '../stream/index.js';
 import type { BackendConnection, ContentBackend } from './content.js';
 import { ResumeError } from './http-resume.js';
-import type { StreamMapper, StreamMapperFactory } from './mapper.js';
+import type { MapperEvent, StreamMapper, StreamMapperFactory } from './mapper.js';
 import { connectionKey } from './soft-state-table.js';
 
 /** What a session needs from its wedge. */
@@ -48,6 +57,8 @@ export interface SessionHooks {
   failed(session: Session, error: BatonError): void;
   /** The transport connection is over. */
   closed(session: Session, error: BatonError | undefined): void;
+  /** A taker's prefetch has its first bytes (or nothing to wait for): send the takeover request with `bytes`. */
+  prefetched(session: Session, bytes: Uint8Array): void;
   /** Client-bound bytes the transport accepted (counted as the sender moves on). */
   bytes(n: number): void;
   /** The transport's exportable state changed ('state-changed'): announce now (the export barrier waits for it). */
@@ -69,6 +80,8 @@ export interface SessionOptions {
   /** A taker's session: wait for 'takeover-complete', then resume `resume` (the announced mapping; none: no request yet). */
   readonly taker?: boolean;
   readonly resume?: StreamMapping;
+  /** A taker's blind resume: start the mapper at this stream offset (the state's streamBytesAcked) before the takeover. */
+  readonly prefetchFrom?: number;
   /** Pause the content server above this many client-bound bytes waiting; default 256 KiB. */
   readonly highWater?: number;
   /** Resume it below this; default highWater / 4. */
@@ -135,6 +148,10 @@ export class Session {
   private waitKind: 'idle' | 'partial' | undefined;
   /** The wait for a request times out at this instant (undefined: no wait under way). */
   requestDeadline: Instant | undefined;
+  /** The prefetch's start (a taker before 'takeover-complete'), whether it was reported, and a 'close' it met. */
+  private prefetchFrom: number | undefined;
+  private prefetchReported = false;
+  private prefetchClose: Extract<MapperEvent, { type: 'close' }> | undefined;
 
   constructor(options: SessionOptions) {
     this.options = options;
@@ -171,11 +188,34 @@ export class Session {
       this.clientAt = options.conn.receivedOffset;
       this.knownEnd = options.resume === undefined ? this.clientAt : clientEnd(options.resume);
       this.confirmedEnd = Math.max(this.clientAt, this.knownEnd);
+      if (options.prefetchFrom !== undefined && options.resume !== undefined) {
+        this.prefetchFrom = options.prefetchFrom;
+        this.outStart = this.outEnd = this.countedTo = options.prefetchFrom;
+        this.mapper = options.factory.resume(withoutPending(options.resume), options.prefetchFrom);
+      }
     }
     options.conn.setAcknowledgeLimit(hooks.now(), this.confirmedEnd);
     // Nothing reaches the client that the group's latest confirmed state could not place.
     options.conn.setExportBarrier(hooks.now(), true);
     this.updateWait(hooks.now());
+  }
+
+  /** Start a taker's prefetch (after the wedge registered the session): hooks.prefetched follows, perhaps at once. */
+  startPrefetch(now: Instant): void {
+    if (this.prefetchFrom !== undefined) this.drain(now);
+    else this.reportPrefetch();
+  }
+
+  /** Report the prefetch now with what it has (the wedge stops waiting for the content server). */
+  reportPrefetch(): void {
+    if (this.prefetchReported || this.done) return;
+    this.prefetchReported = true;
+    this.options.hooks.prefetched(this, this.prefetchFrom === undefined ? new Uint8Array(0) : this.prefetchBytes());
+  }
+
+  /** True while a taker's prefetch runs (before 'takeover-complete'). */
+  get prefetching(): boolean {
+    return this.prefetchFrom !== undefined;
   }
 
   /** The client stream offset up to which `state` (one of ours) lets a taker rebuild the requests. */
@@ -278,7 +318,7 @@ export class Session {
 
   /** Feed the mapper the client's bytes beyond what it holds already (a taker gets them again). */
   private clientBytes(bytes: Uint8Array): void {
-    if (this.mapper === undefined) {
+    if (this.mapper === undefined || this.prefetchFrom !== undefined) {
       this.early.push(bytes);
       return;
     }
@@ -290,6 +330,7 @@ export class Session {
   }
 
   private startResume(receiver: ReceiverState, now: Instant): void {
+    if (this.prefetchFrom !== undefined && this.keepPrefetch(receiver, now)) return;
     this.outStart = this.outEnd = this.countedTo = receiver.nextOffset;
     this.options.hooks.resumed(this, receiver, now);
     const mapping = this.options.resume;
@@ -304,6 +345,49 @@ export class Session {
     this.mapper = mapping === undefined ? this.options.factory.create() : this.options.factory.resume(mapping, receiver.nextOffset);
     for (const b of this.early.splice(0)) this.clientBytes(b);
     this.drain(now);
+  }
+
+  /**
+   * 'takeover-complete' after a prefetch: keep it when the client's next byte lies within what it
+   * produced (then feed it the held-back pending requests and the client's bytes so far), or drop
+   * it (false: resume as without one).
+   */
+  private keepPrefetch(receiver: ReceiverState, now: Instant): boolean {
+    const from = this.prefetchFrom!;
+    this.prefetchFrom = undefined;
+    const next = receiver.nextOffset;
+    const failed = this.prefetchClose?.error !== undefined;
+    if (failed || next < from || next > this.outEnd) {
+      this.closeBackend();
+      this.mapper = undefined;
+      this.out.length = 0;
+      this.prefetchClose = undefined;
+      return false;
+    }
+    this.countedTo = next;
+    this.options.hooks.resumed(this, receiver, now);
+    const pending = this.options.resume?.resumeContext?.pendingRequests;
+    if (pending !== undefined && pending.length > 0) this.mapper!.handleClientBytes(pending);
+    const close = this.prefetchClose;
+    this.prefetchClose = undefined;
+    if (close !== undefined) this.closed(now, close);
+    for (const b of this.early.splice(0)) this.clientBytes(b);
+    this.drain(now);
+    return true;
+  }
+
+  /** The prefetched bytes to send with the takeover request (at most 64 KiB; the transports send one window of them). */
+  private prefetchBytes(): Uint8Array {
+    const n = Math.min(this.outEnd - this.outStart, 65_536);
+    const bytes = new Uint8Array(n);
+    let at = 0;
+    for (const b of this.out) {
+      if (at >= n) break;
+      const take = b.subarray(0, n - at);
+      bytes.set(take, at);
+      at += take.length;
+    }
+    return bytes;
   }
 
   private read(offset: number, max: number): SourceAnswer {
@@ -353,25 +437,37 @@ export class Session {
           break;
         case 'close':
           this.closeBackend();
-          // No more requests are answered: nothing held is worth a failover, and a close waits for the limit.
-          this.conn.setAcknowledgeLimit(now, undefined);
-          this.unlimited = true;
-          if (ev.error !== undefined && (ev.error.code.startsWith('BATON_ERR_RESUME') || ev.error.code === 'BATON_ERR_HTTP_BACKEND')) {
-            // A refused resume: not one byte of the answer goes out; the client learns the cause.
-            // A content server that failed mid-response: abort, so a cut-off body never looks whole.
-            this.abort(now, ev.error);
-            return;
+          if (this.prefetchFrom !== undefined) {
+            this.prefetchClose = ev; // acted on at 'takeover-complete' if the prefetch is kept
+            break;
           }
-          this.endAfterDrain = true; // a clean end, or an HTTP error response then the end
+          if (this.closed(now, ev)) return;
           break;
       }
     }
-    if (!this.backendPaused && this.backendConn !== undefined && this.outEnd - this.sender.offset > this.highWater) {
+    if (this.prefetchFrom !== undefined && (this.outEnd > this.prefetchFrom || this.prefetchClose !== undefined || this.backendConn === undefined)) this.reportPrefetch();
+    if (this.done) return;
+    if (!this.backendPaused && this.backendConn !== undefined && this.outEnd - (this.prefetchFrom ?? this.sender.offset) > this.highWater) {
       this.backendPaused = true;
       this.backendConn.pause();
     }
     this.updateWait(now);
     this.readyListener();
+  }
+
+  /** The mapper's 'close': true when the connection was aborted (nothing more to do). */
+  private closed(now: Instant, ev: Extract<MapperEvent, { type: 'close' }>): boolean {
+    // No more requests are answered: nothing held is worth a failover, and a close waits for the limit.
+    this.conn.setAcknowledgeLimit(now, undefined);
+    this.unlimited = true;
+    if (ev.error !== undefined && (ev.error.code.startsWith('BATON_ERR_RESUME') || ev.error.code === 'BATON_ERR_HTTP_BACKEND')) {
+      // A refused resume: not one byte of the answer goes out; the client learns the cause.
+      // A content server that failed mid-response: abort, so a cut-off body never looks whole.
+      this.abort(now, ev.error);
+      return true;
+    }
+    this.endAfterDrain = true; // a clean end, or an HTTP error response then the end
+    return false;
   }
 
   /** Start, keep or end the clock of a wait for the client's next request (head and idle timeouts). */
@@ -432,4 +528,9 @@ export class Session {
 /** Client stream offset just after the request and the pending requests a mapping holds. */
 function clientEnd(m: StreamMapping): number {
   return m.requestStreamOffset + m.request.length + (m.resumeContext?.pendingRequests.length ?? 0);
+}
+
+/** The mapping without its pending requests (a prefetch serves the announced response only; they follow at takeover-complete). */
+function withoutPending(m: StreamMapping): StreamMapping {
+  return m.resumeContext === undefined ? m : { ...m, resumeContext: { ...m.resumeContext, pendingRequests: new Uint8Array(0) } };
 }

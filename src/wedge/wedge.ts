@@ -63,6 +63,12 @@ export interface WedgeOptions {
   readonly headTimeoutMs?: number;
   /** A connection with no request under way and no byte of the next is closed after this; default 60 s. */
   readonly idleTimeoutMs?: number;
+  /**
+   * The blind resume (default true): a taker first asks its content server for the stream from the
+   * state's acknowledged point and sends the first bytes with the takeover request (waiting at most
+   * PREFETCH_WAIT_MS for them), so the client's next byte arrives within about half a round trip.
+   */
+  readonly blindResume?: boolean;
   /** How a taker resumes (transport.ts' ResumeMode); default DEFAULT_RESUME_MODE. The paper's go-back-N is for experiments. */
   readonly resumeMode?: ResumeMode;
   /** Structured log: one call per event (names and fields in SERVE-SPEC.md). */
@@ -110,6 +116,9 @@ class CountingCore implements DatagramCore {
   }
 }
 
+/** How long a taker waits for its content server's first bytes before it sends the takeover request without them. */
+export const PREFETCH_WAIT_MS = 50;
+
 /** `ADDR:UDPPORT` of a client endpoint, as logs and `baton monitor move` name connections. */
 export function connectionName(client: EndpointState): string {
   return `${client.address}:${client.udpPort}`;
@@ -143,6 +152,8 @@ export class Wedge {
   private readonly queue: TakeoverQueue;
   private queueTimer: RuntimeTimer | undefined;
   private queueTimerAt: Instant | undefined;
+  /** Taker sessions whose takeover request was sent. */
+  private readonly requested = new WeakSet<Session>();
   /** Taker sessions not yet won or lost: key -> the job. */
   private readonly pending = new Map<string, TakeoverJob>();
   /** Connections announced won or served (announced); taker sessions before that are not. */
@@ -286,7 +297,7 @@ export class Wedge {
     for (const s of [...this.sessions.values()]) s.pump(now);
   }
 
-  private newSession(o: { conn: Session['conn']; taker?: boolean; resume?: StreamMapping; takeoverNumber?: number }): Session {
+  private newSession(o: { conn: Session['conn']; taker?: boolean; resume?: StreamMapping; takeoverNumber?: number; prefetchFrom?: number }): Session {
     const s = new Session({
       conn: o.conn,
       factory: this.factory,
@@ -295,6 +306,7 @@ export class Wedge {
       ...(o.taker ? { taker: true } : {}),
       ...(o.resume ? { resume: o.resume } : {}),
       ...(o.takeoverNumber !== undefined ? { takeoverNumber: o.takeoverNumber } : {}),
+      ...(o.prefetchFrom !== undefined ? { prefetchFrom: o.prefetchFrom } : {}),
       ...(this.options.headTimeoutMs !== undefined ? { headTimeoutMs: this.options.headTimeoutMs } : {}),
       ...(this.options.idleTimeoutMs !== undefined ? { idleTimeoutMs: this.options.idleTimeoutMs } : {}),
       hooks: {
@@ -311,6 +323,7 @@ export class Wedge {
         held: (session, now) => {
           if (this.serving.has(session.key)) this.announce(now, session);
         },
+        prefetched: (session, bytes) => this.sendTakeover(session, bytes),
         deadline: (session, at) => {
           this.deadlines.push(at, session);
           this.armDeadlines();
@@ -582,14 +595,33 @@ export class Wedge {
     let conn;
     try {
       conn = this.endpoint.core.importState(now, state);
-      conn.takeover(now, number, this.options.resumeMode ?? DEFAULT_RESUME_MODE);
     } catch (error) {
       return this.skip(name, number, error instanceof BatonError ? error.code : 'import-failed');
     }
     this.pending.set(job.key, job);
     this.counters.takeoversStarted++;
     this.log('takeover-start', { connection: name, from: job.from, number, delayMs: Math.round(delayMs * 1000) / 1000 });
-    this.newSession({ conn, taker: true, ...(state.stream ? { resume: state.stream } : {}), takeoverNumber: number });
+    const blind = this.options.blindResume !== false && state.stream !== undefined;
+    const session = this.newSession({ conn, taker: true, ...(state.stream ? { resume: state.stream } : {}), takeoverNumber: number, ...(blind ? { prefetchFrom: state.streamBytesAcked } : {}) });
+    // The takeover request goes when the prefetch has its first bytes (hooks.prefetched), at the latest after PREFETCH_WAIT_MS.
+    session.startPrefetch(now);
+    if (!this.requested.has(session)) this.runtime.setTimer(now + PREFETCH_WAIT_MS, () => session.reportPrefetch());
+  }
+
+  /** Send a taker's takeover request (number, resume mode) with the prefetched stream bytes (the blind resume). */
+  private sendTakeover(session: Session, bytes: Uint8Array): void {
+    if (this.requested.has(session) || session.done || this.closed) return;
+    this.requested.add(session);
+    const now = this.runtime.now();
+    try {
+      session.conn.takeover(now, session.takeoverNumber, this.options.resumeMode ?? DEFAULT_RESUME_MODE, bytes.length > 0 ? bytes : undefined);
+    } catch (error) {
+      session.stop();
+      this.sessions.delete(session.key);
+      this.pending.delete(session.key);
+      this.skip(this.name(session), session.takeoverNumber, error instanceof BatonError ? error.code : 'takeover-failed');
+      return;
+    }
     this.endpoint.wake();
   }
 

@@ -6,7 +6,7 @@
 // monitor) or the monitor moves one here. The exact takeover procedure is in README.md
 // ("The orchestrator"). The same code runs in the simulator (SimRuntime, sim MemoryBackend) and in
 // the daemon (UdpRuntime, TcpBackend).
-import type { UdpAddress } from '../transport-abstraction/address.js';
+import { addressKey, type UdpAddress } from '../transport-abstraction/address.js';
 import { BatonError } from '../transport-abstraction/errors.js';
 import type { RandomSource } from '../transport-abstraction/random.js';
 import type { Attachment, Runtime, RuntimeTimer } from '../transport-abstraction/runtime.js';
@@ -119,6 +119,37 @@ class CountingCore implements DatagramCore {
 /** How long a taker waits for its content server's first bytes before it sends the takeover request without them. */
 export const PREFETCH_WAIT_MS = 50;
 
+/**
+ * The client-facing endpoint as the wedge binds it: it records the source of every datagram since
+ * the last afterInput (the sessions to pump are those of these clients) and, before the endpoint
+ * runs its timers, lets the wedge note the sessions whose connection timers are due.
+ */
+class TouchCore implements DatagramCore {
+  /** Sources (addressKey) of the datagrams since the wedge last read them. */
+  readonly sources = new Set<string>();
+  constructor(
+    readonly inner: TransportEndpoint,
+    private readonly beforeTimeout: (now: Instant) => void,
+  ) {}
+  handleDatagram(now: Instant, from: UdpAddress, bytes: Uint8Array, local?: UdpAddress): void {
+    this.sources.add(addressKey(from));
+    this.inner.handleDatagram(now, from, bytes, local);
+  }
+  handleTimeout(now: Instant): void {
+    this.beforeTimeout(now);
+    this.inner.handleTimeout(now);
+  }
+  pollTransmit(now: Instant): Transmit | undefined {
+    return this.inner.pollTransmit(now);
+  }
+  pollTimeout(): Instant | undefined {
+    return this.inner.pollTimeout();
+  }
+}
+
+/** A datagram from a source no session is known under (a handshake, a new path) sweeps every session, at most this often. */
+const SWEEP_MIN_MS = 100;
+
 /** `ADDR:UDPPORT` of a client endpoint, as logs and `baton monitor move` name connections. */
 export function connectionName(client: EndpointState): string {
   return `${client.address}:${client.udpPort}`;
@@ -143,7 +174,7 @@ export class Wedge {
   /** Connections served or being taken over, by table key. */
   readonly sessions = new Map<string, Session>();
   readonly channel: SoftStateChannel;
-  private endpoint!: Attachment<TransportEndpoint>;
+  private endpoint!: Attachment<TouchCore>;
   private channelAttachment!: Attachment<CountingCore>;
   private readonly runtime: Runtime;
   private readonly options: WedgeOptions;
@@ -170,6 +201,25 @@ export class Wedge {
   private readonly declaredDead = new Set<string>();
   private closed = false;
   private members: Member[];
+  /** Client-facing inputs handled, and sessions pumped for them (see endpointInput): the work per input. */
+  inputs = 0;
+  pumps = 0;
+  /** Sweeps (every session pumped: each update period, and after datagrams from unknown sources, at most every 100 ms) and the sessions they pumped. */
+  sweeps = 0;
+  swept = 0;
+  /** Sessions by their connection's remote address (addressKey), and each session's key there. */
+  private readonly byRemote = new Map<string, Set<Session>>();
+  private readonly remoteOf = new Map<Session, string>();
+  /** Sessions by their connection's timer deadline as last read (lazy: armedAt says which entry is live). */
+  private readonly connTimers = new DeadlineHeap<Session>();
+  private readonly armedAt = new Map<Session, Instant>();
+  /** Sessions whose connection's deadline may have moved since it was last read. */
+  private readonly moved = new Set<Session>();
+  /** Sessions whose connection timers are due in the endpoint's current timeout input. */
+  private readonly due = new Set<Session>();
+  private lastSweep = -Infinity;
+  private sweepTimer: RuntimeTimer | undefined;
+  private sweepTimerAt: Instant | undefined;
   /** Sessions by their request deadline (lazy: an entry whose time is not the session's deadline is stale). */
   private readonly deadlines = new DeadlineHeap<Session>();
   private deadlineTimer: RuntimeTimer | undefined;
@@ -222,14 +272,17 @@ export class Wedge {
       w.endpoint = await rt.attach(
         [options.listen],
         (bound) =>
-          createEndpoint(options.transport, {
-            addresses: bound,
-            listen: true,
-            random: options.random,
-            ...(options.port !== undefined ? { port: options.port } : {}),
-            ...(options.rtoMin !== undefined ? { rtoMin: options.rtoMin } : {}),
-            ...(options.mtu !== undefined ? { mtu: options.mtu } : {}),
-          }),
+          new TouchCore(
+            createEndpoint(options.transport, {
+              addresses: bound,
+              listen: true,
+              random: options.random,
+              ...(options.port !== undefined ? { port: options.port } : {}),
+              ...(options.rtoMin !== undefined ? { rtoMin: options.rtoMin } : {}),
+              ...(options.mtu !== undefined ? { mtu: options.mtu } : {}),
+            }),
+            (now) => w.timersDue(now),
+          ),
         (now) => w.endpointInput(now),
       );
     } catch (error) {
@@ -268,6 +321,7 @@ export class Wedge {
     this.closed = true;
     this.queueTimer?.cancel();
     this.deadlineTimer?.cancel();
+    this.sweepTimer?.cancel();
     for (const s of this.sessions.values()) s.stop();
     await this.endpoint.close();
     await this.channelAttachment.close();
@@ -286,18 +340,127 @@ export class Wedge {
 
   // ---- the client-facing endpoint ----
 
+  /**
+   * After client-facing input: pump the sessions it touched — new connections, the sessions of the
+   * clients that sent datagrams, those whose connection timers were due — not every session, so the
+   * work per input does not grow with the number of connections. A datagram from a source no
+   * session is known under (a handshake, a client's new address) sweeps every session, at most
+   * every SWEEP_MIN_MS; every update period a sweep catches anything the bookkeeping missed.
+   */
   private endpointInput(now: Instant): void {
-    const ep = this.endpoint.core;
+    this.inputs++;
+    const core = this.endpoint.core;
+    const ep = core.inner;
+    const touched = new Set<Session>();
     for (let c = ep.pollAccept(); c !== undefined; c = ep.pollAccept()) {
       const s = this.newSession({ conn: c });
       this.counters.connectionsAccepted++;
       this.serving.add(s.key);
       this.log('accepted', { connection: this.name(s) });
+      touched.add(s);
     }
-    for (const s of [...this.sessions.values()]) s.pump(now);
+    let unknown = false;
+    for (const source of core.sources) {
+      const sessions = this.byRemote.get(source);
+      if (sessions === undefined) unknown = true;
+      else for (const s of sessions) touched.add(s);
+    }
+    core.sources.clear();
+    for (const s of this.due) touched.add(s);
+    this.due.clear();
+    for (const s of touched) this.pumpSession(now, s);
+    if (unknown) {
+      if (now - this.lastSweep >= SWEEP_MIN_MS) this.sweep(now);
+      else this.armSweep(this.lastSweep + SWEEP_MIN_MS);
+    }
+    if (this.sweepTimer === undefined) this.armSweep(now + (this.options.updateMs ?? 3000));
+  }
+
+  /** Pump one session (its transport's events, then feed it) and keep its index entries current. */
+  private pumpSession(now: Instant, s: Session, sweeping = false): void {
+    if (this.sessions.get(s.key) !== s) return this.forget(s);
+    if (sweeping) this.swept++;
+    else this.pumps++;
+    s.pump(now);
+    this.moved.add(s);
+    this.index(s);
+  }
+
+  /** File the session under its connection's remote address (again, when it changed: a new path). */
+  private index(s: Session): void {
+    const remote = addressKey(s.conn.remote);
+    const was = this.remoteOf.get(s);
+    if (was === remote) return;
+    if (was !== undefined) this.byRemote.get(was)?.delete(s);
+    let set = this.byRemote.get(remote);
+    if (set === undefined) this.byRemote.set(remote, (set = new Set()));
+    set.add(s);
+    this.remoteOf.set(s, remote);
+  }
+
+  /** The session is gone: out of every index. */
+  private forget(s: Session): void {
+    const remote = this.remoteOf.get(s);
+    if (remote !== undefined) {
+      const set = this.byRemote.get(remote);
+      set?.delete(s);
+      if (set?.size === 0) this.byRemote.delete(remote);
+    }
+    this.remoteOf.delete(s);
+    this.armedAt.delete(s);
+    this.moved.delete(s);
+    this.due.delete(s);
+  }
+
+  /** Pump every session. */
+  private sweep(now: Instant): void {
+    this.lastSweep = now;
+    this.sweeps++;
+    for (const s of [...this.sessions.values()]) this.pumpSession(now, s, true);
+  }
+
+  private armSweep(at: Instant): void {
+    if (this.closed || (this.sweepTimerAt !== undefined && this.sweepTimerAt <= at)) return;
+    this.sweepTimer?.cancel();
+    this.sweepTimerAt = at;
+    this.sweepTimer = this.runtime.setTimer(at, () => {
+      this.sweepTimer = undefined;
+      this.sweepTimerAt = undefined;
+      if (this.closed) return;
+      this.sweep(this.runtime.now());
+      this.endpoint.wake();
+      this.armSweep(this.runtime.now() + (this.options.updateMs ?? 3000));
+    });
+  }
+
+  /**
+   * Before the endpoint runs its timers: re-read the deadlines that may have moved (their
+   * transmits were drained since), and note the sessions whose deadline is due (pumped after).
+   */
+  private timersDue(now: Instant): void {
+    for (const s of this.moved) {
+      const at = this.sessions.get(s.key) === s ? s.conn.pollTimeout() : undefined;
+      if (at === this.armedAt.get(s)) continue;
+      if (at === undefined) this.armedAt.delete(s);
+      else {
+        this.armedAt.set(s, at);
+        this.connTimers.push(at, s);
+      }
+    }
+    this.moved.clear();
+    const h = this.connTimers;
+    for (let t = h.peekTime(); t !== undefined && t <= now; t = h.peekTime()) {
+      const s = h.peekItem()!;
+      h.pop();
+      if (this.armedAt.get(s) !== t) continue;
+      this.armedAt.delete(s);
+      this.due.add(s);
+    }
   }
 
   private newSession(o: { conn: Session['conn']; taker?: boolean; resume?: StreamMapping; takeoverNumber?: number; prefetchFrom?: number }): Session {
+    // The session's own calls into its connection may move its timer: re-read it before the next timeout input.
+    let made: Session | undefined;
     const s = new Session({
       conn: o.conn,
       factory: this.factory,
@@ -311,7 +474,10 @@ export class Wedge {
       ...(this.options.idleTimeoutMs !== undefined ? { idleTimeoutMs: this.options.idleTimeoutMs } : {}),
       hooks: {
         now: () => this.runtime.now(),
-        wake: () => this.endpoint.wake(),
+        wake: () => {
+          if (made !== undefined) this.moved.add(made);
+          this.endpoint.wake();
+        },
         mapping: (session, mapping) => this.mappingChanged(session, mapping),
         resumed: (session, receiver, now) => this.won(session, receiver, now),
         failed: (session, error) => this.resumeFailed(session, error),
@@ -330,7 +496,10 @@ export class Wedge {
         },
       },
     });
+    made = s;
     this.sessions.set(s.key, s);
+    this.moved.add(s);
+    this.index(s);
     return s;
   }
 
@@ -355,6 +524,7 @@ export class Wedge {
     if (this.liveMembers().length === 0) {
       session.confirmed(now, Session.clientEnd(state));
       session.exportConfirmed(now, state);
+      this.moved.add(session);
     }
     this.channelAttachment.wake();
   }
@@ -398,6 +568,7 @@ export class Wedge {
   private sessionClosed(session: Session, error: BatonError | undefined): void {
     const now = this.runtime.now();
     this.sessions.delete(session.key);
+    this.forget(session);
     const wasServing = this.serving.delete(session.key);
     const job = this.pending.get(session.key);
     const client = session.conn.exportState(now).client;
@@ -449,6 +620,7 @@ export class Wedge {
         if (s === undefined) return;
         s.stop();
         this.sessions.delete(ev.key);
+        this.forget(s);
         this.serving.delete(ev.key);
         this.pending.delete(ev.key);
         this.counters.superseded++;
@@ -468,6 +640,7 @@ export class Wedge {
           const key = connectionKey(state.client);
           const session = this.sessions.get(key);
           if (session === undefined) continue;
+          this.moved.add(session);
           // The limit moved: announce the state that describes the new acknowledged point at once,
           // so a taker does not start from a point behind what the client was told arrived.
           if (session.confirmed(now, Session.clientEnd(state)) && this.serving.has(key)) this.announce(now, session);
@@ -528,6 +701,7 @@ export class Wedge {
       const state = s.state(now);
       s.confirmed(now, Session.clientEnd(state));
       s.exportConfirmed(now, state);
+      this.moved.add(s);
     }
     this.endpoint.wake();
   }
@@ -554,7 +728,9 @@ export class Wedge {
       for (let t = h2.peekTime(); t !== undefined && t <= now; t = h2.peekTime()) {
         const s = h2.peekItem()!;
         h2.pop();
-        if (s.requestDeadline === t) s.timedOut(now);
+        if (s.requestDeadline !== t) continue;
+        s.timedOut(now);
+        this.moved.add(s);
       }
       this.endpoint.wake();
       this.armDeadlines();
@@ -594,7 +770,7 @@ export class Wedge {
     const number = state.takeoverNumber + 1;
     let conn;
     try {
-      conn = this.endpoint.core.importState(now, state);
+      conn = this.endpoint.core.inner.importState(now, state);
     } catch (error) {
       return this.skip(name, number, error instanceof BatonError ? error.code : 'import-failed');
     }
@@ -618,6 +794,7 @@ export class Wedge {
     } catch (error) {
       session.stop();
       this.sessions.delete(session.key);
+      this.forget(session);
       this.pending.delete(session.key);
       this.skip(this.name(session), session.takeoverNumber, error instanceof BatonError ? error.code : 'takeover-failed');
       return;

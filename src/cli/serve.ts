@@ -26,6 +26,8 @@ export interface ServeCommandOptions {
   admin?: string;
   rtoMin?: string;
   mtu?: string;
+  headTimeout: string;
+  idleTimeout: string;
   log: string;
 }
 
@@ -54,6 +56,8 @@ export function serveCommand(): Command {
     .option('--admin <ADDR:PORT>', 'HTTP: GET /metrics (Prometheus), GET /status (JSON)')
     .option('--rto-min <ms>', 'lower bound of the retransmission timeout')
     .option('--mtu <bytes>', 'path MTU')
+    .option('--head-timeout <s>', 'a request head begun must be complete within this (else 408 and close)', '30')
+    .option('--idle-timeout <s>', 'a connection with no request under way and no byte of the next is closed after this', '60')
     .option('--log <format>', 'json or text', 'json')
     .exitOverride((error: CommanderError) => process.exit(error.exitCode === 0 ? 0 : 2))
     .action(async (options: ServeCommandOptions) => {
@@ -95,6 +99,8 @@ export function parseServeConfig(o: ServeCommandOptions): WedgeDaemonConfig {
   const { peers, file } = loadPeers(o.peers);
   const rtoMin = number(o.rtoMin, '--rto-min', 1, 60_000);
   const mtu = number(o.mtu, '--mtu', 576, 65_535);
+  const headTimeout = number(o.headTimeout, '--head-timeout', 0.01, 86_400, false)!;
+  const idleTimeout = number(o.idleTimeout, '--idle-timeout', 0.01, 86_400, false)!;
   return {
     transport,
     listen,
@@ -113,6 +119,8 @@ export function parseServeConfig(o: ServeCommandOptions): WedgeDaemonConfig {
     admin,
     ...(rtoMin !== undefined ? { rtoMin } : {}),
     ...(mtu !== undefined ? { mtu } : {}),
+    headTimeoutMs: headTimeout * 1000,
+    idleTimeoutMs: idleTimeout * 1000,
     logFormat: o.log,
   };
 }

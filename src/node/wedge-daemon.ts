@@ -31,6 +31,9 @@ export interface WedgeDaemonConfig {
   readonly admin: { readonly host: string; readonly port: number } | undefined;
   readonly rtoMin?: number;
   readonly mtu?: number;
+  /** Head and idle timeouts of a client connection (WedgeOptions); default the wedge's 30 s / 60 s. */
+  readonly headTimeoutMs?: number;
+  readonly idleTimeoutMs?: number;
   readonly logFormat: 'json' | 'text';
 }
 
@@ -77,6 +80,8 @@ export class WedgeDaemon {
       health: config.health,
       ...(config.rtoMin !== undefined ? { rtoMin: config.rtoMin } : {}),
       ...(config.mtu !== undefined ? { mtu: config.mtu } : {}),
+      ...(config.headTimeoutMs !== undefined ? { headTimeoutMs: config.headTimeoutMs } : {}),
+      ...(config.idleTimeoutMs !== undefined ? { idleTimeoutMs: config.idleTimeoutMs } : {}),
       log,
     });
     let admin: http.Server | undefined;

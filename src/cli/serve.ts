@@ -28,6 +28,7 @@ export interface ServeCommandOptions {
   mtu?: string;
   headTimeout: string;
   idleTimeout: string;
+  blindResume?: boolean;
   log: string;
 }
 
@@ -58,6 +59,7 @@ export function serveCommand(): Command {
     .option('--mtu <bytes>', 'path MTU')
     .option('--head-timeout <s>', 'a request head begun must be complete within this (else 408 and close)', '30')
     .option('--idle-timeout <s>', 'a connection with no request under way and no byte of the next is closed after this', '60')
+    .option('--blind-resume', "a taker sends the content server's first bytes with its takeover request (pays when the announced state is recent)")
     .option('--log <format>', 'json or text', 'json')
     .exitOverride((error: CommanderError) => process.exit(error.exitCode === 0 ? 0 : 2))
     .action(async (options: ServeCommandOptions) => {
@@ -121,6 +123,7 @@ export function parseServeConfig(o: ServeCommandOptions): WedgeDaemonConfig {
     ...(mtu !== undefined ? { mtu } : {}),
     headTimeoutMs: headTimeout * 1000,
     idleTimeoutMs: idleTimeout * 1000,
+    ...(o.blindResume === true ? { blindResume: true } : {}),
     logFormat: o.log,
   };
 }

@@ -34,6 +34,8 @@ export interface WedgeDaemonConfig {
   /** Head and idle timeouts of a client connection (WedgeOptions); default the wedge's 30 s / 60 s. */
   readonly headTimeoutMs?: number;
   readonly idleTimeoutMs?: number;
+  /** WedgeOptions.blindResume (default off). */
+  readonly blindResume?: boolean;
   readonly logFormat: 'json' | 'text';
 }
 
@@ -82,6 +84,7 @@ export class WedgeDaemon {
       ...(config.mtu !== undefined ? { mtu: config.mtu } : {}),
       ...(config.headTimeoutMs !== undefined ? { headTimeoutMs: config.headTimeoutMs } : {}),
       ...(config.idleTimeoutMs !== undefined ? { idleTimeoutMs: config.idleTimeoutMs } : {}),
+      ...(config.blindResume === true ? { blindResume: true } : {}),
       log,
     });
     let admin: http.Server | undefined;

@@ -37,7 +37,7 @@ export interface WorldOptions {
   readonly backoff?: BackoffRule;
   /** How takers resume; default the transports' DEFAULT_RESUME_MODE. */
   readonly resumeMode?: ResumeMode;
-  /** The wedges' blind resume (WedgeOptions.blindResume); default on. */
+  /** The wedges' blind resume (WedgeOptions.blindResume); default off. */
   readonly blindResume?: boolean;
   /** The link between the clients' host and wedge `id` (default: the network's 5 ms default link). */
   readonly clientLink?: (id: string) => LinkConfig | undefined;

@@ -64,9 +64,12 @@ export interface WedgeOptions {
   /** A connection with no request under way and no byte of the next is closed after this; default 60 s. */
   readonly idleTimeoutMs?: number;
   /**
-   * The blind resume (default true): a taker first asks its content server for the stream from the
+   * The blind resume (default false): a taker first asks its content server for the stream from the
    * state's acknowledged point and sends the first bytes with the takeover request (waiting at most
-   * PREFETCH_WAIT_MS for them), so the client's next byte arrives within about half a round trip.
+   * PREFETCH_WAIT_MS for them), so the client's next byte arrives within about half a round trip
+   * when the announced state is where the client stands (src/wedge/README.md). Off by default: with
+   * a slow content server the wait and a dropped prefetch cost more than they save (Figure 5's
+   * oscillation drifted 37% from the steady rate with it on).
    */
   readonly blindResume?: boolean;
   /** How a taker resumes (transport.ts' ResumeMode); default DEFAULT_RESUME_MODE. The paper's go-back-N is for experiments. */
@@ -777,7 +780,7 @@ export class Wedge {
     this.pending.set(job.key, job);
     this.counters.takeoversStarted++;
     this.log('takeover-start', { connection: name, from: job.from, number, delayMs: Math.round(delayMs * 1000) / 1000 });
-    const blind = this.options.blindResume !== false && state.stream !== undefined;
+    const blind = this.options.blindResume === true && state.stream !== undefined;
     const session = this.newSession({ conn, taker: true, ...(state.stream ? { resume: state.stream } : {}), takeoverNumber: number, ...(blind ? { prefetchFrom: state.streamBytesAcked } : {}) });
     // The takeover request goes when the prefetch has its first bytes (hooks.prefetched), at the latest after PREFETCH_WAIT_MS.
     session.startPrefetch(now);

@@ -177,12 +177,14 @@ export class BatonServer extends EventEmitter<BatonServerEvents> {
    * server's address, with request number `requestNumber` (default: the state's number + 1). The
    * socket emits 'takeover-complete' with the client's receiver state; write the stream from
    * receiver.nextOffset on. A refused takeover destroys it with BATON_ERR_TAKEOVER_REJECTED.
+   * `resumeFrom`: the stream bytes from state.streamBytesAcked on, sent with the request (the
+   * blind resume, MigratableTransport.takeover).
    */
-  takeOver(state: TransportState, options: { requestNumber?: number; mode?: ResumeMode } = {}): TransportSocket {
+  takeOver(state: TransportState, options: { requestNumber?: number; mode?: ResumeMode; resumeFrom?: Uint8Array } = {}): TransportSocket {
     const { runtime, attachment } = this.binding;
     const conn = this.binding.endpoint.importState(runtime.now(), state);
     const socket = this.binding.socket(conn);
-    conn.takeover(runtime.now(), options.requestNumber ?? state.takeoverNumber + 1, options.mode ?? 'gap-fill');
+    conn.takeover(runtime.now(), options.requestNumber ?? state.takeoverNumber + 1, options.mode ?? 'gap-fill', options.resumeFrom);
     attachment.wake();
     return socket;
   }

@@ -285,7 +285,9 @@ for (const kind of KINDS) {
 
   test.serial(`${kind}: an erroneous death report of the live serving wedge: the download is intact, the old wedge logs superseded`, async (t) => {
     if (!(await preconditions(t))) return;
-    const nginx = await startNginx(t, { address: '127.0.0.5', serverConfig: 'limit_rate 2m;' });
+    // 1m: the download (12 s) outlasts the monitor's start on a loaded machine; at 2m it could end
+    // before the report arrived (seen under load 24: nothing to supersede).
+    const nginx = await startNginx(t, { address: '127.0.0.5', serverConfig: 'limit_rate 1m;' });
     const digest = writeGenerated(join(nginx.root, 'object.bin'), 12_000_000, 1);
     const p = await pool(t, kind, nginx.url, [0, 1, 2]);
     const out = join(dir, `${kind}-declared.bin`);

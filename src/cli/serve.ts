@@ -29,6 +29,10 @@ export interface ServeCommandOptions {
   rtoMin?: string;
   mtu?: string;
   pace?: string;
+
+  headTimeout: string;
+  idleTimeout: string;
+  blindResume?: boolean;
   log: string;
 }
 
@@ -58,6 +62,10 @@ export function serveCommand(): Command {
     .option('--rto-min <ms>', 'lower bound of the retransmission timeout')
     .option('--mtu <bytes>', 'path MTU')
     .option('--pace <RATE|ts>', 'serve every resumable body at this media bit rate (e.g. 1.5M, 256k), or ts: each MPEG-TS object at its own PCR rate (README "Media streams")')
+
+    .option('--head-timeout <s>', 'a request head begun must be complete within this (else 408 and close)', '30')
+    .option('--idle-timeout <s>', 'a connection with no request under way and no byte of the next is closed after this', '60')
+    .option('--blind-resume', "a taker sends the content server's first bytes with its takeover request (pays when the announced state is recent)")
     .option('--log <format>', 'json or text', 'json')
     .exitOverride((error: CommanderError) => process.exit(error.exitCode === 0 ? 0 : 2))
     .action(async (options: ServeCommandOptions) => {
@@ -109,6 +117,9 @@ export function parseServeConfig(o: ServeCommandOptions): WedgeDaemonConfig {
   const rtoMin = number(o.rtoMin, '--rto-min', 1, 60_000);
   const mtu = number(o.mtu, '--mtu', 576, 65_535);
   const pace = o.pace === undefined ? undefined : parsePace(o.pace);
+
+  const headTimeout = number(o.headTimeout, '--head-timeout', 0.01, 86_400, false)!;
+  const idleTimeout = number(o.idleTimeout, '--idle-timeout', 0.01, 86_400, false)!;
   return {
     transport,
     listen,
@@ -128,6 +139,10 @@ export function parseServeConfig(o: ServeCommandOptions): WedgeDaemonConfig {
     ...(rtoMin !== undefined ? { rtoMin } : {}),
     ...(mtu !== undefined ? { mtu } : {}),
     ...(pace !== undefined ? { pace } : {}),
+
+    headTimeoutMs: headTimeout * 1000,
+    idleTimeoutMs: idleTimeout * 1000,
+    ...(o.blindResume === true ? { blindResume: true } : {}),
     logFormat: o.log,
   };
 }

@@ -34,6 +34,12 @@ export interface WedgeDaemonConfig {
   readonly mtu?: number;
   /** `--pace`: media bit rate of every resumable body, or each MPEG-TS object's own (src/wedge/media-mapper.ts). */
   readonly pace?: MediaRate;
+
+  /** Head and idle timeouts of a client connection (WedgeOptions); default the wedge's 30 s / 60 s. */
+  readonly headTimeoutMs?: number;
+  readonly idleTimeoutMs?: number;
+  /** WedgeOptions.blindResume (default off). */
+  readonly blindResume?: boolean;
   readonly logFormat: 'json' | 'text';
 }
 
@@ -82,6 +88,10 @@ export class WedgeDaemon {
       ...(config.mtu !== undefined ? { mtu: config.mtu } : {}),
       // Media clocks are in Unix time, shared by the pool; the runtime's clock is this process's own.
       ...(config.pace !== undefined ? { factory: new MediaMapperFactory({ rate: config.pace, now: () => runtime.now(), wallOffsetMs: Date.now() - runtime.now() }) } : {}),
+
+      ...(config.headTimeoutMs !== undefined ? { headTimeoutMs: config.headTimeoutMs } : {}),
+      ...(config.idleTimeoutMs !== undefined ? { idleTimeoutMs: config.idleTimeoutMs } : {}),
+      ...(config.blindResume === true ? { blindResume: true } : {}),
       log,
     });
     let admin: http.Server | undefined;

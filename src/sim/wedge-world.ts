@@ -38,6 +38,8 @@ export interface WorldOptions {
   readonly backoff?: BackoffRule;
   /** How takers resume; default the transports' DEFAULT_RESUME_MODE. */
   readonly resumeMode?: ResumeMode;
+  /** The wedges' blind resume (WedgeOptions.blindResume); default off. */
+  readonly blindResume?: boolean;
   /** The link between the clients' host and wedge `id` (default: the network's 5 ms default link). */
   readonly clientLink?: (id: string) => LinkConfig | undefined;
   /**
@@ -110,6 +112,7 @@ export class WedgeWorld {
       rtoMin: this.options.rtoMin ?? 200,
       ...(this.options.backoff ? { backoff: this.options.backoff } : {}),
       ...(this.options.resumeMode ? { resumeMode: this.options.resumeMode } : {}),
+      ...(this.options.blindResume !== undefined ? { blindResume: this.options.blindResume } : {}),
       ...(this.options.mtu !== undefined ? { mtu: this.options.mtu } : {}),
       ...(this.options.factory ? { factory: this.options.factory(this.sim) } : {}),
       log: (event, fields) => this.log.push({ time: this.net.now, server: id, event, fields }),

@@ -11,6 +11,7 @@ export const HTTP_ERROR_STATUS = {
   BATON_ERR_HTTP_METHOD: 501, // a method the wedge does not serve (only GET and HEAD)
   BATON_ERR_HTTP_TRANSFER_CODING: 501, // a request body with a transfer coding, or any request body
   BATON_ERR_HTTP_VERSION: 505, // HTTP/x.y other than 1.0 and 1.1
+  BATON_ERR_HTTP_TIMEOUT: 408, // a request head not complete within the head timeout (a slow client, slow-loris)
   BATON_ERR_HTTP_BACKEND: 502, // the content server's response is malformed or unusable
 } as const;
 
@@ -20,6 +21,7 @@ export type HttpErrorCode = keyof typeof HTTP_ERROR_STATUS;
 /** Reason phrases for the statuses the wedge generates. */
 export const REASON_PHRASES: Readonly<Record<number, string>> = {
   400: 'Bad Request',
+  408: 'Request Timeout',
   501: 'Not Implemented',
   502: 'Bad Gateway',
   505: 'HTTP Version Not Supported',
@@ -28,7 +30,7 @@ export const REASON_PHRASES: Readonly<Record<number, string>> = {
 /** The peer (client or content server) violated HTTP/1.1 or asked for what is not supported. */
 export class RemoteProtocolError extends BatonError {
   declare readonly code: HttpErrorCode;
-  /** The HTTP status this error is answered with (400, 501, 505; 502 for a content server's fault). */
+  /** The HTTP status this error is answered with (400, 408, 501, 505; 502 for a content server's fault). */
   readonly status: number;
   constructor(code: HttpErrorCode, message: string) {
     super(code, message);

@@ -113,8 +113,40 @@ export class HttpMapper implements StreamMapper {
       }
     }
     const r = acked === undefined ? this.records.at(-1) : (this.records.find((x) => x.end > acked) ?? this.records.at(-1));
-    if (r === undefined) return undefined;
+    if (r === undefined) return this.log.length === 0 ? undefined : this.headSoFar();
     return withResumeContext(r.mapping, { pendingRequests: new Uint8Array(this.log.subarray(r.requestEnd - this.logStart)) });
+  }
+
+  /**
+   * Before the first request is complete: a mapping with no request (empty `request`) whose
+   * pendingRequests are the client's bytes so far, so that the wedge can acknowledge the bytes of a
+   * long head as its group stores them and a taker continues reading the head where it stands.
+   */
+  private headSoFar(): StreamMapping {
+    return {
+      applicationProtocol: HTTP_PROTOCOL,
+      objectName: '',
+      request: EMPTY,
+      responseHeaderLength: this.serverOffset,
+      validator: '',
+      objectLength: 0,
+      objectStart: 0,
+      requestStreamOffset: this.logStart,
+      resumeContext: { responseStreamOffset: this.serverOffset, responseHead: EMPTY, pendingRequests: new Uint8Array(this.log) },
+    };
+  }
+
+  /** Waiting for the client's next request head: 'idle' (no byte of it yet) or 'partial'. */
+  waitingForRequest(): 'idle' | 'partial' | undefined {
+    if (this.stateName !== 'request-head') return undefined;
+    return this.pending.length === 0 ? 'idle' : 'partial';
+  }
+
+  /** The wait for a request head timed out: 408 for a head begun, a plain close for an idle connection. */
+  requestTimedOut(): void {
+    const waiting = this.waitingForRequest();
+    if (waiting === 'partial') this.refuse(new RemoteProtocolError('BATON_ERR_HTTP_TIMEOUT', 'the request head was not complete within the head timeout'), true);
+    else if (waiting === 'idle') this.finish('idle timeout');
   }
 
   private get current(): StreamMapping | undefined {
@@ -186,6 +218,7 @@ export class HttpMapper implements StreamMapper {
   /** @internal Used by HttpMapperFactory.resume: start from an announced mapping. */
   startResume(mapping: StreamMapping, nextOffset: number): void {
     this.serverOffset = nextOffset;
+    if (mapping.request.length === 0) return this.resumeHeadSoFar(mapping, nextOffset);
     const plan = planResume(mapping, nextOffset);
     if (plan instanceof ResumeError) return this.close(plan);
     this.request = plan.request;
@@ -211,6 +244,15 @@ export class HttpMapper implements StreamMapper {
         this.transition('resume-head', `Range bytes=${plan.first}-${plan.last}`);
         return;
     }
+  }
+
+  /** A state announced before the first request was complete (headSoFar): read on from its bytes. */
+  private resumeHeadSoFar(mapping: StreamMapping, nextOffset: number): void {
+    const { responseStreamOffset, pendingRequests } = resumeContextOf(mapping);
+    if (nextOffset !== responseStreamOffset) return this.close(new ResumeError('BATON_ERR_RESUME_BEYOND', `client holds bytes up to ${nextOffset} of a response the state never saw`));
+    this.clientOffset = this.logStart = mapping.requestStreamOffset;
+    this.log = new Uint8Array(pendingRequests);
+    if (this.log.length > 0) this.readRequest(this.log);
   }
 
   private resumeHead(head: ResponseHead, rest: Uint8Array): void {

@@ -55,6 +55,16 @@ export interface StreamMapper {
    * the transport's next input. A mapper without it is never held back.
    */
   paceLimit?(now: Instant, offset: number, buffered: number): PaceLimit;
+  /**
+   * Optional: whether the mapper waits for the client's next request — 'idle' (no byte of it yet)
+   * or 'partial' (part of its head arrived) — or undefined (a request is being answered, or the
+   * mapper is closed). The session times such waits out (head and idle timeouts). Before the first
+   * request the mapping(acked) above must still carry the client's bytes received so far (so a
+   * taker holds what the transport acknowledged of an unfinished head).
+   */
+  waitingForRequest?(): 'idle' | 'partial' | undefined;
+  /** Optional: the wait timed out: answer it if the protocol has an answer (HTTP 408), then 'close'. */
+  requestTimedOut?(): void;
 }
 
 /** Makes mappers for new connections and for connections taken over. */

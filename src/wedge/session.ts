@@ -18,13 +18,30 @@
 // point. A taker learns the client offset its imported transport resumes at (`clientAt`, the
 // acknowledged point of the state) and drops the client's retransmission of the bytes the mapping
 // already holds (below `knownEnd`); bytes beyond are new requests.
+//
+// The bytes of a request head still arriving are held the same way: the mapping carries them
+// (pendingRequests, or a mapping with no request yet before the first one), and whenever client
+// bytes beyond the acknowledged point arrive that no announcement in flight covers, the session
+// asks for one at once (hooks.held); each confirmation raises the limit and the wedge announces
+// again, so a long head is acknowledged in steps of one group round trip and its client's window
+// keeps opening. A head that takes longer than the head timeout is answered 408 and closed; a
+// connection idle between requests longer than the idle timeout is closed (slow-loris).
+//
+// The blind resume (transport.ts takeover(…, resumeFrom)): a taker's session with `prefetchFrom`
+// (the state's acknowledged point) starts its mapper there before the takeover request is sent
+// (the mapping's pending requests held back), and reports the first bytes it has
+// (hooks.prefetched) so the wedge sends them with the request: the client's next byte then arrives
+// half a round trip after the request instead of one and a half. At 'takeover-complete' the
+// prefetched stream is kept when the client's next byte lies within what it produced (all of it
+// the announced response, checked by the content server's answer); otherwise it is dropped and the
+// mapper resumes at the client's next byte as without a prefetch.
 import { TransportError, type BatonError } from '../transport-abstraction/errors.js';
 import type { StreamMapping, TransportState } from '../transport-abstraction/state-types.js';
 import type { Instant, MigratableTransport, ReceiverState, TransportEvent } from '../transport-abstraction/transport.js';
 import { END, NOT_YET, StreamSender, type SourceAnswer, type StreamSource } from '../stream/index.js';
 import type { BackendConnection, ContentBackend } from './content.js';
 import { ResumeError } from './http-resume.js';
-import type { StreamMapper, StreamMapperFactory } from './mapper.js';
+import type { MapperEvent, StreamMapper, StreamMapperFactory } from './mapper.js';
 import { connectionKey } from './soft-state-table.js';
 
 /** What a session needs from its wedge. */
@@ -40,12 +57,19 @@ export interface SessionHooks {
   failed(session: Session, error: BatonError): void;
   /** The transport connection is over. */
   closed(session: Session, error: BatonError | undefined): void;
+  /** A taker's prefetch has its first bytes (or nothing to wait for): send the takeover request with `bytes`. */
+  prefetched(session: Session, bytes: Uint8Array): void;
   /** Client-bound bytes the transport accepted (counted as the sender moves on). */
   bytes(n: number): void;
   /** The transport's exportable state changed ('state-changed'): announce now (the export barrier waits for it). */
   stateChanged(session: Session, now: Instant): void;
   /** A runtime timer (Runtime#setTimer), for a paced mapper's next release; without it pacing waits for input. */
   setTimer?(at: Instant, fn: () => void): { cancel(): void };
+
+  /** Client bytes beyond the acknowledged point that no announced state covers yet: announce now. */
+  held(session: Session, now: Instant): void;
+  /** The session's request deadline (requestDeadline) is now `at`: call timedOut(now) then. */
+  deadline(session: Session, at: Instant): void;
 }
 
 export interface SessionOptions {
@@ -59,11 +83,22 @@ export interface SessionOptions {
   /** A taker's session: wait for 'takeover-complete', then resume `resume` (the announced mapping; none: no request yet). */
   readonly taker?: boolean;
   readonly resume?: StreamMapping;
+  /** A taker's blind resume: start the mapper at this stream offset (the state's streamBytesAcked) before the takeover. */
+  readonly prefetchFrom?: number;
   /** Pause the content server above this many client-bound bytes waiting; default 256 KiB. */
   readonly highWater?: number;
   /** Resume it below this; default highWater / 4. */
   readonly lowWater?: number;
+  /** A request head begun must be complete within this (from its first byte), else 408; default DEFAULT_HEAD_TIMEOUT_MS. */
+  readonly headTimeoutMs?: number;
+  /** A connection waiting for a request with no byte of it is closed after this; default DEFAULT_IDLE_TIMEOUT_MS. */
+  readonly idleTimeoutMs?: number;
 }
+
+/** Default head timeout: a request head begun must be complete within 30 s (nginx's client_header_timeout is 60 s). */
+export const DEFAULT_HEAD_TIMEOUT_MS = 30_000;
+/** Default idle timeout: a connection with no request under way and no byte of the next one is closed after 60 s. */
+export const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
 
 export class Session {
   readonly conn: MigratableTransport;
@@ -89,6 +124,8 @@ export class Session {
   private readonly options: SessionOptions;
   private readonly highWater: number;
   private readonly lowWater: number;
+  private readonly headTimeoutMs: number;
+  private readonly idleTimeoutMs: number;
   /** Client->server stream offset of the next client byte the transport delivers. */
   private clientAt = 0;
   /** Client bytes below this are already in the mapper (a taker's mapping): dropped as retransmissions. */
@@ -110,11 +147,26 @@ export class Session {
   private paceTimer: { cancel(): void } | undefined;
   private paceAt: Instant | undefined;
 
+  /** The highest client end of a state this session made: an announcement in flight may cover up to it. */
+  private announcedEnd = 0;
+  /** The acknowledge limit was cleared (the mapper closed): nothing is held any more. */
+  private unlimited = false;
+  /** What the mapper waits for ('idle' / 'partial'), and when the wait times out. */
+  private waitKind: 'idle' | 'partial' | undefined;
+  /** The wait for a request times out at this instant (undefined: no wait under way). */
+  requestDeadline: Instant | undefined;
+  /** The prefetch's start (a taker before 'takeover-complete'), whether it was reported, and a 'close' it met. */
+  private prefetchFrom: number | undefined;
+  private prefetchReported = false;
+  private prefetchClose: Extract<MapperEvent, { type: 'close' }> | undefined;
+
   constructor(options: SessionOptions) {
     this.options = options;
     this.conn = options.conn;
     this.takeoverNumber = options.takeoverNumber ?? 0;
     this.highWater = options.highWater ?? 256 * 1024;
+    this.headTimeoutMs = options.headTimeoutMs ?? DEFAULT_HEAD_TIMEOUT_MS;
+    this.idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
     this.lowWater = options.lowWater ?? this.highWater / 4;
     const hooks = options.hooks;
     const source: StreamSource = {
@@ -143,10 +195,34 @@ export class Session {
       this.clientAt = options.conn.receivedOffset;
       this.knownEnd = options.resume === undefined ? this.clientAt : clientEnd(options.resume);
       this.confirmedEnd = Math.max(this.clientAt, this.knownEnd);
+      if (options.prefetchFrom !== undefined && options.resume !== undefined) {
+        this.prefetchFrom = options.prefetchFrom;
+        this.outStart = this.outEnd = this.countedTo = options.prefetchFrom;
+        this.mapper = options.factory.resume(withoutPending(options.resume), options.prefetchFrom);
+      }
     }
     options.conn.setAcknowledgeLimit(hooks.now(), this.confirmedEnd);
     // Nothing reaches the client that the group's latest confirmed state could not place.
     options.conn.setExportBarrier(hooks.now(), true);
+    this.updateWait(hooks.now());
+  }
+
+  /** Start a taker's prefetch (after the wedge registered the session): hooks.prefetched follows, perhaps at once. */
+  startPrefetch(now: Instant): void {
+    if (this.prefetchFrom !== undefined) this.drain(now);
+    else this.reportPrefetch();
+  }
+
+  /** Report the prefetch now with what it has (the wedge stops waiting for the content server). */
+  reportPrefetch(): void {
+    if (this.prefetchReported || this.done) return;
+    this.prefetchReported = true;
+    this.options.hooks.prefetched(this, this.prefetchFrom === undefined ? new Uint8Array(0) : this.prefetchBytes());
+  }
+
+  /** True while a taker's prefetch runs (before 'takeover-complete'). */
+  get prefetching(): boolean {
+    return this.prefetchFrom !== undefined;
   }
 
   /** The client stream offset up to which `state` (one of ours) lets a taker rebuild the requests. */
@@ -195,7 +271,17 @@ export class Session {
     const stream = this.mapper?.mapping(s.streamBytesAcked) ?? this.options.resume;
     const state: TransportState = { ...s, ownerId: this.options.ownerId, takeoverNumber: this.takeoverNumber, ...(stream ? { stream } : {}) };
     this.generations.set(state, generation);
+    if (stream !== undefined) this.announcedEnd = Math.max(this.announcedEnd, clientEnd(stream));
     return state;
+  }
+
+  /** The request deadline passed: the mapper answers the wait (HTTP: 408, or a close when idle). */
+  timedOut(now: Instant): void {
+    if (this.done || this.requestDeadline === undefined || now < this.requestDeadline) return;
+    this.requestDeadline = undefined;
+    this.waitKind = undefined;
+    this.mapper?.requestTimedOut?.();
+    this.drain(now);
   }
 
   /** Client-bound bytes waiting for the transport. */
@@ -220,6 +306,9 @@ export class Session {
       case 'data':
         this.clientBytes(ev.bytes);
         this.drain(now);
+        // Bytes held beyond the limit that no announcement in flight covers (a head still arriving,
+        // pipelined bytes): announce them now, or the client's window never opens past them.
+        if (!this.done && !this.unlimited && this.mapper !== undefined && this.clientAt > this.confirmedEnd && this.announcedEnd <= this.confirmedEnd) this.options.hooks.held(this, now);
         return;
       case 'end':
         this.mapper?.handleClientEnd();
@@ -244,7 +333,7 @@ export class Session {
 
   /** Feed the mapper the client's bytes beyond what it holds already (a taker gets them again). */
   private clientBytes(bytes: Uint8Array): void {
-    if (this.mapper === undefined) {
+    if (this.mapper === undefined || this.prefetchFrom !== undefined) {
       this.early.push(bytes);
       return;
     }
@@ -256,6 +345,7 @@ export class Session {
   }
 
   private startResume(receiver: ReceiverState, now: Instant): void {
+    if (this.prefetchFrom !== undefined && this.keepPrefetch(receiver, now)) return;
     this.outStart = this.outEnd = this.countedTo = receiver.nextOffset;
     this.options.hooks.resumed(this, receiver, now);
     const mapping = this.options.resume;
@@ -270,6 +360,49 @@ export class Session {
     this.mapper = mapping === undefined ? this.options.factory.create() : this.options.factory.resume(mapping, receiver.nextOffset);
     for (const b of this.early.splice(0)) this.clientBytes(b);
     this.drain(now);
+  }
+
+  /**
+   * 'takeover-complete' after a prefetch: keep it when the client's next byte lies within what it
+   * produced (then feed it the held-back pending requests and the client's bytes so far), or drop
+   * it (false: resume as without one).
+   */
+  private keepPrefetch(receiver: ReceiverState, now: Instant): boolean {
+    const from = this.prefetchFrom!;
+    this.prefetchFrom = undefined;
+    const next = receiver.nextOffset;
+    const failed = this.prefetchClose?.error !== undefined;
+    if (failed || next < from || next > this.outEnd) {
+      this.closeBackend();
+      this.mapper = undefined;
+      this.out.length = 0;
+      this.prefetchClose = undefined;
+      return false;
+    }
+    this.countedTo = next;
+    this.options.hooks.resumed(this, receiver, now);
+    const pending = this.options.resume?.resumeContext?.pendingRequests;
+    if (pending !== undefined && pending.length > 0) this.mapper!.handleClientBytes(pending);
+    const close = this.prefetchClose;
+    this.prefetchClose = undefined;
+    if (close !== undefined) this.closed(now, close);
+    for (const b of this.early.splice(0)) this.clientBytes(b);
+    this.drain(now);
+    return true;
+  }
+
+  /** The prefetched bytes to send with the takeover request (at most 64 KiB; the transports send one window of them). */
+  private prefetchBytes(): Uint8Array {
+    const n = Math.min(this.outEnd - this.outStart, 65_536);
+    const bytes = new Uint8Array(n);
+    let at = 0;
+    for (const b of this.out) {
+      if (at >= n) break;
+      const take = b.subarray(0, n - at);
+      bytes.set(take, at);
+      at += take.length;
+    }
+    return bytes;
   }
 
   private read(offset: number, max: number): SourceAnswer {
@@ -344,23 +477,46 @@ export class Session {
           break;
         case 'close':
           this.closeBackend();
-          // No more requests are answered: nothing held is worth a failover, and a close waits for the limit.
-          this.conn.setAcknowledgeLimit(now, undefined);
-          if (ev.error !== undefined && (ev.error.code.startsWith('BATON_ERR_RESUME') || ev.error.code === 'BATON_ERR_HTTP_BACKEND')) {
-            // A refused resume: not one byte of the answer goes out; the client learns the cause.
-            // A content server that failed mid-response: abort, so a cut-off body never looks whole.
-            this.abort(now, ev.error);
-            return;
+          if (this.prefetchFrom !== undefined) {
+            this.prefetchClose = ev; // acted on at 'takeover-complete' if the prefetch is kept
+            break;
           }
-          this.endAfterDrain = true; // a clean end, or an HTTP error response then the end
+          if (this.closed(now, ev)) return;
           break;
       }
     }
-    if (!this.backendPaused && this.backendConn !== undefined && this.outEnd - this.sender.offset > this.highWater) {
+    if (this.prefetchFrom !== undefined && (this.outEnd > this.prefetchFrom || this.prefetchClose !== undefined || this.backendConn === undefined)) this.reportPrefetch();
+    if (this.done) return;
+    if (!this.backendPaused && this.backendConn !== undefined && this.outEnd - (this.prefetchFrom ?? this.sender.offset) > this.highWater) {
       this.backendPaused = true;
       this.backendConn.pause();
     }
+    this.updateWait(now);
     this.readyListener();
+  }
+
+  /** The mapper's 'close': true when the connection was aborted (nothing more to do). */
+  private closed(now: Instant, ev: Extract<MapperEvent, { type: 'close' }>): boolean {
+    // No more requests are answered: nothing held is worth a failover, and a close waits for the limit.
+    this.conn.setAcknowledgeLimit(now, undefined);
+    this.unlimited = true;
+    if (ev.error !== undefined && (ev.error.code.startsWith('BATON_ERR_RESUME') || ev.error.code === 'BATON_ERR_HTTP_BACKEND')) {
+      // A refused resume: not one byte of the answer goes out; the client learns the cause.
+      // A content server that failed mid-response: abort, so a cut-off body never looks whole.
+      this.abort(now, ev.error);
+      return true;
+    }
+    this.endAfterDrain = true; // a clean end, or an HTTP error response then the end
+    return false;
+  }
+
+  /** Start, keep or end the clock of a wait for the client's next request (head and idle timeouts). */
+  private updateWait(now: Instant): void {
+    const kind = this.done ? undefined : this.mapper?.waitingForRequest?.();
+    if (kind === this.waitKind) return;
+    this.waitKind = kind;
+    this.requestDeadline = kind === undefined ? undefined : now + (kind === 'partial' ? this.headTimeoutMs : this.idleTimeoutMs);
+    if (this.requestDeadline !== undefined) this.options.hooks.deadline(this, this.requestDeadline);
   }
 
   /** End the connection with ABORT / RST: a refused resume (reported as failed) or a failed content server. */
@@ -413,4 +569,9 @@ export class Session {
 /** Client stream offset just after the request and the pending requests a mapping holds. */
 function clientEnd(m: StreamMapping): number {
   return m.requestStreamOffset + m.request.length + (m.resumeContext?.pendingRequests.length ?? 0);
+}
+
+/** The mapping without its pending requests (a prefetch serves the announced response only; they follow at takeover-complete). */
+function withoutPending(m: StreamMapping): StreamMapping {
+  return m.resumeContext === undefined ? m : { ...m, resumeContext: { ...m.resumeContext, pendingRequests: new Uint8Array(0) } };
 }

@@ -6,12 +6,13 @@
 // monitor) or the monitor moves one here. The exact takeover procedure is in README.md
 // ("The orchestrator"). The same code runs in the simulator (SimRuntime, sim MemoryBackend) and in
 // the daemon (UdpRuntime, TcpBackend).
-import type { UdpAddress } from '../transport-abstraction/address.js';
+import { addressKey, type UdpAddress } from '../transport-abstraction/address.js';
 import { BatonError } from '../transport-abstraction/errors.js';
 import type { RandomSource } from '../transport-abstraction/random.js';
 import type { Attachment, Runtime, RuntimeTimer } from '../transport-abstraction/runtime.js';
 import type { EndpointState, StreamMapping, TransportState } from '../transport-abstraction/state-types.js';
 import { DEFAULT_RESUME_MODE, type DatagramCore, type Instant, type ReceiverState, type ResumeMode, type TransportEndpoint, type TransportKind, type Transmit } from '../transport-abstraction/transport.js';
+import { DeadlineHeap } from '../transport-abstraction/deadline-heap.js';
 import { createEndpoint } from '../transports.js';
 import type { BackoffRule } from './backoff.js';
 import type { ContentBackend } from './content.js';
@@ -58,6 +59,19 @@ export interface WedgeOptions {
   readonly backoff?: BackoffRule;
   readonly rtoMin?: number;
   readonly mtu?: number;
+  /** A request head begun must be complete within this (408 otherwise); default 30 s (session.ts). */
+  readonly headTimeoutMs?: number;
+  /** A connection with no request under way and no byte of the next is closed after this; default 60 s. */
+  readonly idleTimeoutMs?: number;
+  /**
+   * The blind resume (default false): a taker first asks its content server for the stream from the
+   * state's acknowledged point and sends the first bytes with the takeover request (waiting at most
+   * PREFETCH_WAIT_MS for them), so the client's next byte arrives within about half a round trip
+   * when the announced state is where the client stands (src/wedge/README.md). Off by default: with
+   * a slow content server the wait and a dropped prefetch cost more than they save (Figure 5's
+   * oscillation drifted 37% from the steady rate with it on).
+   */
+  readonly blindResume?: boolean;
   /** How a taker resumes (transport.ts' ResumeMode); default DEFAULT_RESUME_MODE. The paper's go-back-N is for experiments. */
   readonly resumeMode?: ResumeMode;
   /** Structured log: one call per event (names and fields in SERVE-SPEC.md). */
@@ -105,6 +119,40 @@ class CountingCore implements DatagramCore {
   }
 }
 
+/** How long a taker waits for its content server's first bytes before it sends the takeover request without them. */
+export const PREFETCH_WAIT_MS = 50;
+
+/**
+ * The client-facing endpoint as the wedge binds it: it records the source of every datagram since
+ * the last afterInput (the sessions to pump are those of these clients) and, before the endpoint
+ * runs its timers, lets the wedge note the sessions whose connection timers are due.
+ */
+class TouchCore implements DatagramCore {
+  /** Sources (addressKey) of the datagrams since the wedge last read them. */
+  readonly sources = new Set<string>();
+  constructor(
+    readonly inner: TransportEndpoint,
+    private readonly beforeTimeout: (now: Instant) => void,
+  ) {}
+  handleDatagram(now: Instant, from: UdpAddress, bytes: Uint8Array, local?: UdpAddress): void {
+    this.sources.add(addressKey(from));
+    this.inner.handleDatagram(now, from, bytes, local);
+  }
+  handleTimeout(now: Instant): void {
+    this.beforeTimeout(now);
+    this.inner.handleTimeout(now);
+  }
+  pollTransmit(now: Instant): Transmit | undefined {
+    return this.inner.pollTransmit(now);
+  }
+  pollTimeout(): Instant | undefined {
+    return this.inner.pollTimeout();
+  }
+}
+
+/** A datagram from a source no session is known under (a handshake, a new path) sweeps every session, at most this often. */
+const SWEEP_MIN_MS = 100;
+
 /** `ADDR:UDPPORT` of a client endpoint, as logs and `baton monitor move` name connections. */
 export function connectionName(client: EndpointState): string {
   return `${client.address}:${client.udpPort}`;
@@ -129,7 +177,7 @@ export class Wedge {
   /** Connections served or being taken over, by table key. */
   readonly sessions = new Map<string, Session>();
   readonly channel: SoftStateChannel;
-  private endpoint!: Attachment<TransportEndpoint>;
+  private endpoint!: Attachment<TouchCore>;
   private channelAttachment!: Attachment<CountingCore>;
   private readonly runtime: Runtime;
   private readonly options: WedgeOptions;
@@ -138,6 +186,8 @@ export class Wedge {
   private readonly queue: TakeoverQueue;
   private queueTimer: RuntimeTimer | undefined;
   private queueTimerAt: Instant | undefined;
+  /** Taker sessions whose takeover request was sent. */
+  private readonly requested = new WeakSet<Session>();
   /** Taker sessions not yet won or lost: key -> the job. */
   private readonly pending = new Map<string, TakeoverJob>();
   /** Connections announced won or served (announced); taker sessions before that are not. */
@@ -154,6 +204,29 @@ export class Wedge {
   private readonly declaredDead = new Set<string>();
   private closed = false;
   private members: Member[];
+  /** Client-facing inputs handled, and sessions pumped for them (see endpointInput): the work per input. */
+  inputs = 0;
+  pumps = 0;
+  /** Sweeps (every session pumped: each update period, and after datagrams from unknown sources, at most every 100 ms) and the sessions they pumped. */
+  sweeps = 0;
+  swept = 0;
+  /** Sessions by their connection's remote address (addressKey), and each session's key there. */
+  private readonly byRemote = new Map<string, Set<Session>>();
+  private readonly remoteOf = new Map<Session, string>();
+  /** Sessions by their connection's timer deadline as last read (lazy: armedAt says which entry is live). */
+  private readonly connTimers = new DeadlineHeap<Session>();
+  private readonly armedAt = new Map<Session, Instant>();
+  /** Sessions whose connection's deadline may have moved since it was last read. */
+  private readonly moved = new Set<Session>();
+  /** Sessions whose connection timers are due in the endpoint's current timeout input. */
+  private readonly due = new Set<Session>();
+  private lastSweep = -Infinity;
+  private sweepTimer: RuntimeTimer | undefined;
+  private sweepTimerAt: Instant | undefined;
+  /** Sessions by their request deadline (lazy: an entry whose time is not the session's deadline is stale). */
+  private readonly deadlines = new DeadlineHeap<Session>();
+  private deadlineTimer: RuntimeTimer | undefined;
+  private deadlineTimerAt: Instant | undefined;
 
   private constructor(options: WedgeOptions) {
     this.options = options;
@@ -202,16 +275,19 @@ export class Wedge {
       w.endpoint = await rt.attach(
         [options.listen],
         (bound) =>
-          createEndpoint(options.transport, {
-            addresses: bound,
-            listen: true,
-            random: options.random,
-            ...(options.port !== undefined ? { port: options.port } : {}),
-            ...(options.rtoMin !== undefined ? { rtoMin: options.rtoMin } : {}),
-            ...(options.mtu !== undefined ? { mtu: options.mtu } : {}),
-            groupAddresses: () => w.members.map((m) => m.address.address),
-            heldByGroup: (client, clientPort, tag) => w.heldByGroup(client, clientPort, tag),
-          }),
+          new TouchCore(
+            createEndpoint(options.transport, {
+              addresses: bound,
+              listen: true,
+              random: options.random,
+              ...(options.port !== undefined ? { port: options.port } : {}),
+              ...(options.rtoMin !== undefined ? { rtoMin: options.rtoMin } : {}),
+              ...(options.mtu !== undefined ? { mtu: options.mtu } : {}),
+              groupAddresses: () => w.members.map((m) => m.address.address),
+              heldByGroup: (client, clientPort, tag) => w.heldByGroup(client, clientPort, tag),
+            }),
+            (now) => w.timersDue(now),
+          ),
         (now) => w.endpointInput(now),
       );
     } catch (error) {
@@ -249,6 +325,8 @@ export class Wedge {
     if (this.closed) return;
     this.closed = true;
     this.queueTimer?.cancel();
+    this.deadlineTimer?.cancel();
+    this.sweepTimer?.cancel();
     for (const s of this.sessions.values()) s.stop();
     await this.endpoint.close();
     await this.channelAttachment.close();
@@ -267,18 +345,127 @@ export class Wedge {
 
   // ---- the client-facing endpoint ----
 
+  /**
+   * After client-facing input: pump the sessions it touched — new connections, the sessions of the
+   * clients that sent datagrams, those whose connection timers were due — not every session, so the
+   * work per input does not grow with the number of connections. A datagram from a source no
+   * session is known under (a handshake, a client's new address) sweeps every session, at most
+   * every SWEEP_MIN_MS; every update period a sweep catches anything the bookkeeping missed.
+   */
   private endpointInput(now: Instant): void {
-    const ep = this.endpoint.core;
+    this.inputs++;
+    const core = this.endpoint.core;
+    const ep = core.inner;
+    const touched = new Set<Session>();
     for (let c = ep.pollAccept(); c !== undefined; c = ep.pollAccept()) {
       const s = this.newSession({ conn: c });
       this.counters.connectionsAccepted++;
       this.serving.add(s.key);
       this.log('accepted', { connection: this.name(s) });
+      touched.add(s);
     }
-    for (const s of [...this.sessions.values()]) s.pump(now);
+    let unknown = false;
+    for (const source of core.sources) {
+      const sessions = this.byRemote.get(source);
+      if (sessions === undefined) unknown = true;
+      else for (const s of sessions) touched.add(s);
+    }
+    core.sources.clear();
+    for (const s of this.due) touched.add(s);
+    this.due.clear();
+    for (const s of touched) this.pumpSession(now, s);
+    if (unknown) {
+      if (now - this.lastSweep >= SWEEP_MIN_MS) this.sweep(now);
+      else this.armSweep(this.lastSweep + SWEEP_MIN_MS);
+    }
+    if (this.sweepTimer === undefined) this.armSweep(now + (this.options.updateMs ?? 3000));
   }
 
-  private newSession(o: { conn: Session['conn']; taker?: boolean; resume?: StreamMapping; takeoverNumber?: number }): Session {
+  /** Pump one session (its transport's events, then feed it) and keep its index entries current. */
+  private pumpSession(now: Instant, s: Session, sweeping = false): void {
+    if (this.sessions.get(s.key) !== s) return this.forget(s);
+    if (sweeping) this.swept++;
+    else this.pumps++;
+    s.pump(now);
+    this.moved.add(s);
+    this.index(s);
+  }
+
+  /** File the session under its connection's remote address (again, when it changed: a new path). */
+  private index(s: Session): void {
+    const remote = addressKey(s.conn.remote);
+    const was = this.remoteOf.get(s);
+    if (was === remote) return;
+    if (was !== undefined) this.byRemote.get(was)?.delete(s);
+    let set = this.byRemote.get(remote);
+    if (set === undefined) this.byRemote.set(remote, (set = new Set()));
+    set.add(s);
+    this.remoteOf.set(s, remote);
+  }
+
+  /** The session is gone: out of every index. */
+  private forget(s: Session): void {
+    const remote = this.remoteOf.get(s);
+    if (remote !== undefined) {
+      const set = this.byRemote.get(remote);
+      set?.delete(s);
+      if (set?.size === 0) this.byRemote.delete(remote);
+    }
+    this.remoteOf.delete(s);
+    this.armedAt.delete(s);
+    this.moved.delete(s);
+    this.due.delete(s);
+  }
+
+  /** Pump every session. */
+  private sweep(now: Instant): void {
+    this.lastSweep = now;
+    this.sweeps++;
+    for (const s of [...this.sessions.values()]) this.pumpSession(now, s, true);
+  }
+
+  private armSweep(at: Instant): void {
+    if (this.closed || (this.sweepTimerAt !== undefined && this.sweepTimerAt <= at)) return;
+    this.sweepTimer?.cancel();
+    this.sweepTimerAt = at;
+    this.sweepTimer = this.runtime.setTimer(at, () => {
+      this.sweepTimer = undefined;
+      this.sweepTimerAt = undefined;
+      if (this.closed) return;
+      this.sweep(this.runtime.now());
+      this.endpoint.wake();
+      this.armSweep(this.runtime.now() + (this.options.updateMs ?? 3000));
+    });
+  }
+
+  /**
+   * Before the endpoint runs its timers: re-read the deadlines that may have moved (their
+   * transmits were drained since), and note the sessions whose deadline is due (pumped after).
+   */
+  private timersDue(now: Instant): void {
+    for (const s of this.moved) {
+      const at = this.sessions.get(s.key) === s ? s.conn.pollTimeout() : undefined;
+      if (at === this.armedAt.get(s)) continue;
+      if (at === undefined) this.armedAt.delete(s);
+      else {
+        this.armedAt.set(s, at);
+        this.connTimers.push(at, s);
+      }
+    }
+    this.moved.clear();
+    const h = this.connTimers;
+    for (let t = h.peekTime(); t !== undefined && t <= now; t = h.peekTime()) {
+      const s = h.peekItem()!;
+      h.pop();
+      if (this.armedAt.get(s) !== t) continue;
+      this.armedAt.delete(s);
+      this.due.add(s);
+    }
+  }
+
+  private newSession(o: { conn: Session['conn']; taker?: boolean; resume?: StreamMapping; takeoverNumber?: number; prefetchFrom?: number }): Session {
+    // The session's own calls into its connection may move its timer: re-read it before the next timeout input.
+    let made: Session | undefined;
     const s = new Session({
       conn: o.conn,
       factory: this.factory,
@@ -287,9 +474,15 @@ export class Wedge {
       ...(o.taker ? { taker: true } : {}),
       ...(o.resume ? { resume: o.resume } : {}),
       ...(o.takeoverNumber !== undefined ? { takeoverNumber: o.takeoverNumber } : {}),
+      ...(o.prefetchFrom !== undefined ? { prefetchFrom: o.prefetchFrom } : {}),
+      ...(this.options.headTimeoutMs !== undefined ? { headTimeoutMs: this.options.headTimeoutMs } : {}),
+      ...(this.options.idleTimeoutMs !== undefined ? { idleTimeoutMs: this.options.idleTimeoutMs } : {}),
       hooks: {
         now: () => this.runtime.now(),
-        wake: () => this.endpoint.wake(),
+        wake: () => {
+          if (made !== undefined) this.moved.add(made);
+          this.endpoint.wake();
+        },
         mapping: (session, mapping) => this.mappingChanged(session, mapping),
         resumed: (session, receiver, now) => this.won(session, receiver, now),
         failed: (session, error) => this.resumeFailed(session, error),
@@ -299,9 +492,20 @@ export class Wedge {
         stateChanged: (session, now) => {
           if (this.serving.has(session.key)) this.announce(now, session);
         },
+        held: (session, now) => {
+          if (this.serving.has(session.key)) this.announce(now, session);
+        },
+        prefetched: (session, bytes) => this.sendTakeover(session, bytes),
+        deadline: (session, at) => {
+          this.deadlines.push(at, session);
+          this.armDeadlines();
+        },
       },
     });
+    made = s;
     this.sessions.set(s.key, s);
+    this.moved.add(s);
+    this.index(s);
     return s;
   }
 
@@ -326,6 +530,7 @@ export class Wedge {
     if (this.liveMembers().length === 0) {
       session.confirmed(now, Session.clientEnd(state));
       session.exportConfirmed(now, state);
+      this.moved.add(session);
     }
     this.channelAttachment.wake();
   }
@@ -369,6 +574,7 @@ export class Wedge {
   private sessionClosed(session: Session, error: BatonError | undefined): void {
     const now = this.runtime.now();
     this.sessions.delete(session.key);
+    this.forget(session);
     const wasServing = this.serving.delete(session.key);
     const job = this.pending.get(session.key);
     const client = session.conn.exportState(now).client;
@@ -420,6 +626,7 @@ export class Wedge {
         if (s === undefined) return;
         s.stop();
         this.sessions.delete(ev.key);
+        this.forget(s);
         this.serving.delete(ev.key);
         this.pending.delete(ev.key);
         this.counters.superseded++;
@@ -439,6 +646,7 @@ export class Wedge {
           const key = connectionKey(state.client);
           const session = this.sessions.get(key);
           if (session === undefined) continue;
+          this.moved.add(session);
           // The limit moved: announce the state that describes the new acknowledged point at once,
           // so a taker does not start from a point behind what the client was told arrived.
           if (session.confirmed(now, Session.clientEnd(state)) && this.serving.has(key)) this.announce(now, session);
@@ -499,12 +707,40 @@ export class Wedge {
       const state = s.state(now);
       s.confirmed(now, Session.clientEnd(state));
       s.exportConfirmed(now, state);
+      this.moved.add(s);
     }
     this.endpoint.wake();
   }
 
   private liveMembers(): string[] {
     return this.members.map((m) => m.id).filter((id) => this.channel.isAlive(id) === true);
+  }
+
+  /** One runtime timer for the earliest request deadline of any session. */
+  private armDeadlines(): void {
+    const h = this.deadlines;
+    while (h.size > 0 && (h.peekItem()!.done || h.peekItem()!.requestDeadline !== h.peekTime())) h.pop();
+    const at = h.peekTime();
+    if (this.closed || at === this.deadlineTimerAt) return;
+    this.deadlineTimer?.cancel();
+    this.deadlineTimer = undefined;
+    this.deadlineTimerAt = at;
+    if (at === undefined) return;
+    this.deadlineTimer = this.runtime.setTimer(at, () => {
+      this.deadlineTimer = undefined;
+      this.deadlineTimerAt = undefined;
+      const now = this.runtime.now();
+      const h2 = this.deadlines;
+      for (let t = h2.peekTime(); t !== undefined && t <= now; t = h2.peekTime()) {
+        const s = h2.peekItem()!;
+        h2.pop();
+        if (s.requestDeadline !== t) continue;
+        s.timedOut(now);
+        this.moved.add(s);
+      }
+      this.endpoint.wake();
+      this.armDeadlines();
+    });
   }
 
   private armQueue(): void {
@@ -540,15 +776,35 @@ export class Wedge {
     const number = state.takeoverNumber + 1;
     let conn;
     try {
-      conn = this.endpoint.core.importState(now, state);
-      conn.takeover(now, number, this.options.resumeMode ?? DEFAULT_RESUME_MODE);
+      conn = this.endpoint.core.inner.importState(now, state);
     } catch (error) {
       return this.skip(name, number, error instanceof BatonError ? error.code : 'import-failed');
     }
     this.pending.set(job.key, job);
     this.counters.takeoversStarted++;
     this.log('takeover-start', { connection: name, from: job.from, number, delayMs: Math.round(delayMs * 1000) / 1000 });
-    this.newSession({ conn, taker: true, ...(state.stream ? { resume: state.stream } : {}), takeoverNumber: number });
+    const blind = this.options.blindResume === true && state.stream !== undefined;
+    const session = this.newSession({ conn, taker: true, ...(state.stream ? { resume: state.stream } : {}), takeoverNumber: number, ...(blind ? { prefetchFrom: state.streamBytesAcked } : {}) });
+    // The takeover request goes when the prefetch has its first bytes (hooks.prefetched), at the latest after PREFETCH_WAIT_MS.
+    session.startPrefetch(now);
+    if (!this.requested.has(session)) this.runtime.setTimer(now + PREFETCH_WAIT_MS, () => session.reportPrefetch());
+  }
+
+  /** Send a taker's takeover request (number, resume mode) with the prefetched stream bytes (the blind resume). */
+  private sendTakeover(session: Session, bytes: Uint8Array): void {
+    if (this.requested.has(session) || session.done || this.closed) return;
+    this.requested.add(session);
+    const now = this.runtime.now();
+    try {
+      session.conn.takeover(now, session.takeoverNumber, this.options.resumeMode ?? DEFAULT_RESUME_MODE, bytes.length > 0 ? bytes : undefined);
+    } catch (error) {
+      session.stop();
+      this.sessions.delete(session.key);
+      this.forget(session);
+      this.pending.delete(session.key);
+      this.skip(this.name(session), session.takeoverNumber, error instanceof BatonError ? error.code : 'takeover-failed');
+      return;
+    }
     this.endpoint.wake();
   }
 

@@ -9,6 +9,7 @@ import { MonitorCommander } from '../wedge/monitor.js';
 import { createEndpoint } from '../transports.js';
 import { Wedge, type HealthMode, type Peer } from '../wedge/wedge.js';
 import type { BackoffRule } from '../wedge/backoff.js';
+import type { TakeoverPolicy } from '../wedge/policy-takeover.js';
 import type { LinkConfig } from './link.js';
 import { MemoryBackend } from './memory-backend.js';
 import { SimNetwork } from './network.js';
@@ -35,6 +36,8 @@ export interface WorldOptions {
   readonly chunkBytes?: number;
   readonly updateMs?: number;
   readonly backoff?: BackoffRule;
+  /** Wedges' takeover policy (default the backoff). */
+  readonly takeoverPolicy?: TakeoverPolicy;
   /** How takers resume; default the transports' DEFAULT_RESUME_MODE. */
   readonly resumeMode?: ResumeMode;
   /** The link between the clients' host and wedge `id` (default: the network's 5 ms default link). */
@@ -106,6 +109,7 @@ export class WedgeWorld {
       health: this.options.health ?? 'heartbeat',
       rtoMin: this.options.rtoMin ?? 200,
       ...(this.options.backoff ? { backoff: this.options.backoff } : {}),
+      ...(this.options.takeoverPolicy ? { takeoverPolicy: this.options.takeoverPolicy } : {}),
       ...(this.options.resumeMode ? { resumeMode: this.options.resumeMode } : {}),
       ...(this.options.mtu !== undefined ? { mtu: this.options.mtu } : {}),
       log: (event, fields) => this.log.push({ time: this.net.now, server: id, event, fields }),

@@ -23,12 +23,15 @@ import { Session } from './session.js';
 import { connectionKey } from './soft-state-table.js';
 import { SoftStateChannel, type ChannelEvent, type Member } from './soft-state-channel.js';
 import { TakeoverQueue, type DeathVerdict, type TakeoverJob } from './takeover.js';
+import { planTakeover, takeoverDelays, type TakeoverPolicy } from './policy-takeover.js';
 
 /** A server of the pool as the wedge knows it. */
 export interface Peer {
   readonly id: string;
   /** Its client-facing IP; its soft-state channel is at this IP, the pool's soft-state port. */
   readonly address: string;
+  /** Capacity relative to the others, for the weighted pool policies (policy.ts); default 1. */
+  readonly weight?: number;
 }
 
 export type HealthMode = 'heartbeat' | 'external';
@@ -56,6 +59,12 @@ export interface WedgeOptions {
   readonly deadAfterPeriods?: number;
   readonly health?: HealthMode;
   readonly backoff?: BackoffRule;
+  /** Who takes a dead member's connections: the paper's backoff (default) or a pool policy (policy-takeover.ts). */
+  readonly takeoverPolicy?: TakeoverPolicy;
+  /** With a pool policy, how long the r-th choice waits per rank before it tries; default updateMs. */
+  readonly takeoverFallbackMs?: number;
+  /** This wedge's weight when the pool listing does not name it; default 1. */
+  readonly weight?: number;
   readonly rtoMin?: number;
   readonly mtu?: number;
   /** How a taker resumes (transport.ts' ResumeMode); default DEFAULT_RESUME_MODE. The paper's go-back-N is for experiments. */
@@ -154,6 +163,9 @@ export class Wedge {
   private readonly declaredDead = new Set<string>();
   private closed = false;
   private members: Member[];
+  private peers: readonly Peer[];
+  /** Fallback takeovers of a pool policy waiting for their rank's turn. */
+  private readonly fallbacks = new Set<RuntimeTimer>();
 
   private constructor(options: WedgeOptions) {
     this.options = options;
@@ -162,6 +174,7 @@ export class Wedge {
     this.factory = options.factory ?? new HttpMapperFactory();
     this.health = options.health ?? 'heartbeat';
     this.group = supportGroup({ address: options.listen.address, id: options.id }, options.groups ?? 1);
+    this.peers = options.peers;
     this.members = this.membersOf(options.peers);
     this.channel = new SoftStateChannel({
       selfId: options.id,
@@ -237,6 +250,7 @@ export class Wedge {
 
   /** Replaces the pool (peers file changed); new members start alive. */
   setPeers(peers: readonly Peer[]): void {
+    this.peers = peers;
     this.members = this.membersOf(peers);
     this.channel.setMembers(this.runtime.now(), this.members);
     this.channelAttachment.wake();
@@ -247,9 +261,29 @@ export class Wedge {
     if (this.closed) return;
     this.closed = true;
     this.queueTimer?.cancel();
+    for (const t of this.fallbacks) t.cancel();
     for (const s of this.sessions.values()) s.stop();
     await this.endpoint.close();
     await this.channelAttachment.close();
+  }
+
+  /**
+   * A member is gone by another's word than the channel's (a registry lease expired, a member
+   * deregistered): the same as the monitor's declare-dead. Call before removing it from the peers.
+   */
+  declareDead(member: string, by: DeathVerdict = 'registry'): void {
+    if (this.closed || member === this.id) return;
+    this.memberDead(this.runtime.now(), member, by);
+  }
+
+  /** The pool as this wedge sees it (pool-handle lookups): itself and its group's members, with weight, load and health. */
+  pool(): Array<{ id: string; address: string; weight: number; load: number | undefined; alive: boolean }> {
+    const loadOf = (id: string): number | undefined => {
+      const l = this.channel.loadOf(id);
+      return l === undefined ? undefined : l.hostedConnections + l.outstandingOffers;
+    };
+    const self = { id: this.id, address: this.options.listen.address, weight: this.weightOf(this.id), load: this.serving.size + this.pending.size, alive: true };
+    return [self, ...this.members.map((m) => ({ id: m.id, address: m.address.address, weight: this.weightOf(m.id), load: loadOf(m.id), alive: this.channel.isAlive(m.id) === true }))];
   }
 
   /** For /status: one line per connection. */
@@ -462,8 +496,43 @@ export class Wedge {
     // Other live candidates: members of this group other than the dead one. None: do not pace.
     const competitors = this.channel.isAlive(member) === undefined ? [] : this.liveMembers().filter((id) => id !== member);
     const unpaced = competitors.length === 0;
-    this.queue.add(now, entries.map((e) => ({ key: e.key, state: e.state, from: member, by, noticedAt: now, unpaced })));
+    const policy = this.options.takeoverPolicy ?? 'backoff';
+    if (policy === 'backoff' || unpaced) {
+      this.queue.add(now, entries.map((e) => ({ key: e.key, state: e.state, from: member, by, noticedAt: now, unpaced })));
+      this.armQueue();
+      return;
+    }
+    // A pool policy: every candidate computes the same plan; the chosen one sends at once, the r-th after r fallbacks.
+    const load = (id: string): number | undefined => {
+      const l = this.channel.loadOf(id);
+      return l === undefined ? undefined : l.hostedConnections + l.outstandingOffers;
+    };
+    const candidates = [this.id, ...competitors].map((id) => ({ id, weight: this.weightOf(id), load: load(id) }));
+    const plan = planTakeover({ policy, dead: member, candidates, connections: entries.map((e) => e.key) });
+    const delays = takeoverDelays(plan, this.id, this.options.takeoverFallbackMs ?? this.channel.updateMs);
+    this.log('takeover-plan', { member, policy, mine: [...delays.values()].filter((d) => d === 0).length, of: entries.length });
+    for (const e of entries) {
+      const job: TakeoverJob = { key: e.key, state: e.state, from: member, by, noticedAt: now, unpaced: true };
+      const delay = delays.get(e.key) ?? 0;
+      if (delay === 0) this.queue.add(now, [job]);
+      else {
+        const timer = this.runtime.setTimer(now + delay, () => {
+          this.fallbacks.delete(timer);
+          if (this.closed) return;
+          // Taken by the plan's choice: its number is in the table, or its drop (the client closed since).
+          const dropped = this.channel.table.droppedAt(e.key);
+          if (dropped !== undefined && dropped >= e.state.takeoverNumber) return this.skip(connectionName(e.state.client), dropped, 'dropped');
+          this.queue.add(this.runtime.now(), [job]);
+          this.armQueue();
+        });
+        this.fallbacks.add(timer);
+      }
+    }
     this.armQueue();
+  }
+
+  private weightOf(id: string): number {
+    return this.peers.find((p) => p.id === id)?.weight ?? (id === this.id ? (this.options.weight ?? 1) : 1);
   }
 
   private move(now: Instant, client: EndpointState): void {

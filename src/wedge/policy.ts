@@ -154,3 +154,15 @@ function drawAll(elements: readonly PoolElement[], random: RandomSource, weight:
   }
   return out;
 }
+
+/**
+ * A pool listing's optional weight suffix, `ENTRY=W` (W a number >= 0): `w2@10.0.0.2=3` in a peers
+ * list, `10.0.0.2:9899=3` in a client's server list. No suffix: weight 1. Throws LocalUsageError.
+ */
+export function splitWeight(entry: string, where: string): { text: string; weight: number } {
+  const m = /^(.*)=([^=]*)$/.exec(entry);
+  if (m === null) return { text: entry, weight: 1 };
+  const weight = Number(m[2]);
+  if (m[2]!.trim() === '' || !Number.isFinite(weight) || weight < 0) throw new LocalUsageError(`${where}: the weight in "${entry}" must be a number >= 0`);
+  return { text: m[1]!, weight };
+}

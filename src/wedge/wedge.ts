@@ -487,7 +487,8 @@ export class Wedge {
   }
 
   private memberDead(now: Instant, member: string, by: DeathVerdict): void {
-    this.counters.memberDeaths++;
+    // A second notice of a death not yet undone (a member that deregistered after the monitor's report) is no new death.
+    if (!this.declaredDead.has(member)) this.counters.memberDeaths++;
     this.log('member-dead', { member, by });
     this.declaredDead.add(member);
     for (const sequence of [...this.exportHeld.keys()]) this.releaseExport(now, sequence);

@@ -95,3 +95,25 @@ test('takeover plan: the same on every candidate whatever the order of its input
   const lud = planTakeover({ policy: 'least-used-degradation', dead: 'w9', candidates: [{ id: 'a', load: 2 }, { id: 'b', load: 0 }], connections: ['k1', 'k2', 'k3', 'k4'] });
   t.deepEqual([...lud.values()].map((o) => o[0]), ['b', 'b', 'a', 'b'], 'with degradation the load evens out');
 });
+
+test('weights in the listings: ID@ADDR=W in a peers list, ADDR[:PORT]=W in a client\'s server list; a client chooser orders them by policy', async (t) => {
+  const { parsePeerEntries } = await import('../src/node/peers-file.js');
+  const { parsePool, parseServerList, ServerChooser } = await import('../src/client/dial.js');
+  t.deepEqual(parsePeerEntries(['a@127.0.0.2=3', 'b@127.0.0.3', 'c@[::1]=0.5'], '--peers'), [
+    { id: 'a', address: '127.0.0.2', weight: 3 },
+    { id: 'b', address: '127.0.0.3' },
+    { id: 'c', address: '::1', weight: 0.5 },
+  ]);
+  t.throws(() => parsePeerEntries(['a@127.0.0.2=-1'], '--peers'), { message: /weight/ });
+  t.throws(() => parsePeerEntries(['a@127.0.0.2='], '--peers'), { message: /weight/ });
+  const pool = parsePool('127.0.0.2:7000=3,127.0.0.3', 'sctp', '--servers');
+  t.deepEqual(pool.map((p) => [p.id, p.weight]), [['127.0.0.2:7000', 3], ['127.0.0.3:9899', 1]]);
+  t.deepEqual(parseServerList('127.0.0.2=2,127.0.0.3:1234', 'tcp'), [{ address: '127.0.0.2', port: 9898 }, { address: '127.0.0.3', port: 1234 }]);
+  const rr = new ServerChooser({ kind: 'list', servers: pool }, 'round-robin', new SeededRandom(1));
+  t.deepEqual((await rr.next()).map((s) => s.address), ['127.0.0.2', '127.0.0.3']);
+  t.deepEqual((await rr.next()).map((s) => s.address), ['127.0.0.3', '127.0.0.2'], 'connection k starts at server k mod n, as baton connect always did');
+  const wrr = new ServerChooser({ kind: 'list', servers: pool }, 'weighted-round-robin', new SeededRandom(1));
+  const firstsOf = [];
+  for (let i = 0; i < 8; i++) firstsOf.push((await wrr.next())[0]!.address);
+  t.is(firstsOf.filter((a) => a === '127.0.0.2').length, 6, 'weight 3 of 4: 6 of 8');
+});

@@ -276,14 +276,19 @@ export class Wedge {
     this.memberDead(this.runtime.now(), member, by);
   }
 
-  /** The pool as this wedge sees it (pool-handle lookups): itself and its group's members, with weight, load and health. */
+  /**
+   * The pool as this wedge sees it (pool-handle lookups): itself first, then every other server of
+   * the pool, with weight; load and health are known for its support group's members only (the
+   * others announce to their own group: load undefined, alive unless this wedge declared them dead).
+   */
   pool(): Array<{ id: string; address: string; weight: number; load: number | undefined; alive: boolean }> {
     const loadOf = (id: string): number | undefined => {
       const l = this.channel.loadOf(id);
       return l === undefined ? undefined : l.hostedConnections + l.outstandingOffers;
     };
     const self = { id: this.id, address: this.options.listen.address, weight: this.weightOf(this.id), load: this.serving.size + this.pending.size, alive: true };
-    return [self, ...this.members.map((m) => ({ id: m.id, address: m.address.address, weight: this.weightOf(m.id), load: loadOf(m.id), alive: this.channel.isAlive(m.id) === true }))];
+    const others = this.peers.filter((p) => p.id !== this.id && p.address !== this.options.listen.address);
+    return [self, ...others.map((p) => ({ id: p.id, address: p.address, weight: this.weightOf(p.id), load: loadOf(p.id), alive: (this.channel.isAlive(p.id) ?? !this.declaredDead.has(p.id)) === true }))];
   }
 
   /** For /status: one line per connection. */

@@ -48,8 +48,9 @@ for (const kind of TRANSPORT_KINDS) {
   test.serial(`${kind}: a member joins through etcd mid-download and becomes a candidate; the serving member is SIGKILLed, its lease expires, the joiner takes over; sha256 matches`, async (t) => {
     const etcd = await startEtcd(t);
     const registry = `etcd://${etcd.endpoint}/baton-test/${kind}`;
-    const length = 4_000_000;
-    const origin = await ContentServer.start({ address: '127.0.0.1', rateBytesPerSec: 1_000_000 });
+    // About 24 s of download: b's start and join must fit before the kill even on a loaded machine.
+    const length = 6_000_000;
+    const origin = await ContentServer.start({ address: '127.0.0.1', rateBytesPerSec: 250_000 });
     t.teardown(() => origin.close());
     const softStatePort = await freeWildcardUdpPort();
     const ports = { a: await freeUdpPort('127.0.0.2'), b: await freeUdpPort('127.0.0.3') };
@@ -71,7 +72,7 @@ for (const kind of TRANSPORT_KINDS) {
     await a.waitForLine(/"event":"peers-changed".*b@127\.0\.0\.3/, 30_000, 'stderr');
     await new Promise((r) => setTimeout(r, 1500)); // three announcement periods: b holds a's state
     const running = await Promise.race([fetcher.exited.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), 100))]);
-    t.true(running, 'the download is still running when a is killed');
+    t.true(running, `the download is still running when a is killed: ${fetcher.stderr}`);
     a.killNow('SIGKILL');
     const killedAt = Date.now();
     const status = await fetcher.exited;

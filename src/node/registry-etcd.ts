@@ -100,6 +100,8 @@ export class EtcdRegistry implements PeerSource {
   private readonly members = new Map<string, RegistryMember>();
   private watcher: Watcher | undefined;
   private lease: Lease | undefined;
+  /** The store revision the pool was read at: the watch starts right after it, so no change falls between. */
+  private revision = '0';
   private stopped = false;
 
   private constructor(
@@ -113,9 +115,10 @@ export class EtcdRegistry implements PeerSource {
     const r = new EtcdRegistry(client, options);
     try {
       await r.register();
-      const all = await client.getAll().prefix(membersKey(options.url.prefix)).strings();
-      for (const text of Object.values(all)) {
-        const m = parseMemberRecord(text);
+      const read = await client.getAll().prefix(membersKey(options.url.prefix)).exec();
+      r.revision = String(read.header.revision);
+      for (const kv of read.kvs) {
+        const m = parseMemberRecord(kv.value.toString('utf8'));
         if (m !== undefined) r.members.set(m.id, m);
       }
     } catch (error) {
@@ -141,6 +144,7 @@ export class EtcdRegistry implements PeerSource {
     void this.client
       .watch()
       .prefix(prefix)
+      .startRevision(String(BigInt(this.revision) + 1n))
       .create()
       .then((w) => {
         if (this.stopped) return void w.cancel();

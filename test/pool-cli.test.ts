@@ -1,12 +1,12 @@
 // A static pool with policies, as a person runs it: three `baton serve` processes (weights in the
 // peers list, --takeover-policy round-robin) in front of the embedded content server. A pool-handle
 // lookup on a wedge's admin port lists the members with weight and load; `baton fetch --lookup
-// --policy least-used` dials the least loaded one; a wedge stopped cleanly (SIGTERM) deregisters,
+// --policy least-used` dials the least loaded one; `baton connect --lookup` weighs them; a wedge stopped cleanly (SIGTERM) deregisters,
 // so its two connections are taken over at once (the monitor's verdict, not the heartbeat's) and,
 // by round robin, one by each survivor; every download's sha256 matches.
 import test from 'ava';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -100,6 +100,16 @@ test.serial('pool lookup, least used, and a clean stop that deregisters: round-r
   const fetched = await runToExit(process.execPath, [BATON, 'fetch', `http://pool${generatedObjectPath(10_000)}`, '--lookup', adminOf(wedges.a), '--policy', 'least-used', '-o', out, '--sha256', '--rto-min', '100'], { t, timeoutMs: 60_000, stdout: 'pipe', stderr: 'pipe' });
   t.is(fetched.status.code, 0, fetched.stderr);
   t.regex(fetched.stderr, /from 127\.0\.0\.4:/, 'least used: c');
+
+  // The shim looks the pool up for each connection; weighted round robin (a: 3, b: 1, c: 1) starts with a.
+  const shim = spawnProcess(process.execPath, [BATON, 'connect', '--listen', '127.0.0.1:0', '--lookup', adminOf(wedges.b), '--policy', 'weighted-round-robin', '--rto-min', '100', '-v'], { t, timeoutMs: 60_000, stderr: 'pipe', name: 'connect' });
+  const [, shimPort] = await shim.waitForLine(/listening on 127\.0\.0\.1:(\d+)/, 20_000, 'stderr');
+  const curled = join(dir, 'curl.bin');
+  const curl = await runToExit('curl', ['-sS', '--fail', '-o', curled, `http://127.0.0.1:${shimPort!}${generatedObjectPath(10_000)}`], { t, timeoutMs: 60_000 });
+  t.is(curl.status.code, 0, shim.stderr);
+  t.is(createHash('sha256').update(readFileSync(curled)).digest('hex'), generatedSha256(10_000));
+  t.regex(shim.stderr, /connected to 127\.0\.0\.2:/, 'weighted round robin: a (weight 3) first');
+  t.is((await shim.kill('SIGTERM', 10_000)).code, 0);
 
   // a stops cleanly: it deregisters; b and c take its two connections over at once, one each.
   t.true(clients.every((c) => c.received() < length - 1_000_000), `every download still running: ${clients.map((c) => c.received()).join(', ')}`);

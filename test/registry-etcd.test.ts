@@ -15,25 +15,13 @@ import { TRANSPORT_KINDS } from '../src/transports.js';
 import { startEtcd } from './helpers/etcd.js';
 import { freeUdpPort, freeWildcardUdpPort } from './helpers/ports.js';
 import { spawnProcess, type ManagedProcess } from './helpers/process.js';
+import { events } from './helpers/serve-log.js';
 
 const BATON = fileURLToPath(new URL('../bin/baton.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'baton-registry-'));
 test.after.always(() => rmSync(dir, { recursive: true, force: true }));
 const KEY = join(dir, 'group.key');
 writeFileSync(KEY, `${'6b'.repeat(32)}\n`, { mode: 0o600 });
-
-interface Logged {
-  event: string;
-  [field: string]: unknown;
-}
-
-function events(p: ManagedProcess, event: string): Logged[] {
-  return p.stderr
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as Logged)
-    .filter((l) => l.event === event);
-}
 
 test('registry URLs and member records are checked', (t) => {
   t.deepEqual(parseRegistryUrl('etcd://127.0.0.1:2379/baton/pool1/'), { hosts: ['http://127.0.0.1:2379'], prefix: '/baton/pool1' });

@@ -282,13 +282,9 @@ export class Wedge {
    * others announce to their own group: load undefined, alive unless this wedge declared them dead).
    */
   pool(): Array<{ id: string; address: string; weight: number; load: number | undefined; alive: boolean }> {
-    const loadOf = (id: string): number | undefined => {
-      const l = this.channel.loadOf(id);
-      return l === undefined ? undefined : l.hostedConnections + l.outstandingOffers;
-    };
     const self = { id: this.id, address: this.options.listen.address, weight: this.weightOf(this.id), load: this.serving.size + this.pending.size, alive: true };
     const others = this.peers.filter((p) => p.id !== this.id && p.address !== this.options.listen.address);
-    return [self, ...others.map((p) => ({ id: p.id, address: p.address, weight: this.weightOf(p.id), load: loadOf(p.id), alive: (this.channel.isAlive(p.id) ?? !this.declaredDead.has(p.id)) === true }))];
+    return [self, ...others.map((p) => ({ id: p.id, address: p.address, weight: this.weightOf(p.id), load: this.announcedLoad(p.id), alive: (this.channel.isAlive(p.id) ?? !this.declaredDead.has(p.id)) === true }))];
   }
 
   /** For /status: one line per connection. */
@@ -509,11 +505,7 @@ export class Wedge {
       return;
     }
     // A pool policy: every candidate computes the same plan; the chosen one sends at once, the r-th after r fallbacks.
-    const load = (id: string): number | undefined => {
-      const l = this.channel.loadOf(id);
-      return l === undefined ? undefined : l.hostedConnections + l.outstandingOffers;
-    };
-    const candidates = [this.id, ...competitors].map((id) => ({ id, weight: this.weightOf(id), load: load(id) }));
+    const candidates = [this.id, ...competitors].map((id) => ({ id, weight: this.weightOf(id), load: this.announcedLoad(id) }));
     const plan = planTakeover({ policy, dead: member, candidates, connections: entries.map((e) => e.key) });
     const delays = takeoverDelays(plan, this.id, this.options.takeoverFallbackMs ?? this.channel.updateMs);
     this.log('takeover-plan', { member, policy, mine: [...delays.values()].filter((d) => d === 0).length, of: entries.length });
@@ -535,6 +527,12 @@ export class Wedge {
       }
     }
     this.armQueue();
+  }
+
+  /** A member's load (hosted + outstanding) as it last announced it; this wedge's own as it last announced it. */
+  private announcedLoad(id: string): number | undefined {
+    const l = this.channel.loadOf(id);
+    return l === undefined ? undefined : l.hostedConnections + l.outstandingOffers;
   }
 
   private weightOf(id: string): number {

@@ -100,6 +100,8 @@ test.serial('pool lookup, least used, and a clean stop that deregisters: round-r
   t.is((await shim.kill('SIGTERM', 10_000)).code, 0);
   // a saw that connection end (so it is dropped from the group's tables, not taken over below).
   await wedges.a.waitForLine(/"event":"closed"/, 20_000, 'stderr');
+  // Its drop goes out with a's next periodic announcement (--update-sec 1); a clean stop does not flush it.
+  await new Promise((r) => setTimeout(r, 2000));
 
   // a stops cleanly: it deregisters; b and c take its two connections over at once, one each.
   t.true(clients.every((c) => c.received() < length - 1_000_000), `every download still running: ${clients.map((c) => c.received()).join(', ')}`);

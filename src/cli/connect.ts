@@ -4,8 +4,9 @@
 // backpressure. When the serving server dies, a server of its support group takes the baton
 // connection over; the TCP client never notices (each failover is logged on stderr).
 //
-// Server choice: connection k starts at server k mod n of the list (round robin, to spread the
-// load); if that server refuses the connection, errs or does not complete the handshake within
+// Server choice: by --policy (src/wedge/policy.ts, RFC 5356) over the pool of --servers, of a
+// server's pool-handle lookup (--lookup) or of the registry (--registry); the default round robin
+// starts connection k at server k mod n of the list (to spread the load); if that server refuses the connection, errs or does not complete the handshake within
 // --connect-timeout, the next ones are tried in list order, each once. When all fail, the client's
 // connection is reset. Once connected, the baton connection is never redialled: a failover is the
 // pool's job (a takeover), and redialling would restart the client's stream.
@@ -21,12 +22,18 @@ import { parseAddress, type UdpAddress } from '../transport-abstraction/address.
 import { keepaliveOption } from './keepalive.js';
 import type { TakenOverEvent, TakeoverRefusedEvent, TransportSocket } from '../node/socket.js';
 import type { TransportKind } from '../transport-abstraction/transport.js';
-import { describeError, dial, parseServerList, serverName } from '../client/dial.js';
+import { describeError, dial, poolSourceOf, serverName, ServerChooser, type PoolSource } from '../client/dial.js';
+import { cryptoRandom } from '../transport-abstraction/random.js';
+import { parsePoolPolicy, type PoolPolicy } from '../wedge/policy.js';
 import { DEFAULT_UDP_PORT, parseTransportKind } from '../transports.js';
 
 export interface ConnectCommandOptions {
   listen: string;
-  servers: string;
+  servers?: string;
+  lookup?: string;
+  poolHandle: string;
+  registry?: string;
+  policy: string;
   transport: string;
   remotePort?: string;
   connectTimeout: string;
@@ -48,7 +55,11 @@ export function connectCommand(): Command {
       ].join('\n\n'),
     )
     .requiredOption('-l, --listen <ADDR:PORT>', 'local TCP address to accept clients on (PORT 0 picks a free one)')
-    .requiredOption('-s, --servers <LIST>', 'the pool: comma-separated ADDR[:PORT] (PORT: the UDP port)')
+    .option('-s, --servers <LIST>', 'the pool: comma-separated ADDR[:PORT][=WEIGHT] (PORT: the UDP port)')
+    .option('--lookup <ADDR:PORT>', "the pool instead from a server's pool-handle lookup (its --admin address), asked for each connection")
+    .option('--pool-handle <name>', 'the pool handle --lookup asks for', 'baton')
+    .option('--registry <URL>', 'the pool instead from etcd: etcd://HOST:PORT/PREFIX (as baton serve --registry)')
+    .option('--policy <name>', 'which server first: round-robin, weighted-round-robin, random, weighted-random, least-used, least-used-degradation (load: --lookup only)', 'round-robin')
     .option('-t, --transport <kind>', 'transport: sctp or tcp', 'sctp')
     .option('--remote-port <port>', 'the SCTP/TCP port inside UDP the servers listen on (default 9899 for sctp, 9898 for tcp)')
     .option('--connect-timeout <ms>', 'try the next server when one does not complete the handshake in time', '3000')
@@ -68,7 +79,8 @@ export function connectCommand(): Command {
 /** What the shim runs with, after the arguments were checked. */
 export interface ShimConfig {
   readonly listen: { readonly host: string; readonly port: number };
-  readonly servers: readonly UdpAddress[];
+  readonly pool: PoolSource;
+  readonly policy: PoolPolicy;
   readonly kind: TransportKind;
   readonly remotePort: number;
   readonly connectTimeoutMs: number;
@@ -92,13 +104,14 @@ export function parseShimConfig(o: ConnectCommandOptions): ShimConfig {
   const kind = parseTransportKind(o.transport);
   if (!/^[^:[\]]+:\d+$/.test(o.listen) && !/^\[[^\]]+\]:\d+$/.test(o.listen)) fail(`--listen needs ADDR:PORT (a TCP port; 0 picks one), not "${o.listen}"`);
   const listen = parseAddress(o.listen, 0);
-  const servers = parseServerList(o.servers, kind, '--servers');
+  const pool = poolSourceOf(o, kind);
   const rtoMin = integer(o.rtoMin, '--rto-min', 1, 60_000);
   const mtu = integer(o.mtu, '--mtu', 576, 65_535);
   const keepaliveMs = keepaliveOption(o.keepalive);
   return {
     listen: { host: listen.address, port: listen.port },
-    servers,
+    pool,
+    policy: parsePoolPolicy(o.policy),
     kind,
     remotePort: integer(o.remotePort, '--remote-port', 1, 65_535) ?? DEFAULT_UDP_PORT[kind],
     connectTimeoutMs: integer(o.connectTimeout, '--connect-timeout', 1, 600_000)!,
@@ -128,7 +141,9 @@ export async function runConnect(options: ConnectCommandOptions): Promise<number
     return 1;
   }
   const address = shim.address;
-  log(`listening on ${address.address}:${address.port}, ${config.kind} to ${config.servers.map(serverName).join(', ')}`);
+  const pool = config.pool;
+  const to = pool.kind === 'list' ? pool.servers.map((s) => serverName(s.server)).join(', ') : pool.kind === 'lookup' ? `the pool "${pool.handle}" of ${pool.admin.host}:${pool.admin.port}` : `the registry ${pool.url.hosts.join(',')}${pool.url.prefix}`;
+  log(`listening on ${address.address}:${address.port}, ${config.kind} to ${to} (${config.policy})`);
   return new Promise<number>((resolve) => {
     const stop = () => {
       void shim.close().then(() => resolve(0));
@@ -142,10 +157,11 @@ export async function runConnect(options: ConnectCommandOptions): Promise<number
 export class Shim {
   private readonly server = net.createServer({ pauseOnConnect: true, allowHalfOpen: true });
   private readonly live = new Set<{ client: net.Socket; baton?: TransportSocket }>();
-  private next = 0;
   private count = 0;
+  private readonly chooser: ServerChooser;
 
   constructor(readonly config: ShimConfig) {
+    this.chooser = new ServerChooser(config.pool, config.policy, cryptoRandom);
     this.server.on('connection', (client) => void this.bridge(client));
   }
 
@@ -182,9 +198,7 @@ export class Shim {
       if (this.config.verbose) log(`${who}: client: ${describe(error)}`);
     });
     client.once('close', () => this.live.delete(entry));
-    const start = this.next;
-    this.next = (this.next + 1) % this.config.servers.length;
-    const baton = await this.dial(client, start, who);
+    const baton = await this.dial(client, who);
     if (baton === undefined) {
       if (!client.destroyed) client.resetAndDestroy();
       return;
@@ -193,9 +207,16 @@ export class Shim {
     this.pipe(client, baton, who);
   }
 
-  /** The first server, from `start` on in list order, that completes a handshake (src/client/dial.ts). */
-  private async dial(client: net.Socket, start: number, who: string): Promise<TransportSocket | undefined> {
-    const { servers, kind, remotePort, connectTimeoutMs, tuning } = this.config;
+  /** The first server, in the policy's order, that completes a handshake (src/client/dial.ts). */
+  private async dial(client: net.Socket, who: string): Promise<TransportSocket | undefined> {
+    let servers: UdpAddress[];
+    try {
+      servers = await this.chooser.next();
+    } catch (error) {
+      log(`${who}: ${describe(error)}; resetting the client`);
+      return undefined;
+    }
+    const { kind, remotePort, connectTimeoutMs, tuning } = this.config;
     if (client.destroyed) return undefined;
     const gone = new AbortController();
     const onClientGone = () => gone.abort(new Error('the client left during the handshake'));
@@ -205,7 +226,6 @@ export class Shim {
         transport: kind,
         port: remotePort,
         connectTimeoutMs,
-        start,
         signal: gone.signal,
         ...tuning,
         onFailure: (server, error, more) => log(`${who}: ${serverName(server)} ${describe(error)}${more ? '; trying the next server' : '; no server left, resetting the client'}`),

@@ -12,7 +12,9 @@ import { pipeline } from 'node:stream/promises';
 import cliProgress from 'cli-progress';
 import { Command, type CommanderError } from 'commander';
 import { batonFetch, type Failover, type FetchProgress, type FetchResponse } from '../client/fetch.js';
-import { describeError, parseServerList, serverName } from '../client/dial.js';
+import { describeError, poolSourceOf, serverName, ServerChooser } from '../client/dial.js';
+import { cryptoRandom } from '../transport-abstraction/random.js';
+import { parsePoolPolicy } from '../wedge/policy.js';
 import { BatonError, LocalUsageError } from '../transport-abstraction/errors.js';
 import type { UdpAddress } from '../transport-abstraction/address.js';
 import type { TransportKind } from '../transport-abstraction/transport.js';
@@ -20,7 +22,11 @@ import { parseTransportKind } from '../transports.js';
 import { keepaliveOption } from './keepalive.js';
 
 interface FetchFlags {
-  servers: string;
+  servers?: string;
+  lookup?: string;
+  poolHandle: string;
+  registry?: string;
+  policy: string;
   output?: string;
   transport: string;
   quiet?: boolean;
@@ -42,7 +48,11 @@ export function fetchCommand(): Command {
       ].join('\n\n'),
     )
     .argument('<URL>', 'http://HOST[:PORT]/PATH')
-    .requiredOption('-s, --servers <LIST>', 'the pool: comma-separated ADDR[:PORT] (PORT: the UDP port)')
+    .option('-s, --servers <LIST>', 'the pool: comma-separated ADDR[:PORT][=WEIGHT] (PORT: the UDP port)')
+    .option('--lookup <ADDR:PORT>', "the pool instead from a server's pool-handle lookup (its --admin address)")
+    .option('--pool-handle <name>', 'the pool handle --lookup asks for', 'baton')
+    .option('--registry <URL>', 'the pool instead from etcd: etcd://HOST:PORT/PREFIX (as baton serve --registry)')
+    .option('--policy <name>', 'which server first: round-robin, weighted-round-robin, random, weighted-random, least-used, least-used-degradation (load: --lookup only)', 'round-robin')
     .option('-o, --output <FILE>', 'write the body to FILE (default: standard output)')
     .option('-t, --transport <kind>', 'transport: sctp or tcp', 'sctp')
     .option('-q, --quiet', 'no progress (failovers and errors are still reported)')
@@ -61,7 +71,7 @@ export function fetchCommand(): Command {
 
 interface FetchConfig {
   readonly url: URL;
-  readonly servers: UdpAddress[];
+  readonly chooser: ServerChooser;
   readonly kind: TransportKind;
   readonly output: string | undefined;
   readonly quiet: boolean;
@@ -91,7 +101,7 @@ function parseConfig(url: string, f: FetchFlags): FetchConfig {
   if (f.output === '') throw new LocalUsageError('-o needs a file name');
   return {
     url: target,
-    servers: parseServerList(f.servers, kind, '--servers'),
+    chooser: new ServerChooser(poolSourceOf(f, kind), parsePoolPolicy(f.policy), cryptoRandom),
     kind,
     output: f.output,
     quiet: f.quiet === true,
@@ -192,8 +202,10 @@ export async function runFetch(url: string, flags: FetchFlags): Promise<number> 
   try {
     const hash = createHash('sha256');
     let failed = 0;
+    const servers: UdpAddress[] = await config.chooser.next();
+    if (servers.length === 0) throw new BatonError('BATON_ERR_NO_SERVER', 'the pool has no member');
     const response: FetchResponse = await batonFetch(config.url, {
-      servers: config.servers,
+      servers,
       transport: config.kind,
       connectTimeoutMs: config.connectTimeoutMs,
       signal: controller.signal,
@@ -202,7 +214,7 @@ export async function runFetch(url: string, flags: FetchFlags): Promise<number> 
       ...(config.keepaliveMs !== undefined ? { keepaliveMs: config.keepaliveMs } : {}),
       // The last server's failure is in the final line; the others are told as they happen.
       onServerFailed: (server, error) => {
-        if (++failed < config.servers.length) log(`${serverName(server)} ${describeError(error)}; trying the next server`);
+        if (++failed < servers.length) log(`${serverName(server)} ${describeError(error)}; trying the next server`);
       },
       onProgress: (p) => display.update(p),
       onFailover: (f) => display.note(describeFailover(f)),

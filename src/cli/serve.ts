@@ -6,6 +6,8 @@ import { parseAddress } from '../transport-abstraction/address.js';
 import { BatonError, LocalUsageError } from '../transport-abstraction/errors.js';
 import { parseBackendUrl } from '../node/tcp-backend.js';
 import { loadPeers, readGroupKey } from '../node/peers-file.js';
+import { parseRegistryUrl } from '../node/registry-etcd.js';
+import { parseTakeoverPolicy } from '../wedge/policy-takeover.js';
 import { logWriter, WedgeDaemon, type WedgeDaemonConfig } from '../node/wedge-daemon.js';
 import { DEFAULT_UDP_PORT, parseTransportKind } from '../transports.js';
 import type { MediaRate } from '../wedge/media-mapper.js';
@@ -17,7 +19,12 @@ export interface ServeCommandOptions {
   port?: string;
   backend: string;
   id?: string;
-  peers: string;
+  peers?: string;
+  registry?: string;
+  registryTtl: string;
+  takeoverPolicy: string;
+  weight: string;
+  poolHandle: string;
   softStatePort: string;
   groups: string;
   groupKey: string;
@@ -50,7 +57,12 @@ export function serveCommand(): Command {
     .option('--port <n>', 'the SCTP/TCP port inside UDP (default 9899 / 9898)')
     .requiredOption('--backend <URL>', 'http://HOST:PORT of the content server (HTTP/1.1 with Range)')
     .option('--id <id>', "this server's id (default: the listen address)")
-    .requiredOption('--peers <FILE|LIST>', 'the pool: ID@ADDR,... or a file with one ID@ADDR a line (re-read when it changes)')
+    .option('--peers <FILE|LIST>', 'the pool: ID@ADDR[=WEIGHT],... or a file with one a line (re-read when it changes); or --registry')
+    .option('--registry <URL>', 'the pool from etcd instead: etcd://HOST:PORT[,HOST:PORT...]/PREFIX (members hold a lease; an expired lease is a dead member)')
+    .option('--registry-ttl <s>', "the registry lease's time to live", '5')
+    .option('--takeover-policy <name>', 'who takes a dead member\'s connections: backoff, round-robin, weighted-round-robin, random, weighted-random, least-used, least-used-degradation', 'backoff')
+    .option('--weight <w>', "this server's weight for the weighted policies (in a --registry; a static pool lists weights in --peers)", '1')
+    .option('--pool-handle <name>', 'the pool handle clients look up on --admin (GET /pool/NAME)', 'baton')
     .option('--soft-state-port <n>', "UDP port of every member's soft-state channel", '9897')
     .option('--groups <n>', 'support groups (1: everyone supports everyone)', '1')
     .requiredOption('--group-key <FILE>', '64 hex characters (baton keygen)')
@@ -113,7 +125,10 @@ export function parseServeConfig(o: ServeCommandOptions): WedgeDaemonConfig {
   }
   const softStatePort = number(o.softStatePort, '--soft-state-port', 1, 65_535)!;
   if (softStatePort === listen.port) fail(`--soft-state-port ${softStatePort} is the client-facing UDP port of --listen`);
-  const { peers, file } = loadPeers(o.peers);
+  if ((o.peers === undefined) === (o.registry === undefined)) fail('give the pool with --peers FILE|LIST or --registry etcd://HOST:PORT/PREFIX (one of them)');
+  const { peers, file } = o.peers !== undefined ? loadPeers(o.peers) : { peers: [], file: undefined };
+  const registry = o.registry !== undefined ? { url: parseRegistryUrl(o.registry), ttlSec: number(o.registryTtl, '--registry-ttl', 1, 3600)! } : undefined;
+  if (!/^[A-Za-z0-9._~-]+$/.test(o.poolHandle)) fail(`--pool-handle must be letters, digits, '.', '_', '~' or '-', not "${o.poolHandle}"`);
   const rtoMin = number(o.rtoMin, '--rto-min', 1, 60_000);
   const mtu = number(o.mtu, '--mtu', 576, 65_535);
   const pace = o.pace === undefined ? undefined : parsePace(o.pace);
@@ -144,6 +159,10 @@ export function parseServeConfig(o: ServeCommandOptions): WedgeDaemonConfig {
     idleTimeoutMs: idleTimeout * 1000,
     ...(o.blindResume === true ? { blindResume: true } : {}),
     logFormat: o.log,
+    takeoverPolicy: parseTakeoverPolicy(o.takeoverPolicy),
+    weight: number(o.weight, '--weight', 0, 1e9, false)!,
+    poolHandle: o.poolHandle,
+    ...(registry !== undefined ? { registry } : {}),
   };
 }
 

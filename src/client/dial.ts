@@ -9,6 +9,10 @@ import { parseAddress, type UdpAddress } from '../transport-abstraction/address.
 import { BatonError, LocalUsageError } from '../transport-abstraction/errors.js';
 import type { TransportKind } from '../transport-abstraction/transport.js';
 import { DEFAULT_UDP_PORT } from '../transports.js';
+import { lookupPool, type PoolServer } from '../node/pool-lookup.js';
+import { listMembers, parseRegistryUrl, type RegistryUrl } from '../node/registry-etcd.js';
+import type { RandomSource } from '../transport-abstraction/random.js';
+import { PoolSelector, splitWeight, type PoolPolicy } from '../wedge/policy.js';
 
 /** "ADDR:PORT", with brackets around an IPv6 address. */
 export function serverName(s: UdpAddress): string {
@@ -18,13 +22,71 @@ export function serverName(s: UdpAddress): string {
 /**
  * A comma-separated list of ADDR[:PORT] (PORT: the server's UDP port, default the kind's). Throws
  * LocalUsageError or AddressError; `name` is how the list is called in messages (e.g. "--servers").
+ * An entry may carry a weight for the weighted pool policies, ADDR[:PORT]=W (parsePool keeps it).
  */
 export function parseServerList(text: string, kind: TransportKind, name = 'the server list'): UdpAddress[] {
+  return parsePool(text, kind, name).map((s) => s.server);
+}
+
+/** The same list as pool elements (id: the entry's ADDR:PORT; weight: =W or 1) for a PoolSelector. */
+export function parsePool(text: string, kind: TransportKind, name = 'the server list'): PoolServer[] {
   const entries = text.split(',').map((s) => s.trim());
   if (entries.some((s) => s === '')) throw new LocalUsageError(`${name} is a comma-separated list of ADDR[:PORT] with no empty entries, not "${text}"`);
-  const servers = entries.map((s) => parseAddress(s, DEFAULT_UDP_PORT[kind]));
-  for (const s of servers) if (s.port === 0) throw new LocalUsageError(`a server's UDP port cannot be 0 (in "${text}")`);
+  const servers = entries.map((entry) => {
+    const { text: address, weight } = splitWeight(entry, name);
+    const server = parseAddress(address, DEFAULT_UDP_PORT[kind]);
+    return { id: serverName(server), server, weight };
+  });
+  for (const s of servers) if (s.server.port === 0) throw new LocalUsageError(`a server's UDP port cannot be 0 (in "${text}")`);
   return servers;
+}
+
+/** Where a client's pool comes from: a fixed list, a pool-handle lookup at a wedge's admin port, or the registry. */
+export type PoolSource =
+  | { readonly kind: 'list'; readonly servers: readonly PoolServer[] }
+  | { readonly kind: 'lookup'; readonly admin: { readonly host: string; readonly port: number }; readonly handle: string }
+  | { readonly kind: 'registry'; readonly url: RegistryUrl };
+
+/**
+ * A client's server choice (RSerPool's pool user): for each new connection the pool from its
+ * source (looked up afresh each time: loads and members change), ordered by the pool policy
+ * (policy.ts). The first is dialled, the others are the fallbacks. Round robin over a fixed list
+ * is what `baton connect` always did (connection k starts at server k mod n, then list order).
+ */
+export class ServerChooser {
+  private readonly selector: PoolSelector;
+
+  constructor(
+    readonly source: PoolSource,
+    policy: PoolPolicy,
+    random: RandomSource,
+  ) {
+    this.selector = new PoolSelector(policy, random);
+  }
+
+  /** The servers to dial, in order; rejects (BATON_ERR_POOL_LOOKUP) when the source cannot be read. */
+  async next(): Promise<UdpAddress[]> {
+    const pool = await this.pool();
+    return (this.selector.select(pool) as PoolServer[]).map((p) => p.server);
+  }
+
+  private async pool(): Promise<readonly PoolServer[]> {
+    switch (this.source.kind) {
+      case 'list':
+        return this.source.servers;
+      case 'lookup':
+        return lookupPool(this.source.admin, this.source.handle);
+      case 'registry': {
+        let members;
+        try {
+          members = await listMembers(this.source.url);
+        } catch (error) {
+          throw new BatonError('BATON_ERR_POOL_LOOKUP', `the registry at ${this.source.url.hosts.join(',')}: ${(error as Error).message}`);
+        }
+        return members.map((m) => ({ id: m.id, server: { address: m.address, port: m.udpPort }, weight: m.weight }));
+      }
+    }
+  }
 }
 
 export interface DialOptions extends TuningOptions {
@@ -118,4 +180,18 @@ async function attempt(server: UdpAddress, options: DialOptions): Promise<Transp
     if (signal?.aborted) onAbort();
     else signal?.addEventListener('abort', onAbort, { once: true });
   });
+}
+
+/** The clients' `--servers LIST` | `--lookup ADMIN` (+ `--pool-handle`) | `--registry URL`: exactly one. Throws LocalUsageError. */
+export function poolSourceOf(flags: { servers?: string; lookup?: string; poolHandle?: string; registry?: string }, kind: TransportKind): PoolSource {
+  const given = [flags.servers, flags.lookup, flags.registry].filter((x) => x !== undefined).length;
+  if (given === 0) throw new LocalUsageError("required option '-s, --servers <LIST>' not specified (or the pool from --lookup ADDR:PORT, a server's --admin, or --registry etcd://HOST:PORT/PREFIX)");
+  if (given > 1) throw new LocalUsageError('give the pool with only one of --servers, --lookup and --registry');
+  if (flags.servers !== undefined) return { kind: 'list', servers: parsePool(flags.servers, kind, '--servers') };
+  if (flags.lookup !== undefined) {
+    if (!/:\d+$/.test(flags.lookup)) throw new LocalUsageError(`--lookup needs ADDR:PORT (a server's --admin address), not "${flags.lookup}"`);
+    const a = parseAddress(flags.lookup, 0);
+    return { kind: 'lookup', admin: { host: a.address, port: a.port }, handle: flags.poolHandle ?? 'baton' };
+  }
+  return { kind: 'registry', url: parseRegistryUrl(flags.registry!) };
 }

@@ -5,19 +5,21 @@
 import { existsSync, readFileSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { isIP } from 'node:net';
 import { LocalUsageError } from '../transport-abstraction/errors.js';
+import { splitWeight } from '../wedge/policy.js';
 import type { Peer } from '../wedge/wedge.js';
 
-/** Parses ID@ADDR entries; throws LocalUsageError naming the bad one. */
+/** Parses ID@ADDR[=WEIGHT] entries (weight: policy.ts, default 1); throws LocalUsageError naming the bad one. */
 export function parsePeerEntries(entries: readonly string[], where: string): Peer[] {
   const peers: Peer[] = [];
   const ids = new Set<string>();
-  for (const raw of entries) {
+  for (const listed of entries) {
+    const { text: raw, weight } = splitWeight(listed, where);
     const m = /^([^@\s]+)@(\S+)$/.exec(raw);
     const address = m?.[2]?.replace(/^\[(.*)\]$/, '$1');
     if (!m || address === undefined || isIP(address) === 0) throw new LocalUsageError(`${where}: "${raw}" is not ID@ADDR (ADDR an IP address)`);
     if (ids.has(m[1]!)) throw new LocalUsageError(`${where}: the id "${m[1]}" appears twice`);
     ids.add(m[1]!);
-    peers.push({ id: m[1]!, address });
+    peers.push({ id: m[1]!, address, ...(weight !== 1 ? { weight } : {}) });
   }
   return peers;
 }
@@ -44,6 +46,40 @@ export function loadPeers(spec: string): { peers: Peer[]; file: string | undefin
   }
   if (spec.includes('/')) throw new LocalUsageError(`--peers: no such file ${spec}`);
   return { peers: parsePeerEntries(spec.split(',').map((s) => s.trim()), '--peers'), file: undefined };
+}
+
+/** What a peer source reports: a new pool, a change refused, a member gone (deregistered or dead by the source's word). */
+export interface PeerSourceEvents {
+  changed(peers: Peer[]): void;
+  refused(message: string): void;
+  gone?(id: string): void;
+}
+
+/** Where the pool comes from: a peers file (here) or a registry (registry-etcd.ts). */
+export interface PeerSource {
+  /** The pool now. */
+  readonly peers: Peer[];
+  /** Reports changes until the returned function is called. */
+  start(events: PeerSourceEvents): () => void;
+}
+
+/** A peers file as a PeerSource (re-read when it changes; a file names no deaths). */
+export function peersFileSource(file: string, initial: readonly Peer[]): PeerSource {
+  let current = [...initial];
+  return {
+    get peers() {
+      return current;
+    },
+    start: (events) =>
+      watchPeersFile(
+        file,
+        (peers) => {
+          current = peers;
+          events.changed(peers);
+        },
+        (message) => events.refused(message),
+      ),
+  };
 }
 
 /** Watches a peers file; calls `changed` with the new pool, `failed` with a parse error. */

@@ -11,7 +11,11 @@ import { Wedge, type HealthMode, type Peer } from '../wedge/wedge.js';
 import { MediaMapperFactory, type MediaRate } from '../wedge/media-mapper.js';
 import { TcpBackend } from './tcp-backend.js';
 import { UdpRuntime } from './udp-runtime.js';
-import { watchPeersFile } from './peers-file.js';
+import { peersFileSource, type PeerSource } from './peers-file.js';
+import { EtcdRegistry, type RegistryUrl } from './registry-etcd.js';
+import { leavePool } from './pool-leave.js';
+import { poolPath, type PoolAnswer } from './pool-lookup.js';
+import type { TakeoverPolicy } from '../wedge/policy-takeover.js';
 
 export interface WedgeDaemonConfig {
   readonly transport: TransportKind;
@@ -41,6 +45,14 @@ export interface WedgeDaemonConfig {
   /** WedgeOptions.blindResume (default off). */
   readonly blindResume?: boolean;
   readonly logFormat: 'json' | 'text';
+  /** Who takes a dead member's connections (default the backoff). */
+  readonly takeoverPolicy?: TakeoverPolicy;
+  /** This server's weight for the weighted policies (default 1). */
+  readonly weight?: number;
+  /** The pool handle lookups name (GET /pool/HANDLE on the admin port); default "baton". */
+  readonly poolHandle?: string;
+  /** Membership and health from etcd instead of `peers` (registry-etcd.ts). */
+  readonly registry?: { readonly url: RegistryUrl; readonly ttlSec: number };
 }
 
 export type LogWriter = (event: string, fields: Record<string, unknown>) => void;
@@ -68,6 +80,8 @@ export class WedgeDaemon {
     runtime.onError((error) => {
       if (error.fault) log('error', { code: error.code, where: error.where, message: error.message });
     });
+    const registry = config.registry && (await EtcdRegistry.join({ url: config.registry.url, ttlSec: config.registry.ttlSec, self: { id: config.id, address: config.listen.address, udpPort: config.listen.port, weight: config.weight ?? 1 } }));
+    const source: PeerSource | undefined = registry ?? (config.peersFile !== undefined ? peersFileSource(config.peersFile, config.peers) : undefined);
     const wedge = await Wedge.start({
       runtime,
       transport: config.transport,
@@ -75,7 +89,9 @@ export class WedgeDaemon {
       listen: config.listen,
       port: config.port,
       softStatePort: config.softStatePort,
-      peers: config.peers,
+      peers: registry?.peers ?? config.peers,
+      ...(config.takeoverPolicy !== undefined ? { takeoverPolicy: config.takeoverPolicy } : {}),
+      ...(config.weight !== undefined ? { weight: config.weight } : {}),
       groups: config.groups,
       groupKey: config.groupKey,
       backend: new TcpBackend(config.backend),
@@ -93,41 +109,65 @@ export class WedgeDaemon {
       ...(config.idleTimeoutMs !== undefined ? { idleTimeoutMs: config.idleTimeoutMs } : {}),
       ...(config.blindResume === true ? { blindResume: true } : {}),
       log,
+    }).catch(async (error: unknown) => {
+      await registry?.leave();
+      throw error;
     });
     let admin: http.Server | undefined;
     if (config.admin !== undefined) {
       try {
-        admin = await startAdmin(wedge, config.admin);
+        admin = await startAdmin(wedge, config.admin, () => poolAnswer(wedge, config, registry));
         const bound = admin.address();
         if (bound !== null && typeof bound === 'object') log('admin', { address: bound.address, port: bound.port });
       } catch (error) {
         await wedge.close();
+        await registry?.leave();
         throw error;
       }
     }
     const daemon = new WedgeDaemon(wedge, admin);
-    if (config.peersFile !== undefined) {
-      daemon.stopWatch = watchPeersFile(
-        config.peersFile,
-        (peers) => {
-          wedge.setPeers(peers);
-          log('peers-changed', { peers: peers.map((p) => `${p.id}@${p.address}`) });
-        },
-        (message) => log('peers-refused', { message }),
-      );
-    }
+    daemon.config = config;
+    daemon.registry = registry;
+    daemon.stopWatch = source?.start({
+      changed: (peers) => {
+        wedge.setPeers(peers);
+        log('peers-changed', { peers: peers.map((p) => `${p.id}@${p.address}`) });
+      },
+      refused: (message) => log('peers-refused', { message }),
+      // Before the new pool drops it: its connections are still in the table, its group still its group.
+      gone: (id) => {
+        log('member-gone', { member: id });
+        wedge.declareDead(id, 'registry');
+      },
+    });
     return daemon;
   }
 
+  private config: WedgeDaemonConfig | undefined;
+  private registry: EtcdRegistry | undefined;
+
+  /** Stops serving and deregisters: the registry's lease is revoked, or (a static pool) the group is told at once. */
   async stop(): Promise<void> {
     this.stopWatch?.();
     await new Promise<void>((resolve) => (this.admin ? this.admin.close(() => resolve()) : resolve()));
     await this.wedge.close();
+    if (this.registry !== undefined) await this.registry.leave();
+    else if (this.config !== undefined) await leavePool(this.config, this.wedge).catch(() => undefined);
   }
 }
 
-/** The admin server: /metrics (Prometheus text), /status (JSON). */
-async function startAdmin(wedge: Wedge, at: { host: string; port: number }): Promise<http.Server> {
+/** The answer to a pool-handle lookup (pool-lookup.ts): this wedge and the members it knows. */
+function poolAnswer(wedge: Wedge, config: WedgeDaemonConfig, registry: EtcdRegistry | undefined): PoolAnswer {
+  const ports = new Map(registry?.records().map((r) => [r.id, r.udpPort]));
+  return {
+    handle: config.poolHandle ?? 'baton',
+    // Without a registry the members' UDP ports are not known: a static pool shares this one's.
+    members: wedge.pool().map((m) => ({ ...m, load: m.load ?? null, udpPort: m.id === wedge.id ? wedge.address.port : (ports.get(m.id) ?? config.listen.port) })),
+  };
+}
+
+/** The admin server: /metrics (Prometheus text), /status (JSON), /pool/HANDLE (pool-lookup.ts). */
+async function startAdmin(wedge: Wedge, at: { host: string; port: number }, pool: () => PoolAnswer): Promise<http.Server> {
   const registry = new Registry();
   const c = wedge.counters;
   const counter = (name: string, help: string, get: () => number): void => {
@@ -196,6 +236,9 @@ async function startAdmin(wedge: Wedge, at: { host: string; port: number }): Pro
       } else if (req.url === '/status') {
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ id: wedge.id, group: wedge.group, address: wedge.address, counters: wedge.counters, table: wedge.channel.table.size, connections: wedge.status() }, null, 2));
+      } else if (req.url !== undefined && req.url === poolPath(pool().handle)) {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(pool()));
       } else {
         res.writeHead(404).end();
       }

@@ -10,6 +10,8 @@ import { createEndpoint } from '../transports.js';
 import { Wedge, type HealthMode, type Peer } from '../wedge/wedge.js';
 import type { BackoffRule } from '../wedge/backoff.js';
 import type { StreamMapperFactory } from '../wedge/mapper.js';
+
+import type { TakeoverPolicy } from '../wedge/policy-takeover.js';
 import type { LinkConfig } from './link.js';
 import { MemoryBackend } from './memory-backend.js';
 import { SimNetwork } from './network.js';
@@ -36,6 +38,8 @@ export interface WorldOptions {
   readonly chunkBytes?: number;
   readonly updateMs?: number;
   readonly backoff?: BackoffRule;
+  /** Wedges' takeover policy (default the backoff). */
+  readonly takeoverPolicy?: TakeoverPolicy;
   /** How takers resume; default the transports' DEFAULT_RESUME_MODE. */
   readonly resumeMode?: ResumeMode;
   /** The wedges' blind resume (WedgeOptions.blindResume); default off. */
@@ -111,6 +115,7 @@ export class WedgeWorld {
       health: this.options.health ?? 'heartbeat',
       rtoMin: this.options.rtoMin ?? 200,
       ...(this.options.backoff ? { backoff: this.options.backoff } : {}),
+      ...(this.options.takeoverPolicy ? { takeoverPolicy: this.options.takeoverPolicy } : {}),
       ...(this.options.resumeMode ? { resumeMode: this.options.resumeMode } : {}),
       ...(this.options.blindResume !== undefined ? { blindResume: this.options.blindResume } : {}),
       ...(this.options.mtu !== undefined ? { mtu: this.options.mtu } : {}),

@@ -98,6 +98,8 @@ interface MemberStatus {
   readonly member: Member;
   lastHeard: Instant;
   alive: boolean;
+  /** Its load in its last announcement (pool policies: least used). */
+  load?: Load;
 }
 
 /** The soft-state channel; see the file comment. */
@@ -129,6 +131,7 @@ export class SoftStateChannel implements DatagramCore {
   /** Announcement sequence -> members that confirmed it. */
   private readonly confirmations = new Map<number, Set<string>>();
   private readonly droppedCounts = new Map<ChannelDropReason, number>();
+  private ownLoad: Load | undefined;
 
   constructor(options: SoftStateChannelOptions) {
     this.selfId = options.selfId;
@@ -182,6 +185,11 @@ export class SoftStateChannel implements DatagramCore {
       const known = old.get(m.id);
       this.members.set(m.id, known ? { member: m, lastHeard: known.lastHeard, alive: known.alive } : { member: m, lastHeard: now, alive: true });
     }
+  }
+
+  /** The load `id` last announced (this wedge's own: the load it last announced); undefined: none heard. */
+  loadOf(id: string): Load | undefined {
+    return id === this.selfId ? this.ownLoad : this.members.get(id)?.load;
   }
 
   /** Whether `id` is a member currently considered alive (undefined: not a member). */
@@ -293,6 +301,7 @@ export class SoftStateChannel implements DatagramCore {
     if (a.senderId !== opened.senderId || a.sequence !== opened.sequence) return this.count('mismatch');
     if (a.supportGroup !== this.group) return this.count('other-group');
     this.heard(now, status);
+    status.load = a.load;
     this.table.setLocal(this.localConnections());
     for (const s of this.table.apply(now, a.senderId, a.connections, a.dropped)) {
       this.superseded.set(s.key, s.takeoverNumber);
@@ -339,6 +348,7 @@ export class SoftStateChannel implements DatagramCore {
     if (only === undefined) this.table.setLocal(connections);
     const dropped = [...this.drops.values()].filter((d) => d.until > now).map((d) => d.dropped);
     const sequences: number[] = [];
+    this.ownLoad = local.load;
     this.sealParts(connections, dropped, local.load, sequences);
     return sequences;
   }

@@ -68,6 +68,11 @@ export class SoftStateTable {
     return [...this.entries.values()];
   }
 
+  /** The takeover number a drop of this connection was announced with (its tombstone), if one is kept. */
+  droppedAt(key: string): number | undefined {
+    return this.tombstones.get(key)?.takeoverNumber;
+  }
+
   /** The connections announced as served by `ownerId` (what to take over when it dies). */
   ownedBy(ownerId: string): TableEntry[] {
     return this.all().filter((e) => e.state.ownerId === ownerId);

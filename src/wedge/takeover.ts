@@ -12,7 +12,7 @@ import type { Instant } from '../transport-abstraction/transport.js';
 import { DEFAULT_BACKOFF, takeoverDelay, type BackoffRule, type TakeoverLoad } from './backoff.js';
 
 /** Who declared the member dead. */
-export type DeathVerdict = 'heartbeat' | 'monitor' | 'move';
+export type DeathVerdict = 'heartbeat' | 'monitor' | 'move' | 'registry';
 
 /** One connection to take over. */
 export interface TakeoverJob {

@@ -24,12 +24,15 @@ import { Session } from './session.js';
 import { connectionKey } from './soft-state-table.js';
 import { SoftStateChannel, type ChannelEvent, type Member } from './soft-state-channel.js';
 import { TakeoverQueue, type DeathVerdict, type TakeoverJob } from './takeover.js';
+import { planTakeover, takeoverDelays, type TakeoverPolicy } from './policy-takeover.js';
 
 /** A server of the pool as the wedge knows it. */
 export interface Peer {
   readonly id: string;
   /** Its client-facing IP; its soft-state channel is at this IP, the pool's soft-state port. */
   readonly address: string;
+  /** Capacity relative to the others, for the weighted pool policies (policy.ts); default 1. */
+  readonly weight?: number;
 }
 
 export type HealthMode = 'heartbeat' | 'external';
@@ -57,6 +60,12 @@ export interface WedgeOptions {
   readonly deadAfterPeriods?: number;
   readonly health?: HealthMode;
   readonly backoff?: BackoffRule;
+  /** Who takes a dead member's connections: the paper's backoff (default) or a pool policy (policy-takeover.ts). */
+  readonly takeoverPolicy?: TakeoverPolicy;
+  /** With a pool policy, how long the r-th choice waits per rank before it tries; default updateMs. */
+  readonly takeoverFallbackMs?: number;
+  /** This wedge's weight when the pool listing does not name it; default 1. */
+  readonly weight?: number;
   readonly rtoMin?: number;
   readonly mtu?: number;
   /** A request head begun must be complete within this (408 otherwise); default 30 s (session.ts). */
@@ -228,6 +237,10 @@ export class Wedge {
   private deadlineTimer: RuntimeTimer | undefined;
   private deadlineTimerAt: Instant | undefined;
 
+  private peers: readonly Peer[];
+  /** Fallback takeovers of a pool policy waiting for their rank's turn. */
+  private readonly fallbacks = new Set<RuntimeTimer>();
+
   private constructor(options: WedgeOptions) {
     this.options = options;
     this.runtime = options.runtime;
@@ -235,6 +248,7 @@ export class Wedge {
     this.factory = options.factory ?? new HttpMapperFactory();
     this.health = options.health ?? 'heartbeat';
     this.group = supportGroup({ address: options.listen.address, id: options.id }, options.groups ?? 1);
+    this.peers = options.peers;
     this.members = this.membersOf(options.peers);
     this.channel = new SoftStateChannel({
       selfId: options.id,
@@ -315,6 +329,7 @@ export class Wedge {
 
   /** Replaces the pool (peers file changed); new members start alive. */
   setPeers(peers: readonly Peer[]): void {
+    this.peers = peers;
     this.members = this.membersOf(peers);
     this.channel.setMembers(this.runtime.now(), this.members);
     this.channelAttachment.wake();
@@ -327,9 +342,31 @@ export class Wedge {
     this.queueTimer?.cancel();
     this.deadlineTimer?.cancel();
     this.sweepTimer?.cancel();
+
+    for (const t of this.fallbacks) t.cancel();
     for (const s of this.sessions.values()) s.stop();
     await this.endpoint.close();
     await this.channelAttachment.close();
+  }
+
+  /**
+   * A member is gone by another's word than the channel's (a registry lease expired, a member
+   * deregistered): the same as the monitor's declare-dead. Call before removing it from the peers.
+   */
+  declareDead(member: string, by: DeathVerdict = 'registry'): void {
+    if (this.closed || member === this.id) return;
+    this.memberDead(this.runtime.now(), member, by);
+  }
+
+  /**
+   * The pool as this wedge sees it (pool-handle lookups): itself first, then every other server of
+   * the pool, with weight; load and health are known for its support group's members only (the
+   * others announce to their own group: load undefined, alive unless this wedge declared them dead).
+   */
+  pool(): Array<{ id: string; address: string; weight: number; load: number | undefined; alive: boolean }> {
+    const self = { id: this.id, address: this.options.listen.address, weight: this.weightOf(this.id), load: this.serving.size + this.pending.size, alive: true };
+    const others = this.peers.filter((p) => p.id !== this.id && p.address !== this.options.listen.address);
+    return [self, ...others.map((p) => ({ id: p.id, address: p.address, weight: this.weightOf(p.id), load: this.announcedLoad(p.id), alive: (this.channel.isAlive(p.id) ?? !this.declaredDead.has(p.id)) === true }))];
   }
 
   /** For /status: one line per connection. */
@@ -664,7 +701,8 @@ export class Wedge {
   }
 
   private memberDead(now: Instant, member: string, by: DeathVerdict): void {
-    this.counters.memberDeaths++;
+    // A second notice of a death not yet undone (a member that deregistered after the monitor's report) is no new death.
+    if (!this.declaredDead.has(member)) this.counters.memberDeaths++;
     this.log('member-dead', { member, by });
     this.declaredDead.add(member);
     for (const sequence of [...this.exportHeld.keys()]) this.releaseExport(now, sequence);
@@ -673,8 +711,45 @@ export class Wedge {
     // Other live candidates: members of this group other than the dead one. None: do not pace.
     const competitors = this.channel.isAlive(member) === undefined ? [] : this.liveMembers().filter((id) => id !== member);
     const unpaced = competitors.length === 0;
-    this.queue.add(now, entries.map((e) => ({ key: e.key, state: e.state, from: member, by, noticedAt: now, unpaced })));
+    const policy = this.options.takeoverPolicy ?? 'backoff';
+    if (policy === 'backoff' || unpaced) {
+      this.queue.add(now, entries.map((e) => ({ key: e.key, state: e.state, from: member, by, noticedAt: now, unpaced })));
+      this.armQueue();
+      return;
+    }
+    // A pool policy: every candidate computes the same plan; the chosen one sends at once, the r-th after r fallbacks.
+    const candidates = [this.id, ...competitors].map((id) => ({ id, weight: this.weightOf(id), load: this.announcedLoad(id) }));
+    const plan = planTakeover({ policy, dead: member, candidates, connections: entries.map((e) => e.key) });
+    const delays = takeoverDelays(plan, this.id, this.options.takeoverFallbackMs ?? this.channel.updateMs);
+    this.log('takeover-plan', { member, policy, mine: [...delays.values()].filter((d) => d === 0).length, of: entries.length });
+    for (const e of entries) {
+      const job: TakeoverJob = { key: e.key, state: e.state, from: member, by, noticedAt: now, unpaced: true };
+      const delay = delays.get(e.key) ?? 0;
+      if (delay === 0) this.queue.add(now, [job]);
+      else {
+        const timer = this.runtime.setTimer(now + delay, () => {
+          this.fallbacks.delete(timer);
+          if (this.closed) return;
+          // Taken by the plan's choice: its number is in the table, or its drop (the client closed since).
+          const dropped = this.channel.table.droppedAt(e.key);
+          if (dropped !== undefined && dropped >= e.state.takeoverNumber) return this.skip(connectionName(e.state.client), dropped, 'dropped');
+          this.queue.add(this.runtime.now(), [job]);
+          this.armQueue();
+        });
+        this.fallbacks.add(timer);
+      }
+    }
     this.armQueue();
+  }
+
+  /** A member's load (hosted + outstanding) as it last announced it; this wedge's own as it last announced it. */
+  private announcedLoad(id: string): number | undefined {
+    const l = this.channel.loadOf(id);
+    return l === undefined ? undefined : l.hostedConnections + l.outstandingOffers;
+  }
+
+  private weightOf(id: string): number {
+    return this.peers.find((p) => p.id === id)?.weight ?? (id === this.id ? (this.options.weight ?? 1) : 1);
   }
 
   private move(now: Instant, client: EndpointState): void {

@@ -55,6 +55,8 @@ export interface ChaosResult {
   readonly takeovers: number;
   /** "taken over by" lines of the shim (one per failover a client connection lived through). */
   readonly failovers: number;
+  /** Takeover requests the clients refused (the losers of a takeover race: a number already used). */
+  readonly refused: number;
   /** The shim's lines about connections it had to reset (why a download failed). */
   readonly shimErrors: readonly string[];
   readonly downloads: readonly ChaosDownload[];
@@ -152,8 +154,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     await Promise.all(restarting);
     const results = await Promise.all(downloads);
     const failovers = shim.stderr.split('\n').filter((line) => /taken over by/.test(line)).length;
-    const shimErrors = shim.stderr.split('\n').filter((line) => /resetting the client|refused a takeover/.test(line));
-    return { transport: kind, clients, seconds, kills, restarts, takeovers, failovers, shimErrors, downloads: results, wallSeconds: (Date.now() - started) / 1000 };
+    const shimLines = shim.stderr.split('\n');
+    const refused = shimLines.filter((line) => /refused a takeover/.test(line)).length;
+    const shimErrors = shimLines.filter((line) => /resetting the client/.test(line));
+    return { transport: kind, clients, seconds, kills, restarts, takeovers, failovers, refused, shimErrors, downloads: results, wallSeconds: (Date.now() - started) / 1000 };
   } finally {
     for (const fn of cleanups.reverse()) {
       try {
@@ -177,7 +181,7 @@ export function formatChaos(r: ChaosResult): string {
   return [
     ...r.downloads.filter((d) => d.outcome !== 'ok').map((d) => `download ${d.n} ${d.path}: ${d.outcome}: ${d.detail}`),
     ...r.shimErrors.map((line) => `shim: ${line}`),
-    `${r.transport}, ${r.clients} clients, ${r.wallSeconds.toFixed(0)} s: kills ${r.kills}, restarts ${r.restarts}, takeovers ${r.takeovers}, failovers seen by the clients ${r.failovers}`,
+    `${r.transport}, ${r.clients} clients, ${r.wallSeconds.toFixed(0)} s: kills ${r.kills}, restarts ${r.restarts}, takeovers ${r.takeovers}, failovers seen by the clients ${r.failovers}, takeover requests refused (lost races) ${r.refused}`,
     `hashes ok ${count('ok')}, bad ${count('bad')}, failed ${count('failed')}`,
   ].join('\n');
 }

@@ -7,13 +7,12 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { decodeTransportState } from '../src/transport-abstraction/state.js';
 import { spawnProcess, runToExit } from './helpers/process.js';
+import { BATON, until } from './helpers/cli.js';
 import { freeUdpPort } from './helpers/ports.js';
 
-const BATON = fileURLToPath(new URL('../bin/baton.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'baton-cat-'));
 
 function makeFile(name: string, length: number, salt = 0): string {
@@ -25,15 +24,6 @@ function makeFile(name: string, length: number, salt = 0): string {
 }
 
 const sha = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
-
-async function until(check: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (check()) return true;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  return check();
-}
 
 /**
  * `baton cat ARGS` with its stdout a pipe the test reads (or not) itself, in its own process group;

@@ -5,28 +5,17 @@ import test from 'ava';
 import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { runToExit } from './helpers/process.js';
+import { BATON, oneLine } from './helpers/cli.js';
 import { freeUdpPort } from './helpers/ports.js';
 
-const BATON = fileURLToPath(new URL('../bin/baton.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'baton-hardening-'));
 const file = join(dir, 'small.bin');
 writeFileSync(file, Buffer.alloc(1000, 1));
 
 /** Run baton; it must exit 2 within a few seconds with exactly one stderr line matching `message`. */
 async function refused(t: import('ava').ExecutionContext, args: string[], message: RegExp): Promise<void> {
-  let run: Awaited<ReturnType<typeof runToExit>>;
-  try {
-    run = await runToExit(process.execPath, [BATON, ...args], { t, timeoutMs: 8_000 });
-  } catch (error) {
-    t.fail(`baton ${args.join(' ')} did not exit: ${(error as Error).message}`);
-    return;
-  }
-  t.is(run.status.code, 2, `baton ${args.join(' ')}: ${run.stderr}`);
-  const lines = run.stderr.trimEnd().split('\n');
-  t.is(lines.length, 1, `baton ${args.join(' ')} printed more than one line: ${run.stderr}`);
-  t.regex(run.stderr, message, `baton ${args.join(' ')}`);
+  await oneLine(t, args, 2, message, 8_000);
 }
 
 test('item 13: every numeric option of cat is checked as the line is read, before a socket is bound', async (t) => {

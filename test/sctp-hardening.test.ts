@@ -1,7 +1,7 @@
 // SCTP as a careful (or hostile) peer tries it: RFC 5061 rules at the association level, path
 // supervision after takeovers, takeovers that leave exactly the taker, relayed takeovers, and the
 // dead-peer / connect / takeover bounds. All on the simulated network in virtual time.
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { connect, feeder, makePair, pattern } from './sctp-harness.js';
 import { parsePacket } from '../src/sctp/wire/index.js';
 import type { AbortChunk } from '../src/sctp/wire/types.js';
@@ -189,17 +189,22 @@ const hasAsconf = (payload: Uint8Array): boolean => {
   return r.ok && r.packet.chunks.some((c) => c.type === 0xc1);
 };
 
-test('a relayed takeover (the ASCONF intercepted and resent from the attacker\'s address) is dropped; the real taker still takes over', (t) => {
-  const w = world({}, 3, 300_000);
+/**
+ * A streams to the client and dies; B takes over from A's state, but an attacker X on the path
+ * between B and the client takes every B → client ASCONF off the wire and resends it from X's own
+ * address. Returns the world, when A died, the client's RTO then, and how many ASCONFs X relayed.
+ */
+function relayedTakeover(seed: number) {
+  const w = world({}, seed, 300_000);
   const { net } = w;
   net.addHost('x', [IP.x]);
   net.link('client', 'x', { delayMs: 2 });
   const x = relayer(net, IP.x);
-  t.true(net.runUntil(() => w.client.bytes > 50_000, net.now + 10_000));
+  if (!net.runUntil(() => w.client.bytes > 50_000, net.now + 10_000)) throw new Error('the download never got going');
   const state = w.servers.a.assoc!.exportState(net.now);
   net.kill('a');
-  // On path between B and the client: every B → client ASCONF is taken off the wire and resent
-  // from X's address.
+  const died = net.now;
+  const rto = w.client.assoc.paths[w.client.assoc.primary]!.rto.rto;
   net.partition(['b'], ['client']);
   let relayed = 0;
   net.onTrace((e) => {
@@ -209,8 +214,13 @@ test('a relayed takeover (the ASCONF intercepted and resent from the attacker\'s
     }
   });
   takeOver(w, 'b', state, state.takeoverNumber + 1);
+  return { w, net, died, rto, relayed: () => relayed };
+}
+
+test('a relayed takeover (the ASCONF intercepted and resent from the attacker\'s address) is dropped; the real taker still takes over', (t) => {
+  const { w, net, relayed } = relayedTakeover(3);
   net.run(net.now + 4000);
-  t.true(relayed >= 2, `relayed ${relayed} ASCONFs`);
+  t.true(relayed() >= 2, `relayed ${relayed()} ASCONFs`);
   t.false(w.client.events.some((e) => e.type === 'taken-over'), 'the relayer is not named the new server');
   t.true(w.client.events.some((e) => e.type === 'takeover-refused' && e.peer.address === IP.x && e.reason === 'not-authenticated'));
   t.false(w.client.assoc.paths.some((p) => p.address.address === IP.x || p.address.address === IP.b), 'nothing added');
@@ -223,21 +233,7 @@ test('a relayed takeover (the ASCONF intercepted and resent from the attacker\'s
 });
 
 test('a relayed takeover the real taker never gets through: the client is not stranded, it times out within the bound', (t) => {
-  const w = world({}, 4, 300_000);
-  const { net } = w;
-  net.addHost('x', [IP.x]);
-  net.link('client', 'x', { delayMs: 2 });
-  const x = relayer(net, IP.x);
-  t.true(net.runUntil(() => w.client.bytes > 50_000, net.now + 10_000));
-  const state = w.servers.a.assoc!.exportState(net.now);
-  net.kill('a');
-  const died = net.now;
-  const rto = w.client.assoc.paths[w.client.assoc.primary]!.rto.rto;
-  net.partition(['b'], ['client']);
-  net.onTrace((e) => {
-    if (e.kind === 'drop' && e.reason === 'partition' && e.from.address === IP.b && hasAsconf(e.payload)) x.send(at(IP.client), e.payload);
-  });
-  takeOver(w, 'b', state, state.takeoverNumber + 1);
+  const { w, net, died, rto } = relayedTakeover(4);
   const bound = idleDeadPeerBound(w.client.assoc.options, rto);
   net.runUntil(() => w.client.assoc.closed, net.now + bound + 1);
   t.is(closedWith(w.client.events), 'BATON_ERR_TIMEOUT');
@@ -270,12 +266,28 @@ test('a connect to an address where nothing answers fails with BATON_ERR_TIMEOUT
   t.true(p.net.now - start <= 20_000, `${p.net.now - start}`);
 });
 
-function idlePair(seed: number, options: SctpOptions = {}) {
-  const p = makePair({ seed, link: { delayMs: 5 }, client: options, server: options });
+/** A client and a server association, both ESTABLISHED. */
+function establishedPair(seed: number, options: SctpOptions = {}, link: NonNullable<Parameters<typeof makePair>[0]>['link'] = { delayMs: 5 }) {
+  const p = makePair({ seed, link, client: options, server: options });
   const client = connect(p);
   p.net.runUntil(() => p.server.assoc?.stateName === 'ESTABLISHED' && client.stateName === 'ESTABLISHED', p.net.now + 2000);
-  p.net.run(p.net.now + 30_000); // idle, HEARTBEATs answered
   return { p, client, server: p.server.assoc! };
+}
+
+function idlePair(seed: number, options: SctpOptions = {}) {
+  const pair = establishedPair(seed, options);
+  pair.p.net.run(pair.p.net.now + 30_000); // idle, HEARTBEATs answered
+  return pair;
+}
+
+/** The client dies: the server must close with BATON_ERR_TIMEOUT within `bound` ms. Returns how long it took. */
+function serverNoticesDeadClient(t: ExecutionContext, p: ReturnType<typeof makePair>, server: SctpAssociation, bound: number): number {
+  p.net.kill('client');
+  const died = p.net.now;
+  p.net.runUntil(() => server.closed, died + 600_000);
+  t.is(closedWith(p.server.events), 'BATON_ERR_TIMEOUT');
+  t.true(p.net.now - died <= bound, `closed after ${p.net.now - died} ms, bound ${bound} ms`);
+  return p.net.now - died;
 }
 
 test('an idle endpoint notices a dead peer within its bound, tens of seconds by default (not ~10 min)', (t) => {
@@ -284,11 +296,7 @@ test('an idle endpoint notices a dead peer within its bound, tens of seconds by 
   const rto = server.paths[server.primary]!.rto.rto;
   const bound = idleDeadPeerBound(server.options, rto);
   t.true(bound <= 60_000, `default bound ${bound} ms`);
-  p.net.kill('client');
-  const died = p.net.now;
-  p.net.runUntil(() => server.closed, died + 600_000);
-  t.is(closedWith(p.server.events), 'BATON_ERR_TIMEOUT');
-  t.true(p.net.now - died <= bound, `closed after ${p.net.now - died} ms, bound ${bound} ms`);
+  serverNoticesDeadClient(t, p, server, bound);
 });
 
 test('the idle bound is configurable: HB.interval 1 s, Association.Max.Retrans 2, RTO.Max 2 s', (t) => {
@@ -296,30 +304,18 @@ test('the idle bound is configurable: HB.interval 1 s, Association.Max.Retrans 2
   const { p, server } = idlePair(12, options);
   const bound = idleDeadPeerBound(server.options, server.paths[server.primary]!.rto.rto);
   t.true(bound <= 12_000, `bound ${bound} ms`);
-  p.net.kill('client');
-  const died = p.net.now;
-  p.net.runUntil(() => server.closed, died + 600_000);
-  t.is(closedWith(p.server.events), 'BATON_ERR_TIMEOUT');
-  t.true(p.net.now - died <= bound, `closed after ${p.net.now - died} ms, bound ${bound} ms`);
+  serverNoticesDeadClient(t, p, server, bound);
 });
 
 test('a sender notices a dead receiver within Association.Max.Retrans T3 back-offs (~22 s by default)', (t) => {
-  const p = makePair({ seed: 13, link: { delayMs: 5, rateBps: 2_000_000, queueBytes: 64_000 } });
-  const client = connect(p);
-  p.net.runUntil(() => p.server.assoc?.stateName === 'ESTABLISHED' && client.stateName === 'ESTABLISHED', p.net.now + 2000);
-  const server = p.server.assoc!;
+  const { p, server } = establishedPair(13, {}, { delayMs: 5, rateBps: 2_000_000, queueBytes: 64_000 });
   const feed = feeder(server, pattern(4_000_000));
   p.server.onData = () => feed.pump();
   feed.pump();
   p.net.runUntil(() => p.client.receivedBytes > 200_000, p.net.now + 10_000);
   const rto = server.paths[server.primary]!.rto.rto;
-  p.net.kill('client');
-  const died = p.net.now;
-  p.net.runUntil(() => server.closed, died + 600_000);
-  t.is(closedWith(p.server.events), 'BATON_ERR_TIMEOUT');
-  const bound = busyDeadPeerBound(server.options, rto);
-  t.true(p.net.now - died <= bound, `closed after ${p.net.now - died} ms, bound ${bound} ms`);
-  t.true(p.net.now - died <= 25_000);
+  const took = serverNoticesDeadClient(t, p, server, busyDeadPeerBound(server.options, rto));
+  t.true(took <= 25_000);
 });
 
 test('a takeover of a connection whose client is gone ends with BATON_ERR_TIMEOUT within ~22 s (not minutes)', (t) => {

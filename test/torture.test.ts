@@ -40,6 +40,15 @@ test('tcp seed 288: a member silenced before the request takes over with a state
   t.true(r.story.some((line) => line.includes('resume-failed') && line.includes('BATON_ERR_RESUME_BEYOND') && line.includes('49154')), r.story.join('\n'));
 });
 
+test('sctp seed 529: a path whose heartbeat deadline rounds to now (lastNewDataAt + interval + RTO === now in floating point) is not fired forever', async (t) => {
+  // The taker's heartbeat timer fired 100,000 times at t=8439 ms without time advancing: the
+  // "idle?" check compared now - lastNewDataAt with the period (5199.999999999999 < 5200) but
+  // re-armed at the sum, which rounded to now (src/sctp/association/timers.ts heartbeat()).
+  const r = await runSeed('sctp', 529);
+  t.is(r.hung, undefined, r.story.join('\n'));
+  t.false(failed(r), r.story.join('\n'));
+});
+
 test('a seed draws the same scenario every time, and seeds differ', (t) => {
   const a = drawScenario(7);
   const b = drawScenario(7);

@@ -5,6 +5,7 @@ import { formatConnections, runConnections } from '../../bench/connections.js';
 import { formatAuthDataCost, formatThroughput, runAuthDataCost, runThroughput } from '../../bench/throughput.js';
 import type { TransportKind } from '../transport-abstraction/transport.js';
 import * as numbers from './numbers.js';
+import { chaosCommand } from './chaos.js';
 
 interface ThroughputFlags {
   transport: TransportKind;
@@ -50,6 +51,7 @@ export function benchCommand(): Command {
       process.stdout.write(flags.json ? `${JSON.stringify(result)}\n` : `${formatThroughput(result)}\n`);
     });
   bench.addCommand(connectionsCommand());
+  bench.addCommand(chaosCommand());
   return bench;
 }
 

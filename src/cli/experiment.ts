@@ -11,9 +11,6 @@ interface CommonFlags {
   [option: string]: string | number;
 }
 
-/** An experiment's own `<n>` options are whole numbers; they are checked as the line is read. */
-const COUNT = numbers.wholeNumber(1, 100_000_000);
-
 export function experimentCommand(): Command {
   const command = new Command('experiment')
     .description(
@@ -31,7 +28,10 @@ function experimentSubcommand(experiment: Experiment): Command {
     .option('--out <dir>', 'directory for NAME.csv, NAME.svg and NAME.md', 'results')
     .option('--seeds <n>', 'seeds to average over', numbers.wholeNumber(1, 100_000), experiment.defaultSeeds);
   for (const option of experiment.options) {
-    if (option.flag.endsWith('<n>')) sub.option(option.flag, option.description, COUNT, COUNT(option.default));
+    // The default is passed as typed, not parsed here: a registry's bad default must not throw
+    // while the command line is built (the experiment checks what it is given).
+    const check = numbers.experimentOption(option.name, option.flag);
+    if (check !== undefined) sub.option(option.flag, option.description, check, option.default);
     else sub.option(option.flag, option.description, option.default);
   }
   sub.action(async (flags: CommonFlags) => {

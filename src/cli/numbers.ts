@@ -44,3 +44,38 @@ export function takeoverNumber(text: string): number {
     throw error;
   }
 }
+
+/** A comma-separated list of positive numbers up to max; the text is kept as typed. */
+export function positiveNumberList(max: number): (text: string) => string {
+  const one = positiveNumber(max);
+  return (text) => {
+    try {
+      for (const item of text.split(',')) one(item);
+    } catch {
+      throw new InvalidArgumentError(`it must be a comma-separated list of numbers above 0 and at most ${max}.`);
+    }
+    return text;
+  };
+}
+
+/**
+ * How `baton experiment` checks an experiment's own option (by its name) as the line is read:
+ * those that are no count have their own bounds; any other `<n>` is a count from 1; anything else
+ * (a list of sizes, a word) is left to the experiment. Undefined: no check here.
+ */
+export function experimentOption(name: string, flag: string): ((text: string) => number | string) | undefined {
+  const own = EXPERIMENT_OPTIONS[name];
+  if (own !== undefined) return own;
+  return flag.endsWith('<n>') ? COUNT : undefined;
+}
+
+const COUNT = wholeNumber(1, 100_000_000);
+
+const EXPERIMENT_OPTIONS: Readonly<Record<string, (text: string) => number | string>> = {
+  mtu,
+  rtoMin,
+  /** failover: SIGKILL rounds of the real-process half, 0 skips it. */
+  realRounds: wholeNumber(0, 10_000),
+  /** failover: RTTs of the taker path in ms. */
+  rtts: positiveNumberList(60_000),
+};

@@ -119,8 +119,13 @@ export function heartbeat(a: SctpAssociation, now: Instant, i: number): void {
   // chunk that measures the RTT) within its heartbeat period. A path carrying DATA is supervised
   // by T3-rtx instead; its heartbeat is due HB.interval + RTO after its last new DATA chunk. An
   // unanswered HEARTBEAT still counts, and an unconfirmed address is still probed (§5.4).
-  if (Number.isNaN(p.heartbeatSentAt) && p.confirmed && now - p.lastNewDataAt < a.options.heartbeatInterval + p.rto.rto) {
-    p.heartbeatAt = p.lastNewDataAt + a.options.heartbeatInterval + p.rto.rto;
+  // The deadline itself is compared, not `now - lastNewDataAt` with the period: in floating point
+  // the difference can fall short of the period while the sum rounds to `now` (5199.999999999999 <
+  // 5200, yet 5665.845978284583 + 5200 === 10865.845978284582), and the timer then fired at `now`
+  // forever (torture seed sctp 195).
+  const due = p.lastNewDataAt + a.options.heartbeatInterval + p.rto.rto;
+  if (Number.isNaN(p.heartbeatSentAt) && p.confirmed && due > now) {
+    p.heartbeatAt = due;
     return;
   }
   if (!Number.isNaN(p.heartbeatSentAt)) {

@@ -26,6 +26,8 @@ export interface EndpointOptions {
   readonly rtoMin?: number;
   /** Path MTU for packet sizing. */
   readonly mtu?: number;
+  /** Bytes a connection's receiver takes before the reader reads (SCTP a_rwnd, default 1 MiB; TCP-Migrate window, default 16 MiB). */
+  readonly receiveWindow?: number;
   /** SCTP: ask the peer to authenticate DATA (SctpOptions.authenticateData; default true). */
   readonly authenticateData?: boolean;
   /** Dead-peer bounds for every connection of the endpoint (transport.ts DeadPeerOptions). */
@@ -54,7 +56,10 @@ export function parseTransportKind(text: string): TransportKind {
 
 export function createEndpoint(kind: TransportKind, options: EndpointOptions): TransportEndpoint {
   const port = options.port ?? DEFAULT_UDP_PORT[kind];
-  if (kind === 'tcp') return new TcpMigrateEndpoint({ ...options, port });
+  if (kind === 'tcp') {
+    const { receiveWindow, ...rest } = options;
+    return new TcpMigrateEndpoint({ ...rest, port, ...(receiveWindow !== undefined ? { config: { receiveWindow } } : {}) });
+  }
   return new SctpEndpoint({
     addresses: options.addresses,
     sctpPort: port,
@@ -65,6 +70,7 @@ export function createEndpoint(kind: TransportKind, options: EndpointOptions): T
       ...(options.groupAddresses ? { extraInitParams: groupAddressParams(options.groupAddresses) } : {}),
       ...(options.keepaliveMs !== undefined ? { heartbeatInterval: options.keepaliveMs } : {}),
       ...(options.mtu !== undefined ? { mtu: options.mtu } : {}),
+      ...(options.receiveWindow !== undefined ? { receiveWindow: options.receiveWindow } : {}),
       ...(options.rtoMin !== undefined ? { rto: { min: options.rtoMin } } : {}),
       ...(options.authenticateData !== undefined ? { authenticateData: options.authenticateData } : {}),
       ...options.deadPeer,

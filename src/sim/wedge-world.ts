@@ -55,6 +55,8 @@ export interface WorldOptions {
   readonly mtu?: number;
   /** Minimum RTO of wedges and clients, ms; default 200 (the transports' own default is 1000). */
   readonly rtoMin?: number;
+  /** The clients' receive window (EndpointOptions.receiveWindow); default the transport's own. */
+  readonly clientReceiveWindow?: number;
   /** The wedges' stream mapper factory, made with the world's runtime (default: the wedge's HTTP one). */
   readonly factory?: (sim: SimRuntime) => StreamMapperFactory;
 }
@@ -185,7 +187,7 @@ export class SimClient {
     const sim = world.sim;
     let collector: StreamCollector | undefined;
     let sent = false;
-    this.attachment = sim.attachNow([{ address: '10.0.0.1', port: 0 }], (bound) => createEndpoint(world.options.kind, { addresses: bound, random: world.net.deriveRandom(`client-${_n}`), rtoMin: world.options.rtoMin ?? 200 }), (now) => {
+    this.attachment = sim.attachNow([{ address: '10.0.0.1', port: 0 }], (bound) => createEndpoint(world.options.kind, { addresses: bound, random: world.net.deriveRandom(`client-${_n}`), rtoMin: world.options.rtoMin ?? 200, ...(world.options.clientReceiveWindow !== undefined ? { receiveWindow: world.options.clientReceiveWindow } : {}) }), (now) => {
       if (!this.paused) collector?.pump(now);
     });
     collector = new StreamCollector({

@@ -58,7 +58,7 @@ export function createEndpoint(kind: TransportKind, options: EndpointOptions): T
   const port = options.port ?? DEFAULT_UDP_PORT[kind];
   if (kind === 'tcp') {
     const { receiveWindow, ...rest } = options;
-    return new TcpMigrateEndpoint({ ...rest, port, ...(receiveWindow !== undefined ? { config: { receiveWindow } } : {}) });
+    return new TcpMigrateEndpoint({ ...rest, port, ...(receiveWindow !== undefined ? { config: { receiveWindow, receiveWindowInitial: receiveWindow } } : {}) });
   }
   return new SctpEndpoint({
     addresses: options.addresses,

@@ -39,6 +39,13 @@ export interface TcpMigrateConfig {
    * advertised (receiver.ts, test/tcp-window.test.ts).
    */
   readonly receiveWindow: number;
+  /**
+   * The receive buffer a connection starts with; it grows toward `receiveWindow` as the reader
+   * keeps up (window.ts growReceiveSpace, receive-buffer auto-tuning as Linux's DRS does): a
+   * reader that takes a round trip's data doubles it, a reader that stops leaves it where it is.
+   * Equal to `receiveWindow`: a fixed buffer (as SO_RCVBUF turns Linux's auto-tuning off).
+   */
+  readonly receiveWindowInitial: number;
   /** Offer RFC 7323 timestamps on the SYN (timestamps.ts); used when the peer's SYN has them too. */
   readonly timestamps: boolean;
   /** TIME-WAIT lasts this long (2 * MSL). */
@@ -95,6 +102,7 @@ export const DEFAULT_CONFIG: TcpMigrateConfig = {
   sendBufferSize: 4 * 1024 * 1024,
   sendBufferMax: 32 * 1024 * 1024,
   receiveWindow: 16 * 1024 * 1024,
+  receiveWindowInitial: 256 * 1024,
   timestamps: true,
   timeWaitMs: 2000,
   migrateWaitMs: 20_000,

@@ -196,6 +196,11 @@ export class TcpMigrateConnection implements MigratableTransport {
   rcvUnread = 0;
   /** The most the peer was told it may send: every right edge advertised, scaled (window.ts). @internal */
   rcvAdvEdge = 0;
+  /** The receive buffer as auto-tuned so far (window.ts growReceiveSpace); 0 = not begun. @internal */
+  rcvSpace = 0;
+  /** When the reader's progress was last measured, and the bytes it had read then. @internal */
+  rcvSpaceAt: Instant | undefined = undefined;
+  rcvSpaceRead = 0;
   /** RCV.NXT + RCV.WND before scaling: the right edge only moves in SWS-sized steps. @internal */
   rcvWndEdge = 0;
   /** @internal */
@@ -450,6 +455,11 @@ export class TcpMigrateConnection implements MigratableTransport {
   /** @internal */
   receiveBuffer(): number {
     return win.receiveBuffer(this);
+  }
+
+  /** @internal */
+  growReceiveSpace(now: Instant): void {
+    win.growReceiveSpace(this, now);
   }
 
   /** @internal */

@@ -144,7 +144,7 @@ export class TcpMigrateEndpoint implements TransportEndpoint {
       ...config,
       // A bound given for the connection is fixed (as SO_SNDBUF turns Linux's auto-tuning off).
       ...(options.sendBufferSize === undefined ? {} : { sendBufferSize: options.sendBufferSize, sendBufferMax: options.sendBufferSize }),
-      receiveWindow: options.receiveWindow ?? config.receiveWindow,
+      ...(options.receiveWindow === undefined ? {} : { receiveWindow: options.receiveWindow, receiveWindowInitial: options.receiveWindow }),
     };
   }
 

@@ -44,6 +44,7 @@ export function processData(c: TcpMigrateConnection, now: Instant, seg: TcpSegme
   }
   if (start + bytes.length > c.rcvNxt + wnd) bytes = bytes.subarray(0, c.rcvNxt + wnd - start);
   if (start === c.rcvNxt) {
+    if (c.config.receiveWindowInitial < c.config.receiveWindow) c.growReceiveSpace(now);
     if (bytes.length > 0) {
       c.rcvNxt += bytes.length;
       c.emit({ type: 'data', stream: 0, bytes });

@@ -49,9 +49,37 @@ export function effectiveMss(c: TcpMigrateConnection): number {
 /** The Timestamps option's room in a header (10 bytes, padded to 12). */
 const TIMESTAMPS_SPACE = 12;
 
-/** The receive buffer: the configured window, at most what the window field can say (65535 << Rcv.Wind.Shift). */
+/**
+ * The receive buffer: the auto-tuned space (growReceiveSpace), at most the configured window and
+ * what the window field can say (65535 << Rcv.Wind.Shift).
+ */
 export function receiveBuffer(c: TcpMigrateConnection): number {
-  return Math.min(65535 * 2 ** c.rcvShift, c.config.receiveWindow);
+  if (c.rcvSpace === 0) c.rcvSpace = Math.min(c.config.receiveWindowInitial, c.config.receiveWindow);
+  return Math.min(65535 * 2 ** c.rcvShift, c.config.receiveWindow, c.rcvSpace);
+}
+
+/**
+ * Receive-buffer auto-tuning (as Linux's tcp_rcv_space_adjust, after Dynamic Right-Sizing): once
+ * per smoothed round trip, the bytes the application read in it are measured; a buffer less than
+ * twice that grows to twice that (at most the configured window), so a window-limited transfer
+ * whose reader keeps up doubles its window each round trip, like slow start. A reader that stops
+ * reads nothing, and the buffer it holds stays what it was: memory follows the reader's pace, not
+ * the configured maximum (a client whose output nobody reads holds 256 KiB, not 16 MiB).
+ */
+export function growReceiveSpace(c: TcpMigrateConnection, now: Instant): void {
+  const read = c.rcvNxt - c.rcvUnread;
+  if (c.rcvSpaceAt === undefined) {
+    c.rcvSpaceAt = now;
+    c.rcvSpaceRead = read;
+    return;
+  }
+  const rtt = c.rtt.srtt ?? c.rtt.rto;
+  if (now - c.rcvSpaceAt < rtt) return;
+  const copied = read - c.rcvSpaceRead;
+  c.rcvSpaceAt = now;
+  c.rcvSpaceRead = read;
+  const space = receiveBuffer(c);
+  if (2 * copied > space) c.rcvSpace = Math.min(c.config.receiveWindow, 2 * copied);
 }
 
 /** The window scale shift we offer on a SYN: the smallest that lets the field say our buffer (RFC 7323 §2.3). */

@@ -19,7 +19,7 @@ import { supportGroup } from './groups.js';
 import { HttpMapperFactory } from './http-mapper.js';
 import type { StreamMapperFactory } from './mapper.js';
 import { sealedKind, type SealKind } from './seal.js';
-import { Session } from './session.js';
+import { Session, type ServedSession, type SessionOptions } from './session.js';
 import { connectionKey } from './soft-state-table.js';
 import { SoftStateChannel, type ChannelEvent, type Member } from './soft-state-channel.js';
 import { TakeoverQueue, type DeathVerdict, type TakeoverJob } from './takeover.js';
@@ -60,8 +60,17 @@ export interface WedgeOptions {
   readonly mtu?: number;
   /** How a taker resumes (transport.ts' ResumeMode); default DEFAULT_RESUME_MODE. The paper's go-back-N is for experiments. */
   readonly resumeMode?: ResumeMode;
+  /** What a connection is; default HTTP through `factory` (voice-service.ts' voiceService hosts telephony calls). */
+  readonly service?: WedgeService;
   /** Structured log: one call per event (names and fields in SERVE-SPEC.md). */
   readonly log?: (event: string, fields: Record<string, unknown>) => void;
+}
+
+/** A service other than HTTP: how its endpoint runs and the session of each connection. */
+export interface WedgeService {
+  /** SCTP message mode for the endpoint (transports.ts EndpointOptions.messages). */
+  readonly messages?: { readonly lifetimeMs?: number };
+  session(options: SessionOptions): ServedSession;
 }
 
 /** What the wedge counts (exported as Prometheus metrics by the daemon). */
@@ -127,7 +136,7 @@ export class Wedge {
     softStateReceived: { announcement: 0, ack: 0, command: 0, unknown: 0 },
   };
   /** Connections served or being taken over, by table key. */
-  readonly sessions = new Map<string, Session>();
+  readonly sessions = new Map<string, ServedSession>();
   readonly channel: SoftStateChannel;
   private endpoint!: Attachment<TransportEndpoint>;
   private channelAttachment!: Attachment<CountingCore>;
@@ -209,6 +218,7 @@ export class Wedge {
             ...(options.port !== undefined ? { port: options.port } : {}),
             ...(options.rtoMin !== undefined ? { rtoMin: options.rtoMin } : {}),
             ...(options.mtu !== undefined ? { mtu: options.mtu } : {}),
+            ...(options.service?.messages !== undefined ? { messages: options.service.messages } : {}),
             groupAddresses: () => w.members.map((m) => m.address.address),
             heldByGroup: (client, clientPort, tag) => w.heldByGroup(client, clientPort, tag),
           }),
@@ -278,8 +288,9 @@ export class Wedge {
     for (const s of [...this.sessions.values()]) s.pump(now);
   }
 
-  private newSession(o: { conn: Session['conn']; taker?: boolean; resume?: StreamMapping; takeoverNumber?: number }): Session {
-    const s = new Session({
+  private newSession(o: { conn: Session['conn']; taker?: boolean; resume?: StreamMapping; takeoverNumber?: number }): ServedSession {
+    const make = (so: SessionOptions): ServedSession => this.options.service?.session(so) ?? new Session(so);
+    const s = make({
       conn: o.conn,
       factory: this.factory,
       backend: this.options.backend,
@@ -305,7 +316,7 @@ export class Wedge {
     return s;
   }
 
-  private mappingChanged(session: Session, mapping: StreamMapping): void {
+  private mappingChanged(session: ServedSession, mapping: StreamMapping): void {
     const now = this.runtime.now();
     if (mapping.resumeContext?.responseHead.length === 0) {
       this.counters.requests++;
@@ -320,7 +331,7 @@ export class Wedge {
    * No member alive to confirm it: nobody could take the connection over, so nothing is held —
    * neither the request's acknowledgement nor the bytes the transport's export barrier waits with.
    */
-  private announce(now: Instant, session: Session): void {
+  private announce(now: Instant, session: ServedSession): void {
     const state = session.state(now);
     this.channel.announceNow(now, [state]);
     if (this.liveMembers().length === 0) {
@@ -346,7 +357,7 @@ export class Wedge {
     }
   }
 
-  private won(session: Session, receiver: ReceiverState, now: Instant): void {
+  private won(session: ServedSession, receiver: ReceiverState, now: Instant): void {
     const job = this.pending.get(session.key);
     this.pending.delete(session.key);
     this.serving.add(session.key);
@@ -361,12 +372,12 @@ export class Wedge {
     this.announce(now, session);
   }
 
-  private resumeFailed(session: Session, error: BatonError): void {
+  private resumeFailed(session: ServedSession, error: BatonError): void {
     this.counters.resumeFailed++;
     this.log('resume-failed', { connection: this.name(session), code: error.code });
   }
 
-  private sessionClosed(session: Session, error: BatonError | undefined): void {
+  private sessionClosed(session: ServedSession, error: BatonError | undefined): void {
     const now = this.runtime.now();
     this.sessions.delete(session.key);
     const wasServing = this.serving.delete(session.key);
@@ -569,7 +580,7 @@ export class Wedge {
       .map((p) => ({ id: p.id, address: { address: p.address, port: this.options.softStatePort } }));
   }
 
-  private name(s: Session): string {
+  private name(s: ServedSession): string {
     return connectionName(s.conn.exportState(this.runtime.now()).client);
   }
 

@@ -50,6 +50,8 @@ export class VoiceCaller {
   readonly delays: number[] = [];
   takeovers = 0;
   closed = '';
+  /** Runtime instant of the newest server frame received (-Infinity: none). */
+  lastFrameAt = -Infinity;
   private firstSeq = Infinity;
   private lastSeq = -1;
   private echoed = -1;
@@ -68,6 +70,7 @@ export class VoiceCaller {
     this.conn = attachment.core.connect(rt.now(), options.server);
     this.call = new VoiceCall(this.conn);
     this.call.onFrame = (frame, delay) => {
+      this.lastFrameAt = options.runtime.now();
       this.delays.push(delay);
       this.firstSeq = Math.min(this.firstSeq, frame.seq);
       this.lastSeq = Math.max(this.lastSeq, frame.seq);

@@ -14,9 +14,10 @@
 // offset the announced state places (VoiceCall.announce's point), so the wedge's confirmation rule
 // (Session.clientEnd) moves the acknowledge limit exactly there (VoiceCall.confirmed). Sans-IO: the
 // frame clock is the session hooks' setTimer.
-import type { BatonError } from '../transport-abstraction/errors.js';
+import { LocalUsageError, type BatonError } from '../transport-abstraction/errors.js';
 import type { StreamMapping, TransportState } from '../transport-abstraction/state-types.js';
 import type { Instant, MigratableTransport } from '../transport-abstraction/transport.js';
+import type { ContentBackend } from './content.js';
 import type { ServedSession, SessionOptions } from './session.js';
 import { connectionKey } from './soft-state-table.js';
 import type { VoiceFrame } from './voice-frame.js';
@@ -42,6 +43,13 @@ export function voiceService(options: VoiceServiceOptions = {}): WedgeService {
     session: (so) => new VoiceSession(so, options),
   };
 }
+
+/** A wedge hosting calls has no content server (`baton serve --service voice` takes no --backend). */
+export const NO_CONTENT_SERVER: ContentBackend = {
+  open() {
+    throw new LocalUsageError('a wedge hosting calls has no content server');
+  },
+};
 
 /** The server side of one call in the wedge. */
 export class VoiceSession implements ServedSession {

@@ -344,6 +344,17 @@ export class Wedge {
   /** An announcement was sealed: remember which of our states it carries until a member confirms it. */
   private sealed(sequence: number, connections: readonly TransportState[]): void {
     if (connections.length === 0) return;
+    if (this.liveMembers().length === 0) {
+      // No member alive to confirm it (as in announce()): nothing is held. A call's periodic state
+      // moves its acknowledge limit only this way once its group is gone (voice-service.ts).
+      const now = this.runtime.now();
+      for (const state of connections) {
+        const s = this.sessions.get(connectionKey(state.client));
+        s?.confirmed(now, Session.clientEnd(state));
+        s?.exportConfirmed(now, state);
+      }
+      this.endpoint.wake();
+    }
     this.awaitingConfirmation.set(sequence, connections);
     this.exportHeld.set(sequence, { states: connections, confirmedBy: new Set() });
     // Unconfirmed sequences (no member alive, or confirmations lost) are forgotten oldest first.

@@ -55,10 +55,17 @@ for (const kind of TRANSPORT_KINDS) {
   });
 }
 
+test('baton call to a server that does not answer exits 1 with the reason', async (t) => {
+  const port = await freeUdpPort('127.0.0.2');
+  const call = await runToExit(process.execPath, [BATON, 'call', '--servers', `127.0.0.2:${port}`, '--seconds', '1'], { t, timeoutMs: 30_000, stderr: 'pipe' });
+  t.is(call.status.code, 1);
+  t.regex(call.stderr, /no answer from 127\.0\.0\.2/);
+});
+
 test('baton call and baton serve --service voice: argument errors exit 2 with one line', async (t) => {
   const call = await runToExit(process.execPath, [BATON, 'call', '--servers', '127.0.0.2', '--seconds', '0'], { t, timeoutMs: 20_000, stderr: 'pipe' });
   t.is(call.status.code, 2);
-  t.regex(call.stderr, /--seconds must be a number from 0.02/);
+  t.regex(call.stderr, /--seconds.*above 0/);
   const serve = await runToExit(process.execPath, [BATON, 'serve', '--service', 'voice', '--listen', '127.0.0.2', '--backend', 'http://127.0.0.1:1', '--peers', 'a@127.0.0.2', '--group-key', KEY], { t, timeoutMs: 20_000, stderr: 'pipe' });
   t.is(serve.status.code, 2);
   t.regex(serve.stderr, /has no content server/);

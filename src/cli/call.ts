@@ -5,19 +5,19 @@
 // server's frames. Exit 1 if a frame was played twice or the call broke (the connection closed, or
 // no server frame in the call's last second); 2 for bad arguments.
 import { Command, type CommanderError } from 'commander';
-import { LocalUsageError } from '../transport-abstraction/errors.js';
 import { isIPv6 } from 'node:net';
 import { cryptoRandom } from '../transport-abstraction/random.js';
 import { UdpRuntime } from '../node/udp-runtime.js';
 import { parseServerList } from '../client/dial.js';
 import { parseTransportKind } from '../transports.js';
 import { VoiceCaller, type CallReport } from '../wedge/voice-caller.js';
+import { positiveNumber, rtoMin } from './numbers.js';
 
 export interface CallCommandOptions {
   servers: string;
   transport: string;
-  seconds: string;
-  rtoMin?: string;
+  seconds: number;
+  rtoMin?: number;
   json?: boolean;
 }
 
@@ -28,13 +28,13 @@ export function callCommand(): Command {
       [
         'Calls the first server of --servers (ADDR[:UDPPORT], comma-separated) and sends a 20 ms frame (160 bytes of audio) every 20 ms for --seconds; the server sends one every 20 ms, numbered by media time, echoing the newest client frame number. If the serving wedge dies, a member of its support group takes the call over.',
         'Prints one line at the end: frames sent and received, server frames lost and duplicated, takeovers, one-way delay p50/p95/p99/max of the server frames (ms; both clocks are Unix time).',
-        'Exit status: 0 for a whole call, 1 if a frame was played twice or the call broke (connection closed, or no server frame in the last second), 2 for bad arguments.',
+        'Exit status: 0 for a whole call, 1 if a frame was played twice or the call broke (no answer within 5 s, connection closed, or no server frame in the last second), 2 for bad arguments.',
       ].join('\n\n'),
     )
     .requiredOption('-s, --servers <LIST>', 'the pool: comma-separated ADDR[:PORT] (PORT: the UDP port)')
     .option('-t, --transport <kind>', 'sctp or tcp', 'sctp')
-    .option('--seconds <n>', 'length of the call', '10')
-    .option('--rto-min <ms>', 'lower bound of the retransmission timeout (default 1000; 200 suits loopback)')
+    .option('--seconds <n>', 'length of the call', positiveNumber(86_400), 10)
+    .option('--rto-min <ms>', 'lower bound of the retransmission timeout (default 1000; 200 suits loopback)', rtoMin)
     .option('--json', 'print the report as JSON')
     .exitOverride((error: CommanderError) => process.exit(error.exitCode === 0 ? 0 : 2))
     .action(async (options: CallCommandOptions) => {
@@ -42,23 +42,14 @@ export function callCommand(): Command {
     });
 }
 
-function number(text: string | undefined, name: string, min: number, max: number): number | undefined {
-  if (text === undefined) return undefined;
-  const v = Number(text);
-  if (text.trim() === '' || !Number.isFinite(v) || v < min || v > max) throw new LocalUsageError(`${name} must be a number from ${min} to ${max}, not "${text}"`);
-  return v;
-}
+const CONNECT_TIMEOUT_MS = 5000;
 
 export async function runCall(o: CallCommandOptions): Promise<number> {
   let kind;
   let servers;
-  let seconds: number;
-  let rtoMin: number | undefined;
   try {
     kind = parseTransportKind(o.transport);
     servers = parseServerList(o.servers, kind, '--servers');
-    seconds = number(o.seconds, '--seconds', 0.02, 86_400)!;
-    rtoMin = number(o.rtoMin, '--rto-min', 1, 60_000);
   } catch (error) {
     process.stderr.write(`baton call: ${(error as Error).message}\n`);
     return 2;
@@ -72,10 +63,16 @@ export async function runCall(o: CallCommandOptions): Promise<number> {
     local: { address: local, port: 0 },
     server,
     random: cryptoRandom,
-    frames: Math.ceil((seconds * 1000) / 20),
+    frames: Math.max(1, Math.ceil((o.seconds * 1000) / 20)),
     wallOffsetMs: Date.now() - runtime.now(),
-    ...(rtoMin !== undefined ? { rtoMin } : {}),
+    ...(o.rtoMin !== undefined ? { rtoMin: o.rtoMin } : {}),
   });
+  const answered = await Promise.race([caller.finished.then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(caller.connected), CONNECT_TIMEOUT_MS))]);
+  if (!answered) {
+    await caller.close();
+    process.stderr.write(`baton call: no answer from ${server.address}:${server.port} within ${CONNECT_TIMEOUT_MS / 1000} s\n`);
+    return 1;
+  }
   await caller.finished;
   // The last frames' answers are on their way.
   await new Promise((resolve) => setTimeout(resolve, 300));

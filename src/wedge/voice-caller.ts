@@ -26,6 +26,21 @@ export interface VoiceCallerOptions {
   readonly wallOffsetMs?: number;
 }
 
+export interface Percentiles {
+  readonly count: number;
+  readonly p50: number;
+  readonly p95: number;
+  readonly p99: number;
+  readonly max: number;
+}
+
+/** Nearest-rank percentiles (NaN for no values). */
+export function percentiles(values: readonly number[]): Percentiles {
+  const v = [...values].sort((x, y) => x - y);
+  const at = (q: number) => (v.length === 0 ? NaN : v[Math.min(v.length - 1, Math.ceil(q * v.length) - 1)]!);
+  return { count: v.length, p50: at(0.5), p95: at(0.95), p99: at(0.99), max: v.length === 0 ? NaN : v[v.length - 1]! };
+}
+
 export interface CallReport {
   readonly sent: number;
   readonly droppedAtSender: number;
@@ -39,7 +54,7 @@ export interface CallReport {
   /** Highest client frame number a server echoed (-1: none). */
   readonly echoed: number;
   /** One-way delay of server frames, ms. */
-  readonly delay: { readonly p50: number; readonly p95: number; readonly p99: number; readonly max: number };
+  readonly delay: Percentiles;
   /** How the connection ended before the call's end ('' while open). */
   readonly closed: string;
 }
@@ -92,6 +107,11 @@ export class VoiceCaller {
     return holder.caller;
   }
 
+  /** The handshake completed (the call began). */
+  get connected(): boolean {
+    return this.start !== undefined;
+  }
+
   /** Every frame was sent, or the connection closed. */
   get over(): boolean {
     return this.closed !== '' || this.k >= this.options.frames;
@@ -99,8 +119,6 @@ export class VoiceCaller {
 
   report(): CallReport {
     const s = this.call.stats;
-    const v = [...this.delays].sort((a, b) => a - b);
-    const at = (q: number) => (v.length === 0 ? NaN : v[Math.min(v.length - 1, Math.ceil(q * v.length) - 1)]!);
     return {
       sent: s.sent,
       droppedAtSender: s.droppedAtSender,
@@ -111,7 +129,7 @@ export class VoiceCaller {
       late: s.late,
       takeovers: this.takeovers,
       echoed: this.echoed,
-      delay: { p50: at(0.5), p95: at(0.95), p99: at(0.99), max: v.length === 0 ? NaN : v[v.length - 1]! },
+      delay: percentiles(this.delays),
       closed: this.closed,
     };
   }

@@ -8,6 +8,7 @@
 import test from 'ava';
 import { makeFile, sha256 } from './conformance/world.js';
 import { WedgeWorld, get, type SimClient } from './wedge-sim-world.js';
+import type { Session } from '../src/wedge/session.js';
 
 const OBJECTS = new Map([
   ['/a', makeFile(50_000, 71)],
@@ -54,7 +55,7 @@ function checkWhole(t: import('ava').ExecutionContext, client: SimClient): void 
 for (const kind of ['sctp', 'tcp'] as const) {
   test(`${kind}: members confirm promptly — the held request costs the client no retransmission`, async (t) => {
     const { world, client, sent } = await afterFirst(kind, 81);
-    const session = [...world.wedge('w1').sessions.values()][0]!;
+    const session = [...world.wedge('w1').sessions.values()][0] as Session;
     sendSecond(world, client);
     t.true(world.net.runUntil(() => world.events('request', 'w1').length === 2, 10_000));
     t.true(session.acknowledgeLimit < session.conn.receivedOffset, 'the request is delivered but its bytes are held');
@@ -85,12 +86,12 @@ for (const kind of ['sctp', 'tcp'] as const) {
     sendSecond(world, client);
     const stored = (): boolean => ['w2', 'w3'].some((id) => [...world.wedge(id).channel.table.all()].some((e) => e.state.stream?.objectName === '/b'));
     t.true(world.net.runUntil(stored, 10_000));
-    const session = [...world.wedge('w1').sessions.values()][0]!;
+    const session = [...world.wedge('w1').sessions.values()][0] as Session;
     t.true(session.acknowledgeLimit < session.conn.receivedOffset, 'not confirmed yet: the request is still held');
     world.net.kill('w1');
     // The taker's imported transport counts the client's bytes from the connection's first byte
     // (SCTP: the state's peer_stream_offset), so the retransmission is recognised by offset.
-    const takerSession = () => ['w2', 'w3'].flatMap((id) => [...world.wedge(id).sessions.values()]).find((s) => s.retransmittedBytes > 0);
+    const takerSession = () => ['w2', 'w3'].flatMap((id) => [...world.wedge(id).sessions.values()] as Session[]).find((s) => s.retransmittedBytes > 0);
     t.true(world.net.runUntil(() => takerSession() !== undefined, 60_000));
     const taker = takerSession()!;
     t.is(taker.retransmittedBytes, SECOND.length, 'the client resent exactly the held request, dropped as known');

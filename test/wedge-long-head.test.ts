@@ -8,6 +8,7 @@ import { SeededRandom } from '../src/transport-abstraction/random.js';
 import { TRANSPORT_KINDS } from '../src/transports.js';
 import { judge } from '../bench/torture/verdict.js';
 import { TortureWorld } from '../bench/torture/world.js';
+import type { Session } from '../src/wedge/session.js';
 
 const enc = new TextEncoder();
 
@@ -25,11 +26,11 @@ for (const kind of TRANSPORT_KINDS) {
     const c = w.client('w1', head);
     const w1 = w.wedges.get('w1')!;
     const half = (): boolean => {
-      const s = [...w1.sessions.values()][0];
+      const s = [...w1.sessions.values()][0] as Session | undefined;
       return s !== undefined && s.acknowledgeLimit > head.length / 3 && s.acknowledgeLimit < head.length;
     };
     t.true(w.net.runUntil(half, w.net.now + 10_000), 'part of the head acknowledged');
-    const acked = [...w1.sessions.values()][0]!.acknowledgeLimit;
+    const acked = ([...w1.sessions.values()][0] as Session).acknowledgeLimit;
     t.is(w.log.filter((l) => l.event === 'request').length, 0, 'the head is not complete yet');
     w.kill('w1');
     t.true(w.net.runUntil(() => c.closed, w.net.now + 60_000), `still open: ${c.collector.bytes().length} response bytes`);

@@ -41,7 +41,7 @@ function bodyStart(client: SimClient): number {
 function session(world: WedgeWorld, id: string): Session {
   const [s] = world.wedge(id).sessions.values();
   if (s === undefined) throw new Error(`${id} serves no connection`);
-  return s;
+  return s as Session;
 }
 
 function clockOf(world: WedgeWorld, id: string): MediaClock {

@@ -5,6 +5,7 @@ import test from 'ava';
 import { TRANSPORT_KINDS } from '../src/transports.js';
 import { makeFile, sha256 } from './conformance/world.js';
 import { get, WedgeWorld } from './wedge-sim-world.js';
+import type { Session } from '../src/wedge/session.js';
 
 for (const kind of TRANSPORT_KINDS) {
   test(`${kind}: a client that stops reading pauses the content server; the download completes when it reads again`, async (t) => {
@@ -16,7 +17,7 @@ for (const kind of TRANSPORT_KINDS) {
     client.paused = true;
     const until = world.net.now + 5000;
     world.net.runUntil(() => world.net.now >= until, until + 1);
-    const session = [...world.wedge('w1').sessions.values()][0]!;
+    const session = [...world.wedge('w1').sessions.values()][0] as Session;
     // Without backpressure the unlimited backend would have queued the whole object here.
     t.true(session.backlog <= 256 * 1024 + 16 * 1024, `backlog ${session.backlog}`);
     t.true(client.received < 3_000_000, `the client read ${client.received} while paused`);

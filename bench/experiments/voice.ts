@@ -17,6 +17,9 @@ import { nextTakeoverNumber, type MigratableTransport, type TransportKind } from
 import { LocalUsageError } from '../../src/transport-abstraction/errors.js';
 import { createEndpoint, DEFAULT_UDP_PORT, TRANSPORT_KINDS } from '../../src/transports.js';
 import { VoiceCall, type VoiceStats } from '../../src/wedge/voice-session.js';
+import { percentiles, type Percentiles } from '../../src/wedge/voice-caller.js';
+
+export { percentiles, type Percentiles };
 import type { SctpAssociation } from '../../src/sctp/association.js';
 import type { Experiment } from './experiment.js';
 import { markdownTable, type ExperimentOutput } from './report.js';
@@ -44,13 +47,6 @@ export interface VoiceRunOptions {
   readonly lossBeforeKill?: number;
 }
 
-export interface Percentiles {
-  readonly count: number;
-  readonly p50: number;
-  readonly p95: number;
-  readonly p99: number;
-  readonly max: number;
-}
 
 export type Phase = 'before' | 'during' | 'after';
 export const PHASES: readonly Phase[] = ['before', 'during', 'after'];
@@ -80,12 +76,6 @@ export interface VoiceRunResult {
   readonly takerClosed: string;
   /** Client frames delivered to the application more than once (per server). */
   readonly deliveredTwice: number;
-}
-
-export function percentiles(values: readonly number[]): Percentiles {
-  const v = [...values].sort((x, y) => x - y);
-  const at = (q: number) => (v.length === 0 ? NaN : v[Math.min(v.length - 1, Math.ceil(q * v.length) - 1)]!);
-  return { count: v.length, p50: at(0.5), p95: at(0.95), p99: at(0.99), max: v.length === 0 ? NaN : v[v.length - 1]! };
 }
 
 export function runVoiceCall(o: VoiceRunOptions): VoiceRunResult {

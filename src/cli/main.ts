@@ -17,6 +17,7 @@ import { serveCommand } from './serve.js';
 import { fetchCommand } from './fetch.js';
 import { tortureCommand } from './torture.js';
 import { fuzzCommand } from './fuzz.js';
+import { callCommand } from './call.js';
 
 export function program(): Command {
   const cli = new Command('baton')
@@ -36,6 +37,7 @@ export function program(): Command {
   cli.addCommand(fetchCommand());
   cli.addCommand(tortureCommand());
   cli.addCommand(fuzzCommand());
+  cli.addCommand(callCommand());
   return usageExits(cli);
 }
 

@@ -9,6 +9,7 @@ import type { TransportKind } from '../transport-abstraction/transport.js';
 import type { UdpAddress } from '../transport-abstraction/address.js';
 import { Wedge, type HealthMode, type Peer } from '../wedge/wedge.js';
 import { MediaMapperFactory, type MediaRate } from '../wedge/media-mapper.js';
+import { NO_CONTENT_SERVER, voiceService } from '../wedge/voice-service.js';
 import { TcpBackend } from './tcp-backend.js';
 import { UdpRuntime } from './udp-runtime.js';
 import { peersFileSource, type PeerSource } from './peers-file.js';
@@ -21,7 +22,10 @@ export interface WedgeDaemonConfig {
   readonly transport: TransportKind;
   readonly listen: UdpAddress;
   readonly port: number;
-  readonly backend: string;
+  /** The content server's URL; none with `service: 'voice'`. */
+  readonly backend: string | undefined;
+  /** `--service voice`: every connection is a telephony call (src/wedge/voice-service.ts). */
+  readonly service?: 'http' | 'voice';
   readonly id: string;
   readonly peers: readonly Peer[];
   /** Re-read when it changes. */
@@ -94,7 +98,7 @@ export class WedgeDaemon {
       ...(config.weight !== undefined ? { weight: config.weight } : {}),
       groups: config.groups,
       groupKey: config.groupKey,
-      backend: new TcpBackend(config.backend),
+      backend: config.backend === undefined ? NO_CONTENT_SERVER : new TcpBackend(config.backend),
       random: cryptoRandom,
       updateMs: config.updateMs,
       cacheTimeoutMs: config.cacheTimeoutMs,
@@ -104,10 +108,10 @@ export class WedgeDaemon {
       ...(config.mtu !== undefined ? { mtu: config.mtu } : {}),
       // Media clocks are in Unix time, shared by the pool; the runtime's clock is this process's own.
       ...(config.pace !== undefined ? { factory: new MediaMapperFactory({ rate: config.pace, now: () => runtime.now(), wallOffsetMs: Date.now() - runtime.now() }) } : {}),
-
       ...(config.headTimeoutMs !== undefined ? { headTimeoutMs: config.headTimeoutMs } : {}),
       ...(config.idleTimeoutMs !== undefined ? { idleTimeoutMs: config.idleTimeoutMs } : {}),
       ...(config.blindResume === true ? { blindResume: true } : {}),
+      ...(config.service === 'voice' ? { service: voiceService({ wallOffsetMs: Date.now() - runtime.now() }) } : {}),
       log,
     }).catch(async (error: unknown) => {
       await registry?.leave();

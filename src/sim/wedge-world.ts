@@ -7,7 +7,7 @@ import type { Attachment } from '../transport-abstraction/runtime.js';
 import type { DatagramCore, ResumeMode, TransportEndpoint, TransportKind, Transmit } from '../transport-abstraction/transport.js';
 import { MonitorCommander } from '../wedge/monitor.js';
 import { createEndpoint } from '../transports.js';
-import { Wedge, type HealthMode, type Peer } from '../wedge/wedge.js';
+import { Wedge, type HealthMode, type Peer, type WedgeService } from '../wedge/wedge.js';
 import type { BackoffRule } from '../wedge/backoff.js';
 import type { StreamMapperFactory } from '../wedge/mapper.js';
 
@@ -59,6 +59,8 @@ export interface WorldOptions {
   readonly clientReceiveWindow?: number;
   /** The wedges' stream mapper factory, made with the world's runtime (default: the wedge's HTTP one). */
   readonly factory?: (sim: SimRuntime) => StreamMapperFactory;
+  /** The wedges' service (default HTTP; src/wedge/voice-service.ts: calls). */
+  readonly service?: WedgeService;
 }
 
 export class WedgeWorld {
@@ -122,6 +124,7 @@ export class WedgeWorld {
       ...(this.options.blindResume !== undefined ? { blindResume: this.options.blindResume } : {}),
       ...(this.options.mtu !== undefined ? { mtu: this.options.mtu } : {}),
       ...(this.options.factory ? { factory: this.options.factory(this.sim) } : {}),
+      ...(this.options.service ? { service: this.options.service } : {}),
       log: (event, fields) => this.log.push({ time: this.net.now, server: id, event, fields }),
     });
     this.wedges.set(id, wedge);

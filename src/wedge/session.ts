@@ -44,25 +44,46 @@ import { ResumeError } from './http-resume.js';
 import type { MapperEvent, StreamMapper, StreamMapperFactory } from './mapper.js';
 import { connectionKey } from './soft-state-table.js';
 
+/**
+ * What the wedge drives for one connection: this file's HTTP Session, or another service's session
+ * (WedgeOptions.service; src/wedge/voice-service.ts hosts telephony calls).
+ */
+export interface ServedSession {
+  readonly conn: MigratableTransport;
+  /** The table key (client endpoint). */
+  readonly key: string;
+  takeoverNumber: number;
+  readonly done: boolean;
+  readonly requests: number;
+  readonly sender: { readonly offset: number };
+  pump(now: Instant): void;
+  stop(): void;
+  /** The state to announce (owner, takeover number and the service's mapping set). */
+  state(now: Instant): TransportState;
+  /** A member confirmed a state placing the client's bytes up to `end`: true if a state announced now would say more. */
+  confirmed(now: Instant, end: number): boolean;
+  exportConfirmed(now: Instant, state: TransportState): void;
+}
+
 /** What a session needs from its wedge. */
 export interface SessionHooks {
   now(): Instant;
   /** Drain the transport endpoint after calling into it outside an input cycle. */
   wake(): void;
   /** The mapping changed (a request began, a response head was counted): announce now. */
-  mapping(session: Session, mapping: StreamMapping): void;
+  mapping(session: ServedSession, mapping: StreamMapping): void;
   /** The takeover completed (taker sessions only). */
-  resumed(session: Session, receiver: ReceiverState, now: Instant): void;
+  resumed(session: ServedSession, receiver: ReceiverState, now: Instant): void;
   /** The mapper ended the stream with an error (a refused resume: ResumeError). */
-  failed(session: Session, error: BatonError): void;
+  failed(session: ServedSession, error: BatonError): void;
   /** The transport connection is over. */
-  closed(session: Session, error: BatonError | undefined): void;
+  closed(session: ServedSession, error: BatonError | undefined): void;
   /** A taker's prefetch has its first bytes (or nothing to wait for): send the takeover request with `bytes`. */
   prefetched(session: Session, bytes: Uint8Array): void;
   /** Client-bound bytes the transport accepted (counted as the sender moves on). */
   bytes(n: number): void;
   /** The transport's exportable state changed ('state-changed'): announce now (the export barrier waits for it). */
-  stateChanged(session: Session, now: Instant): void;
+  stateChanged(session: ServedSession, now: Instant): void;
   /** A runtime timer (Runtime#setTimer), for a paced mapper's next release; without it pacing waits for input. */
   setTimer?(at: Instant, fn: () => void): { cancel(): void };
 

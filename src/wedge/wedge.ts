@@ -20,7 +20,7 @@ import { supportGroup } from './groups.js';
 import { HttpMapperFactory } from './http-mapper.js';
 import type { StreamMapperFactory } from './mapper.js';
 import { sealedKind, type SealKind } from './seal.js';
-import { Session } from './session.js';
+import { Session, type ServedSession, type SessionOptions } from './session.js';
 import { connectionKey } from './soft-state-table.js';
 import { SoftStateChannel, type ChannelEvent, type Member } from './soft-state-channel.js';
 import { TakeoverQueue, type DeathVerdict, type TakeoverJob } from './takeover.js';
@@ -83,8 +83,17 @@ export interface WedgeOptions {
   readonly blindResume?: boolean;
   /** How a taker resumes (transport.ts' ResumeMode); default DEFAULT_RESUME_MODE. The paper's go-back-N is for experiments. */
   readonly resumeMode?: ResumeMode;
+  /** What a connection is; default HTTP through `factory` (voice-service.ts' voiceService hosts telephony calls). */
+  readonly service?: WedgeService;
   /** Structured log: one call per event (names and fields in SERVE-SPEC.md). */
   readonly log?: (event: string, fields: Record<string, unknown>) => void;
+}
+
+/** A service other than HTTP: how its endpoint runs and the session of each connection. */
+export interface WedgeService {
+  /** SCTP message mode for the endpoint (transports.ts EndpointOptions.messages). */
+  readonly messages?: { readonly lifetimeMs?: number };
+  session(options: SessionOptions): ServedSession;
 }
 
 /** What the wedge counts (exported as Prometheus metrics by the daemon). */
@@ -184,7 +193,7 @@ export class Wedge {
     softStateReceived: { announcement: 0, ack: 0, command: 0, unknown: 0 },
   };
   /** Connections served or being taken over, by table key. */
-  readonly sessions = new Map<string, Session>();
+  readonly sessions = new Map<string, ServedSession>();
   readonly channel: SoftStateChannel;
   private endpoint!: Attachment<TouchCore>;
   private channelAttachment!: Attachment<CountingCore>;
@@ -196,7 +205,7 @@ export class Wedge {
   private queueTimer: RuntimeTimer | undefined;
   private queueTimerAt: Instant | undefined;
   /** Taker sessions whose takeover request was sent. */
-  private readonly requested = new WeakSet<Session>();
+  private readonly requested = new WeakSet<ServedSession>();
   /** Taker sessions not yet won or lost: key -> the job. */
   private readonly pending = new Map<string, TakeoverJob>();
   /** Connections announced won or served (announced); taker sessions before that are not. */
@@ -220,15 +229,15 @@ export class Wedge {
   sweeps = 0;
   swept = 0;
   /** Sessions by their connection's remote address (addressKey), and each session's key there. */
-  private readonly byRemote = new Map<string, Set<Session>>();
-  private readonly remoteOf = new Map<Session, string>();
+  private readonly byRemote = new Map<string, Set<ServedSession>>();
+  private readonly remoteOf = new Map<ServedSession, string>();
   /** Sessions by their connection's timer deadline as last read (lazy: armedAt says which entry is live). */
-  private readonly connTimers = new DeadlineHeap<Session>();
-  private readonly armedAt = new Map<Session, Instant>();
+  private readonly connTimers = new DeadlineHeap<ServedSession>();
+  private readonly armedAt = new Map<ServedSession, Instant>();
   /** Sessions whose connection's deadline may have moved since it was last read. */
-  private readonly moved = new Set<Session>();
+  private readonly moved = new Set<ServedSession>();
   /** Sessions whose connection timers are due in the endpoint's current timeout input. */
-  private readonly due = new Set<Session>();
+  private readonly due = new Set<ServedSession>();
   private lastSweep = -Infinity;
   private sweepTimer: RuntimeTimer | undefined;
   private sweepTimerAt: Instant | undefined;
@@ -297,6 +306,7 @@ export class Wedge {
               ...(options.port !== undefined ? { port: options.port } : {}),
               ...(options.rtoMin !== undefined ? { rtoMin: options.rtoMin } : {}),
               ...(options.mtu !== undefined ? { mtu: options.mtu } : {}),
+              ...(options.service?.messages !== undefined ? { messages: options.service.messages } : {}),
               groupAddresses: () => w.members.map((m) => m.address.address),
               heldByGroup: (client, clientPort, tag) => w.heldByGroup(client, clientPort, tag),
             }),
@@ -393,7 +403,7 @@ export class Wedge {
     this.inputs++;
     const core = this.endpoint.core;
     const ep = core.inner;
-    const touched = new Set<Session>();
+    const touched = new Set<ServedSession>();
     for (let c = ep.pollAccept(); c !== undefined; c = ep.pollAccept()) {
       const s = this.newSession({ conn: c });
       this.counters.connectionsAccepted++;
@@ -419,7 +429,7 @@ export class Wedge {
   }
 
   /** Pump one session (its transport's events, then feed it) and keep its index entries current. */
-  private pumpSession(now: Instant, s: Session, sweeping = false): void {
+  private pumpSession(now: Instant, s: ServedSession, sweeping = false): void {
     if (this.sessions.get(s.key) !== s) return this.forget(s);
     if (sweeping) this.swept++;
     else this.pumps++;
@@ -429,7 +439,7 @@ export class Wedge {
   }
 
   /** File the session under its connection's remote address (again, when it changed: a new path). */
-  private index(s: Session): void {
+  private index(s: ServedSession): void {
     const remote = addressKey(s.conn.remote);
     const was = this.remoteOf.get(s);
     if (was === remote) return;
@@ -441,7 +451,7 @@ export class Wedge {
   }
 
   /** The session is gone: out of every index. */
-  private forget(s: Session): void {
+  private forget(s: ServedSession): void {
     const remote = this.remoteOf.get(s);
     if (remote !== undefined) {
       const set = this.byRemote.get(remote);
@@ -500,10 +510,11 @@ export class Wedge {
     }
   }
 
-  private newSession(o: { conn: Session['conn']; taker?: boolean; resume?: StreamMapping; takeoverNumber?: number; prefetchFrom?: number }): Session {
+  private newSession(o: { conn: Session['conn']; taker?: boolean; resume?: StreamMapping; takeoverNumber?: number; prefetchFrom?: number }): ServedSession {
+    const make = (so: SessionOptions): ServedSession => this.options.service?.session(so) ?? new Session(so);
     // The session's own calls into its connection may move its timer: re-read it before the next timeout input.
-    let made: Session | undefined;
-    const s = new Session({
+    let made: ServedSession | undefined;
+    const s = make({
       conn: o.conn,
       factory: this.factory,
       backend: this.options.backend,
@@ -546,7 +557,7 @@ export class Wedge {
     return s;
   }
 
-  private mappingChanged(session: Session, mapping: StreamMapping): void {
+  private mappingChanged(session: ServedSession, mapping: StreamMapping): void {
     const now = this.runtime.now();
     if (mapping.resumeContext?.responseHead.length === 0) {
       this.counters.requests++;
@@ -561,7 +572,7 @@ export class Wedge {
    * No member alive to confirm it: nobody could take the connection over, so nothing is held —
    * neither the request's acknowledgement nor the bytes the transport's export barrier waits with.
    */
-  private announce(now: Instant, session: Session): void {
+  private announce(now: Instant, session: ServedSession): void {
     const state = session.state(now);
     this.channel.announceNow(now, [state]);
     if (this.liveMembers().length === 0) {
@@ -575,6 +586,17 @@ export class Wedge {
   /** An announcement was sealed: remember which of our states it carries until a member confirms it. */
   private sealed(sequence: number, connections: readonly TransportState[]): void {
     if (connections.length === 0) return;
+    if (this.liveMembers().length === 0) {
+      // No member alive to confirm it (as in announce()): nothing is held. A call's periodic state
+      // moves its acknowledge limit only this way once its group is gone (voice-service.ts).
+      const now = this.runtime.now();
+      for (const state of connections) {
+        const s = this.sessions.get(connectionKey(state.client));
+        s?.confirmed(now, Session.clientEnd(state));
+        s?.exportConfirmed(now, state);
+      }
+      this.endpoint.wake();
+    }
     this.awaitingConfirmation.set(sequence, connections);
     this.exportHeld.set(sequence, { states: connections, confirmedBy: new Set() });
     // Unconfirmed sequences (no member alive, or confirmations lost) are forgotten oldest first.
@@ -588,7 +610,7 @@ export class Wedge {
     }
   }
 
-  private won(session: Session, receiver: ReceiverState, now: Instant): void {
+  private won(session: ServedSession, receiver: ReceiverState, now: Instant): void {
     const job = this.pending.get(session.key);
     this.pending.delete(session.key);
     this.serving.add(session.key);
@@ -603,12 +625,12 @@ export class Wedge {
     this.announce(now, session);
   }
 
-  private resumeFailed(session: Session, error: BatonError): void {
+  private resumeFailed(session: ServedSession, error: BatonError): void {
     this.counters.resumeFailed++;
     this.log('resume-failed', { connection: this.name(session), code: error.code });
   }
 
-  private sessionClosed(session: Session, error: BatonError | undefined): void {
+  private sessionClosed(session: ServedSession, error: BatonError | undefined): void {
     const now = this.runtime.now();
     this.sessions.delete(session.key);
     this.forget(session);
@@ -861,12 +883,13 @@ export class Wedge {
     const blind = this.options.blindResume === true && state.stream !== undefined;
     const session = this.newSession({ conn, taker: true, ...(state.stream ? { resume: state.stream } : {}), takeoverNumber: number, ...(blind ? { prefetchFrom: state.streamBytesAcked } : {}) });
     // The takeover request goes when the prefetch has its first bytes (hooks.prefetched), at the latest after PREFETCH_WAIT_MS.
+    if (!(session instanceof Session)) return this.sendTakeover(session, new Uint8Array(0)); // a service's session (a call): no prefetch
     session.startPrefetch(now);
     if (!this.requested.has(session)) this.runtime.setTimer(now + PREFETCH_WAIT_MS, () => session.reportPrefetch());
   }
 
   /** Send a taker's takeover request (number, resume mode) with the prefetched stream bytes (the blind resume). */
-  private sendTakeover(session: Session, bytes: Uint8Array): void {
+  private sendTakeover(session: ServedSession, bytes: Uint8Array): void {
     if (this.requested.has(session) || session.done || this.closed) return;
     this.requested.add(session);
     const now = this.runtime.now();
@@ -900,7 +923,7 @@ export class Wedge {
       .map((p) => ({ id: p.id, address: { address: p.address, port: this.options.softStatePort } }));
   }
 
-  private name(s: Session): string {
+  private name(s: ServedSession): string {
     return connectionName(s.conn.exportState(this.runtime.now()).client);
   }
 

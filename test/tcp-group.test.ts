@@ -4,7 +4,12 @@
 // groupKeepaliveMs, a member's answer for a connection it holds, no RST from one that does not
 // know it, and the list kept across a takeover (bindings toward the others for a second one).
 import test from 'ava';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PcapWriter, pcapTrace } from '../src/sim/pcap.js';
 import { SimNetwork } from '../src/sim/network.js';
 import type { UdpAddress } from '../src/transport-abstraction/address.js';
 import type { TcpMigrateConnection } from '../src/tcp-migrate/connection.js';
@@ -232,4 +237,39 @@ test('sim: after B takes over, the client still keeps bindings toward C and towa
   t.is(w.keepalives(B.address).filter((s) => s.time > after).length, 0, 'none toward the current peer');
   w.net.runUntil(() => w.chunks.reduce((n, c) => n + c.length, 0) === w.file.length, 120_000);
   t.true(w.intact());
+});
+
+test('tshark decodes a Group-Keepalive and its Ack as an RFC 6994 experimental option (ExID 0xba70), checksums good, nothing malformed', (t) => {
+  const w = new World(true);
+  const writer = new PcapWriter({ encapsulation: 'ip-payload', protocol: 6, fixChecksum: false });
+  w.net.onTrace(pcapTrace(writer, { kind: 'send' }));
+  w.net.run(2_500);
+  const dir = mkdtempSync(join(tmpdir(), 'baton-tcp-group-'));
+  try {
+    const file = join(dir, 'group.pcap');
+    writeFileSync(file, writer.toBuffer());
+    const fields = ['ip.src', 'ip.dst', 'tcp.len', 'tcp.options.experimental.exid', 'tcp.checksum.status', '_ws.malformed'];
+    const out = execFileSync('tshark', ['-r', file, '-o', 'tcp.check_checksum:TRUE', '-Y', `ip.dst == ${C.address} || ip.src == ${B.address}`, '-T', 'fields', ...fields.flatMap((f) => ['-e', f])], {
+      encoding: 'utf8',
+      timeout: 60_000,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    const rows = out
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => Object.fromEntries(l.split('\t').map((v, i) => [fields[i]!, v])));
+    const toC = rows.filter((r) => r['ip.dst'] === C.address);
+    const fromB = rows.filter((r) => r['ip.src'] === B.address);
+    t.is(toC.length, w.keepalives(C.address).length);
+    t.is(fromB.length, w.b.groupKeepalivesAnswered);
+    t.true(toC.length >= 2 && fromB.length >= 2);
+    for (const r of [...toC, ...fromB]) {
+      t.is(r['tcp.options.experimental.exid'], '0xba70');
+      t.is(r['tcp.len'], '0');
+      t.is(r['tcp.checksum.status'], '1');
+      t.is(r['_ws.malformed'], '');
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

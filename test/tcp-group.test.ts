@@ -14,7 +14,7 @@ import { SimNetwork } from '../src/sim/network.js';
 import type { UdpAddress } from '../src/transport-abstraction/address.js';
 import type { TcpMigrateConnection } from '../src/tcp-migrate/connection.js';
 import { TcpMigrateEndpoint } from '../src/tcp-migrate/endpoint.js';
-import { ipText } from '../src/tcp-migrate/group.js';
+import { ipText, keepaliveSegment } from '../src/tcp-migrate/group.js';
 import { emitHeaderOptions, findOption, GROUP_EXID, headerOptionsLength, optionLength, parseOptions, type TcpOption } from '../src/tcp-migrate/options.js';
 import { ACK, HEADER_LENGTH, ipBytes, parseSegment, RST, SYN, writeHeader, type TcpSegment } from '../src/tcp-migrate/wire.js';
 import { makeFile } from './conformance/world.js';
@@ -236,6 +236,22 @@ test('sim: after B takes over, the client still keeps bindings toward C and towa
   t.true(w.keepalives(A.address).filter((s) => s.time > after).length >= 4, 'toward A, the first server, which a restarted A could use');
   t.is(w.keepalives(B.address).filter((s) => s.time > after).length, 0, 'none toward the current peer');
   w.net.runUntil(() => w.chunks.reduce((n, c) => n + c.length, 0) === w.file.length, 120_000);
+  t.true(w.intact());
+});
+
+test('sim: a Group-Keepalive on a live connection\'s own 4-tuple is answered by the endpoint and never reaches the connection (no duplicate ACK)', (t) => {
+  const w = new World(true);
+  w.net.run(1_500);
+  const served = w.serving!;
+  const before = { dupAcks: served.dupAcks, answered: w.a.groupKeepalivesAnswered };
+  const ack = served.sndWire(served.sndUna);
+  for (let i = 0; i < 3; i++) {
+    const k = keepaliveSegment(CLIENT, w.conn.localPort, A, PORT, w.conn.sndWire(w.conn.sndNxt), ack, false);
+    w.a.handleDatagram(w.net.now, CLIENT, k.payload, A);
+  }
+  t.is(served.dupAcks, before.dupAcks, 'three would have made a fast retransmit');
+  t.is(w.a.groupKeepalivesAnswered, before.answered + 3, 'held: answered');
+  w.net.runUntil(() => w.chunks.reduce((n, c) => n + c.length, 0) === w.file.length, 60_000);
   t.true(w.intact());
 });
 

@@ -247,7 +247,7 @@ export class TcpMigrateEndpoint implements TransportEndpoint {
     // A burst from one peer goes to the same connection: compare its 4-tuple instead of building
     // the key string. Only a match is trusted (byTuple maps that tuple to it: see lastRoute).
     const cached = this.cachedRoute(to, from, seg);
-    if (cached === undefined && seg.options.length > 0) {
+    if (seg.payload.length === 0 && seg.options.length > 0) {
       const keepalive = findOption(seg.options, 'group-keepalive');
       if (keepalive !== undefined) return this.groupKeepalive(seg, from, to, keepalive.ack);
     }

@@ -8,12 +8,15 @@
 // router's connection tracking, i.e. only from an address the client itself sent to. In the server
 // ns the embedded content server (paced, 127.0.0.1) and two `baton serve` wedges a (10.77.0.2) and
 // b (10.77.0.3); in the client ns `baton fetch` downloads from a, a is SIGKILLed mid-download, b
-// takes the connection over. The router's conntrack UDP timeouts are cut to 4 s, so a binding
+// takes the connection over. Both transports: SCTP (the group as the INIT ACK's addresses, HEARTBEATs)
+// and TCP-Migrate (the SYN/ACK's Group-List option, Group-Keepalives: src/tcp-migrate/group.ts). The router's conntrack UDP timeouts are cut to 4 s, so a binding
 // lives only while the client's keepalives refresh it:
 //   - keepalives every second: b's takeover comes in through the binding the client holds open
 //     toward it, the download completes with the right sha256;
 //   - the control, keepalives every 60 s (none within the test): the binding toward b has expired
-//     when b takes over; its takeover never reaches the client and the download does not complete.
+//     when b takes over; its takeover never reaches the client and the download does not complete;
+//   - TCP-Migrate with three wedges: a is killed, then the member that took over too; the third
+//     one's takeover comes in through the binding the client kept toward it after the first one.
 import test, { type ExecutionContext } from 'ava';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -87,14 +90,17 @@ function events(p: ManagedProcess, name: string): Event[] {
 const waitEvent = (p: ManagedProcess, name: string, timeoutMs: number) => p.waitForLine(new RegExp(`"event":\\s*"${name}"`), timeoutMs, 'stderr');
 
 /** The content server, both wedges (a serves first) and the client's fetch, started in the lab. */
-async function run(t: ExecutionContext, kind: TransportKind, keepaliveSec: number) {
+async function run(t: ExecutionContext, kind: TransportKind, keepaliveSec: number, members = 2, length = LENGTH) {
   const l = await lab(t);
+  const addresses = Array.from({ length: members }, (_, i) => `10.77.0.${i + 2}`);
+  for (const address of addresses.slice(2)) await sh(`ip -n ${l.servers} addr add ${address}/24 dev eth0`);
   writeFileSync(join(l.dir, 'content.mjs'), `import { ContentServer } from ${JSON.stringify(CONTENT_SERVER)};\nconst c = await ContentServer.start({ address: '127.0.0.1', rateBytesPerSec: ${RATE} });\nconsole.log('PORT ' + c.port);\n`);
   const content = l.ns.spawn(l.servers, process.execPath, [join(l.dir, 'content.mjs')], { t, name: 'content server', timeoutMs: 120_000, stdout: 'pipe', stderr: 'pipe' });
   const port = Number((await content.waitForLine(/^PORT (\d+)$/, 20_000))[1]);
   const keyFile = join(l.dir, 'group.key');
   writeFileSync(keyFile, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600 });
-  const peers = 'a@10.77.0.2,b@10.77.0.3';
+  const ids = addresses.map((_, i) => String.fromCharCode(97 + i)); // a, b, c
+  const peers = addresses.map((address, i) => `${ids[i]}@${address}`).join(',');
   const wedge = (id: string, address: string) =>
     l.ns.spawn(l.servers, process.execPath, [BATON, 'serve', '--transport', kind, '--listen', address, '--id', id, '--peers', peers, '--group-key', keyFile, '--backend', `http://127.0.0.1:${port}`, '--rto-min', '200', '--log', 'json', ...HEARTBEAT], {
       t,
@@ -102,30 +108,30 @@ async function run(t: ExecutionContext, kind: TransportKind, keepaliveSec: numbe
       timeoutMs: 120_000,
       stderr: 'pipe',
     });
-  const a = wedge('a', '10.77.0.2');
-  const b = wedge('b', '10.77.0.3');
-  await Promise.all([waitEvent(a, 'listening', 20_000), waitEvent(b, 'listening', 20_000)]);
+  const wedges = addresses.map((address, i) => wedge(ids[i]!, address));
+  const [a, b] = wedges as [ManagedProcess, ManagedProcess];
+  await Promise.all(wedges.map((w) => waitEvent(w, 'listening', 20_000)));
   const out = join(l.dir, 'out.bin');
-  const fetch = l.ns.spawn(l.client, process.execPath, [BATON, 'fetch', `http://pool${generatedObjectPath(LENGTH)}`, '--transport', kind, '--servers', '10.77.0.2,10.77.0.3', '-o', out, '--sha256', '-q', '--rto-min', '200', '--keepalive', String(keepaliveSec)], {
+  const fetch = l.ns.spawn(l.client, process.execPath, [BATON, 'fetch', `http://pool${generatedObjectPath(length)}`, '--transport', kind, '--servers', addresses.join(','), '-o', out, '--sha256', '-q', '--rto-min', '200', '--keepalive', String(keepaliveSec)], {
     t,
     name: 'baton fetch',
     timeoutMs: 110_000,
     stdout: 'pipe',
     stderr: 'pipe',
   });
-  const describe = () => [content, a, b, fetch].map((p) => p.describe(3000)).join('\n');
+  const describe = () => [content, ...wedges, fetch].map((p) => p.describe(3000)).join('\n');
   await waitEvent(a, 'request', 20_000).catch((error: Error) => Promise.reject(new Error(`${error.message}\n${describe()}`)));
   // Well past the NAT timeout: only keepalives can have kept a binding toward b alive.
   await new Promise((r) => setTimeout(r, (NAT_TIMEOUT_S + 1.5) * 1000));
   t.is(fetch.exitStatus, undefined, `the download is still running when a is killed\n${fetch.describe()}`);
   a.killNow('SIGKILL');
-  await waitEvent(b, 'takeover-start', 30_000);
-  return { a, b, fetch, describe };
+  if (members === 2) await waitEvent(b, 'takeover-start', 30_000);
+  return { a, b, wedges, fetch, describe };
 }
 
 const missing = netnsMissing(['/usr/sbin/nft']);
 
-for (const kind of ['sctp'] as const) {
+for (const kind of ['sctp', 'tcp'] as const) {
   test.serial(`${kind}: behind a real NAT, a takeover from a group member the client keeps a binding open to completes the download`, async (t) => {
     if (missing !== undefined) return t.fail(missing);
     const r = await run(t, kind, 1);
@@ -142,11 +148,31 @@ for (const kind of ['sctp'] as const) {
     // b's takeover is retried for about 20 s, then given up; the download must not have completed.
     await waitEvent(r.b, 'takeover-lost', 60_000);
     t.true(events(r.b, 'takeover-lost').some((e) => e['reason'] === 'BATON_ERR_TIMEOUT'), `b's takeover went unanswered\n${r.describe()}`);
-    t.is(r.fetch.exitStatus, undefined, `the download did not complete\n${r.describe()}`);
+    // TCP-Migrate: the client's own keep-alive (20 s after a fell silent) may close it first, with an error.
+    if (kind === 'sctp') t.is(r.fetch.exitStatus, undefined, `the download did not complete\n${r.describe()}`);
+    else t.not(r.fetch.exitStatus?.code, 0, `the download did not complete\n${r.describe()}`);
+    t.false(r.fetch.stdout.includes(generatedSha256(LENGTH)), `no body's sha256\n${r.describe()}`);
     t.is(events(r.b, 'resumed').length, 0, `b never resumed the stream\n${r.describe()}`);
     t.is(events(r.b, 'takeover-won').length, 0, `b never won\n${r.describe()}`);
   });
 }
+
+test.serial('tcp: behind a real NAT, a second takeover — by the third member, after the first taker is killed too — completes the download', async (t) => {
+  if (missing !== undefined) return t.fail(missing);
+  const length = 24_000_000; // ~24 s at the content server's pace: room for two takeovers
+  const r = await run(t, 'tcp', 1, 3, length);
+  const [, b, c] = r.wedges as [ManagedProcess, ManagedProcess, ManagedProcess];
+  // The first taker is whichever of b and c resumes the stream; let it serve past the NAT timeout.
+  const first = await Promise.race([b, c].map((w) => waitEvent(w, 'resumed', 40_000).then(() => w)));
+  const second = first === b ? c : b;
+  await new Promise((res) => setTimeout(res, (NAT_TIMEOUT_S + 1.5) * 1000));
+  t.is(r.fetch.exitStatus, undefined, `the download is still running when the first taker is killed\n${r.describe()}`);
+  first.killNow('SIGKILL');
+  await waitEvent(second, 'resumed', 40_000).catch((error: Error) => Promise.reject(new Error(`${error.message}\n${r.describe()}`)));
+  const status = await r.fetch.waitForExit(100_000);
+  t.is(status.code, 0, r.describe());
+  t.true(r.fetch.stdout.includes(generatedSha256(length)), `the body's sha256 is the object's\n${r.describe()}`);
+});
 
 test('--keepalive is checked: seconds from 0.1 to 600, else exit 2 with one line', async (t) => {
   for (const command of ['fetch', 'connect'] as const) {

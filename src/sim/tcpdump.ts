@@ -251,6 +251,10 @@ function tcpOption(o: TcpSegment['options'][number]): string {
       return `sack ${o.blocks.length}`;
     case 'edo':
       return `edo ${o.headerLength}`;
+    case 'group-list':
+      return `group ${o.addresses.length}`;
+    case 'group-keepalive':
+      return o.ack ? 'group-keepalive-ack' : 'group-keepalive';
     default:
       return `opt-${o.kind}`;
   }

@@ -91,6 +91,12 @@ export interface TcpMigrateConfig {
   readonly keepaliveIntervalMs: number;
   /** Unanswered probes after which the connection closes with BATON_ERR_TIMEOUT. */
   readonly keepaliveProbes: number;
+  /**
+   * Clients behind NAT (group.ts): a client whose SYN/ACK listed the server's support group sends a
+   * Group-Keepalive toward each member this often, to hold a NAT binding open; 0 sends none. 5 s is
+   * well below the 30 s after which Linux conntrack and home routers forget a UDP flow.
+   */
+  readonly groupKeepaliveMs: number;
 }
 
 export const DEFAULT_CONFIG: TcpMigrateConfig = {
@@ -113,6 +119,7 @@ export const DEFAULT_CONFIG: TcpMigrateConfig = {
   keepaliveIdleMs: 10_000,
   keepaliveIntervalMs: 2_500,
   keepaliveProbes: 4,
+  groupKeepaliveMs: 5_000,
 };
 
 /** The send buffer's bound now: sendBufferSize, or twice the window in use up to sendBufferMax. */

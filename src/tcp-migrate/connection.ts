@@ -249,6 +249,14 @@ export class TcpMigrateConnection implements MigratableTransport {
   keepaliveSent = 0;
   /** Keep-alive probes sent over the connection's life (for tests and diagnostics). @internal */
   keepalivesSentTotal = 0;
+  /** Server: the support group's addresses to list in the SYN/ACK (group.ts). @internal */
+  groupAddresses: readonly string[] | undefined;
+  /** Client: the group members the SYN/ACK listed, kept bound through a NAT (group.ts). @internal */
+  groupPeers: readonly UdpAddress[] = [];
+  /** Client: when the next Group-Keepalives go out. @internal */
+  groupKeepaliveAt: Instant | undefined;
+  /** Client: Group-Keepalives sent over the connection's life. @internal */
+  groupKeepalivesSent = 0;
 
   /** Segments built ahead of pollTransmit (handshake, challenge ACKs, resets). @internal */
   readonly outbox: Transmit[] = [];

@@ -13,6 +13,7 @@ import { SynCookies, type FourTuple } from './syn-cookie.js';
 import { preload } from './migrate.js';
 import { EndpointScheduler } from '../transport-abstraction/scheduler.js';
 import { tokenKey } from './migrate-crypto.js';
+import { keepaliveSegment } from './group.js';
 import { findOption, RESET_TAKEN_OVER, RESET_UNKNOWN_TOKEN } from './options.js';
 import { ACK, checksumValid, FIN, parseSegment, pseudoHeaderSum, resetSegment, RST, SYN, type TcpSegment } from './wire.js';
 import { checkAddress, checkBytes, guardMethods } from '../transport-abstraction/guard.js';
@@ -54,6 +55,19 @@ export interface TcpMigrateEndpointOptions {
   readonly config?: Partial<TcpMigrateConfig>;
   /** Dead-peer bounds in the contract's names (applied over `config`); per connection, ConnectionOptions has them too. */
   readonly deadPeer?: DeadPeerOptions;
+  /**
+   * Clients behind NAT (group.ts), server side: the support group's IPs, listed in each SYN/ACK
+   * (Group-List option) so that the client keeps NAT bindings open toward each. Read at each handshake.
+   */
+  readonly groupAddresses?: () => readonly string[];
+  /**
+   * Server side: whether a group member announced the connection of this client address and TCP
+   * port (anything but undefined: held), so that its Group-Keepalive is answered. The SCTP-shaped
+   * callback of transports.ts; TCP-Migrate has no tag and passes 0.
+   */
+  readonly heldByGroup?: (client: UdpAddress, clientPort: number, tag: number) => number | undefined;
+  /** Client side: the Group-Keepalive interval in ms (config.groupKeepaliveMs; default 5000). */
+  readonly keepaliveMs?: number;
 }
 
 /**
@@ -106,6 +120,11 @@ export class TcpMigrateEndpoint implements TransportEndpoint {
   private readonly owner: ConnectionOwner = { wake: (c) => this.touch(c) };
   private readonly outbox: Transmit[] = [];
   private nextEphemeral: number;
+  private readonly groupAddresses: (() => readonly string[]) | undefined;
+  private readonly heldByGroup: TcpMigrateEndpointOptions['heldByGroup'];
+  /** Group-Keepalives answered (server) and Group-Keepalive-Acks received (client), for tests. */
+  groupKeepalivesAnswered = 0;
+  groupKeepaliveAcks = 0;
 
   constructor(options: TcpMigrateEndpointOptions) {
     if (options.addresses.length === 0) throw new LocalUsageError('TcpMigrateEndpoint needs at least one address');
@@ -130,6 +149,9 @@ export class TcpMigrateEndpoint implements TransportEndpoint {
       ...options.config,
     };
     this.config = withDeadPeer(this.config, options.deadPeer);
+    if (options.keepaliveMs !== undefined) this.config = { ...this.config, groupKeepaliveMs: options.keepaliveMs };
+    this.groupAddresses = options.groupAddresses;
+    this.heldByGroup = options.heldByGroup;
   }
 
   private drop(reason: DropReason): void {
@@ -226,6 +248,10 @@ export class TcpMigrateEndpoint implements TransportEndpoint {
     // A burst from one peer goes to the same connection: compare its 4-tuple instead of building
     // the key string. Only a match is trusted (byTuple maps that tuple to it: see lastRoute).
     const cached = this.cachedRoute(to, from, seg);
+    if (seg.payload.length === 0 && seg.options.length > 0) {
+      const keepalive = findOption(seg.options, 'group-keepalive');
+      if (keepalive !== undefined) return this.groupKeepalive(seg, from, to, keepalive.ack);
+    }
     const key = cached === undefined ? tupleKey(to, from, seg.dstPort, seg.srcPort) : '';
     const isMigrateSyn = (seg.flags & (SYN | ACK | RST)) === SYN && findOption(seg.options, 'migrate') !== undefined;
     if (isMigrateSyn) {
@@ -271,6 +297,7 @@ export class TcpMigrateEndpoint implements TransportEndpoint {
       }
       if (this.halfOpen.size < this.synQueue && this.acceptQueue.length < this.backlog) {
         const c = this.newConnection(to, from, this.port, seg.srcPort);
+        c.groupAddresses = this.groupAddresses?.();
         this.halfOpen.add(c);
         this.touch(c);
         acceptSyn(c, now, seg, this.cookies.keyPairAt(now));
@@ -283,12 +310,28 @@ export class TcpMigrateEndpoint implements TransportEndpoint {
       const mss = findOption(seg.options, 'mss')?.mss ?? 536;
       const sack = findOption(seg.options, 'sack-permitted') !== undefined;
       const { iss, keyPair } = this.cookies.issue(now, t, seg.seq, mss, sack);
-      this.outbox.push(cookieSynAck(t, seg, iss, this.config.mss, this.config.receiveWindow, keyPair.publicKey));
+      this.outbox.push(cookieSynAck(t, seg, iss, this.config.mss, this.config.receiveWindow, keyPair.publicKey, this.groupAddresses?.()));
       return;
     }
     if (this.listening && seg.dstPort === this.port && (seg.flags & (SYN | ACK | RST)) === ACK && this.acceptCookie(now, seg, from, to)) return;
     this.drop('no-connection');
     if (!(seg.flags & RST)) this.outbox.push(this.resetFor(to, from, seg, 0));
+  }
+
+  /**
+   * Clients behind NAT (group.ts): a Group-Keepalive is answered when we hold the connection, or a
+   * group member announced it; else dropped, never with a RST (the announcement may be on its way).
+   * A Group-Keepalive-Ack is counted and goes to no connection (it is not from the peer's stream).
+   */
+  private groupKeepalive(seg: TcpSegment, from: UdpAddress, to: UdpAddress, answer: boolean): void {
+    if (answer) {
+      this.groupKeepaliveAcks++;
+      return;
+    }
+    const held = this.byTuple.has(tupleKey(to, from, seg.dstPort, seg.srcPort)) || (seg.dstPort === this.port && this.heldByGroup?.(from, seg.srcPort, 0) !== undefined);
+    if (!held) return this.drop('no-connection');
+    this.groupKeepalivesAnswered++;
+    this.outbox.push(keepaliveSegment(to, seg.dstPort, from, seg.srcPort, seg.ack, seg.seq, true));
   }
 
   /**

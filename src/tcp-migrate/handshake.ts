@@ -7,7 +7,8 @@ import { TransportError } from '../transport-abstraction/errors.js';
 import type { TcpMigrateConnection } from './connection.js';
 import { deriveConnectionKey, deriveToken, generateKeyPair, type KeyPair } from './migrate-crypto.js';
 import { negotiateScale, offeredShift } from './connection/window.js';
-import { emitOptions, findOption, optionsLength, type TcpOption } from './options.js';
+import { groupListOptions, readGroupList } from './group.js';
+import { emitHeaderOptions, findOption, headerOptionsLength, type TcpOption } from './options.js';
 import { negotiate as negotiateTimestamps, tsOption } from './timestamps.js';
 import type { CookieContents, FourTuple } from './syn-cookie.js';
 import { ACK, fillChecksum, HEADER_LENGTH, pseudoHeaderSum, RST, SYN, writeHeader, type TcpSegment } from './wire.js';
@@ -46,14 +47,14 @@ export function acceptSyn(c: TcpMigrateConnection, now: Instant, seg: TcpSegment
  * the cookie as its sequence number, our MSS, SACK-Permitted if the SYN had it, and the epoch's
  * key as Migrate-Permitted if the SYN offered one.
  */
-export function cookieSynAck(t: FourTuple, seg: TcpSegment, iss: number, mss: number, window: number, publicKey: Uint8Array): Transmit {
+export function cookieSynAck(t: FourTuple, seg: TcpSegment, iss: number, mss: number, window: number, publicKey: Uint8Array, group?: readonly string[]): Transmit {
   const options: TcpOption[] = [{ type: 'mss', mss }];
   if (findOption(seg.options, 'sack-permitted')) options.push({ type: 'sack-permitted' });
   if (findOption(seg.options, 'migrate-permitted')) options.push({ type: 'migrate-permitted', curve: 'x25519', publicKey });
-  const optLen = optionsLength(options);
-  const buf = new Uint8Array(HEADER_LENGTH + optLen);
-  writeHeader(buf, t.localPort, t.remotePort, iss, (seg.seq + 1) >>> 0, optLen, SYN | ACK, Math.min(65535, window));
-  emitOptions(options, buf, HEADER_LENGTH);
+  options.push(...groupListOptions(group, t.remote));
+  const buf = new Uint8Array(HEADER_LENGTH + headerOptionsLength(options));
+  writeHeader(buf, t.localPort, t.remotePort, iss, (seg.seq + 1) >>> 0, 0, SYN | ACK, Math.min(65535, window));
+  emitHeaderOptions(options, buf, 0);
   fillChecksum(buf, pseudoHeaderSum(t.local.address, t.remote.address));
   return { source: t.local, destination: t.remote, payload: buf };
 }
@@ -110,6 +111,7 @@ export function sendSyn(c: TcpMigrateConnection, now: Instant, withAck: boolean)
   if (!withAck || c.windowScaling) options.push({ type: 'window-scale', shift: offeredShift(c) });
   if (withAck ? c.tsOk : c.config.timestamps) options.push(tsOption(c, now, withAck ? c.tsRecent : 0));
   if (c.keyPair) options.push({ type: 'migrate-permitted', curve: 'x25519', publicKey: c.keyPair.publicKey });
+  if (withAck) options.push(...groupListOptions(c.groupAddresses, c.remote));
   const seq = c.iss;
   c.pushTransmit(c.build(withAck ? SYN | ACK : SYN, seq, withAck ? (c.irs + 1) >>> 0 : 0, options, 0, 0));
   if (c.rtoAt === undefined) c.rtoAt = now + c.rtt.rto;
@@ -133,6 +135,7 @@ export function handleSynSent(c: TcpMigrateConnection, now: Instant, seg: TcpSeg
   if (!(f & SYN) || !(f & ACK)) return;
   c.irs = seg.seq;
   readSynOptions(c, seg.options);
+  readGroupList(c, seg.options, now);
   const mp = findOption(seg.options, 'migrate-permitted');
   if (mp && c.keyPair) {
     c.key = deriveConnectionKey(c.keyPair, mp.publicKey, true);

@@ -47,6 +47,21 @@
 //   Migrate SYN/ACK reporting more than 3 SACK blocks: migrate.ts sendMigrateReply);
 //   every other segment has the plain layout: Timestamps + 3 SACK blocks fit in 40 (RFC 2018).
 //
+//   Group               kind 253, RFC 6994 form with ExID 0xBA70 ("baton"): clients behind NAT
+//     +--------+--------+--------+--------+--------+---------------------------------+
+//     |  253   | length |  0xBA  |  0x70  |  what  |  what 1: entries (4 or 16, IP)  |
+//     +--------+--------+--------+--------+--------+---------------------------------+
+//     what 1 = Group-List, only on a SYN/ACK: the serving wedge's support group, each entry a
+//              length byte (4 or 16) and that many bytes of IPv4 / IPv6 address (README "Clients
+//              behind NAT"); the client sends Group-Keepalives toward each (group.ts).
+//     what 2 = Group-Keepalive (length 5): a client's keepalive toward a group member, sent on the
+//              connection's ports from its UDP socket, so that a NAT keeps a binding open toward
+//              the member; never answered with a RST.
+//     what 3 = Group-Keepalive-Ack (length 5): a member's answer, for a connection it holds.
+//     Lengths: 5 + 5a + 17b for a IPv4 and b IPv6 entries, never 34 or 6, so the kind's other
+//     two uses (Migrate-Permitted: 34, EDO: 6) stay told apart by length first; a list that
+//     would not fit in 255 bytes is cut (at most 50 IPv4 or 14 IPv6 addresses).
+//
 // parse never throws: a known kind with a wrong length is kept as { type: 'unknown', kind, data };
 // only framing errors (a length < 2 or past the end) fail the whole option list.
 
@@ -65,6 +80,14 @@ export const MIGRATE_PERMITTED_LENGTH = 34;
 export const OPT_EDO = 253;
 export const EDO_LENGTH = 6;
 export const EDO_EXID = 0x0ed0;
+/** The Group option's kind and RFC 6994 experiment identifier, and its three uses ("what"). */
+export const OPT_GROUP = 253;
+export const GROUP_EXID = 0xba70;
+export const GROUP_LIST = 1;
+export const GROUP_KEEPALIVE = 2;
+export const GROUP_KEEPALIVE_ACK = 3;
+const GROUP_HEADER = 5;
+const MAX_OPTION_LENGTH = 255;
 /** RFC 7323 §2.3: the largest shift a window scale option may ask for. */
 export const MAX_WINDOW_SHIFT = 14;
 export const MIGRATE_LENGTH = 24;
@@ -111,6 +134,9 @@ export type TcpOption =
       readonly authenticator: Uint8Array;
     }
   | { readonly type: 'migrate-reset'; readonly reason: number }
+  /** Group-List: IPv4 (4 bytes) and IPv6 (16 bytes) addresses of the server's support group. */
+  | { readonly type: 'group-list'; readonly addresses: readonly Uint8Array[] }
+  | { readonly type: 'group-keepalive'; readonly ack: boolean }
   /** Framing, not a feature: parseSegment reads it and leaves it out of the segment's options. */
   | { readonly type: 'edo'; readonly headerLength: number }
   | { readonly type: 'unknown'; readonly kind: number; readonly data: Uint8Array };
@@ -176,6 +202,10 @@ function parseOne(b: Uint8Array, kind: number, i: number, len: number): TcpOptio
     case OPT_MIGRATE_PERMITTED: // also OPT_EDO: the two are told apart by length (and ExID)
       if (len === MIGRATE_PERMITTED_LENGTH) return { type: 'migrate-permitted', curve: 'x25519', publicKey: b.subarray(d, d + 32) };
       if (len === EDO_LENGTH && ((b[d]! << 8) | b[d + 1]!) === EDO_EXID) return { type: 'edo', headerLength: (b[d + 2]! << 8) | b[d + 3]! };
+      if (len >= GROUP_HEADER && ((b[d]! << 8) | b[d + 1]!) === GROUP_EXID) {
+        const group = parseGroup(b, d + 3, i + len, b[d + 2]!);
+        if (group !== undefined) return group;
+      }
       break;
     case OPT_MIGRATE:
       if (len === MIGRATE_LENGTH) {
@@ -195,6 +225,33 @@ function parseOne(b: Uint8Array, kind: number, i: number, len: number): TcpOptio
       break;
   }
   return { type: 'unknown', kind, data: b.subarray(d, i + len) };
+}
+
+/** The body of a Group option (after its "what" byte); undefined when malformed (kept as unknown). */
+function parseGroup(b: Uint8Array, at: number, end: number, what: number): TcpOption | undefined {
+  if (what === GROUP_KEEPALIVE || what === GROUP_KEEPALIVE_ACK) return at === end ? { type: 'group-keepalive', ack: what === GROUP_KEEPALIVE_ACK } : undefined;
+  if (what !== GROUP_LIST) return undefined;
+  const addresses: Uint8Array[] = [];
+  for (let p = at; p < end; ) {
+    const n = b[p]!;
+    if ((n !== 4 && n !== 16) || p + 1 + n > end) return undefined;
+    addresses.push(b.subarray(p + 1, p + 1 + n));
+    p += 1 + n;
+  }
+  return { type: 'group-list', addresses };
+}
+
+/** The entries of a Group-List that fit in one option, in order. */
+function groupEntries(addresses: readonly Uint8Array[]): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  let len = GROUP_HEADER;
+  for (const a of addresses) {
+    if (a.length !== 4 && a.length !== 16) continue;
+    if (len + 1 + a.length > MAX_OPTION_LENGTH) break;
+    out.push(a);
+    len += 1 + a.length;
+  }
+  return out;
 }
 
 /** Encoded length of one option. */
@@ -218,6 +275,10 @@ export function optionLength(o: TcpOption): number {
       return MIGRATE_RESET_LENGTH;
     case 'edo':
       return EDO_LENGTH;
+    case 'group-list':
+      return groupEntries(o.addresses).reduce((n, a) => n + 1 + a.length, GROUP_HEADER);
+    case 'group-keepalive':
+      return GROUP_HEADER;
     case 'unknown':
       return 2 + o.data.length;
   }
@@ -282,6 +343,22 @@ export function emitOptions(options: readonly TcpOption[], out: Uint8Array, at: 
         out[i + 4] = o.headerLength >>> 8;
         out[i + 5] = o.headerLength;
         break;
+      case 'group-list':
+      case 'group-keepalive': {
+        out[i] = OPT_GROUP;
+        out[i + 2] = GROUP_EXID >>> 8;
+        out[i + 3] = GROUP_EXID & 0xff;
+        out[i + 4] = o.type === 'group-list' ? GROUP_LIST : o.ack ? GROUP_KEEPALIVE_ACK : GROUP_KEEPALIVE;
+        if (o.type === 'group-list') {
+          let p = i + GROUP_HEADER;
+          for (const a of groupEntries(o.addresses)) {
+            out[p] = a.length;
+            out.set(a, p + 1);
+            p += 1 + a.length;
+          }
+        }
+        break;
+      }
       case 'unknown':
         out[i] = o.kind;
         out.set(o.data, i + 2);

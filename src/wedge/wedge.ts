@@ -912,8 +912,8 @@ export class Wedge {
 
   /** Clients behind NAT: the tag to answer a keepalive of a connection a member announced (src/sctp/endpoint.ts heldByGroup). */
   private heldByGroup(client: UdpAddress, clientPort: number, tag: number): number | undefined {
-    const sctp = this.channel.table.get(connectionKey({ address: client.address, port: clientPort, udpPort: client.port }))?.state.sctp;
-    return sctp !== undefined && sctp.localVerificationTag === tag ? sctp.peerVerificationTag : undefined;
+    const { sctp, tcp } = this.channel.table.get(connectionKey({ address: client.address, port: clientPort, udpPort: client.port }))?.state ?? {};
+    return sctp !== undefined && sctp.localVerificationTag === tag ? sctp.peerVerificationTag : tcp !== undefined ? 0 : undefined; // TCP-Migrate: no tag (src/tcp-migrate/group.ts)
   }
 
   private membersOf(peers: readonly Peer[]): Member[] {

@@ -44,6 +44,7 @@ export function enterTimeWait(c: TcpMigrateConnection, now: Instant): void {
   c.giveUpAt = undefined;
   c.persistAt = undefined;
   c.keepaliveAt = undefined;
+  c.groupKeepaliveAt = undefined;
   c.lingerAt = now + c.config.timeWaitMs;
   if (c.closedError === undefined) c.emit({ type: 'closed' });
   c.closedEmitted = true;
@@ -63,6 +64,7 @@ export function finish(c: TcpMigrateConnection, _now: Instant, error: TransportE
   if (c.released) return;
   c.transition('CLOSED', 'finished');
   stopTimers(c);
+  c.groupKeepaliveAt = undefined; // not in stopTimers: MIGRATE-WAIT keeps the group's bindings
   c.lingerAt = undefined;
   c.migrateRequest = undefined;
   c.closedError = error;

@@ -3,6 +3,7 @@
 import type { Instant } from '../../transport-abstraction/transport.js';
 import type { TcpMigrateConnection } from '../connection.js';
 import * as handshake from '../handshake.js';
+import * as group from '../group.js';
 import * as keepalive from '../keepalive.js';
 import * as migrate from '../migrate.js';
 import * as sender from '../sender.js';
@@ -36,6 +37,8 @@ export function handleTimeout(c: TcpMigrateConnection, now: Instant): void {
     if (c.released) return;
   }
   if (c.keepaliveAt !== undefined && now >= c.keepaliveAt) keepalive.onTimeout(c, now);
+  if (c.released) return;
+  if (c.groupKeepaliveAt !== undefined && now >= c.groupKeepaliveAt) group.onTimeout(c, now);
 }
 
 export function onRetransmissionTimeout(c: TcpMigrateConnection, now: Instant): void {
@@ -101,5 +104,6 @@ export function pollTimeout(c: TcpMigrateConnection): Instant | undefined {
   if (c.lingerAt !== undefined && (t === undefined || c.lingerAt < t)) t = c.lingerAt;
   if (c.persistAt !== undefined && (t === undefined || c.persistAt < t)) t = c.persistAt;
   if (c.keepaliveAt !== undefined && (t === undefined || c.keepaliveAt < t)) t = c.keepaliveAt;
+  if (c.groupKeepaliveAt !== undefined && (t === undefined || c.groupKeepaliveAt < t)) t = c.groupKeepaliveAt;
   return t;
 }

@@ -7,6 +7,9 @@ import { Timer } from '../timers.js';
 import { abandonStale } from '../pr-sctp.js';
 import type { Chunk } from '../wire/types.js';
 import { chunkSizeFor } from '../options.js';
+import * as takeover from '../takeover-hooks.js';
+import { onSack } from './input.js';
+import { progressShutdown } from './shutdown.js';
 
 /** States in which DATA may be sent and is accepted. */
 export const DATA_STATES: ReadonlySet<AssociationState> = new Set<AssociationState>(['ESTABLISHED', 'SHUTDOWN-PENDING', 'SHUTDOWN-RECEIVED']);
@@ -28,7 +31,9 @@ export function pollTransmit(a: SctpAssociation, now: Instant): Transmit | undef
     }
     return t;
   }
-  return buildPacket(a, now);
+  const p = buildPacket(a, now);
+  // A replayed SACK (takeover afterFill) may have sent the SHUTDOWN through the outbox.
+  return p ?? (a.outboxHead < a.outbox.length ? pollTransmit(a, now) : undefined);
 }
 
 /** The next packet from the control queue, the SACK schedule and the data sender, if any. */
@@ -79,7 +84,14 @@ export function buildPacket(a: SctpAssociation, now: Instant): Transmit | undefi
     if (w.addChunk(r.makeSack(), true)) a.timers.stop(Timer.DELAYED_SACK);
     else r.sackNow = true;
   }
-  if (canData) a.sender.fill(now, w, i);
+  if (canData) {
+    a.sender.fill(now, w, i);
+    const early = a.takeoverState ? takeover.afterFill(a) : undefined;
+    if (early) {
+      onSack(a, now, early);
+      progressShutdown(a, now);
+    }
+  }
   runsChanged(a, now);
   if (w.count === 0) return undefined;
   // A DATA chunk cut for a larger PLPMTU than the path has now (pmtu.ts): it may be fragmented.

@@ -77,6 +77,14 @@ test('sctp hangs 401, 561, 669 (16:07 code): a client SACK clipped before the he
   t.is(afterFill(a), undefined, 'superseded by an unclipped SACK');
 });
 
+test('sctp seed 45: a clipped SACK replayed while a packet is being built finishes the SHUTDOWN after that packet, not inside it', async (t) => {
+  // The replay acknowledged everything in SHUTDOWN-PENDING; building the SHUTDOWN inside the DATA
+  // packet's writer threw "another packet was built inside this one" (output.ts replayClippedSack).
+  const r = await runSeed('sctp', 45);
+  t.is(r.hung, undefined, r.story.join('\n'));
+  t.false(failed(r), r.story.join('\n'));
+});
+
 test('a seed draws the same scenario every time, and seeds differ', (t) => {
   const a = drawScenario(7);
   const b = drawScenario(7);

@@ -84,19 +84,20 @@ export function buildPacket(a: SctpAssociation, now: Instant): Transmit | undefi
     if (w.addChunk(r.makeSack(), true)) a.timers.stop(Timer.DELAYED_SACK);
     else r.sackNow = true;
   }
-  if (canData) {
-    a.sender.fill(now, w, i);
-    const early = a.takeoverState ? takeover.afterFill(a) : undefined;
-    if (early) {
-      onSack(a, now, early);
-      progressShutdown(a, now);
-    }
-  }
+  if (canData) a.sender.fill(now, w, i);
   runsChanged(a, now);
-  if (w.count === 0) return undefined;
   // A DATA chunk cut for a larger PLPMTU than the path has now (pmtu.ts): it may be fragmented.
-  if (w.oversized) return { source: a.local, destination, payload: w.finish(), mayFragment: true };
-  return { source: a.local, destination, payload: w.finish() };
+  const packet = w.count === 0 ? undefined : w.oversized ? { source: a.local, destination, payload: w.finish(), mayFragment: true } : { source: a.local, destination, payload: w.finish() };
+  if (canData) replayClippedSack(a, now); // once the writer is done: it may build a SHUTDOWN or an ABORT
+  return packet;
+}
+
+/** Taker: the client's SACK clipped before the chunks it acknowledges were made (takeover-hooks afterFill). */
+function replayClippedSack(a: SctpAssociation, now: Instant): void {
+  const early = a.takeoverState ? takeover.afterFill(a) : undefined;
+  if (early === undefined) return;
+  onSack(a, now, early);
+  progressShutdown(a, now);
 }
 
 /** The TSN map changed shape: a taker needs a fresh export (see send-queue runsChanged). */

@@ -53,7 +53,7 @@ test('sctp hangs 401, 561, 669 (16:07 code): a client SACK clipped before the he
   // The taker made the held chunks (gap-fill: the client has them, never sent) after the client's
   // SACK acknowledging them had been clipped to what existed; nothing in flight, no T3-rtx, no
   // SACK ever again: SHUTDOWN-PENDING forever. afterFill hands the clipped SACK back to be
-  // processed once the sender has made those TSNs (src/sctp/association/output.ts).
+  // processed once the sender has made those TSNs (SctpAssociation.pollTransmit).
   const { afterFill, onSack } = await import('../src/sctp/takeover-hooks.js');
   const sender = { cumulativeAck: 1002, peerAdvertised: 9000 };
   const a = { takeoverState: { initiator: { phase: 'complete' }, clipped: undefined }, outboundNextTsn: 1005, sender } as unknown as Parameters<typeof afterFill>[0];
@@ -79,7 +79,7 @@ test('sctp hangs 401, 561, 669 (16:07 code): a client SACK clipped before the he
 
 test('sctp seed 45: a clipped SACK replayed while a packet is being built finishes the SHUTDOWN after that packet, not inside it', async (t) => {
   // The replay acknowledged everything in SHUTDOWN-PENDING; building the SHUTDOWN inside the DATA
-  // packet's writer threw "another packet was built inside this one" (output.ts replayClippedSack).
+  // packet's writer threw "another packet was built inside this one" (association.ts pollTransmit).
   const r = await runSeed('sctp', 45);
   t.is(r.hung, undefined, r.story.join('\n'));
   t.false(failed(r), r.story.join('\n'));

@@ -7,9 +7,6 @@ import { Timer } from '../timers.js';
 import { abandonStale } from '../pr-sctp.js';
 import type { Chunk } from '../wire/types.js';
 import { chunkSizeFor } from '../options.js';
-import * as takeover from '../takeover-hooks.js';
-import { onSack } from './input.js';
-import { progressShutdown } from './shutdown.js';
 
 /** States in which DATA may be sent and is accepted. */
 export const DATA_STATES: ReadonlySet<AssociationState> = new Set<AssociationState>(['ESTABLISHED', 'SHUTDOWN-PENDING', 'SHUTDOWN-RECEIVED']);
@@ -31,9 +28,7 @@ export function pollTransmit(a: SctpAssociation, now: Instant): Transmit | undef
     }
     return t;
   }
-  const p = buildPacket(a, now);
-  // A replayed SACK (takeover afterFill) may have sent the SHUTDOWN through the outbox.
-  return p ?? (a.outboxHead < a.outbox.length ? pollTransmit(a, now) : undefined);
+  return buildPacket(a, now);
 }
 
 /** The next packet from the control queue, the SACK schedule and the data sender, if any. */
@@ -86,18 +81,10 @@ export function buildPacket(a: SctpAssociation, now: Instant): Transmit | undefi
   }
   if (canData) a.sender.fill(now, w, i);
   runsChanged(a, now);
+  if (w.count === 0) return undefined;
   // A DATA chunk cut for a larger PLPMTU than the path has now (pmtu.ts): it may be fragmented.
-  const packet = w.count === 0 ? undefined : w.oversized ? { source: a.local, destination, payload: w.finish(), mayFragment: true } : { source: a.local, destination, payload: w.finish() };
-  if (canData) replayClippedSack(a, now); // once the writer is done: it may build a SHUTDOWN or an ABORT
-  return packet;
-}
-
-/** Taker: the client's SACK clipped before the chunks it acknowledges were made (takeover-hooks afterFill). */
-function replayClippedSack(a: SctpAssociation, now: Instant): void {
-  const early = a.takeoverState ? takeover.afterFill(a) : undefined;
-  if (early === undefined) return;
-  onSack(a, now, early);
-  progressShutdown(a, now);
+  if (w.oversized) return { source: a.local, destination, payload: w.finish(), mayFragment: true };
+  return { source: a.local, destination, payload: w.finish() };
 }
 
 /** The TSN map changed shape: a taker needs a fresh export (see send-queue runsChanged). */

@@ -49,6 +49,42 @@ test('sctp seed 529: a path whose heartbeat deadline rounds to now (lastNewDataA
   t.false(failed(r), r.story.join('\n'));
 });
 
+test('sctp hangs 401, 561, 669 (16:07 code): a client SACK clipped before the held chunks it covers were made is processed again once they are', async (t) => {
+  // The taker made the held chunks (gap-fill: the client has them, never sent) after the client's
+  // SACK acknowledging them had been clipped to what existed; nothing in flight, no T3-rtx, no
+  // SACK ever again: SHUTDOWN-PENDING forever. afterFill hands the clipped SACK back to be
+  // processed once the sender has made those TSNs (SctpAssociation.pollTransmit).
+  const { afterFill, onSack } = await import('../src/sctp/takeover-hooks.js');
+  const sender = { cumulativeAck: 1002, peerAdvertised: 9000 };
+  const a = { takeoverState: { initiator: { phase: 'complete' }, clipped: undefined }, outboundNextTsn: 1005, sender } as unknown as Parameters<typeof afterFill>[0];
+  const early = { type: 3, cumulativeTsnAck: 1008, advertisedReceiverWindow: 4000, gapBlocks: [{ start: 2, end: 3 }], duplicateTsns: [7] } as const;
+  const clipped = onSack(a, 0, early);
+  t.like(clipped, { cumulativeTsnAck: 1004, gapBlocks: [] });
+  t.is(afterFill(a), undefined, 'no new TSN yet');
+  (a as { outboundNextTsn: number }).outboundNextTsn = 1012; // the held chunks 1005-1011 now exist
+  const again = afterFill(a)!;
+  t.like(again, { cumulativeTsnAck: 1008, advertisedReceiverWindow: 9000, gapBlocks: [{ start: 2, end: 3 }] });
+  t.is(onSack(a, 0, again), again, 'nothing to clip any more');
+  t.is(afterFill(a), undefined, 'replayed once');
+  // An older SACK arriving late does not replace the kept one; a newer one supersedes it.
+  (a as { outboundNextTsn: number }).outboundNextTsn = 1005;
+  onSack(a, 0, early);
+  onSack(a, 0, { ...early, cumulativeTsnAck: 1006, gapBlocks: [] });
+  (a as { outboundNextTsn: number }).outboundNextTsn = 1009;
+  t.is(afterFill(a)?.cumulativeTsnAck, 1008);
+  sender.cumulativeAck = 1008;
+  onSack(a, 0, { ...early, cumulativeTsnAck: 1008, gapBlocks: [] });
+  t.is(afterFill(a), undefined, 'superseded by an unclipped SACK');
+});
+
+test('sctp seed 45: a clipped SACK replayed while a packet is being built finishes the SHUTDOWN after that packet, not inside it', async (t) => {
+  // The replay acknowledged everything in SHUTDOWN-PENDING; building the SHUTDOWN inside the DATA
+  // packet's writer threw "another packet was built inside this one" (association.ts pollTransmit).
+  const r = await runSeed('sctp', 45);
+  t.is(r.hung, undefined, r.story.join('\n'));
+  t.false(failed(r), r.story.join('\n'));
+});
+
 test('a seed draws the same scenario every time, and seeds differ', (t) => {
   const a = drawScenario(7);
   const b = drawScenario(7);

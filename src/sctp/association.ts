@@ -13,7 +13,7 @@ import type { SctpState, TransportState } from '../transport-abstraction/state-t
 import { checkResumeMode, validateTakeoverNumber, type DropReason, type Instant, type MigratableTransport, type ReceiverState, type ResumeMode, type SendOptions, type Transmit, type TransitionTracer, type TransportEvent } from '../transport-abstraction/transport.js';
 import { established, handleCookieEcho, handleInit, handleInitAck, learnPeer, nonZero, sendInit } from './association/handshake.js';
 import { restartInPlace } from './restart.js';
-import { handleDatagram, handlePacket } from './association/input.js';
+import { handleDatagram, handlePacket, onSack } from './association/input.js';
 import { packetBytes, pollTransmit } from './association/output.js';
 import { progressShutdown, protocolViolation, sendAbort, terminate } from './association/shutdown.js';
 import { exportState, restore } from './association/state.js';
@@ -535,7 +535,15 @@ export class SctpAssociation implements MigratableTransport {
   }
 
   pollTransmit(now: Instant): Transmit | undefined {
-    return pollTransmit(this, now);
+    const packet = pollTransmit(this, now);
+    // Taker: the client's SACK clipped before the chunks it acknowledges were made, processed
+    // again once the sender made them (takeover-hooks afterFill); after the packet is built, as
+    // the SHUTDOWN it may trigger needs the writer.
+    const early = this.takeoverState ? takeover.afterFill(this) : undefined;
+    if (early === undefined) return packet;
+    onSack(this, now, early);
+    progressShutdown(this, now);
+    return packet ?? pollTransmit(this, now);
   }
 
   /** The peer broke the rules: ABORT with the cause and close with BATON_ERR_PROTOCOL. @internal */

@@ -64,6 +64,12 @@ export class TakeoverState {
   previousKey: PreviousKey | undefined;
   /** The other context that authenticated the packet being processed (undefined: the current one). */
   verifiedBy: AuthContext | undefined;
+  /**
+   * Taker: the client's latest SACK that clipSack cut down (it acknowledged replay TSNs not made
+   * yet), and our next TSN then. Replayed once those TSNs exist (afterFill): a held chunk is never
+   * sent, so the client would never acknowledge it again.
+   */
+  clipped: { sack: SackChunk; nextTsn: number } | undefined;
 
   constructor(
     /** The endpoint secret our INIT-ACK key pair derives from. */
@@ -396,7 +402,28 @@ export function onSack(a: SctpAssociation, now: Instant, sack: SackChunk): boole
     if (i.phase === 'probing' || i.phase === 'asconf-sent') apply(a, now, i.handleSack(sack));
     return true;
   }
-  return clipSack(sack, a.outboundNextTsn);
+  const next = a.outboundNextTsn;
+  const clipped = clipSack(sack, next);
+  const kept = t.clipped?.sack.cumulativeTsnAck;
+  if (kept === undefined || !tsnLt(sack.cumulativeTsnAck, kept)) t.clipped = clipped === sack ? undefined : { sack, nextTsn: next };
+  return clipped;
+}
+
+/**
+ * Taker, after the sender made new chunks: the client's SACK that was clipped before they existed,
+ * to be processed again now (undefined when there is none or no new TSN since). Without it a held
+ * chunk the client acknowledged early stays outstanding, never sent, with no timer to draw a SACK.
+ */
+export function afterFill(a: SctpAssociation): SackChunk | undefined {
+  const t = a.takeoverState!;
+  const c = t.clipped;
+  if (c === undefined || c.nextTsn === a.outboundNextTsn) return undefined;
+  if (tsnLt(c.sack.cumulativeTsnAck, a.sender.cumulativeAck)) {
+    t.clipped = undefined; // superseded
+    return undefined;
+  }
+  // The window is the client's latest, not the stale SACK's.
+  return { ...c.sack, advertisedReceiverWindow: a.sender.peerAdvertised, duplicateTsns: [] };
 }
 
 /**

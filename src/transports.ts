@@ -26,6 +26,11 @@ export interface EndpointOptions {
   readonly rtoMin?: number;
   /** Path MTU for packet sizing. */
   readonly mtu?: number;
+  /**
+   * SCTP: path MTU discovery (RFC 8899, src/sctp/plpmtud.ts): each path searches its MTU with padded
+   * HEARTBEAT probes between 1200 and `mtu` (default 1500); ignored by TCP-Migrate.
+   */
+  readonly plpmtud?: boolean;
   /** Bytes a connection's receiver takes before the reader reads (SCTP a_rwnd, default 1 MiB; TCP-Migrate window, default 16 MiB). */
   readonly receiveWindow?: number;
   /** SCTP: ask the peer to authenticate DATA (SctpOptions.authenticateData; default true). */
@@ -57,7 +62,7 @@ export function parseTransportKind(text: string): TransportKind {
 export function createEndpoint(kind: TransportKind, options: EndpointOptions): TransportEndpoint {
   const port = options.port ?? DEFAULT_UDP_PORT[kind];
   if (kind === 'tcp') {
-    const { receiveWindow, ...rest } = options;
+    const { receiveWindow, plpmtud: _sctpOnly, ...rest } = options;
     return new TcpMigrateEndpoint({ ...rest, port, ...(receiveWindow !== undefined ? { config: { receiveWindow, receiveWindowInitial: receiveWindow } } : {}) });
   }
   return new SctpEndpoint({
@@ -71,6 +76,7 @@ export function createEndpoint(kind: TransportKind, options: EndpointOptions): T
       ...(options.keepaliveMs !== undefined ? { heartbeatInterval: options.keepaliveMs } : {}),
       ...(options.mtu !== undefined ? { mtu: options.mtu } : {}),
       ...(options.receiveWindow !== undefined ? { receiveWindow: options.receiveWindow } : {}),
+      ...(options.plpmtud === true ? { plpmtud: true } : {}),
       ...(options.rtoMin !== undefined ? { rto: { min: options.rtoMin } } : {}),
       ...(options.authenticateData !== undefined ? { authenticateData: options.authenticateData } : {}),
       ...options.deadPeer,

@@ -36,6 +36,7 @@ export interface ServeCommandOptions {
   admin?: string;
   rtoMin?: string;
   mtu?: string;
+  plpmtud?: boolean;
   pace?: string;
 
   headTimeout: string;
@@ -74,7 +75,8 @@ export function serveCommand(): Command {
     .option('--health <mode>', 'heartbeat or external (only `baton monitor declare-dead`)', 'heartbeat')
     .option('--admin <ADDR:PORT>', 'HTTP: GET /metrics (Prometheus), GET /status (JSON)')
     .option('--rto-min <ms>', 'lower bound of the retransmission timeout')
-    .option('--mtu <bytes>', 'path MTU')
+    .option('--mtu <bytes>', 'path MTU (with --plpmtud: the most the search tries, default 1500)')
+    .option('--plpmtud', 'SCTP: discover each client path\'s MTU (RFC 8899 probes, 1200 up to --mtu); a path with a smaller MTU than --mtu then still carries full packets')
     .option('--pace <RATE|ts>', 'serve every resumable body at this media bit rate (e.g. 1.5M, 256k), or ts: each MPEG-TS object at its own PCR rate (README "Media streams")')
 
     .option('--head-timeout <s>', 'a request head begun must be complete within this (else 408 and close)', '30')
@@ -160,6 +162,7 @@ export function parseServeConfig(o: ServeCommandOptions): WedgeDaemonConfig {
     admin,
     ...(rtoMin !== undefined ? { rtoMin } : {}),
     ...(mtu !== undefined ? { mtu } : {}),
+    ...(o.plpmtud === true ? { plpmtud: true } : {}),
     ...(pace !== undefined ? { pace } : {}),
 
     headTimeoutMs: headTimeout * 1000,

@@ -40,6 +40,8 @@ export interface WedgeDaemonConfig {
   readonly admin: { readonly host: string; readonly port: number } | undefined;
   readonly rtoMin?: number;
   readonly mtu?: number;
+  /** `--plpmtud`: SCTP path MTU discovery toward clients (WedgeOptions.plpmtud). */
+  readonly plpmtud?: boolean;
   /** `--pace`: media bit rate of every resumable body, or each MPEG-TS object's own (src/wedge/media-mapper.ts). */
   readonly pace?: MediaRate;
 
@@ -106,6 +108,7 @@ export class WedgeDaemon {
       health: config.health,
       ...(config.rtoMin !== undefined ? { rtoMin: config.rtoMin } : {}),
       ...(config.mtu !== undefined ? { mtu: config.mtu } : {}),
+      ...(config.plpmtud === true ? { plpmtud: true } : {}),
       // Media clocks are in Unix time, shared by the pool; the runtime's clock is this process's own.
       ...(config.pace !== undefined ? { factory: new MediaMapperFactory({ rate: config.pace, now: () => runtime.now(), wallOffsetMs: Date.now() - runtime.now() }) } : {}),
       ...(config.headTimeoutMs !== undefined ? { headTimeoutMs: config.headTimeoutMs } : {}),

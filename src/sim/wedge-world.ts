@@ -53,6 +53,8 @@ export interface WorldOptions {
   readonly monitorAddress?: string;
   /** Wedges' `mtu` option (default the transport's). */
   readonly mtu?: number;
+  /** Wedges' `plpmtud` option (SCTP path MTU discovery). */
+  readonly plpmtud?: boolean;
   /** Minimum RTO of wedges and clients, ms; default 200 (the transports' own default is 1000). */
   readonly rtoMin?: number;
   /** The clients' receive window (EndpointOptions.receiveWindow); default the transport's own. */
@@ -123,6 +125,7 @@ export class WedgeWorld {
       ...(this.options.resumeMode ? { resumeMode: this.options.resumeMode } : {}),
       ...(this.options.blindResume !== undefined ? { blindResume: this.options.blindResume } : {}),
       ...(this.options.mtu !== undefined ? { mtu: this.options.mtu } : {}),
+      ...(this.options.plpmtud === true ? { plpmtud: true } : {}),
       ...(this.options.factory ? { factory: this.options.factory(this.sim) } : {}),
       ...(this.options.service ? { service: this.options.service } : {}),
       log: (event, fields) => this.log.push({ time: this.net.now, server: id, event, fields }),

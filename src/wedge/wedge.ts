@@ -68,6 +68,8 @@ export interface WedgeOptions {
   readonly weight?: number;
   readonly rtoMin?: number;
   readonly mtu?: number;
+  /** SCTP path MTU discovery on client connections (EndpointOptions.plpmtud). */
+  readonly plpmtud?: boolean;
   /** A request head begun must be complete within this (408 otherwise); default 30 s (session.ts). */
   readonly headTimeoutMs?: number;
   /** A connection with no request under way and no byte of the next is closed after this; default 60 s. */
@@ -306,6 +308,7 @@ export class Wedge {
               ...(options.port !== undefined ? { port: options.port } : {}),
               ...(options.rtoMin !== undefined ? { rtoMin: options.rtoMin } : {}),
               ...(options.mtu !== undefined ? { mtu: options.mtu } : {}),
+              ...(options.plpmtud === true ? { plpmtud: true } : {}),
               ...(options.service?.messages !== undefined ? { messages: options.service.messages } : {}),
               groupAddresses: () => w.members.map((m) => m.address.address),
               heldByGroup: (client, clientPort, tag) => w.heldByGroup(client, clientPort, tag),

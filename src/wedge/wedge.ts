@@ -13,6 +13,7 @@ import type { Attachment, Runtime, RuntimeTimer } from '../transport-abstraction
 import type { EndpointState, StreamMapping, TransportState } from '../transport-abstraction/state-types.js';
 import { DEFAULT_RESUME_MODE, type DatagramCore, type Instant, type ReceiverState, type ResumeMode, type TransportEndpoint, type TransportKind, type Transmit } from '../transport-abstraction/transport.js';
 import { DeadlineHeap } from '../transport-abstraction/deadline-heap.js';
+import { EndpointScheduler } from '../transport-abstraction/scheduler.js';
 import { createEndpoint } from '../transports.js';
 import type { BackoffRule } from './backoff.js';
 import type { ContentBackend } from './content.js';
@@ -233,11 +234,11 @@ export class Wedge {
   /** Sessions by their connection's remote address (addressKey), and each session's key there. */
   private readonly byRemote = new Map<string, Set<ServedSession>>();
   private readonly remoteOf = new Map<ServedSession, string>();
-  /** Sessions by their connection's timer deadline as last read (lazy: armedAt says which entry is live). */
-  private readonly connTimers = new DeadlineHeap<ServedSession>();
-  private readonly armedAt = new Map<ServedSession, Instant>();
-  /** Sessions whose connection's deadline may have moved since it was last read. */
-  private readonly moved = new Set<ServedSession>();
+  /**
+   * Sessions by their connection's timer deadline, re-read only when it may have moved (`sent`:
+   * the session was pumped or called into its connection), as an endpoint schedules its own.
+   */
+  private readonly connTimers = new EndpointScheduler<ServedSession>((s) => (this.sessions.get(s.key) === s ? s.conn.pollTimeout() : undefined));
   /** Sessions whose connection timers are due in the endpoint's current timeout input. */
   private readonly due = new Set<ServedSession>();
   private lastSweep = -Infinity;
@@ -437,7 +438,7 @@ export class Wedge {
     if (sweeping) this.swept++;
     else this.pumps++;
     s.pump(now);
-    this.moved.add(s);
+    this.connTimers.sent(s);
     this.index(s);
   }
 
@@ -462,8 +463,7 @@ export class Wedge {
       if (set?.size === 0) this.byRemote.delete(remote);
     }
     this.remoteOf.delete(s);
-    this.armedAt.delete(s);
-    this.moved.delete(s);
+    this.connTimers.forget(s);
     this.due.delete(s);
   }
 
@@ -493,24 +493,7 @@ export class Wedge {
    * transmits were drained since), and note the sessions whose deadline is due (pumped after).
    */
   private timersDue(now: Instant): void {
-    for (const s of this.moved) {
-      const at = this.sessions.get(s.key) === s ? s.conn.pollTimeout() : undefined;
-      if (at === this.armedAt.get(s)) continue;
-      if (at === undefined) this.armedAt.delete(s);
-      else {
-        this.armedAt.set(s, at);
-        this.connTimers.push(at, s);
-      }
-    }
-    this.moved.clear();
-    const h = this.connTimers;
-    for (let t = h.peekTime(); t !== undefined && t <= now; t = h.peekTime()) {
-      const s = h.peekItem()!;
-      h.pop();
-      if (this.armedAt.get(s) !== t) continue;
-      this.armedAt.delete(s);
-      this.due.add(s);
-    }
+    for (const s of this.connTimers.due(now)) this.due.add(s);
   }
 
   private newSession(o: { conn: Session['conn']; taker?: boolean; resume?: StreamMapping; takeoverNumber?: number; prefetchFrom?: number }): ServedSession {
@@ -531,7 +514,7 @@ export class Wedge {
       hooks: {
         now: () => this.runtime.now(),
         wake: () => {
-          if (made !== undefined) this.moved.add(made);
+          if (made !== undefined) this.connTimers.sent(made);
           this.endpoint.wake();
         },
         mapping: (session, mapping) => this.mappingChanged(session, mapping),
@@ -555,7 +538,7 @@ export class Wedge {
     });
     made = s;
     this.sessions.set(s.key, s);
-    this.moved.add(s);
+    this.connTimers.sent(s);
     this.index(s);
     return s;
   }
@@ -581,7 +564,7 @@ export class Wedge {
     if (this.liveMembers().length === 0) {
       session.confirmed(now, Session.clientEnd(state));
       session.exportConfirmed(now, state);
-      this.moved.add(session);
+      this.connTimers.sent(session);
     }
     this.channelAttachment.wake();
   }
@@ -708,7 +691,7 @@ export class Wedge {
           const key = connectionKey(state.client);
           const session = this.sessions.get(key);
           if (session === undefined) continue;
-          this.moved.add(session);
+          this.connTimers.sent(session);
           // The limit moved: announce the state that describes the new acknowledged point at once,
           // so a taker does not start from a point behind what the client was told arrived.
           if (session.confirmed(now, Session.clientEnd(state)) && this.serving.has(key)) this.announce(now, session);
@@ -807,7 +790,7 @@ export class Wedge {
       const state = s.state(now);
       s.confirmed(now, Session.clientEnd(state));
       s.exportConfirmed(now, state);
-      this.moved.add(s);
+      this.connTimers.sent(s);
     }
     this.endpoint.wake();
   }
@@ -836,7 +819,7 @@ export class Wedge {
         h2.pop();
         if (s.requestDeadline !== t) continue;
         s.timedOut(now);
-        this.moved.add(s);
+        this.connTimers.sent(s);
       }
       this.endpoint.wake();
       this.armDeadlines();

@@ -9,7 +9,7 @@ import { SimRuntime } from '../../src/sim/runtime.js';
 import { StreamCollector } from '../../src/stream/index.js';
 import type { BatonError } from '../../src/transport-abstraction/errors.js';
 import type { Attachment } from '../../src/transport-abstraction/runtime.js';
-import type { DatagramCore, TransportEndpoint, TransportKind, Transmit } from '../../src/transport-abstraction/transport.js';
+import type { TransportEndpoint, TransportKind, Transmit } from '../../src/transport-abstraction/transport.js';
 import { createEndpoint } from '../../src/transports.js';
 import type { BackoffRule } from '../../src/wedge/backoff.js';
 import { MonitorCommander } from '../../src/wedge/monitor.js';
@@ -121,15 +121,7 @@ export class TortureWorld {
     this.commander ??= new MonitorCommander(GROUP_KEY, this.net.deriveRandom('monitor'));
     const bytes = this.commander.declareDead(id);
     const outbox: Transmit[] = this.peers.map((p) => ({ destination: { address: p.address, port: SOFT_STATE_PORT }, payload: new Uint8Array(bytes) }));
-    const core: DatagramCore = {
-      handleDatagram: () => {},
-      handleTimeout: () => {},
-      pollTransmit: () => outbox.shift(),
-      pollTimeout: () => undefined,
-    };
-    const attachment = this.sim.attachNow([{ address: CLIENT_IP, port: 0 }], () => core);
-    attachment.wake();
-    void attachment.close();
+    void this.sim.sendOnce(CLIENT_IP, outbox).close();
   }
 
   /**

@@ -9,7 +9,7 @@
 import type { UdpAddress } from '../transport-abstraction/address.js';
 import { BatonError } from '../transport-abstraction/errors.js';
 import { ErrorListeners, RuntimeError, type AfterInput, type Attachment, type Runtime, type RuntimeErrorCode, type RuntimeTimer } from '../transport-abstraction/runtime.js';
-import type { DatagramCore, Instant } from '../transport-abstraction/transport.js';
+import type { DatagramCore, Instant, Transmit } from '../transport-abstraction/transport.js';
 import type { SimNetwork, SimError } from './network.js';
 import type { SimBinding } from './binding.js';
 
@@ -104,6 +104,20 @@ export class SimRuntime implements Runtime {
     const binding = this.net.attach(core, bound, afterInput);
     const attachment = new SimAttachment(this.net, binding, core, () => this.attachments.delete(core));
     this.attachments.set(core, attachment);
+    return attachment;
+  }
+
+  /** Send `transmits` from a fresh port of `address` at once (a one-shot sender that ignores answers, e.g. a monitor command). */
+  sendOnce(address: string, transmits: readonly Transmit[]): Attachment<DatagramCore> {
+    const outbox = [...transmits];
+    const core: DatagramCore = {
+      handleDatagram: () => {},
+      handleTimeout: () => {},
+      pollTransmit: () => outbox.shift(),
+      pollTimeout: () => undefined,
+    };
+    const attachment = this.attachNow([{ address, port: 0 }], () => core);
+    attachment.wake();
     return attachment;
   }
 

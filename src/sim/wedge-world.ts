@@ -4,7 +4,7 @@
 // paper's experiments (bench/experiments/fig3.ts, fig5.ts). Everything runs in virtual time, seeded.
 import { StreamCollector } from '../stream/index.js';
 import type { Attachment } from '../transport-abstraction/runtime.js';
-import type { DatagramCore, ResumeMode, TransportEndpoint, TransportKind, Transmit } from '../transport-abstraction/transport.js';
+import type { ResumeMode, TransportEndpoint, TransportKind, Transmit } from '../transport-abstraction/transport.js';
 import { MonitorCommander } from '../wedge/monitor.js';
 import { createEndpoint } from '../transports.js';
 import { Wedge, type HealthMode, type Peer, type WedgeService } from '../wedge/wedge.js';
@@ -159,13 +159,7 @@ export class WedgeWorld {
     this.commander ??= new MonitorCommander(new Uint8Array(32).fill(7), this.net.deriveRandom('monitor'));
     const bytes = command(this.commander);
     const outbox: Transmit[] = this.peers.map((p) => ({ destination: { address: p.address, port: SOFT_STATE_PORT }, payload: new Uint8Array(bytes) }));
-    const core: DatagramCore = {
-      handleDatagram: () => {},
-      handleTimeout: () => {},
-      pollTransmit: () => outbox.shift(),
-      pollTimeout: () => undefined,
-    };
-    this.sim.attachNow([{ address: this.options.monitorAddress ?? '10.0.0.1', port: 0 }], () => core).wake();
+    this.sim.sendOnce(this.options.monitorAddress ?? '10.0.0.1', outbox);
   }
 
   events(event: string, server?: string): LogLine[] {

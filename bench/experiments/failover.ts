@@ -17,6 +17,7 @@
 // with the heartbeat monitor) is another file.
 import { createHash } from 'node:crypto';
 import { SimNetwork } from '../../src/sim/network.js';
+import { makeFile } from '../../src/sim/object.js';
 import { createEndpoint, DEFAULT_UDP_PORT } from '../../src/transports.js';
 import type { MigratableTransport, TransportKind } from '../../src/transport-abstraction/transport.js';
 import type { TransportState } from '../../src/transport-abstraction/state-types.js';
@@ -70,15 +71,6 @@ function sha(b: Uint8Array): string {
   return createHash('sha256').update(b).digest('hex');
 }
 
-function makeFile(length: number, seed: number): Uint8Array {
-  const out = new Uint8Array(length);
-  let x = seed >>> 0;
-  for (let i = 0; i < length; i++) {
-    x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
-    out[i] = (x >>> 24) ^ (i & 0xff);
-  }
-  return out;
-}
 
 /** Counts every DATA copy delivered to the client: per wire sequence number (TCP) or per TSN (SCTP). */
 class CopyCounter {

@@ -22,16 +22,9 @@ export function sha256(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-/** Deterministic file contents: every byte depends on its offset, so a splice at the wrong offset shows. */
-export function makeFile(length: number, seed = 7): Uint8Array {
-  const out = new Uint8Array(length);
-  let x = seed >>> 0;
-  for (let i = 0; i < length; i++) {
-    x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
-    out[i] = (x >>> 24) ^ (i & 0xff);
-  }
-  return out;
-}
+import { makeFile } from '../../src/sim/object.js';
+
+export { makeFile };
 
 /** Server side: the library's StreamSender over `file`, recording every event for the tests. */
 export class FileSender extends StreamSender {

@@ -365,7 +365,8 @@ test('forged R, wrong token and a replayed Migrate SYN get RST and change nothin
   t.true(w2.intact());
 });
 
-test('cascaded takeover: B dies after taking over, C takes over from B with n+1', (t) => {
+/** A cascade's first step: A feeds the client, dies, B takes over (n = 1); B's state 200 ms later. */
+function takenOverByB(): { w: World; stateB: TransportState } {
   const w = new World(9, 400_000, { a: { delayMs: 5, rateBps: 1_000_000 }, b: { delayMs: 10, rateBps: 1_000_000 }, c: { delayMs: 15, rateBps: 1_000_000 } });
   w.net.run(300);
   const state = w.feeder('a').conn.exportState(w.net.now);
@@ -374,6 +375,11 @@ test('cascaded takeover: B dies after taking over, C takes over from B with n+1'
   w.net.runUntil(() => b.has('takeover-complete'), 5000);
   w.net.run(w.net.now + 200);
   const stateB = b.conn.exportState(w.net.now);
+  return { w, stateB };
+}
+
+test('cascaded takeover: B dies after taking over, C takes over from B with n+1', (t) => {
+  const { w, stateB } = takenOverByB();
   t.is(stateB.takeoverNumber, 1);
   w.net.kill('b');
   const c = w.takeOver('c', stateB, 2);
@@ -387,14 +393,7 @@ test('cascaded takeover: B dies after taking over, C takes over from B with n+1'
 });
 
 test('blind resume in a cascade (A→B→C): C\'s Migrate SYN is lost, its blind segments reach the client first and get RSTs without ACK, which C ignores; the SYN\'s retransmission wins and the file is intact', (t) => {
-  const w = new World(9, 400_000, { a: { delayMs: 5, rateBps: 1_000_000 }, b: { delayMs: 10, rateBps: 1_000_000 }, c: { delayMs: 15, rateBps: 1_000_000 } });
-  w.net.run(300);
-  const state = w.feeder('a').conn.exportState(w.net.now);
-  w.net.kill('a');
-  const b = w.takeOver('b', state, 1);
-  w.net.runUntil(() => b.has('takeover-complete'), 5000);
-  w.net.run(w.net.now + 200);
-  const stateB = b.conn.exportState(w.net.now);
+  const { w, stateB } = takenOverByB();
   w.net.kill('b');
   const s = w.server('c');
   const conn = s.endpoint.importState(w.net.now, stateB);

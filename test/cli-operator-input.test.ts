@@ -7,7 +7,7 @@
 import test from 'ava';
 import { InvalidArgumentError } from 'commander';
 import dgram from 'node:dgram';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -103,6 +103,7 @@ const cases: Case[] = [
   { title: 'fetch without --servers', args: () => ['fetch', 'http://x/a'], status: 2, message: /required option '-s, --servers/ },
   { title: 'fetch without a URL', args: () => ['fetch', '--servers', '127.0.0.2'], status: 2, message: /missing required argument 'URL'/ },
   { title: 'fetch with something that is no URL', args: () => ['fetch', '--servers', '127.0.0.2', '/a'], status: 2, message: /not a URL: "\/a"/ },
+  { title: 'fetch -o into a directory that does not exist: refused before connecting', args: async () => ['fetch', '--servers', `127.0.0.2:${await freeUdpPort('127.0.0.2')}`, '--connect-timeout', '60000', '-o', join(missing, 'out.bin'), 'http://x/a'], status: 1, message: /failed: cannot write .*no-such-file\/out\.bin: ENOENT/ },
   { title: 'fetch from a pool where nobody answers', args: async () => ['fetch', '--servers', `127.0.0.2:${await freeUdpPort('127.0.0.2')}`, '--connect-timeout', '500', 'http://x/a'], status: 1, message: /no server accepted the connection .*BATON_ERR_TIMEOUT/ },
   // cat (its numeric options: cli-hardening.test.ts; its state files: cli-hardening-state.test.ts)
   { title: 'cat --listen on an address not on this host', args: () => ['cat', '--listen', NOT_HERE, '--send-file', small], status: 1, message: /cannot bind 192\.0\.2\.1:\d+: .*EADDRNOTAVAIL/ },
@@ -132,6 +133,7 @@ const cases: Case[] = [
   { title: 'monitor move with a malformed client', args: () => ['monitor', 'move', 'nonsense', '--to', 'w1', '--peers', peers, '--group-key', key], status: 2, message: /the connection is the client's ADDR:UDPPORT, not "nonsense"/ },
   // keygen
   { title: 'keygen with an argument it does not take', args: () => ['keygen', 'extra'], status: 2, message: /too many arguments for 'keygen'/ },
+  { title: 'keygen -o onto an existing file: refused, the key kept', args: () => ['keygen', '-o', key], status: 1, message: /cannot write .*group\.key: it exists already \(a group key\?\); --force replaces it/ },
   { title: 'keygen -o into a directory that does not exist', args: () => ['keygen', '-o', join(missing, 'group.key')], status: 1, message: /cannot write .*no-such-file\/group\.key: ENOENT/ },
   // bench
   { title: 'bench with no command', args: () => ['bench'], status: 2, message: /baton bench needs a command: throughput, connections, chaos/ },
@@ -169,6 +171,19 @@ test.serial('baton help COMMAND still explains a command (a group with its own a
     t.is(run.status.code, 0, `${args.join(' ')}: ${run.stderr}`);
     t.regex(run.stdout, /^Usage: baton /, args.join(' '));
   }
+});
+
+test.serial('keygen -o keeps an existing file unless --force, which replaces it with mode 0600', async (t) => {
+  const file = join(dir, 'old.key');
+  writeFileSync(file, 'old\n', { mode: 0o644 });
+  chmodSync(file, 0o644);
+  const refused = await runToExit(process.execPath, [BATON, 'keygen', '-o', file], { t, timeoutMs: 20_000 });
+  t.is(refused.status.code, 1, refused.stderr);
+  t.is(readFileSync(file, 'utf8'), 'old\n');
+  const forced = await runToExit(process.execPath, [BATON, 'keygen', '-o', file, '--force'], { t, timeoutMs: 20_000 });
+  t.is(forced.status.code, 0, forced.stderr);
+  t.regex(readFileSync(file, 'utf8'), /^[0-9a-f]{64}\n$/);
+  t.is(statSync(file).mode & 0o777, 0o600);
 });
 
 test.serial('baton --help lists the exit statuses', async (t) => {

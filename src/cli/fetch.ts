@@ -6,7 +6,7 @@
 // Exit status: 0 for a complete download, 1 for an incomplete or refused one (one line with the
 // coded cause), 2 for bad arguments.
 import { createHash } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, type WriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import cliProgress from 'cli-progress';
@@ -115,6 +115,18 @@ function parseConfig(url: string, f: FetchFlags): FetchConfig {
 
 const log = (line: string) => process.stderr.write(`baton fetch: ${line}\n`);
 
+/** A new file opened for writing ('wx': an existing one is not replaced), once it is open. */
+function openForWriting(path: string): Promise<WriteStream> {
+  return new Promise((resolve, reject) => {
+    const stream = createWriteStream(path, { flags: 'wx' });
+    stream.once('open', () => {
+      stream.off('error', reject);
+      resolve(stream);
+    });
+    stream.once('error', reject);
+  });
+}
+
 /** "12.3 MB" */
 export function formatBytes(n: number): string {
   if (n < 1000) return `${n} B`;
@@ -199,7 +211,15 @@ export async function runFetch(url: string, flags: FetchFlags): Promise<number> 
   process.once('SIGTERM', stop);
   const display = new ProgressDisplay('baton fetch: ', config.quiet);
   const temporary = config.output === undefined ? undefined : `${config.output}.baton-${process.pid}.part`;
+  let file: WriteStream | undefined;
   try {
+    // The file is opened before any connection is made: a -o into a missing or read-only
+    // directory fails at once instead of after the server has started sending.
+    if (temporary !== undefined) {
+      file = await openForWriting(temporary).catch((error: Error) => {
+        throw new Error(`cannot write ${config.output}: ${error.message}`);
+      });
+    }
     const hash = createHash('sha256');
     let failed = 0;
     const servers: UdpAddress[] = await config.chooser.next();
@@ -220,9 +240,8 @@ export async function runFetch(url: string, flags: FetchFlags): Promise<number> 
       onFailover: (f) => display.note(describeFailover(f)),
     });
     if (!config.quiet) display.note(`${response.status} from ${serverName(response.server)} (${config.kind}), ${response.total === undefined ? 'length unknown' : formatBytes(response.total)}`);
-    const sink = temporary === undefined ? process.stdout : createWriteStream(temporary, { flags: 'wx' });
     response.body.on('data', (chunk: Buffer) => hash.update(chunk));
-    await pipeline(response.body, sink, { end: temporary !== undefined });
+    await pipeline(response.body, file ?? process.stdout, { end: file !== undefined });
     const summary = await response.finished;
     if (temporary !== undefined) await rename(temporary, config.output!);
     display.stop();
@@ -236,7 +255,8 @@ export async function runFetch(url: string, flags: FetchFlags): Promise<number> 
     return 0;
   } catch (error) {
     display.stop();
-    if (temporary !== undefined) await rm(temporary, { force: true });
+    file?.destroy();
+    if (file !== undefined) await rm(temporary!, { force: true });
     const e = error as Error & { code?: string };
     const cause = error instanceof BatonError ? describeError(error) : `${e.message}${e.code ? ` [${e.code}]` : ''}`;
     log(`failed: ${cause}`);

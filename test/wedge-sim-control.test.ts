@@ -77,3 +77,23 @@ test('a content server that fails mid-response aborts the client connection: a c
   t.is(world.events('closed', 'w1')[0]?.fields.code, 'BATON_ERR_HTTP_BACKEND');
   t.is(world.wedge('w1').sessions.size, 0);
 });
+
+for (const kind of TRANSPORT_KINDS) {
+  test(`${kind}: a content server that fails before its response head: the client gets the 502 naming it, then a clean end (not an ABORT)`, async (t) => {
+    const raw = new Map([
+      ['/garbage', Buffer.from('SPDY/3 nonsense\r\n\r\n')],
+      ['/nothing', new Uint8Array(0)],
+    ]);
+    const world = new WedgeWorld({ kind, seed: 55, wedges: 1, backendRaw: raw });
+    await world.startAll(new Map());
+    for (const path of raw.keys()) {
+      const client = world.client('w1', [get(path, true)]);
+      t.true(world.net.runUntil(() => client.closed, 60_000), path);
+      t.is(client.collector.closed?.error, undefined, `${path}: ${client.collector.closed?.error?.code}`);
+      const [response] = client.responses();
+      t.is(response?.status, 502, path);
+      t.regex(response!.body.toString(), /BATON_ERR_HTTP_BACKEND/, path);
+    }
+    t.deepEqual(world.events('closed', 'w1').map((e) => e.fields.code), [undefined, undefined], 'both ended cleanly on the wedge too');
+  });
+}

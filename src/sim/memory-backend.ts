@@ -57,6 +57,11 @@ export interface MemoryBackendOptions {
   readonly ignoreIfRange?: boolean;
   /** Close after every response (Connection: close). */
   readonly close?: boolean;
+  /**
+   * Answer a GET or HEAD of these paths with exactly these bytes, then close: an origin that
+   * misbehaves (a malformed status line, an upgrade, no answer at all for an empty array).
+   */
+  readonly raw?: ReadonlyMap<string, Uint8Array>;
 }
 
 /** Virtual time 0 as a date, so Last-Modified is deterministic. */
@@ -338,6 +343,8 @@ function answer(backend: MemoryBackend, r: RequestHead): Response {
   // its framing is unknown from here on.
   if ((r.headers.get('content-length') ?? '0') !== '0' || r.headers.has('transfer-encoding')) return status(501, 'Not Implemented', true);
   if (r.method !== 'GET' && r.method !== 'HEAD') return status(405, 'Method Not Allowed', close, ['Allow: GET, HEAD']);
+  const raw = options.raw?.get(r.target.split('?')[0]!);
+  if (raw !== undefined) return { parts: raw.length > 0 ? [raw] : [], close: true };
   const o = backend.lookup(r.target.split('?')[0]!);
   if (o === undefined) return status(404, 'Not Found', close);
   const validators = [`ETag: ${o.etag}`, `Last-Modified: ${o.lastModified}`, 'Accept-Ranges: bytes'];

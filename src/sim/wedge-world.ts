@@ -63,6 +63,8 @@ export interface WorldOptions {
   readonly factory?: (sim: SimRuntime) => StreamMapperFactory;
   /** The wedges' service (default HTTP; src/wedge/voice-service.ts: calls). */
   readonly service?: WedgeService;
+  /** Raw answers of every member's content server (MemoryBackendOptions.raw): an origin that misbehaves. */
+  readonly backendRaw?: ReadonlyMap<string, Uint8Array>;
 }
 
 export class WedgeWorld {
@@ -102,6 +104,7 @@ export class WedgeWorld {
       runtime: this.sim,
       ...(this.options.rate ? { rateBytesPerSec: this.options.rate } : {}),
       ...(this.options.chunkBytes ? { chunkBytes: this.options.chunkBytes } : {}),
+      ...(this.options.backendRaw ? { raw: this.options.backendRaw } : {}),
     });
     for (const [path, bytes] of objects) backend.put(path, bytes);
     this.backends.set(id, backend);

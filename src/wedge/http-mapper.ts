@@ -380,8 +380,9 @@ export class HttpMapper implements StreamMapper {
 
   private backendFailed(error: RemoteProtocolError): void {
     const taking = this.stateName === 'resume-head';
-    if (this.stateName === 'response-head') this.toClient(errorResponse(error));
-    this.close(taking ? new ResumeError('BATON_ERR_RESUME_BACKEND', error.message, { cause: error }) : error);
+    const answered = this.stateName === 'response-head';
+    if (answered) this.toClient(errorResponse(error));
+    this.close(taking ? new ResumeError('BATON_ERR_RESUME_BACKEND', error.message, { cause: error }) : error, answered);
   }
 
   private finish(why: string): void {
@@ -389,10 +390,10 @@ export class HttpMapper implements StreamMapper {
     this.events.push({ type: 'close' });
   }
 
-  private close(error: BatonError): void {
+  private close(error: BatonError, answered = false): void {
     if (this.stateName === 'closed') return;
     this.transition('closed', error.code);
-    this.events.push({ type: 'close', error });
+    this.events.push(answered ? { type: 'close', error, answered } : { type: 'close', error });
   }
 
   private transition(to: HttpMapperState, why: string): void {

@@ -26,8 +26,11 @@ export type MapperEvent =
   /**
    * Close the client connection once the bytes before this event are delivered: cleanly when
    * error is undefined; otherwise error.code is the explicit cause (e.g. BATON_ERR_RESUME_VALIDATOR).
+   * `answered`: an error response naming it went to the client just before, so the connection ends
+   * after delivering it even where that error would otherwise abort (a content server that failed
+   * before its response head: the client gets the 502, not an ABORT/RST).
    */
-  | { readonly type: 'close'; readonly error?: BatonError };
+  | { readonly type: 'close'; readonly error?: BatonError; readonly answered?: true };
 
 /** One connection's application-protocol state machine (sans-IO). */
 export interface StreamMapper {

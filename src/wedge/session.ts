@@ -521,9 +521,10 @@ export class Session {
     // No more requests are answered: nothing held is worth a failover, and a close waits for the limit.
     this.conn.setAcknowledgeLimit(now, undefined);
     this.unlimited = true;
-    if (ev.error !== undefined && (ev.error.code.startsWith('BATON_ERR_RESUME') || ev.error.code === 'BATON_ERR_HTTP_BACKEND')) {
+    if (ev.error !== undefined && ev.answered !== true && (ev.error.code.startsWith('BATON_ERR_RESUME') || ev.error.code === 'BATON_ERR_HTTP_BACKEND')) {
       // A refused resume: not one byte of the answer goes out; the client learns the cause.
       // A content server that failed mid-response: abort, so a cut-off body never looks whole.
+      // (One that failed before its head was answered with a 502, which is delivered first.)
       this.abort(now, ev.error);
       return true;
     }

@@ -17,6 +17,7 @@ import type { UdpAddress } from '../src/transport-abstraction/address.js';
 import type { TransportState } from '../src/transport-abstraction/state-types.js';
 import type { TransportEndpoint, TransportKind } from '../src/transport-abstraction/transport.js';
 import { createEndpoint, DEFAULT_UDP_PORT, type EndpointOptions } from '../src/transports.js';
+import { connectionName } from '../src/wedge/wedge.js';
 import { Collector, FileSender, makeFile, sha256 } from './conformance/world.js';
 
 const HOSTS = { client: 'fd00:ba70::1', a: 'fd00:ba70::2', b: 'fd00:ba70::3' } as const;
@@ -136,4 +137,11 @@ test('sctp: IPv6 clients behind NAT — the INIT ACK names the group member, the
   t.true(answers.length >= 3 && answers.every((c) => c.type === ChunkType.HEARTBEAT_ACK), 'b answers with HEARTBEAT ACKs only');
   t.true(w.net.runUntil(() => w.collector.closed !== undefined, 600_000), 'the download ended');
   t.is(sha256(w.collector.bytes()), sha256(w.file), 'the download is whole');
+});
+
+test('the wedge names an IPv6 client connection [ADDR]:PORT, as every other address in logs and keys', (t) => {
+  const client = (address: string) => ({ address, udpPort: 9899 }) as TransportState['client'];
+  t.is(connectionName(client('::1')), '[::1]:9899');
+  t.is(connectionName(client('fd00::2')), '[fd00::2]:9899');
+  t.is(connectionName(client('127.0.0.1')), '127.0.0.1:9899');
 });

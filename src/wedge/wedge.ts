@@ -176,7 +176,7 @@ const SWEEP_MIN_MS = 100;
 
 /** `ADDR:UDPPORT` of a client endpoint, as logs and `baton monitor move` name connections. */
 export function connectionName(client: EndpointState): string {
-  return `${client.address}:${client.udpPort}`;
+  return addressKey({ address: client.address, port: client.udpPort });
 }
 
 export class Wedge {

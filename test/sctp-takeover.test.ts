@@ -595,3 +595,32 @@ test('client data acknowledged by the old server after the export is lost for th
   t.true(b.closed);
   // and when the client sent nothing after the export, the same takeover goes through (see Figure 3)
 });
+
+test('a losing taker whose request arrives after the winner (same n, an older state) is refused; its piggybacked SACK does not abort the winner', (t) => {
+  // Torture seed 1: B won with A's last state; C followed with an earlier state that had not yet
+  // acknowledged the client's last DATA. The client refused C's ASCONF, then read C's SACK in the
+  // same packet as the association's and aborted it ("the server that took over lacks data").
+  const w = makeWorld({ seed: 11, fileSize: 600_000, rateBps: 1_000_000 });
+  const { net } = w;
+  net.runUntil(() => w.client.bytes > 150_000, 5000);
+  const older = announce(w.servers.a);
+  for (const text of ['client bytes after the older export', 'and more']) {
+    w.client.assoc.send(new TextEncoder().encode(text));
+    net.wake(w.client.ep);
+    net.run(net.now + 300); // A acknowledges them (a delayed SACK: 200 ms)
+  }
+  const newer = announce(w.servers.a);
+  t.true(newer.sctp!.peerCumulativeTsn !== older.sctp!.peerCumulativeTsn, 'A acknowledged the client bytes between the two states');
+  net.kill('a');
+  const b = takeOver(w, 'b', newer, newer.takeoverNumber + 1, 'gap-fill');
+  t.true(net.runUntil(() => w.servers.b.events.some((e) => e.type === 'takeover-complete'), 5000));
+  const c = takeOver(w, 'c', older, older.takeoverNumber + 1, 'gap-fill');
+  t.true(net.runUntil(() => c.closed, 5000));
+  t.true(net.runUntil(() => w.client.bytes >= w.file.length, 20_000), `client got ${w.client.bytes} of ${w.file.length}`);
+  t.is(sha(received(w)), sha(w.file));
+  t.is(w.client.assoc.stateName, 'ESTABLISHED');
+  t.false(b.closed);
+  const cClosed = w.servers.c.events.find((e) => e.type === 'closed');
+  t.is(cClosed?.type === 'closed' ? cClosed.error?.code : undefined, 'BATON_ERR_TAKEOVER_REJECTED');
+  t.is(agentOf(w.client.assoc).refused.get('taker-behind') ?? 0, 0);
+});

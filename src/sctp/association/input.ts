@@ -131,6 +131,14 @@ export function handlePacket(a: SctpAssociation, now: Instant, from: UdpAddress,
       case ChunkType.ASCONF_ACK:
         if (a.takeoverState) takeover.onAsconf(a, now, c, from, authenticated);
         else onUnknownChunk(a, c.type, undefined);
+        // An ASCONF that left its source outside the association (a takeover refused: a loser
+        // that came after the winner) speaks for that source only: the SACK and DATA bundled
+        // behind it are the loser's, from an older state, and must not act on the winner's
+        // association (a lower cumulative TSN read as the taker's would abort it).
+        if (c.type === ChunkType.ASCONF && a.pathIndex(from) < 0) {
+          if (i + 1 < packet.chunks.length) a.toEndpoint({ type: 'drop', reason: 'stale-address' });
+          return;
+        }
         break;
       default:
         break;

@@ -26,6 +26,7 @@ import type { PeerInit } from './handshake.js';
 import { tsnAdd, tsnDiff, tsnLt } from './serial.js';
 import { afterSack, prActive } from './pr-sctp.js';
 import { clientKey, resendsRequest, pendingRekey, rekeyParam, takerPublicKeyOf, type PreviousKey } from './rekey.js';
+import { GroupKeepalive, isKeepaliveAnswer, keepaliveTargets } from '../addip/keepalive.js';
 
 /** The AUTH hook in the shape association.ts and packet-writer.ts call. */
 export interface AuthAdapter {
@@ -70,6 +71,8 @@ export class TakeoverState {
    * sent, so the client would never acknowledge it again.
    */
   clipped: { sack: SackChunk; nextTsn: number } | undefined;
+  /** Client: keepalives toward the addresses a takeover deleted (src/addip/keepalive.ts). */
+  readonly keepalive = new GroupKeepalive();
 
   constructor(
     /** The endpoint secret our INIT-ACK key pair derives from. */
@@ -310,6 +313,10 @@ export function onPacket(a: SctpAssociation, now: Instant, from: UdpAddress, pac
     return undefined;
   }
   if (a.pathIndex(from) >= 0) return undefined;
+  if (t.guard !== undefined && t.guard.lastTakeover !== 0 && isKeepaliveAnswer(packet.chunks.map((c) => c.type)) && a.formerPeerAddresses.some((x) => x.address === from.address)) {
+    t.keepalive.answered++; // a member's answer to our keepalive: taken, and nothing more
+    return 'consumed';
+  }
   if (!t.guard || t.guard.lastTakeover === 0) {
     // Not one of the association's addresses and no takeover to speak of: out of the blue for
     // this association (RFC 9260 §8.4 identifies associations by addresses), dropped silently so
@@ -329,7 +336,10 @@ export function onAsconf(a: SctpAssociation, now: Instant, chunk: AsconfChunk | 
     if (!t.guard) return;
     const r = t.guard.handleAsconf(chunk, from, authenticated, table(a, from));
     for (const e of r.events) a.pushEvent(e);
-    if (r.events.some((e) => e.type === 'taken-over')) t.ackPointAtTakeover = a.sender.cumulativeAck;
+    if (r.events.some((e) => e.type === 'taken-over')) {
+      t.ackPointAtTakeover = a.sender.cumulativeAck;
+      t.keepalive.start(now, a.options.heartbeatInterval);
+    }
     // The answer goes under the key the request came with: a resent re-keying request or a loser
     // of its race signed with the previous key, and could not read an answer under K'.
     if (r.ack) underContext(a, t.verifiedBy, () => a.queuePacket(r.ack!.destination, [r.ack!.chunk]));
@@ -487,13 +497,17 @@ export function takenOverError(causes: readonly ErrorCause[]): TransportError | 
 
 export function pollTimeout(a: SctpAssociation): Instant | undefined {
   const t = a.takeoverState!;
-  return t.initiator?.deadline;
+  const d = t.initiator?.deadline;
+  const k = a.closed ? undefined : t.keepalive.deadline; // keepalives end with the association
+  return d === undefined ? k : k === undefined ? d : Math.min(d, k);
 }
 
 export function handleTimeout(a: SctpAssociation, now: Instant): void {
   const t = a.takeoverState!;
   const d = t.initiator?.deadline;
   if (d !== undefined && d <= now) apply(a, now, t.initiator!.handleTimeout(now));
+  const targets = keepaliveTargets(a.formerPeerAddresses, a.paths.map((p) => p.address));
+  for (const k of t.keepalive.due(now, a.options.heartbeatInterval, targets)) a.queuePacket(k.to, [{ type: 4, info: k.info }]);
 }
 
 /** The association's paths as RFC 5061 sees them; addresses from an ASCONF's source are confirmed. */

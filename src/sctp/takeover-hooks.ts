@@ -24,7 +24,7 @@ import { isNotAuthenticatedFor, notAuthenticatedCause, takenOverBy } from '../ad
 import { isIllegalAsconfAck } from '../addip/sender.js';
 import type { PeerInit } from './handshake.js';
 import { tsnAdd, tsnDiff, tsnLt } from './serial.js';
-import { afterSack, prActive } from './pr-sctp.js';
+import { afterSack, continueStreams, prActive } from './pr-sctp.js';
 import { clientKey, resendsRequest, pendingRekey, rekeyParam, takerPublicKeyOf, type PreviousKey } from './rekey.js';
 import { GroupKeepalive, isKeepaliveAnswer, keepaliveTargets } from '../addip/keepalive.js';
 
@@ -203,6 +203,8 @@ export function exportInto(a: SctpAssociation, state: TransportState): void {
     s.nextAsconfSerial = t.initiator!.sender.nextSerial;
     s.peerAsconfSerial = t.guard?.receiver.peerSerial ?? 0;
     state.takeoverNumber = t.initiator!.requestNumber ?? t.importedTakeoverNumber;
+    if (ps.outboundSsns !== undefined) s.outboundSsns = { nextTsn: ps.outboundSsns.nextTsn, nextSsn: [...ps.outboundSsns.nextSsn] };
+    else delete s.outboundSsns;
     return;
   }
   const emptySsn = t.resumedAt === undefined ? (state.streamBytesSent === 0 ? 0 : undefined) : t.resumedAt.tsn === a.outboundNextTsn ? t.resumedAt.ssn : undefined;
@@ -265,6 +267,7 @@ function apply(a: SctpAssociation, now: Instant, out: InitiatorOutput | undefine
       // The plan's chunks start right after the client's cumulative TSN; then `next` follows.
       t.resumedAt = { tsn: out.chunks[0]?.tsn ?? out.next.tsn, ssn: out.chunks[0]?.ssn ?? out.next.ssn };
       a.resumeSending(t.resumedAt.tsn, t.resumedAt.ssn, out.chunks[0]?.offset ?? out.next.offset, out.chunks);
+      if (out.messages !== undefined) continueStreams(a, out.messages); // message mode: SSNs, fillers
       // Message mode: the holes the old server left below the resume point are skipped (PR-SCTP).
       afterSack(a, out.receiver.cumulativeAck, now);
       a.pushEvent({ type: 'connected' });

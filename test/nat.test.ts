@@ -15,8 +15,9 @@
 //     toward it, the download completes with the right sha256;
 //   - the control, keepalives every 60 s (none within the test): the binding toward b has expired
 //     when b takes over; its takeover never reaches the client and the download does not complete;
-//   - TCP-Migrate with three wedges: a is killed, then the member that took over too; the third
-//     one's takeover comes in through the binding the client kept toward it after the first one.
+//   - three wedges: a is killed, then the member that took over too; the third one's takeover
+//     comes in through the binding the client kept toward it after the first one (SCTP: the
+//     keepalives toward the addresses the first takeover deleted, src/addip/keepalive.ts).
 import test, { type ExecutionContext } from 'ava';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -157,10 +158,10 @@ for (const kind of ['sctp', 'tcp'] as const) {
   });
 }
 
-test.serial('tcp: behind a real NAT, a second takeover — by the third member, after the first taker is killed too — completes the download', async (t) => {
+for (const kind of ['sctp', 'tcp'] as const) test.serial(`${kind}: behind a real NAT, a second takeover — by the third member, after the first taker is killed too — completes the download`, async (t) => {
   if (missing !== undefined) return t.fail(missing);
   const length = 24_000_000; // ~24 s at the content server's pace: room for two takeovers
-  const r = await run(t, 'tcp', 1, 3, length);
+  const r = await run(t, kind, 1, 3, length);
   const [, b, c] = r.wedges as [ManagedProcess, ManagedProcess, ManagedProcess];
   // The first taker is whichever of b and c resumes the stream; let it serve past the NAT timeout.
   const first = await Promise.race([b, c].map((w) => waitEvent(w, 'resumed', 40_000).then(() => w)));

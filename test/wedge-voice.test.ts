@@ -105,9 +105,4 @@ test('sctp: the client misses some of the dead server\'s last frames (holes): th
   t.true(r.downstream.after.count >= 120 && r.upstream.after.count >= 120);
 });
 
-test('sctp: the same holes with a client without PR-SCTP: the taker cannot skip them and aborts with the reason', (t) => {
-  const r = runVoiceCall({ kind: 'sctp', seed: 1, lossBeforeKill: 0.5, clientPr: false });
-  t.true(Number.isNaN(r.resumedAt));
-  t.is(r.takerClosed, 'BATON_ERR_LOCAL_ABORT');
-  t.is(r.clientClosed, 'BATON_ERR_ABORTED');
-});
+// The same holes with a client without PR-SCTP (the taker fills them): test/voice-ordered.test.ts.

@@ -45,6 +45,8 @@ export interface VoiceRunOptions {
   readonly clientPr?: boolean;
   /** Loss on A → client in the 200 ms before the kill (holes the taker must skip). */
   readonly lossBeforeKill?: number;
+  /** SCTP: frames as ordered messages (VoiceCallOptions.ordered). */
+  readonly ordered?: boolean;
 }
 
 
@@ -122,7 +124,7 @@ export function runVoiceCall(o: VoiceRunOptions): VoiceRunResult {
   let takerClosed = '';
 
   const clientConn = clientEp.connect(net.now, { address: IP.a, port });
-  const clientCall = new VoiceCall(clientConn);
+  const clientCall = new VoiceCall(clientConn, { ordered: o.ordered === true });
   clientCall.onFrame = (f, delay) => downDelays[phaseOf(f.sentAt)].push(delay);
   net.attach(clientEp, [{ address: IP.client, port }], (now) => {
     for (let e = clientConn.pollEvent(); e; e = clientConn.pollEvent()) {
@@ -143,7 +145,7 @@ export function runVoiceCall(o: VoiceRunOptions): VoiceRunResult {
     if (aConn === undefined) {
       aConn = aEp.pollAccept();
       if (aConn === undefined) return;
-      aCall = new VoiceCall(aConn);
+      aCall = new VoiceCall(aConn, { ordered: o.ordered === true });
       aCall.onFrame = upstreamSink(atA);
       if (hold) aCall.holdAcknowledgements(now);
     }
@@ -200,7 +202,7 @@ export function runVoiceCall(o: VoiceRunOptions): VoiceRunResult {
     const state = stored.state;
     const conn = bEp.importState(net.now, state);
     bConn = conn;
-    bCall = new VoiceCall(conn, { inboundOffset: conn.receivedOffset });
+    bCall = new VoiceCall(conn, { inboundOffset: conn.receivedOffset, ordered: o.ordered === true });
     bCall.onFrame = upstreamSink(atB);
     if (hold) bCall.holdAcknowledgements(net.now);
     net.attach(bEp, [{ address: IP.b, port }], (now) => {
@@ -243,7 +245,7 @@ export function runVoiceCall(o: VoiceRunOptions): VoiceRunResult {
     downstreamSent,
     client: clientCall.stats,
     serverA: aCall?.stats ?? clientCall.stats,
-    serverB: bCall?.stats ?? { sent: 0, droppedAtSender: 0, received: 0, duplicates: 0, corrupt: 0, late: 0 },
+    serverB: bCall?.stats ?? { sent: 0, droppedAtSender: 0, received: 0, duplicates: 0, corrupt: 0, late: 0, outOfOrder: 0 },
     abandoned: sctp?.pr.abandonedMessages ?? 0,
     forwardTsnSent: sctp?.pr.forwardSent ?? 0,
     takerForwardTsnSent: kind === 'sctp' && bConn !== undefined ? (bConn as SctpAssociation).pr.forwardSent : 0,

@@ -28,7 +28,9 @@
 import type { Instant } from '../transport-abstraction/transport.js';
 import type { SctpAssociation } from './association.js';
 import { FLAG_ENDING, FLAG_UNORDERED, type OutChunk } from './send-queue.js';
-import { tsnAdd, tsnLt } from './serial.js';
+import { ssnAdd, tsnAdd, tsnDiff, tsnLt } from './serial.js';
+import { FILLER_PPID } from './reassembly.js';
+import type { OutboundSsns } from '../transport-abstraction/state-types.js';
 import { ChunkType, type ForwardTsnChunk, type Param } from './wire/types.js';
 
 /** The Forward-TSN-Supported parameter (RFC 3758 §3.1). */
@@ -167,3 +169,62 @@ export function afterHighestAcked(sack: { readonly cumulativeTsnAck: number; rea
   const highest = sack.gapBlocks.reduce((m, g) => Math.max(m, g.end), 0);
   return tsnAdd(sack.cumulativeTsnAck, highest + 1);
 }
+
+/**
+ * How a message-mode taker continues the outbound streams (takeover.ts resumeMessages), from the
+ * client's SACK (cumulative TSN `cum`, `after` = the TSN after the highest one it holds) and the
+ * state's OutboundSsns (the owner's next TSN T0 and next SSN N(s) per stream when it was taken).
+ * The old server went on after T0: every TSN it sent up to `after` - 1 carried at most one new SSN,
+ * so no stream got beyond X(s) = N(s) + max(0, after - T0) there (an upper bound, exact when every
+ * message after T0 was one chunk on that stream). Only streams with N(s) > 0 carried ordered
+ * messages the taker knows of; the others start at 0 as before (a stream whose first ordered
+ * message came after the last export is not continued).
+ *
+ * - PR-SCTP in use: the taker continues each such stream at X(s) and resumes one TSN later than
+ *   `after`: that TSN is never sent, and the FORWARD-TSN that skips the old server's holes
+ *   (RFC 3758 §3.2) names it as the new cumulative TSN with the pair (s, X(s) - 1) for each stream
+ *   (forwardTsnChunk), so the client delivers its waiting ordered messages up to X(s) - 1 and
+ *   expects X(s) next, also when it misses nothing (a FORWARD-TSN that names no new TSN is ignored).
+ * - Without PR-SCTP nothing can be skipped: the taker resumes at `cum` + 1 and fills every TSN up
+ *   to `after` - 1 with a filler message (FILLER_PPID: a baton receiver discards it, ordered ones
+ *   advancing their stream; a TSN the client holds is a duplicate there), on the one stream that
+ *   carried ordered messages with the SSNs it gave them, else unordered on stream 0. Exact when the
+ *   messages after T0 were single chunks on that one stream (a call's frames); with ordered
+ *   messages on several streams and a hole the takeover fails as before.
+ */
+export interface MessageResume {
+  /** The first TSN the taker sends. */
+  readonly tsn: number;
+  /** Next SSN per outbound stream (undefined: all 0, the state says nothing of them). */
+  readonly ssns: readonly number[] | undefined;
+  /** Filler messages to send first: how many, on which stream, ordered or not. */
+  readonly fill: { readonly count: number; readonly stream: number; readonly unordered: boolean };
+}
+
+export function messageResume(exported: OutboundSsns | undefined, cum: number, after: number, forwardTsn: boolean): MessageResume | { readonly failed: string } {
+  const holes = tsnDiff(after, tsnAdd(cum, 1));
+  const none = { count: 0, stream: 0, unordered: true };
+  const used = exported === undefined ? [] : exported.nextSsn.flatMap((n, s) => (n !== 0 ? [s] : []));
+  const bound = (at: number) => (n: number, s: number) => (used.includes(s) ? ssnAdd(n, Math.max(0, tsnDiff(at, exported!.nextTsn))) : 0);
+  if (forwardTsn) {
+    if (exported === undefined || used.length === 0) return { tsn: after, ssns: undefined, fill: none };
+    return { tsn: tsnAdd(after, 1), ssns: exported.nextSsn.map(bound(after)), fill: none };
+  }
+  if (holes === 0) return { tsn: after, ssns: exported?.nextSsn.map(bound(after)), fill: none };
+  if (used.length > 1) return { failed: `the client misses messages the old server sent (TSNs after ${cum >>> 0}), ordered ones on ${used.length} streams, and does not support PR-SCTP, so they can be neither resent nor skipped` };
+  const stream = used[0];
+  // The SSN the old server gave TSN cum + 1 on that stream (T0 may lie on either side of it).
+  const ssns = exported?.nextSsn.map((n, s) => (s === stream ? ssnAdd(n, tsnDiff(tsnAdd(cum, 1), exported.nextTsn)) : 0));
+  return { tsn: tsnAdd(cum, 1), ssns, fill: { count: holes, stream: stream ?? 0, unordered: stream === undefined } };
+}
+
+/** After resumeSending: the streams' next SSNs and the fillers of a message-mode takeover. */
+export function continueStreams(a: SctpAssociation, plan: MessageResume): void {
+  const q = a.sender.queue;
+  plan.ssns?.forEach((n, s) => {
+    if (s < q.nextSsn.length) q.nextSsn[s] = n & 0xffff;
+  });
+  for (let i = 0; i < plan.fill.count; i++) q.push(FILLER, plan.fill.stream, plan.fill.unordered, FILLER_PPID);
+}
+
+const FILLER = new Uint8Array([0]);

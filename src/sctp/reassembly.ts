@@ -7,6 +7,14 @@ import type { DataChunk } from './wire/types.js';
 
 export type Deliver = (stream: number, bytes: Uint8Array) => void;
 
+/**
+ * PPID of a takeover's filler message (pr-sctp.ts messageResume): a taker whose client does not
+ * support PR-SCTP fills the TSNs of the old server's messages the client never got with one-byte
+ * messages of this PPID. A baton receiver discards them (an ordered one still takes its SSN, so
+ * the stream moves on past it); a standard receiver delivers them with this PPID.
+ */
+export const FILLER_PPID = 0xba70f111;
+
 interface Fragment {
   readonly tsn: number;
   readonly streamId: number;
@@ -16,6 +24,9 @@ interface Fragment {
   readonly ending: boolean;
   readonly data: Uint8Array;
 }
+
+/** The bytes a filler stands for: nothing to deliver (compared by identity). */
+const FILLED = new Uint8Array(0);
 
 export class Reassembly {
   /** Next SSN expected per inbound stream. */
@@ -78,7 +89,7 @@ export class Reassembly {
   /** A new DATA chunk whose stream id is valid (< streamCount). */
   add(chunk: DataChunk): void {
     if (chunk.beginning && chunk.ending) {
-      this.complete(chunk.streamId, chunk.ssn, chunk.unordered, chunk.userData, chunk.tsn);
+      this.complete(chunk.streamId, chunk.ssn, chunk.unordered, chunk.ppid === FILLER_PPID ? FILLED : chunk.userData, chunk.tsn);
       return;
     }
     // Kept as a view into the received datagram (drivers hand over a fresh buffer per datagram).
@@ -134,9 +145,10 @@ export class Reassembly {
 
   private complete(stream: number, ssn: number, unordered: boolean, bytes: Uint8Array, lastTsn: number): void {
     if (unordered) {
-      this.deliver(stream, bytes);
+      this.handOver(stream, bytes);
       return;
     }
+    if (bytes === FILLED && ssnLt(ssn, this.nextSsn[stream]!)) return; // a filler for a message delivered already
     if (ssn !== this.nextSsn[stream]) {
       let w = this.waiting[stream];
       if (!w) this.waiting[stream] = w = new Map();
@@ -146,8 +158,13 @@ export class Reassembly {
       }
       return;
     }
-    this.deliver(stream, bytes);
+    this.handOver(stream, bytes);
     this.nextSsn[stream] = this.releaseWaiting(stream, ssnAdd(ssn, 1));
+  }
+
+  /** Deliver a whole message; a filler goes nowhere. */
+  private handOver(stream: number, bytes: Uint8Array): void {
+    if (bytes !== FILLED) this.deliver(stream, bytes);
   }
 
   /** Deliver the stream's waiting messages from SSN `next` on while they are consecutive; returns the SSN after them. */
@@ -157,7 +174,7 @@ export class Reassembly {
     for (let m = w.get(next); m !== undefined; m = w.get(next)) {
       w.delete(next);
       this.bufferedBytes -= m.bytes.length;
-      this.deliver(stream, m.bytes);
+      this.handOver(stream, m.bytes);
       next = ssnAdd(next, 1);
     }
     return next;
@@ -187,7 +204,7 @@ export class Reassembly {
           const m = w.get(k)!;
           w.delete(k);
           this.bufferedBytes -= m.bytes.length;
-          this.deliver(streamId, m.bytes);
+          this.handOver(streamId, m.bytes);
         }
       }
       this.partial.delete(streamId);

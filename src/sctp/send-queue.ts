@@ -44,12 +44,15 @@ export interface OutChunk {
   firstSentAt?: number;
   /** Abandoned by PR-SCTP (pr-sctp.ts): out of the flight, never retransmitted, gapAcked set. */
   abandoned?: boolean;
+  /** Its own PPID (a takeover's filler, pr-sctp.ts continueStreams); undefined: the association's. */
+  readonly ppid?: number;
 }
 
 interface Segment {
   readonly bytes: Uint8Array;
   readonly stream: number;
   readonly unordered: boolean;
+  readonly ppid?: number;
   offset: number;
 }
 
@@ -131,9 +134,9 @@ export class SendQueue {
   }
 
   /** Queue user bytes (already bounded by the caller). */
-  push(bytes: Uint8Array, stream: number, unordered: boolean): void {
+  push(bytes: Uint8Array, stream: number, unordered: boolean, ppid?: number): void {
     if (bytes.length === 0) return;
-    this.segments.push({ bytes, stream, unordered, offset: 0 });
+    this.segments.push({ bytes, stream, unordered, ppid, offset: 0 });
     this.pendingBytes += bytes.length;
     this.acceptedOffset += bytes.length;
   }
@@ -225,6 +228,7 @@ export class SendQueue {
     let flags: number;
     let ssn: number;
     const seg = this.segments[this.segmentHead]!;
+    const ppid = this.mode === 'stream' ? undefined : seg.ppid;
     const replayed = this.mode === 'stream' ? this.replay.shift() : undefined;
     if (length < this.chunkSize) this.flushShort = false;
     if (this.mode === 'stream') {
@@ -263,6 +267,7 @@ export class SendQueue {
       needsRetransmit: false,
       missReports: 0,
       fastRetransmitted: false,
+      ppid,
     };
     if (replayed?.held) chunk.gapAcked = true;
     this.nextTsn = tsnAdd(this.nextTsn, 1);

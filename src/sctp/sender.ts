@@ -292,7 +292,7 @@ export class Sender {
 
   private transmit(now: number, w: PacketWriter, c: OutChunk, index: number): void {
     if (c.transmissions === 0) c.firstSentAt = now;
-    w.addData(c, this.ppid);
+    w.addData(c, c.ppid ?? this.ppid);
     c.path = index;
     c.sentAt = now;
     c.transmissions++;

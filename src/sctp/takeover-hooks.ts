@@ -24,8 +24,9 @@ import { isNotAuthenticatedFor, notAuthenticatedCause, takenOverBy } from '../ad
 import { isIllegalAsconfAck } from '../addip/sender.js';
 import type { PeerInit } from './handshake.js';
 import { tsnAdd, tsnDiff, tsnLt } from './serial.js';
-import { afterSack, prActive } from './pr-sctp.js';
+import { afterSack, continueStreams, prActive } from './pr-sctp.js';
 import { clientKey, resendsRequest, pendingRekey, rekeyParam, takerPublicKeyOf, type PreviousKey } from './rekey.js';
+import { GroupKeepalive, isKeepaliveAnswer, keepaliveTargets } from '../addip/keepalive.js';
 
 /** The AUTH hook in the shape association.ts and packet-writer.ts call. */
 export interface AuthAdapter {
@@ -70,6 +71,8 @@ export class TakeoverState {
    * sent, so the client would never acknowledge it again.
    */
   clipped: { sack: SackChunk; nextTsn: number } | undefined;
+  /** Client: keepalives toward the addresses a takeover deleted (src/addip/keepalive.ts). */
+  readonly keepalive = new GroupKeepalive();
 
   constructor(
     /** The endpoint secret our INIT-ACK key pair derives from. */
@@ -200,6 +203,8 @@ export function exportInto(a: SctpAssociation, state: TransportState): void {
     s.nextAsconfSerial = t.initiator!.sender.nextSerial;
     s.peerAsconfSerial = t.guard?.receiver.peerSerial ?? 0;
     state.takeoverNumber = t.initiator!.requestNumber ?? t.importedTakeoverNumber;
+    if (ps.outboundSsns !== undefined) s.outboundSsns = { nextTsn: ps.outboundSsns.nextTsn, nextSsn: [...ps.outboundSsns.nextSsn] };
+    else delete s.outboundSsns;
     return;
   }
   const emptySsn = t.resumedAt === undefined ? (state.streamBytesSent === 0 ? 0 : undefined) : t.resumedAt.tsn === a.outboundNextTsn ? t.resumedAt.ssn : undefined;
@@ -262,6 +267,7 @@ function apply(a: SctpAssociation, now: Instant, out: InitiatorOutput | undefine
       // The plan's chunks start right after the client's cumulative TSN; then `next` follows.
       t.resumedAt = { tsn: out.chunks[0]?.tsn ?? out.next.tsn, ssn: out.chunks[0]?.ssn ?? out.next.ssn };
       a.resumeSending(t.resumedAt.tsn, t.resumedAt.ssn, out.chunks[0]?.offset ?? out.next.offset, out.chunks);
+      if (out.messages !== undefined) continueStreams(a, out.messages); // message mode: SSNs, fillers
       // Message mode: the holes the old server left below the resume point are skipped (PR-SCTP).
       afterSack(a, out.receiver.cumulativeAck, now);
       a.pushEvent({ type: 'connected' });
@@ -310,6 +316,10 @@ export function onPacket(a: SctpAssociation, now: Instant, from: UdpAddress, pac
     return undefined;
   }
   if (a.pathIndex(from) >= 0) return undefined;
+  if (t.guard !== undefined && t.guard.lastTakeover !== 0 && isKeepaliveAnswer(packet.chunks.map((c) => c.type)) && a.formerPeerAddresses.some((x) => x.address === from.address)) {
+    t.keepalive.answered++; // a member's answer to our keepalive: taken, and nothing more
+    return 'consumed';
+  }
   if (!t.guard || t.guard.lastTakeover === 0) {
     // Not one of the association's addresses and no takeover to speak of: out of the blue for
     // this association (RFC 9260 §8.4 identifies associations by addresses), dropped silently so
@@ -329,7 +339,10 @@ export function onAsconf(a: SctpAssociation, now: Instant, chunk: AsconfChunk | 
     if (!t.guard) return;
     const r = t.guard.handleAsconf(chunk, from, authenticated, table(a, from));
     for (const e of r.events) a.pushEvent(e);
-    if (r.events.some((e) => e.type === 'taken-over')) t.ackPointAtTakeover = a.sender.cumulativeAck;
+    if (r.events.some((e) => e.type === 'taken-over')) {
+      t.ackPointAtTakeover = a.sender.cumulativeAck;
+      t.keepalive.start(now, a.options.heartbeatInterval);
+    }
     // The answer goes under the key the request came with: a resent re-keying request or a loser
     // of its race signed with the previous key, and could not read an answer under K'.
     if (r.ack) underContext(a, t.verifiedBy, () => a.queuePacket(r.ack!.destination, [r.ack!.chunk]));
@@ -487,13 +500,17 @@ export function takenOverError(causes: readonly ErrorCause[]): TransportError | 
 
 export function pollTimeout(a: SctpAssociation): Instant | undefined {
   const t = a.takeoverState!;
-  return t.initiator?.deadline;
+  const d = t.initiator?.deadline;
+  const k = a.closed ? undefined : t.keepalive.deadline; // keepalives end with the association
+  return d === undefined ? k : k === undefined ? d : Math.min(d, k);
 }
 
 export function handleTimeout(a: SctpAssociation, now: Instant): void {
   const t = a.takeoverState!;
   const d = t.initiator?.deadline;
   if (d !== undefined && d <= now) apply(a, now, t.initiator!.handleTimeout(now));
+  const targets = keepaliveTargets(a.formerPeerAddresses, a.paths.map((p) => p.address));
+  for (const k of t.keepalive.due(now, a.options.heartbeatInterval, targets)) a.queuePacket(k.to, [{ type: 4, info: k.info }]);
 }
 
 /** The association's paths as RFC 5061 sees them; addresses from an ASCONF's source are confirmed. */

@@ -31,7 +31,7 @@ import { takenOverBy, takenOverCause } from '../addip/causes.js';
 import { CauseCode, type AbortChunk, type AsconfAckChunk, type AsconfChunk, type AsconfParam, type DataChunk, type SackChunk } from './wire/types.js';
 import { locateOffset, locateTsn, mappingCovers, receiverStateFromSack, resumePlan, staleProbeChunk, staleProbeTsn, type ResumeChunk } from './probe.js';
 import { ssnAdd, tsnAdd, tsnLt } from './serial.js';
-import { afterHighestAcked } from './pr-sctp.js';
+import { afterHighestAcked, messageResume, type MessageResume } from './pr-sctp.js';
 
 export type TakeoverPhase = 'imported' | 'asconf-sent' | 'probing' | 'complete' | 'rejected' | 'failed';
 
@@ -58,9 +58,9 @@ export interface TakeoverSetup {
   readonly rtoMax?: number;
   /**
    * Message mode (SctpOptions.mode 'message'): the state has no TSN map; the taker resumes after
-   * the highest TSN the client holds, with fresh SSNs (so only unordered messages continue a
-   * stream across the takeover), and skips the holes below it with a FORWARD-TSN, which needs a
-   * client that supports PR-SCTP (`forwardTsn`; without it a hole fails the takeover).
+   * the highest TSN the client holds, continues the ordered streams from the state's SSNs, and
+   * skips the holes below it with a FORWARD-TSN if the client supports PR-SCTP (`forwardTsn`),
+   * else fills them (pr-sctp.ts messageResume).
    */
   readonly messages?: boolean;
   readonly forwardTsn?: boolean;
@@ -69,7 +69,7 @@ export interface TakeoverSetup {
 export type InitiatorOutput =
   | { readonly kind: 'send-asconf'; readonly chunk: AsconfChunk; readonly destination: UdpAddress; readonly probe?: DataChunk; readonly blind?: readonly DataChunk[] }
   | { readonly kind: 'send-probe'; readonly chunk: DataChunk; readonly destination: UdpAddress }
-  | { readonly kind: 'complete'; readonly receiver: ReceiverState; readonly chunks: readonly ResumeChunk[]; readonly next: { tsn: number; ssn: number; offset: number; streamId: number } }
+  | { readonly kind: 'complete'; readonly receiver: ReceiverState; readonly chunks: readonly ResumeChunk[]; readonly next: { tsn: number; ssn: number; offset: number; streamId: number }; readonly messages?: MessageResume }
   | { readonly kind: 'failed'; readonly error: TransportError }
   /** Accepted, but the state is too old to map the client's TSNs: abort the association with `reason`. */
   | { readonly kind: 'stale-state'; readonly error: TransportError; readonly reason: string };
@@ -219,19 +219,21 @@ export class TakeoverInitiator {
    * Message mode: no stream offsets to place; continue after the highest TSN the client holds
    * (every TSN the old server sent that reached the client is below it: the client accepts nothing
    * from the old server once it accepted the takeover). The holes below it are the old server's
-   * messages that never arrived; they are skipped by a FORWARD-TSN (takeover-hooks.ts), never resent.
+   * messages that never arrived; they are skipped by a FORWARD-TSN (takeover-hooks.ts), never
+   * resent, or filled with filler messages for a client without PR-SCTP; the ordered streams
+   * continue from the state's SSNs (pr-sctp.ts messageResume).
    */
   private resumeMessages(sack: Pick<SackChunk, 'cumulativeTsnAck' | 'gapBlocks'>): InitiatorOutput {
     const cum = sack.cumulativeTsnAck >>> 0;
-    const next = afterHighestAcked(sack);
-    if (tsnAdd(cum, 1) !== next && this.setup.forwardTsn !== true) {
+    const plan = messageResume(this.setup.state.outboundSsns, cum, afterHighestAcked(sack), this.setup.forwardTsn === true);
+    if ('failed' in plan) {
       this.phase = 'failed';
-      const reason = `baton: the client misses messages the old server sent (TSNs after ${cum}) and does not support PR-SCTP, so they can be neither resent nor skipped`;
+      const reason = `baton: ${plan.failed}`;
       return { kind: 'stale-state', reason, error: new TransportError('BATON_ERR_LOCAL_ABORT', `takeover aborted: ${reason}`, CauseCode.USER_INITIATED_ABORT) };
     }
     this.phase = 'complete';
     this.receiver = { nextOffset: 0, heldRanges: [], cumulativeAck: cum };
-    return { kind: 'complete', receiver: this.receiver, chunks: [], next: { tsn: next, ssn: 0, offset: 0, streamId: 0 } };
+    return { kind: 'complete', receiver: this.receiver, chunks: [], next: { tsn: plan.tsn, ssn: 0, offset: 0, streamId: 0 }, messages: plan };
   }
 
   /** T-4 for the ASCONF, or the probe's own retransmission timer. */

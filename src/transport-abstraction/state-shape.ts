@@ -7,7 +7,11 @@ import { LocalUsageError } from './errors.js';
 import type { TransportState } from './state-types.js';
 import type { TransportKind } from './transport.js';
 
-type Field = 'u16' | 'u32' | 'u64' | 'bool' | 'bool?' | 'bytes' | 'bytes?' | 'string' | readonly [Shape] | readonly ['u32'] | Shape;
+type Field = 'u16' | 'u32' | 'u64' | 'bool' | 'bool?' | 'bytes' | 'bytes?' | 'string' | readonly [Shape] | readonly ['u32'] | Shape | Optional;
+/** A nested message that may be absent (added after states were first stored). */
+class Optional {
+  constructor(readonly shape: Shape) {}
+}
 interface Shape {
   readonly [name: string]: Field;
 }
@@ -40,6 +44,7 @@ const SCTP: Shape = {
   peerStreamOffset: 'u64',
   peerX25519Key: 'bytes?',
   peerForwardTsn: 'bool?',
+  outboundSsns: new Optional({ nextTsn: 'u32', nextSsn: ['u32'] }),
 };
 const TCP: Shape = {
   initiatorIsn: 'u32',
@@ -87,6 +92,8 @@ function checkField(f: Field, v: unknown, at: string): void {
     if (!(v instanceof Uint8Array) && !(f === 'bytes?' && v === undefined)) fail(at, 'a Uint8Array', v);
   } else if (f === 'string') {
     if (typeof v !== 'string') fail(at, 'a string', v);
+  } else if (f instanceof Optional) {
+    if (v !== undefined) checkShape(f.shape, v, at);
   } else if (Array.isArray(f)) {
     if (!Array.isArray(v)) fail(at, 'an array', v);
     (v as unknown[]).forEach((x, i) => checkField(f[0] as Field, x, `${at}[${i}]`));

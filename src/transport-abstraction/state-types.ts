@@ -46,6 +46,13 @@ export interface SctpState {
   peerX25519Key?: Uint8Array;
   /** The client announced PR-SCTP (RFC 3758): a taker may send it FORWARD-TSN; absent (false) otherwise. */
   peerForwardTsn?: boolean;
+  /** Message mode: the next TSN and each outbound stream's next SSN when the state was taken; absent otherwise. */
+  outboundSsns?: OutboundSsns;
+}
+
+export interface OutboundSsns {
+  nextTsn: number;
+  nextSsn: number[];
 }
 
 export interface TcpMigrateState {

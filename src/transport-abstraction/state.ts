@@ -59,7 +59,7 @@ interface MessageInfo {
 }
 
 /** Singular message fields that stay undefined when absent (state-types.ts marks them `?`). */
-const OPTIONAL_MESSAGE_FIELDS = new Set(['baton.v1.TransportState.stream', 'baton.v1.StreamMapping.resumeContext', 'baton.v1.StreamMapping.mediaClock']);
+const OPTIONAL_MESSAGE_FIELDS = new Set(['baton.v1.TransportState.stream', 'baton.v1.StreamMapping.resumeContext', 'baton.v1.StreamMapping.mediaClock', 'baton.v1.SctpState.outboundSsns']);
 
 interface Schema {
   readonly transportState: MessageInfo;

@@ -1,7 +1,7 @@
 // A telephony session (README "Telephony sessions"): one end of a bidirectional call of 20 ms
 // frames (voice-frame.ts) over a MigratableTransport, client or server, sans-IO.
 //
-// SCTP: message mode, one frame per unordered message, PR-SCTP timed reliability (a frame not
+// SCTP: message mode, one frame per unordered (or, `ordered`, ordered) message, PR-SCTP timed reliability (a frame not
 // acknowledged within `lifetimeMs` of its first transmission is abandoned, src/sctp/pr-sctp.ts).
 // TCP-Migrate: fixed-size frames back to back on the reliable byte stream.
 //
@@ -42,6 +42,12 @@ export interface VoiceCallOptions {
   readonly sendBoundMs?: number;
   /** Where the transport's streams stand (a taker: receive point of the imported state, send point after the takeover). */
   readonly inboundOffset?: number;
+  /**
+   * SCTP: send each frame as an ordered message (stream 0) instead of an unordered one. Ordered
+   * delivery continues across a takeover (the state carries the SSNs: src/sctp/pr-sctp.ts
+   * messageResume); a lost frame then holds the ones behind it until it is resent or abandoned.
+   */
+  readonly ordered?: boolean;
 }
 
 export interface VoiceStats {
@@ -51,10 +57,12 @@ export interface VoiceStats {
   duplicates: number;
   corrupt: number;
   late: number;
+  /** New frames that arrived after a later one (never on an ordered stream). */
+  outOfOrder: number;
 }
 
 export class VoiceCall {
-  readonly stats: VoiceStats = { sent: 0, droppedAtSender: 0, received: 0, duplicates: 0, corrupt: 0, late: 0 };
+  readonly stats: VoiceStats = { sent: 0, droppedAtSender: 0, received: 0, duplicates: 0, corrupt: 0, late: 0, outOfOrder: 0 };
   /** Called for every new frame with its one-way delay (receiver's now − sender's sentAt). */
   onFrame: ((frame: VoiceFrame, delayMs: number, now: Instant) => void) | undefined;
   readonly payloadBytes: number;
@@ -65,6 +73,7 @@ export class VoiceCall {
   private readonly seen = new Set<number>();
   private highestSeen = -1;
   private readonly sendBound: number | undefined;
+  private readonly unordered: boolean;
   /** Server side: the acknowledge limit in force. */
   private limit = 0;
 
@@ -79,6 +88,7 @@ export class VoiceCall {
     this.reader = new FrameReader(this.size, options.inboundOffset ?? 0);
     const boundMs = options.sendBoundMs ?? (conn.kind === 'sctp' ? 200 : undefined);
     this.sendBound = boundMs === undefined ? undefined : Math.ceil(boundMs / this.frameMs) * this.size;
+    this.unordered = options.ordered !== true;
   }
 
   /** Bytes of one frame on the wire (before transport headers). */
@@ -93,7 +103,7 @@ export class VoiceCall {
       return false;
     }
     const frame = encodeFrame({ seq, sentAt: now, payload: payload ?? new Uint8Array(this.payloadBytes).fill(seq & 0xff) });
-    const n = this.conn.kind === 'sctp' ? this.conn.send(frame, { stream: 0, unordered: true }) : this.conn.send(frame);
+    const n = this.conn.kind === 'sctp' ? this.conn.send(frame, { stream: 0, unordered: this.unordered }) : this.conn.send(frame);
     if (n !== frame.length) {
       // SCTP message mode takes a message whole or not at all; TCP-Migrate's 4 MiB buffer is far
       // from full at 8.8 kB/s, so a partial write means the call is hopeless: count it.
@@ -118,6 +128,7 @@ export class VoiceCall {
         continue;
       }
       this.seen.add(f.seq);
+      if (f.seq < this.highestSeen) this.stats.outOfOrder++;
       if (f.seq > this.highestSeen) {
         this.highestSeen = f.seq;
         if (this.seen.size > 8192) for (const s of this.seen) if (s + 4096 <= this.highestSeen) this.seen.delete(s);

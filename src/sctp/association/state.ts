@@ -44,6 +44,8 @@ export function exportState(a: SctpAssociation, now: Instant): TransportState {
     pathMtu: a.options.mtu,
     peerStreamOffset: a.receiver?.ackPoint.ackedOffset ?? 0,
     ...(peerSupportsForwardTsn(a) ? { peerForwardTsn: true } : {}),
+    // Message mode: a taker continues the ordered streams from here (pr-sctp.ts messageResume).
+    ...(a.options.mode === 'message' ? { outboundSsns: { nextTsn: q.nextTsn, nextSsn: [...q.nextSsn] } } : {}),
   };
   const state: TransportState = {
     client: ep(a.remote),

@@ -7,7 +7,7 @@ import { BatonError, LocalUsageError } from '../transport-abstraction/errors.js'
 import { parseBackendUrl } from '../node/tcp-backend.js';
 import { loadPeers, readGroupKey } from '../node/peers-file.js';
 import { parseRegistryUrl } from '../node/registry-etcd.js';
-import { parseTakeoverPolicy } from '../wedge/policy-takeover.js';
+import { parseTakeoverPolicy, TAKEOVER_POLICIES } from '../wedge/policy-takeover.js';
 import { logWriter, WedgeDaemon, type WedgeDaemonConfig } from '../node/wedge-daemon.js';
 import { DEFAULT_UDP_PORT, parseTransportKind } from '../transports.js';
 import type { MediaRate } from '../wedge/media-mapper.js';
@@ -63,7 +63,7 @@ export function serveCommand(): Command {
     .option('--peers <FILE|LIST>', 'the pool: ID@ADDR[=WEIGHT],... or a file with one a line (re-read when it changes); or --registry')
     .option('--registry <URL>', 'the pool from etcd instead: etcd://HOST:PORT[,HOST:PORT...]/PREFIX (members hold a lease; an expired lease is a dead member)')
     .option('--registry-ttl <s>', "the registry lease's time to live", '5')
-    .option('--takeover-policy <name>', 'who takes a dead member\'s connections: backoff, round-robin, weighted-round-robin, random, weighted-random, least-used, least-used-degradation', 'backoff')
+    .option('--takeover-policy <name>', `who takes a dead member's connections: ${TAKEOVER_POLICIES.join(', ')}`, 'backoff')
     .option('--weight <w>', "this server's weight for the weighted policies (in a --registry; a static pool lists weights in --peers)", '1')
     .option('--pool-handle <name>', 'the pool handle clients look up on --admin (GET /pool/NAME)', 'baton')
     .option('--soft-state-port <n>', "UDP port of every member's soft-state channel", '9897')

@@ -58,7 +58,7 @@ export function connectCommand(): Command {
     .option('-s, --servers <LIST>', 'the pool: comma-separated ADDR[:PORT][=WEIGHT] (PORT: the UDP port)')
     .option('--lookup <ADDR:PORT>', "the pool instead from a server's pool-handle lookup (its --admin address), asked for each connection")
     .option('--pool-handle <name>', 'the pool handle --lookup asks for', 'baton')
-    .option('--registry <URL>', 'the pool instead from etcd: etcd://HOST:PORT/PREFIX (as baton serve --registry)')
+    .option('--registry <URL>', 'the pool instead from etcd: etcd[s]://HOST:PORT/PREFIX[?ca=FILE&cert=FILE&key=FILE&auth=FILE] (as baton serve --registry)')
     .option('--policy <name>', `which server first: ${POOL_POLICIES.join(', ')} (load: --lookup only)`, 'round-robin')
     .option('-t, --transport <kind>', 'transport: sctp or tcp', 'sctp')
     .option('--remote-port <port>', 'the SCTP/TCP port inside UDP the servers listen on (default 9899 for sctp, 9898 for tcp)')

@@ -61,7 +61,7 @@ export function serveCommand(): Command {
     .option('--service <kind>', 'http (relay requests to --backend) or voice (every connection is a telephony call: README "Telephony sessions")', 'http')
     .option('--id <id>', "this server's id (default: the listen address)")
     .option('--peers <FILE|LIST>', 'the pool: ID@ADDR[=WEIGHT],... or a file with one a line (re-read when it changes); or --registry')
-    .option('--registry <URL>', 'the pool from etcd instead: etcd://HOST:PORT[,HOST:PORT...]/PREFIX (members hold a lease; an expired lease is a dead member)')
+    .option('--registry <URL>', 'the pool from etcd instead: etcd[s]://HOST:PORT[,HOST:PORT...]/PREFIX[?ca=FILE&cert=FILE&key=FILE&auth=FILE] (members hold a lease; an expired lease is a dead member; etcds: TLS; auth: a file holding USER:PASSWORD)')
     .option('--registry-ttl <s>', "the registry lease's time to live", '5')
     .option('--takeover-policy <name>', `who takes a dead member's connections: ${TAKEOVER_POLICIES.join(', ')}`, 'backoff')
     .option('--weight <w>', "this server's weight for the weighted policies (in a --registry; a static pool lists weights in --peers)", '1')
@@ -133,7 +133,7 @@ export function parseServeConfig(o: ServeCommandOptions): WedgeDaemonConfig {
   }
   const softStatePort = number(o.softStatePort, '--soft-state-port', 1, 65_535)!;
   if (softStatePort === listen.port) fail(`--soft-state-port ${softStatePort} is the client-facing UDP port of --listen`);
-  if ((o.peers === undefined) === (o.registry === undefined)) fail('give the pool with --peers FILE|LIST or --registry etcd://HOST:PORT/PREFIX (one of them)');
+  if ((o.peers === undefined) === (o.registry === undefined)) fail('give the pool with --peers FILE|LIST or --registry etcd[s]://HOST:PORT/PREFIX (one of them)');
   const { peers, file } = o.peers !== undefined ? loadPeers(o.peers) : { peers: [], file: undefined };
   const registry = o.registry !== undefined ? { url: parseRegistryUrl(o.registry), ttlSec: number(o.registryTtl, '--registry-ttl', 1, 3600)! } : undefined;
   if (!/^[A-Za-z0-9._~-]+$/.test(o.poolHandle)) fail(`--pool-handle must be letters, digits, '.', '_', '~' or '-', not "${o.poolHandle}"`);

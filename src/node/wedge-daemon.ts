@@ -9,6 +9,7 @@ import type { TransportKind } from '../transport-abstraction/transport.js';
 import type { UdpAddress } from '../transport-abstraction/address.js';
 import { Wedge, type HealthMode, type Peer } from '../wedge/wedge.js';
 import { ClockKeepingMapperFactory, MediaMapperFactory, type MediaRate } from '../wedge/media-mapper.js';
+import { httpAndVoiceService } from '../wedge/service-dispatch.js';
 import { NO_CONTENT_SERVER, voiceService } from '../wedge/voice-service.js';
 import { TcpBackend } from './tcp-backend.js';
 import { UdpRuntime } from './udp-runtime.js';
@@ -24,8 +25,8 @@ export interface WedgeDaemonConfig {
   readonly port: number;
   /** The content server's URL; none with `service: 'voice'`. */
   readonly backend: string | undefined;
-  /** `--service voice`: every connection is a telephony call (src/wedge/voice-service.ts). */
-  readonly service?: 'http' | 'voice';
+  /** `--service voice`: every connection is a telephony call (src/wedge/voice-service.ts); `http,voice`: each connection by its first byte (service-dispatch.ts). */
+  readonly service?: 'http' | 'voice' | 'http,voice';
   readonly id: string;
   readonly peers: readonly Peer[];
   /** Re-read when it changes. */
@@ -117,6 +118,7 @@ export class WedgeDaemon {
       ...(config.idleTimeoutMs !== undefined ? { idleTimeoutMs: config.idleTimeoutMs } : {}),
       ...(config.blindResume === true ? { blindResume: true } : {}),
       ...(config.service === 'voice' ? { service: voiceService({ wallOffsetMs: Date.now() - runtime.now() }) } : {}),
+      ...(config.service === 'http,voice' ? { service: httpAndVoiceService(voiceService({ wallOffsetMs: Date.now() - runtime.now() })) } : {}),
       log,
     }).catch(async (error: unknown) => {
       await registry?.leave();

@@ -67,6 +67,33 @@ test('least used with degradation: each selection adds to the chosen one until i
   t.is(s.select([{ id: 'a', load: 1 }, { id: 'b', load: 2 }])[0]!.id, 'a');
 });
 
+test('priority least used: the lowest (load + 1) / weight, the load one more connection would bring; ties in turn; unknown last', (t) => {
+  // Equal weights: least used.
+  t.deepEqual(firsts('priority-least-used', [{ id: 'a', load: 5 }, { id: 'b', load: 2 }], 3), ['b', 'b', 'b']);
+  // Weights 4 and 1, loads 2 and 0: (2+1)/4 = 0.75 < (0+1)/1 = 1, so the bigger element although it carries more.
+  const pool = [{ id: 'big', load: 2, weight: 4 }, { id: 'small', load: 0, weight: 1 }, { id: 'u', weight: 9 }];
+  t.deepEqual(ids(new PoolSelector('priority-least-used', new SeededRandom(1)).select(pool)), ['big', 'small', 'u']);
+  t.is(firsts('least-used', pool, 1)[0], 'small', 'where least used takes the other');
+  // (3+1)/4 = 1 = (0+1)/1: a tie, taken in turn.
+  t.deepEqual(firsts('priority-least-used', [{ id: 'big', load: 3, weight: 4 }, { id: 'small', load: 0, weight: 1 }], 4), ['big', 'small', 'big', 'small']);
+  t.deepEqual(ids(new PoolSelector('priority-least-used', new SeededRandom(1)).select([{ id: 'z', load: 0, weight: 0 }, { id: 'y', load: 50 }])), ['y', 'z'], 'weight 0 only when nothing else is left');
+});
+
+test('randomized least used: probability 1 / (1 + load) over the sum (chi-square); unknown loads after the known', (t) => {
+  const n = 9000;
+  const pool = [{ id: 'a', load: 0 }, { id: 'b', load: 1 }, { id: 'c', load: 3 }];
+  const c = count(firsts('randomized-least-used', pool, n, 11));
+  const share: Record<string, number> = { a: 1, b: 1 / 2, c: 1 / 4 };
+  const sum = 1 + 1 / 2 + 1 / 4;
+  const chi = Object.entries(c).reduce((s, [k, o]) => s + (o - (n * share[k]!) / sum) ** 2 / ((n * share[k]!) / sum), 0);
+  t.true(chi < 13.8, `chi-square ${chi}; ${JSON.stringify(c)}`);
+  t.true(c.a! > c.b! && c.b! > c.c!, 'the less used, the more often');
+  const s = new PoolSelector('randomized-least-used', new SeededRandom(5));
+  for (let i = 0; i < 50; i++) t.is(s.select([{ id: 'u' }, { id: 'k', load: 40 }, { id: 'v' }])[0]!.id, 'k');
+  const unknown = count(firsts('randomized-least-used', [{ id: 'u' }, { id: 'v' }], 400, 3));
+  t.true(unknown.u! > 120 && unknown.v! > 120, `no load known: uniform ${JSON.stringify(unknown)}`);
+});
+
 test('policy names are the command line spelling; others refused', (t) => {
   for (const p of POOL_POLICIES) t.is(parsePoolPolicy(p), p);
   t.throws(() => parsePoolPolicy('fastest'), { code: 'BATON_ERR_USAGE' } as never);
@@ -94,6 +121,9 @@ test('takeover plan: the same on every candidate whatever the order of its input
   t.deepEqual([...lu.values()].map((o) => o[0]), ['b', 'b'], 'least used: the least loaded takes them all');
   const lud = planTakeover({ policy: 'least-used-degradation', dead: 'w9', candidates: [{ id: 'a', load: 2 }, { id: 'b', load: 0 }], connections: ['k1', 'k2', 'k3', 'k4'] });
   t.deepEqual([...lud.values()].map((o) => o[0]), ['b', 'b', 'a', 'b'], 'with degradation the load evens out');
+  const plu = planTakeover({ policy: 'priority-least-used', dead: 'w9', candidates: [{ id: 'a', load: 4, weight: 8 }, { id: 'b', load: 1 }], connections: ['k1', 'k2'] });
+  t.deepEqual([...plu.values()].map((o) => o[0]), ['a', 'a'], 'priority least used: (4+1)/8 < (1+1)/1');
+  t.is(parseTakeoverPolicy('randomized-least-used'), 'randomized-least-used');
 });
 
 test('weights in the listings: ID@ADDR=W in a peers list, ADDR[:PORT]=W in a client\'s server list; a client chooser orders them by policy', async (t) => {

@@ -7,7 +7,7 @@ import test from 'ava';
 import { decodeTransportState, encodeTransportState } from '../src/transport-abstraction/state.js';
 import type { MediaClock, StreamMapping } from '../src/transport-abstraction/state-types.js';
 import { TRANSPORT_KINDS } from '../src/transports.js';
-import { MediaMapperFactory } from '../src/wedge/media-mapper.js';
+import { ClockKeepingMapperFactory, MediaMapperFactory } from '../src/wedge/media-mapper.js';
 import { MediaRateError, parseRate } from '../src/wedge/media-pace.js';
 import { PcrProbe } from '../src/wedge/mpeg-ts.js';
 import type { Session } from '../src/wedge/session.js';
@@ -383,5 +383,45 @@ for (const kind of TRANSPORT_KINDS) {
     const mediaEnd = clock.originUnixUs / 1000 + (ts.length * 8000) / 500_000;
     t.log(`${kind}: the stream's last byte ${(end - mediaEnd).toFixed(0)} ms after its media time`);
     t.true(end >= mediaEnd && end - mediaEnd < 100, 'caught up, on the clock at the end');
+  });
+}
+
+// A taker paces by the clock in the state, not by its own --pace: w1 paces at 1 Mbit/s, the taker w2
+// runs without --pace (the daemon's ClockKeepingMapperFactory) on SCTP and with --pace 4M on
+// TCP-Migrate. Before, a taker without --pace resumed the stream unpaced (ahead of its clock).
+for (const [kind, takerRate] of [['sctp', undefined], ['tcp', 4 * RATE]] as const) {
+  test(`${kind}: a taker with ${takerRate === undefined ? 'no --pace' : `--pace ${takerRate / 1e6}M`} paces the taken-over stream by the announced clock`, async (t) => {
+    let started = 0;
+    const world = new WedgeWorld({
+      kind,
+      seed: 39,
+      wedges: 2,
+      clientReceiveWindow: 1024 * 1024,
+      updateMs: 250, // a verdict within a second: a short stream outlasts the catch-up
+      // Wedges start in order: w1 runs --pace 1M, w2 the taker's own setting.
+      factory: (sim) => (started++ === 0 || takerRate !== undefined ? new MediaMapperFactory({ rate: started === 1 ? RATE : takerRate!, now: () => sim.now() }) : new ClockKeepingMapperFactory({ now: () => sim.now() })),
+    });
+    const object = makeFile(600_000, 39); // 4.8 s of media: the taker catches up before its end
+    await world.startAll(new Map([['/live.ts', object]]));
+    const client = world.client('w1', [get('/live.ts', true)]);
+    const samples: Array<[number, number]> = [];
+    t.true(run(world, client, samples, () => client.received > 100_000, 20_000));
+    const clock = clockOf(world, 'w1');
+    const killedAt = world.net.now;
+    world.net.kill('w1');
+    t.true(run(world, client, samples, () => world.events('takeover-won').length > 0, 60_000));
+    t.is(world.events('takeover-won')[0]!.server, 'w2');
+    t.deepEqual(clockOf(world, 'w2'), clock, 'the taker announces the clock it resumed by');
+    t.true(run(world, client, samples, () => client.closed, 120_000), `received ${client.received}`);
+    const [response] = client.responses();
+    t.is(response && sha256(response.body), sha256(object), 'every byte once, in order');
+    const late = lateness(samples, bodyStart(client), clock.originUnixUs / 1000);
+    const after = late.filter((l) => l.at > killedAt);
+    t.true(after.length > 0);
+    t.true(after.every((l) => l.last >= 5), `never ahead of the announced clock; earliest ${Math.min(...after.map((l) => l.last)).toFixed(0)} ms`);
+    const end = samples.at(-1)![0];
+    const mediaEnd = clock.originUnixUs / 1000 + (object.length * 8000) / RATE;
+    t.log(`${kind}: resumed by w2 (${takerRate ?? 'no --pace'}); the last byte ${(end - mediaEnd).toFixed(0)} ms after its media time`);
+    t.true(end >= mediaEnd && end - mediaEnd < 100, 'ends on the announced clock, not on the taker\'s');
   });
 }

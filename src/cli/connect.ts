@@ -24,7 +24,7 @@ import type { TakenOverEvent, TakeoverRefusedEvent, TransportSocket } from '../n
 import type { TransportKind } from '../transport-abstraction/transport.js';
 import { describeError, dial, poolSourceOf, serverName, ServerChooser, type PoolSource } from '../client/dial.js';
 import { cryptoRandom } from '../transport-abstraction/random.js';
-import { parsePoolPolicy, type PoolPolicy } from '../wedge/policy.js';
+import { parsePoolPolicy, POOL_POLICIES, type PoolPolicy } from '../wedge/policy.js';
 import { DEFAULT_UDP_PORT, parseTransportKind } from '../transports.js';
 
 export interface ConnectCommandOptions {
@@ -58,8 +58,8 @@ export function connectCommand(): Command {
     .option('-s, --servers <LIST>', 'the pool: comma-separated ADDR[:PORT][=WEIGHT] (PORT: the UDP port)')
     .option('--lookup <ADDR:PORT>', "the pool instead from a server's pool-handle lookup (its --admin address), asked for each connection")
     .option('--pool-handle <name>', 'the pool handle --lookup asks for', 'baton')
-    .option('--registry <URL>', 'the pool instead from etcd: etcd://HOST:PORT/PREFIX (as baton serve --registry)')
-    .option('--policy <name>', 'which server first: round-robin, weighted-round-robin, random, weighted-random, least-used, least-used-degradation (load: --lookup only)', 'round-robin')
+    .option('--registry <URL>', 'the pool instead from etcd: etcd[s]://HOST:PORT/PREFIX[?ca=FILE&cert=FILE&key=FILE&auth=FILE] (as baton serve --registry)')
+    .option('--policy <name>', `which server first: ${POOL_POLICIES.join(', ')} (load: --lookup only)`, 'round-robin')
     .option('-t, --transport <kind>', 'transport: sctp or tcp', 'sctp')
     .option('--remote-port <port>', 'the SCTP/TCP port inside UDP the servers listen on (default 9899 for sctp, 9898 for tcp)')
     .option('--connect-timeout <ms>', 'try the next server when one does not complete the handshake in time', '3000')

@@ -14,7 +14,7 @@ import { Command, type CommanderError } from 'commander';
 import { batonFetch, type Failover, type FetchProgress, type FetchResponse } from '../client/fetch.js';
 import { describeError, poolSourceOf, serverName, ServerChooser } from '../client/dial.js';
 import { cryptoRandom } from '../transport-abstraction/random.js';
-import { parsePoolPolicy } from '../wedge/policy.js';
+import { parsePoolPolicy, POOL_POLICIES } from '../wedge/policy.js';
 import { BatonError, LocalUsageError } from '../transport-abstraction/errors.js';
 import type { UdpAddress } from '../transport-abstraction/address.js';
 import type { TransportKind } from '../transport-abstraction/transport.js';
@@ -52,7 +52,7 @@ export function fetchCommand(): Command {
     .option('--lookup <ADDR:PORT>', "the pool instead from a server's pool-handle lookup (its --admin address)")
     .option('--pool-handle <name>', 'the pool handle --lookup asks for', 'baton')
     .option('--registry <URL>', 'the pool instead from etcd: etcd://HOST:PORT/PREFIX (as baton serve --registry)')
-    .option('--policy <name>', 'which server first: round-robin, weighted-round-robin, random, weighted-random, least-used, least-used-degradation (load: --lookup only)', 'round-robin')
+    .option('--policy <name>', `which server first: ${POOL_POLICIES.join(', ')} (load: --lookup only)`, 'round-robin')
     .option('-o, --output <FILE>', 'write the body to FILE (default: standard output)')
     .option('-t, --transport <kind>', 'transport: sctp or tcp', 'sctp')
     .option('-q, --quiet', 'no progress (failovers and errors are still reported)')

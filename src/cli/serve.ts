@@ -7,7 +7,7 @@ import { BatonError, LocalUsageError } from '../transport-abstraction/errors.js'
 import { parseBackendUrl } from '../node/tcp-backend.js';
 import { loadPeers, readGroupKey } from '../node/peers-file.js';
 import { parseRegistryUrl } from '../node/registry-etcd.js';
-import { parseTakeoverPolicy } from '../wedge/policy-takeover.js';
+import { parseTakeoverPolicy, TAKEOVER_POLICIES } from '../wedge/policy-takeover.js';
 import { logWriter, WedgeDaemon, type WedgeDaemonConfig } from '../node/wedge-daemon.js';
 import { DEFAULT_UDP_PORT, parseTransportKind } from '../transports.js';
 import type { MediaRate } from '../wedge/media-mapper.js';
@@ -57,19 +57,19 @@ export function serveCommand(): Command {
     .option('-t, --transport <kind>', 'sctp or tcp', 'sctp')
     .requiredOption('-l, --listen <ADDR[:UDPPORT]>', 'client-facing address; UDP port default 9899 (sctp) / 9898 (tcp)')
     .option('--port <n>', 'the SCTP/TCP port inside UDP (default 9899 / 9898)')
-    .option('--backend <URL>', 'http://HOST:PORT of the content server (HTTP/1.1 with Range); required with --service http')
-    .option('--service <kind>', 'http (relay requests to --backend) or voice (every connection is a telephony call: README "Telephony sessions")', 'http')
+    .option('--backend <URL>', 'http://HOST:PORT of the content server (HTTP/1.1 with Range); required with --service http and http,voice')
+    .option('--service <kind>', 'http (relay requests to --backend), voice (every connection is a telephony call: README "Telephony sessions"), or http,voice (both, each connection by its first byte; --transport tcp)', 'http')
     .option('--id <id>', "this server's id (default: the listen address)")
     .option('--peers <FILE|LIST>', 'the pool: ID@ADDR[=WEIGHT],... or a file with one a line (re-read when it changes); or --registry')
-    .option('--registry <URL>', 'the pool from etcd instead: etcd://HOST:PORT[,HOST:PORT...]/PREFIX (members hold a lease; an expired lease is a dead member)')
+    .option('--registry <URL>', 'the pool from etcd instead: etcd[s]://HOST:PORT[,HOST:PORT...]/PREFIX[?ca=FILE&cert=FILE&key=FILE&auth=FILE] (members hold a lease; an expired lease is a dead member; etcds: TLS; auth: a file holding USER:PASSWORD)')
     .option('--registry-ttl <s>', "the registry lease's time to live", '5')
-    .option('--takeover-policy <name>', 'who takes a dead member\'s connections: backoff, round-robin, weighted-round-robin, random, weighted-random, least-used, least-used-degradation', 'backoff')
+    .option('--takeover-policy <name>', `who takes a dead member's connections: ${TAKEOVER_POLICIES.join(', ')}`, 'backoff')
     .option('--weight <w>', "this server's weight for the weighted policies (in a --registry; a static pool lists weights in --peers)", '1')
     .option('--pool-handle <name>', 'the pool handle clients look up on --admin (GET /pool/NAME)', 'baton')
     .option('--soft-state-port <n>', "UDP port of every member's soft-state channel", '9897')
     .option('--groups <n>', 'support groups (1: everyone supports everyone)', '1')
     .requiredOption('--group-key <FILE>', '64 hex characters (baton keygen)')
-    .option('--update-sec <s>', 'announcement period (default 3, or 0.1 with --service voice)')
+    .option('--update-sec <s>', 'announcement period (default 3, or 0.1 when the wedge hosts calls)')
     .option('--cache-timeout <s>', 'soft-state expiry', '10')
     .option('--dead-after <n>', 'heartbeat: silent announcement periods before a member is dead', '3')
     .option('--health <mode>', 'heartbeat or external (only `baton monitor declare-dead`)', 'heartbeat')
@@ -87,6 +87,13 @@ export function serveCommand(): Command {
     .action(async (options: ServeCommandOptions) => {
       process.exitCode = await runServe(options);
     });
+}
+
+/** `--service`: http, voice, or both on one wedge (http,voice in either order: src/wedge/service-dispatch.ts). */
+function parseService(text: string): 'http' | 'voice' | 'http,voice' {
+  const kinds = [...new Set(text.split(',').map((k) => k.trim()))].sort();
+  if (kinds.length === 0 || kinds.some((k) => k !== 'http' && k !== 'voice')) fail(`--service must be http, voice or http,voice, not "${text}"`);
+  return kinds.join(',') as 'http' | 'voice' | 'http,voice';
 }
 
 function fail(message: string): never {
@@ -113,15 +120,18 @@ function parsePace(text: string): MediaRate {
 export function parseServeConfig(o: ServeCommandOptions): WedgeDaemonConfig {
   const transport = parseTransportKind(o.transport);
   const listen = parseAddress(o.listen, DEFAULT_UDP_PORT[transport]);
-  if (o.service !== 'http' && o.service !== 'voice') fail(`--service must be http or voice, not "${o.service}"`);
-  if (o.service === 'http') {
-    if (o.backend === undefined) fail("required option '--backend <URL>' not specified (with --service http)");
+  const service = parseService(o.service);
+  if (service === 'http,voice' && transport === 'sctp') {
+    fail('--service http,voice needs --transport tcp: an SCTP endpoint runs one send mode (byte stream for HTTP, messages for calls), fixed before a connection\'s first byte (run two wedges, one per service)');
+  }
+  if (service !== 'voice') {
+    if (o.backend === undefined) fail(`required option '--backend <URL>' not specified (with --service ${service})`);
     parseBackendUrl(o.backend);
   } else if (o.backend !== undefined) fail('--backend: a wedge hosting calls (--service voice) has no content server');
   if (o.health !== 'heartbeat' && o.health !== 'external') fail(`--health must be heartbeat or external, not "${o.health}"`);
   if (o.log !== 'json' && o.log !== 'text') fail(`--log must be json or text, not "${o.log}"`);
   if (o.id !== undefined && !/^[^\s@,]+$/.test(o.id)) fail(`--id must be non-empty without spaces, '@' or ',', not "${o.id}"`);
-  const updateSec = number(o.updateSec ?? (o.service === 'voice' ? '0.1' : '3'), '--update-sec', 0.01, 3600, false)!;
+  const updateSec = number(o.updateSec ?? (service !== 'http' ? '0.1' : '3'), '--update-sec', 0.01, 3600, false)!;
   const cacheTimeout = number(o.cacheTimeout, '--cache-timeout', 0.01, 86_400, false)!;
   const deadAfter = number(o.deadAfter, '--dead-after', 1, 1000)!;
   if (deadAfter * updateSec * 1.1 >= cacheTimeout) fail(`--dead-after × --update-sec (+10% grace) must be below --cache-timeout, or a dead member's state expires before its death is noticed (${deadAfter} × ${updateSec} s vs ${cacheTimeout} s)`);
@@ -133,7 +143,7 @@ export function parseServeConfig(o: ServeCommandOptions): WedgeDaemonConfig {
   }
   const softStatePort = number(o.softStatePort, '--soft-state-port', 1, 65_535)!;
   if (softStatePort === listen.port) fail(`--soft-state-port ${softStatePort} is the client-facing UDP port of --listen`);
-  if ((o.peers === undefined) === (o.registry === undefined)) fail('give the pool with --peers FILE|LIST or --registry etcd://HOST:PORT/PREFIX (one of them)');
+  if ((o.peers === undefined) === (o.registry === undefined)) fail('give the pool with --peers FILE|LIST or --registry etcd[s]://HOST:PORT/PREFIX (one of them)');
   const { peers, file } = o.peers !== undefined ? loadPeers(o.peers) : { peers: [], file: undefined };
   const registry = o.registry !== undefined ? { url: parseRegistryUrl(o.registry), ttlSec: number(o.registryTtl, '--registry-ttl', 1, 3600)! } : undefined;
   if (!/^[A-Za-z0-9._~-]+$/.test(o.poolHandle)) fail(`--pool-handle must be letters, digits, '.', '_', '~' or '-', not "${o.poolHandle}"`);
@@ -148,7 +158,7 @@ export function parseServeConfig(o: ServeCommandOptions): WedgeDaemonConfig {
     listen,
     port: number(o.port, '--port', 1, 65_535) ?? DEFAULT_UDP_PORT[transport],
     backend: o.backend,
-    service: o.service,
+    service,
     id: o.id ?? listen.address,
     peers,
     peersFile: file,

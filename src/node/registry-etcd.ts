@@ -15,9 +15,17 @@
 //
 // What flows through etcd is only membership (a few bytes per member, one write per join or
 // leave, keepalives); connection state keeps flowing peer to peer in the support groups' sealed
-// soft-state channels. etcd is not authenticated here (no TLS or user): run it on a trusted
-// network, or put it behind etcd's own TLS and auth (not wired in).
-import type { Etcd3, Lease, Watcher } from 'etcd3';
+// soft-state channels.
+//
+// TLS and authentication: `etcds://HOSTS/PREFIX?ca=FILE&cert=FILE&key=FILE&auth=FILE` speaks TLS
+// to etcd (gRPC over TLS; `ca`: the CA that signed etcd's certificate, default the system's;
+// `cert` and `key`: a client certificate for etcd's --client-cert-auth, both or neither) and
+// `auth=FILE` (on etcd:// too) logs in with etcd's user/password authentication, the file's first
+// line being `USER:PASSWORD`. Only file names are on the command line, never a secret (the
+// process list shows arguments to every user); the files are read once, at start. Without TLS the
+// password crosses the network in clear: use auth with etcds://.
+import type { Etcd3, IOptions, Lease, Watcher } from 'etcd3';
+import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { LocalUsageError } from '../transport-abstraction/errors.js';
 import type { Peer } from '../wedge/wedge.js';
@@ -32,23 +40,76 @@ export interface RegistryMember {
 }
 
 export interface RegistryUrl {
-  /** host:port of each etcd endpoint, as http:// URLs for the client. */
+  /** host:port of each etcd endpoint, as http:// (etcd://) or https:// (etcds://) URLs for the client. */
   readonly hosts: readonly string[];
   /** The key prefix, without a trailing slash ("/baton/pool1"). */
   readonly prefix: string;
+  /** etcds://: the CA (undefined: the system's) and the client certificate, PEM, read from the files named. */
+  readonly tls?: { readonly ca?: Buffer; readonly cert?: Buffer; readonly key?: Buffer };
+  /** `auth=FILE`: etcd user and password, read from the file. */
+  readonly auth?: { readonly username: string; readonly password: string };
 }
 
-/** Parses `etcd://HOST:PORT[,HOST:PORT...]/PREFIX`; throws LocalUsageError. */
+const URL_SYNTAX = 'etcd[s]://HOST:PORT[,HOST:PORT...]/PREFIX[?ca=FILE&cert=FILE&key=FILE&auth=FILE]';
+
+/** Parses `etcd[s]://HOST:PORT[,HOST:PORT...]/PREFIX[?QUERY]`, reading the files the query names; throws LocalUsageError. */
 export function parseRegistryUrl(text: string): RegistryUrl {
-  const m = /^etcd:\/\/([^/]+)(\/.*)$/.exec(text);
-  if (!m) throw new LocalUsageError(`--registry must be etcd://HOST:PORT[,HOST:PORT...]/PREFIX, not "${text}"`);
-  const hosts = m[1]!.split(',').map((h) => {
+  const m = /^(etcds?):\/\/([^/?]+)(\/[^?]*)(?:\?(.*))?$/.exec(text);
+  if (!m) throw new LocalUsageError(`--registry must be ${URL_SYNTAX}, not "${text}"`);
+  const secure = m[1] === 'etcds';
+  const hosts = m[2]!.split(',').map((h) => {
     if (!/^(\[[^\]]+\]|[^:[\]]+):\d{1,5}$/.test(h)) throw new LocalUsageError(`--registry: "${h}" is not HOST:PORT`);
-    return `http://${h}`;
+    return `${secure ? 'https' : 'http'}://${h}`;
   });
-  const prefix = m[2]!.replace(/\/+$/, '');
+  const prefix = m[3]!.replace(/\/+$/, '');
   if (prefix === '') throw new LocalUsageError(`--registry needs a key prefix after the host, e.g. etcd://127.0.0.1:2379/baton`);
-  return { hosts, prefix };
+  const files = new Map<string, string>();
+  for (const pair of m[4] === undefined || m[4] === '' ? [] : m[4].split('&')) {
+    const eq = pair.indexOf('=');
+    const name = eq < 0 ? pair : pair.slice(0, eq);
+    let value = '';
+    try {
+      value = eq < 0 ? '' : decodeURIComponent(pair.slice(eq + 1));
+    } catch {
+      // a malformed %-escape: refused below
+    }
+    if (!['ca', 'cert', 'key', 'auth'].includes(name) || value === '') throw new LocalUsageError(`--registry: "${pair}" is not one of ca=FILE, cert=FILE, key=FILE, auth=FILE`);
+    if (files.has(name)) throw new LocalUsageError(`--registry: ${name} given twice`);
+    files.set(name, value);
+  }
+  if (!secure && (files.has('ca') || files.has('cert') || files.has('key'))) throw new LocalUsageError('--registry: ca, cert and key are for TLS: use etcds://');
+  if (files.has('cert') !== files.has('key')) throw new LocalUsageError('--registry: give a client certificate with both cert=FILE and key=FILE');
+  const read = (name: string): Buffer | undefined => {
+    const file = files.get(name);
+    if (file === undefined) return undefined;
+    try {
+      return readFileSync(file);
+    } catch (error) {
+      throw new LocalUsageError(`--registry: cannot read the ${name} file ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    }
+  };
+  const tls = secure ? { ...(files.has('ca') ? { ca: read('ca')! } : {}), ...(files.has('cert') ? { cert: read('cert')!, key: read('key')! } : {}) } : undefined;
+  const authText = read('auth');
+  let auth: RegistryUrl['auth'];
+  if (authText !== undefined) {
+    const line = authText.toString('utf8').split(/\r?\n/)[0]!;
+    const colon = line.indexOf(':');
+    if (colon <= 0 || colon === line.length - 1) throw new LocalUsageError(`--registry: the auth file ${files.get('auth')} must hold USER:PASSWORD on its first line`);
+    auth = { username: line.slice(0, colon), password: line.slice(colon + 1) };
+  }
+  return { hosts, prefix, ...(tls !== undefined ? { tls } : {}), ...(auth !== undefined ? { auth } : {}) };
+}
+
+/** The etcd3 client's options for `url`: its hosts, TLS credentials and login. */
+export function etcdClientOptions(url: RegistryUrl, dialTimeout: number): IOptions {
+  const tls = url.tls;
+  return {
+    hosts: [...url.hosts],
+    dialTimeout,
+    // etcd3 uses the system's CAs for https:// hosts without credentials; with a client certificate or CA it needs them all here.
+    ...(tls?.ca !== undefined || tls?.cert !== undefined ? { credentials: { rootCertificate: tls.ca ?? null!, ...(tls.key ? { privateKey: tls.key } : {}), ...(tls.cert ? { certChain: tls.cert } : {}) } } : {}),
+    ...(url.auth !== undefined ? { auth: { username: url.auth.username, password: url.auth.password } } : {}),
+  };
 }
 
 /** etcd3 (and gRPC) loaded on first use: a client or server without --registry does not pay for it. */
@@ -75,7 +136,7 @@ export function parseMemberRecord(text: string): RegistryMember | undefined {
 
 /** The members registered now (a client's server list). */
 export async function listMembers(url: RegistryUrl, timeoutMs = 5000): Promise<RegistryMember[]> {
-  const client = new (await etcd3()).Etcd3({ hosts: [...url.hosts], dialTimeout: timeoutMs });
+  const client = new (await etcd3()).Etcd3(etcdClientOptions(url, timeoutMs));
   try {
     const all = await client.getAll().prefix(membersKey(url.prefix)).strings();
     return Object.values(all)
@@ -111,7 +172,7 @@ export class EtcdRegistry implements PeerSource {
 
   /** Registers `self` under a lease and reads the pool; rejects when etcd cannot be reached. */
   static async join(options: EtcdRegistryOptions): Promise<EtcdRegistry> {
-    const client = new (await etcd3()).Etcd3({ hosts: [...options.url.hosts], dialTimeout: 5000 });
+    const client = new (await etcd3()).Etcd3(etcdClientOptions(options.url, 5000));
     const r = new EtcdRegistry(client, options);
     try {
       await r.register();

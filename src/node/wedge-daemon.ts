@@ -8,7 +8,8 @@ import { cryptoRandom } from '../transport-abstraction/random.js';
 import type { TransportKind } from '../transport-abstraction/transport.js';
 import type { UdpAddress } from '../transport-abstraction/address.js';
 import { Wedge, type HealthMode, type Peer } from '../wedge/wedge.js';
-import { MediaMapperFactory, type MediaRate } from '../wedge/media-mapper.js';
+import { ClockKeepingMapperFactory, MediaMapperFactory, type MediaRate } from '../wedge/media-mapper.js';
+import { httpAndVoiceService } from '../wedge/service-dispatch.js';
 import { NO_CONTENT_SERVER, voiceService } from '../wedge/voice-service.js';
 import { TcpBackend } from './tcp-backend.js';
 import { UdpRuntime } from './udp-runtime.js';
@@ -24,8 +25,8 @@ export interface WedgeDaemonConfig {
   readonly port: number;
   /** The content server's URL; none with `service: 'voice'`. */
   readonly backend: string | undefined;
-  /** `--service voice`: every connection is a telephony call (src/wedge/voice-service.ts). */
-  readonly service?: 'http' | 'voice';
+  /** `--service voice`: every connection is a telephony call (src/wedge/voice-service.ts); `http,voice`: each connection by its first byte (service-dispatch.ts). */
+  readonly service?: 'http' | 'voice' | 'http,voice';
   readonly id: string;
   readonly peers: readonly Peer[];
   /** Re-read when it changes. */
@@ -87,6 +88,7 @@ export class WedgeDaemon {
       if (error.fault) log('error', { code: error.code, where: error.where, message: error.message });
     });
     const registry = config.registry && (await EtcdRegistry.join({ url: config.registry.url, ttlSec: config.registry.ttlSec, self: { id: config.id, address: config.listen.address, udpPort: config.listen.port, weight: config.weight ?? 1 } }));
+    const clocks = { now: () => runtime.now(), wallOffsetMs: Date.now() - runtime.now() };
     const source: PeerSource | undefined = registry ?? (config.peersFile !== undefined ? peersFileSource(config.peersFile, config.peers) : undefined);
     const wedge = await Wedge.start({
       runtime,
@@ -110,11 +112,13 @@ export class WedgeDaemon {
       ...(config.mtu !== undefined ? { mtu: config.mtu } : {}),
       ...(config.plpmtud === true ? { plpmtud: true } : {}),
       // Media clocks are in Unix time, shared by the pool; the runtime's clock is this process's own.
-      ...(config.pace !== undefined ? { factory: new MediaMapperFactory({ rate: config.pace, now: () => runtime.now(), wallOffsetMs: Date.now() - runtime.now() }) } : {}),
+      // With or without --pace: a taken-over paced stream keeps the clock its state announces.
+      factory: config.pace !== undefined ? new MediaMapperFactory({ rate: config.pace, ...clocks }) : new ClockKeepingMapperFactory(clocks),
       ...(config.headTimeoutMs !== undefined ? { headTimeoutMs: config.headTimeoutMs } : {}),
       ...(config.idleTimeoutMs !== undefined ? { idleTimeoutMs: config.idleTimeoutMs } : {}),
       ...(config.blindResume === true ? { blindResume: true } : {}),
       ...(config.service === 'voice' ? { service: voiceService({ wallOffsetMs: Date.now() - runtime.now() }) } : {}),
+      ...(config.service === 'http,voice' ? { service: httpAndVoiceService(voiceService({ wallOffsetMs: Date.now() - runtime.now() })) } : {}),
       log,
     }).catch(async (error: unknown) => {
       await registry?.leave();

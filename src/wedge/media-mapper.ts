@@ -17,13 +17,18 @@
 // closes. A mapping announced while the rate is being read says the response has not begun (a
 // taker replays the request and reads the rate itself).
 //
+// A taker paces by the state, not by its own flag: a resumed body whose mapping carries a media
+// clock goes at that clock's rate from that origin whatever this wedge's `--pace` (another rate,
+// or none: ClockKeepingMapperFactory serves new responses unpaced, as HttpMapper, and resumes paced
+// ones paced). Its own rate applies only to the responses it begins itself.
+//
 // Clocks: the pool shares Unix time; a mapper runs on its runtime's clock (`now`, monotonic in the
 // daemon, virtual in the simulator) and converts with `wallOffsetMs` (Unix ms = now + offset),
 // which the daemon measures once at start. Sans-IO: nothing here reads a clock.
 import type { MediaClock, StreamMapping } from '../transport-abstraction/state-types.js';
 import type { Instant } from '../transport-abstraction/transport.js';
 import { errorResponse } from './http-errors.js';
-import { HttpMapper, type HttpMapperOptions } from './http-mapper.js';
+import { HttpMapper, HttpMapperFactory, type HttpMapperOptions } from './http-mapper.js';
 import { ResumeError, withResumeContext } from './http-resume.js';
 import type { MapperEvent, PaceLimit, StreamMapper, StreamMapperFactory } from './mapper.js';
 import { checkRate, MediaPace, MediaRateError, type PaceOptions } from './media-pace.js';
@@ -33,7 +38,8 @@ import { PcrProbe } from './mpeg-ts.js';
 export type MediaRate = number | 'mpeg-ts';
 
 export interface MediaMapperOptions extends HttpMapperOptions {
-  readonly rate: MediaRate;
+  /** The rate of the responses this wedge begins; absent: unpaced (a resumed body keeps its announced clock). */
+  readonly rate?: MediaRate;
   /** The runtime's clock (Runtime#now). */
   readonly now: () => Instant;
   /** Unix ms minus the runtime's ms (0 in the simulator, whose clock the pool shares). */
@@ -210,7 +216,7 @@ function paced(m: StreamMapping): boolean {
 /** Makes MediaMappers (`baton serve --pace RATE|ts`). */
 export class MediaMapperFactory implements StreamMapperFactory {
   readonly protocol = 'http/1.1';
-  constructor(private readonly options: MediaMapperOptions) {
+  constructor(private readonly options: MediaMapperOptions & { readonly rate: MediaRate }) {
     if (options.rate === 'mpeg-ts') return;
     const bad = checkRate(options.rate, 'the media rate');
     if (bad) throw bad;
@@ -221,6 +227,28 @@ export class MediaMapperFactory implements StreamMapperFactory {
   }
 
   resume(mapping: StreamMapping, nextOffset: number): MediaMapper {
+    return new MediaMapper(this.options, { mapping, nextOffset });
+  }
+}
+
+/**
+ * A wedge without `--pace`: new connections are plain HTTP (HttpMapper, nothing paced); a connection
+ * taken over whose state carries a media clock gets a MediaMapper without a rate of its own, paced
+ * by that clock (and its later responses unpaced).
+ */
+export class ClockKeepingMapperFactory implements StreamMapperFactory {
+  readonly protocol = 'http/1.1';
+  private readonly http: HttpMapperFactory;
+  constructor(private readonly options: Omit<MediaMapperOptions, 'rate'>) {
+    this.http = new HttpMapperFactory(options);
+  }
+
+  create(): HttpMapper {
+    return this.http.create();
+  }
+
+  resume(mapping: StreamMapping, nextOffset: number): StreamMapper {
+    if (mapping.mediaClock === undefined) return this.http.resume(mapping, nextOffset);
     return new MediaMapper(this.options, { mapping, nextOffset });
   }
 }

@@ -17,6 +17,18 @@
 // - least-used-degradation (§5.2, Least Used with Degradation): as least used on load +
 //   degradation, where an element's degradation grows by `degradation` (default one connection)
 //   every time it is selected and is reset when its load is reported anew.
+// - priority-least-used (§5.3, Priority Least Used): as least used on load + load increment, the
+//   load the element would carry with one more request (the RFC's "load increment", announced per
+//   element). Baton announces no increment; it follows from the weight instead: in the RFC's units
+//   (a utilisation, load per capacity) an element of weight w carries load / w and one connection
+//   more adds 1 / w, so the element with the lowest (load + 1) / w is chosen, ties in turn. With
+//   equal weights this is least used; a bigger element is preferred at a higher connection count
+//   (weights 4, 1 and loads 2, 0: 3/4 < 1/1, the first). Weight 0 only when nothing else is left.
+// - randomized-least-used (§5.4, Randomized Least Used): random, each element with a probability
+//   that grows with its unused capacity (the RFC's reference implementation, rsplib, draws with
+//   weight max_load - load). Baton's load is a connection count without a maximum, so the unused
+//   share is taken as 1 / (1 + load): an idle element is drawn twice as often as one with one
+//   connection. Unknown loads are drawn after every known one (uniformly when none is known).
 //
 // Load and weight (RFC 5356 §3): the RFC's load is a utilisation 0..2^32-1 and its weight a
 // capacity; baton's load is the element's connections (hosted + outstanding takeover requests,
@@ -31,7 +43,16 @@
 import { LocalUsageError } from '../transport-abstraction/errors.js';
 import type { RandomSource } from '../transport-abstraction/random.js';
 
-export const POOL_POLICIES = ['round-robin', 'weighted-round-robin', 'random', 'weighted-random', 'least-used', 'least-used-degradation'] as const;
+export const POOL_POLICIES = [
+  'round-robin',
+  'weighted-round-robin',
+  'random',
+  'weighted-random',
+  'least-used',
+  'least-used-degradation',
+  'priority-least-used',
+  'randomized-least-used',
+] as const;
 export type PoolPolicy = (typeof POOL_POLICIES)[number];
 
 /** A pool element as a policy sees it. */
@@ -104,6 +125,16 @@ export class PoolSelector {
         const chosen = order[0]!;
         this.degraded.set(chosen.id, (this.degraded.get(chosen.id) ?? 0) + this.degradation);
         return order;
+      }
+      case 'priority-least-used':
+        return byLoad(elements, this.turn, (e) => {
+          if (e.load === undefined) return undefined;
+          const w = weightOf(e);
+          return w > 0 ? (e.load + 1) / w : Number.MAX_VALUE;
+        });
+      case 'randomized-least-used': {
+        const known = elements.some((e) => e.load !== undefined);
+        return drawAll(elements, this.random, (e) => (!known ? 1 : e.load === undefined ? 0 : 1 / (1 + e.load)));
       }
     }
   }

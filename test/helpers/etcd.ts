@@ -1,7 +1,7 @@
 // A private etcd (Debian's etcd-server) for tests of `--registry`: a single-member cluster on free
 // loopback ports with a temporary data directory, stopped and removed when the test ends, failed
 // or not (the process is tied to the test's teardown; the directory too).
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,8 +26,44 @@ export interface TestEtcd {
   readonly endpoint: string;
 }
 
-/** Starts etcd and resolves once it serves clients. */
-export async function startEtcd(t: { teardown(fn: () => void | Promise<void>): void }): Promise<TestEtcd> {
+/** TLS for etcd's client port (PEM file names): its certificate and key, and the CA its clients' certificates must chain to. */
+export interface EtcdTls {
+  readonly cert: string;
+  readonly key: string;
+  readonly ca: string;
+  /** A client certificate and key the readiness check presents. */
+  readonly clientCert: string;
+  readonly clientKey: string;
+}
+
+async function plainReady(port: number): Promise<boolean> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${port}/v3/kv/range`, { method: 'POST', body: JSON.stringify({ key: 'AA==' }), signal: AbortSignal.timeout(2000) });
+    return res.ok;
+  } catch {
+    return false; // not yet
+  }
+}
+
+/** Readiness probe over TLS with a client certificate: resolves true when etcd answers a range request. */
+async function tlsReady(port: number, tls: EtcdTls): Promise<boolean> {
+  const https = await import('node:https');
+  return new Promise((resolve) => {
+    const req = https.request(
+      { host: '127.0.0.1', servername: '', port, path: '/v3/kv/range', method: 'POST', ca: readFileSync(tls.ca), cert: readFileSync(tls.clientCert), key: readFileSync(tls.clientKey), timeout: 2000 },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode !== undefined);
+      },
+    );
+    req.on('error', () => resolve(false));
+    req.on('timeout', () => req.destroy());
+    req.end(JSON.stringify({ key: 'AA==' }));
+  });
+}
+
+/** Starts etcd and resolves once it serves clients (with `tls`: on https, client certificates required). */
+export async function startEtcd(t: { teardown(fn: () => void | Promise<void>): void }, tls?: EtcdTls): Promise<TestEtcd> {
   const dir = mkdtempSync(join(tmpdir(), 'baton-etcd-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const client = await freeTcpPort('127.0.0.1');
@@ -37,8 +73,9 @@ export async function startEtcd(t: { teardown(fn: () => void | Promise<void>): v
     [
       '--name', 'baton-test',
       '--data-dir', join(dir, 'data'),
-      '--listen-client-urls', `http://127.0.0.1:${client}`,
-      '--advertise-client-urls', `http://127.0.0.1:${client}`,
+      '--listen-client-urls', `${tls ? 'https' : 'http'}://127.0.0.1:${client}`,
+      '--advertise-client-urls', `${tls ? 'https' : 'http'}://127.0.0.1:${client}`,
+      ...(tls ? ['--cert-file', tls.cert, '--key-file', tls.key, '--trusted-ca-file', tls.ca, '--client-cert-auth'] : []),
       '--listen-peer-urls', `http://127.0.0.1:${peer}`,
       '--initial-advertise-peer-urls', `http://127.0.0.1:${peer}`,
       '--initial-cluster', `baton-test=http://127.0.0.1:${peer}`,
@@ -49,12 +86,7 @@ export async function startEtcd(t: { teardown(fn: () => void | Promise<void>): v
   // Ready when a TCP connection to the client port succeeds and a range request answers.
   const deadline = Date.now() + 30_000;
   for (;;) {
-    try {
-      const res = await fetch(`http://127.0.0.1:${client}/v3/kv/range`, { method: 'POST', body: JSON.stringify({ key: 'AA==' }), signal: AbortSignal.timeout(2000) });
-      if (res.ok) break;
-    } catch {
-      // not yet
-    }
+    if (await (tls ? tlsReady(client, tls) : plainReady(client))) break;
     if (Date.now() > deadline) throw new Error(`etcd did not start: ${p.stderr.slice(-2000)}`);
     await new Promise((r) => setTimeout(r, 200));
   }

@@ -41,11 +41,12 @@ test('process: collects lines, waits for one, reports the exit code', async (t) 
 });
 
 test('process: the life timeout kills the whole process group, background children included', async (t) => {
-  const p = spawnProcess('sh', ['-c', 'sleep 60 & echo "CHILD $!"; sleep 60'], { t, timeoutMs: 500 });
+  // 3 s: time for a loaded machine to start sh and print the line before the life timeout kills it.
+  const p = spawnProcess('sh', ['-c', 'sleep 60 & echo "CHILD $!"; sleep 60'], { t, timeoutMs: 3000 });
   const m = await p.waitForLine(/^CHILD (\d+)$/);
   const child = Number(m[1]);
   t.true(alive(child));
-  const status = await p.waitForExit(5000);
+  const status = await p.waitForExit(10_000);
   t.is(status.signal, 'SIGKILL');
   t.true(p.wasTimedOut);
   // The background sleep was in the same group: it is gone too (allow the kernel a moment to reap).

@@ -26,6 +26,12 @@ export interface BackendConnection {
   resume(): void;
   /** Close the connection; no sink call follows. Safe to call twice. */
   close(): void;
+  /**
+   * Optional: the last response ended cleanly, the content server keeps the connection open, and no
+   * request is outstanding on it: hand it back for another request (a pool), or close it. No sink
+   * call follows.
+   */
+  release?(): void;
 }
 
 /** Opens connections to the content server. */

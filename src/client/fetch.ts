@@ -127,6 +127,7 @@ export async function batonFetch(url: string | URL, options: FetchOptions): Prom
   const runtime = options.runtime ?? udpRuntime();
   if (options.signal?.aborted) throw new FetchError('BATON_ERR_FETCH_CANCELLED', 'cancelled before the connection was opened', 0);
   let opened: { socket: TransportSocket; server: UdpAddress };
+  const request = requestFor(target, options.headers);
   try {
     opened = await dial(servers, {
       transport: options.transport,
@@ -139,12 +140,14 @@ export async function batonFetch(url: string | URL, options: FetchOptions): Prom
       ...(options.mtu !== undefined ? { mtu: options.mtu } : {}),
       ...(options.signal !== undefined ? { signal: options.signal } : {}),
       onFailure: (server, error) => options.onServerFailed?.(server, error),
+      // The request goes with the handshake's end (a GET can be sent to a server that then fails).
+      onAttempt: (socket) => socket.write(request),
     });
   } catch (error) {
     if (options.signal?.aborted) throw new FetchError('BATON_ERR_FETCH_CANCELLED', 'cancelled while connecting', 0, undefined, error);
     throw new FetchError('BATON_ERR_FETCH_REFUSED', error instanceof DialError ? error.message : describeError(error), 0, undefined, error);
   }
-  return new Download(opened.socket, opened.server, target, options, runtime.now.bind(runtime), (ms, fn) => runtime.setTimer(runtime.now() + ms, fn)).response;
+  return new Download(opened.socket, opened.server, options, runtime.now.bind(runtime), (ms, fn) => runtime.setTimer(runtime.now() + ms, fn)).response;
 }
 
 function parseUrl(text: string): URL {
@@ -177,7 +180,6 @@ class Download {
   constructor(
     private readonly socket: TransportSocket,
     private readonly server: UdpAddress,
-    url: URL,
     private readonly options: FetchOptions,
     private readonly now: () => number,
     private readonly later: (ms: number, fn: () => void) => { cancel(): void },
@@ -205,7 +207,6 @@ class Download {
       signal.addEventListener('abort', onAbort, { once: true });
       this.finished.finally(() => signal.removeEventListener('abort', onAbort)).catch(() => {});
     }
-    socket.write(requestFor(url, options.headers));
   }
 
   private where(): string {
@@ -278,12 +279,14 @@ class Download {
     this.settleFailovers(undefined);
     this.body.push(null);
     this.resolveFinished({ received: this.received, total: this.head?.contentLength, failovers: this.failovers, elapsedMs: this.now() - this.started });
-    // Our side closes; a server that does not finish the closing handshake in time is aborted.
-    if (!this.socket.destroyed) {
+    // Our side closes once the caller had the body's end (the close is housekeeping, not part of
+    // the download); a server that does not finish the closing handshake in time is aborted.
+    this.later(0, () => {
+      if (this.socket.destroyed) return;
       const timer = this.later(CLOSE_GRACE_MS, () => this.socket.destroy());
       this.socket.once('close', () => timer.cancel());
       this.socket.end();
-    }
+    });
   }
 
   private fail(code: FetchErrorCode, message: string, cause?: unknown, status = this.head?.status): void {

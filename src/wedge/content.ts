@@ -8,7 +8,7 @@ import type { BatonError } from '../transport-abstraction/errors.js';
 
 /** Where a backend connection delivers what it reads. Called from the world's event loop. */
 export interface BackendSink {
-  /** Response bytes from the backend, in order. */
+  /** Response bytes from the backend, in order; the sink keeps them (the backend never writes into them again). */
   data(bytes: Uint8Array): void;
   /** The backend closed its side cleanly. */
   end(): void;

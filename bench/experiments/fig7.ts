@@ -12,8 +12,10 @@
 //   connection, `Connection: close`);
 // - connect-KIND: node:http with no agent to `baton connect`, which bridges to the wedge.
 // The body is kept as chunks and checked against the object's sha256 after the clock stopped.
-// Every path opens its connections anew and the wedge opens one to nginx per request, so the
-// modes are alike: non-persistent everywhere.
+// Every path opens its client connection anew (non-persistent everywhere on the client's side);
+// the wedge keeps its connections to nginx alive between requests, as a reverse proxy does
+// (src/node/tcp-backend.ts's pool). For batonFetch the time to the head is also split as it saw it
+// (FetchTiming: socket, handshake, request to head).
 //
 // Rounds: one warm-up round of every (size, path) first, not recorded (JIT, the wedges' first
 // connection to nginx, page cache); then --rounds rounds in which every size runs every path once,

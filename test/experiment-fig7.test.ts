@@ -32,6 +32,12 @@ test('fig7 on 1K and 64K, one round: every path and size present, every byte che
       t.true(Number.isFinite(v) && v > 0, `${row[0]} ${row[1]} ${name} = ${v}`);
     }
     for (const name of ['added_ms_min', 'added_ms_median', 'added_ms_max', 'added_pct']) t.true(Number.isFinite(row[column(name)] as number), `${row[0]} ${row[1]} ${name}`);
+    // batonFetch's split of its head time: each phase within it; `baton connect` has none.
+    for (const name of ['baton_socket_ms', 'baton_handshake_ms', 'baton_request_ms']) {
+      const v = row[column(name)];
+      if (String(row[0]).startsWith('connect-')) t.is(v, '', `${row[0]} ${name}`);
+      else t.true(typeof v === 'number' && v >= 0 && v <= (row[column('baton_head_ms')] as number), `${row[0]} ${row[1]} ${name} = ${v}`);
+    }
   }
   t.regex(output.notes ?? '', /(\d+) transfers/);
   // (1 warm-up + 1 recorded round) x 2 sizes x 5 paths (direct and four through baton), each checked.

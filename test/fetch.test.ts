@@ -62,7 +62,7 @@ for (const kind of TRANSPORT_KINDS) {
         const got = await collect(res.body);
         const summary = await res.finished;
         await a.close();
-        return { request, progress, got, summary, status: res.status, total: res.total };
+        return { request, progress, got, summary, status: res.status, total: res.total, timing: res.timing };
       })(),
       120_000,
     );
@@ -75,6 +75,11 @@ for (const kind of TRANSPORT_KINDS) {
     t.true(out.progress.length > 2);
     t.is(out.progress.at(-1)!.received, body.length);
     t.true(out.progress.every((p, i) => p.total === body.length && (i === 0 || p.received > out.progress[i - 1]!.received)));
+    // Virtual time, 10 ms each way: the socket at once, the handshake in 2 round trips (SCTP) or 1
+    // (TCP-Migrate), the head one round trip after it (the request left with the handshake's end).
+    t.is(out.timing.socketMs, 0);
+    t.true(Math.abs(out.timing.handshakeMs - (kind === 'sctp' ? 40 : 20)) < 2, `handshake ${out.timing.handshakeMs} ms`);
+    t.true(out.timing.headMs >= 20 && out.timing.headMs < 25, `head ${out.timing.headMs} ms`);
   });
 
   test(`${kind}: the server dies mid-body, another takes over 700 ms later; the failover is reported with its stall`, async (t) => {

@@ -157,6 +157,19 @@ test('Connection: close ends the client connection after the response', (t) => {
   t.true(run.closed !== undefined && run.closed.type === 'close' && run.closed.error === undefined);
 });
 
+test('Connection: close from the client is not relayed: the content server keeps its connection for the pool, the client still gets its close', (t) => {
+  const { backend } = serverWith(20);
+  const run = drive(factory.create(), backend, [enc(GET('/obj', 'Connection: close\r\n'))]);
+  const sent = run.events.flatMap((e) => (e.type === 'to-backend' ? [Buffer.from(e.bytes).toString('latin1')] : []));
+  t.deepEqual(sent, ['GET /obj HTTP/1.1\r\nHost: pool\r\n\r\n']);
+  t.deepEqual(run.events.find((e) => e.type === 'response-end'), { type: 'response-end', reuse: true });
+  t.true(run.closed !== undefined && run.closed.type === 'close' && run.closed.error === undefined, 'the client connection still closes');
+  t.is(Buffer.from(run.mappings[0]!.request).toString('latin1'), GET('/obj', 'Connection: close\r\n'), 'the mapping keeps the request as the client sent it');
+  // An HTTP/1.0 request, or one with no close, goes as it came.
+  const old = drive(factory.create(), serverWith(20).backend, [enc('GET /obj HTTP/1.0\r\n\r\n')]);
+  t.is(Buffer.from((old.events.find((e) => e.type === 'to-backend') as { bytes: Uint8Array }).bytes).toString('latin1'), 'GET /obj HTTP/1.0\r\n\r\n');
+});
+
 test('chunked responses are relayed whole and are not resumable', (t) => {
   const { backend, body } = serverWith(2500, { chunked: true });
   const run = drive(factory.create(), backend, [enc(GET('/obj') + GET('/obj'))], [7, 1100, 2000]);

@@ -12,8 +12,10 @@
 //   connection, `Connection: close`);
 // - connect-KIND: node:http with no agent to `baton connect`, which bridges to the wedge.
 // The body is kept as chunks and checked against the object's sha256 after the clock stopped.
-// Every path opens its connections anew and the wedge opens one to nginx per request, so the
-// modes are alike: non-persistent everywhere.
+// Every path opens its client connection anew (non-persistent everywhere on the client's side);
+// the wedge keeps its connections to nginx alive between requests, as a reverse proxy does
+// (src/node/tcp-backend.ts's pool). For batonFetch the time to the head is also split as it saw it
+// (FetchTiming: socket, handshake, request to head).
 //
 // Rounds: one warm-up round of every (size, path) first, not recorded (JIT, the wedges' first
 // connection to nginx, page cache); then --rounds rounds in which every size runs every path once,
@@ -28,7 +30,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { batonFetch } from '../../src/client/fetch.js';
+import { batonFetch, type FetchTiming } from '../../src/client/fetch.js';
 import { generatedBytes } from '../../src/node/content-server.js';
 import { LocalUsageError } from '../../src/transport-abstraction/errors.js';
 import type { TransportKind } from '../../src/transport-abstraction/transport.js';
@@ -63,6 +65,8 @@ interface Timing {
   readonly totalMs: number;
   readonly headMs: number;
   readonly body: Buffer;
+  /** batonFetch's own account of the time to the head (FetchTiming): socket, handshake, request to head. */
+  readonly phases?: FetchTiming;
 }
 
 /** A GET on a new TCP connection (no agent, Connection: close). */
@@ -98,7 +102,7 @@ async function batonGet(kind: TransportKind, pool: WedgePool, path: string, mtu:
   });
   const totalMs = performance.now() - start;
   await response.finished;
-  return { totalMs, headMs, body: Buffer.concat(chunks) };
+  return { totalMs, headMs, body: Buffer.concat(chunks), phases: response.timing };
 }
 
 interface Path {
@@ -112,6 +116,7 @@ interface Sample {
   readonly size: number;
   readonly totalMs: number;
   readonly headMs: number;
+  readonly phases: FetchTiming | undefined;
 }
 
 const median = (values: readonly number[]) => {
@@ -209,7 +214,7 @@ export async function runFig7(config: Fig7Config): Promise<ExperimentOutput> {
         return;
       }
       verified++;
-      if (round > 0) samples.push({ round, path: path.name, size, totalMs: timing.totalMs, headMs: timing.headMs });
+      if (round > 0) samples.push({ round, path: path.name, size, totalMs: timing.totalMs, headMs: timing.headMs, phases: timing.phases });
     };
     // Round 0 is the warm-up, not recorded.
     for (let round = 0; round <= config.rounds; round++) {
@@ -226,7 +231,7 @@ export async function runFig7(config: Fig7Config): Promise<ExperimentOutput> {
   }
 }
 
-export const FIG7_COLUMNS = ['path', 'size', 'bytes', 'rounds', 'direct_ms', 'baton_ms', 'added_ms_min', 'added_ms_median', 'added_ms_max', 'added_pct', 'direct_head_ms', 'baton_head_ms'] as const;
+export const FIG7_COLUMNS = ['path', 'size', 'bytes', 'rounds', 'direct_ms', 'baton_ms', 'added_ms_min', 'added_ms_median', 'added_ms_max', 'added_pct', 'direct_head_ms', 'baton_head_ms', 'baton_socket_ms', 'baton_handshake_ms', 'baton_request_ms'] as const;
 
 function report(config: Fig7Config, paths: readonly Path[], samples: readonly Sample[], verified: number, failures: readonly string[]): ExperimentOutput {
   const rows: (string | number)[][] = [];
@@ -257,6 +262,10 @@ function report(config: Fig7Config, paths: readonly Path[], samples: readonly Sa
         round2(median(pct)),
         round2(median(direct.map((s) => s.headMs))),
         round2(median(mine.map((s) => s.headMs))),
+        ...(['socketMs', 'handshakeMs', 'headMs'] as const).map((k) => {
+          const values = mine.flatMap((s) => (s.phases === undefined ? [] : [s.phases[k]]));
+          return values.length === 0 ? '' : round2(median(values));
+        }),
       ]);
       if (!points.has(path.name)) points.set(path.name, []);
       points.get(path.name)!.push([size, median(added)]);
@@ -266,7 +275,7 @@ function report(config: Fig7Config, paths: readonly Path[], samples: readonly Sa
   const failure = failures.length > 0 ? `${failures.length} of ${expected} transfers failed: ${failures.slice(0, 5).join('; ')}` : verified !== expected ? `${verified} of ${expected} transfers verified` : undefined;
   const paper = Object.entries(PAPER).map(([size, p]) => `${size}: +${p.ms} ms (${p.pct}%)`).join(', ');
   const notes = [
-    `Times in ms, one GET per new connection, from the call to the body's last byte; \`added\` is the path's time minus the direct fetch's in the same round (min / median / max over ${config.rounds} rounds after one warm-up round), \`added_pct\` its median as a percentage of direct. \`*_head_ms\` is the median time to the response head (connection set-up and request), the rest of the total is the transfer.`,
+    `Times in ms, one GET per new connection, from the call to the body's last byte; \`added\` is the path's time minus the direct fetch's in the same round (min / median / max over ${config.rounds} rounds after one warm-up round), \`added_pct\` its median as a percentage of direct. \`*_head_ms\` is the median time to the response head (connection set-up and request), the rest of the total is the transfer. For batonFetch (\`fetch-KIND\`) the head time is split as batonFetch saw it (FetchTiming, medians): \`baton_socket_ms\` from the call to the connection's socket (UDP socket bound, endpoint made, first handshake packet sent), \`baton_handshake_ms\` from there to the handshake's end (the request leaves with its last packet), \`baton_request_ms\` from there to the response head (the wedge's work, its request to nginx and the response's way back).`,
     `baton's path MTU: ${config.mtu} bytes (\`--mtu\`; nginx's TCP on loopback uses a 65483-byte MSS).`,
     `Paths: \`direct\` = node:http straight to nginx; \`fetch-KIND\` = batonFetch through one \`baton serve\` wedge; \`connect-KIND\` = node:http through \`baton connect\` and the wedge. Every body checked against the object's sha256 (${verified} transfers).`,
     `The paper's Figure 7: ${paper}. Goal: ≤ 0.3 ms added at 1K and ≤ 1% at 8M.`,

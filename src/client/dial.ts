@@ -103,6 +103,13 @@ export interface DialOptions extends TuningOptions {
   readonly signal?: AbortSignal;
   /** Told of each server that failed, before the next is tried (`more`: another one will be). */
   readonly onFailure?: (server: UdpAddress, error: Error, more: boolean) => void;
+  /**
+   * Given each attempt's socket as soon as it exists, before its handshake completes: what it writes
+   * then is queued in the transport and goes out the moment the connection is up, in the same input
+   * cycle as the handshake's last packet (batonFetch sends its request so). An attempt that fails
+   * is destroyed with what was written to it.
+   */
+  readonly onAttempt?: (socket: TransportSocket, server: UdpAddress) => void;
 }
 
 /** Every server failed (or the dial was stopped); `failures` in the order tried. */
@@ -158,6 +165,7 @@ async function attempt(server: UdpAddress, options: DialOptions): Promise<Transp
   } catch (error) {
     return error instanceof Error ? error : new Error(String(error));
   }
+  options.onAttempt?.(socket, server);
   return new Promise<TransportSocket | Error>((resolve) => {
     let settled = false;
     const done = (result: TransportSocket | Error) => {

@@ -104,6 +104,18 @@ export interface FetchResponse {
   readonly body: Readable;
   /** Resolves when the whole body was received; rejects with the same FetchError as the body. */
   readonly finished: Promise<FetchSummary>;
+  /** Where the time to the head went, on the runtime's clock (ms). */
+  readonly timing: FetchTiming;
+}
+
+/** The phases of a fetch up to its response head (ms, on the runtime's clock). */
+export interface FetchTiming {
+  /** From the call to the connection attempt that succeeded having its socket (UDP socket bound, endpoint made, first handshake packet sent). */
+  readonly socketMs: number;
+  /** From then to the handshake's completion (the request left with its last packet). */
+  readonly handshakeMs: number;
+  /** From then to the response head. */
+  readonly headMs: number;
 }
 
 /** Grace for the server's part of the closing handshake before the connection is aborted. */
@@ -125,8 +137,11 @@ export async function batonFetch(url: string | URL, options: FetchOptions): Prom
   const servers = typeof options.servers === 'string' ? parseServerList(options.servers, options.transport) : options.servers.map((s) => (typeof s === 'string' ? parseServerList(s, options.transport)[0]! : s));
   if (servers.length === 0) throw new LocalUsageError('batonFetch needs at least one server');
   const runtime = options.runtime ?? udpRuntime();
+  const calledAt = runtime.now();
+  let socketAt = calledAt;
   if (options.signal?.aborted) throw new FetchError('BATON_ERR_FETCH_CANCELLED', 'cancelled before the connection was opened', 0);
   let opened: { socket: TransportSocket; server: UdpAddress };
+  const request = requestFor(target, options.headers);
   try {
     opened = await dial(servers, {
       transport: options.transport,
@@ -139,12 +154,18 @@ export async function batonFetch(url: string | URL, options: FetchOptions): Prom
       ...(options.mtu !== undefined ? { mtu: options.mtu } : {}),
       ...(options.signal !== undefined ? { signal: options.signal } : {}),
       onFailure: (server, error) => options.onServerFailed?.(server, error),
+      // The request goes with the handshake's end (a GET can be sent to a server that then fails).
+      onAttempt: (socket) => {
+        socketAt = runtime.now();
+        socket.write(request);
+      },
     });
   } catch (error) {
     if (options.signal?.aborted) throw new FetchError('BATON_ERR_FETCH_CANCELLED', 'cancelled while connecting', 0, undefined, error);
     throw new FetchError('BATON_ERR_FETCH_REFUSED', error instanceof DialError ? error.message : describeError(error), 0, undefined, error);
   }
-  return new Download(opened.socket, opened.server, target, options, runtime.now.bind(runtime), (ms, fn) => runtime.setTimer(runtime.now() + ms, fn)).response;
+  const timing = { socketMs: socketAt - calledAt, handshakeMs: runtime.now() - socketAt };
+  return new Download(opened.socket, opened.server, options, runtime.now.bind(runtime), (ms, fn) => runtime.setTimer(runtime.now() + ms, fn), timing).response;
 }
 
 function parseUrl(text: string): URL {
@@ -177,10 +198,10 @@ class Download {
   constructor(
     private readonly socket: TransportSocket,
     private readonly server: UdpAddress,
-    url: URL,
     private readonly options: FetchOptions,
     private readonly now: () => number,
     private readonly later: (ms: number, fn: () => void) => { cancel(): void },
+    private readonly timing: Omit<FetchTiming, 'headMs'>,
   ) {
     this.started = now();
     this.lastByteAt = this.started;
@@ -205,7 +226,6 @@ class Download {
       signal.addEventListener('abort', onAbort, { once: true });
       this.finished.finally(() => signal.removeEventListener('abort', onAbort)).catch(() => {});
     }
-    socket.write(requestFor(url, options.headers));
   }
 
   private where(): string {
@@ -232,7 +252,7 @@ class Download {
       const framing = bodyFraming(r.head, 'GET');
       if (framing === 'chunked') return this.fail('BATON_ERR_FETCH_PROTOCOL', 'a chunked response body is not supported', undefined, r.head.status);
       this.tracker = new BodyTracker(framing, r.head.contentLength ?? 0);
-      this.resolveHead({ server: this.server, status: r.head.status, head: r.head, total: framing === 'length' ? r.head.contentLength : framing === 'none' ? 0 : undefined, body: this.body, finished: this.finished });
+      this.resolveHead({ server: this.server, status: r.head.status, head: r.head, total: framing === 'length' ? r.head.contentLength : framing === 'none' ? 0 : undefined, body: this.body, finished: this.finished, timing: { ...this.timing, headMs: this.now() - this.started } });
       this.bodyBytes(r.rest);
       if (this.tracker.done) this.complete();
       return;
@@ -278,12 +298,14 @@ class Download {
     this.settleFailovers(undefined);
     this.body.push(null);
     this.resolveFinished({ received: this.received, total: this.head?.contentLength, failovers: this.failovers, elapsedMs: this.now() - this.started });
-    // Our side closes; a server that does not finish the closing handshake in time is aborted.
-    if (!this.socket.destroyed) {
+    // Our side closes once the caller had the body's end (the close is housekeeping, not part of
+    // the download); a server that does not finish the closing handshake in time is aborted.
+    this.later(0, () => {
+      if (this.socket.destroyed) return;
       const timer = this.later(CLOSE_GRACE_MS, () => this.socket.destroy());
       this.socket.once('close', () => timer.cancel());
       this.socket.end();
-    }
+    });
   }
 
   private fail(code: FetchErrorCode, message: string, cause?: unknown, status = this.head?.status): void {

@@ -89,6 +89,9 @@ export class WedgeDaemon {
     });
     const registry = config.registry && (await EtcdRegistry.join({ url: config.registry.url, ttlSec: config.registry.ttlSec, self: { id: config.id, address: config.listen.address, udpPort: config.listen.port, weight: config.weight ?? 1 } }));
     const clocks = { now: () => runtime.now(), wallOffsetMs: Date.now() - runtime.now() };
+
+    // The content server's connections, kept alive between requests (tcp-backend.ts's pool).
+    const backend = config.backend === undefined ? undefined : new TcpBackend(config.backend);
     const source: PeerSource | undefined = registry ?? (config.peersFile !== undefined ? peersFileSource(config.peersFile, config.peers) : undefined);
     const wedge = await Wedge.start({
       runtime,
@@ -102,7 +105,7 @@ export class WedgeDaemon {
       ...(config.weight !== undefined ? { weight: config.weight } : {}),
       groups: config.groups,
       groupKey: config.groupKey,
-      backend: config.backend === undefined ? NO_CONTENT_SERVER : new TcpBackend(config.backend),
+      backend: backend ?? NO_CONTENT_SERVER,
       random: cryptoRandom,
       updateMs: config.updateMs,
       cacheTimeoutMs: config.cacheTimeoutMs,
@@ -137,6 +140,7 @@ export class WedgeDaemon {
       }
     }
     const daemon = new WedgeDaemon(wedge, admin);
+    daemon.backend = backend;
     daemon.config = config;
     daemon.registry = registry;
     daemon.stopWatch = source?.start({
@@ -155,6 +159,7 @@ export class WedgeDaemon {
   }
 
   private config: WedgeDaemonConfig | undefined;
+  private backend: TcpBackend | undefined;
   private registry: EtcdRegistry | undefined;
 
   /** Stops serving and deregisters: the registry's lease is revoked, or (a static pool) the group is told at once. */
@@ -162,6 +167,7 @@ export class WedgeDaemon {
     this.stopWatch?.();
     await new Promise<void>((resolve) => (this.admin ? this.admin.close(() => resolve()) : resolve()));
     await this.wedge.close();
+    this.backend?.closeIdle();
     if (this.registry !== undefined) await this.registry.leave();
     else if (this.config !== undefined) await leavePool(this.config, this.wedge).catch(() => undefined);
   }

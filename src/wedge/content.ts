@@ -8,7 +8,7 @@ import type { BatonError } from '../transport-abstraction/errors.js';
 
 /** Where a backend connection delivers what it reads. Called from the world's event loop. */
 export interface BackendSink {
-  /** Response bytes from the backend, in order. */
+  /** Response bytes from the backend, in order; the sink keeps them (the backend never writes into them again). */
   data(bytes: Uint8Array): void;
   /** The backend closed its side cleanly. */
   end(): void;
@@ -26,6 +26,12 @@ export interface BackendConnection {
   resume(): void;
   /** Close the connection; no sink call follows. Safe to call twice. */
   close(): void;
+  /**
+   * Optional: the last response ended cleanly, the content server keeps the connection open, and no
+   * request is outstanding on it: hand it back for another request (a pool), or close it. No sink
+   * call follows.
+   */
+  release?(): void;
 }
 
 /** Opens connections to the content server. */

@@ -15,7 +15,7 @@ import type { StreamMapping } from '../transport-abstraction/state-types.js';
 import { BodyTracker } from './http-body.js';
 import { errorResponse, RemoteProtocolError } from './http-errors.js';
 import { DEFAULT_HEAD_LIMITS, type HeadLimits } from './http-head-reader.js';
-import { RequestHeadParser, type RequestHead } from './http-request.js';
+import { emitRequestHead, RequestHeadParser, type RequestHead } from './http-request.js';
 import { bodyFraming, ResponseHeadParser, strongValidator, type ResponseHead } from './http-response.js';
 import { checkResumeResponse, planResume, resumeContextOf, ResumeError, withResumeContext, type ResumePlan } from './http-resume.js';
 import type { MapperEvent, StreamMapper, StreamMapperFactory } from './mapper.js';
@@ -54,6 +54,24 @@ interface ResponseRecord {
   readonly requestEnd: number;
   /** Server stream offset just after its last byte; Infinity while it is being relayed. */
   end: number;
+}
+
+/**
+ * The request as the content server gets it. An HTTP/1.1 request that says `Connection: close`
+ * goes without that field, so the content server keeps the connection open after its response and
+ * the wedge can hand it back to its backend pool (ContentBackend release()): a client that opens a
+ * connection per request no longer costs a TCP connection to the content server each time. The
+ * client's connection still closes after the response (persistence toward the client follows the
+ * client's own request), and the mapping records the client's request as it was.
+ */
+export function backendRequest(head: RequestHead): Uint8Array {
+  if (head.keepAlive || head.version !== '1.1') return head.raw;
+  const headers = head.headers.filter((h) => h.name.toLowerCase() !== 'connection');
+  try {
+    return emitRequestHead(head.method, head.target, headers, head.version);
+  } catch {
+    return head.raw; // a field the emitter refuses: relayed as the client sent it, never reused
+  }
 }
 
 /** HTTP/1.1 StreamMapper; see the file comment. */
@@ -295,7 +313,7 @@ export class HttpMapper implements StreamMapper {
       resumeContext: { responseStreamOffset: this.serverOffset, responseHead: EMPTY, pendingRequests: EMPTY },
     };
     this.records.push({ mapping, requestEnd: this.clientOffset, end: Infinity });
-    this.events.push({ type: 'to-backend', bytes: head.raw });
+    this.events.push({ type: 'to-backend', bytes: backendRequest(head) });
     this.responseParser = new ResponseHeadParser(this.limits);
     this.transition('response-head', why);
     this.events.push({ type: 'mapping', mapping: this.mapping()! });
@@ -345,7 +363,9 @@ export class HttpMapper implements StreamMapper {
     if (bytes.length === 0) return;
     const r = this.body!.push(bytes);
     if ('error' in r) return this.backendFailed(r.error);
-    this.toClient(bytes.subarray(0, r.used));
+    // Body bytes go out as the backend gave them, not copied: a backend's chunks are the sink's to
+    // keep (BackendSink.data), and an 8 MB body no longer costs 8 MB of copies and their garbage.
+    this.toClient(bytes.subarray(0, r.used), false);
     if (r.done) this.endOfResponse(true);
   }
 
@@ -366,10 +386,10 @@ export class HttpMapper implements StreamMapper {
 
   // ---- endings ----
 
-  private toClient(bytes: Uint8Array): void {
+  private toClient(bytes: Uint8Array, copy = true): void {
     if (bytes.length === 0) return;
     this.serverOffset += bytes.length;
-    this.events.push({ type: 'to-client', bytes: new Uint8Array(bytes) });
+    this.events.push({ type: 'to-client', bytes: copy ? new Uint8Array(bytes) : bytes });
   }
 
   /** The client's request is refused: the error response goes out when no response has begun. */

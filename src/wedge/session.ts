@@ -134,6 +134,8 @@ export class Session {
   done = false;
   private backendConn: BackendConnection | undefined;
   private backendPaused = false;
+  /** The backend connection's last response ended and it may carry another (released, not closed, when the session lets it go). */
+  private backendIdle = false;
   private readonly out: Uint8Array[] = [];
   /** Stream offset of out[0]'s first byte, and of the byte after the last buffered one. */
   private outStart = 0;
@@ -480,6 +482,7 @@ export class Session {
       switch (ev.type) {
         case 'to-backend':
           this.backend().write(ev.bytes);
+          this.backendIdle = false;
           break;
         case 'to-client':
           this.out.push(ev.bytes);
@@ -495,6 +498,7 @@ export class Session {
           break;
         case 'response-end':
           if (!ev.reuse) this.closeBackend();
+          else this.backendIdle = true;
           break;
         case 'close':
           this.closeBackend();
@@ -565,12 +569,14 @@ export class Session {
       end: () => {
         if (!current()) return;
         this.backendConn = undefined;
+        this.backendIdle = false;
         this.mapper!.handleBackendEnd();
         this.drain(this.options.hooks.now());
       },
       error: () => {
         if (!current()) return;
         this.backendConn = undefined;
+        this.backendIdle = false;
         this.mapper!.handleBackendEnd();
         this.drain(this.options.hooks.now());
       },
@@ -582,9 +588,12 @@ export class Session {
 
   private closeBackend(): void {
     const b = this.backendConn;
+    const idle = this.backendIdle;
     this.backendConn = undefined;
     this.backendPaused = false;
-    b?.close();
+    this.backendIdle = false;
+    if (idle && b?.release !== undefined) b.release();
+    else b?.close();
   }
 }
 

@@ -67,6 +67,8 @@ export class SctpEndpoint implements TransportEndpoint {
   /** Associations that may have something to send or a changed deadline (woken since last drained). */
   private readonly scheduler = new EndpointScheduler<SctpAssociation>((a) => a.pollTimeout());
   private accepted: SctpAssociation[] = [];
+  /** Associations called into since pollReady last returned them; kept from its first call on. */
+  private ready: Set<SctpAssociation> | undefined;
   private outbox: Transmit[] = [];
   private readonly writer = new PacketWriter(1500);
   private readonly initAcks: InitAckIssuer;
@@ -128,6 +130,22 @@ export class SctpEndpoint implements TransportEndpoint {
     return this.accepted.shift();
   }
 
+  /**
+   * The next association this endpoint called into (input, a timer, a poll) since it was last
+   * returned here: the ones that may have events for the application. A server of 10,000
+   * connections pumps these after each input cycle instead of polling every association's events
+   * (issue 12). Never misses one; may name one with no new event. The first call names every
+   * association and starts the record (an application that never calls it keeps none).
+   */
+  pollReady(): SctpAssociation | undefined {
+    this.ready ??= new Set(this.associations);
+    for (const a of this.ready) {
+      this.ready.delete(a);
+      return a;
+    }
+    return undefined;
+  }
+
   importState(now: Instant, state: TransportState, options?: SctpOptions): SctpAssociation {
     checkTransportState(state, 'sctp');
     const s: SctpState = state.sctp!;
@@ -154,6 +172,7 @@ export class SctpEndpoint implements TransportEndpoint {
 
   /** Act on what `a` queued for us while we (or the application) called into it; poll it next. */
   private settle(a: SctpAssociation): void {
+    this.ready?.add(a);
     for (let e = a.pollEndpointEvent(); e !== undefined; e = a.pollEndpointEvent()) {
       if (e.type === 'drop') this.drop(e.reason);
       else this.routingChanged(a);
@@ -422,4 +441,4 @@ function lookupView(a: SctpAssociation): LookupView {
   return { localVerificationTag: a.localTag, localPort: a.host.sctpPort, peerPort: a.remotePort, peerAddresses: [...a.paths.map((p) => p.address), ...a.formerPeerAddresses] };
 }
 
-guardMethods(SctpEndpoint.prototype, ['handleDatagram', 'handleTimeout', 'pollTransmit', 'pollTimeout', 'pollAccept', 'connect', 'importState'], 'SctpEndpoint');
+guardMethods(SctpEndpoint.prototype, ['handleDatagram', 'handleTimeout', 'pollTransmit', 'pollTimeout', 'pollAccept', 'pollReady', 'connect', 'importState'], 'SctpEndpoint');

@@ -24,6 +24,7 @@ import { UdpRuntime, type UdpAttachment } from '../src/node/udp-runtime.js';
 import { END, StreamCollector, StreamSender, type StreamSource } from '../src/stream/index.js';
 import { createEndpoint } from '../src/transports.js';
 import { SctpEndpoint } from '../src/sctp/endpoint.js';
+import { TcpMigrateEndpoint } from '../src/tcp-migrate/endpoint.js';
 import { parseFlags } from './child.js';
 import { settledMemory } from './connections.js';
 
@@ -44,11 +45,22 @@ function udp(text: string | undefined, what: string): UdpAddress {
 type ReadyEndpoint = TransportEndpoint & { pollReady(): MigratableTransport | undefined };
 
 /**
- * The listening endpoint. SCTP's INIT-ACK rate per source address (init-rate.ts, 200 a second) is
- * off here: every client of the bench comes from 127.0.0.1.
+ * Each server connection's send buffer: 256 MiB over the n connections, between 16 KiB and 1 MiB
+ * (1 MiB up to n = 256, 26 KiB at 10,000). The default 4 MiB each would queue 40 GB for 10,000
+ * streams, and closing them would wait for all of it to be delivered.
  */
-export function benchEndpoint(kind: TransportKind, local: UdpAddress, listen: boolean): ReadyEndpoint {
-  if (kind === 'sctp' && listen) return new SctpEndpoint({ addresses: [local], sctpPort: local.port, listen, initRate: { perSecond: 0, burst: 0 }, association: { mtu: 1500, rto: { min: 200 } } });
+export function sendBufferFor(n: number): number {
+  return Math.round(Math.min(1 << 20, Math.max(16 << 10, (256 << 20) / n)));
+}
+
+/**
+ * The endpoint of either side. SCTP's INIT-ACK rate per source address (init-rate.ts, 200 a
+ * second) is off on the server: every client of the bench comes from 127.0.0.1.
+ */
+export function benchEndpoint(kind: TransportKind, local: UdpAddress, listen: boolean, n = 1): ReadyEndpoint {
+  const sendBuffer = sendBufferFor(n);
+  if (kind === 'sctp' && listen) return new SctpEndpoint({ addresses: [local], sctpPort: local.port, listen, initRate: { perSecond: 0, burst: 0 }, association: { mtu: 1500, rto: { min: 200 }, sendBufferSize: sendBuffer } });
+  if (kind === 'tcp' && listen) return new TcpMigrateEndpoint({ addresses: [local], port: local.port, listen, mtu: 1500, rtoMin: 200, config: { sendBufferSize: sendBuffer, sendBufferMax: sendBuffer } });
   return createEndpoint(kind, { addresses: [local], port: local.port, listen, mtu: 1500, rtoMin: 200 }) as ReadyEndpoint;
 }
 
@@ -164,7 +176,7 @@ async function server(kind: TransportKind, local: UdpAddress, n: number, seconds
       attachment!.wake();
     }, 20);
   };
-  attachment = await runtime.attach([local], (bound) => (endpoint = benchEndpoint(kind, bound[0]!, true)), (now) => {
+  attachment = await runtime.attach([local], (bound) => (endpoint = benchEndpoint(kind, bound[0]!, true, n)), (now) => {
     for (let c = endpoint!.pollAccept(); c; c = endpoint!.pollAccept()) conns.push(c);
     if (!streaming) {
       for (let c = endpoint!.pollReady(); c; c = endpoint!.pollReady()) for (let e = c.pollEvent(); e; e = c.pollEvent()) if (e.type === 'connected') established++;

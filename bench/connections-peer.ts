@@ -54,14 +54,21 @@ export function sendBufferFor(n: number): number {
 }
 
 /**
+ * Dead-peer bounds of both sides: 2 minutes, not 15-55 s. On a loaded machine a starved process
+ * may answer nothing for 20 s (TCP-Migrate's keep-alives gave up on 2732 of 10,000 connections
+ * so at load 34); the bench measures what connections cost, not how fast a dead peer is found.
+ */
+const BENCH_DEAD_PEER = { connectTimeoutMs: 120_000, userTimeoutMs: 120_000, idleTimeoutMs: 120_000 } as const;
+
+/**
  * The endpoint of either side. SCTP's INIT-ACK rate per source address (init-rate.ts, 200 a
  * second) is off on the server: every client of the bench comes from 127.0.0.1.
  */
 export function benchEndpoint(kind: TransportKind, local: UdpAddress, listen: boolean, n = 1): ReadyEndpoint {
   const sendBuffer = sendBufferFor(n);
-  if (kind === 'sctp' && listen) return new SctpEndpoint({ addresses: [local], sctpPort: local.port, listen, initRate: { perSecond: 0, burst: 0 }, association: { mtu: 1500, rto: { min: 200 }, sendBufferSize: sendBuffer } });
-  if (kind === 'tcp' && listen) return new TcpMigrateEndpoint({ addresses: [local], port: local.port, listen, mtu: 1500, rtoMin: 200, config: { sendBufferSize: sendBuffer, sendBufferMax: sendBuffer } });
-  return createEndpoint(kind, { addresses: [local], port: local.port, listen, mtu: 1500, rtoMin: 200 }) as ReadyEndpoint;
+  if (kind === 'sctp' && listen) return new SctpEndpoint({ addresses: [local], sctpPort: local.port, listen, initRate: { perSecond: 0, burst: 0 }, association: { mtu: 1500, rto: { min: 200 }, sendBufferSize: sendBuffer, ...BENCH_DEAD_PEER } });
+  if (kind === 'tcp' && listen) return new TcpMigrateEndpoint({ addresses: [local], port: local.port, listen, mtu: 1500, rtoMin: 200, deadPeer: BENCH_DEAD_PEER, config: { sendBufferSize: sendBuffer, sendBufferMax: sendBuffer } });
+  return createEndpoint(kind, { addresses: [local], port: local.port, listen, mtu: 1500, rtoMin: 200, deadPeer: BENCH_DEAD_PEER }) as ReadyEndpoint;
 }
 
 /**
@@ -138,6 +145,7 @@ async function server(kind: TransportKind, local: UdpAddress, n: number, seconds
   let established = 0;
   let closed = 0;
   let streaming = false;
+  let progressAt = 0;
   let attachment: UdpAttachment<TransportEndpoint> | undefined;
   const eld = monitorEventLoopDelay({ resolution: 5 });
   const finish = (): void => {
@@ -183,6 +191,9 @@ async function server(kind: TransportKind, local: UdpAddress, n: number, seconds
       if (established === n) {
         established++; // once
         setImmediate(startStreaming);
+      } else if (now - progressAt > 2000 && established < n) {
+        progressAt = now;
+        process.stderr.write(`server: ${established}/${n} established, dropped ${JSON.stringify(Object.fromEntries(endpoint!.dropped))}\n`);
       }
       return;
     }
@@ -217,7 +228,7 @@ async function clients(kind: TransportKind, peer: UdpAddress, n: number, window:
     let endpoint = core.only;
     if (endpoint === undefined) {
       const port = 1024 + (i % perSocket);
-      endpoint = new SctpEndpoint({ addresses: attachment.addresses, sctpPort: port, listen: false, secret: CLIENT_SECRET, association: { mtu: 1500, rto: { min: 200 } } });
+      endpoint = new SctpEndpoint({ addresses: attachment.addresses, sctpPort: port, listen: false, secret: CLIENT_SECRET, association: { mtu: 1500, rto: { min: 200 }, ...BENCH_DEAD_PEER } });
       core.add(port, endpoint);
     }
     let settle: () => void = () => {};

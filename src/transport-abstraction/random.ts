@@ -17,7 +17,7 @@ export interface RandomSource {
  * on a server (bench/connections-crypto.ts; issue 12).
  */
 export const cryptoRandom: RandomSource = {
-  bytes: (n) => (n <= POOLED ? new Uint8Array(pooled(n)) : new Uint8Array(randomBytes(n))),
+  bytes: (n) => (n <= POOLED ? take(n) : new Uint8Array(randomBytes(n))),
   uint32: () => poolUint32(),
   float: () => poolUint32() / 2 ** 32,
 };
@@ -28,18 +28,30 @@ const POOLED = 64;
 const pool = Buffer.alloc(POOL_SIZE);
 let poolAt = POOL_SIZE;
 
-/** The next n unused bytes of the pool (a view: copy them before the next draw). */
-function pooled(n: number): Buffer {
+/**
+ * The next n unused bytes of the pool, copied out and zeroed there: a private key drawn from it
+ * does not stay behind in the pool's memory.
+ */
+function take(n: number): Uint8Array {
   if (poolAt + n > POOL_SIZE) {
     randomFillSync(pool);
     poolAt = 0;
   }
+  const out = new Uint8Array(pool.subarray(poolAt, poolAt + n));
+  pool.fill(0, poolAt, poolAt + n);
   poolAt += n;
-  return pool.subarray(poolAt - n, poolAt);
+  return out;
 }
 
 function poolUint32(): number {
-  return pooled(4).readUInt32BE(0);
+  if (poolAt + 4 > POOL_SIZE) {
+    randomFillSync(pool);
+    poolAt = 0;
+  }
+  const v = pool.readUInt32BE(poolAt);
+  pool.writeUInt32BE(0, poolAt);
+  poolAt += 4;
+  return v;
 }
 
 /**

@@ -2,7 +2,7 @@
 // the slab, the endpoint scheduler.
 import test from 'ava';
 import { agree, generateKeyPair, keyPairFrom } from '../src/transport-abstraction/x25519.js';
-import { SeededRandom } from '../src/transport-abstraction/random.js';
+import { cryptoRandom, SeededRandom } from '../src/transport-abstraction/random.js';
 import { RtoEstimator } from '../src/transport-abstraction/rto.js';
 import { Slab } from '../src/transport-abstraction/slab.js';
 import { EndpointScheduler } from '../src/transport-abstraction/scheduler.js';
@@ -27,6 +27,22 @@ test('x25519: RFC 7748 §6.1 vectors; both sides agree; a low-order peer key giv
   t.is(agree(a.privateKey, new Uint8Array(32)), undefined, 'the zero point');
   t.is(agree(a.privateKey, hex('0100000000000000000000000000000000000000000000000000000000000000')), undefined, 'a point of order 1');
   t.is(agree(a.privateKey, new Uint8Array(31)), undefined, 'a short key');
+});
+
+test('cryptoRandom: small draws are copies cut from a pooled block, never handed out twice', (t) => {
+  const seen = new Set<string>();
+  for (let i = 0; i < 300; i++) seen.add(Buffer.from(cryptoRandom.bytes(32)).toString('hex')); // past one 4 KiB block
+  t.is(seen.size, 300);
+  const a = cryptoRandom.bytes(16);
+  const copy = a.slice();
+  cryptoRandom.bytes(4000); // refills the block; `a` is its own memory
+  for (let i = 0; i < 2000; i++) cryptoRandom.uint32();
+  t.deepEqual(a, copy);
+  t.is(a.buffer.byteLength, 16);
+  const u = cryptoRandom.uint32();
+  t.true(Number.isInteger(u) && u >= 0 && u < 2 ** 32);
+  const f = cryptoRandom.float();
+  t.true(f >= 0 && f < 1);
 });
 
 test('RTO estimator: RFC 6298 / RFC 9260 §6.3.1 rules, backoff cleared by a sample or new data, reset', (t) => {

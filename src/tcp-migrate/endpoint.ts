@@ -116,6 +116,8 @@ export class TcpMigrateEndpoint implements TransportEndpoint {
   /** Which connections to poll for segments, and the timer table. */
   private readonly scheduler = new EndpointScheduler<TcpMigrateConnection>((c) => c.pollTimeout());
   private readonly acceptQueue: TcpMigrateConnection[] = [];
+  /** Connections called into since pollReady last returned them; kept from its first call on. */
+  private ready: Set<TcpMigrateConnection> | undefined;
   /** What connections are given instead of this endpoint: the wake of an application call. */
   private readonly owner: ConnectionOwner = { wake: (c) => this.touch(c) };
   private readonly outbox: Transmit[] = [];
@@ -215,6 +217,22 @@ export class TcpMigrateEndpoint implements TransportEndpoint {
 
   pollAccept(): TcpMigrateConnection | undefined {
     return this.acceptQueue.shift();
+  }
+
+  /**
+   * The next connection this endpoint called into (input, a timer, a poll) since it was last
+   * returned here: the ones that may have events for the application. A server of 10,000
+   * connections pumps these after each input cycle instead of polling every connection's events
+   * (issue 12). Never misses one; may name one with no new event. The first call names every
+   * connection and starts the record (an application that never calls it keeps none).
+   */
+  pollReady(): TcpMigrateConnection | undefined {
+    this.ready ??= new Set(this.connections);
+    for (const c of this.ready) {
+      this.ready.delete(c);
+      return c;
+    }
+    return undefined;
   }
 
   importState(_now: Instant, state: TransportState, options?: ConnectionOptions): TcpMigrateConnection {
@@ -465,6 +483,7 @@ export class TcpMigrateEndpoint implements TransportEndpoint {
 
   /** Act on what `conn` queued for us while we (or the application) called into it. */
   private settle(conn: TcpMigrateConnection): void {
+    this.ready?.add(conn);
     for (let e = conn.pollEndpointEvent(); e !== undefined; e = conn.pollEndpointEvent()) {
       switch (e.type) {
         case 'rebind':
@@ -522,4 +541,4 @@ export class TcpMigrateEndpoint implements TransportEndpoint {
   }
 }
 
-guardMethods(TcpMigrateEndpoint.prototype, ['handleDatagram', 'handleTimeout', 'pollTransmit', 'pollTimeout', 'pollAccept', 'connect', 'importState'], 'TcpMigrateEndpoint');
+guardMethods(TcpMigrateEndpoint.prototype, ['handleDatagram', 'handleTimeout', 'pollTransmit', 'pollTimeout', 'pollAccept', 'pollReady', 'connect', 'importState'], 'TcpMigrateEndpoint');

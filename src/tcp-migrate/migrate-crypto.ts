@@ -31,8 +31,12 @@ export function deriveConnectionKey(own: KeyPair, peerPublic: Uint8Array, localI
   const shared = agree(own.privateKey, peerPublic, own.publicKey);
   if (shared === undefined) return undefined;
   const [first, second] = localIsInitiator ? [own.publicKey, peerPublic] : [peerPublic, own.publicKey];
-  return new Uint8Array(createHmac('sha256', shared).update('baton tcp-migrate K').update(first).update(second).digest());
+  return new Uint8Array(createHmac('sha256', shared).update(K_LABEL).update(first).update(second).digest());
 }
+
+// The labels as bytes once (a string argument to update() is encoded on every call).
+const K_LABEL = new TextEncoder().encode('baton tcp-migrate K');
+const T_LABEL = new TextEncoder().encode('T');
 
 function u32be(v: number): Uint8Array {
   const b = new Uint8Array(4);
@@ -44,7 +48,11 @@ function u32be(v: number): Uint8Array {
 }
 
 export function deriveToken(key: Uint8Array, initiatorIsn: number, acceptorIsn: number): Uint8Array {
-  const mac = createHmac('sha256', key).update('T').update(u32be(initiatorIsn)).update(u32be(acceptorIsn)).digest();
+  const isns = new Uint8Array(9);
+  isns.set(T_LABEL, 0);
+  isns.set(u32be(initiatorIsn), 1);
+  isns.set(u32be(acceptorIsn), 5);
+  const mac = createHmac('sha256', key).update(isns).digest();
   return new Uint8Array(mac.subarray(0, TOKEN_LENGTH));
 }
 

@@ -1,5 +1,5 @@
 // Random values (verification tags, ISNs, keys) come from an injected source, seeded in tests.
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomFillSync } from 'node:crypto';
 
 export interface RandomSource {
   /** n random bytes. */
@@ -10,11 +10,49 @@ export interface RandomSource {
   float(): number;
 }
 
+/**
+ * The operating system's CSPRNG (node:crypto). Small draws (a tag, an ISN, a 32-byte RANDOM) are
+ * cut from a 4 KiB block filled at once, each byte handed out once, as Node does for randomUUID:
+ * one randomBytes() call per small draw cost about 4 µs of CPU, four of them per connection set-up
+ * on a server (bench/connections-crypto.ts; issue 12).
+ */
 export const cryptoRandom: RandomSource = {
-  bytes: (n) => new Uint8Array(randomBytes(n)),
-  uint32: () => randomBytes(4).readUInt32BE(0),
-  float: () => randomBytes(4).readUInt32BE(0) / 2 ** 32,
+  bytes: (n) => (n <= POOLED ? take(n) : new Uint8Array(randomBytes(n))),
+  uint32: () => poolUint32(),
+  float: () => poolUint32() / 2 ** 32,
 };
+
+const POOL_SIZE = 4096;
+/** Larger draws come straight from randomBytes. */
+const POOLED = 64;
+const pool = Buffer.alloc(POOL_SIZE);
+let poolAt = POOL_SIZE;
+
+/**
+ * The next n unused bytes of the pool, copied out and zeroed there: a private key drawn from it
+ * does not stay behind in the pool's memory.
+ */
+function take(n: number): Uint8Array {
+  if (poolAt + n > POOL_SIZE) {
+    randomFillSync(pool);
+    poolAt = 0;
+  }
+  const out = new Uint8Array(pool.subarray(poolAt, poolAt + n));
+  pool.fill(0, poolAt, poolAt + n);
+  poolAt += n;
+  return out;
+}
+
+function poolUint32(): number {
+  if (poolAt + 4 > POOL_SIZE) {
+    randomFillSync(pool);
+    poolAt = 0;
+  }
+  const v = pool.readUInt32BE(poolAt);
+  pool.writeUInt32BE(0, poolAt);
+  poolAt += 4;
+  return v;
+}
 
 /**
  * A fast deterministic generator (xoshiro128**, seeded through splitmix32) for simulations and

@@ -48,7 +48,7 @@ export interface WedgeDaemonConfig {
   /** Head and idle timeouts of a client connection (WedgeOptions); default the wedge's 30 s / 60 s. */
   readonly headTimeoutMs?: number;
   readonly idleTimeoutMs?: number;
-  /** WedgeOptions.blindResume (default off). */
+  /** WedgeOptions.blindResume (default on; false: never). */
   readonly blindResume?: boolean;
   readonly logFormat: 'json' | 'text';
   /** Who takes a dead member's connections (default the backoff). */
@@ -113,7 +113,7 @@ export class WedgeDaemon {
       ...(config.pace !== undefined ? { factory: new MediaMapperFactory({ rate: config.pace, now: () => runtime.now(), wallOffsetMs: Date.now() - runtime.now() }) } : {}),
       ...(config.headTimeoutMs !== undefined ? { headTimeoutMs: config.headTimeoutMs } : {}),
       ...(config.idleTimeoutMs !== undefined ? { idleTimeoutMs: config.idleTimeoutMs } : {}),
-      ...(config.blindResume === true ? { blindResume: true } : {}),
+      ...(config.blindResume === false ? { blindResume: false } : {}),
       ...(config.service === 'voice' ? { service: voiceService({ wallOffsetMs: Date.now() - runtime.now() }) } : {}),
       log,
     }).catch(async (error: unknown) => {

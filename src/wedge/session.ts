@@ -241,6 +241,11 @@ export class Session {
     this.options.hooks.prefetched(this, this.prefetchFrom === undefined ? new Uint8Array(0) : this.prefetchBytes());
   }
 
+  /** The stream offset a taker's prefetch starts at (the blind bytes' first), while it runs. */
+  get prefetchAt(): number | undefined {
+    return this.prefetchFrom;
+  }
+
   /** True while a taker's prefetch runs (before 'takeover-complete'). */
   get prefetching(): boolean {
     return this.prefetchFrom !== undefined;

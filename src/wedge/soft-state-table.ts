@@ -24,7 +24,12 @@ export interface TableEntry {
   readonly announcer: string;
   readonly receivedAt: Instant;
   readonly expiresAt: Instant;
+  /** An earlier state of the same owner and number (at least RATE_SPAN_MS before): the stream's recent delivery rate (blind-span.ts). */
+  readonly previous?: { readonly streamBytesAcked: number; readonly receivedAt: Instant };
 }
+
+/** The shortest span between two states that `previous` measures a delivery rate over. */
+export const RATE_SPAN_MS = 100;
 
 /** A connection this wedge serves was taken over by a higher takeover number. */
 export interface Superseded {
@@ -117,7 +122,9 @@ export class SoftStateTable {
       }
       if (old === undefined) this.counters.inserted++;
       else this.counters.refreshed++;
-      this.entries.set(key, { key, state, announcer, receivedAt: now, expiresAt: now + this.cacheTimeoutMs });
+      const same = old !== undefined && old.state.takeoverNumber === state.takeoverNumber && old.state.ownerId === state.ownerId;
+      const previous = !same ? undefined : now - old.receivedAt >= RATE_SPAN_MS ? { streamBytesAcked: old.state.streamBytesAcked, receivedAt: old.receivedAt } : old.previous;
+      this.entries.set(key, { key, state, announcer, receivedAt: now, expiresAt: now + this.cacheTimeoutMs, ...(previous ? { previous } : {}) });
     }
     return superseded;
   }

@@ -18,6 +18,7 @@
 import { createHash } from 'node:crypto';
 import { SimNetwork } from '../../src/sim/network.js';
 import { makeFile } from '../../src/sim/object.js';
+import { get, WedgeWorld } from '../../src/sim/wedge-world.js';
 import { createEndpoint, DEFAULT_UDP_PORT } from '../../src/transports.js';
 import type { MigratableTransport, TransportKind } from '../../src/transport-abstraction/transport.js';
 import type { TransportState } from '../../src/transport-abstraction/state-types.js';
@@ -247,3 +248,82 @@ export const failoverExperiment: Experiment = {
 };
 
 const setupText = `Virtual time on src/sim/: A at 10 ms RTT (2 Mbit/s, 14 KB queue) dies at ${KILL_AT_MS} ms with its state exported at that moment; the death notice reaches B ${NOTICE_AFTER_MS} ms later. \`resume_ms\`: notice → first byte delivered to the client's application. \`state_lag_bytes\`: how far the client was past the state's acknowledged point. \`duplicates\`: copies delivered after the notice of data the client already held. Made by \`baton experiment failover\`.`;
+
+// ---- The same through the wedge (`baton serve`): the state as its support group holds it ----
+
+export const WEDGE_KILL_AT_MS = 1_500;
+
+export interface WedgeFailoverOptions {
+  readonly kind: TransportKind;
+  readonly rttMs: number;
+  readonly seed?: number;
+  /** WedgeOptions.blindResume (default: the wedge's default, on). */
+  readonly blindResume?: boolean;
+  /** The wedges' update period (default 1000 ms). */
+  readonly updateMs?: number;
+  readonly fileLength?: number;
+}
+
+/**
+ * One failover through two wedges (src/sim/wedge-world.ts): w1 (10 ms RTT, 2 Mbit/s, 14 KB queue)
+ * serves a download mid-stream when its host dies at WEDGE_KILL_AT_MS; the monitor's death report
+ * reaches w2 NOTICE_AFTER_MS later; w2 (RTT under test, no rate limit) takes over with the state
+ * as w1 last announced it (every update period), not one exported at the death. Measured at the
+ * client as measureFailover does.
+ */
+export async function measureWedgeFailover(options: WedgeFailoverOptions): Promise<FailoverResult> {
+  const { kind, rttMs } = options;
+  const seed = options.seed ?? 1;
+  const file = makeFile(options.fileLength ?? 1_000_000, seed);
+  const world = new WedgeWorld({
+    kind,
+    seed,
+    wedges: 2,
+    health: 'external',
+    monitorAddress: '10.0.2.1',
+    updateMs: options.updateMs ?? 1000,
+    ...(options.blindResume !== undefined ? { blindResume: options.blindResume } : {}),
+    clientLink: (id) => (id === 'w1' ? { delayMs: 5, rateBps: 2_000_000, queueBytes: 14_000 } : { delayMs: rttMs / 2 }),
+  });
+  await world.startAll(new Map([['/f', file]]));
+  const copies = new CopyCounter(kind);
+  world.net.onTrace((e) => {
+    if (e.kind === 'deliver' && e.to.address === '10.0.0.1') copies.deliver(e.payload);
+  });
+  const client = world.client('w1', [get('/f', true)]);
+  const start = world.net.now;
+  world.net.runUntil(() => false, start + WEDGE_KILL_AT_MS);
+  world.net.kill('w1');
+  world.net.runUntil(() => false, world.net.now + NOTICE_AFTER_MS - 5); // the monitor is 5 ms from w2
+  world.monitor((m) => m.declareDead('w1'));
+  let heldAtNotice = 0;
+  let announced = 0;
+  let noticeAt: number | undefined;
+  world.net.runUntil(() => {
+    if (noticeAt === undefined && world.events('member-dead', 'w2').length > 0) {
+      noticeAt = world.net.now;
+      heldAtNotice = client.received;
+      announced = world.wedge('w2').channel.table.ownedBy('w1')[0]?.state.streamBytesAcked ?? 0;
+      copies.counting = true;
+    }
+    return client.closed;
+  }, world.net.now + 120_000);
+  const started = world.events('takeover-start', 'w2')[0];
+  const first = client.deliveries.find((at) => noticeAt !== undefined && at >= noticeAt && at > (started?.time ?? Infinity)) ?? Infinity;
+  const bytes = client.collector.bytes();
+  const headEnd = Buffer.from(bytes).indexOf('\r\n\r\n') + 4;
+  const intact = client.collector.closed?.error === undefined && headEnd > 4 && sha(bytes.subarray(headEnd)) === sha(file);
+  const resumeMs = first - (noticeAt ?? Infinity);
+  return {
+    kind,
+    rttMs,
+    resumeMs,
+    resumeRtts: resumeMs / rttMs,
+    heldAtNotice,
+    stateLag: heldAtNotice - announced,
+    duplicates: copies.duplicatesAfter,
+    duplicateUnit: kind === 'tcp' ? 'bytes' : 'chunks',
+    maxCopies: copies.maxCopies,
+    intact,
+  };
+}

@@ -5,7 +5,8 @@
 // period before the old owner stopped, and the old owner went on sending after it. The blind bytes
 // from the state's acknowledged point are then copies of what the client holds, and its first new
 // byte comes only after its answer (1.5 RTT). So the taker predicts: the stream moved at the rate
-// the last two announcements show (acknowledged bytes over the time between their arrivals), from
+// the announcements show (acknowledged bytes over the time between their arrivals, a moving
+// average: soft-state-table.ts TableEntry.rate), from
 // the state's arrival until the old owner stopped —
 //   - a move (the old owner is alive and sends until the client accepts the taker) or a monitor's
 //     report (the old owner may have sent until the notice; what it had in flight then still
@@ -31,23 +32,15 @@ import type { DeathVerdict } from './takeover.js';
 
 export interface BlindSpanInput {
   readonly state: TransportState;
-  /** When the state arrived here, and an earlier state of the same owner (soft-state-table.ts TableEntry). */
+  /** When the state arrived here, and the stream's recent rate, bytes per ms (soft-state-table.ts TableEntry). */
   readonly receivedAt: Instant;
-  readonly previous?: { readonly streamBytesAcked: number; readonly receivedAt: Instant };
+  readonly rate?: number;
   readonly by: DeathVerdict;
   readonly now: Instant;
   /** The update period (a heartbeat death lies within one after the last announcement). */
   readonly updateMs: number;
   /** The blind span's length (bytes the taker sends). */
   readonly span: number;
-}
-
-/** The stream's delivery rate (bytes per ms) between two announced states, or undefined. */
-export function deliveryRate(input: Pick<BlindSpanInput, 'state' | 'receivedAt' | 'previous'>): number | undefined {
-  const p = input.previous;
-  if (p === undefined || input.receivedAt <= p.receivedAt) return undefined;
-  const bytes = input.state.streamBytesAcked - p.streamBytesAcked;
-  return bytes < 0 ? undefined : bytes / (input.receivedAt - p.receivedAt);
 }
 
 /**
@@ -57,7 +50,7 @@ export function deliveryRate(input: Pick<BlindSpanInput, 'state' | 'receivedAt' 
  */
 export function blindStart(input: BlindSpanInput): number | undefined {
   const acked = input.state.streamBytesAcked;
-  const rate = deliveryRate(input);
+  const rate = input.rate;
   if (rate === undefined) return undefined;
   if (rate === 0) return acked;
   const margin = input.span / 4;
@@ -66,16 +59,16 @@ export function blindStart(input: BlindSpanInput): number | undefined {
   if (margin / rate > MAX_MARGIN_MS) return undefined;
   const stoppedAt = input.by === 'heartbeat' ? Math.min(input.now, input.receivedAt + input.updateMs / 2) : input.now;
   const lag = rate * Math.max(0, stoppedAt - input.receivedAt);
-  if (lag > input.span / 2) return undefined;
+  if (lag > 2 * input.span) return undefined;
   return Math.max(acked, Math.floor(acked + lag - margin));
 }
 
 /** The most stream time (bytes / rate) the span's planned copies may cost: about the round trip a hit saves. */
-export const MAX_MARGIN_MS = 20;
+export const MAX_MARGIN_MS = 50;
 
 /** What a takeover job keeps of its table entry for blindStart. */
-export function heard(e: TableEntry): { readonly receivedAt: Instant; readonly previous?: TableEntry['previous'] } {
-  return { receivedAt: e.receivedAt, ...(e.previous ? { previous: e.previous } : {}) };
+export function heard(e: TableEntry): { readonly receivedAt: Instant; readonly rate?: number } {
+  return { receivedAt: e.receivedAt, ...(e.rate !== undefined ? { rate: e.rate } : {}) };
 }
 
 /**

@@ -9,7 +9,6 @@
 import type { RandomSource } from '../transport-abstraction/random.js';
 import type { TransportState } from '../transport-abstraction/state-types.js';
 import type { Instant } from '../transport-abstraction/transport.js';
-import type { TableEntry } from './soft-state-table.js';
 import { DEFAULT_BACKOFF, takeoverDelay, type BackoffRule, type TakeoverLoad } from './backoff.js';
 
 /** Who declared the member dead. */
@@ -31,9 +30,9 @@ export interface TakeoverJob {
   readonly noticedAt: Instant;
   /** Sent without backoff (a move, or this wedge is the only live candidate). */
   readonly unpaced: boolean;
-  /** When the state arrived, and an earlier one (the table entry's): where the blind resume starts (blind-span.ts). */
+  /** When the state arrived, and the stream's rate (the table entry's): where the blind resume starts (blind-span.ts). */
   readonly receivedAt?: Instant;
-  readonly previous?: TableEntry['previous'];
+  readonly rate?: number;
 }
 
 export interface TakeoverQueueOptions {

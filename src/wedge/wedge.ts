@@ -868,7 +868,7 @@ export class Wedge {
     this.counters.takeoversStarted++;
     this.log('takeover-start', { connection: name, from: job.from, number, delayMs: Math.round(delayMs * 1000) / 1000 });
     const blind = this.options.blindResume !== false && state.stream !== undefined;
-    const from = !blind ? undefined : job.receivedAt === undefined ? state.streamBytesAcked : blindStart({ state, receivedAt: job.receivedAt, ...(job.previous ? { previous: job.previous } : {}), by: job.by, now, updateMs: this.channel.updateMs, span: blindSpan(state) });
+    const from = !blind ? undefined : job.receivedAt === undefined ? state.streamBytesAcked : blindStart({ state, receivedAt: job.receivedAt, ...(job.rate !== undefined ? { rate: job.rate } : {}), by: job.by, now, updateMs: this.channel.updateMs, span: blindSpan(state) });
     const session = this.newSession({ conn, taker: true, ...(state.stream ? { resume: state.stream } : {}), takeoverNumber: number, ...(from !== undefined ? { prefetchFrom: from } : {}) });
     // The takeover request goes when the prefetch has its first bytes (hooks.prefetched), at the latest after PREFETCH_WAIT_MS.
     if (!(session instanceof Session)) return this.sendTakeover(session, new Uint8Array(0)); // a service's session (a call): no prefetch

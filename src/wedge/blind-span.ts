@@ -6,8 +6,8 @@
 // from the state's acknowledged point are then copies of what the client holds, and its first new
 // byte comes only after its answer (1.5 RTT). So the taker predicts: the stream moved at the rate
 // the announcements show (acknowledged bytes over the time between their arrivals, a moving
-// average: soft-state-table.ts TableEntry.rate), from
-// the state's arrival until the old owner stopped —
+// average: soft-state-table.ts TableEntry.rate), from the state's arrival until the old owner
+// stopped —
 //   - a move (the old owner is alive and sends until the client accepts the taker) or a monitor's
 //     report (the old owner may have sent until the notice; what it had in flight then still
 //     drains to the client): now;
@@ -20,8 +20,8 @@
 // answer. Each blind byte is sent once (no byte reaches the client more than twice).
 //
 // No blind resume (the request goes alone, at once: 1.5 RTT, no copies) when it would cost more
-// than it can save: the state lags by more than half the span (the prediction bridges more than
-// it covers), the span's margin is more than MAX_MARGIN_MS of the stream (copies on a slow link
+// than it can save: the predicted lag is more than twice the span (the prediction's error, a
+// fraction of what it bridges, would exceed the span), the span's margin is more than MAX_MARGIN_MS of the stream (copies on a slow link
 // take longer than the round trip they save: Figure 5 drifted 37% with them), or there is no rate
 // (one state heard since the owner took over). A stream that did not move between the last two
 // states (paused) is resumed blind from the state's point: that is where the client stands.
@@ -45,8 +45,7 @@ export interface BlindSpanInput {
 
 /**
  * The stream offset to send blind from (at or above the state's acknowledged point), or undefined:
- * no blind resume, the state lags the client by more than the span (the prediction would bridge
- * more than it covers, and every byte it misses by is a copy on the client's path or a hole).
+ * no blind resume (see the file comment for when).
  */
 export function blindStart(input: BlindSpanInput): number | undefined {
   const acked = input.state.streamBytesAcked;

@@ -294,6 +294,8 @@ export interface WedgeFailoverOptions {
   /** The wedges' update period (default 1000 ms). */
   readonly updateMs?: number;
   readonly fileLength?: number;
+  /** When w1 dies, ms after the client's connect (default WEDGE_KILL_AT_MS). */
+  readonly killAtMs?: number;
 }
 
 /**
@@ -324,7 +326,7 @@ export async function measureWedgeFailover(options: WedgeFailoverOptions): Promi
   });
   const client = world.client('w1', [get('/f', true)]);
   const start = world.net.now;
-  world.net.runUntil(() => false, start + WEDGE_KILL_AT_MS);
+  world.net.runUntil(() => false, start + (options.killAtMs ?? WEDGE_KILL_AT_MS));
   world.net.kill('w1');
   world.net.runUntil(() => false, world.net.now + NOTICE_AFTER_MS - 5); // the monitor is 5 ms from w2
   world.monitor((m) => m.declareDead('w1'));

@@ -5,7 +5,7 @@
 // where the client stands — the serving wedge died while its stream paused (a live source, a slow
 // content server): the states announced during the pause describe it. Otherwise (the client far
 // past the last announcement) the prefetch is dropped at takeover-complete and the taker resumes
-// as without one. Off by default (WedgeOptions.blindResume). Simulator, 5 ms links (10 ms RTT),
+// as without one. On by default (WedgeOptions.blindResume; blind-span.ts). Simulator, 5 ms links (10 ms RTT),
 // content server 1 ms.
 import test from 'ava';
 import { TRANSPORT_KINDS } from '../src/transports.js';

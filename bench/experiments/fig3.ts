@@ -111,7 +111,7 @@ export async function runFig3(options: Fig3Options): Promise<Fig3Trace> {
     events,
     winner: winner === undefined ? undefined : SERVER_NAMES[winner],
     refusedOldPackets: rows.filter((r) => r.line.direction === 'out' && r.line.role === 'refusal' && r.line.to.address === A).length,
-    refusedTakeovers: rows.filter((r) => r.line.direction === 'out' && r.line.role === 'refusal' && r.line.to.address !== A).length,
+    refusedTakeovers: refusalsOfTakeovers(rows, A),
     complete: headEnd > 4 && body.length === object.length && Buffer.compare(body, object) === 0 && client.collector.closed?.error === undefined,
   };
 }
@@ -166,6 +166,21 @@ function eventText(server: string, event: string, fields: Record<string, unknown
 }
 
 /** One trace as the paper prints it: time, addresses, the packet, with the events between. */
+/**
+ * The refusals that answer a takeover request (the last packet in from that server was one): a
+ * loser's blind resume behind its refused request earns refusals of its own, which are no second
+ * refused request.
+ */
+function refusalsOfTakeovers(rows: readonly TraceRow[], oldServer: string): number {
+  const lastIn = new Map<string, string>();
+  let n = 0;
+  for (const r of rows) {
+    if (r.line.direction === 'in') lastIn.set(r.line.from.address, r.line.role);
+    else if (r.line.role === 'refusal' && r.line.to.address !== oldServer && lastIn.get(r.line.to.address) === 'takeover') n++;
+  }
+  return n;
+}
+
 export function traceText(trace: Fig3Trace): string {
   const out: string[] = [];
   const events = [...trace.events];

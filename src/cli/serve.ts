@@ -81,7 +81,7 @@ export function serveCommand(): Command {
 
     .option('--head-timeout <s>', 'a request head begun must be complete within this (else 408 and close)', '30')
     .option('--idle-timeout <s>', 'a connection with no request under way and no byte of the next is closed after this', '60')
-    .option('--blind-resume', "a taker sends the content server's first bytes with its takeover request (pays when the announced state is recent)")
+    .option('--no-blind-resume', "a taker never sends stream bytes with its takeover request (by default it does when the announced state places the client well enough: README \"Takeover latency\")")
     .option('--log <format>', 'json or text', 'json')
     .exitOverride((error: CommanderError) => process.exit(error.exitCode === 0 ? 0 : 2))
     .action(async (options: ServeCommandOptions) => {
@@ -177,7 +177,7 @@ export function parseServeConfig(o: ServeCommandOptions): WedgeDaemonConfig {
 
     headTimeoutMs: headTimeout * 1000,
     idleTimeoutMs: idleTimeout * 1000,
-    ...(o.blindResume === true ? { blindResume: true } : {}),
+    ...(o.blindResume === false ? { blindResume: false } : {}),
     logFormat: o.log,
     takeoverPolicy: parseTakeoverPolicy(o.takeoverPolicy),
     weight: number(o.weight, '--weight', 0, 1e9, false)!,

@@ -49,7 +49,7 @@ export interface WedgeDaemonConfig {
   /** Head and idle timeouts of a client connection (WedgeOptions); default the wedge's 30 s / 60 s. */
   readonly headTimeoutMs?: number;
   readonly idleTimeoutMs?: number;
-  /** WedgeOptions.blindResume (default off). */
+  /** WedgeOptions.blindResume (default on; false: never). */
   readonly blindResume?: boolean;
   readonly logFormat: 'json' | 'text';
   /** Who takes a dead member's connections (default the backoff). */
@@ -119,7 +119,7 @@ export class WedgeDaemon {
       factory: config.pace !== undefined ? new MediaMapperFactory({ rate: config.pace, ...clocks }) : new ClockKeepingMapperFactory(clocks),
       ...(config.headTimeoutMs !== undefined ? { headTimeoutMs: config.headTimeoutMs } : {}),
       ...(config.idleTimeoutMs !== undefined ? { idleTimeoutMs: config.idleTimeoutMs } : {}),
-      ...(config.blindResume === true ? { blindResume: true } : {}),
+      ...(config.blindResume === false ? { blindResume: false } : {}),
       ...(config.service === 'voice' ? { service: voiceService({ wallOffsetMs: Date.now() - runtime.now() }) } : {}),
       ...(config.service === 'http,voice' ? { service: httpAndVoiceService(voiceService({ wallOffsetMs: Date.now() - runtime.now() })) } : {}),
       log,

@@ -280,13 +280,13 @@ export class SctpAssociation implements MigratableTransport {
     return q.offsetOfTsn(q.firstTsn) ?? q.chunkedOffset;
   }
 
-  takeover(now: Instant, requestNumber: number, mode?: ResumeMode, resumeFrom?: Uint8Array): void {
+  takeover(now: Instant, requestNumber: number, mode?: ResumeMode, resumeFrom?: Uint8Array, resumeAt?: number): void {
     validateTakeoverNumber(requestNumber);
     if (resumeFrom !== undefined) checkBytes(resumeFrom, 'takeover: resumeFrom');
     mode = checkResumeMode(mode);
     this.host.wake(this);
     if (!this.takeoverState) throw new LocalUsageError('takeover() needs an endpoint-built association');
-    takeover.takeover(this, now, requestNumber, mode, resumeFrom);
+    takeover.takeover(this, now, requestNumber, mode, resumeFrom, resumeAt);
   }
 
   receiverState(): ReceiverState | undefined {

@@ -219,7 +219,7 @@ export function exportInto(a: SctpAssociation, state: TransportState): void {
 
 // ------------------------------------------------------------ takeover (new server)
 
-export function takeover(a: SctpAssociation, now: Instant, requestNumber: number, mode: ResumeMode = DEFAULT_RESUME_MODE, resumeFrom?: Uint8Array): void {
+export function takeover(a: SctpAssociation, now: Instant, requestNumber: number, mode: ResumeMode = DEFAULT_RESUME_MODE, resumeFrom?: Uint8Array, resumeAt?: number): void {
   const t = a.takeoverState!;
   validateTakeoverNumber(requestNumber);
   if (!t.initiator) throw new LocalUsageError('takeover() needs an association built by importState()');
@@ -230,7 +230,7 @@ export function takeover(a: SctpAssociation, now: Instant, requestNumber: number
   if (isWildcard(a.local.address)) throw new LocalUsageError(`takeover() needs a specific local address, not ${a.local.address}: the client accepts a takeover only from the address it adds`);
   const rekey = pendingRekey(a.options.random, t.context.endpointPairKey, requestNumber, t.peerPublicKey);
   if (rekey) t.pendingRekey = rekeyedContext(a, t.context, rekey.key);
-  apply(a, now, t.initiator.start(now, requestNumber, mode, a.primaryRto, resumeFrom, rekey ? [rekeyParam(rekey.publicKey)] : []));
+  apply(a, now, t.initiator.start(now, requestNumber, mode, a.primaryRto, resumeFrom, rekey ? [rekeyParam(rekey.publicKey)] : [], resumeAt));
 }
 
 export function receiverState(a: SctpAssociation): ReceiverState | undefined {

@@ -103,8 +103,10 @@ export class TakeoverInitiator {
   }
 
   /** Build the takeover ASCONF (add ours, set primary, delete the old ones) with number n. */
-  start(now: number, requestNumber: number, mode: ResumeMode, rto: number, resumeFrom?: Uint8Array, extraParams: readonly AsconfParam[] = []): InitiatorOutput {
+  start(now: number, requestNumber: number, mode: ResumeMode, rto: number, resumeFrom?: Uint8Array, extraParams: readonly AsconfParam[] = [], resumeAt?: number): InitiatorOutput {
     if (this.phase !== 'imported') throw new LocalUsageError(`takeover() already called (takeover ${this.phase})`);
+    const at = resumeAt ?? this.setup.streamBytesAcked;
+    if (!Number.isSafeInteger(at) || at < this.setup.streamBytesAcked) throw new LocalUsageError(`takeover: resumeAt ${at} is not a stream offset at or above the state's acknowledged point ${this.setup.streamBytesAcked}`);
     const ours = this.setup.newAddress.address;
     const old = this.oldServerIps;
     // The ASCONF's address parameter: an address the client knows (the old server's), so that it
@@ -124,26 +126,28 @@ export class TakeoverInitiator {
     this.phase = 'asconf-sent';
     this.probeRto = rto;
     if (this.setup.bundleProbe === true) this.probe = this.makeProbe();
-    const blind = this.probe !== undefined && resumeFrom !== undefined ? this.blindChunks(resumeFrom) : [];
+    const blind = this.probe !== undefined && resumeFrom !== undefined ? this.blindChunks(resumeFrom, at) : [];
     this.blindLast = blind.at(-1)?.tsn;
     return { kind: 'send-asconf', chunk, destination: this.setup.client, ...(this.probe ? { probe: this.probe } : {}), ...(blind.length > 0 ? { blind } : {}) };
   }
 
   /**
-   * The blind resume (transport.ts takeover): DATA chunks for the stream from the state's
-   * acknowledged point, placed by the state's TSN map, through the old owner's flight (the client
-   * may hold any of it) plus one initial window, at most 64 KiB; sent once, right behind the
-   * ASCONF's packet, so that they reach the client after it added our address. Chunks the client
-   * holds are dropped there as duplicates; the rest it delivers half a round trip after the
-   * request. The resume plan that follows the probe's SACK may send some again: one more copy at
-   * most, never more.
+   * The blind resume (transport.ts takeover): DATA chunks for the stream from `from` (the state's
+   * acknowledged point, or where the taker predicts the client stands), placed by the state's TSN
+   * map (its open last run maps the TSNs the old owner sent after the state, full-size chunks:
+   * the export barrier holds a short one until a map places it), as many bytes as the old owner's
+   * flight (the client may hold any of it) plus one initial window, at most 64 KiB; sent once,
+   * right behind the ASCONF's packet, so that they reach the client after it added our address.
+   * Chunks the client holds are dropped there as duplicates; the rest it delivers half a round
+   * trip after the request (or holds beyond a hole when `from` is past it). The resume plan that
+   * follows the probe's SACK may send some again: one more copy at most, never more.
    */
-  private blindChunks(bytes: Uint8Array): DataChunk[] {
+  private blindChunks(bytes: Uint8Array, from: number): DataChunk[] {
     const s = this.setup.state;
-    const from = this.setup.streamBytesAcked;
+    const acked = this.setup.streamBytesAcked;
     const runs = s.tsnMap;
-    const flightEnd = this.setup.streamBytesSent ?? from;
-    const budget = Math.min(bytes.length, Math.max(0, flightEnd - from) + (this.setup.initialWindow ?? 4380), 65_536);
+    const flightEnd = this.setup.streamBytesSent ?? acked;
+    const budget = Math.min(bytes.length, Math.max(0, flightEnd - acked) + (this.setup.initialWindow ?? 4380), 65_536);
     const out: DataChunk[] = [];
     let loc = locateOffset(from, runs);
     if (loc !== undefined && loc.offset < from) loc = locateTsn(tsnAdd(loc.tsn, 1), runs);

@@ -42,7 +42,7 @@ export interface WorldOptions {
   readonly takeoverPolicy?: TakeoverPolicy;
   /** How takers resume; default the transports' DEFAULT_RESUME_MODE. */
   readonly resumeMode?: ResumeMode;
-  /** The wedges' blind resume (WedgeOptions.blindResume); default off. */
+  /** The wedges' blind resume (WedgeOptions.blindResume); default on. */
   readonly blindResume?: boolean;
   /** The link between the clients' host and wedge `id` (default: the network's 5 ms default link). */
   readonly clientLink?: (id: string) => LinkConfig | undefined;

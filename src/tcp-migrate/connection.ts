@@ -365,9 +365,9 @@ export class TcpMigrateConnection implements MigratableTransport {
     return migrate.exportState(this, now);
   }
 
-  takeover(now: Instant, requestNumber: number, mode?: ResumeMode, resumeFrom?: Uint8Array): void {
+  takeover(now: Instant, requestNumber: number, mode?: ResumeMode, resumeFrom?: Uint8Array, resumeAt?: number): void {
     if (resumeFrom !== undefined) checkBytes(resumeFrom, 'takeover: resumeFrom');
-    migrate.startTakeover(this, now, requestNumber, checkResumeMode(mode), resumeFrom);
+    migrate.startTakeover(this, now, requestNumber, checkResumeMode(mode), resumeFrom, resumeAt);
     this.owner?.wake(this);
   }
 

@@ -68,8 +68,10 @@ export interface PendingRequest {
   retransmitted: boolean;
   /** Re-keying: E's public key (the SYN's payload) and K', used once the client accepts. */
   rekey?: { readonly publicKey: Uint8Array; readonly key: Uint8Array };
-  /** The bytes sent blind behind the SYN (offsets knownUna ..), see sendBlind. */
+  /** The bytes sent blind behind the SYN (offsets blindAt ..), see sendBlind. */
   blind?: Uint8Array;
+  /** The stream offset of blind's first byte: knownUna, or where the taker predicted the client stands. */
+  blindAt?: number;
 }
 
 type Option<T extends TcpOption['type']> = Extract<TcpOption, { type: T }>;
@@ -154,10 +156,12 @@ const exportedSent = new WeakMap<TcpMigrateConnection, number>();
 // -----------------------------------------------------------------------------------------------
 // Taker side
 
-export function startTakeover(c: TcpMigrateConnection, now: Instant, requestNumber: number, mode: ResumeMode, resumeFrom?: Uint8Array): void {
+export function startTakeover(c: TcpMigrateConnection, now: Instant, requestNumber: number, mode: ResumeMode, resumeFrom?: Uint8Array, resumeAt?: number): void {
   if (!c.preloaded || c.key === undefined || c.token === undefined) throw new LocalUsageError('takeover() needs a connection built by importState()');
   if (c.state !== 'CLOSED' || c.migrateRequest !== undefined || c.released) throw new LocalUsageError(`takeover() already called (state ${c.state})`);
   validateTakeoverNumber(requestNumber);
+  const at = resumeAt ?? c.sndUna;
+  if (!Number.isSafeInteger(at) || at < c.sndUna) throw new LocalUsageError(`takeover: resumeAt ${at} is not a stream offset at or above the state's acknowledged point ${c.sndUna}`);
   const seq = (c.sndWire(c.sndUna) - 1) >>> 0;
   // The 7-bit ReqNo carries the number modulo 128 (the takeover-number rule in transport.ts).
   const wire = requestNumber & REQUEST_FIELD_MASK;
@@ -196,31 +200,32 @@ export function startTakeover(c: TcpMigrateConnection, now: Instant, requestNumb
   if (c.config.connectTimeoutMs > 0) c.giveUpAt = now + c.config.connectTimeoutMs;
   resendRequest(c, now);
   c.migrateRequest.retransmitted = false;
-  if (resumeFrom !== undefined) sendBlind(c, resumeFrom);
+  if (resumeFrom !== undefined) sendBlind(c, resumeFrom, at);
 }
 
 /**
- * The blind resume: right behind the Migrate SYN, the stream from the state's acknowledged point
- * through what the old server had sent (the client may hold any of it: its flight) plus one
- * initial window, within the client's last known window, sent once. The client accepts
- * them once it has accepted the SYN ahead of them, so the byte it misses next arrives half a round
- * trip after the request when it lies in that window. A byte it already had arrives once more; a
- * lost or refused one is simply never counted: after the SYN/ACK the sender starts over at the
- * client's next byte, so each blind byte reaches the client at most twice. Without the SYN ahead
- * of them (lost, refused) the client's endpoint answers them with a RST carrying no ACK, which a
- * SYN-SENT connection ignores (RFC 9293 §3.10.7.3).
+ * The blind resume: right behind the Migrate SYN, the stream from `at` (the state's acknowledged
+ * point, or where the taker predicts the client stands), as many bytes as the old server's flight
+ * (the client may hold any of it) plus one initial window, within the client's last known window,
+ * sent once. The client accepts them once it has accepted the SYN ahead of them, so the byte it
+ * misses next arrives half a round trip after the request when it lies in that span. A byte it
+ * already had arrives once more; a lost or refused one is simply never counted: after the SYN/ACK
+ * the sender starts over at the client's next byte (the span, when that lies in it), so each blind
+ * byte reaches the client at most twice. Without the SYN ahead of them (lost, refused) the
+ * client's endpoint answers them with a RST carrying no ACK, which a SYN-SENT connection ignores
+ * (RFC 9293 §3.10.7.3).
  */
-function sendBlind(c: TcpMigrateConnection, bytes: Uint8Array): void {
+function sendBlind(c: TcpMigrateConnection, bytes: Uint8Array, at: number): void {
   const r = c.migrateRequest!;
   const flight = Math.max(0, (exportedSent.get(c) ?? r.knownUna) - r.knownUna);
-  const budget = Math.min(bytes.length, flight + c.initialWindow(), Math.max(c.peerWindow, c.initialWindow()));
-  const taken = c.snd.push(bytes.subarray(0, budget));
+  const taken = Math.min(bytes.length, flight + c.initialWindow(), Math.max(c.peerWindow, c.initialWindow()));
   r.blind = bytes.subarray(0, taken);
+  r.blindAt = at;
   const mss = c.effectiveMss();
   const ack = c.rcvWire(r.knownRcvNxt);
   for (let off = 0; off < taken; off += mss) {
     const len = Math.min(mss, taken - off);
-    c.pushTransmit(c.build(ACK, c.sndWire(r.knownUna + off), ack, [], r.knownUna + off, len));
+    c.pushTransmit(c.build(ACK, c.sndWire(at + off), ack, [], at + off, len, r.blind.subarray(off, off + len)));
   }
 }
 
@@ -262,15 +267,17 @@ export function handleMigrateReply(c: TcpMigrateConnection, now: Instant, seg: T
   c.snd.reset(nextOffset);
   c.sndUna = c.sndNxt = c.sndMax = c.rtxNext = c.recoverPoint = nextOffset;
   c.scoreboard.clear();
-  const blindEnd = r.knownUna + (r.blind?.length ?? 0);
-  if (nextOffset < blindEnd && !r.retransmitted) {
+  const blindAt = r.blindAt ?? r.knownUna;
+  const blindEnd = blindAt + (r.blind?.length ?? 0);
+  if (nextOffset >= blindAt && nextOffset < blindEnd && !r.retransmitted) {
     // Blind bytes the client did not have when it answered are on their way (right behind the
     // SYN it answered): keep them as in flight instead of sending them twice, under the RTO like
     // any flight; the application continues at nextOffset and send() passes over the bytes
-    // already here (resumeSkip). After a retransmitted SYN they went ahead of it: lost.
-    c.snd.push(r.blind!.subarray(nextOffset - r.knownUna));
-    c.sndNxt = c.sndMax = blindEnd;
-    c.resumeSkip = blindEnd - nextOffset;
+    // already here (resumeSkip). After a retransmitted SYN they went ahead of it: lost. A client
+    // behind the span (a hole before it) is resumed at its next byte as without a blind resume.
+    const kept = c.snd.push(r.blind!.subarray(nextOffset - blindAt));
+    c.sndNxt = c.sndMax = nextOffset + kept;
+    c.resumeSkip = kept;
   }
   const held: { start: number; end: number }[] = [];
   const sack = findOption(seg.options, 'sack');

@@ -150,8 +150,11 @@ export interface MigratableTransport extends DatagramCore {
    * client's first missing byte arrives within one round trip when it lies in that window. Bytes
    * the client already had arrive once more (at most one duplicate copy each, at most one initial
    * window in all); the application still continues at receiverState().nextOffset.
+   * `resumeAt`: the stream offset of resumeFrom's first byte when it is not the acknowledged point
+   * (a taker that predicts where the client stands, src/wedge/blind-span.ts); at or above
+   * streamBytesAcked. A client behind it is resumed as without the blind bytes (they fill in).
    */
-  takeover(now: Instant, requestNumber: number, mode?: ResumeMode, resumeFrom?: Uint8Array): void;
+  takeover(now: Instant, requestNumber: number, mode?: ResumeMode, resumeFrom?: Uint8Array, resumeAt?: number): void;
   /**
    * After takeover-complete: what the client holds. From then on send() continues the stream at
    * receiverState().nextOffset; in 'gap-fill' mode the transport itself skips the ranges the client

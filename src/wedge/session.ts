@@ -116,6 +116,9 @@ export interface SessionOptions {
   readonly idleTimeoutMs?: number;
 }
 
+/** The most prefetched bytes a taker sends with its takeover request (the transports send at most one span of them). */
+export const PREFETCH_SPAN = 65_536;
+
 /** Default head timeout: a request head begun must be complete within 30 s (nginx's client_header_timeout is 60 s). */
 export const DEFAULT_HEAD_TIMEOUT_MS = 30_000;
 /** Default idle timeout: a connection with no request under way and no byte of the next one is closed after 60 s. */
@@ -181,6 +184,7 @@ export class Session {
   /** The prefetch's start (a taker before 'takeover-complete'), whether it was reported, and a 'close' it met. */
   private prefetchFrom: number | undefined;
   private prefetchReported = false;
+  private prefetchArmed = false;
   private prefetchClose: Extract<MapperEvent, { type: 'close' }> | undefined;
 
   constructor(options: SessionOptions) {
@@ -241,6 +245,24 @@ export class Session {
     if (this.prefetchReported || this.done) return;
     this.prefetchReported = true;
     this.options.hooks.prefetched(this, this.prefetchFrom === undefined ? new Uint8Array(0) : this.prefetchBytes());
+  }
+
+  /** The stream offset a taker's prefetch starts at (the blind bytes' first), while it runs. */
+  get prefetchAt(): number | undefined {
+    return this.prefetchFrom;
+  }
+
+  /**
+   * The prefetch has bytes: report them once what the content server hands over in the same turn
+   * is in too (its first read is seldom the whole span: a timer at `now` fires after it), at once
+   * when the span is full or nothing more can come.
+   */
+  private reportPrefetchSoon(): void {
+    const setTimer = this.options.hooks.setTimer;
+    if (this.prefetchReported || this.prefetchArmed) return;
+    if (setTimer === undefined || this.outEnd - this.prefetchFrom! >= PREFETCH_SPAN || this.prefetchClose !== undefined || this.backendConn === undefined) return this.reportPrefetch();
+    this.prefetchArmed = true;
+    setTimer(this.options.hooks.now(), () => this.reportPrefetch());
   }
 
   /** True while a taker's prefetch runs (before 'takeover-complete'). */
@@ -416,7 +438,7 @@ export class Session {
 
   /** The prefetched bytes to send with the takeover request (at most 64 KiB; the transports send one window of them). */
   private prefetchBytes(): Uint8Array {
-    const n = Math.min(this.outEnd - this.outStart, 65_536);
+    const n = Math.min(this.outEnd - this.outStart, PREFETCH_SPAN);
     const bytes = new Uint8Array(n);
     let at = 0;
     for (const b of this.out) {
@@ -510,7 +532,7 @@ export class Session {
           break;
       }
     }
-    if (this.prefetchFrom !== undefined && (this.outEnd > this.prefetchFrom || this.prefetchClose !== undefined || this.backendConn === undefined)) this.reportPrefetch();
+    if (this.prefetchFrom !== undefined && (this.outEnd > this.prefetchFrom || this.prefetchClose !== undefined || this.backendConn === undefined)) this.reportPrefetchSoon();
     if (this.done) return;
     if (!this.backendPaused && this.backendConn !== undefined && this.outEnd - (this.prefetchFrom ?? this.sender.offset) > this.highWater) {
       this.backendPaused = true;

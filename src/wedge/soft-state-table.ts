@@ -24,7 +24,20 @@ export interface TableEntry {
   readonly announcer: string;
   readonly receivedAt: Instant;
   readonly expiresAt: Instant;
+  /**
+   * The stream's recent delivery rate (bytes acknowledged per ms between the states of one owner
+   * and number, averaged over about RATE_TAU_MS): where a taker predicts the client stands
+   * (blind-span.ts). Undefined until two such states were heard.
+   */
+  readonly rate?: number;
+  /** The state the next rate sample counts from (at least RATE_SAMPLE_MS later). */
+  readonly rateBase?: { readonly streamBytesAcked: number; readonly at: Instant };
 }
+
+/** The time constant of TableEntry.rate's moving average (an acknowledged point moves in jumps during loss recovery). */
+export const RATE_TAU_MS = 500;
+/** The shortest time a rate sample spans (states announced a few ms apart say nothing of the rate). */
+export const RATE_SAMPLE_MS = 100;
 
 /** A connection this wedge serves was taken over by a higher takeover number. */
 export interface Superseded {
@@ -117,7 +130,8 @@ export class SoftStateTable {
       }
       if (old === undefined) this.counters.inserted++;
       else this.counters.refreshed++;
-      this.entries.set(key, { key, state, announcer, receivedAt: now, expiresAt: now + this.cacheTimeoutMs });
+      const same = old !== undefined && old.state.takeoverNumber === state.takeoverNumber && old.state.ownerId === state.ownerId;
+      this.entries.set(key, { key, state, announcer, receivedAt: now, expiresAt: now + this.cacheTimeoutMs, ...movedRate(same ? old : undefined, state, now) });
     }
     return superseded;
   }
@@ -157,4 +171,17 @@ export class SoftStateTable {
       this.tombstones.set(key, { takeoverNumber: d.takeoverNumber, until: now + this.cacheTimeoutMs });
     }
   }
+}
+
+/** TableEntry.rate and rateBase after `state` follows `old` (the same owner and number; undefined: none) at `now`. */
+function movedRate(old: TableEntry | undefined, state: TransportState, now: Instant): Pick<TableEntry, 'rate' | 'rateBase'> {
+  const here = { rateBase: { streamBytesAcked: state.streamBytesAcked, at: now } };
+  if (old === undefined) return here;
+  const base = old.rateBase ?? { streamBytesAcked: old.state.streamBytesAcked, at: old.receivedAt };
+  const dt = now - base.at;
+  const bytes = state.streamBytesAcked - base.streamBytesAcked;
+  const kept = { ...(old.rate !== undefined ? { rate: old.rate } : {}), rateBase: base };
+  if (dt < RATE_SAMPLE_MS || bytes < 0) return kept;
+  const sample = bytes / dt;
+  return { ...here, rate: old.rate === undefined ? sample : old.rate + Math.min(1, dt / RATE_TAU_MS) * (sample - old.rate) };
 }

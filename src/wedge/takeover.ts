@@ -30,6 +30,9 @@ export interface TakeoverJob {
   readonly noticedAt: Instant;
   /** Sent without backoff (a move, or this wedge is the only live candidate). */
   readonly unpaced: boolean;
+  /** When the state arrived, and the stream's rate (the table entry's): where the blind resume starts (blind-span.ts). */
+  readonly receivedAt?: Instant;
+  readonly rate?: number;
 }
 
 export interface TakeoverQueueOptions {

@@ -17,6 +17,7 @@ import { EndpointScheduler } from '../transport-abstraction/scheduler.js';
 import { createEndpoint } from '../transports.js';
 import type { BackoffRule } from './backoff.js';
 import type { ContentBackend } from './content.js';
+import { blindSpan, blindStart, heard } from './blind-span.js';
 import { supportGroup } from './groups.js';
 import { HttpMapperFactory } from './http-mapper.js';
 import type { StreamMapperFactory } from './mapper.js';
@@ -76,12 +77,12 @@ export interface WedgeOptions {
   /** A connection with no request under way and no byte of the next is closed after this; default 60 s. */
   readonly idleTimeoutMs?: number;
   /**
-   * The blind resume (default false): a taker first asks its content server for the stream from the
-   * state's acknowledged point and sends the first bytes with the takeover request (waiting at most
-   * PREFETCH_WAIT_MS for them), so the client's next byte arrives within about half a round trip
-   * when the announced state is where the client stands (src/wedge/README.md). Off by default: with
-   * a slow content server the wait and a dropped prefetch cost more than they save (Figure 5's
-   * oscillation drifted 37% from the steady rate with it on).
+   * The blind resume (default true; false: never): a taker first asks its content server for the
+   * stream from where it predicts the client stands (blind-span.ts) and sends the first bytes with
+   * the takeover request (waiting at most PREFETCH_WAIT_MS for them), so the client's next byte
+   * arrives within about half a round trip when the prediction holds. Skipped per connection
+   * when it would cost more than it saves (a state lagging by more than the span, a slow stream:
+   * Figure 5's oscillation drifted 37% from the steady rate when it was sent always).
    */
   readonly blindResume?: boolean;
   /** How a taker resumes (transport.ts' ResumeMode); default DEFAULT_RESUME_MODE. The paper's go-back-N is for experiments. */
@@ -721,7 +722,7 @@ export class Wedge {
     const unpaced = competitors.length === 0;
     const policy = this.options.takeoverPolicy ?? 'backoff';
     if (policy === 'backoff' || unpaced) {
-      this.queue.add(now, entries.map((e) => ({ key: e.key, state: e.state, from: member, by, noticedAt: now, unpaced })));
+      this.queue.add(now, entries.map((e) => ({ key: e.key, state: e.state, from: member, by, noticedAt: now, unpaced, ...heard(e) })));
       this.armQueue();
       return;
     }
@@ -731,7 +732,7 @@ export class Wedge {
     const delays = takeoverDelays(plan, this.id, this.options.takeoverFallbackMs ?? this.channel.updateMs);
     this.log('takeover-plan', { member, policy, mine: [...delays.values()].filter((d) => d === 0).length, of: entries.length });
     for (const e of entries) {
-      const job: TakeoverJob = { key: e.key, state: e.state, from: member, by, noticedAt: now, unpaced: true };
+      const job: TakeoverJob = { key: e.key, state: e.state, from: member, by, noticedAt: now, unpaced: true, ...heard(e) };
       const delay = delays.get(e.key) ?? 0;
       if (delay === 0) this.queue.add(now, [job]);
       else {
@@ -763,7 +764,7 @@ export class Wedge {
   private move(now: Instant, client: EndpointState): void {
     const entry = this.channel.table.all().find((e) => e.state.client.address === client.address && e.state.client.udpPort === client.udpPort && (client.port === 0 || e.state.client.port === client.port));
     if (entry === undefined || this.sessions.has(entry.key)) return;
-    this.queue.add(now, [{ key: entry.key, state: entry.state, from: entry.state.ownerId, by: 'move', noticedAt: now, unpaced: true }]);
+    this.queue.add(now, [{ key: entry.key, state: entry.state, from: entry.state.ownerId, by: 'move', noticedAt: now, unpaced: true, ...heard(entry) }]);
     this.armQueue();
   }
 
@@ -866,8 +867,9 @@ export class Wedge {
     this.pending.set(job.key, job);
     this.counters.takeoversStarted++;
     this.log('takeover-start', { connection: name, from: job.from, number, delayMs: Math.round(delayMs * 1000) / 1000 });
-    const blind = this.options.blindResume === true && state.stream !== undefined;
-    const session = this.newSession({ conn, taker: true, ...(state.stream ? { resume: state.stream } : {}), takeoverNumber: number, ...(blind ? { prefetchFrom: state.streamBytesAcked } : {}) });
+    const blind = this.options.blindResume !== false && state.stream !== undefined;
+    const from = !blind ? undefined : job.receivedAt === undefined ? state.streamBytesAcked : blindStart({ state, receivedAt: job.receivedAt, ...(job.rate !== undefined ? { rate: job.rate } : {}), by: job.by, now, updateMs: this.channel.updateMs, span: blindSpan(state) });
+    const session = this.newSession({ conn, taker: true, ...(state.stream ? { resume: state.stream } : {}), takeoverNumber: number, ...(from !== undefined ? { prefetchFrom: from } : {}) });
     // The takeover request goes when the prefetch has its first bytes (hooks.prefetched), at the latest after PREFETCH_WAIT_MS.
     if (!(session instanceof Session)) return this.sendTakeover(session, new Uint8Array(0)); // a service's session (a call): no prefetch
     session.startPrefetch(now);
@@ -880,7 +882,8 @@ export class Wedge {
     this.requested.add(session);
     const now = this.runtime.now();
     try {
-      session.conn.takeover(now, session.takeoverNumber, this.options.resumeMode ?? DEFAULT_RESUME_MODE, bytes.length > 0 ? bytes : undefined);
+      const at = session instanceof Session ? session.prefetchAt : undefined;
+      session.conn.takeover(now, session.takeoverNumber, this.options.resumeMode ?? DEFAULT_RESUME_MODE, bytes.length > 0 ? bytes : undefined, bytes.length > 0 ? at : undefined);
     } catch (error) {
       session.stop();
       this.sessions.delete(session.key);

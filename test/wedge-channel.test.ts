@@ -6,11 +6,13 @@ import type { UdpAddress } from '../src/transport-abstraction/address.js';
 import type { TransportState } from '../src/transport-abstraction/state-types.js';
 import type { DatagramCore, Transmit } from '../src/transport-abstraction/transport.js';
 import { LocalUsageError } from '../src/transport-abstraction/errors.js';
+import { encodeAnnouncedConnection } from '../src/transport-abstraction/state.js';
 import { SimNetwork, type LinkConfig } from '../src/sim/network.js';
 import { HttpMapperFactory } from '../src/wedge/http-mapper.js';
 import { MemoryBackend } from '../src/sim/memory-backend.js';
 import { MonitorCommander } from '../src/wedge/monitor.js';
 import { SoftStateChannel, type ChannelEvent } from '../src/wedge/soft-state-channel.js';
+import { sealedKind } from '../src/wedge/seal.js';
 import { connectionKey } from '../src/wedge/soft-state-table.js';
 
 const GROUP_KEY = new Uint8Array(32).fill(1);
@@ -265,14 +267,22 @@ test('state larger than maxDatagram is split over several announcements, each wi
   const a = new SoftStateChannel({ selfId: 'a', group: 3, groupKey: GROUP_KEY, members: [{ id: 'b', address: B }], random: net.deriveRandom('a'), now: 0, maxDatagram: 4000, source: () => ({ connections: many, load: { hostedConnections: 200, outstandingOffers: 0 } }) });
   const b = new SoftStateChannel({ selfId: 'b', group: 3, groupKey: GROUP_KEY, members: [{ id: 'a', address: A }], random: net.deriveRandom('b'), now: 0 });
   const sizes: number[] = [];
+  const kinds: Array<string | undefined> = [];
   net.onTrace((e) => {
-    if (e.kind === 'send' && e.to.address === '10.0.0.2') sizes.push(e.payload.length);
+    if (e.kind === 'send' && e.to.address === '10.0.0.2') {
+      sizes.push(e.payload.length);
+      kinds.push(sealedKind(e.payload));
+    }
   });
   net.attach(a, [A]);
   net.attach(b, [B]);
   net.run(100);
   t.true(sizes.length > 1, `${sizes.length} datagrams`);
   t.true(sizes.every((s) => s <= 4000), sizes.join(' '));
+  // Filled in order: no announcement but the last had room for the next state (halving the list until it fits did not).
+  const largest = Math.max(...many.map((c) => encodeAnnouncedConnection(c).length));
+  const announcements = sizes.filter((_, i) => kinds[i] === 'announcement');
+  t.true(announcements.slice(0, -1).every((s) => s > 4000 - 300 - largest), `${announcements.join(' ')} (a state: at most ${largest} bytes)`);
   t.is(b.table.size, 200);
   const other = new SoftStateChannel({ selfId: 'c', group: 4, groupKey: GROUP_KEY, members: [{ id: 'a', address: A }], random: net.deriveRandom('c'), now: 0 });
   other.handleDatagram(0, A, new Uint8Array(0));

@@ -15,6 +15,7 @@ import {
   decodeAnnouncement,
   decodeAnnouncementAck,
   decodeMonitorCommand,
+  encodeAnnouncedConnection,
   encodeAnnouncement,
   encodeAnnouncementAck,
 } from '../transport-abstraction/state.js';
@@ -34,6 +35,11 @@ export interface Member {
 export interface LocalState {
   readonly connections: readonly TransportState[];
   readonly load: Load;
+  /**
+   * The key (connectionKey) and takeover number of each of `connections`, if the source has them
+   * without building the states: a received announcement needs only these (default: from `connections`).
+   */
+  readonly served?: ReadonlyMap<string, number>;
 }
 
 /** Options of a SoftStateChannel. */
@@ -93,6 +99,8 @@ export type ChannelEvent =
 export type ChannelDropReason = 'malformed' | 'forged' | 'replay' | 'unknown-sender' | 'decode' | 'mismatch' | 'other-group';
 
 const CONFIRMATIONS_KEPT = 4096;
+/** Room left in maxDatagram for the seal's header and tag (seal.ts). */
+const SEAL_OVERHEAD = 300;
 
 interface MemberStatus {
   readonly member: Member;
@@ -302,7 +310,7 @@ export class SoftStateChannel implements DatagramCore {
     if (a.supportGroup !== this.group) return this.count('other-group');
     this.heard(now, status);
     status.load = a.load;
-    this.table.setLocal(this.localConnections());
+    this.table.setServed(this.localServed());
     for (const s of this.table.apply(now, a.senderId, a.connections, a.dropped)) {
       this.superseded.set(s.key, s.takeoverNumber);
       this.events.push({ type: 'superseded', ...s });
@@ -342,6 +350,20 @@ export class SoftStateChannel implements DatagramCore {
     return out;
   }
 
+  /** localConnections by key, from the source's `served` when it has it (no state built). */
+  private localServed(): Map<string, number> {
+    const local = this.source();
+    const served = local.served;
+    if (served === undefined) return new Map(this.localConnections().map((c) => [connectionKey(c.client), c.takeoverNumber]));
+    const out = new Map<string, number>();
+    for (const [key, takeoverNumber] of served) {
+      const n = this.superseded.get(key);
+      if (n === undefined || takeoverNumber > n) out.set(key, takeoverNumber);
+    }
+    for (const key of this.superseded.keys()) if (!served.has(key)) this.superseded.delete(key);
+    return out;
+  }
+
   private announce(now: Instant, only: readonly TransportState[] | undefined): number[] {
     const local = this.source();
     const connections = only ?? this.localConnections();
@@ -353,22 +375,30 @@ export class SoftStateChannel implements DatagramCore {
     return sequences;
   }
 
-  /** Seals `connections` into as few announcements as fit maxDatagram, sending each to every member. */
+  /**
+   * Seals `connections` into as few announcements as fit maxDatagram, sending each to every member.
+   * Each state is encoded once (encodeAnnouncedConnection) and the parts are cut from the encoded
+   * states: an announcement is its other fields followed by its connections' bytes.
+   */
   private sealParts(connections: readonly TransportState[], dropped: readonly DroppedConnection[], load: Load, sequences: number[]): void {
-    const sequence = this.sealer.lastSequence + 1;
-    const plaintext = encodeAnnouncement({ senderId: this.selfId, supportGroup: this.group, sequence, load, connections: [...connections], dropped: [...dropped] });
-    if (plaintext.length + 300 > this.maxDatagram && connections.length > 1) {
-      const half = Math.ceil(connections.length / 2);
-      this.sealParts(connections.slice(0, half), dropped, load, sequences);
-      this.sealParts(connections.slice(half), [], load, sequences);
-      return;
-    }
-    const sealed = this.sealer.seal('announcement', plaintext);
-    sequences.push(sealed.sequence);
-    this.confirmations.set(sealed.sequence, new Set());
-    this.confirmations.delete(sealed.sequence - CONFIRMATIONS_KEPT);
-    this.announced?.(sealed.sequence, connections);
-    for (const s of this.members.values()) this.outbox.push({ destination: s.member.address, payload: new Uint8Array(sealed.bytes) });
+    const encoded = connections.map(encodeAnnouncedConnection);
+    let first = 0;
+    do {
+      const head = encodeAnnouncement({ senderId: this.selfId, supportGroup: this.group, sequence: this.sealer.lastSequence + 1, load, connections: [], dropped: first === 0 ? [...dropped] : [] });
+      let size = head.length;
+      let end = first;
+      while (end < encoded.length && (end === first || size + encoded[end]!.length + SEAL_OVERHEAD <= this.maxDatagram)) size += encoded[end++]!.length;
+      const plaintext = new Uint8Array(size);
+      plaintext.set(head, 0);
+      for (let i = first, at = head.length; i < end; at += encoded[i]!.length, i++) plaintext.set(encoded[i]!, at);
+      const sealed = this.sealer.seal('announcement', plaintext);
+      sequences.push(sealed.sequence);
+      this.confirmations.set(sealed.sequence, new Set());
+      this.confirmations.delete(sealed.sequence - CONFIRMATIONS_KEPT);
+      this.announced?.(sealed.sequence, first === 0 && end === connections.length ? connections : connections.slice(first, end));
+      for (const s of this.members.values()) this.outbox.push({ destination: s.member.address, payload: new Uint8Array(sealed.bytes) });
+      first = end;
+    } while (first < encoded.length);
   }
 
   private count(reason: ChannelDropReason): void {

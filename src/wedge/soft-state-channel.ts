@@ -140,6 +140,12 @@ export class SoftStateChannel implements DatagramCore {
   private readonly confirmations = new Map<number, Set<string>>();
   private readonly droppedCounts = new Map<ChannelDropReason, number>();
   private ownLoad: Load | undefined;
+  /**
+   * Each served connection's state as last announced and its encoding: a state equal to the last
+   * one (a slow stream's between its bursts) is not encoded again. Kept for the connections of the
+   * last periodic announcement and those announced since.
+   */
+  private encoded = new Map<string, { readonly state: TransportState; readonly bytes: Uint8Array }>();
 
   constructor(options: SoftStateChannelOptions) {
     this.selfId = options.selfId;
@@ -371,7 +377,7 @@ export class SoftStateChannel implements DatagramCore {
     const dropped = [...this.drops.values()].filter((d) => d.until > now).map((d) => d.dropped);
     const sequences: number[] = [];
     this.ownLoad = local.load;
-    this.sealParts(connections, dropped, local.load, sequences);
+    this.sealParts(connections, dropped, local.load, sequences, only === undefined);
     return sequences;
   }
 
@@ -380,8 +386,8 @@ export class SoftStateChannel implements DatagramCore {
    * Each state is encoded once (encodeAnnouncedConnection) and the parts are cut from the encoded
    * states: an announcement is its other fields followed by its connections' bytes.
    */
-  private sealParts(connections: readonly TransportState[], dropped: readonly DroppedConnection[], load: Load, sequences: number[]): void {
-    const encoded = connections.map(encodeAnnouncedConnection);
+  private sealParts(connections: readonly TransportState[], dropped: readonly DroppedConnection[], load: Load, sequences: number[], periodic: boolean): void {
+    const encoded = this.encodeAll(connections, periodic);
     let first = 0;
     do {
       const head = encodeAnnouncement({ senderId: this.selfId, supportGroup: this.group, sequence: this.sealer.lastSequence + 1, load, connections: [], dropped: first === 0 ? [...dropped] : [] });
@@ -401,7 +407,46 @@ export class SoftStateChannel implements DatagramCore {
     } while (first < encoded.length);
   }
 
+  /** Each state's encoding, reused when the state equals the one last announced; a periodic announcement forgets the rest. */
+  private encodeAll(connections: readonly TransportState[], periodic: boolean): Uint8Array[] {
+    const kept = periodic ? new Map<string, { readonly state: TransportState; readonly bytes: Uint8Array }>() : this.encoded;
+    const out = connections.map((state) => {
+      const key = connectionKey(state.client);
+      const last = this.encoded.get(key);
+      const bytes = last !== undefined && sameValue(last.state, state) ? last.bytes : encodeAnnouncedConnection(state);
+      kept.set(key, { state, bytes });
+      return bytes;
+    });
+    this.encoded = kept;
+    return out;
+  }
+
   private count(reason: ChannelDropReason): void {
     this.droppedCounts.set(reason, (this.droppedCounts.get(reason) ?? 0) + 1);
   }
+}
+
+/** Whether two plain values (a TransportState and its parts) are equal field by field: equal ones encode to equal bytes. */
+function sameValue(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (a instanceof Uint8Array || b instanceof Uint8Array) {
+    if (!(a instanceof Uint8Array && b instanceof Uint8Array) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+    return true;
+  }
+  if (Array.isArray(a) || Array.isArray(b)) {
+    if (!(Array.isArray(a) && Array.isArray(b)) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!sameValue(a[i], b[i])) return false;
+    return true;
+  }
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  let fields = 0;
+  for (const k in x) {
+    fields++;
+    if (!sameValue(x[k], y[k])) return false;
+  }
+  for (const _ in y) fields--;
+  return fields === 0;
 }

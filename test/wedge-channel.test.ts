@@ -344,3 +344,31 @@ test('a stream mapping travels through a sealed announcement and a peer resumes 
   }
   t.deepEqual(Buffer.concat([stream.subarray(0, next), ...resumed]), stream);
 });
+
+test('a state equal to the one last announced reuses its encoding; a changed one is encoded anew', (t) => {
+  const net = new SimNetwork({ seed: 9, defaultLink: { delayMs: 1 } });
+  net.addHost('a', ['10.0.0.1']);
+  net.addHost('b', ['10.0.0.2']);
+  const A = { address: '10.0.0.1', port: PORT };
+  const B = { address: '10.0.0.2', port: PORT };
+  let states = [conn(3000, 0, 'a'), conn(3001, 0, 'a')];
+  const a = new SoftStateChannel({ selfId: 'a', group: 3, groupKey: GROUP_KEY, members: [{ id: 'b', address: B }], random: net.deriveRandom('a'), now: 0, updateMs: 1000, source: () => ({ connections: states, load: { hostedConnections: states.length, outstandingOffers: 0 } }) });
+  const b = new SoftStateChannel({ selfId: 'b', group: 3, groupKey: GROUP_KEY, members: [{ id: 'a', address: A }], random: net.deriveRandom('b'), now: 0, updateMs: 1000 });
+  net.attach(a, [A]);
+  net.attach(b, [B]);
+  const sent = (key: number) => b.table.get(connectionKey(conn(key, 0, 'a').client))?.state;
+  net.run(500);
+  t.is(sent(3001)?.streamBytesSent, 0);
+  states = [conn(3000, 0, 'a'), { ...conn(3001, 0, 'a'), streamBytesSent: 7, tcp: { ...conn(3001, 0, 'a').tcp!, sndNxt: 9, token: new Uint8Array(8).fill(5) } }];
+  net.run(1500); // the second period: one state equal (a new object), one changed deep inside
+  t.is(sent(3001)?.streamBytesSent, 7);
+  t.is(sent(3001)?.tcp?.sndNxt, 9);
+  t.deepEqual(sent(3001)?.tcp?.token, new Uint8Array(8).fill(5), 'bytes compared by content');
+  t.deepEqual(sent(3000), conn(3000, 0, 'a'));
+  states = [states[0]!, { ...states[1]!, tcp: { ...states[1]!.tcp!, token: new Uint8Array(8).fill(6) } }];
+  net.run(2500);
+  t.deepEqual(sent(3001)?.tcp?.token, new Uint8Array(8).fill(6), 'one byte of a key changed');
+  states = [states[0]!];
+  net.run(3500);
+  t.true(b.table.get(connectionKey(conn(3000, 0, 'a').client))!.receivedAt > 2500, 'still announced');
+});

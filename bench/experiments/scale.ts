@@ -51,6 +51,10 @@ export interface ScaleRow {
   readonly outOfTurnCpuFraction: number;
   /** Virtual ms from the taker's death notice to the last connection's first resumed byte. */
   readonly takeoverMs: number;
+  /** The taker's CPU in takeOver/sendTakeover (state import, session, request, key pair), ms. */
+  readonly takerCpuMs: number;
+  /** The whole simulation's CPU from the notice to the last resumed byte (taker, clients, network), ms. */
+  readonly takeoverPhaseCpuMs: number;
   readonly takenOver: number;
   /** Connections whose bytes so far are not the object's (must be 0). */
   readonly corrupt: number;
@@ -176,6 +180,27 @@ export async function runScaleRow(n: number, options: Omit<ScaleOptions, 'counts
 
   // Death: the serving wedge's host dies; the taker's heartbeat verdict is the death notice.
   world.net.kill('w1');
+  // The taker's own CPU to start the takeovers: Wedge.takeOver (import the state, the session, the
+  // request with its new key pair) and sendTakeover, nested calls counted once. Its input work
+  // (the clients' answers) is not in it: the whole simulation's CPU in the phase bounds that.
+  const taker = world.wedge('w2') as unknown as Record<'takeOver' | 'sendTakeover', (...args: unknown[]) => void>;
+  const takerCpu = { us: 0, depth: 0 };
+  const originals = { takeOver: taker.takeOver, sendTakeover: taker.sendTakeover };
+  for (const name of ['takeOver', 'sendTakeover'] as const) {
+    const inner = originals[name];
+    taker[name] = function (this: unknown, ...args: unknown[]) {
+      const at = takerCpu.depth++ === 0 ? process.cpuUsage() : undefined;
+      try {
+        inner.apply(this, args);
+      } finally {
+        takerCpu.depth--;
+        if (at !== undefined) {
+          const used = process.cpuUsage(at);
+          takerCpu.us += used.user + used.system;
+        }
+      }
+    };
+  }
   // A cursor over the log, not world.events (a filter of the whole log after every simulated event).
   let logged = world.log.length;
   let notice = NaN;
@@ -195,14 +220,18 @@ export async function runScaleRow(n: number, options: Omit<ScaleOptions, 'counts
     while (resumed < n && (lastDelivery(clients[resumed]!) ?? 0) > notice) resumed++;
     return resumed === n;
   };
+  const phase = process.cpuUsage();
   world.net.runUntil(allResumed, notice + 60_000);
+  const phaseUsed = process.cpuUsage(phase);
+  taker.takeOver = originals.takeOver;
+  taker.sendTakeover = originals.sendTakeover;
   const firsts = clients.map(resumedAfter);
   const takenOver = clients.filter((c, i) => firsts[i] !== undefined && c.takenOver.length > 0).length;
   const takeoverMs = takenOver === n ? Math.max(...firsts.map((f) => f!)) - notice : NaN;
   world.net.run(world.net.now + 2000);
   const corrupt = clients.filter((c) => !bodyIsPrefix(c, body)).length;
   const wallS = (performance.now() - started) / 1000;
-  say(`${takenOver}/${n} taken over, the last ${takeoverMs.toFixed(0)} ms after the notice; ${corrupt} with wrong bytes`);
+  say(`${takenOver}/${n} taken over, the last ${takeoverMs.toFixed(0)} ms after the notice; ${corrupt} with wrong bytes; taker CPU ${(takerCpu.us / 1000).toFixed(0)} ms to start them, simulation ${((phaseUsed.user + phaseUsed.system) / 1000).toFixed(0)} ms`);
   return {
     connections: n,
     heapPerConnection,
@@ -214,6 +243,8 @@ export async function runScaleRow(n: number, options: Omit<ScaleOptions, 'counts
     outOfTurnBytesPerSecPerMember: outOfTurn.bytes / members / windowS,
     outOfTurnCpuFraction: outOfTurn.cpuUs / (windowS * 1e6),
     takeoverMs,
+    takerCpuMs: takerCpu.us / 1000,
+    takeoverPhaseCpuMs: (phaseUsed.user + phaseUsed.system) / 1000,
     takenOver,
     corrupt,
     wallS,
@@ -236,7 +267,7 @@ export function scaleOutput(rows: readonly ScaleRow[], setup: string): Experimen
     : '';
   return {
     title: 'Scale: one wedge, N concurrent slow streams',
-    columns: ['connections', 'heap_bytes_per_connection', 'cpu_us_per_state', 'cpu_pct_of_core', 'announce_bytes_per_s_per_member', 'announce_datagrams_per_s_per_member', 'out_of_turn_per_s', 'out_of_turn_bytes_per_s_per_member', 'out_of_turn_cpu_pct_of_core', 'takeover_all_ms', 'taken_over', 'wrong_bytes', 'wall_s'],
+    columns: ['connections', 'heap_bytes_per_connection', 'cpu_us_per_state', 'cpu_pct_of_core', 'announce_bytes_per_s_per_member', 'announce_datagrams_per_s_per_member', 'out_of_turn_per_s', 'out_of_turn_bytes_per_s_per_member', 'out_of_turn_cpu_pct_of_core', 'takeover_all_ms', 'taker_cpu_ms', 'takeover_phase_cpu_ms', 'taken_over', 'wrong_bytes', 'wall_s'],
     rows: rows.map((r) => [
       r.connections,
       fixed(r.heapPerConnection, 0),
@@ -248,6 +279,8 @@ export function scaleOutput(rows: readonly ScaleRow[], setup: string): Experimen
       fixed(r.outOfTurnBytesPerSecPerMember, 0),
       fixed(100 * r.outOfTurnCpuFraction, 3),
       fixed(r.takeoverMs, 1),
+      fixed(r.takerCpuMs, 0),
+      fixed(r.takeoverPhaseCpuMs, 0),
       r.takenOver,
       r.corrupt,
       fixed(r.wallS, 1),
@@ -265,7 +298,8 @@ export function scaleOutput(rows: readonly ScaleRow[], setup: string): Experimen
     notes: [
       `Setup: ${setup}.`,
       gc ? 'Heap per connection: heapUsed after two global.gc() (node --expose-gc), all streaming, minus before the first connection, over N; it counts the whole simulation (the simulated client endpoint and the network too), so it is an upper bound for the wedge.' : 'Heap per connection: not measured (run node with --expose-gc).',
-      'CPU: process.cpuUsage around the serving wedge\'s soft-state timer work (states built, encoded, sealed) in a steady window, over states announced; real CPU on a loaded machine, indicative only. Takeover time is virtual time.',
+      'CPU: process.cpuUsage around the serving wedge\'s soft-state timer work (states built, encoded, sealed) in a steady window, over states announced; real CPU on a loaded machine, indicative only. Out of turn: its one-connection announcements in the same window (a new request, a transport \'state-changed\' such as a burst\'s short last chunk, which the export barrier holds until a member confirms it), their rate, bytes per member and CPU as a share of one core.',
+      'Takeover time is virtual time (the machine\'s CPU does not delay it); taker CPU: the taker\'s Wedge.takeOver and sendTakeover (state import, session, takeover request, its key pair); phase CPU: the whole simulation (taker, clients, network) from the notice to the last resumed byte, an upper bound of the taker\'s.',
       '',
       goal,
       '',

@@ -372,3 +372,27 @@ test('a state equal to the one last announced reuses its encoding; a changed one
   net.run(3500);
   t.true(b.table.get(connectionKey(conn(3000, 0, 'a').client))!.receivedAt > 2500, 'still announced');
 });
+
+test('a member dead after a one-connection announcement: all its connections are still in the table at the death report', (t) => {
+  const net = new SimNetwork({ seed: 10, defaultLink: { delayMs: 1 } });
+  net.addHost('a', ['10.0.0.1']);
+  net.addHost('b', ['10.0.0.2']);
+  const A = { address: '10.0.0.1', port: PORT };
+  const B = { address: '10.0.0.2', port: PORT };
+  const served = [conn(4000, 0, 'a'), conn(4001, 0, 'a')];
+  const a = new SoftStateChannel({ selfId: 'a', group: 3, groupKey: GROUP_KEY, members: [{ id: 'b', address: B }], random: net.deriveRandom('a'), now: 0, source: () => ({ connections: served, load: { hostedConnections: 2, outstandingOffers: 0 } }) });
+  const b = new SoftStateChannel({ selfId: 'b', group: 3, groupKey: GROUP_KEY, members: [{ id: 'a', address: A }], random: net.deriveRandom('b'), now: 0 });
+  const atDeath: number[] = [];
+  net.attach(a, [A]);
+  net.attach(b, [B], () => {
+    for (let e = b.pollEvent(); e; e = b.pollEvent()) if (e.type === 'member-dead') atDeath.push(b.table.size);
+  });
+  net.run(5_900); // periodic announcements at 0 and 3000
+  a.announceNow(net.now, [{ ...served[0]!, streamBytesSent: 5 }]); // a new request on one connection, 2.9 s after the last periodic one
+  net.wake(a);
+  net.run(5_950); // and dies before its next periodic one
+  net.kill('a');
+  net.run(30_000);
+  t.deepEqual(atDeath, [2], 'reported dead once, with both connections (the second last announced more than CACHE_TIMEOUT before)');
+  t.is(b.table.size, 0, 'and they expire after the report');
+});

@@ -4,8 +4,10 @@
 // request), stores its peers' announcements in a SoftStateTable, confirms each announcement it
 // stores with a sealed AnnouncementAck, and is the heartbeat monitor: announcements are the
 // heartbeats, and a member that announced nothing for `deadAfterPeriods` update periods (plus a
-// small grace for jitter) is reported dead. Since that is below CACHE_TIMEOUT (checked), a dead member's connections are
-// still in the table when its death is reported. (Acknowledgements do not count as heartbeats:
+// small grace for jitter) is reported dead. That is below CACHE_TIMEOUT (checked), and the entries of
+// a member that fell silent are kept past it until its death is due (spareUntil: its last datagram
+// may have been a one-connection announcement after its last periodic one), so a dead member's
+// connections are still in the table when its death is reported. (Acknowledgements do not count as heartbeats:
 // they answer our own schedule and would push the death past the expiry of the member's state.) It also receives the external monitor's sealed commands. Sans-IO: input carries
 // `now`, output is polled (pollTransmit, pollTimeout, pollEvent).
 import type { UdpAddress } from '../transport-abstraction/address.js';
@@ -258,19 +260,35 @@ export class SoftStateChannel implements DatagramCore {
   /** Declares silent members dead, expires state, and announces when the update period is due. */
   handleTimeout(now: Instant): void {
     const silence = this.silenceMs;
+    const died = new Set<string>();
     for (const [id, s] of this.members) {
       if (s.alive && now >= s.lastHeard + silence) {
         s.alive = false;
+        died.add(id);
         this.events.push({ type: 'member-dead', id });
       }
     }
-    this.table.expire(now);
+    this.table.expire(now, (announcer) => this.spareUntil(now, announcer, died));
     for (const [key, d] of this.drops) if (d.until <= now) this.drops.delete(key);
     if (now >= this.nextUpdate) {
       this.announce(now, undefined);
       this.nextUpdate += this.updateMs;
       if (this.nextUpdate <= now) this.nextUpdate = now + this.updateMs;
     }
+  }
+
+  /**
+   * How long the entries of `announcer` outlive their CACHE_TIMEOUT: a member that missed its
+   * update slot (silent for more than an update period and the grace) may be dead, and its last
+   * datagram may have been a one-connection announcement up to a period after its last periodic
+   * one, so its death comes up to silenceMs + updateMs after that, later than CACHE_TIMEOUT:
+   * its entries stay until a period after its death is due (the wedge reads them at the report).
+   */
+  private spareUntil(now: Instant, announcer: string, died: ReadonlySet<string>): Instant | undefined {
+    if (died.has(announcer)) return now + this.updateMs;
+    const s = this.members.get(announcer);
+    if (s === undefined || !s.alive || now - s.lastHeard <= this.silenceMs - (this.deadAfterPeriods - 1) * this.updateMs) return undefined;
+    return s.lastHeard + this.silenceMs + this.updateMs;
   }
 
   /** Opens a sealed datagram (announcement, acknowledgement or command); anything else is counted and dropped. */

@@ -3,7 +3,8 @@
 //  - a connection is keyed by its client endpoint (address, port, UDP port);
 //  - for each connection the highest takeover number wins; an equal number refreshes the entry
 //    (the latest announcement replaces it), a lower one is stale and ignored;
-//  - an entry expires CACHE_TIMEOUT after it was last announced;
+//  - an entry expires CACHE_TIMEOUT after it was last announced, unless its announcer has fallen
+//    silent (the channel spares it until the announcer's death is reported, expire());
 //  - a DroppedConnection removes the entry if its takeover number is not higher than the drop's,
 //    and for CACHE_TIMEOUT keeps a tombstone so a late copy of the old announcement cannot revive it;
 //  - for a connection this wedge serves (setLocal), a higher number heard from a peer means it was
@@ -136,18 +137,30 @@ export class SoftStateTable {
     return superseded;
   }
 
-  /** Removes entries and tombstones whose time is up; returns the expired entries' keys. */
-  expire(now: Instant): string[] {
+  /**
+   * Removes entries and tombstones whose time is up; returns the expired entries' keys. `spare`
+   * may keep an entry past its time, until the instant it names (its announcer fell silent and
+   * may be dead: its connections must still be here when its death is reported).
+   */
+  expire(now: Instant, spare?: (announcer: string) => Instant | undefined): string[] {
     const gone: string[] = [];
     const items = this.sortedExpiries();
     for (; this.expiriesHead < items.length && items[this.expiriesHead]!.at <= now; this.expiriesHead++) {
       const x = items[this.expiriesHead]!;
       if (!this.stands(x)) continue;
-      if (x.tomb) this.tombstones.delete(x.key);
-      else {
-        this.entries.delete(x.key);
-        gone.push(x.key);
+      if (x.tomb) {
+        this.tombstones.delete(x.key);
+        continue;
       }
+      const e = this.entries.get(x.key)!;
+      const until = spare?.(e.announcer);
+      if (until !== undefined && until > now) {
+        this.entries.set(x.key, { ...e, expiresAt: until });
+        this.expiresAt(until, x.key, false);
+        continue;
+      }
+      this.entries.delete(x.key);
+      gone.push(x.key);
     }
     this.counters.expired += gone.length;
     return gone;

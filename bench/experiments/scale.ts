@@ -225,6 +225,16 @@ export async function runScaleRow(n: number, options: Omit<ScaleOptions, 'counts
   const phaseUsed = process.cpuUsage(phase);
   taker.takeOver = originals.takeOver;
   taker.sendTakeover = originals.sendTakeover;
+  if (resumed < n) {
+    // Not all resumed: what the taker did (for the report), by event and takeover-lost reason.
+    const counts = new Map<string, number>();
+    for (const l of world.log) {
+      if (l.server !== 'w2' || l.time < notice) continue;
+      const what = l.event === 'takeover-lost' ? `takeover-lost:${String(l.fields.reason)}` : l.event;
+      counts.set(what, (counts.get(what) ?? 0) + 1);
+    }
+    say(`not all resumed by t=${(world.net.now / 1000).toFixed(1)} s: the taker logged ${JSON.stringify(Object.fromEntries(counts))}; clients that accepted a takeover: ${clients.filter((c) => c.takenOver.length > 0).length}, refused one: ${clients.filter((c) => c.takeovers.some((x) => !x.accepted)).length}`);
+  }
   const firsts = clients.map(resumedAfter);
   const takenOver = clients.filter((c, i) => firsts[i] !== undefined && c.takenOver.length > 0).length;
   const takeoverMs = takenOver === n ? Math.max(...firsts.map((f) => f!)) - notice : NaN;

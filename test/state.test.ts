@@ -4,6 +4,7 @@ import { SeededRandom } from '../src/transport-abstraction/random.js';
 import {
   decodeAnnouncement,
   decodeTransportState,
+  encodeAnnouncedConnection,
   encodeAnnouncement,
   encodeTransportState,
   MAX_STATE_BYTES,
@@ -283,6 +284,17 @@ test('state: encoding refuses local misuse with LocalUsageError', (t) => {
   t.is(decodeTransportState(encodeTransportState({ ...tcpState(1), ownerId: 'emoji \ud83d\ude00 ok' })).ownerId, 'emoji \u{1f600} ok');
   const a = announcement(2);
   t.throws(() => encodeAnnouncement({ ...a, connections: [{ ...tcpState(1), tcp: undefined }] }), { instanceOf: LocalUsageError });
+});
+
+test('state: an announcement is its other fields followed by its connections encoded one by one', (t) => {
+  const a = announcement(5);
+  const head = encodeAnnouncement({ ...a, connections: [], dropped: [] });
+  const parts = a.connections.map(encodeAnnouncedConnection);
+  const joined = new Uint8Array(Buffer.concat([head, ...parts]));
+  t.deepEqual(joined, encodeAnnouncement({ ...a, dropped: [] }), 'the same bytes as one encodeAnnouncement');
+  t.deepEqual(decodeAnnouncement(new Uint8Array(Buffer.concat([encodeAnnouncement({ ...a, connections: [] }), ...parts]))), a, 'with drops before the connections: the same announcement');
+  const e = t.throws(() => encodeAnnouncedConnection({ ...tcpState(1), takeoverNumber: -1 }), { instanceOf: LocalUsageError });
+  t.is(e!.message, 'Announcement.connections[0].takeoverNumber: uint32 expected, got -1', 'misuse names the field');
 });
 
 test('state: 20k seeded mutations only ever throw StateDecodeError with a known code', (t) => {

@@ -6,11 +6,13 @@ import type { UdpAddress } from '../src/transport-abstraction/address.js';
 import type { TransportState } from '../src/transport-abstraction/state-types.js';
 import type { DatagramCore, Transmit } from '../src/transport-abstraction/transport.js';
 import { LocalUsageError } from '../src/transport-abstraction/errors.js';
+import { encodeAnnouncedConnection } from '../src/transport-abstraction/state.js';
 import { SimNetwork, type LinkConfig } from '../src/sim/network.js';
 import { HttpMapperFactory } from '../src/wedge/http-mapper.js';
 import { MemoryBackend } from '../src/sim/memory-backend.js';
 import { MonitorCommander } from '../src/wedge/monitor.js';
 import { SoftStateChannel, type ChannelEvent } from '../src/wedge/soft-state-channel.js';
+import { sealedKind } from '../src/wedge/seal.js';
 import { connectionKey } from '../src/wedge/soft-state-table.js';
 
 const GROUP_KEY = new Uint8Array(32).fill(1);
@@ -265,14 +267,22 @@ test('state larger than maxDatagram is split over several announcements, each wi
   const a = new SoftStateChannel({ selfId: 'a', group: 3, groupKey: GROUP_KEY, members: [{ id: 'b', address: B }], random: net.deriveRandom('a'), now: 0, maxDatagram: 4000, source: () => ({ connections: many, load: { hostedConnections: 200, outstandingOffers: 0 } }) });
   const b = new SoftStateChannel({ selfId: 'b', group: 3, groupKey: GROUP_KEY, members: [{ id: 'a', address: A }], random: net.deriveRandom('b'), now: 0 });
   const sizes: number[] = [];
+  const kinds: Array<string | undefined> = [];
   net.onTrace((e) => {
-    if (e.kind === 'send' && e.to.address === '10.0.0.2') sizes.push(e.payload.length);
+    if (e.kind === 'send' && e.to.address === '10.0.0.2') {
+      sizes.push(e.payload.length);
+      kinds.push(sealedKind(e.payload));
+    }
   });
   net.attach(a, [A]);
   net.attach(b, [B]);
   net.run(100);
   t.true(sizes.length > 1, `${sizes.length} datagrams`);
   t.true(sizes.every((s) => s <= 4000), sizes.join(' '));
+  // Filled in order: no announcement but the last had room for the next state (halving the list until it fits did not).
+  const largest = Math.max(...many.map((c) => encodeAnnouncedConnection(c).length));
+  const announcements = sizes.filter((_, i) => kinds[i] === 'announcement');
+  t.true(announcements.slice(0, -1).every((s) => s > 4000 - 300 - largest), `${announcements.join(' ')} (a state: at most ${largest} bytes)`);
   t.is(b.table.size, 200);
   const other = new SoftStateChannel({ selfId: 'c', group: 4, groupKey: GROUP_KEY, members: [{ id: 'a', address: A }], random: net.deriveRandom('c'), now: 0 });
   other.handleDatagram(0, A, new Uint8Array(0));
@@ -333,4 +343,56 @@ test('a stream mapping travels through a sealed announcement and a peer resumes 
     if (e.type === 'to-client') resumed.push(e.bytes);
   }
   t.deepEqual(Buffer.concat([stream.subarray(0, next), ...resumed]), stream);
+});
+
+test('a state equal to the one last announced reuses its encoding; a changed one is encoded anew', (t) => {
+  const net = new SimNetwork({ seed: 9, defaultLink: { delayMs: 1 } });
+  net.addHost('a', ['10.0.0.1']);
+  net.addHost('b', ['10.0.0.2']);
+  const A = { address: '10.0.0.1', port: PORT };
+  const B = { address: '10.0.0.2', port: PORT };
+  let states = [conn(3000, 0, 'a'), conn(3001, 0, 'a')];
+  const a = new SoftStateChannel({ selfId: 'a', group: 3, groupKey: GROUP_KEY, members: [{ id: 'b', address: B }], random: net.deriveRandom('a'), now: 0, updateMs: 1000, source: () => ({ connections: states, load: { hostedConnections: states.length, outstandingOffers: 0 } }) });
+  const b = new SoftStateChannel({ selfId: 'b', group: 3, groupKey: GROUP_KEY, members: [{ id: 'a', address: A }], random: net.deriveRandom('b'), now: 0, updateMs: 1000 });
+  net.attach(a, [A]);
+  net.attach(b, [B]);
+  const sent = (key: number) => b.table.get(connectionKey(conn(key, 0, 'a').client))?.state;
+  net.run(500);
+  t.is(sent(3001)?.streamBytesSent, 0);
+  states = [conn(3000, 0, 'a'), { ...conn(3001, 0, 'a'), streamBytesSent: 7, tcp: { ...conn(3001, 0, 'a').tcp!, sndNxt: 9, token: new Uint8Array(8).fill(5) } }];
+  net.run(1500); // the second period: one state equal (a new object), one changed deep inside
+  t.is(sent(3001)?.streamBytesSent, 7);
+  t.is(sent(3001)?.tcp?.sndNxt, 9);
+  t.deepEqual(sent(3001)?.tcp?.token, new Uint8Array(8).fill(5), 'bytes compared by content');
+  t.deepEqual(sent(3000), conn(3000, 0, 'a'));
+  states = [states[0]!, { ...states[1]!, tcp: { ...states[1]!.tcp!, token: new Uint8Array(8).fill(6) } }];
+  net.run(2500);
+  t.deepEqual(sent(3001)?.tcp?.token, new Uint8Array(8).fill(6), 'one byte of a key changed');
+  states = [states[0]!];
+  net.run(3500);
+  t.true(b.table.get(connectionKey(conn(3000, 0, 'a').client))!.receivedAt > 2500, 'still announced');
+});
+
+test('a member dead after a one-connection announcement: all its connections are still in the table at the death report', (t) => {
+  const net = new SimNetwork({ seed: 10, defaultLink: { delayMs: 1 } });
+  net.addHost('a', ['10.0.0.1']);
+  net.addHost('b', ['10.0.0.2']);
+  const A = { address: '10.0.0.1', port: PORT };
+  const B = { address: '10.0.0.2', port: PORT };
+  const served = [conn(4000, 0, 'a'), conn(4001, 0, 'a')];
+  const a = new SoftStateChannel({ selfId: 'a', group: 3, groupKey: GROUP_KEY, members: [{ id: 'b', address: B }], random: net.deriveRandom('a'), now: 0, source: () => ({ connections: served, load: { hostedConnections: 2, outstandingOffers: 0 } }) });
+  const b = new SoftStateChannel({ selfId: 'b', group: 3, groupKey: GROUP_KEY, members: [{ id: 'a', address: A }], random: net.deriveRandom('b'), now: 0 });
+  const atDeath: number[] = [];
+  net.attach(a, [A]);
+  net.attach(b, [B], () => {
+    for (let e = b.pollEvent(); e; e = b.pollEvent()) if (e.type === 'member-dead') atDeath.push(b.table.size);
+  });
+  net.run(5_900); // periodic announcements at 0 and 3000
+  a.announceNow(net.now, [{ ...served[0]!, streamBytesSent: 5 }]); // a new request on one connection, 2.9 s after the last periodic one
+  net.wake(a);
+  net.run(5_950); // and dies before its next periodic one
+  net.kill('a');
+  net.run(30_000);
+  t.deepEqual(atDeath, [2], 'reported dead once, with both connections (the second last announced more than CACHE_TIMEOUT before)');
+  t.is(b.table.size, 0, 'and they expire after the report');
 });

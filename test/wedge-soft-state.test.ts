@@ -136,6 +136,31 @@ test('table: entries expire CACHE_TIMEOUT after their last announcement', (t) =>
   t.is(table.size, 0);
 });
 
+test('property: expiry finds the earliest entry whatever the order of times, refreshes and drops', (t) => {
+  t.notThrows(() =>
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.constantFrom('apply', 'drop', 'expire'), fc.integer({ min: 0, max: 4 }), fc.integer({ min: 0, max: 30_000 })), { minLength: 1, maxLength: 40 }), (ops) => {
+        const table = new SoftStateTable(10_000);
+        const tombs = new Map<string, number>(); // the model of the tombstones: key -> until
+        for (const [op, port, now] of ops) {
+          const key = connectionKey(conn(port, 0, 'a').client);
+          if (op === 'apply') table.apply(now, 'a', [conn(port, 0, 'a')], []);
+          else if (op === 'drop') {
+            table.drop(now, { client: conn(port, 0, 'a').client, takeoverNumber: 0 });
+            tombs.set(key, now + 10_000);
+          } else {
+            const before = table.all().filter((e) => e.expiresAt <= now).map((e) => e.key);
+            assert.deepEqual(table.expire(now).sort(), before.sort());
+            for (const [k, until] of tombs) if (until <= now) tombs.delete(k);
+          }
+          const times = [...table.all().map((e) => e.expiresAt), ...tombs.values()];
+          assert.equal(table.nextExpiry(), times.length === 0 ? undefined : Math.min(...times));
+        }
+      }),
+    ),
+  );
+});
+
 test('table: a drop removes state and a late copy of the old announcement cannot revive it', (t) => {
   const table = new SoftStateTable(10_000);
   table.apply(0, 'a', [conn(1, 2, 'a')], []);

@@ -20,6 +20,8 @@ export const DEFAULT_COUNTS = [1, 100, 1000, 10_000];
 export const UPDATE_MS = 3000;
 export const GOAL_CPU_FRACTION = 0.05;
 export const GOAL_TAKEOVER_MS = 2000;
+/** Connections opened per virtual second (the SCTP endpoint's INIT-ACK rate toward one address). */
+export const OPEN_PER_SECOND = 200;
 
 export interface ScaleOptions {
   readonly counts: readonly number[];
@@ -39,10 +41,20 @@ export interface ScaleRow {
   readonly cpuPerStateUs: number;
   /** CPU of announcing all N states every UPDATE_MS, as a fraction of one core. */
   readonly cpuFraction: number;
+  /** Periodic announcements' bytes and datagrams per second to each member. */
   readonly bytesPerSecPerMember: number;
   readonly datagramsPerSecPerMember: number;
+  /** One-connection announcements out of turn (new request, 'state-changed', takeover won) per second. */
+  readonly outOfTurnPerSec: number;
+  readonly outOfTurnBytesPerSecPerMember: number;
+  /** Their CPU (state, encoding, sealing) as a fraction of one core. */
+  readonly outOfTurnCpuFraction: number;
   /** Virtual ms from the taker's death notice to the last connection's first resumed byte. */
   readonly takeoverMs: number;
+  /** The taker's CPU in takeOver/sendTakeover (state import, session, request, key pair), ms. */
+  readonly takerCpuMs: number;
+  /** The whole simulation's CPU from the notice to the last resumed byte (taker, clients, network), ms. */
+  readonly takeoverPhaseCpuMs: number;
   readonly takenOver: number;
   /** Connections whose bytes so far are not the object's (must be 0). */
   readonly corrupt: number;
@@ -90,10 +102,13 @@ export async function runScaleRow(n: number, options: Omit<ScaleOptions, 'counts
   const serving = world.wedge('w1');
   const heap0 = heap();
   const clients: SimClient[] = [];
-  // Connections open 1,000 per virtual second (a burst of 10,000 SYNs would meet the INIT-ACK limit).
+  // Connections open OPEN_PER_SECOND a virtual second: all simulated clients share one address, and
+  // an SCTP endpoint answers at most 200 INITs a second from one address (src/sctp/init-rate.ts);
+  // faster, the rest wait for their INIT's retransmission (1 s, 2 s, 4 s, ...).
+  const perStep = OPEN_PER_SECOND / 10;
   for (let i = 0; i < n; i++) {
     clients.push(world.client('w1', [get('/slow')]));
-    if (i % 100 === 99) world.net.run(world.net.now + 100);
+    if (i % perStep === perStep - 1) world.net.run(world.net.now + 100);
   }
   // Predicates run after every simulated event: walk a cursor, not all N clients each time.
   let streamingSoFar = 0;
@@ -105,37 +120,52 @@ export async function runScaleRow(n: number, options: Omit<ScaleOptions, 'counts
   say(`all ${n} streaming at t=${(world.net.now / 1000).toFixed(1)} s`);
   const heapPerConnection = gc ? (heap() - heap0) / n : NaN;
 
-  // Steady window: the serving wedge's periodic announcements, with CPU and datagrams counted.
+  // Steady window: the serving wedge's periodic announcements (its channel's timer), with CPU and
+  // datagrams counted; and apart, its out-of-turn announcements of one connection (Wedge.announce:
+  // a new request, a transport 'state-changed' such as a stream's short chunk, a takeover won).
   world.net.run(world.net.now + UPDATE_MS); // past the announcements of new requests
   const channel = serving.channel;
-  let cpuUs = 0;
-  let ticks = 0;
-  let datagrams = 0;
-  let bytes = 0;
+  const periodic = { cpuUs: 0, ticks: 0, datagrams: 0, bytes: 0 };
+  const outOfTurn = { cpuUs: 0, states: 0, datagrams: 0, bytes: 0 };
   const destinations = new Set<string>();
   const handleTimeout = channel.handleTimeout.bind(channel);
   const pollTransmit = channel.pollTransmit.bind(channel);
+  type Datagram = NonNullable<ReturnType<typeof pollTransmit>>;
+  const count = (t: Datagram, into: { datagrams: number; bytes: number }) => {
+    if (sealedKind(t.payload) !== 'announcement') return;
+    destinations.add(`${t.destination.address}:${t.destination.port}`);
+    into.datagrams++;
+    into.bytes += t.payload.length;
+  };
   // The timer's datagrams are drained inside the measurement and handed out from here.
-  const pending: NonNullable<ReturnType<typeof pollTransmit>>[] = [];
+  const pending: Datagram[] = [];
   channel.handleTimeout = (now) => {
     const at = process.cpuUsage();
     handleTimeout(now);
     let t;
-    const queued: NonNullable<ReturnType<typeof pollTransmit>>[] = [];
+    const queued: Datagram[] = [];
     while ((t = pollTransmit(now)) !== undefined) queued.push(t);
     const used = process.cpuUsage(at);
-    if (queued.length > 0) ticks++;
-    cpuUs += used.user + used.system;
-    pending.push(...queued);
+    periodic.cpuUs += used.user + used.system;
+    const announcing = queued.filter((q) => sealedKind(q.payload) === 'announcement');
+    if (announcing.length > 0) periodic.ticks++;
+    for (const q of announcing) count(q, periodic);
+    for (const q of queued) pending.push(q);
   };
   channel.pollTransmit = (now) => {
-    const t = pending.shift() ?? pollTransmit(now);
-    if (t && sealedKind(t.payload) === 'announcement') {
-      destinations.add(`${t.destination.address}:${t.destination.port}`);
-      datagrams++;
-      bytes += t.payload.length;
-    }
+    if (pending.length > 0) return pending.shift();
+    const t = pollTransmit(now);
+    if (t !== undefined) count(t, outOfTurn);
     return t;
+  };
+  const wedge = serving as unknown as { announce(now: number, session: unknown): void };
+  const announceOne = wedge.announce;
+  wedge.announce = function (this: unknown, now: number, session: unknown) {
+    const at = process.cpuUsage();
+    announceOne.call(this, now, session);
+    const used = process.cpuUsage(at);
+    outOfTurn.cpuUs += used.user + used.system;
+    outOfTurn.states++;
   };
   const windowStart = world.net.now;
   world.net.run(windowStart + periods * UPDATE_MS);
@@ -143,14 +173,45 @@ export async function runScaleRow(n: number, options: Omit<ScaleOptions, 'counts
   const members = Math.max(1, destinations.size);
   channel.handleTimeout = handleTimeout;
   channel.pollTransmit = (now) => pending.shift() ?? pollTransmit(now);
-  const states = ticks * n;
-  const cpuPerStateUs = cpuUs / Math.max(1, states);
-  say(`${ticks} announcements of ${n} states: ${(cpuUs / 1000).toFixed(1)} ms CPU, ${datagrams} datagrams, ${bytes} bytes`);
+  wedge.announce = announceOne;
+  const states = periodic.ticks * n;
+  const cpuPerStateUs = periodic.cpuUs / Math.max(1, states);
+  say(`${periodic.ticks} announcements of ${n} states: ${(periodic.cpuUs / 1000).toFixed(1)} ms CPU, ${periodic.datagrams} datagrams, ${periodic.bytes} bytes; ${outOfTurn.states} out of turn: ${(outOfTurn.cpuUs / 1000).toFixed(1)} ms CPU, ${outOfTurn.datagrams} datagrams`);
 
   // Death: the serving wedge's host dies; the taker's heartbeat verdict is the death notice.
   world.net.kill('w1');
-  if (!world.net.runUntil(() => world.events('member-dead', 'w2').length > 0, world.net.now + 10 * UPDATE_MS)) throw new Error(`N=${n}: no death notice`);
-  const notice = world.events('member-dead', 'w2')[0]!.time;
+  // The taker's own CPU to start the takeovers: Wedge.takeOver (import the state, the session, the
+  // request with its new key pair) and sendTakeover, nested calls counted once. Its input work
+  // (the clients' answers) is not in it: the whole simulation's CPU in the phase bounds that.
+  const taker = world.wedge('w2') as unknown as Record<'takeOver' | 'sendTakeover', (...args: unknown[]) => void>;
+  const takerCpu = { us: 0, depth: 0 };
+  const originals = { takeOver: taker.takeOver, sendTakeover: taker.sendTakeover };
+  for (const name of ['takeOver', 'sendTakeover'] as const) {
+    const inner = originals[name];
+    taker[name] = function (this: unknown, ...args: unknown[]) {
+      const at = takerCpu.depth++ === 0 ? process.cpuUsage() : undefined;
+      try {
+        inner.apply(this, args);
+      } finally {
+        takerCpu.depth--;
+        if (at !== undefined) {
+          const used = process.cpuUsage(at);
+          takerCpu.us += used.user + used.system;
+        }
+      }
+    };
+  }
+  // A cursor over the log, not world.events (a filter of the whole log after every simulated event).
+  let logged = world.log.length;
+  let notice = NaN;
+  const noticed = () => {
+    for (; logged < world.log.length && Number.isNaN(notice); logged++) {
+      const l = world.log[logged]!;
+      if (l.event === 'member-dead' && l.server === 'w2') notice = l.time;
+    }
+    return !Number.isNaN(notice);
+  };
+  if (!world.net.runUntil(noticed, world.net.now + 10 * UPDATE_MS)) throw new Error(`N=${n}: no death notice`);
   say(`death notice at t=${(notice / 1000).toFixed(1)} s`);
   const resumedAfter = (c: SimClient) => c.deliveries.find((at) => at > notice);
   let resumed = 0;
@@ -159,22 +220,41 @@ export async function runScaleRow(n: number, options: Omit<ScaleOptions, 'counts
     while (resumed < n && (lastDelivery(clients[resumed]!) ?? 0) > notice) resumed++;
     return resumed === n;
   };
+  const phase = process.cpuUsage();
   world.net.runUntil(allResumed, notice + 60_000);
+  const phaseUsed = process.cpuUsage(phase);
+  taker.takeOver = originals.takeOver;
+  taker.sendTakeover = originals.sendTakeover;
+  if (resumed < n) {
+    // Not all resumed: what the taker did (for the report), by event and takeover-lost reason.
+    const counts = new Map<string, number>();
+    for (const l of world.log) {
+      if (l.server !== 'w2' || l.time < notice) continue;
+      const what = l.event === 'takeover-lost' ? `takeover-lost:${String(l.fields.reason)}` : l.event;
+      counts.set(what, (counts.get(what) ?? 0) + 1);
+    }
+    say(`not all resumed by t=${(world.net.now / 1000).toFixed(1)} s: the taker logged ${JSON.stringify(Object.fromEntries(counts))}; clients that accepted a takeover: ${clients.filter((c) => c.takenOver.length > 0).length}, refused one: ${clients.filter((c) => c.takeovers.some((x) => !x.accepted)).length}`);
+  }
   const firsts = clients.map(resumedAfter);
   const takenOver = clients.filter((c, i) => firsts[i] !== undefined && c.takenOver.length > 0).length;
   const takeoverMs = takenOver === n ? Math.max(...firsts.map((f) => f!)) - notice : NaN;
   world.net.run(world.net.now + 2000);
   const corrupt = clients.filter((c) => !bodyIsPrefix(c, body)).length;
   const wallS = (performance.now() - started) / 1000;
-  say(`${takenOver}/${n} taken over, the last ${takeoverMs.toFixed(0)} ms after the notice; ${corrupt} with wrong bytes`);
+  say(`${takenOver}/${n} taken over, the last ${takeoverMs.toFixed(0)} ms after the notice; ${corrupt} with wrong bytes; taker CPU ${(takerCpu.us / 1000).toFixed(0)} ms to start them, simulation ${((phaseUsed.user + phaseUsed.system) / 1000).toFixed(0)} ms`);
   return {
     connections: n,
     heapPerConnection,
     cpuPerStateUs,
     cpuFraction: (cpuPerStateUs * n) / (UPDATE_MS * 1000),
-    bytesPerSecPerMember: bytes / members / windowS,
-    datagramsPerSecPerMember: datagrams / members / windowS,
+    bytesPerSecPerMember: periodic.bytes / members / windowS,
+    datagramsPerSecPerMember: periodic.datagrams / members / windowS,
+    outOfTurnPerSec: outOfTurn.states / windowS,
+    outOfTurnBytesPerSecPerMember: outOfTurn.bytes / members / windowS,
+    outOfTurnCpuFraction: outOfTurn.cpuUs / (windowS * 1e6),
     takeoverMs,
+    takerCpuMs: takerCpu.us / 1000,
+    takeoverPhaseCpuMs: (phaseUsed.user + phaseUsed.system) / 1000,
     takenOver,
     corrupt,
     wallS,
@@ -197,7 +277,7 @@ export function scaleOutput(rows: readonly ScaleRow[], setup: string): Experimen
     : '';
   return {
     title: 'Scale: one wedge, N concurrent slow streams',
-    columns: ['connections', 'heap_bytes_per_connection', 'cpu_us_per_state', 'cpu_pct_of_core', 'announce_bytes_per_s_per_member', 'announce_datagrams_per_s_per_member', 'takeover_all_ms', 'taken_over', 'wrong_bytes', 'wall_s'],
+    columns: ['connections', 'heap_bytes_per_connection', 'cpu_us_per_state', 'cpu_pct_of_core', 'announce_bytes_per_s_per_member', 'announce_datagrams_per_s_per_member', 'out_of_turn_per_s', 'out_of_turn_bytes_per_s_per_member', 'out_of_turn_cpu_pct_of_core', 'takeover_all_ms', 'taker_cpu_ms', 'takeover_phase_cpu_ms', 'taken_over', 'wrong_bytes', 'wall_s'],
     rows: rows.map((r) => [
       r.connections,
       fixed(r.heapPerConnection, 0),
@@ -205,7 +285,12 @@ export function scaleOutput(rows: readonly ScaleRow[], setup: string): Experimen
       fixed(100 * r.cpuFraction, 3),
       fixed(r.bytesPerSecPerMember, 0),
       fixed(r.datagramsPerSecPerMember, 2),
+      fixed(r.outOfTurnPerSec, 1),
+      fixed(r.outOfTurnBytesPerSecPerMember, 0),
+      fixed(100 * r.outOfTurnCpuFraction, 3),
       fixed(r.takeoverMs, 1),
+      fixed(r.takerCpuMs, 0),
+      fixed(r.takeoverPhaseCpuMs, 0),
       r.takenOver,
       r.corrupt,
       fixed(r.wallS, 1),
@@ -223,7 +308,8 @@ export function scaleOutput(rows: readonly ScaleRow[], setup: string): Experimen
     notes: [
       `Setup: ${setup}.`,
       gc ? 'Heap per connection: heapUsed after two global.gc() (node --expose-gc), all streaming, minus before the first connection, over N; it counts the whole simulation (the simulated client endpoint and the network too), so it is an upper bound for the wedge.' : 'Heap per connection: not measured (run node with --expose-gc).',
-      'CPU: process.cpuUsage around the serving wedge\'s soft-state timer work (states built, encoded, sealed) in a steady window, over states announced; real CPU on a loaded machine, indicative only. Takeover time is virtual time.',
+      'CPU: process.cpuUsage around the serving wedge\'s soft-state timer work (states built, encoded, sealed) in a steady window, over states announced; real CPU on a loaded machine, indicative only. Out of turn: its one-connection announcements in the same window (a new request, a transport \'state-changed\' such as a burst\'s short last chunk, which the export barrier holds until a member confirms it), their rate, bytes per member and CPU as a share of one core.',
+      'Takeover time is virtual time (the machine\'s CPU does not delay it); taker CPU: the taker\'s Wedge.takeOver and sendTakeover (state import, session, takeover request, its key pair); phase CPU: the whole simulation (taker, clients, network) from the notice to the last resumed byte, an upper bound of the taker\'s.',
       '',
       goal,
       '',

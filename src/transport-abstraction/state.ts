@@ -140,6 +140,16 @@ export function encodeAnnouncement(announcement: Announcement): Uint8Array {
   return encode(loadSchema().announcement, announcement);
 }
 
+/**
+ * One connection as the bytes of Announcement.connections (its tag and length included). An
+ * announcement's other fields (encodeAnnouncement with no connections) followed by any number of
+ * these decode as that announcement with those connections (protobuf appends repeated fields), so
+ * a sender encodes each state once however it cuts its announcements.
+ */
+export function encodeAnnouncedConnection(state: TransportState): Uint8Array {
+  return encode(loadSchema().announcement, { connections: [state] });
+}
+
 export function decodeAnnouncement(bytes: Uint8Array): Announcement {
   return decode(loadSchema().announcement, bytes) as unknown as Announcement;
 }
@@ -165,60 +175,71 @@ export function decodeMonitorCommand(bytes: Uint8Array): MonitorCommand {
 // LocalUsageError before protobufjs sees the object.
 
 function encode(info: MessageInfo, value: object): Uint8Array {
-  checkObject(info, value, info.type.name);
+  checkObject(info, value, [info.type.name]);
   const out = info.type.encode(value).finish();
   return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
 }
 
-function checkObject(info: MessageInfo, value: unknown, path: string): void {
-  if (typeof value !== 'object' || value === null) throw new LocalUsageError(`${path}: object expected`);
+/**
+ * Where a check is: the message name, then field names and array indexes, pushed and popped as the
+ * check walks (a state is checked at every announcement; the text is made only for an error).
+ */
+type CheckPath = Array<string | number>;
+
+function misuse(path: CheckPath, message: string): never {
+  const at = path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
+  throw new LocalUsageError(`${at}: ${message}`);
+}
+
+function checkObject(info: MessageInfo, value: unknown, path: CheckPath): void {
+  if (typeof value !== 'object' || value === null) misuse(path, 'object expected');
   const obj = value as Record<string, unknown>;
   for (const f of info.fields) {
     const v = obj[f.name];
     if (v === undefined || v === null) continue;
-    const at = `${path}.${f.name}`;
+    path.push(f.name);
     if (f.repeated) {
-      if (!Array.isArray(v)) throw new LocalUsageError(`${at}: array expected`);
-      v.forEach((x, i) => checkValue(f, x, `${at}[${i}]`));
+      if (!Array.isArray(v)) misuse(path, 'array expected');
+      for (let i = 0; i < v.length; i++) {
+        path.push(i);
+        checkValue(f, v[i], path);
+        path.pop();
+      }
     } else {
-      checkValue(f, v, at);
+      checkValue(f, v, path);
     }
+    path.pop();
   }
   for (const members of info.oneofs) {
-    const present = members.filter((n) => obj[n] !== undefined && obj[n] !== null);
-    if (present.length !== 1) {
-      throw new LocalUsageError(`${path}: exactly one of ${members.join('/')} must be set, got ${present.length}`);
-    }
+    let present = 0;
+    for (const n of members) if (obj[n] !== undefined && obj[n] !== null) present++;
+    if (present !== 1) misuse(path, `exactly one of ${members.join('/')} must be set, got ${present}`);
   }
 }
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
-function checkValue(f: FieldInfo, v: unknown, at: string): void {
+function checkValue(f: FieldInfo, v: unknown, path: CheckPath): void {
   switch (f.kind) {
     case 'uint32':
-      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xffffffff) {
-        throw new LocalUsageError(`${at}: uint32 expected, got ${String(v)}`);
-      }
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xffffffff) misuse(path, `uint32 expected, got ${String(v)}`);
       return;
     case 'uint64':
-      if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) {
-        throw new LocalUsageError(`${at}: non-negative safe integer expected, got ${String(v)}`);
-      }
+      if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) misuse(path, `non-negative safe integer expected, got ${String(v)}`);
       return;
     case 'bool':
-      if (typeof v !== 'boolean') throw new LocalUsageError(`${at}: boolean expected`);
+      if (typeof v !== 'boolean') misuse(path, 'boolean expected');
       return;
     case 'string':
-      if (typeof v !== 'string') throw new LocalUsageError(`${at}: string expected`);
+      if (typeof v !== 'string') misuse(path, 'string expected');
       // A lone surrogate would be written as bytes that are not UTF-8, which decoding refuses.
-      if (LONE_SURROGATE.test(v)) throw new LocalUsageError(`${at}: string has a lone surrogate (not encodable as UTF-8)`);
+      if (LONE_SURROGATE.test(v)) misuse(path, 'string has a lone surrogate (not encodable as UTF-8)');
       return;
     case 'bytes':
-      if (!(v instanceof Uint8Array)) throw new LocalUsageError(`${at}: Uint8Array expected`);
+      if (!(v instanceof Uint8Array)) misuse(path, 'Uint8Array expected');
       return;
     case 'message':
-      checkObject(f.message!, v, at);
+      checkObject(f.message!, v, path);
       return;
   }
 }

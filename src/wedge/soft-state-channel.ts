@@ -4,8 +4,10 @@
 // request), stores its peers' announcements in a SoftStateTable, confirms each announcement it
 // stores with a sealed AnnouncementAck, and is the heartbeat monitor: announcements are the
 // heartbeats, and a member that announced nothing for `deadAfterPeriods` update periods (plus a
-// small grace for jitter) is reported dead. Since that is below CACHE_TIMEOUT (checked), a dead member's connections are
-// still in the table when its death is reported. (Acknowledgements do not count as heartbeats:
+// small grace for jitter) is reported dead. That is below CACHE_TIMEOUT (checked), and the entries of
+// a member that fell silent are kept past it until its death is due (spareUntil: its last datagram
+// may have been a one-connection announcement after its last periodic one), so a dead member's
+// connections are still in the table when its death is reported. (Acknowledgements do not count as heartbeats:
 // they answer our own schedule and would push the death past the expiry of the member's state.) It also receives the external monitor's sealed commands. Sans-IO: input carries
 // `now`, output is polled (pollTransmit, pollTimeout, pollEvent).
 import type { UdpAddress } from '../transport-abstraction/address.js';
@@ -15,6 +17,7 @@ import {
   decodeAnnouncement,
   decodeAnnouncementAck,
   decodeMonitorCommand,
+  encodeAnnouncedConnection,
   encodeAnnouncement,
   encodeAnnouncementAck,
 } from '../transport-abstraction/state.js';
@@ -34,6 +37,11 @@ export interface Member {
 export interface LocalState {
   readonly connections: readonly TransportState[];
   readonly load: Load;
+  /**
+   * The key (connectionKey) and takeover number of each of `connections`, if the source has them
+   * without building the states: a received announcement needs only these (default: from `connections`).
+   */
+  readonly served?: ReadonlyMap<string, number>;
 }
 
 /** Options of a SoftStateChannel. */
@@ -93,6 +101,8 @@ export type ChannelEvent =
 export type ChannelDropReason = 'malformed' | 'forged' | 'replay' | 'unknown-sender' | 'decode' | 'mismatch' | 'other-group';
 
 const CONFIRMATIONS_KEPT = 4096;
+/** Room left in maxDatagram for the seal's header and tag (seal.ts). */
+const SEAL_OVERHEAD = 300;
 
 interface MemberStatus {
   readonly member: Member;
@@ -132,6 +142,12 @@ export class SoftStateChannel implements DatagramCore {
   private readonly confirmations = new Map<number, Set<string>>();
   private readonly droppedCounts = new Map<ChannelDropReason, number>();
   private ownLoad: Load | undefined;
+  /**
+   * Each served connection's state as last announced and its encoding: a state equal to the last
+   * one (a slow stream's between its bursts) is not encoded again. Kept for the connections of the
+   * last periodic announcement and those announced since.
+   */
+  private encoded = new Map<string, { readonly state: TransportState; readonly bytes: Uint8Array }>();
 
   constructor(options: SoftStateChannelOptions) {
     this.selfId = options.selfId;
@@ -244,19 +260,35 @@ export class SoftStateChannel implements DatagramCore {
   /** Declares silent members dead, expires state, and announces when the update period is due. */
   handleTimeout(now: Instant): void {
     const silence = this.silenceMs;
+    const died = new Set<string>();
     for (const [id, s] of this.members) {
       if (s.alive && now >= s.lastHeard + silence) {
         s.alive = false;
+        died.add(id);
         this.events.push({ type: 'member-dead', id });
       }
     }
-    this.table.expire(now);
+    this.table.expire(now, (announcer) => this.spareUntil(now, announcer, died));
     for (const [key, d] of this.drops) if (d.until <= now) this.drops.delete(key);
     if (now >= this.nextUpdate) {
       this.announce(now, undefined);
       this.nextUpdate += this.updateMs;
       if (this.nextUpdate <= now) this.nextUpdate = now + this.updateMs;
     }
+  }
+
+  /**
+   * How long the entries of `announcer` outlive their CACHE_TIMEOUT: a member that missed its
+   * update slot (silent for more than an update period and the grace) may be dead, and its last
+   * datagram may have been a one-connection announcement up to a period after its last periodic
+   * one, so its death comes up to silenceMs + updateMs after that, later than CACHE_TIMEOUT:
+   * its entries stay until a period after its death is due (the wedge reads them at the report).
+   */
+  private spareUntil(now: Instant, announcer: string, died: ReadonlySet<string>): Instant | undefined {
+    if (died.has(announcer)) return now + this.updateMs;
+    const s = this.members.get(announcer);
+    if (s === undefined || !s.alive || now - s.lastHeard <= this.silenceMs - (this.deadAfterPeriods - 1) * this.updateMs) return undefined;
+    return s.lastHeard + this.silenceMs + this.updateMs;
   }
 
   /** Opens a sealed datagram (announcement, acknowledgement or command); anything else is counted and dropped. */
@@ -302,7 +334,7 @@ export class SoftStateChannel implements DatagramCore {
     if (a.supportGroup !== this.group) return this.count('other-group');
     this.heard(now, status);
     status.load = a.load;
-    this.table.setLocal(this.localConnections());
+    this.table.setServed(this.localServed());
     for (const s of this.table.apply(now, a.senderId, a.connections, a.dropped)) {
       this.superseded.set(s.key, s.takeoverNumber);
       this.events.push({ type: 'superseded', ...s });
@@ -342,6 +374,20 @@ export class SoftStateChannel implements DatagramCore {
     return out;
   }
 
+  /** localConnections by key, from the source's `served` when it has it (no state built). */
+  private localServed(): Map<string, number> {
+    const local = this.source();
+    const served = local.served;
+    if (served === undefined) return new Map(this.localConnections().map((c) => [connectionKey(c.client), c.takeoverNumber]));
+    const out = new Map<string, number>();
+    for (const [key, takeoverNumber] of served) {
+      const n = this.superseded.get(key);
+      if (n === undefined || takeoverNumber > n) out.set(key, takeoverNumber);
+    }
+    for (const key of this.superseded.keys()) if (!served.has(key)) this.superseded.delete(key);
+    return out;
+  }
+
   private announce(now: Instant, only: readonly TransportState[] | undefined): number[] {
     const local = this.source();
     const connections = only ?? this.localConnections();
@@ -349,29 +395,76 @@ export class SoftStateChannel implements DatagramCore {
     const dropped = [...this.drops.values()].filter((d) => d.until > now).map((d) => d.dropped);
     const sequences: number[] = [];
     this.ownLoad = local.load;
-    this.sealParts(connections, dropped, local.load, sequences);
+    this.sealParts(connections, dropped, local.load, sequences, only === undefined);
     return sequences;
   }
 
-  /** Seals `connections` into as few announcements as fit maxDatagram, sending each to every member. */
-  private sealParts(connections: readonly TransportState[], dropped: readonly DroppedConnection[], load: Load, sequences: number[]): void {
-    const sequence = this.sealer.lastSequence + 1;
-    const plaintext = encodeAnnouncement({ senderId: this.selfId, supportGroup: this.group, sequence, load, connections: [...connections], dropped: [...dropped] });
-    if (plaintext.length + 300 > this.maxDatagram && connections.length > 1) {
-      const half = Math.ceil(connections.length / 2);
-      this.sealParts(connections.slice(0, half), dropped, load, sequences);
-      this.sealParts(connections.slice(half), [], load, sequences);
-      return;
-    }
-    const sealed = this.sealer.seal('announcement', plaintext);
-    sequences.push(sealed.sequence);
-    this.confirmations.set(sealed.sequence, new Set());
-    this.confirmations.delete(sealed.sequence - CONFIRMATIONS_KEPT);
-    this.announced?.(sealed.sequence, connections);
-    for (const s of this.members.values()) this.outbox.push({ destination: s.member.address, payload: new Uint8Array(sealed.bytes) });
+  /**
+   * Seals `connections` into as few announcements as fit maxDatagram, sending each to every member.
+   * Each state is encoded once (encodeAnnouncedConnection) and the parts are cut from the encoded
+   * states: an announcement is its other fields followed by its connections' bytes.
+   */
+  private sealParts(connections: readonly TransportState[], dropped: readonly DroppedConnection[], load: Load, sequences: number[], periodic: boolean): void {
+    const encoded = this.encodeAll(connections, periodic);
+    let first = 0;
+    do {
+      const head = encodeAnnouncement({ senderId: this.selfId, supportGroup: this.group, sequence: this.sealer.lastSequence + 1, load, connections: [], dropped: first === 0 ? [...dropped] : [] });
+      let size = head.length;
+      let end = first;
+      while (end < encoded.length && (end === first || size + encoded[end]!.length + SEAL_OVERHEAD <= this.maxDatagram)) size += encoded[end++]!.length;
+      const plaintext = new Uint8Array(size);
+      plaintext.set(head, 0);
+      for (let i = first, at = head.length; i < end; at += encoded[i]!.length, i++) plaintext.set(encoded[i]!, at);
+      const sealed = this.sealer.seal('announcement', plaintext);
+      sequences.push(sealed.sequence);
+      this.confirmations.set(sealed.sequence, new Set());
+      this.confirmations.delete(sealed.sequence - CONFIRMATIONS_KEPT);
+      this.announced?.(sealed.sequence, first === 0 && end === connections.length ? connections : connections.slice(first, end));
+      for (const s of this.members.values()) this.outbox.push({ destination: s.member.address, payload: new Uint8Array(sealed.bytes) });
+      first = end;
+    } while (first < encoded.length);
+  }
+
+  /** Each state's encoding, reused when the state equals the one last announced; a periodic announcement forgets the rest. */
+  private encodeAll(connections: readonly TransportState[], periodic: boolean): Uint8Array[] {
+    const kept = periodic ? new Map<string, { readonly state: TransportState; readonly bytes: Uint8Array }>() : this.encoded;
+    const out = connections.map((state) => {
+      const key = connectionKey(state.client);
+      const last = this.encoded.get(key);
+      const bytes = last !== undefined && sameValue(last.state, state) ? last.bytes : encodeAnnouncedConnection(state);
+      kept.set(key, { state, bytes });
+      return bytes;
+    });
+    this.encoded = kept;
+    return out;
   }
 
   private count(reason: ChannelDropReason): void {
     this.droppedCounts.set(reason, (this.droppedCounts.get(reason) ?? 0) + 1);
   }
+}
+
+/** Whether two plain values (a TransportState and its parts) are equal field by field: equal ones encode to equal bytes. */
+function sameValue(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (a instanceof Uint8Array || b instanceof Uint8Array) {
+    if (!(a instanceof Uint8Array && b instanceof Uint8Array) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+    return true;
+  }
+  if (Array.isArray(a) || Array.isArray(b)) {
+    if (!(Array.isArray(a) && Array.isArray(b)) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!sameValue(a[i], b[i])) return false;
+    return true;
+  }
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  let fields = 0;
+  for (const k in x) {
+    fields++;
+    if (!sameValue(x[k], y[k])) return false;
+  }
+  for (const _ in y) fields--;
+  return fields === 0;
 }

@@ -3,7 +3,8 @@
 //  - a connection is keyed by its client endpoint (address, port, UDP port);
 //  - for each connection the highest takeover number wins; an equal number refreshes the entry
 //    (the latest announcement replaces it), a lower one is stale and ignored;
-//  - an entry expires CACHE_TIMEOUT after it was last announced;
+//  - an entry expires CACHE_TIMEOUT after it was last announced, unless its announcer has fallen
+//    silent (the channel spares it until the announcer's death is reported, expire());
 //  - a DroppedConnection removes the entry if its takeover number is not higher than the drop's,
 //    and for CACHE_TIMEOUT keeps a tombstone so a late copy of the old announcement cannot revive it;
 //  - for a connection this wedge serves (setLocal), a higher number heard from a peer means it was
@@ -62,6 +63,15 @@ export class SoftStateTable {
   private readonly tombstones = new Map<string, { takeoverNumber: number; until: Instant }>();
   /** Connections this wedge serves: key -> its takeover number. */
   private readonly local = new Map<string, number>();
+  /**
+   * Every expiry set (entries and tombstones) in the order set, so the earliest is found without
+   * walking the table at every timeout (a member's table holds a whole group's connections). An
+   * item whose entry or tombstone was since refreshed, dropped or expired is skipped. Times only
+   * grow in practice; a time set below the last one sorts the items once more.
+   */
+  private expiries: Array<{ readonly at: Instant; readonly key: string; readonly tomb: boolean }> = [];
+  private expiriesHead = 0;
+  private expiriesSorted = true;
   readonly counters: TableCounters = { inserted: 0, refreshed: 0, stale: 0, dropped: 0, expired: 0 };
 
   constructor(readonly cacheTimeoutMs: number) {}
@@ -93,12 +103,16 @@ export class SoftStateTable {
 
   /** Declares which connections this wedge serves (replacing the previous set); a peer's older entry for one is removed. */
   setLocal(states: readonly TransportState[]): void {
+    this.setServed(new Map(states.map((s) => [connectionKey(s.client), s.takeoverNumber])));
+  }
+
+  /** setLocal by key: each connection this wedge serves and its takeover number. */
+  setServed(served: ReadonlyMap<string, number>): void {
     this.local.clear();
-    for (const s of states) {
-      const key = connectionKey(s.client);
-      this.local.set(key, s.takeoverNumber);
+    for (const [key, takeoverNumber] of served) {
+      this.local.set(key, takeoverNumber);
       const e = this.entries.get(key);
-      if (e !== undefined && e.state.takeoverNumber < s.takeoverNumber) this.entries.delete(key);
+      if (e !== undefined && e.state.takeoverNumber < takeoverNumber) this.entries.delete(key);
     }
   }
 
@@ -132,30 +146,45 @@ export class SoftStateTable {
       else this.counters.refreshed++;
       const same = old !== undefined && old.state.takeoverNumber === state.takeoverNumber && old.state.ownerId === state.ownerId;
       this.entries.set(key, { key, state, announcer, receivedAt: now, expiresAt: now + this.cacheTimeoutMs, ...movedRate(same ? old : undefined, state, now) });
+      this.expiresAt(now + this.cacheTimeoutMs, key, false);
     }
     return superseded;
   }
 
-  /** Removes entries and tombstones whose time is up; returns the expired entries' keys. */
-  expire(now: Instant): string[] {
+  /**
+   * Removes entries and tombstones whose time is up; returns the expired entries' keys. `spare`
+   * may keep an entry past its time, until the instant it names (its announcer fell silent and
+   * may be dead: its connections must still be here when its death is reported).
+   */
+  expire(now: Instant, spare?: (announcer: string) => Instant | undefined): string[] {
     const gone: string[] = [];
-    for (const [key, e] of this.entries) {
-      if (e.expiresAt <= now) {
-        this.entries.delete(key);
-        gone.push(key);
+    const items = this.sortedExpiries();
+    for (; this.expiriesHead < items.length && items[this.expiriesHead]!.at <= now; this.expiriesHead++) {
+      const x = items[this.expiriesHead]!;
+      if (!this.stands(x)) continue;
+      if (x.tomb) {
+        this.tombstones.delete(x.key);
+        continue;
       }
+      const e = this.entries.get(x.key)!;
+      const until = spare?.(e.announcer);
+      if (until !== undefined && until > now) {
+        this.entries.set(x.key, { ...e, expiresAt: until });
+        this.expiresAt(until, x.key, false);
+        continue;
+      }
+      this.entries.delete(x.key);
+      gone.push(x.key);
     }
-    for (const [key, t] of this.tombstones) if (t.until <= now) this.tombstones.delete(key);
     this.counters.expired += gone.length;
     return gone;
   }
 
   /** The earliest expiry of an entry or tombstone. */
   nextExpiry(): Instant | undefined {
-    let next: number | undefined;
-    for (const e of this.entries.values()) if (next === undefined || e.expiresAt < next) next = e.expiresAt;
-    for (const t of this.tombstones.values()) if (next === undefined || t.until < next) next = t.until;
-    return next;
+    const items = this.sortedExpiries();
+    while (this.expiriesHead < items.length && !this.stands(items[this.expiriesHead]!)) this.expiriesHead++;
+    return items[this.expiriesHead]?.at;
   }
 
   /** Forgets a connection locally (this wedge took it over or saw it end); same rule as a received drop. */
@@ -169,7 +198,30 @@ export class SoftStateTable {
     const tomb = this.tombstones.get(key);
     if (tomb === undefined || tomb.takeoverNumber <= d.takeoverNumber) {
       this.tombstones.set(key, { takeoverNumber: d.takeoverNumber, until: now + this.cacheTimeoutMs });
+      this.expiresAt(now + this.cacheTimeoutMs, key, true);
     }
+  }
+
+  private expiresAt(at: Instant, key: string, tomb: boolean): void {
+    const last = this.expiries[this.expiries.length - 1];
+    if (last !== undefined && at < last.at) this.expiriesSorted = false;
+    this.expiries.push({ at, key, tomb });
+  }
+
+  /** The expiry set last for this entry or tombstone is this item's. */
+  private stands(x: { readonly at: Instant; readonly key: string; readonly tomb: boolean }): boolean {
+    return x.tomb ? this.tombstones.get(x.key)?.until === x.at : this.entries.get(x.key)?.expiresAt === x.at;
+  }
+
+  /** The items from the head on, in time order (dropping those passed). */
+  private sortedExpiries(): ReadonlyArray<{ readonly at: Instant; readonly key: string; readonly tomb: boolean }> {
+    if (!this.expiriesSorted || (this.expiriesHead > 1024 && this.expiriesHead * 2 > this.expiries.length)) {
+      this.expiries = this.expiries.slice(this.expiriesHead);
+      if (!this.expiriesSorted) this.expiries.sort((a, b) => a.at - b.at);
+      this.expiriesHead = 0;
+      this.expiriesSorted = true;
+    }
+    return this.expiries;
   }
 }
 

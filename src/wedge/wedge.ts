@@ -278,9 +278,14 @@ export class Wedge {
       source: () => {
         const now = this.runtime.now();
         const announced = (): TransportState[] => this.announced(now);
+        const served = (): Map<string, number> => this.servedNumbers();
         return {
           get connections() {
             return announced();
+          },
+          // A received announcement needs only the keys and numbers: no state is built for it.
+          get served() {
+            return served();
           },
           load: { hostedConnections: this.serving.size, outstandingOffers: this.pending.size },
         };
@@ -645,6 +650,16 @@ export class Wedge {
     for (const key of this.serving) {
       const s = this.sessions.get(key);
       if (s !== undefined && !s.done) out.push(s.state(now));
+    }
+    return out;
+  }
+
+  /** announced() by key: each connection served and its takeover number. */
+  private servedNumbers(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const key of this.serving) {
+      const s = this.sessions.get(key);
+      if (s !== undefined && !s.done) out.set(key, s.takeoverNumber);
     }
     return out;
   }

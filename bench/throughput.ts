@@ -3,6 +3,8 @@
 // ceiling, in interleaved rounds, with the ratios and CPU time per delivered byte.
 //
 //   node --import=tsx bench/throughput.ts [--transport sctp|tcp] [--seconds 5] [--message-size 1400] [--rounds 3] [--json]
+//     [--baseline DIR]   also run baton from another checkout (e.g. `git worktree add DIR <commit>`,
+//                        with node_modules) in the same rounds: a change's effect as baton ÷ baseline
 //
 // Figures are MB/s = 10^6 bytes per second of application payload, measured at the receiver from
 // its first to its last byte; every contender carries the same payload per datagram.
@@ -13,6 +15,7 @@ import { spawnProcess } from './process.js';
 import { freeUdpPorts } from './ports.js';
 import { CPU_LINE } from './cpu.js';
 import type { TransportKind } from '../src/transport-abstraction/transport.js';
+import { resolve } from 'node:path';
 
 export interface ThroughputOptions {
   readonly transport: TransportKind;
@@ -23,6 +26,8 @@ export interface ThroughputOptions {
   readonly rounds?: number;
   /** Skip the usrsctp / ceiling runs. */
   readonly only?: 'baton';
+  /** Another checkout of baton (its root, with node_modules) to run as a fourth contender, 'baseline'. */
+  readonly baseline?: string;
   /** Called before each run, e.g. for a progress line. */
   readonly progress?: (message: string) => void;
 }
@@ -42,7 +47,7 @@ export interface Spread {
   readonly max: number;
 }
 
-export type Contender = 'baton' | 'usrsctp' | 'ceiling';
+export type Contender = 'baton' | 'usrsctp' | 'ceiling' | 'baseline';
 
 export interface ThroughputResult {
   readonly transport: TransportKind;
@@ -55,18 +60,26 @@ export interface ThroughputResult {
   /** baton ÷ usrsctp and baton ÷ ceiling, each computed within a round. */
   readonly ratioToUsrsctp?: Spread;
   readonly ratioToCeiling?: Spread;
+  /** baton ÷ the baseline checkout, within a round (with `baseline`). */
+  readonly ratioToBaseline?: Spread;
+  /** The same for CPU per delivered MB: baton's ÷ the baseline's (below 1: baton spends less). */
+  readonly cpuRatioToBaseline?: Spread;
 }
 
-/** baton's goodput alone: a receiver and a sender process over 127.0.0.1 (`authData` false: SCTP DATA without AUTH). */
-export async function runBaton(transport: TransportKind, seconds = 5, messageSize = 1400, authData = true): Promise<Measurement> {
+/**
+ * baton's goodput alone: a receiver and a sender process over 127.0.0.1 (`authData` false: SCTP DATA
+ * without AUTH; `root`: run bench/baton-peer.ts of another checkout, by default this one's).
+ */
+export async function runBaton(transport: TransportKind, seconds = 5, messageSize = 1400, authData = true, root?: string): Promise<Measurement> {
+  const peer = root === undefined ? benchScript('baton-peer') : ['--import=tsx', resolve(root, 'bench', 'baton-peer.ts')];
   const [rPort, sPort] = await freeUdpPorts(2, '127.0.0.1');
   const authArgs = authData ? [] : ['--auth-data', 'off'];
-  const common = { cwd: PROJECT_ROOT, timeoutMs: (seconds + 60) * 1000 };
+  const common = { cwd: root ?? PROJECT_ROOT, timeoutMs: (seconds + 60) * 1000 };
   // Full chunks / segments carry what one usrsctp message or ceiling datagram carries.
   const payload = String(Math.max(200, messageSize & ~3));
   const receiver = spawnProcess(
     process.execPath,
-    [...benchScript('baton-peer'), '--role', 'receiver', '--transport', transport, '--local', `127.0.0.1:${rPort}`, '--payload', payload, ...authArgs],
+    [...peer, '--role', 'receiver', '--transport', transport, '--local', `127.0.0.1:${rPort}`, '--payload', payload, ...authArgs],
     { ...common, name: `baton ${transport} receiver` },
   );
   try {
@@ -132,8 +145,10 @@ export async function runThroughput(options: ThroughputOptions): Promise<Through
   const messageSize = options.messageSize ?? 1400;
   const roundCount = options.rounds ?? 3;
   const contenders: Contender[] = options.only === 'baton' ? ['baton'] : ['baton', 'usrsctp', 'ceiling'];
+  if (options.baseline !== undefined) contenders.push('baseline');
   const run = async (c: Contender): Promise<Measurement> => {
     if (c === 'baton') return runBaton(options.transport, seconds, messageSize);
+    if (c === 'baseline') return runBaton(options.transport, seconds, messageSize, true, options.baseline);
     if (c === 'usrsctp') return runUsrsctpTsctp({ seconds, messageSize });
     return runUdpCeiling({ seconds, messageSize });
   };
@@ -158,6 +173,9 @@ export async function runThroughput(options: ThroughputOptions): Promise<Through
     contenders.includes(other) ? spread(rounds.map((round) => round.baton!.mbps / round[other]!.mbps)) : undefined;
   const toUsrsctp = ratio('usrsctp');
   const toCeiling = ratio('ceiling');
+  const toBaseline = ratio('baseline');
+  const perMB = (m: Measurement): number => m.cpuSeconds / m.bytes;
+  const cpuToBaseline = toBaseline ? spread(rounds.map((round) => perMB(round.baton!) / perMB(round.baseline!))) : undefined;
   return {
     transport: options.transport,
     seconds,
@@ -167,10 +185,11 @@ export async function runThroughput(options: ThroughputOptions): Promise<Through
     cpuMicrosPerMB,
     ...(toUsrsctp ? { ratioToUsrsctp: toUsrsctp } : {}),
     ...(toCeiling ? { ratioToCeiling: toCeiling } : {}),
+    ...(toBaseline ? { ratioToBaseline: toBaseline, cpuRatioToBaseline: cpuToBaseline! } : {}),
   };
 }
 
-const LABELS: Record<Contender, string> = { baton: 'baton', usrsctp: 'usrsctp tsctp', ceiling: 'node:dgram ceiling' };
+const LABELS: Record<Contender, string> = { baton: 'baton', usrsctp: 'usrsctp tsctp', ceiling: 'node:dgram ceiling', baseline: 'baton baseline' };
 
 /** The human-readable table the CLI prints: min / median / max over the rounds. */
 export function formatThroughput(r: ThroughputResult): string {
@@ -185,6 +204,7 @@ export function formatThroughput(r: ThroughputResult): string {
   }
   if (r.ratioToUsrsctp) lines.push(`  baton ÷ usrsctp     ${s(r.ratioToUsrsctp, 2, '×')}`);
   if (r.ratioToCeiling) lines.push(`  baton ÷ ceiling     ${s(r.ratioToCeiling, 2)}`);
+  if (r.ratioToBaseline) lines.push(`  baton ÷ baseline    ${s(r.ratioToBaseline, 2, '×')}   CPU per MB ${s(r.cpuRatioToBaseline, 2, '×')}`);
   return lines.join('\n');
 }
 
@@ -236,6 +256,7 @@ if (isMain(import.meta.url)) {
     rounds: Number(flags.get('rounds') ?? 3),
     progress: (m) => process.stderr.write(`${m}\n`),
     ...(flags.has('only-baton') ? { only: 'baton' as const } : {}),
+    ...(flags.has('baseline') ? { baseline: resolve(flags.get('baseline')!) } : {}),
   });
   process.stdout.write(flags.has('json') ? JSON.stringify(r) + '\n' : formatThroughput(r) + '\n');
 }

@@ -8,6 +8,7 @@ import type { TraceEvent } from '../src/sim/network.js';
 import { SctpEndpoint } from '../src/sctp/endpoint.js';
 import { SeededRandom } from '../src/transport-abstraction/random.js';
 import type { Transmit } from '../src/transport-abstraction/transport.js';
+import { BATCH_ACK_STRETCH } from '../src/sctp/receiver.js';
 
 function drain(ep: SctpEndpoint, now: number): Transmit[] {
   const out: Transmit[] = [];
@@ -76,12 +77,15 @@ test('§8.3: a path carrying DATA with acknowledgements gets no HEARTBEAT; the r
   t.is(client.stateName, 'ESTABLISHED');
 });
 
+// A standard peer (no x25519 key agreed: here AUTH is off) gets the RFC's rule; between baton ends
+// a SACK counts as the SACKs of two packets each it stands for, at most BATCH_ACK_STRETCH / 2
+// (sender.ts ackWeight), since a baton receiver acknowledges a whole receive batch with one SACK.
 for (const [what, maxBurst, limit] of [
   ['Max.Burst = 4 (the default)', undefined, 4],
   ['Max.Burst = 2', 2, 2],
 ] as const) {
   test(`§6.1 D, ${what}: a SACK that acknowledges a whole window lets out at most Max.Burst packets of new DATA, however large cwnd`, (t) => {
-    const { a, b, c } = handPair(maxBurst === undefined ? {} : { maxBurst });
+    const { a, b, c } = handPair(maxBurst === undefined ? { advertiseAuth: false } : { maxBurst, advertiseAuth: false });
     t.is(c.stateName, 'ESTABLISHED');
     const size = c.options.chunkSize;
     // A window opened wide by a long slow start.
@@ -121,6 +125,30 @@ for (const [what, maxBurst, limit] of [
     t.is(c.sender.queue.outstandingCount + c.sender.queue.pendingBytes, 0, 'all 90 chunks delivered and acknowledged');
   });
 }
+
+test('§6.1 D between baton ends: a SACK that acknowledges a whole window counts as BATCH_ACK_STRETCH / 2 SACKs, no more', (t) => {
+  const { a, b, c } = handPair({});
+  const size = c.options.chunkSize;
+  const path = c.paths[0]!;
+  path.cwnd = 80 * path.mtu;
+  c.send(new Uint8Array(30 * size));
+  const first = drain(a, 10);
+  t.is(dataChunks(first), 30);
+  let last: Transmit | undefined;
+  for (const p of first) {
+    b.handleDatagram(20, CLIENT, p.payload);
+    for (const x of drain(b, 20)) last = x;
+  }
+  c.send(new Uint8Array(60 * size));
+  a.handleDatagram(30, SERVER, last!.payload);
+  t.is(c.sender.queue.outstandingCount, 0, 'the last SACK acknowledged all 30 packets');
+  const burst = withData(drain(a, 30));
+  const bytes = dataChunks(burst) * size;
+  const allowance = 4 * (BATCH_ACK_STRETCH / 2) * path.mtu;
+  t.true(burst.length > 4, `more than one SACK's Max.Burst: ${burst.length} packets`);
+  t.true(bytes <= allowance && bytes > allowance - size, `${bytes} bytes of new DATA: ${BATCH_ACK_STRETCH / 2} SACKs' Max.Burst (${allowance})`);
+  t.true(path.flightSize < path.cwnd, 'what stopped it was the Max.Burst allowance, not cwnd');
+});
 
 test('§6.1 D: SACKs that arrive together (one burst of datagrams, one drain) each let out Max.Burst packets, as if answered in turn', (t) => {
   const { a, b, c } = handPair({});

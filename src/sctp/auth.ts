@@ -8,7 +8,7 @@
 // shared ∥ smaller ∥ larger where "smaller" compares the vectors as big-endian unsigned numbers,
 // left-padded with zeros, the shorter one being smaller on equal value (sctp_compare_key,
 // sctp_compute_hashkey); keys longer than the hash block are hashed first (HMAC does this itself).
-import { createHmac } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { ChunkType, HmacId, ParamType, CauseCode, type Param, type ErrorCause } from './wire/types.js';
 import { Header, Chunk as ChunkLayout, Auth as AuthLayout, pad4 } from './wire/layout.js';
 import { concat } from './wire/bytes.js';
@@ -131,6 +131,37 @@ export function computeHmac(hmacId: number, key: Uint8Array, text: Uint8Array): 
   return new Uint8Array(createHmac(name, key).update(text).digest());
 }
 
+/** The block size of SHA-1 and SHA-256: HMAC hashes a longer key first (RFC 2104 §2). */
+const HASH_BLOCK = 64;
+
+/**
+ * The key HMAC actually uses: `key` itself, or its hash when it is longer than the hash block (RFC
+ * 2104 §2; an association key of two key vectors always is). The HMAC is the same; computing it
+ * once per association saves hashing the key again for every packet.
+ */
+function effectiveHmacKey(name: 'sha1' | 'sha256', key: Uint8Array): Uint8Array {
+  return key.length > HASH_BLOCK ? createHash(name).update(key).digest() : key;
+}
+
+/**
+ * Scratch for verify(): the authenticated text with its HMAC field zeroed, without allocating a
+ * copy per packet (the received bytes must stay untouched). Grown on demand; calls are synchronous.
+ */
+let verifyScratch = new Uint8Array(2048);
+
+/** The offset and padded end of the first AUTH chunk of a whole packet, without building spans; undefined when none. */
+function firstAuthChunk(packet: Uint8Array): { offset: number; end: number } | undefined {
+  let o: number = Header.LENGTH;
+  while (o + ChunkLayout.HEADER_LENGTH <= packet.length) {
+    const len = (packet[o + ChunkLayout.LENGTH]! << 8) | packet[o + ChunkLayout.LENGTH + 1]!;
+    if (len < ChunkLayout.HEADER_LENGTH || o + len > packet.length) return undefined;
+    const end = Math.min(packet.length, o + pad4(len));
+    if (packet[o] === ChunkType.AUTH) return { offset: o, end };
+    o = end;
+  }
+  return undefined;
+}
+
 /** The HMAC id to send with: the first of the peer's list (its preference order) we support. */
 export function selectHmacId(peerHmacIds: readonly number[], ours: readonly number[] = SUPPORTED_HMAC_IDS): number | undefined {
   return peerHmacIds.find((id) => ours.includes(id));
@@ -182,6 +213,9 @@ export class AuthContext {
   readonly key: Uint8Array;
   readonly sendHmacId: number;
   readonly sharedKeyId: number;
+  /** The key as HMAC uses it, per hash (effectiveHmacKey), computed on first use. */
+  private sha1Key: Uint8Array | undefined;
+  private sha256Key: Uint8Array | undefined;
 
   constructor(
     readonly local: AuthParams,
@@ -196,6 +230,13 @@ export class AuthContext {
     this.sendHmacId = id;
     this.sharedKeyId = sharedKeyId;
     this.key = associationKey(endpointPairKey, localVector, peerVector);
+  }
+
+  /** A fresh HMAC-`hmacId` under our key, hashed once per association (effectiveHmacKey). */
+  private hmac(hmacId: number): ReturnType<typeof createHmac> {
+    if (hmacId === HmacId.SHA256) return createHmac('sha256', (this.sha256Key ??= effectiveHmacKey('sha256', this.key)));
+    if (hmacId === HmacId.SHA1) return createHmac('sha1', (this.sha1Key ??= effectiveHmacKey('sha1', this.key)));
+    throw new RangeError(`unsupported HMAC identifier ${hmacId}`);
   }
 
   /** Length of the AUTH chunk we emit (header + key id + hmac id + HMAC), before padding. */
@@ -244,7 +285,7 @@ export class AuthContext {
     const hmacAt = offset + AuthLayout.HMAC;
     const len = hmacLength(this.sendHmacId)!;
     packet.fill(0, hmacAt, hmacAt + len);
-    packet.set(computeHmac(this.sendHmacId, this.key, packet.subarray(offset)), hmacAt);
+    packet.set(this.hmac(this.sendHmacId).update(packet.subarray(offset)).digest(), hmacAt);
   }
 
   /**
@@ -264,7 +305,7 @@ export class AuthContext {
    * offset is >= authenticatedFrom are authenticated. Does not modify `packet`.
    */
   verify(packet: Uint8Array): VerifyResult {
-    const auth = chunkSpans(packet).find((s) => s.type === ChunkType.AUTH);
+    const auth = firstAuthChunk(packet);
     if (auth === undefined) return { ok: false, reason: 'no-auth' };
     const v = new DataView(packet.buffer, packet.byteOffset, packet.byteLength);
     if (auth.offset + AuthLayout.HMAC > packet.length) return { ok: false, reason: 'bad-length' };
@@ -275,12 +316,14 @@ export class AuthContext {
     const chunkLen = v.getUint16(auth.offset + ChunkLayout.LENGTH);
     if (chunkLen !== AuthLayout.HMAC + len) return { ok: false, reason: 'bad-length', hmacId };
     if (keyId !== this.sharedKeyId) return { ok: false, reason: 'unknown-key', hmacId };
-    // A copy (never Buffer#slice, which is a view): the received bytes must stay untouched.
-    const text = new Uint8Array(packet.subarray(auth.offset));
-    const received = text.slice(AuthLayout.HMAC, AuthLayout.HMAC + len);
+    // The text with its HMAC field zeroed, in the scratch: the received bytes must stay untouched.
+    const n = packet.length - auth.offset;
+    if (verifyScratch.length < n) verifyScratch = new Uint8Array(Math.max(n, 2 * verifyScratch.length));
+    const text = verifyScratch.subarray(0, n);
+    text.set(packet.subarray(auth.offset));
     text.fill(0, AuthLayout.HMAC, AuthLayout.HMAC + len);
-    const expected = computeHmac(hmacId, this.key, text);
-    if (!constantTimeEqual(expected, received)) return { ok: false, reason: 'bad-hmac', hmacId };
+    const expected = this.hmac(hmacId).update(text).digest();
+    if (!constantTimeEqual(expected, packet.subarray(auth.offset + AuthLayout.HMAC, auth.offset + AuthLayout.HMAC + len))) return { ok: false, reason: 'bad-hmac', hmacId };
     return { ok: true, authenticatedFrom: auth.end };
   }
 

@@ -64,12 +64,16 @@ export class Path {
     this.ssthresh = peerRwnd;
   }
 
-  /** Bytes acknowledged (cumulatively or newly) by a SACK; §7.2.1 / §7.2.2 growth. */
-  onAcked(bytesAcked: number, cumAdvanced: boolean, flightBefore: number): void {
+  /**
+   * Bytes acknowledged (cumulatively or newly) by a SACK; §7.2.1 / §7.2.2 growth. `sacks`: how many
+   * SACKs of the RFC's schedule this one stands for (a baton peer's batch SACK, sender.ts ackWeight);
+   * slow start grows by at most one MTU for each.
+   */
+  onAcked(bytesAcked: number, cumAdvanced: boolean, flightBefore: number, sacks = 1): void {
     if (this.fastRecoveryExit !== undefined || bytesAcked === 0) return;
     if (this.cwnd <= this.ssthresh) {
       // Slow start: grow only when the window was in use and the cumulative point moved.
-      if (cumAdvanced && flightBefore >= this.cwnd - this.mtu) this.cwnd += Math.min(bytesAcked, this.mtu);
+      if (cumAdvanced && flightBefore >= this.cwnd - this.mtu) this.cwnd += Math.min(bytesAcked, sacks * this.mtu);
       return;
     }
     this.partialBytesAcked += bytesAcked;

@@ -2,6 +2,13 @@
 // (RFC 9260 §6.2) and the SACK schedule — delayed SACK (200 ms or every second packet with DATA),
 // immediately when a gap or a duplicate is seen. The SACK reports the acknowledged point
 // (ack-point.ts), which an acknowledge limit may hold below the cumulative TSN received.
+//
+// Between baton ends (`batchAck`, the peer's x25519 key was agreed) the every-second-packet SACK
+// waits for the end of the receive batch instead: the datagrams a driver hands over before it next
+// polls transmits (one event-loop turn, transport-abstraction/runtime.ts), so a turn that took 20
+// packets answers with one SACK, not ten; at most BATCH_ACK_STRETCH packets per SACK. Gaps,
+// duplicates, the I bit and window updates still SACK at once. The sender counts such a SACK as
+// the RFC's SACKs it stands for (sender.ts ackWeight), so slow start and Max.Burst are unchanged.
 import { AckPoint } from './ack-point.js';
 import { Reassembly, type Deliver } from './reassembly.js';
 import { tsnDiff, tsnGt } from './serial.js';
@@ -9,6 +16,9 @@ import { TsnTracker } from './tsn-tracker.js';
 import type { DataChunk, SackChunk } from './wire/types.js';
 
 export type DataResult = 'new' | 'duplicate' | 'dropped' | 'bad-stream';
+
+/** Between baton ends, the most packets with DATA one SACK acknowledges in a batch (the stretch bound). */
+export const BATCH_ACK_STRETCH = 16;
 
 export class Receiver {
   readonly tracker: TsnTracker;
@@ -20,6 +30,8 @@ export class Receiver {
   packetsSinceSack = 0;
   /** A SACK should go out with the next packet. */
   sackNow = false;
+  /** A SACK is due at the end of this receive batch (between baton ends; see batchAck). */
+  sackAtBatchEnd = false;
   /** The window in the last SACK we sent. */
   lastAdvertised: number;
   /** The cumulative TSN moved since the last stuck() check. */
@@ -107,10 +119,17 @@ export class Receiver {
     return `DATA inconsistent: stream ${s.stream} waits for SSN ${s.expected}, but SSN ${s.ssn} (TSN ${s.lastTsn >>> 0}) is complete and every TSN up to ${cum >>> 0} has arrived — a DATA chunk that was not the peer's (forged, on-path) took a TSN; authenticate DATA (RFC 4895) to refuse such chunks`;
   }
 
-  /** After all chunks of a packet that carried DATA: decide between now and later. */
-  endOfPacket(): void {
+  /**
+   * After all chunks of a packet that carried DATA: decide between now, the end of the receive
+   * batch (`batchAck`: the peer is baton; below the stretch bound) and the delayed-SACK timer.
+   */
+  endOfPacket(batchAck = false): void {
     this.packetsSinceSack++;
-    if (this.packetsSinceSack >= 2 || this.tracker.hasGaps || this.tracker.hasDuplicates) this.sackNow = true;
+    if (this.tracker.hasGaps || this.tracker.hasDuplicates) this.sackNow = true;
+    else if (this.packetsSinceSack >= 2) {
+      if (batchAck && this.packetsSinceSack < BATCH_ACK_STRETCH) this.sackAtBatchEnd = true;
+      else this.sackNow = true;
+    }
   }
 
   /** The application consumed `n` delivered bytes; true when a window update is worth sending. */
@@ -126,6 +145,7 @@ export class Receiver {
   makeSack(): SackChunk {
     this.packetsSinceSack = 0;
     this.sackNow = false;
+    this.sackAtBatchEnd = false;
     this.lastAdvertised = this.window;
     const p = this.ackPoint;
     if (p.limit === undefined && p.heldBytes === 0) {

@@ -6,11 +6,23 @@ import type { PacketWriter } from './packet-writer.js';
 import { SendQueue, type OutChunk, type SendMode } from './send-queue.js';
 import { tsnAdd, tsnDiff, tsnGt, tsnLt } from './serial.js';
 import type { SackChunk } from './wire/types.js';
+import { BATCH_ACK_STRETCH } from './receiver.js';
 
 export type SackOutcome =
   | { readonly kind: 'ignored' }
   | { readonly kind: 'violation'; readonly reason: string }
   | { readonly kind: 'processed'; readonly cumAdvanced: boolean; readonly newlyAckedBytes: number };
+
+/**
+ * How many SACKs of the RFC's schedule (one per second packet, §6.2) a SACK that newly acknowledged
+ * `bytes` on a path stands for: a baton receiver's batch SACK of 16 full packets counts as 8, so slow
+ * start grows and Max.Burst lets out as much as those 8 SACKs would have (and never less than one).
+ * Rounded up: a full packet carries a little less than `mtu` bytes of DATA (headers, AUTH). At most
+ * the stretch bound's worth: a SACK that fills a hole acknowledges more, and counts as no more.
+ */
+export function ackWeight(bytes: number, mtu: number): number {
+  return Math.min(BATCH_ACK_STRETCH >> 1, Math.max(1, Math.ceil(bytes / (2 * mtu))));
+}
 
 export class Sender {
   readonly queue: SendQueue;
@@ -28,9 +40,22 @@ export class Sender {
   /** Scratch per-path counters for handleSack (no allocation per SACK). */
   private ackedPerPath = new Float64Array(4);
   private flightBefore = new Float64Array(4);
+  /**
+   * Per path: when we last asked whether it could take new DATA (canSend), it could not because its
+   * cwnd was full and there was DATA waiting. SACKs that arrive together (a driver's receive batch)
+   * are processed without a send in between: each of them finds the window the sender had filled
+   * before them in use (§7.2.1 "fully utilized"), as it would have had the sender refilled it after
+   * each, not what the SACKs before it in the batch left of it.
+   */
+  private cwndLimited: boolean[] = [];
   ppid = 0;
   /** Max.Burst in packets (§6.1 rule D); 0: no limit. */
   maxBurst = 0;
+  /**
+   * The peer is baton and acknowledges a receive batch with one SACK (receiver.ts batchAck): a SACK
+   * then counts as the RFC's SACKs it stands for (ackWeight) in slow start and Max.Burst.
+   */
+  batchAcks = false;
 
   constructor(
     mode: SendMode,
@@ -98,7 +123,8 @@ export class Sender {
     const flightBefore = this.flightBefore;
     for (let i = 0; i < n; i++) {
       ackedPerPath[i] = 0;
-      flightBefore[i] = this.paths[i]!.flightSize;
+      const p = this.paths[i]!;
+      flightBefore[i] = this.cwndLimited[i] === true ? Math.max(p.flightSize, p.cwnd) : p.flightSize;
     }
     let newlyAcked = 0;
     let htna: number | undefined;
@@ -148,16 +174,17 @@ export class Sender {
     // Congestion control and timers per path.
     for (let i = 0; i < this.paths.length; i++) {
       const p = this.paths[i]!;
+      const weight = this.batchAcks ? ackWeight(ackedPerPath[i]!, p.mtu) : 1;
       if (ackedPerPath[i]! > 0) {
         p.errorCount = 0;
         p.timeoutsWithoutAck = 0;
-        p.onAcked(ackedPerPath[i]!, cumAdvanced, flightBefore[i]!);
+        p.onAcked(ackedPerPath[i]!, cumAdvanced, flightBefore[i]!, weight);
       }
       if (p.fastRecoveryExit !== undefined && !tsnLt(cum, p.fastRecoveryExit)) p.fastRecoveryExit = undefined;
       // §6.1 D: each SACK lets out at most Max.Burst more packets (path.ts burstAllowance).
       if (this.maxBurst > 0) {
         const carried = p.sentSinceSack || !Number.isFinite(p.burstAllowance) ? 0 : p.burstAllowance;
-        p.burstAllowance = carried + this.maxBurst * p.mtu;
+        p.burstAllowance = carried + this.maxBurst * p.mtu * weight;
         p.sentSinceSack = false;
       } else p.burstAllowance = Infinity;
       if (p.flightSize <= 0) p.t3 = NaN;
@@ -220,6 +247,7 @@ export class Sender {
     const p = this.paths[index]!;
     if (this.hasRetransmissions) return this.fastRetransmitNow || p.flightSize < p.cwnd;
     const len = this.queue.nextChunkLength();
+    this.cwndLimited[index] = len > 0 && p.flightSize >= p.cwnd;
     if (len === 0 || p.flightSize >= p.cwnd || len > p.burstAllowance) return false;
     return this.peerRwnd >= len || this.totalFlight === 0;
   }

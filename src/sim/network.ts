@@ -26,6 +26,8 @@ export interface SimNetworkOptions {
   readonly seed?: number;
   /** Link used between hosts (and within a host) that have no explicit link; default 0.5 ms delay, no limit. */
   readonly defaultLink?: LinkConfig;
+  /** Hand datagrams that reach one core at the same virtual instant over as one receive batch (see receiveBatches). */
+  readonly receiveBatches?: boolean;
 }
 
 interface Packet {
@@ -68,6 +70,14 @@ export class SimNetwork {
   readonly random: SeededRandom;
   readonly seed: number;
 
+  /**
+   * Receive batches, as the UDP driver hands over what one event-loop turn read: datagrams that
+   * reach the same core at the same virtual instant are all fed to it (handleDatagram) before it is
+   * drained once (transport-abstraction/runtime.ts: a batch ends at the next pollTransmit). Off by
+   * default: each datagram is then a batch of its own.
+   */
+  receiveBatches: boolean;
+
   private clock = 0;
   private readonly queue = new EventQueue<SimEvent>();
   private readonly topology: Topology;
@@ -86,6 +96,7 @@ export class SimNetwork {
 
   constructor(options: SimNetworkOptions = {}) {
     this.seed = options.seed ?? 1;
+    this.receiveBatches = options.receiveBatches ?? false;
     this.random = new SeededRandom(deriveSeed(this.seed, 'random'));
     this.topology = new Topology(this.seed, options.defaultLink ?? { delayMs: 0.5 });
     this.hosts = this.topology.hosts;
@@ -418,6 +429,25 @@ export class SimNetwork {
     if (!dst.alive) return this.drop(p, 'killed');
     const b = this.bound.get(p.to.address)?.get(p.to.port);
     if (b === undefined) return this.drop(p, 'unreachable');
+    this.handOver(b, p);
+    if (this.receiveBatches) {
+      // The rest of the batch: the next events, while they deliver to the same core now.
+      for (let next = this.queue.peek(); next !== undefined && next.kind === DELIVER && next.time === this.clock && this.receiverOf(next.packet!) === b; next = this.queue.peek()) {
+        this.queue.pop();
+        this.stats.events++;
+        this.handOver(b, next.packet!);
+      }
+    }
+    this.afterInput(b);
+  }
+
+  /** The binding a packet would be delivered to now, undefined when it would be dropped. */
+  private receiverOf(p: Packet): SimBinding | undefined {
+    if (!p.dst.alive || (this.blocked.size !== 0 && this.blocked.get(p.src)?.has(p.dst) === true)) return undefined;
+    return this.bound.get(p.to.address)?.get(p.to.port);
+  }
+
+  private handOver(b: SimBinding, p: Packet): void {
     this.stats.delivered++;
     if (this.listeners.length !== 0) {
       this.emit({ time: this.clock, kind: 'deliver', from: p.from, to: p.to, payload: p.payload, duplicate: p.duplicate, reordered: p.reordered });
@@ -427,7 +457,6 @@ export class SimNetwork {
     } catch (error) {
       this.record('handleDatagram', error, b.core);
     }
-    this.afterInput(b);
   }
 
   private afterInput(b: SimBinding): void {

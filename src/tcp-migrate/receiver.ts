@@ -5,6 +5,13 @@
 // the driver next drains: a driver that feeds a burst of datagrams before draining still gets one
 // duplicate ACK per out-of-order segment (fast retransmit counts them) and one ACK per two segments.
 //
+// Between baton ends (`batonPeer`: the Migrate-Permitted keys were agreed) the every-second-segment
+// ACK waits for the end of the receive batch instead: the segments a driver hands over before it
+// next polls transmits (one event-loop turn, transport-abstraction/runtime.ts), and then one ACK
+// (or the next data segment) acknowledges them all; at most BATCH_ACK_STRETCH segments per ACK.
+// Out-of-order segments, a filled gap and a nearly closed window are still acknowledged at once.
+// The sender counts such an ACK as the ACKs it stands for in slow start (sender.ts).
+//
 // Holding acknowledgements (setAcknowledgeLimit; README.md): bytes at or beyond the limit are
 // delivered as usual but not acknowledged. New data that only adds held bytes elicits no ACK at
 // all (it would be a duplicate ACK, and three of them a needless fast retransmit at the peer);
@@ -17,6 +24,14 @@
 import type { Instant } from '../transport-abstraction/transport.js';
 import type { TcpMigrateConnection } from './connection.js';
 import { FIN, type TcpSegment } from './wire.js';
+
+/** Between baton ends, the most full segments one ACK acknowledges in a receive batch (the stretch bound). */
+export const BATCH_ACK_STRETCH = 16;
+
+/** The peer is baton: the Migrate-Permitted x25519 keys were agreed (handshake.ts), so it batches ACKs too. */
+export function batonPeer(c: TcpMigrateConnection): boolean {
+  return c.key !== undefined;
+}
 
 export function processData(c: TcpMigrateConnection, now: Instant, seg: TcpSegment): void {
   if (c.finReceived) {
@@ -63,8 +78,13 @@ export function processData(c: TcpMigrateConnection, now: Instant, seg: TcpSegme
     }
     if (c.heldBytes > 0) return finCheck(c, now); // only held bytes: nothing to acknowledge
     // A window too small for another full segment is not delayed: the sender waits for this ACK.
-    if (++c.unackedSegments >= 2 || c.receiveWindow() < c.effectiveMss()) c.ackImmediately();
-    else if (c.delackAt === undefined) c.delackAt = now + c.config.delayedAckMs;
+    const unacked = ++c.unackedSegments;
+    if (c.receiveWindow() < c.effectiveMss()) c.ackImmediately();
+    else if (unacked >= 2) {
+      // A baton peer's ACK waits for the end of the batch: pollTransmit builds it (ackNow).
+      if (unacked < BATCH_ACK_STRETCH && batonPeer(c)) c.ackNow = true;
+      else c.ackImmediately();
+    } else if (c.delackAt === undefined) c.delackAt = now + c.config.delayedAckMs;
   } else {
     if (bytes.length > 0) c.reasm.insert(start, bytes);
     // Out of order: a duplicate ACK with SACK for each such segment (none while bytes are held:

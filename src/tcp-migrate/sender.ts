@@ -6,6 +6,7 @@
 import type { Instant, Transmit } from '../transport-abstraction/transport.js';
 import type { TcpMigrateConnection } from './connection.js';
 import { findOption } from './options.js';
+import { BATCH_ACK_STRETCH, batonPeer } from './receiver.js';
 import { echoedRtt } from './timestamps.js';
 import { ACK, FIN, PSH, SYN, type TcpSegment } from './wire.js';
 
@@ -82,7 +83,10 @@ export function processAck(c: TcpMigrateConnection, now: Instant, seg: TcpSegmen
         }
       }
     } else if (c.cwnd < c.ssthresh) {
-      c.cwnd = Math.min(MAX_CWND, c.cwnd + Math.min(acked, 2 * mss)); // RFC 3465, L = 2
+      // RFC 3465, L = 2 per ACK; a baton peer's batch ACK (receiver.ts) counts as the ACKs of two
+      // segments each that it stands for, up to the stretch bound (a filled hole acknowledges more).
+      const acks = batonPeer(c) ? Math.min(BATCH_ACK_STRETCH >> 1, Math.max(1, Math.ceil(acked / (2 * mss)))) : 1;
+      c.cwnd = Math.min(MAX_CWND, c.cwnd + Math.min(acked, 2 * mss * acks));
     } else {
       c.caAcked += acked;
       if (c.caAcked >= c.cwnd) {

@@ -150,7 +150,7 @@ export function handlePacket(a: SctpAssociation, now: Instant, from: UdpAddress,
       protocolViolation(a, CauseCode.PROTOCOL_VIOLATION, stuck);
       return;
     }
-    a.receiver.endOfPacket();
+    a.receiver.endOfPacket(batonPeer(a));
     if (a.state === 'SHUTDOWN-SENT') {
       // §9.2: answer each packet with DATA by SACK + SHUTDOWN at once and restart T2-shutdown.
       a.receiver.sackNow = true;
@@ -159,7 +159,9 @@ export function handlePacket(a: SctpAssociation, now: Instant, from: UdpAddress,
     if (a.receiver.sackNow) {
       // Build the SACK now, not at the next drain: a driver that feeds a burst of datagrams
       // before draining must still send one SACK per second packet (and per packet on gaps),
-      // or a Max.Burst-limited sender (usrsctp) starves for ACK clock after a lost SACK.
+      // or a Max.Burst-limited sender (usrsctp) starves for ACK clock after a lost SACK. A baton
+      // peer's SACK waits for the end of the batch instead (receiver.ts sackAtBatchEnd): the next
+      // pollTransmit builds it. The timer stays armed as a safety net for a driver that never polls.
       const t = buildPacket(a, now);
       if (t) a.outbox.push(t);
     } else if (!a.timers.isArmed(Timer.DELAYED_SACK)) a.timers.set(Timer.DELAYED_SACK, now + a.options.delayedSackTime);
@@ -195,11 +197,21 @@ export function onUnknownChunk(a: SctpAssociation, type: number, raw: Uint8Array
   }
 }
 
+/**
+ * The peer is baton: its x25519 key was agreed (takeover-hooks.ts keySource), so it acknowledges a
+ * receive batch with one SACK (receiver.ts batchAck) and expects its SACKs to be weighed as such.
+ */
+export function batonPeer(a: SctpAssociation): boolean {
+  const t = a.takeoverState;
+  return t !== undefined && t.context !== undefined && t.keySource === 'x25519';
+}
+
 export function onSack(a: SctpAssociation, now: Instant, sack: SackChunk): void {
   if (!DATA_STATES.has(a.state) && a.state !== 'SHUTDOWN-SENT') return;
   const hooked = a.takeoverState ? takeover.onSack(a, now, sack) : undefined;
   if (hooked === true) return;
   if (hooked) sack = hooked;
+  a.sender.batchAcks = batonPeer(a);
   const r = a.sender.handleSack(now, sack);
   if (r.kind === 'violation') {
     protocolViolation(a, CauseCode.PROTOCOL_VIOLATION, r.reason);

@@ -49,7 +49,7 @@ export function buildPacket(a: SctpAssociation, now: Instant): Transmit | undefi
   const canData = dataAllowed && a.sender.canSend(i);
   // canSend() may have recorded a short chunk under the export barrier: re-export before it goes.
   runsChanged(a, now);
-  const sack = r.sackNow || (canData && a.timers.isArmed(Timer.DELAYED_SACK));
+  const sack = r.sackNow || r.sackAtBatchEnd || (canData && a.timers.isArmed(Timer.DELAYED_SACK));
   if (!sack && !canData && a.control.length === 0) return undefined;
   const w = a.writer;
   w.auth = a.takeoverState?.auth;

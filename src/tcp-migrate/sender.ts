@@ -66,6 +66,9 @@ export function processAck(c: TcpMigrateConnection, now: Instant, seg: TcpSegmen
     if (c.sndNxt < ackOff) c.sndNxt = ackOff;
     if (c.sndMax < ackOff) c.sndMax = ackOff;
     c.snd.release(Math.min(ackOff, c.snd.end));
+    // An ACK that fills a hole (SACKed data above SND.UNA) or answers a retransmission timeout
+    // acknowledges what the receiver held out of order, not a batch of new segments.
+    const afterLoss = !c.scoreboard.isEmpty || c.retries > 0;
     c.scoreboard.ackTo(ackOff);
     c.retries = 0;
     c.rtt.clearBackoff();
@@ -84,8 +87,10 @@ export function processAck(c: TcpMigrateConnection, now: Instant, seg: TcpSegmen
       }
     } else if (c.cwnd < c.ssthresh) {
       // RFC 3465, L = 2 per ACK; a baton peer's batch ACK (receiver.ts) counts as the ACKs of two
-      // segments each that it stands for, up to the stretch bound (a filled hole acknowledges more).
-      const acks = batonPeer(c) ? Math.min(BATCH_ACK_STRETCH >> 1, Math.max(1, Math.ceil(acked / (2 * mss)))) : 1;
+      // segments each that it stands for, up to the stretch bound. Not after a loss: a filled hole
+      // or the answer to a timeout acknowledges more at once, and weighting it so grew cwnd by up
+      // to 16 segments in one step, a burst that overflowed a 14 KB queue again.
+      const acks = batonPeer(c) && !afterLoss ? Math.min(BATCH_ACK_STRETCH >> 1, Math.max(1, Math.ceil(acked / (2 * mss)))) : 1;
       c.cwnd = Math.min(MAX_CWND, c.cwnd + Math.min(acked, 2 * mss * acks));
     } else {
       c.caAcked += acked;
